@@ -1,0 +1,93 @@
+/**
+ * Picks the fastest TensorFlow.js backend that works on this machine.
+ *
+ * Order: `tensorflow` from @tensorflow/tfjs-node-gpu (CUDA) → `tensorflow`
+ * from @tensorflow/tfjs-node (libtensorflow on the CPU) → `wasm` (SIMD where
+ * the runtime has it) → pure-JS `cpu`. The npm packages of tfjs-node(-gpu)
+ * download libtensorflow in an install script; where that failed (no
+ * internet) importing them throws, and we move on to the next one quietly.
+ *
+ * `RLHF_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu` forces one (an error if it
+ * cannot start). The chosen backend is printed once.
+ */
+import { tf } from "./tf.ts";
+
+export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+
+let chosen: Promise<BackendName> | undefined;
+
+/**
+ * Starts the backend once per process and returns its name. Later calls
+ * return the same promise.
+ *
+ * @example
+ * ```ts
+ * const name = await initBackend(); // prints "[rlhf] tfjs backend: wasm (SIMD)" once
+ * ```
+ */
+export function initBackend(options: { quiet?: boolean } = {}): Promise<BackendName> {
+  chosen ??= pickBackend(options.quiet ?? false);
+  return chosen;
+}
+
+async function pickBackend(quiet: boolean): Promise<BackendName> {
+  const forced = readForcedBackend();
+  const candidates = forced ? [forced] : BACKEND_ORDER;
+  const failures: string[] = [];
+  for (const name of candidates) {
+    try {
+      if (await startBackend(name)) {
+        if (!quiet) console.log(`[rlhf] tfjs backend: ${describe(name)}`);
+        return name;
+      }
+      failures.push(`${name}: did not initialise`);
+    } catch (err) {
+      failures.push(`${name}: ${firstLine(err)}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could start:\n  ${failures.join("\n  ")}`);
+}
+
+function readForcedBackend(): BackendName | undefined {
+  const value = Deno.env.get("RLHF_BACKEND");
+  if (!value) return undefined;
+  if (!(BACKEND_ORDER as readonly string[]).includes(value)) {
+    throw new Error(`RLHF_BACKEND=${value}: expected one of ${BACKEND_ORDER.join(", ")}`);
+  }
+  return value as BackendName;
+}
+
+async function startBackend(name: BackendName): Promise<boolean> {
+  switch (name) {
+    case "tensorflow-gpu":
+      // Registers the "tensorflow" backend backed by CUDA libtensorflow.
+      await import("@tensorflow/tfjs-node-gpu");
+      return await tf.setBackend("tensorflow");
+    case "tensorflow":
+      await import("@tensorflow/tfjs-node");
+      return await tf.setBackend("tensorflow");
+    case "wasm": {
+      const wasm = await import("@tensorflow/tfjs-backend-wasm");
+      // tfjs would fetch the .wasm binaries next to the page; point it at node_modules.
+      const dist = import.meta.resolve("@tensorflow/tfjs-backend-wasm").replace(/[^/]*$/, "");
+      wasm.setWasmPaths(dist.endsWith("/dist/") ? dist : new URL("../dist/", dist).href);
+      return await tf.setBackend("wasm");
+    }
+    case "cpu":
+      return await tf.setBackend("cpu");
+  }
+}
+
+function describe(name: BackendName): string {
+  if (name === "wasm") {
+    return tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "wasm (SIMD)" : "wasm (no SIMD)";
+  }
+  if (name === "tensorflow-gpu") return "tensorflow (tfjs-node-gpu, CUDA)";
+  if (name === "tensorflow") return "tensorflow (tfjs-node, CPU)";
+  return "cpu (pure JS)";
+}
+
+function firstLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split("\n")[0];
+}
