@@ -62,9 +62,11 @@ async function startBackend(name: BackendName): Promise<boolean> {
   switch (name) {
     case "tensorflow-gpu":
       // Registers the "tensorflow" backend backed by CUDA libtensorflow.
+      await requireNativeBinding("@tensorflow/tfjs-node-gpu");
       await import("@tensorflow/tfjs-node-gpu");
       return await tf.setBackend("tensorflow");
     case "tensorflow":
+      await requireNativeBinding("@tensorflow/tfjs-node");
       await import("@tensorflow/tfjs-node");
       return await tf.setBackend("tensorflow");
     case "wasm": {
@@ -76,6 +78,36 @@ async function startBackend(name: BackendName): Promise<boolean> {
     }
     case "cpu":
       return await tf.setBackend("cpu");
+  }
+}
+
+/**
+ * Throws unless the package's native addon (lib/napi-v*\/tfjs_binding.node,
+ * put there by its install script) exists. Checked before importing, because
+ * a failed import has already registered its kernels and a second attempt
+ * (tfjs-node after tfjs-node-gpu) would print a page of warnings.
+ */
+async function requireNativeBinding(pkg: string): Promise<void> {
+  let root = new URL(".", import.meta.resolve(pkg));
+  while (!(await exists(new URL("package.json", root)))) {
+    const parent = new URL("..", root);
+    if (parent.href === root.href) throw new Error(`${pkg}: package root not found`);
+    root = parent;
+  }
+  if (await exists(new URL("lib/", root))) {
+    for await (const entry of Deno.readDir(new URL("lib/", root))) {
+      if (entry.name.startsWith("napi-v") && (await exists(new URL(`lib/${entry.name}/tfjs_binding.node`, root)))) return;
+    }
+  }
+  throw new Error(`${pkg}: native binding lib/napi-v*/tfjs_binding.node not installed (its install script did not run or could not download libtensorflow)`);
+}
+
+async function exists(url: URL): Promise<boolean> {
+  try {
+    await Deno.stat(url);
+    return true;
+  } catch {
+    return false;
   }
 }
 

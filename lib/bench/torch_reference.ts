@@ -1,0 +1,72 @@
+/**
+ * Runs reference/bench_torch.py (the PyTorch half of the benchmark) on the
+ * same config and reads its one line of JSON. PyTorch is optional: Debian's
+ * `python3-torch`, run by /usr/bin/python3, with OpenBLAS (OpenMP build) when
+ * it is installed, as a fair baseline (see reference/README.md).
+ */
+import type { GPT2Config } from "../gpt2/config.ts";
+import type { GenBenchOptions } from "./measure.ts";
+
+const PYTHON = "/usr/bin/python3";
+const OPENBLAS_OPENMP = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+
+export interface TorchBenchResult {
+  train_tokens_per_s: number;
+  train_step_ms_median: number;
+  gen_tokens_per_s: number;
+  gen_ms_median: number;
+  threads: number;
+  torch: string;
+  blas: string;
+}
+
+/** True when /usr/bin/python3 can import torch. */
+export async function torchAvailable(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(PYTHON, { args: ["-c", "import torch"], stdout: "null", stderr: "null" }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the PyTorch benchmark with the same protocol as lib/bench/measure.ts. */
+export async function runTorchBench(
+  config: GPT2Config,
+  train: { batch: number; seq: number; warmup: number; steps: number; seed: number },
+  gen: GenBenchOptions,
+): Promise<TorchBenchResult> {
+  const script = new URL("../../reference/bench_torch.py", import.meta.url).pathname;
+  const modelConfig = {
+    vocab_size: config.vocab_size,
+    n_positions: config.n_positions,
+    n_embd: config.n_embd,
+    n_layer: config.n_layer,
+    n_head: config.n_head,
+  };
+  const env: Record<string, string> = { OMP_NUM_THREADS: "2" };
+  if (await exists(OPENBLAS_OPENMP)) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP;
+  const args = [
+    script, "--config", JSON.stringify(modelConfig),
+    "--batch", String(train.batch), "--seq", String(train.seq),
+    "--train-steps", String(train.steps), "--warmup", String(train.warmup),
+    "--gen-batch", String(gen.batch), "--gen-prompt", String(gen.promptLength),
+    "--gen-new", String(gen.newTokens), "--gen-runs", String(gen.runs),
+    "--threads", "2", "--seed", String(train.seed),
+  ];
+  const out = await new Deno.Command(PYTHON, { args, env, stdout: "piped", stderr: "piped" }).output();
+  const stdout = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success) {
+    throw new Error(`reference/bench_torch.py failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(stdout.split("\n").at(-1)!) as TorchBenchResult;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Batches for causal language modelling: a token stream cut into windows,
+ * each target the next token of its input.
+ *
+ * A batch depends only on (seed, step), never on how many batches came before,
+ * so a resumed run sees exactly the batches an uninterrupted one would.
+ */
+import { Rng } from "../train/rng.ts";
+
+/** One batch: ids [B, T], next-token targets [B, T], and an optional loss mask [B, T] (1 = train on it). */
+export interface LMBatch {
+  readonly ids: number[][];
+  readonly targets: number[][];
+  readonly mask?: number[][];
+}
+
+/** Gives the batch of a training step. */
+export interface BatchSource {
+  batch(step: number): LMBatch;
+}
+
+/** Joins documents into one stream, each followed by `eosId` so the model learns where a text ends. */
+export function tokenStream(docs: readonly number[][], eosId: number): Int32Array {
+  const total = docs.reduce((n, d) => n + d.length + 1, 0);
+  const stream = new Int32Array(total);
+  let at = 0;
+  for (const doc of docs) {
+    stream.set(doc, at);
+    at += doc.length;
+    stream[at++] = eosId;
+  }
+  return stream;
+}
+
+/** Random windows of `seqLen + 1` tokens from a stream, `batchSize` a step. */
+export function randomWindows(
+  stream: Int32Array,
+  options: { batchSize: number; seqLen: number; seed: number },
+): BatchSource {
+  const { batchSize, seqLen, seed } = options;
+  if (stream.length < seqLen + 1) {
+    throw new Error(`randomWindows: the stream has ${stream.length} tokens, fewer than seqLen + 1 = ${seqLen + 1}`);
+  }
+  return {
+    batch(step: number): LMBatch {
+      const rng = new Rng(seed * 1_000_003 + step);
+      const starts = Array.from({ length: batchSize }, () => rng.nextInt(stream.length - seqLen));
+      return windowsAt(stream, starts, seqLen);
+    },
+  };
+}
+
+/** Consecutive non-overlapping windows from the start of a stream (a fixed evaluation set). */
+export function sequentialWindows(
+  stream: Int32Array,
+  options: { batchSize: number; seqLen: number; maxBatches: number },
+): LMBatch[] {
+  const { batchSize, seqLen, maxBatches } = options;
+  const batches: LMBatch[] = [];
+  let start = 0;
+  while (batches.length < maxBatches && start + batchSize * seqLen + 1 <= stream.length) {
+    const starts = Array.from({ length: batchSize }, (_, i) => start + i * seqLen);
+    batches.push(windowsAt(stream, starts, seqLen));
+    start += batchSize * seqLen;
+  }
+  if (batches.length === 0) {
+    throw new Error(`sequentialWindows: ${stream.length} tokens do not fill one batch of ${batchSize}×${seqLen}`);
+  }
+  return batches;
+}
+
+function windowsAt(stream: Int32Array, starts: number[], seqLen: number): LMBatch {
+  return {
+    ids: starts.map((s) => Array.from(stream.subarray(s, s + seqLen))),
+    targets: starts.map((s) => Array.from(stream.subarray(s + 1, s + seqLen + 1))),
+  };
+}

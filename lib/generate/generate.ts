@@ -1,0 +1,131 @@
+/**
+ * Batched text generation with a key/value cache.
+ *
+ * Prompts of different lengths are left-padded into one batch; an attention
+ * mask hides the padding and position ids restart at 0 at each prompt's first
+ * real token, so every row gets exactly the logits it would get alone.
+ * Sampling happens in JavaScript on the last position's logits (one read from
+ * the backend per step), see sampling.ts.
+ */
+import { tf } from "../tf.ts";
+import { gpt2HiddenWithCache, lmHead } from "../gpt2/forward.ts";
+import type { KVCache } from "../gpt2/kv_cache.ts";
+import { disposeCache } from "../gpt2/kv_cache.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import type { RandomSource, SamplingOptions } from "./sampling.ts";
+import { checkSamplingOptions, sampleToken } from "./sampling.ts";
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Most new tokens per row (capped by the context length). @default 64 */
+  readonly maxNewTokens?: number;
+  /** Token ids that end a row (e.g. the end-of-turn id); the stop token is kept in the output. */
+  readonly stopIds?: readonly number[];
+  /** Random numbers for sampling; build it from a seed for reproducible runs. */
+  readonly rng: RandomSource;
+  /** Id used for left padding and after a row has stopped (never attended to). @default 0 */
+  readonly padId?: number;
+  /** Recompute the whole sequence each step instead of using the cache (for tests and teaching). @default false */
+  readonly noCache?: boolean;
+}
+
+export interface Generation {
+  /** New tokens per row, including the stop token when one was produced. */
+  readonly tokens: number[][];
+  /** log-prob of each new token under the distribution it was sampled from. */
+  readonly logprobs: number[][];
+  /** Whether each row produced a stop token. */
+  readonly finished: boolean[];
+}
+
+/**
+ * Continues each prompt (token ids) until a stop token or `maxNewTokens`.
+ *
+ * @example
+ * ```ts
+ * const out = await generate(model, [[5, 6, 7]], { maxNewTokens: 20, topP: 0.9, rng: new Rng(1) });
+ * console.log(out.tokens[0], out.logprobs[0]);
+ * ```
+ */
+export async function generate(model: GPT2Model, prompts: readonly number[][], options: GenerateOptions): Promise<Generation> {
+  checkSamplingOptions(options);
+  const B = prompts.length;
+  if (B === 0) return { tokens: [], logprobs: [], finished: [] };
+  const promptLength = Math.max(...prompts.map((p) => p.length));
+  if (prompts.some((p) => p.length === 0)) throw new Error("generate: every prompt needs at least one token");
+  const room = model.config.n_positions - promptLength;
+  if (room <= 0) {
+    throw new Error(`generate: prompt of ${promptLength} tokens leaves no room in the context (n_positions=${model.config.n_positions})`);
+  }
+  const maxNew = Math.min(options.maxNewTokens ?? 64, room);
+  const padId = options.padId ?? 0;
+  const stop = new Set(options.stopIds ?? []);
+
+  // Left padding: row b has `pads[b]` pad tokens, then its prompt.
+  const pads = prompts.map((p) => promptLength - p.length);
+  const rows = prompts.map((p, b) => [...Array(pads[b]).fill(padId), ...p]);
+  const realMask = pads.map((pad) => Array.from({ length: promptLength }, (_, j) => (j < pad ? 0 : 1)));
+  const nextPosition = prompts.map((p) => p.length); // position id of each row's next token
+
+  const tokens: number[][] = prompts.map(() => []);
+  const logprobs: number[][] = prompts.map(() => []);
+  const finished = prompts.map(() => false);
+  let cache: KVCache | undefined;
+  let stepIds = rows; // what the next forward consumes
+  try {
+    for (let step = 0; step < maxNew && !finished.every(Boolean); step++) {
+      const useCache = !options.noCache && cache !== undefined;
+      const inputIds = useCache ? stepIds : rows;
+      const positions = inputIds.map((r, b) => {
+        const start = nextPosition[b] - r.length;
+        return r.map((_, j) => Math.max(0, start + j));
+      });
+      const last = tf.tidy(() => {
+        const ids = tf.tensor2d(inputIds, [B, inputIds[0].length], "int32");
+        const out = gpt2HiddenWithCache(model, ids, {
+          cache: useCache ? cache : undefined,
+          attentionMask: tf.tensor2d(realMask, [B, realMask[0].length], "int32"),
+          positionIds: tf.tensor2d(positions, [B, inputIds[0].length], "int32"),
+        });
+        const T = ids.shape[1];
+        const lastHidden = tf.slice(out.hidden, [0, T - 1, 0], [B, 1, -1]) as tf.Tensor3D;
+        return [tf.reshape(lmHead(model, lastHidden), [B, -1]), ...out.cache.flatMap((c) => [c.key, c.value])];
+      });
+      const [lastLogits, ...kv] = last;
+      disposeCache(cache);
+      cache = options.noCache ? undefined : pairs(kv);
+      if (options.noCache) kv.forEach((t) => t.dispose());
+      const values = await lastLogits.data(); // the one device sync of the step
+      lastLogits.dispose();
+
+      const V = model.config.vocab_size;
+      const chosen: number[] = [];
+      for (let b = 0; b < B; b++) {
+        if (finished[b]) {
+          chosen.push(padId);
+          continue;
+        }
+        const { token, logprob } = sampleToken(values.subarray(b * V, (b + 1) * V), options, options.rng);
+        tokens[b].push(token);
+        logprobs[b].push(logprob);
+        if (stop.has(token)) finished[b] = true;
+        chosen.push(token);
+      }
+      for (let b = 0; b < B; b++) {
+        rows[b].push(chosen[b]);
+        realMask[b].push(1);
+        // Positions restart at the first real token: the left padding is not counted.
+        nextPosition[b] += 1;
+      }
+      stepIds = chosen.map((t) => [t]);
+    }
+  } finally {
+    disposeCache(cache);
+  }
+  return { tokens, logprobs, finished };
+}
+
+function pairs(kv: tf.Tensor[]): KVCache {
+  const cache = [];
+  for (let i = 0; i < kv.length; i += 2) cache.push({ key: kv[i] as tf.Tensor4D, value: kv[i + 1] as tf.Tensor4D });
+  return cache;
+}

@@ -1,0 +1,68 @@
+/**
+ * Causal multi-head self-attention of one GPT-2 block (HF `GPT2Attention`).
+ */
+import { tf } from "../tf.ts";
+import { conv1d, dropout } from "./layers.ts";
+import type { LayerCache } from "./kv_cache.ts";
+
+/** A large negative number instead of −∞, so a row with every key masked (a
+ * left-padding query) gives a harmless uniform softmax instead of NaN. */
+export const MASKED_SCORE = -1e9;
+
+export interface AttentionInputs {
+  /** Block input after ln_1, [B, T, C]. */
+  readonly x: tf.Tensor3D;
+  readonly cAttnWeight: tf.Tensor;
+  readonly cAttnBias: tf.Tensor;
+  readonly cProjWeight: tf.Tensor;
+  readonly cProjBias: tf.Tensor;
+  readonly nHead: number;
+  /** Keys/values of earlier positions (generation), or undefined. */
+  readonly past?: LayerCache;
+  /** Additive mask [T, S] or [B, 1, T, S] (0 = attend, MASKED_SCORE = do not), S = past + T. */
+  readonly mask: tf.Tensor;
+  /** Dropout rate on attention weights and the output (0 when not training). */
+  readonly dropoutRate: number;
+  readonly seed?: number;
+}
+
+/** Returns the attention output [B, T, C] and this layer's keys/values including the new positions. */
+export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; present: LayerCache } {
+  const [B, T, C] = inp.x.shape;
+  const hs = C / inp.nHead;
+  const qkv = conv1d(tf.reshape(inp.x, [B * T, C]), inp.cAttnWeight, inp.cAttnBias); // [B*T, 3C]
+  const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) =>
+    tf.transpose(tf.reshape(t, [B, T, inp.nHead, hs]), [0, 2, 1, 3]) as tf.Tensor4D // [B, nh, T, hs]
+  );
+  const key = inp.past ? tf.concat([inp.past.key, kNew], 2) as tf.Tensor4D : kNew; // [B, nh, S, hs]
+  const value = inp.past ? tf.concat([inp.past.value, vNew], 2) as tf.Tensor4D : vNew;
+
+  const scores = tf.add(tf.mul(tf.matMul(q, key, false, true), 1 / Math.sqrt(hs)), inp.mask); // [B, nh, T, S]
+  const weights = dropout(tf.softmax(scores), inp.dropoutRate, inp.seed);
+  const heads = tf.matMul(weights, value); // [B, nh, T, hs]
+  const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
+  const projected = conv1d(merged, inp.cProjWeight, inp.cProjBias);
+  const out = dropout(tf.reshape(projected, [B, T, C]), inp.dropoutRate, inp.seed === undefined ? undefined : inp.seed + 1);
+  return { out: out as tf.Tensor3D, present: { key, value } };
+}
+
+/**
+ * The additive causal mask for T new queries after `past` cached positions:
+ * query i may see key j iff j ≤ past + i. With `keyPadding` ([B, S], 1 for real
+ * tokens, 0 for padding) padded keys are masked too and the mask is [B, 1, T, S].
+ */
+export function attentionMask(T: number, past: number, keyPadding?: tf.Tensor2D): tf.Tensor {
+  return tf.tidy(() => {
+    const S = past + T;
+    const allowed = tf.linalg.bandPart(tf.ones([T, S]), -1, past); // 1 where j ≤ past + i
+    let mask: tf.Tensor = tf.mul(tf.sub(1, allowed), MASKED_SCORE); // [T, S]
+    if (keyPadding) {
+      if (keyPadding.shape[1] !== S) {
+        throw new Error(`attentionMask: key padding covers ${keyPadding.shape[1]} positions, expected ${S}`);
+      }
+      const padScores = tf.mul(tf.sub(1, tf.cast(keyPadding, "float32")), MASKED_SCORE); // [B, S]
+      mask = tf.add(mask, tf.reshape(padScores, [keyPadding.shape[0], 1, 1, S])); // [B, 1, T, S]
+    }
+    return mask;
+  });
+}

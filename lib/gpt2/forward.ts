@@ -1,0 +1,112 @@
+/**
+ * The GPT-2 forward pass (HF `GPT2LMHeadModel`), a pure function of a model's
+ * weights: token + position embeddings → n_layer pre-LayerNorm blocks → ln_f →
+ * logits through the tied embedding matrix.
+ */
+import { tf } from "../tf.ts";
+import { attentionMask, causalSelfAttention } from "./attention.ts";
+import type { KVCache, LayerCache } from "./kv_cache.ts";
+import { cacheLength } from "./kv_cache.ts";
+import { conv1d, dropout, embeddingLookup, geluNew, layerNorm, matMul2d } from "./layers.ts";
+import type { GPT2Model } from "./model_types.ts";
+
+export interface ForwardOptions {
+  /** Dropout on (training) or off. Sampling, scoring and evaluation keep it off. @default false */
+  readonly training?: boolean;
+  /** Seed for the dropout masks when training; random when absent. */
+  readonly seed?: number;
+  /** Keys/values of the positions before `ids` (generation). */
+  readonly cache?: KVCache;
+  /** [B, past + T]: 1 for real tokens, 0 for padding. Padded keys are never attended to. */
+  readonly attentionMask?: tf.Tensor2D;
+  /** [B, T] int32 positions of `ids`. @default past, past+1, … for every row */
+  readonly positionIds?: tf.Tensor2D;
+}
+
+/**
+ * Final hidden states [B, T, C] (after ln_f) and the cache extended by `ids`.
+ * The caller owns both results (dispose them, or call inside `tf.tidy`).
+ */
+export function gpt2HiddenWithCache(
+  model: GPT2Model,
+  ids: tf.Tensor2D,
+  options: ForwardOptions = {},
+): { hidden: tf.Tensor3D; cache: KVCache } {
+  const { config, params } = model;
+  const [B, T] = ids.shape;
+  const past = cacheLength(options.cache);
+  if (past + T > config.n_positions) {
+    throw new Error(`gpt2 forward: ${past + T} positions exceed the context length n_positions=${config.n_positions}`);
+  }
+  const rate = options.training ? config.dropout : 0;
+  const seedAt = (k: number) => (options.seed === undefined ? undefined : options.seed + k);
+  const C = config.n_embd;
+  const eps = config.layer_norm_epsilon;
+  let cache: LayerCache[] = [];
+
+  const hidden = tf.tidy(() => {
+    const tokens = embeddingLookup(params["wte.weight"] as tf.Tensor2D, tf.reshape(ids, [B * T])); // [B*T, C]
+    const positions = options.positionIds
+      ? embeddingLookup(params["wpe.weight"] as tf.Tensor2D, tf.reshape(options.positionIds, [B * T])) // [B*T, C]
+      : tf.tile(embeddingLookup(params["wpe.weight"] as tf.Tensor2D, tf.range(past, past + T, 1, "int32")), [B, 1]);
+    let x = dropout(tf.reshape(tf.add(tokens, positions), [B, T, C]), rate, seedAt(0)) as tf.Tensor3D; // [B, T, C]
+    const mask = attentionMask(T, past, options.attentionMask);
+
+    for (let i = 0; i < config.n_layer; i++) {
+      const p = (name: string) => params[`h.${i}.${name}`];
+      const attn = causalSelfAttention({
+        x: layerNorm(x, p("ln_1.weight"), p("ln_1.bias"), eps) as tf.Tensor3D,
+        cAttnWeight: p("attn.c_attn.weight"),
+        cAttnBias: p("attn.c_attn.bias"),
+        cProjWeight: p("attn.c_proj.weight"),
+        cProjBias: p("attn.c_proj.bias"),
+        nHead: config.n_head,
+        past: options.cache?.[i],
+        mask,
+        dropoutRate: rate,
+        seed: seedAt(10 * i + 1),
+      });
+      cache.push(attn.present);
+      x = tf.add(x, attn.out); // residual
+      const h2d = tf.reshape(layerNorm(x, p("ln_2.weight"), p("ln_2.bias"), eps), [B * T, C]) as tf.Tensor2D;
+      const mlp = conv1d(geluNew(conv1d(h2d, p("mlp.c_fc.weight"), p("mlp.c_fc.bias"))) as tf.Tensor2D, p("mlp.c_proj.weight"), p("mlp.c_proj.bias"));
+      x = tf.add(x, dropout(tf.reshape(mlp, [B, T, C]), rate, seedAt(10 * i + 3))); // residual
+    }
+    const out = layerNorm(x, params["ln_f.weight"], params["ln_f.bias"], eps) as tf.Tensor3D;
+    // Keep the cache tensors alive past this tidy by returning them with the result.
+    return [out, ...cache.flatMap((c) => [c.key, c.value])];
+  }) as tf.Tensor[];
+  const [out, ...kv] = hidden;
+  cache = [];
+  for (let i = 0; i < kv.length; i += 2) cache.push({ key: kv[i] as tf.Tensor4D, value: kv[i + 1] as tf.Tensor4D });
+  return { hidden: out as tf.Tensor3D, cache };
+}
+
+/** Final hidden states [B, T, C] (after ln_f), without keeping a cache. */
+export function gpt2Hidden(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+  return tf.tidy(() => gpt2HiddenWithCache(model, ids, options).hidden);
+}
+
+/** LM head tied to the token embeddings: logits = hidden · wteᵀ, [B, T, V]. */
+export function lmHead(model: GPT2Model, hidden: tf.Tensor3D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [B, T, C] = hidden.shape;
+    // An explicit transpose keeps the matmul (and its gradient) on the fast non-transposed path.
+    const wteT = tf.transpose(model.params["wte.weight"]) as tf.Tensor2D; // [C, V]
+    const flat = matMul2d(tf.reshape(hidden, [B * T, C]) as tf.Tensor2D, wteT);
+    return tf.reshape(flat, [B, T, model.config.vocab_size]) as tf.Tensor3D;
+  });
+}
+
+/**
+ * Next-token logits of a GPT-2 for int32 ids [B, T] → [B, T, V], dropout off.
+ *
+ * @example
+ * ```ts
+ * const model = await loadPretrained("checkpoints/sft");
+ * const out = logits(model, tf.tensor2d([[1, 2, 3]], [1, 3], "int32")); // [1, 3, vocab]
+ * ```
+ */
+export function logits(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+  return tf.tidy(() => lmHead(model, gpt2Hidden(model, ids, options)));
+}

@@ -1,0 +1,62 @@
+/**
+ * Creating, counting and freeing GPT-2 weights.
+ */
+import { tf } from "../tf.ts";
+import type { GPT2Config } from "./config.ts";
+import { gpt2ParamShapes } from "./config.ts";
+import type { GPT2Model, GPT2Params } from "./model_types.ts";
+
+/**
+ * A GPT-2 with the GPT-2 paper's initialisation: weights and embeddings
+ * N(0, initializer_range), biases 0, LayerNorm weight 1 / bias 0, and the two
+ * residual projections (attn.c_proj, mlp.c_proj) scaled by 1/√(2·n_layer) so the
+ * residual stream's variance does not grow with depth. Seeded: the same seed
+ * gives the same weights.
+ */
+export function createGPT2(config: Readonly<GPT2Config>, options: { seed?: number } = {}): GPT2Model {
+  const seed = options.seed ?? 0;
+  const params: GPT2Params = {};
+  let k = 0;
+  for (const [name, shape] of gpt2ParamShapes(config)) {
+    const value = tf.tidy(() => initialValue(name, shape, config, seed + 7919 * k++));
+    params[name] = tf.variable(value, true);
+    value.dispose();
+  }
+  return { config, params };
+}
+
+function initialValue(name: string, shape: number[], config: GPT2Config, seed: number): tf.Tensor {
+  if (name.endsWith("ln_1.weight") || name.endsWith("ln_2.weight") || name === "ln_f.weight") return tf.ones(shape);
+  if (name.endsWith(".bias")) return tf.zeros(shape);
+  const isResidualProjection = name.endsWith("attn.c_proj.weight") || name.endsWith("mlp.c_proj.weight");
+  const std = config.initializer_range / (isResidualProjection ? Math.sqrt(2 * config.n_layer) : 1);
+  return tf.randomNormal(shape, 0, std, "float32", seed);
+}
+
+/** Builds a model from loaded arrays; the arrays are copied into new variables. */
+export function gpt2FromArrays(config: Readonly<GPT2Config>, arrays: ReadonlyMap<string, Float32Array>): GPT2Model {
+  const params: GPT2Params = {};
+  for (const [name, shape] of gpt2ParamShapes(config)) {
+    const data = arrays.get(name);
+    if (!data) throw new Error(`gpt2FromArrays: missing weight "${name}"`);
+    params[name] = tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
+  }
+  return { config, params };
+}
+
+/** Number of trainable numbers (the tied LM head counted once). */
+export function countParams(model: GPT2Model): number {
+  return Object.values(model.params).reduce((n, v) => n + v.size, 0);
+}
+
+/** Frees a model's weights. */
+export function disposeGPT2(model: GPT2Model): void {
+  for (const v of Object.values(model.params)) v.dispose();
+}
+
+/** A deep copy with new variables (e.g. the frozen reference model of PPO). */
+export function cloneGPT2(model: GPT2Model, options: { trainable?: boolean } = {}): GPT2Model {
+  const params: GPT2Params = {};
+  for (const [name, v] of Object.entries(model.params)) params[name] = tf.variable(v, options.trainable ?? true);
+  return { config: model.config, params };
+}

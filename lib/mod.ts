@@ -1,0 +1,43 @@
+/**
+ * The public door of the library: train your own ChatGPT with RLHF.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, loadPretrained, logits, tf } from "./lib/mod.ts";
+ * await initBackend();
+ * const model = await loadPretrained("checkpoints/pretrain");
+ * const ids = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
+ * logits(model, ids).print(); // [1, 3, vocab]
+ * ```
+ */
+export { tf } from "./tf.ts";
+export { BACKEND_ORDER, type BackendName, initBackend } from "./backend.ts";
+
+// GPT-2
+export { GPT2_DEFAULTS, GPT2_PRESETS, type GPT2Config, gpt2ParamShapes, type GPT2PresetName, headSize, resolveGPT2Config } from "./gpt2/config.ts";
+export type { GPT2Model, GPT2Params } from "./gpt2/model_types.ts";
+export { cloneGPT2, countParams, createGPT2, disposeGPT2 } from "./gpt2/init.ts";
+export { type ForwardOptions, gpt2Hidden, gpt2HiddenWithCache, lmHead, logits } from "./gpt2/forward.ts";
+export { crossEntropy } from "./gpt2/loss.ts";
+export { cacheLength, disposeCache, type KVCache } from "./gpt2/kv_cache.ts";
+
+// Checkpoints
+export { loadPretrained, type PretrainedGPT2, savePretrained } from "./pretrained.ts";
+export { parseSafetensors, serializeSafetensors } from "./checkpoint/safetensors.ts";
+export { writeFileAtomic, writeJsonAtomic, writeTextFileAtomic } from "./checkpoint/atomic.ts";
+
+// Tokenizers and the chat template
+export * from "./tokenizer/mod.ts";
+
+// Generation
+export { generate, type GenerateOptions, type Generation } from "./generate/generate.ts";
+export { type RandomSource, sampleToken, type SamplingOptions, samplingDistribution } from "./generate/sampling.ts";
+
+// Data and training
+export { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText, splitPoems } from "./data/poems.ts";
+export { type BatchSource, type LMBatch, randomWindows, sequentialWindows, tokenStream } from "./data/lm_batches.ts";
+export { AdamW } from "./train/adamw.ts";
+export { learningRateAt } from "./train/schedule.ts";
+export { Rng } from "./train/rng.ts";
+export { evaluateLoss, resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig, type TrainHistory, trainLM } from "./train/trainer.ts";
+export { runPretrainStage, PRETRAIN_DEFAULTS, type PretrainOptions } from "./pipeline/pretrain_stage.ts";

@@ -1,0 +1,111 @@
+/**
+ * AdamW exactly as `torch.optim.AdamW` (tfjs has no AdamW, and its Adam
+ * places epsilon differently). For step t (1-based), per weight p:
+ *
+ *   p ← p · (1 − lr·wd)                      decoupled weight decay (matrices and embeddings only)
+ *   m ← β1·m + (1 − β1)·g
+ *   v ← β2·v + (1 − β2)·g²
+ *   p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
+ */
+import { tf } from "../tf.ts";
+
+export interface AdamWOptions {
+  /** Adam's decay rates of the first and second moments. @default [0.9, 0.95] */
+  readonly betas?: readonly [number, number];
+  /** Added to the denominator for stability. @default 1e-8 */
+  readonly eps?: number;
+  /** Decoupled weight decay. @default 0.1 */
+  readonly weightDecay?: number;
+  /** Which weights decay. @default rank ≥ 2 (matmul weights and embeddings; not biases or LayerNorm) */
+  readonly decays?: (name: string, variable: tf.Variable) => boolean;
+}
+
+/** Saved optimiser state: the step count and every moment tensor (`m.<name>`, `v.<name>`). */
+export interface AdamWState {
+  readonly step: number;
+  readonly tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+export class AdamW {
+  readonly #params: Record<string, tf.Variable>;
+  readonly #m: Record<string, tf.Variable> = {};
+  readonly #v: Record<string, tf.Variable> = {};
+  readonly #decay: Record<string, boolean> = {};
+  readonly #beta1: number;
+  readonly #beta2: number;
+  readonly #eps: number;
+  readonly #weightDecay: number;
+  #step = 0;
+
+  constructor(params: Record<string, tf.Variable>, options: AdamWOptions = {}) {
+    this.#params = params;
+    [this.#beta1, this.#beta2] = options.betas ?? [0.9, 0.95];
+    this.#eps = options.eps ?? 1e-8;
+    this.#weightDecay = options.weightDecay ?? 0.1;
+    const decays = options.decays ?? ((_: string, v: tf.Variable) => v.rank >= 2);
+    for (const [name, p] of Object.entries(params)) {
+      this.#m[name] = tf.variable(tf.zerosLike(p), false);
+      this.#v[name] = tf.variable(tf.zerosLike(p), false);
+      this.#decay[name] = decays(name, p);
+    }
+  }
+
+  /** Number of steps taken so far. */
+  get stepCount(): number {
+    return this.#step;
+  }
+
+  /** Applies one update with learning rate `lr`; `grads` is keyed like the params. */
+  step(grads: Record<string, tf.Tensor>, lr: number): void {
+    this.#step += 1;
+    const t = this.#step;
+    const stepSize = lr / (1 - this.#beta1 ** t);
+    const sqrtBias2 = Math.sqrt(1 - this.#beta2 ** t);
+    for (const [name, p] of Object.entries(this.#params)) {
+      const g = grads[name];
+      if (!g) throw new Error(`AdamW.step: no gradient for "${name}"`);
+      tf.tidy(() => {
+        const m = tf.add(tf.mul(this.#m[name], this.#beta1), tf.mul(g, 1 - this.#beta1));
+        const v = tf.add(tf.mul(this.#v[name], this.#beta2), tf.mul(tf.square(g), 1 - this.#beta2));
+        const decayed = this.#decay[name] && this.#weightDecay > 0 ? tf.mul(p, 1 - lr * this.#weightDecay) : p;
+        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), this.#eps);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
+        this.#m[name].assign(m);
+        this.#v[name].assign(v);
+      });
+    }
+  }
+
+  /** Copies the state out (for a checkpoint). */
+  async state(): Promise<AdamWState> {
+    const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const name of Object.keys(this.#params)) {
+      tensors.set(`m.${name}`, { shape: this.#m[name].shape, data: (await this.#m[name].data()) as Float32Array });
+      tensors.set(`v.${name}`, { shape: this.#v[name].shape, data: (await this.#v[name].data()) as Float32Array });
+    }
+    return { step: this.#step, tensors };
+  }
+
+  /** Restores a state saved by `state()`; errors name a missing or misshapen moment. */
+  loadState(state: AdamWState): void {
+    for (const name of Object.keys(this.#params)) {
+      for (const [prefix, target] of [["m", this.#m[name]], ["v", this.#v[name]]] as const) {
+        const saved = state.tensors.get(`${prefix}.${name}`);
+        if (!saved || saved.shape.join() !== target.shape.join()) {
+          throw new Error(`AdamW.loadState: "${prefix}.${name}" expected shape [${target.shape}], found ${saved ? `[${saved.shape}]` : "nothing"}`);
+        }
+        tf.tidy(() => target.assign(tf.tensor(saved.data, saved.shape, "float32")));
+      }
+    }
+    if (!Number.isInteger(state.step) || state.step < 0) throw new Error(`AdamW.loadState: bad step ${state.step}`);
+    this.#step = state.step;
+  }
+
+  /** Frees the moment tensors (not the params). */
+  dispose(): void {
+    for (const name of Object.keys(this.#params)) {
+      this.#m[name].dispose();
+      this.#v[name].dispose();
+    }
+  }
+}

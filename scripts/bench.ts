@@ -1,0 +1,66 @@
+/**
+ * `deno task bench`: training and generation throughput of this project's
+ * GPT-2 on the chosen tfjs backend, and — where PyTorch is installed — of the
+ * PyTorch reference on the same configs in the same run, printed as ratios.
+ *
+ * The last line reads `bench: train_ratio=X gen_ratio=Y` for the default tiny
+ * preset (this project ÷ PyTorch), or `n/a` without PyTorch.
+ *
+ *   deno task bench            # all configs
+ *   deno task bench --quick    # the default preset only, fewer repetitions
+ */
+import { initBackend } from "../lib/backend.ts";
+import { tf } from "../lib/tf.ts";
+import { type GPT2Config, resolveGPT2Config } from "../lib/gpt2/config.ts";
+import { measureGeneration, measureTraining } from "../lib/bench/measure.ts";
+import { runTorchBench, torchAvailable } from "../lib/bench/torch_reference.ts";
+
+const quick = Deno.args.includes("--quick");
+const backend = await initBackend();
+
+interface BenchCase {
+  name: string;
+  config: GPT2Config;
+  batch: number;
+  seq: number;
+}
+const cases: BenchCase[] = [
+  // The default: the TOOLCHAIN.md reference config (4 layers, C=128, vocab 2048, T=128, batch 8).
+  { name: "gpt2-micro v2048", config: resolveGPT2Config({ preset: "gpt2-micro", vocab_size: 2048 }), batch: 8, seq: 128 },
+  { name: "gpt2-nano v2048", config: resolveGPT2Config({ preset: "gpt2-nano", vocab_size: 2048 }), batch: 8, seq: 128 },
+  { name: "gpt2-micro v50257", config: resolveGPT2Config({ preset: "gpt2-micro", vocab_size: 50257 }), batch: 4, seq: 64 },
+];
+const selected = quick ? cases.slice(0, 1) : cases;
+const steps = quick ? 3 : 6;
+const gen = { batch: 8, promptLength: 8, newTokens: 64, runs: quick ? 2 : 3, seed: 0 };
+const withTorch = await torchAvailable();
+if (!withTorch) console.log("[bench] PyTorch not found (/usr/bin/python3 -c 'import torch'): reporting this project only");
+
+const rows: Record<string, string | number>[] = [];
+let headline: { train?: number; gen?: number } = {};
+for (const c of selected) {
+  const train = await measureTraining(c.config, { batch: c.batch, seq: c.seq, warmup: 2, steps, seed: 0 });
+  const generation = await measureGeneration(c.config, gen);
+  const row: Record<string, string | number> = {
+    config: c.name,
+    "train tok/s": Math.round(train.tokensPerSecond),
+    "gen tok/s": Math.round(generation.tokensPerSecond),
+    "train peak MB": +(train.peakBytes / 2 ** 20).toFixed(1),
+    "gen peak MB": +(generation.peakBytes / 2 ** 20).toFixed(1),
+    "tensors flat": String(new Set([...train.numTensorsAfter]).size === 1 && new Set(generation.numTensorsAfter).size === 1),
+  };
+  if (withTorch) {
+    const torch = await runTorchBench(c.config, { batch: c.batch, seq: c.seq, warmup: 2, steps, seed: 0 }, gen);
+    row["torch train tok/s"] = Math.round(torch.train_tokens_per_s);
+    row["torch gen tok/s"] = Math.round(torch.gen_tokens_per_s);
+    row["train ratio"] = +(train.tokensPerSecond / torch.train_tokens_per_s).toFixed(3);
+    row["gen ratio"] = +(generation.tokensPerSecond / torch.gen_tokens_per_s).toFixed(3);
+    if (c === selected[0]) headline = { train: row["train ratio"] as number, gen: row["gen ratio"] as number };
+  }
+  rows.push(row);
+  console.log(`[bench] ${JSON.stringify(row)}`);
+}
+console.log(`\nbackend: ${backend}, tfjs ${tf.version_core}, train batch×seq as listed, generation batch ${gen.batch}, prompt ${gen.promptLength}, ${gen.newTokens} new tokens`);
+console.table(rows);
+const fmt = (x?: number) => (x === undefined ? "n/a" : x.toFixed(3));
+console.log(`bench: train_ratio=${fmt(headline.train)} gen_ratio=${fmt(headline.gen)}`);

@@ -1,0 +1,64 @@
+import { logSoftmaxAt, sampleToken, samplingDistribution } from "../lib/generate/sampling.ts";
+import { assert, assertAllClose } from "./helpers.ts";
+
+/** A fixed stream of uniform numbers: 0.5/n, 1.5/n, … so frequencies are exact. */
+function gridRng(n: number) {
+  let i = 0;
+  return { nextFloat: () => ((i++ % n) + 0.5) / n };
+}
+
+const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)];
+
+Deno.test("samplingDistribution() without truncation is the softmax", () => {
+  const { ids, probs } = samplingDistribution(logits);
+  assert.deepEqual(ids, [0, 1, 2, 3]);
+  assertAllClose(probs, [0.5, 0.3, 0.15, 0.05], { atol: 1e-12 });
+});
+
+Deno.test("samplingDistribution() applies temperature before softmax", () => {
+  const { probs } = samplingDistribution([1, 2, 3], { temperature: 0.5 });
+  const z = [2, 4, 6].map(Math.exp);
+  const sum = z[0] + z[1] + z[2];
+  assertAllClose(probs, z.map((v) => v / sum), { atol: 1e-12 });
+});
+
+Deno.test("samplingDistribution() top-k keeps the k largest and renormalises", () => {
+  const { ids, probs } = samplingDistribution([0.1, 3, -1, 2], { topK: 2 });
+  assert.deepEqual(ids, [1, 3]);
+  const e = [Math.exp(3), Math.exp(2)];
+  assertAllClose(probs, [e[0] / (e[0] + e[1]), e[1] / (e[0] + e[1])], { atol: 1e-12 });
+});
+
+Deno.test("samplingDistribution() top-p keeps the shortest prefix reaching p", () => {
+  // 0.5 < 0.7, 0.5 + 0.3 ≥ 0.7: keep two tokens.
+  const { ids, probs } = samplingDistribution(logits, { topP: 0.7 });
+  assert.deepEqual(ids, [0, 1]);
+  assertAllClose(probs, [0.625, 0.375], { atol: 1e-12 });
+  // A tiny p still keeps the most likely token.
+  assert.deepEqual(samplingDistribution(logits, { topP: 0.01 }).ids, [0]);
+});
+
+Deno.test("sampleToken() draws with the distribution's frequencies and reports its log-prob", () => {
+  const n = 1000;
+  const rng = gridRng(n);
+  const counts = [0, 0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const { token, logprob } = sampleToken(logits, { topP: 0.9 }, rng);
+    counts[token]++;
+    // top-p 0.9 keeps 0.5, 0.3, 0.15 (sum 0.95): renormalised by 0.95.
+    assertAllClose([logprob], [Math.log([0.5, 0.3, 0.15][token] / 0.95)], { atol: 1e-12 });
+  }
+  assertAllClose(counts.map((c) => c / n), [0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0], { atol: 2e-3 });
+});
+
+Deno.test("sampleToken() greedy takes the argmax and reports its temperature log-softmax", () => {
+  const { token, logprob } = sampleToken([1, 4, 2], { greedy: true, temperature: 2 }, gridRng(1));
+  assert.equal(token, 1);
+  assertAllClose([logprob], [logSoftmaxAt([1, 4, 2], 1, 2)], { atol: 1e-12 });
+  const naive = 2 - Math.log(Math.exp(0.5) + Math.exp(2) + Math.exp(1));
+  assertAllClose([logprob], [naive], { atol: 1e-12 });
+});
+
+Deno.test("sampling options are validated with the field named", () => {
+  assert.throws(() => sampleToken(logits, { temperature: 0 }, gridRng(1)), /temperature/);
+});
