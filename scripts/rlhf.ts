@@ -28,13 +28,13 @@ const { values } = parseArgs({
 if (values.preset && !(values.preset in GPT2_PRESETS)) {
   throw new Error(`--preset ${values.preset}: expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
 }
-const steps = values.steps ? Number(values.steps) : values.quick ? 120 : undefined;
+const steps = values.steps ? Number(values.steps) : values.quick ? 60 : undefined;
 if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) throw new Error(`--steps ${values.steps}: expected a positive integer`);
 
 const backend = await initBackend();
 const started = performance.now();
 const result = await runPretrainStage({
-  ...(values.preset ? { preset: values.preset as GPT2PresetName } : values.quick ? { preset: "gpt2-nano" as const } : {}),
+  ...(values.preset ? { preset: values.preset as GPT2PresetName } : {}),
   ...(values["checkpoint-dir"] ? { checkpointDir: values["checkpoint-dir"] } : values.quick ? { checkpointDir: "checkpoints/pretrain-quick" } : {}),
   train: steps ? { steps, evalEvery: Math.max(1, Math.floor(steps / 4)), checkpointEvery: Math.max(1, Math.floor(steps / 4)) } : {},
 });

@@ -112,4 +112,23 @@ Deno.test("crossEntropy() with a mask averages over counted positions only", asy
   tf.dispose([l, t, m, masked]);
 });
 
+Deno.test("createGPT2() is repeatable for every seed (0 included) and uses GPT-2's init", async () => {
+  const big = resolveGPT2Config({ vocab_size: 500, n_positions: 64, n_embd: 64, n_layer: 4, n_head: 4 });
+  const [a, b, c] = [createGPT2(big, { seed: 0 }), createGPT2(big, { seed: 0 }), createGPT2(big, { seed: 1 })];
+  const wte = async (m: typeof a) => await m.params["wte.weight"].data();
+  assert.equal(maxAbsDiff(await wte(a), await wte(b)), 0);
+  assert.ok(maxAbsDiff(await wte(a), await wte(c)) > 0);
+  const std = async (name: string) => {
+    const v = Array.from(await a.params[name].data());
+    const mean = v.reduce((s, x) => s + x, 0) / v.length;
+    return Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
+  };
+  assertAllClose([await std("wte.weight")], [0.02], { rtol: 0.05, what: "std wte" });
+  assertAllClose([await std("h.0.attn.c_attn.weight")], [0.02], { rtol: 0.05, what: "std c_attn" });
+  assertAllClose([await std("h.1.mlp.c_proj.weight")], [0.02 / Math.sqrt(8)], { rtol: 0.05, what: "std mlp.c_proj (residual)" });
+  assert.ok((await a.params["h.0.ln_1.weight"].data()).every((x) => x === 1));
+  assert.ok((await a.params["h.0.attn.c_attn.bias"].data()).every((x) => x === 0));
+  [a, b, c].forEach(disposeGPT2);
+});
+
 globalThis.addEventListener("unload", () => disposeGPT2(model));

@@ -5,6 +5,7 @@ import { tf } from "../tf.ts";
 import type { GPT2Config } from "./config.ts";
 import { gpt2ParamShapes } from "./config.ts";
 import type { GPT2Model, GPT2Params } from "./model_types.ts";
+import { tfjsSeed } from "./layers.ts";
 
 /**
  * A GPT-2 with the GPT-2 paper's initialisation: weights and embeddings
@@ -30,7 +31,7 @@ function initialValue(name: string, shape: number[], config: GPT2Config, seed: n
   if (name.endsWith(".bias")) return tf.zeros(shape);
   const isResidualProjection = name.endsWith("attn.c_proj.weight") || name.endsWith("mlp.c_proj.weight");
   const std = config.initializer_range / (isResidualProjection ? Math.sqrt(2 * config.n_layer) : 1);
-  return tf.randomNormal(shape, 0, std, "float32", seed);
+  return tf.randomNormal(shape, 0, std, "float32", tfjsSeed(seed));
 }
 
 /** Builds a model from loaded arrays; the arrays are copied into new variables. */

@@ -83,5 +83,13 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
 
 /** Inverted dropout when `rate > 0` (training only); identity otherwise. */
 export function dropout(x: tf.Tensor, rate: number, seed?: number): tf.Tensor {
-  return rate > 0 ? tf.dropout(x, rate, undefined, seed) : x;
+  return rate > 0 ? tf.dropout(x, rate, undefined, seed === undefined ? undefined : tfjsSeed(seed)) : x;
+}
+
+/**
+ * A seed tfjs' random ops really honour. They test the seed for truthiness, so
+ * a seed of 0 silently means "random"; map every integer to 1..2³¹−1.
+ */
+export function tfjsSeed(seed: number): number {
+  return (Math.abs(Math.floor(seed)) % 2147483646) + 1;
 }
