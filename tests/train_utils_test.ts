@@ -1,0 +1,82 @@
+/** Small pure helpers of the training loop: schedule, RNG, batches, progress formatting, clipping. */
+import { tf } from "../lib/tf.ts";
+import { initBackend } from "../lib/backend.ts";
+import { learningRateAt } from "../lib/train/schedule.ts";
+import { Rng } from "../lib/train/rng.ts";
+import { formatDuration, formatRate, ProgressBar } from "../lib/train/progress.ts";
+import { randomWindows, sequentialWindows, tokenStream } from "../lib/data/lm_batches.ts";
+import { clipByGlobalNorm } from "../lib/train/clip.ts";
+import { assert, assertAllClose } from "./helpers.ts";
+
+await initBackend({ quiet: true });
+
+Deno.test("learningRateAt() warms up linearly, then follows a cosine to minLr", () => {
+  const o = { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 10, totalSteps: 110 };
+  assertAllClose([learningRateAt(0, o), learningRateAt(4, o), learningRateAt(9, o)], [1e-4, 5e-4, 1e-3], { atol: 1e-12 });
+  assertAllClose([learningRateAt(60, o)], [1e-4 + 0.5 * 9e-4], { atol: 1e-12 }); // half-way: cos = 0
+  assertAllClose([learningRateAt(110, o), learningRateAt(500, o)], [1e-4, 1e-4], { atol: 1e-12 });
+  for (let s = 10; s < 110; s++) assert.ok(learningRateAt(s + 1, o) <= learningRateAt(s, o));
+});
+
+Deno.test("Rng is deterministic, resumable, and shuffles into a permutation", () => {
+  const a = new Rng(42);
+  const b = new Rng(42);
+  const xs = Array.from({ length: 5 }, () => a.nextFloat());
+  assert.deepEqual(Array.from({ length: 5 }, () => b.nextFloat()), xs);
+  assert.notDeepEqual(Array.from({ length: 5 }, () => new Rng(43).nextFloat()), xs);
+  const resumed = Rng.fromState(a.state());
+  assert.equal(resumed.nextFloat(), a.nextFloat());
+  const shuffled = new Rng(1).shuffle([1, 2, 3, 4, 5, 6]);
+  assert.deepEqual([...shuffled].sort(), [1, 2, 3, 4, 5, 6]);
+  const ints = Array.from({ length: 2000 }, () => a.nextInt(10));
+  assert.ok(ints.every((i) => i >= 0 && i < 10 && Number.isInteger(i)));
+  assert.equal(new Set(ints).size, 10);
+  const mean = ints.reduce((s, x) => s + x, 0) / ints.length;
+  assert.ok(Math.abs(mean - 4.5) < 0.3, `mean ${mean}`);
+});
+
+Deno.test("LM batches: targets are the next tokens, and a step's batch does not depend on history", () => {
+  const stream = tokenStream([[1, 2, 3], [4, 5]], 0);
+  assert.deepEqual(Array.from(stream), [1, 2, 3, 0, 4, 5, 0]);
+  const source = randomWindows(stream, { batchSize: 3, seqLen: 4, seed: 7 });
+  const b5 = source.batch(5);
+  source.batch(0);
+  assert.deepEqual(source.batch(5), b5);
+  for (let i = 0; i < 3; i++) assert.deepEqual(b5.ids[i].slice(1), b5.targets[i].slice(0, -1));
+  const evalSet = sequentialWindows(stream, { batchSize: 1, seqLen: 3, maxBatches: 5 });
+  assert.deepEqual(evalSet.map((b) => b.ids[0]), [[1, 2, 3], [0, 4, 5]]);
+  assert.throws(() => randomWindows(stream, { batchSize: 1, seqLen: 10, seed: 0 }), /fewer than seqLen \+ 1/);
+});
+
+Deno.test("progress formatting and a plain (non-terminal) progress bar", () => {
+  assert.equal(formatDuration(42), "42s");
+  assert.equal(formatDuration(185), "3m05s");
+  assert.equal(formatDuration(3720), "1h02m");
+  assert.equal(formatRate(1234), "1.2k");
+  let clock = 0;
+  const lines: string[] = [];
+  const bar = new ProgressBar({ total: 4, label: "demo", write: (t) => lines.push(t), inPlace: false, plainEverySeconds: 10, now: () => clock });
+  clock = 1000;
+  bar.update(1, { tokens: 500, extra: { loss: "2.500" } }); // first update prints
+  clock = 2000;
+  bar.update(2, { tokens: 1000 }); // within 10 s: silent
+  clock = 4000;
+  bar.update(4, { tokens: 2000 }); // the end always prints
+  bar.finish();
+  assert.equal(lines.length, 3);
+  assert.match(lines[0], /demo \[#####\.+\]  25% 1\/4  500 tok\/s  ETA 3s  loss=2\.500/);
+  assert.match(lines[1], /100% 4\/4/);
+  assert.match(lines[2], /demo done in 4s/);
+});
+
+Deno.test("clipByGlobalNorm() matches a naive computation, clipping and not clipping", async () => {
+  const grads = { a: tf.tensor1d([3, 4]), b: tf.tensor2d([[12]]) }; // norm 13
+  for (const [maxNorm, scale] of [[1, 1 / (13 + 1e-6)], [100, 1]]) {
+    const { grads: clipped, norm } = clipByGlobalNorm(grads, maxNorm);
+    assertAllClose([(await norm.data())[0]], [13], { atol: 1e-5 });
+    assertAllClose(await clipped.a.data(), [3 * scale, 4 * scale], { atol: 1e-6 });
+    assertAllClose(await clipped.b.data(), [12 * scale], { atol: 1e-6 });
+    tf.dispose([norm, ...Object.values(clipped)]);
+  }
+  tf.dispose(Object.values(grads));
+});
