@@ -40,4 +40,20 @@ export { AdamW } from "./train/adamw.ts";
 export { learningRateAt } from "./train/schedule.ts";
 export { Rng } from "./train/rng.ts";
 export { evaluateLoss, resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig, type TrainHistory, trainLM } from "./train/trainer.ts";
-export { runPretrainStage, PRETRAIN_DEFAULTS, type PretrainOptions } from "./pipeline/pretrain_stage.ts";
+export { clipByGlobalNorm } from "./train/clip.ts";
+export { ProgressBar } from "./train/progress.ts";
+
+// Tasks, SFT data and evaluation
+export type { GoldScore, SftExample, Split, Task, TaskPrompt } from "./tasks/types.ts";
+export { rankByScore } from "./tasks/types.ts";
+export { DEFAULT_TASK, loadTask, TASKS } from "./tasks/registry.ts";
+export { loadPoetryTask, poetryTask } from "./tasks/poetry_zh/task.ts";
+export { parseLines, scorePoem } from "./tasks/poetry_zh/scorer.ts";
+export { encodeSftExamples, randomSftBatches, sequentialSftBatches, sftBatch } from "./data/sft_batches.ts";
+export { loadSftJsonl } from "./data/sft_jsonl.ts";
+export { sampleAndScore, type ScoredSample, summariseScores } from "./eval/sample_and_score.ts";
+
+// Pipeline stages
+export { PRETRAIN_DEFAULTS, type PretrainOptions, runPretrainStage } from "./pipeline/pretrain_stage.ts";
+export { runSftStage, SFT_DEFAULTS, type SftOptions } from "./pipeline/sft_stage.ts";
+export { PIPELINE_DEFAULTS, type PipelineOptions, type PipelineResult, runPipeline } from "./pipeline/pipeline.ts";

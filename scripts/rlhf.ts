@@ -1,59 +1,83 @@
 /**
- * `deno task rlhf`: the main job. Today it runs the first stage of the
- * chapter's pipeline — pretraining a tiny GPT-2 on the bundled Tang poems —
- * and prints samples; SFT, the reward model and PPO join as they land.
+ * `deno task rlhf`: the main job. Runs the chapter's pipeline on the default
+ * task (诗词助手, poetry-zh): pretrain a tiny GPT-2 on Tang poems → SFT in the
+ * chat format → compare both on held-out requests with the gold scorer.
+ * The reward model and PPO join as they land.
  *
- *   deno task rlhf             # default size, a few minutes on 2 CPU cores
+ *   deno task rlhf             # default size (measured wall time in the README)
  *   deno task rlhf --quick     # a first try in about a minute
- *   deno task rlhf --steps 2000 --preset gpt2-mini
+ *   deno task rlhf --pretrain-steps 2000 --sft-steps 600 --preset gpt2-micro
+ *   deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall   # SFT a real GPT-2, as the book does
  *
- * A killed run resumes from checkpoints/pretrain/ when started again with the
- * same settings.
+ * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
  */
 import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend.ts";
-import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
-import { runPretrainStage } from "../lib/pipeline/pretrain_stage.ts";
+import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
+import { runPipeline } from "../lib/pipeline/pipeline.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     quick: { type: "boolean", default: false },
-    steps: { type: "string" },
+    task: { type: "string", default: "poetry-zh" },
     preset: { type: "string" },
-    "checkpoint-dir": { type: "string" },
+    "pretrain-steps": { type: "string" },
+    "sft-steps": { type: "string" },
+    "eval-prompts": { type: "string" },
+    init: { type: "string" },
   },
 });
+const positive = (flag: string, v?: string) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} ${v}: expected a positive integer`);
+  return n;
+};
 if (values.preset && !(values.preset in GPT2_PRESETS)) {
   throw new Error(`--preset ${values.preset}: expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
 }
-const steps = values.steps ? Number(values.steps) : values.quick ? 60 : undefined;
-if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) throw new Error(`--steps ${values.steps}: expected a positive integer`);
+const pretrainSteps = positive("pretrain-steps", values["pretrain-steps"]);
+const sftSteps = positive("sft-steps", values["sft-steps"]);
 
 const backend = await initBackend();
 const started = performance.now();
-const result = await runPretrainStage({
-  ...(values.preset ? { preset: values.preset as GPT2PresetName } : {}),
-  ...(values["checkpoint-dir"] ? { checkpointDir: values["checkpoint-dir"] } : values.quick ? { checkpointDir: "checkpoints/pretrain-quick" } : {}),
-  train: steps ? { steps, evalEvery: Math.max(1, Math.floor(steps / 4)), checkpointEvery: Math.max(1, Math.floor(steps / 4)) } : {},
+const r = await runPipeline({
+  task: values.task,
+  quick: values.quick,
+  evalPrompts: positive("eval-prompts", values["eval-prompts"]),
+  initFrom: values.init,
+  pretrain: {
+    ...(values.preset ? { preset: values.preset as GPT2PresetName } : {}),
+    ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
+  },
+  sft: sftSteps ? { train: { steps: sftSteps } } : {},
 });
-const seconds = (performance.now() - started) / 1000;
+const total = (performance.now() - started) / 1000;
 
-const { history, model } = result;
-const firstEval = history.eval[0];
-const lastEval = history.eval.at(-1);
-console.log(`\n== pretrain (${backend}) ==`);
-console.log(`model: ${model.config.n_layer} layers, ${model.config.n_head} heads, C=${model.config.n_embd}, vocab ${model.config.vocab_size}, ${(countParams(model) / 1e6).toFixed(2)}M parameters`);
-console.log(`steps: ${history.train.length ? history.train.at(-1)!.step + 1 : "(resumed, already finished)"}, wall time ${seconds.toFixed(0)} s`);
-if (history.train.length) {
-  const tps = history.train.slice(-20).reduce((s, r) => s + r.tokensPerSecond, 0) / Math.min(20, history.train.length);
-  console.log(`train loss ${history.train[0].loss.toFixed(3)} → ${history.train.at(-1)!.loss.toFixed(3)}, ~${tps.toFixed(0)} tokens/s`);
+const c = r.model.config;
+const last = (h: { eval: { loss: number }[] }) => h.eval.at(-1)?.loss.toFixed(3) ?? "-";
+console.log(`\n== ${r.task.name}: ${r.task.description} ==`);
+console.log(`backend ${backend}; model ${c.n_layer} layers × C=${c.n_embd}, vocab ${c.vocab_size}, ${(countParams(r.model) / 1e6).toFixed(2)}M parameters`);
+console.log(`times: ${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}; total ${total.toFixed(0)} s`);
+console.log(`held-out loss: pretrain ${last(r.pretrainHistory)}, SFT (assistant tokens) ${last(r.sftHistory)}`);
+if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
+
+const { pretrained, sft } = r.summary;
+const partNames = Object.keys(sft.parts);
+console.log(`\nGold score on ${r.after.length} held-out requests (mean; 1 = follows every rule):`);
+console.table(Object.fromEntries([
+  ["total", { pretrained: +pretrained.total.toFixed(3), sft: +sft.total.toFixed(3) }],
+  ["ended its turn", { pretrained: +pretrained.ended.toFixed(3), sft: +sft.ended.toFixed(3) }],
+  ...partNames.map((k) => [k, { pretrained: +(pretrained.parts[k] ?? 0).toFixed(3), sft: +(sft.parts[k] ?? 0).toFixed(3) }]),
+]));
+console.log(`Samples, side by side:`);
+for (let i = 0; i < Math.min(4, r.after.length); i++) {
+  const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);
+  console.log(`  request: ${r.after[i].prompt.messages.at(-1)!.content}`);
+  console.log(`    pretrained (${r.before[i].score.total.toFixed(2)}): ${show(r.before[i].response)}`);
+  console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
 }
-if (firstEval && lastEval) console.log(`held-out loss ${firstEval.loss.toFixed(3)} (step ${firstEval.step}) → ${lastEval.loss.toFixed(3)} (step ${lastEval.step})`);
-console.log(`\nSamples (top-p 0.9) from the first two characters of held-out poems:`);
-for (const s of result.samples) {
-  console.log(`  prompt ${s.prompt}\n    model: ${s.generated.replaceAll("\n", " / ")}\n    real:  ${s.reference.replaceAll("\n", " / ")}`);
-}
-console.log(`\ncheckpoint: ${values["checkpoint-dir"] ?? (values.quick ? "checkpoints/pretrain-quick" : "checkpoints/pretrain")}/ (HF layout: config.json, model.safetensors, vocab.txt)`);
-disposeGPT2(model);
+console.log(`\ncheckpoints: checkpoints/pretrain${values.quick ? "-quick" : ""}/, checkpoints/sft${values.quick ? "-quick" : ""}/ (HF layout + vocab.txt)`);
+disposeGPT2(r.model);

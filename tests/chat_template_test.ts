@@ -1,4 +1,4 @@
-import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
+import { buildCharVocab, CharVocabTokenizer } from "../lib/tokenizer/char_vocab.ts";
 import { Gpt2BpeTokenizer } from "../lib/tokenizer/gpt2_bpe.ts";
 import {
   CHAT_SPECIAL_TOKENS,
@@ -43,6 +43,11 @@ for (const [name, tok] of [["char vocab", charTok], ["GPT-2 BPE", bpeTok]] as co
   });
 }
 
-Deno.test("chatTemplateFor() explains a vocabulary without chat markers", () => {
-  assert.throws(() => chatTemplateFor(buildCharVocab(["床前"])), /lacks the special tokens <\|system\|>/);
+Deno.test("chatTemplateFor() uses [unused1..4] of a BERT-Chinese vocab, and explains a vocabulary with neither", () => {
+  const bert = CharVocabTokenizer.fromVocabText(["[PAD]", "[unused1]", "[unused2]", "[unused3]", "[unused4]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "床", "前"].join("\n"));
+  assert.equal(chatTemplateFor(bert).endOfTurn, "[unused4]");
+  const { ids, lossMask } = encodeChat([{ role: "user", content: "床" }, { role: "assistant", content: "前" }], bert);
+  assert.deepEqual(ids, [2, 9, 4, 3, 10, 4]);
+  assert.deepEqual(lossMask, [0, 0, 0, 0, 1, 1]);
+  assert.throws(() => chatTemplateFor(buildCharVocab(["床前"])), /has neither the special tokens <\|system\|>/);
 });

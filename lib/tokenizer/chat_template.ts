@@ -44,12 +44,30 @@ export const GPT2_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
   separator: "\n",
 });
 
-/** The template that fits a tokenizer; a char vocab must contain CHAT_SPECIAL_TOKENS. */
+/**
+ * For a BERT-Chinese vocab.txt as `uer/gpt2-chinese-cluecorpussmall` ships it:
+ * it has no chat markers, but reserves [unused1]…[unused99] for exactly this
+ * kind of use, so the roles and the end of a turn take four of them.
+ */
+export const UNUSED_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
+  rolePrefix: Object.freeze({ system: "[unused1]", user: "[unused2]", assistant: "[unused3]" }),
+  endOfTurn: "[unused4]",
+  separator: "",
+});
+
+/**
+ * The template that fits a tokenizer: GPT-2 BPE → plain-text roles; a char
+ * vocab with CHAT_SPECIAL_TOKENS → those; a BERT-style vocab → [unused1..4].
+ */
 export function chatTemplateFor(tokenizer: Tokenizer): ChatTemplate {
   if (tokenizer.kind === "gpt2-bpe") return GPT2_CHAT_TEMPLATE;
-  const missing = CHAT_SPECIAL_TOKENS.filter((t) => !(t in tokenizer.specialTokens));
-  if (missing.length) throw new Error(`chat template: the vocabulary lacks the special tokens ${missing.join(" ")} (build it with extraSpecialTokens: CHAT_SPECIAL_TOKENS)`);
-  return CHAR_CHAT_TEMPLATE;
+  const has = (tokens: readonly string[]) => tokens.every((t) => t in tokenizer.specialTokens);
+  if (has(CHAT_SPECIAL_TOKENS)) return CHAR_CHAT_TEMPLATE;
+  if (has(["[unused1]", "[unused2]", "[unused3]", "[unused4]"])) return UNUSED_CHAT_TEMPLATE;
+  throw new Error(
+    `chat template: the vocabulary has neither the special tokens ${CHAT_SPECIAL_TOKENS.join(" ")} ` +
+      `(build it with extraSpecialTokens: CHAT_SPECIAL_TOKENS) nor [unused1]…[unused4] to use instead`,
+  );
 }
 
 /** The id that ends a turn (the stop id of generation). */

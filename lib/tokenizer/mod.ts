@@ -14,6 +14,7 @@ export {
   endOfTurnId,
   GPT2_CHAT_TEMPLATE,
   renderChat,
+  UNUSED_CHAT_TEMPLATE,
   type Role,
 } from "./chat_template.ts";
 export { BPE_FILE, loadTokenizer, saveTokenizerFiles } from "./io.ts";

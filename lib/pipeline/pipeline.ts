@@ -1,0 +1,132 @@
+/**
+ * The chapter's pipeline as one call: pretrain → SFT → evaluation of both on
+ * held-out prompts with the gold scorer. (The reward model and PPO join here
+ * as they land.) `deno task rlhf` and the notebooks call it.
+ */
+import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import { sampleAndScore, type ScoredSample, summariseScores } from "../eval/sample_and_score.ts";
+import { loadTask } from "../tasks/registry.ts";
+import type { Task } from "../tasks/types.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import type { TrainHistory } from "../train/trainer.ts";
+import { type PretrainOptions, type PretrainResult, runPretrainStage } from "./pretrain_stage.ts";
+import { loadPretrained } from "../pretrained.ts";
+import { runSftStage, type SftOptions } from "./sft_stage.ts";
+
+export interface PipelineOptions {
+  /** Task name. @default "poetry-zh" */
+  readonly task: string;
+  /** A first try in about a minute (fewer steps, fewer prompts). @default false */
+  readonly quick: boolean;
+  readonly pretrain: Partial<PretrainOptions>;
+  readonly sft: Partial<SftOptions>;
+  /** Held-out prompts answered before/after. @default 64 (quick: 16) */
+  readonly evalPrompts?: number;
+  /** Sampling for the evaluation. @default top-p 0.9 */
+  readonly topP: number;
+  /**
+   * Start from a GPT-2 directory in the HF layout (with its tokenizer files)
+   * instead of pretraining, e.g. `uer/gpt2-chinese-cluecorpussmall` as the
+   * book does. @default undefined (pretrain from scratch)
+   */
+  readonly initFrom?: string;
+  /** Longest answer sampled in the evaluation. @default 96 */
+  readonly evalMaxNewTokens?: number;
+  /** Root of the checkpoint directories. @default "checkpoints" */
+  readonly checkpointRoot: string;
+  readonly quiet?: boolean;
+}
+
+export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
+  task: "poetry-zh",
+  quick: false,
+  pretrain: {},
+  sft: {},
+  topP: 0.9,
+  checkpointRoot: "checkpoints",
+});
+
+/** The sizes of `--quick`: a first run in about a minute. */
+const QUICK = { pretrain: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } }, sft: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } }, evalPrompts: 16 };
+
+export interface StageTiming {
+  readonly stage: string;
+  readonly seconds: number;
+}
+
+export interface PipelineResult {
+  readonly task: Task;
+  readonly tokenizer: Tokenizer;
+  /** The SFT model (the caller disposes it). */
+  readonly model: GPT2Model;
+  readonly pretrainHistory: TrainHistory;
+  readonly sftHistory: TrainHistory;
+  readonly skippedTooLong: number;
+  /** The same held-out prompts answered by the pretrained-only and the SFT model. */
+  readonly before: ScoredSample[];
+  readonly after: ScoredSample[];
+  readonly summary: { pretrained: ReturnType<typeof summariseScores>; sft: ReturnType<typeof summariseScores> };
+  readonly timings: StageTiming[];
+}
+
+export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Promise<PipelineResult> {
+  const o = { ...PIPELINE_DEFAULTS, ...overrides };
+  const quick = o.quick ? QUICK : undefined;
+  const timings: StageTiming[] = [];
+  const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    const result = await run();
+    timings.push({ stage, seconds: (performance.now() - start) / 1000 });
+    return result;
+  };
+  const suffix = o.quick ? "-quick" : "";
+  const task = await loadTask(o.task);
+  const pre = o.initFrom ? await loadInitialModel(o.initFrom) : await timed("pretrain", () =>
+    runPretrainStage(task, {
+      checkpointDir: `${o.checkpointRoot}/pretrain${suffix}`,
+      quiet: o.quiet,
+      ...o.pretrain,
+      train: { ...quick?.pretrain.train, ...o.pretrain.train },
+    }));
+  const pretrainedOnly = cloneGPT2(pre.model, { trainable: false });
+  try {
+    const sft = await timed("sft", () =>
+      runSftStage(pre.model, pre.tokenizer, task, {
+        checkpointDir: `${o.checkpointRoot}/sft${suffix}`,
+        quiet: o.quiet,
+        ...o.sft,
+        train: { ...quick?.sft.train, ...o.sft.train },
+      }));
+    const prompts = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts ?? 64);
+    const sampling = { topP: o.topP, seed: 123, maxNewTokens: o.evalMaxNewTokens };
+    const [before, after] = await timed("evaluate", async () => [
+      await sampleAndScore(pretrainedOnly, pre.tokenizer, task, prompts, sampling),
+      await sampleAndScore(pre.model, pre.tokenizer, task, prompts, sampling),
+    ]);
+    return {
+      task,
+      tokenizer: pre.tokenizer,
+      model: pre.model,
+      pretrainHistory: pre.history,
+      sftHistory: sft.history,
+      skippedTooLong: sft.skippedTooLong,
+      before,
+      after,
+      summary: { pretrained: summariseScores(before), sft: summariseScores(after) },
+      timings,
+    };
+  } finally {
+    disposeGPT2(pretrainedOnly);
+  }
+}
+
+/** A loaded HF GPT-2 directory in place of the pretraining stage. */
+async function loadInitialModel(dir: string): Promise<PretrainResult> {
+  const { tokenizer, ...model } = await loadPretrained(dir);
+  if (!tokenizer) {
+    for (const v of Object.values(model.params)) v.dispose();
+    throw new Error(`${dir}: no tokenizer files (vocab.txt, or vocab.json + merges.txt) next to the weights`);
+  }
+  return { model, tokenizer, history: { train: [], eval: [] } };
+}

@@ -1,0 +1,50 @@
+/**
+ * Turning a real poem into a request that names properties the poem really
+ * has (its form, its title, a character or word in it), in several phrasings.
+ * The poem is then a correct answer to the request: SFT data from real text.
+ */
+import type { Poem } from "../../data/poems.ts";
+import { lineBody } from "../../data/poems.ts";
+import type { Rng } from "../../train/rng.ts";
+import type { TaskPrompt } from "../types.ts";
+
+/** 五言绝句, 七言律诗, … */
+export function formName(poem: Pick<Poem, "chars_per_line" | "n_lines">): string {
+  return `${poem.chars_per_line === 5 ? "五言" : "七言"}${poem.n_lines === 4 ? "绝句" : "律诗"}`;
+}
+
+/** The phrasings; `{form}`, `{title}` and `{need}` are filled in. Kept here so the vocabulary covers them. */
+export const TEMPLATES = {
+  plain: ["写一首{form}{need}。", "请写一首{form}{need}。", "帮我作一首{form}{need}。", "来一首{form}吧{need}。"],
+  titled: ["以《{title}》为题，写一首{form}{need}。", "写一首{form}，题目是《{title}》{need}。", "请作{form}一首，题为《{title}》{need}。"],
+  needChar: ["，诗中要有“{w}”字", "，要用到“{w}”字"],
+  needWord: ["，要用上“{w}”这个词", "，诗里包含“{w}”"],
+} as const;
+
+/** Every fixed string of the templates (for building a vocabulary). */
+export function templateTexts(): string[] {
+  return Object.values(TEMPLATES).flat();
+}
+
+/** A request that the given poem satisfies, chosen with `rng`. */
+export function requestFor(poem: Poem, rng: Rng): TaskPrompt {
+  const form = formName(poem);
+  const useTitle = rng.nextFloat() < 0.5;
+  const includeKind = rng.nextFloat(); // < 0.35: a character, < 0.6: a two-character word, else nothing
+  let include: string | undefined;
+  let need = "";
+  if (includeKind < 0.6) {
+    const body = lineBody(poem.lines[rng.nextInt(poem.lines.length)]);
+    const width = includeKind < 0.35 ? 1 : 2;
+    const start = rng.nextInt(body.length - width + 1);
+    include = body.slice(start, start + width);
+    const phrasings = width === 1 ? TEMPLATES.needChar : TEMPLATES.needWord;
+    need = phrasings[rng.nextInt(phrasings.length)].replace("{w}", include);
+  }
+  const pool = useTitle ? TEMPLATES.titled : TEMPLATES.plain;
+  const text = pool[rng.nextInt(pool.length)].replace("{form}", form).replace("{title}", poem.title).replace("{need}", need);
+  const constraints: Record<string, string | number> = { chars_per_line: poem.chars_per_line, n_lines: poem.n_lines, form };
+  if (include) constraints.include = include;
+  if (useTitle) constraints.title = poem.title;
+  return { id: poem.id, messages: [{ role: "user", content: text }], constraints };
+}

@@ -1,0 +1,83 @@
+/**
+ * The gold scorer of 诗词助手: does the response follow the instruction?
+ * Transparent rules, each reported on its own and averaged into one score in
+ * [0, 1]. It stands in for the person who ranks responses.
+ *
+ *   line_count      the requested number of lines (4 绝句, 8 律诗)
+ *   chars_per_line  each line has 5 (五言) or 7 (七言) Chinese characters
+ *   punctuation     odd lines end in "，", even lines in "。？！"
+ *   include         the requested character or word appears (only when asked)
+ *   rhyme           the even lines' last characters rhyme with the 2nd line's
+ *   clean           no characters other than Chinese, the punctuation and newlines
+ */
+import type { GoldScore } from "../types.ts";
+import { rhymes } from "./rhyme.ts";
+
+/** What a poem request asks for. */
+export interface PoemConstraints {
+  readonly chars_per_line: number;
+  readonly n_lines: number;
+  readonly include?: string;
+}
+
+const CJK = /^[\u3400-\u9fff\uf900-\ufaff]$/u;
+const LINE_ENDS = "，。？！；";
+const EVEN_LINE_ENDS = "。？！";
+
+/** A verse line: its characters (without punctuation) and the mark that ended it ("" if none). */
+export interface ParsedLine {
+  readonly body: string;
+  readonly end: string;
+}
+
+/** Splits a response into verse lines at punctuation; newlines only separate couplets. */
+export function parseLines(response: string): ParsedLine[] {
+  const lines: ParsedLine[] = [];
+  let body = "";
+  for (const char of response.replaceAll("\n", "")) {
+    if (LINE_ENDS.includes(char)) {
+      lines.push({ body, end: char });
+      body = "";
+    } else {
+      body += char;
+    }
+  }
+  if (body.trim()) lines.push({ body, end: "" });
+  return lines;
+}
+
+/** Scores one response against the constraints. */
+export function scorePoem(response: string, c: PoemConstraints): GoldScore {
+  const lines = parseLines(response);
+  const n = c.n_lines;
+  const parts: Record<string, number> = {};
+  parts.line_count = Math.max(0, 1 - Math.abs(lines.length - n) / n);
+  // Lines beyond the requested number count against chars_per_line and punctuation too.
+  const counted = Math.max(n, lines.length);
+  const okLength = lines.filter((l) => [...l.body].length === c.chars_per_line && [...l.body].every((ch) => CJK.test(ch))).length;
+  parts.chars_per_line = okLength / counted;
+  const okPunct = lines.filter((l, i) => (i % 2 === 0 ? l.end === "，" : EVEN_LINE_ENDS.includes(l.end) && l.end !== "")).length;
+  parts.punctuation = okPunct / counted;
+  if (c.include) parts.include = response.includes(c.include) ? 1 : 0;
+  parts.rhyme = rhymeScore(lines, n);
+  const chars = [...response];
+  const clean = chars.filter((ch) => CJK.test(ch) || LINE_ENDS.includes(ch) || ch === "\n").length;
+  parts.clean = chars.length ? clean / chars.length : 0;
+  const values = Object.values(parts);
+  return { total: values.reduce((s, v) => s + v, 0) / values.length, parts };
+}
+
+/** Fraction of the even lines after the 2nd whose last character rhymes with the 2nd line's. */
+function rhymeScore(lines: ParsedLine[], n: number): number {
+  const last = (i: number) => [...(lines[i]?.body ?? "")].at(-1);
+  const anchor = last(1);
+  if (!anchor || !CJK.test(anchor)) return 0;
+  let pairs = 0;
+  let hits = 0;
+  for (let i = 3; i < n; i += 2) {
+    pairs++;
+    const ch = last(i);
+    if (ch && CJK.test(ch) && rhymes(anchor, ch)) hits++;
+  }
+  return pairs ? hits / pairs : 0;
+}

@@ -1,0 +1,53 @@
+/**
+ * A task bundles what the three RLHF steps need for one kind of assistant:
+ * a pretraining corpus, SFT conversations, prompts for sampling and PPO (with
+ * a held-out split no training step sees), and a gold scorer that rates a
+ * response and ranks K of them as a person would. A new task is one new file
+ * registered in registry.ts.
+ */
+import type { ChatMessage } from "../tokenizer/chat_template.ts";
+
+export type Split = "train" | "heldout";
+
+/** A request to the assistant, with what a good answer must satisfy. */
+export interface TaskPrompt {
+  readonly id: string;
+  /** The conversation so far, ending with the user's turn. */
+  readonly messages: readonly ChatMessage[];
+  /** Task-specific requirements the gold scorer checks (e.g. form, a word to include). */
+  readonly constraints: Readonly<Record<string, string | number>>;
+}
+
+/** An SFT example: a prompt and a reference answer. */
+export interface SftExample {
+  readonly prompt: TaskPrompt;
+  readonly response: string;
+}
+
+/** The gold score of one response: each part in [0, 1], and their combination. */
+export interface GoldScore {
+  readonly total: number;
+  readonly parts: Readonly<Record<string, number>>;
+}
+
+export interface Task {
+  readonly name: string;
+  /** One line for people, e.g. "诗词助手: writes Tang-style poems on request". */
+  readonly description: string;
+  /** Documents for causal-LM pretraining. */
+  pretrainTexts(split: Split): string[];
+  /** Text whose characters a character vocabulary must cover (corpus + instruction templates). */
+  vocabularyTexts(): string[];
+  /** SFT examples (deterministic for a seed). */
+  sftExamples(split: Split, seed: number): SftExample[];
+  /** Prompts for sampling, labelling, PPO (train) and evaluation (heldout). */
+  prompts(split: Split, seed: number): TaskPrompt[];
+  /** Rates a response to a prompt. */
+  score(prompt: TaskPrompt, response: string): GoldScore;
+}
+
+/** Indices of `responses` ordered best → worst by the task's gold score (ties keep input order). */
+export function rankByScore(task: Task, prompt: TaskPrompt, responses: readonly string[]): number[] {
+  const totals = responses.map((r) => task.score(prompt, r).total);
+  return totals.map((_, i) => i).sort((a, b) => totals[b] - totals[a] || a - b);
+}

@@ -1,0 +1,63 @@
+/**
+ * The pipeline end to end on a tiny budget, started the way the book does:
+ * from a GPT-2 directory with a BERT-Chinese style vocab.txt (no chat tokens,
+ * [unused1..99] reserved), as uer/gpt2-chinese-cluecorpussmall ships it.
+ */
+import { initBackend } from "../lib/backend.ts";
+import { resolveGPT2Config } from "../lib/gpt2/config.ts";
+import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
+import { loadPretrained, savePretrained } from "../lib/pretrained.ts";
+import { runPipeline } from "../lib/pipeline/pipeline.ts";
+import { loadTask } from "../lib/tasks/registry.ts";
+import { CharVocabTokenizer } from "../lib/tokenizer/char_vocab.ts";
+import { assert } from "./helpers.ts";
+
+await initBackend({ quiet: true });
+
+Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chinese vocab and evaluates it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const task = await loadTask("poetry-zh");
+    const chars = [...new Set(task.vocabularyTexts().join(""))].filter((c) => c !== "[" && c !== "]");
+    const unused = Array.from({ length: 99 }, (_, i) => `[unused${i + 1}]`);
+    const tokenizer = new CharVocabTokenizer(["[PAD]", ...unused, "[UNK]", "[CLS]", "[SEP]", "[MASK]", ...chars]);
+    const config = resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 128, n_embd: 16, n_layer: 1, n_head: 2 });
+    const base = { ...createGPT2(config, { seed: 2 }), tokenizer };
+    await savePretrained(base, `${root}/uer-like`);
+    disposeGPT2(base);
+
+    const result = await runPipeline({
+      initFrom: `${root}/uer-like`,
+      sft: { batchSize: 2, train: { steps: 3, evalEvery: 3, checkpointEvery: 3, warmupSteps: 1 } },
+      evalPrompts: 2,
+      evalMaxNewTokens: 6,
+      checkpointRoot: root,
+      quiet: true,
+    });
+    assert.equal(result.sftHistory.train.length, 3);
+    assert.equal(result.before.length, 2);
+    assert.equal(result.after.length, 2);
+    assert.ok(result.after.every((s) => s.score.total >= 0 && s.score.total <= 1));
+    assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "evaluate"]);
+    disposeGPT2(result.model);
+
+    const sft = await loadPretrained(`${root}/sft`);
+    assert.equal(sft.tokenizer?.vocabSize, tokenizer.vocabSize);
+    assert.ok((await Deno.stat(`${root}/sft/train_state.json`)).isFile);
+    disposeGPT2(sft);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("runPipeline() explains a starting directory without tokenizer files", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const model = createGPT2(resolveGPT2Config({ vocab_size: 10, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 1 }));
+    await savePretrained(model, `${root}/bare`);
+    disposeGPT2(model);
+    await assert.rejects(() => runPipeline({ initFrom: `${root}/bare`, quiet: true, checkpointRoot: root }), /bare: no tokenizer files/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
