@@ -131,4 +131,21 @@ Deno.test("createGPT2() is repeatable for every seed (0 included) and uses GPT-2
   [a, b, c].forEach(disposeGPT2);
 });
 
+Deno.test("crossEntropy() gradient with a mask matches (softmax − onehot) · mask / count", async () => {
+  const z = [[[1, 2, 0.5], [0, -1, 3]], [[2, 2, 2], [0.1, 0.2, 0.3]]];
+  const targets = [[2, 0], [1, 1]];
+  const mask = [[1, 0], [1, 1]];
+  const g = tf.grad((l: tf.Tensor) => crossEntropy(l as tf.Tensor3D, tf.tensor2d(targets, undefined, "int32"), tf.tensor2d(mask)))(tf.tensor3d(z));
+  const expected: number[] = [];
+  z.forEach((row, b) =>
+    row.forEach((logitsRow, t) => {
+      const e = logitsRow.map(Math.exp);
+      const sum = e.reduce((a, x) => a + x, 0);
+      e.forEach((x, v) => expected.push(((x / sum) - (v === targets[b][t] ? 1 : 0)) * mask[b][t] / 3));
+    })
+  );
+  assertAllClose(await g.data(), expected, { atol: 1e-6, what: "dLoss/dlogits" });
+  g.dispose();
+});
+
 globalThis.addEventListener("unload", () => disposeGPT2(model));

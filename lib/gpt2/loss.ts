@@ -7,18 +7,37 @@ import { tf } from "../tf.ts";
 /**
  * Mean cross-entropy of `logits` [B, T, V] against int32 `targets` [B, T].
  * With `mask` [B, T] (1 = counts, 0 = ignored) the mean is over counted
- * positions only. Uses one-hot · log-softmax so its gradient needs no gather
- * kernel (wasm has none for gather's gradient).
+ * positions only (a batch with nothing counted gives 0, not NaN).
+ *
+ * Written with its gradient by hand, (softmax − onehot) · weight, because
+ * autograd through log-softmax makes several passes over the [B·T, V] logits,
+ * the largest tensor of a small model's step; the values are the same.
  */
 export function crossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask?: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {
     const [B, T, V] = logits.shape;
-    const logp = tf.logSoftmax(tf.reshape(logits, [B * T, V])); // [B*T, V]
-    const onehot = tf.oneHot(tf.reshape(targets, [B * T]), V); // [B*T, V]
-    const nll = tf.neg(tf.sum(tf.mul(logp, onehot), 1)); // [B*T]
-    if (!mask) return tf.mean(nll) as tf.Scalar;
-    const m = tf.reshape(tf.cast(mask, "float32"), [B * T]);
-    // max(…, 1): a batch with nothing to learn gives 0, not NaN.
-    return tf.div(tf.sum(tf.mul(nll, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
+    const N = B * T;
+    const flatTargets = tf.cast(tf.reshape(targets, [N]), "int32") as tf.Tensor1D;
+    const weights = mask ? tf.reshape(tf.cast(mask, "float32"), [N]) : tf.ones([N]);
+    const perToken = tf.div(weights, tf.maximum(tf.sum(weights), 1)) as tf.Tensor1D; // [N], sums to 1 (or 0)
+    const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const z = args[0] as tf.Tensor2D; // [N, V]
+      const lse = tf.logSumExp(z, 1); // [N]
+      // The target logit of each row, read from the flattened logits (no gradient needed here).
+      const rowStart = tf.mul(tf.range(0, N, 1, "int32"), tf.scalar(V, "int32"));
+      const picked = tf.gather(tf.reshape(z, [N * V]), tf.add(rowStart, flatTargets));
+      // Everything the backward pass reads is saved: the enclosing tidy frees the rest.
+      (args[1] as tf.GradSaveFunc)([z, lse, flatTargets, perToken]);
+      return {
+        value: tf.sum(tf.mul(tf.sub(lse, picked), perToken)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sz, slse, sTargets, sPerToken] = saved;
+          const softmax = tf.exp(tf.sub(sz, tf.expandDims(slse, 1))); // [N, V]
+          const d = tf.sub(softmax, tf.oneHot(sTargets as tf.Tensor1D, V));
+          return tf.mul(d, tf.expandDims(tf.mul(sPerToken, dy), 1));
+        },
+      };
+    });
+    return loss(tf.reshape(logits, [N, V])) as tf.Scalar;
   });
 }
