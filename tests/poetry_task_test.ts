@@ -21,6 +21,8 @@ Deno.test("scorePoem(): each broken rule lowers its own part", () => {
   assert.equal(parts("床前明月光光，疑是地上霜。\n举头望明月，低头思故乡。").chars_per_line, 0.75);
   assert.equal(parts("床前明月光。疑是地上霜，\n举头望明月，低头思故乡。").punctuation, 0.5);
   assert.equal(scorePoem(JINGYESI, { ...WUJUE, include: "江" }).parts.include, 0);
+  assert.equal(scorePoem(JINGYESI, { ...WUJUE, themeMarks: "月" }).parts.theme, 1);
+  assert.equal(scorePoem(JINGYESI, { ...WUJUE, themeMarks: "雪" }).parts.theme, 0);
   assert.equal(parts("床前明月光，疑是地上霜。\n举头望明月，低头思故园。").rhyme, 0);
   assertAllClose([parts("床前明月光，疑是地上霜。\n举头望明月，低头思故乡。abc").clean], [25 / 28], { atol: 1e-9 });
   assert.equal(parts(JINGYESI, { chars_per_line: 7, n_lines: 8 }).chars_per_line, 0);
@@ -50,11 +52,14 @@ Deno.test("the poetry task: requests name properties the poem really has, and th
   assert.ok(examples.length >= 2 * poems.filter((p) => p.split === "train").length);
   let includes = 0;
   let titled = 0;
+  let themed = 0;
   for (const { prompt, response } of examples) {
     const s = task.score(prompt, response);
     assert.equal(s.parts.line_count, 1);
     assert.equal(s.parts.chars_per_line, 1);
     assert.equal(s.parts.include ?? 1, 1, `${prompt.messages[0].content} / ${response}`);
+    assert.equal(s.parts.theme ?? 1, 1, `${prompt.messages[0].content} / ${response}`);
+    if (prompt.constraints.theme) themed++;
     const text = prompt.messages[0].content;
     assert.ok(text.includes(String(prompt.constraints.form)), text);
     if (prompt.constraints.include) includes++;
@@ -63,7 +68,7 @@ Deno.test("the poetry task: requests name properties the poem really has, and th
       assert.ok(text.includes(`《${prompt.constraints.title}》`));
     }
   }
-  assert.ok(includes > examples.length / 3 && titled > examples.length / 3);
+  assert.ok(includes > examples.length / 3 && titled > examples.length / 4 && themed > examples.length / 10, `${includes} ${titled} ${themed}`);
   assert.deepEqual(task.sftExamples("train", 1).map((e) => e.prompt.messages[0].content), examples.map((e) => e.prompt.messages[0].content));
   // Held-out prompts come only from held-out poems.
   const heldoutIds = new Set(poems.filter((p) => p.split === "heldout").map((p) => p.id));

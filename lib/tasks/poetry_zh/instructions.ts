@@ -13,9 +13,24 @@ export function formName(poem: Pick<Poem, "chars_per_line" | "n_lines">): string
   return `${poem.chars_per_line === 5 ? "五言" : "七言"}${poem.n_lines === 4 ? "绝句" : "律诗"}`;
 }
 
+/**
+ * Themes a request may name, each with the characters that show a poem is on
+ * it (a poem "about 秋天" mentions 秋). Only themes the poem really has are asked for.
+ */
+export const THEMES: Readonly<Record<string, string>> = Object.freeze({
+  "春天": "春", "秋天": "秋", "月亮": "月", "离别": "别送", "思乡": "乡归", "山水": "山水", "饮酒": "酒", "雪景": "雪", "边塞": "塞关", "花": "花",
+});
+
+/** The themes a poem is on. */
+export function themesOf(poem: Poem): string[] {
+  const text = poem.lines.join("");
+  return Object.entries(THEMES).filter(([, marks]) => [...marks].some((m) => text.includes(m))).map(([theme]) => theme);
+}
+
 /** The phrasings; `{form}`, `{title}` and `{need}` are filled in. Kept here so the vocabulary covers them. */
 export const TEMPLATES = {
   plain: ["写一首{form}{need}。", "请写一首{form}{need}。", "帮我作一首{form}{need}。", "来一首{form}吧{need}。"],
+  themed: ["写一首关于{theme}的{form}{need}。", "请以{theme}为主题，作一首{form}{need}。"],
   titled: ["以《{title}》为题，写一首{form}{need}。", "写一首{form}，题目是《{title}》{need}。", "请作{form}一首，题为《{title}》{need}。"],
   needChar: ["，诗中要有“{w}”字", "，要用到“{w}”字"],
   needWord: ["，要用上“{w}”这个词", "，诗里包含“{w}”"],
@@ -29,7 +44,10 @@ export function templateTexts(): string[] {
 /** A request that the given poem satisfies, chosen with `rng`. */
 export function requestFor(poem: Poem, rng: Rng): TaskPrompt {
   const form = formName(poem);
-  const useTitle = rng.nextFloat() < 0.5;
+  const themes = themesOf(poem);
+  const framing = rng.nextFloat(); // < 0.4: by title, < 0.65: by theme (if the poem has one), else plain
+  const useTitle = framing < 0.4;
+  const theme = !useTitle && framing < 0.65 && themes.length ? themes[rng.nextInt(themes.length)] : undefined;
   const includeKind = rng.nextFloat(); // < 0.35: a character, < 0.6: a two-character word, else nothing
   let include: string | undefined;
   let need = "";
@@ -41,10 +59,12 @@ export function requestFor(poem: Poem, rng: Rng): TaskPrompt {
     const phrasings = width === 1 ? TEMPLATES.needChar : TEMPLATES.needWord;
     need = phrasings[rng.nextInt(phrasings.length)].replace("{w}", include);
   }
-  const pool = useTitle ? TEMPLATES.titled : TEMPLATES.plain;
-  const text = pool[rng.nextInt(pool.length)].replace("{form}", form).replace("{title}", poem.title).replace("{need}", need);
+  const pool = useTitle ? TEMPLATES.titled : theme ? TEMPLATES.themed : TEMPLATES.plain;
+  const text = pool[rng.nextInt(pool.length)]
+    .replace("{form}", form).replace("{title}", poem.title).replace("{theme}", theme ?? "").replace("{need}", need);
   const constraints: Record<string, string | number> = { chars_per_line: poem.chars_per_line, n_lines: poem.n_lines, form };
   if (include) constraints.include = include;
   if (useTitle) constraints.title = poem.title;
+  if (theme) constraints.theme = theme;
   return { id: poem.id, messages: [{ role: "user", content: text }], constraints };
 }

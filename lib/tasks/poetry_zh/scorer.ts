@@ -7,6 +7,7 @@
  *   chars_per_line  each line has 5 (五言) or 7 (七言) Chinese characters
  *   punctuation     odd lines end in "，", even lines in "。？！"
  *   include         the requested character or word appears (only when asked)
+ *   theme           a character of the requested theme appears, e.g. 秋 for 秋天 (only when asked)
  *   rhyme           the even lines' last characters rhyme with the 2nd line's
  *   clean           no characters other than Chinese, the punctuation and newlines
  */
@@ -18,6 +19,8 @@ export interface PoemConstraints {
   readonly chars_per_line: number;
   readonly n_lines: number;
   readonly include?: string;
+  /** Characters any of which shows the requested theme (see THEMES). */
+  readonly themeMarks?: string;
 }
 
 const CJK = /^[\u3400-\u9fff\uf900-\ufaff]$/u;
@@ -59,6 +62,7 @@ export function scorePoem(response: string, c: PoemConstraints): GoldScore {
   const okPunct = lines.filter((l, i) => (i % 2 === 0 ? l.end === "，" : EVEN_LINE_ENDS.includes(l.end) && l.end !== "")).length;
   parts.punctuation = okPunct / counted;
   if (c.include) parts.include = response.includes(c.include) ? 1 : 0;
+  if (c.themeMarks) parts.theme = [...c.themeMarks].some((m) => response.includes(m)) ? 1 : 0;
   parts.rhyme = rhymeScore(lines, n);
   const chars = [...response];
   const clean = chars.filter((ch) => CJK.test(ch) || LINE_ENDS.includes(ch) || ch === "\n").length;

@@ -6,7 +6,7 @@
 import { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText } from "../../data/poems.ts";
 import { Rng } from "../../train/rng.ts";
 import type { GoldScore, SftExample, Split, Task, TaskPrompt } from "../types.ts";
-import { requestFor, templateTexts } from "./instructions.ts";
+import { requestFor, templateTexts, THEMES } from "./instructions.ts";
 import { scorePoem } from "./scorer.ts";
 
 export interface PoetryTaskOptions {
@@ -29,7 +29,7 @@ export function poetryTask(poems: readonly Poem[], requestsPerPoem = 2): Task {
     name: "poetry-zh",
     description: "诗词助手: writes a Tang-style poem (五言/七言, 绝句/律诗) on request",
     pretrainTexts: (split) => of(split).map((p) => `《${p.title}》\n${poemText(p)}`),
-    vocabularyTexts: () => [...poems.map((p) => `《${p.title}》${p.author}\n${poemText(p)}`), ...templateTexts()],
+    vocabularyTexts: () => [...poems.map((p) => `《${p.title}》${p.author}\n${poemText(p)}`), ...templateTexts(), ...Object.keys(THEMES)],
     sftExamples(split, seed): SftExample[] {
       const rng = new Rng(seed);
       return of(split).flatMap((p) =>
@@ -46,6 +46,7 @@ export function poetryTask(poems: readonly Poem[], requestsPerPoem = 2): Task {
         chars_per_line: Number(c.chars_per_line),
         n_lines: Number(c.n_lines),
         include: typeof c.include === "string" ? c.include : undefined,
+        themeMarks: typeof c.theme === "string" ? THEMES[c.theme] : undefined,
       });
     },
   };
