@@ -11,6 +11,7 @@
  * cannot start). The chosen backend is printed once.
  */
 import { tf } from "./tf.ts";
+import { pathExists } from "./fs.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
@@ -89,27 +90,19 @@ async function startBackend(name: BackendName): Promise<boolean> {
  */
 async function requireNativeBinding(pkg: string): Promise<void> {
   let root = new URL(".", import.meta.resolve(pkg));
-  while (!(await exists(new URL("package.json", root)))) {
+  while (!(await pathExists(new URL("package.json", root)))) {
     const parent = new URL("..", root);
     if (parent.href === root.href) throw new Error(`${pkg}: package root not found`);
     root = parent;
   }
-  if (await exists(new URL("lib/", root))) {
+  if (await pathExists(new URL("lib/", root))) {
     for await (const entry of Deno.readDir(new URL("lib/", root))) {
-      if (entry.name.startsWith("napi-v") && (await exists(new URL(`lib/${entry.name}/tfjs_binding.node`, root)))) return;
+      if (entry.name.startsWith("napi-v") && (await pathExists(new URL(`lib/${entry.name}/tfjs_binding.node`, root)))) return;
     }
   }
   throw new Error(`${pkg}: native binding lib/napi-v*/tfjs_binding.node not installed (its install script did not run or could not download libtensorflow)`);
 }
 
-async function exists(url: URL): Promise<boolean> {
-  try {
-    await Deno.stat(url);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function describe(name: BackendName): string {
   if (name === "wasm") {

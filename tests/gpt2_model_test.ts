@@ -26,7 +26,7 @@ Deno.test("logits() has shape [B, T, vocab] and is finite", async () => {
   assert.ok(values.every(Number.isFinite));
 });
 
-Deno.test("forward is causal: changing token t+1 leaves logits ≤ t unchanged", async () => {
+Deno.test("forward is causal: changing token t+1 leaves logits ≤ t unchanged", () => {
   const changed = ids.map((r) => [...r]);
   changed[0][6] = 30;
   changed[1][6] = 31;

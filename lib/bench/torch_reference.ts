@@ -6,6 +6,7 @@
  */
 import type { GPT2Config } from "../gpt2/config.ts";
 import type { GenBenchOptions } from "./measure.ts";
+import { pathExists } from "../fs.ts";
 
 const PYTHON = "/usr/bin/python3";
 const OPENBLAS_OPENMP = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
@@ -45,7 +46,7 @@ export async function runTorchBench(
     n_head: config.n_head,
   };
   const env: Record<string, string> = { OMP_NUM_THREADS: "2" };
-  if (await exists(OPENBLAS_OPENMP)) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP;
+  if (await pathExists(OPENBLAS_OPENMP)) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP;
   const args = [
     script, "--config", JSON.stringify(modelConfig),
     "--batch", String(train.batch), "--seq", String(train.seq),
@@ -62,11 +63,3 @@ export async function runTorchBench(
   return JSON.parse(stdout.split("\n").at(-1)!) as TorchBenchResult;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -13,6 +13,7 @@ import { gpt2ParamShapes } from "../gpt2/config.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf_config.ts";
 import { readSafetensorsFile, serializeSafetensors, type StoredTensor } from "./safetensors.ts";
+import { pathExists } from "../fs.ts";
 
 const WEIGHTS = "model.safetensors";
 const INDEX = "model.safetensors.index.json";
@@ -62,13 +63,13 @@ async function readWeights(dir: string): Promise<Map<string, { tensor: StoredTen
   const add = async (file: string) => {
     for (const [name, tensor] of (await readSafetensorsFile(file)).tensors) out.set(name, { tensor, file });
   };
-  if (await exists(join(dir, WEIGHTS))) {
+  if (await pathExists(join(dir, WEIGHTS))) {
     await add(join(dir, WEIGHTS));
-  } else if (await exists(join(dir, INDEX))) {
+  } else if (await pathExists(join(dir, INDEX))) {
     const index = JSON.parse(await readText(join(dir, INDEX))) as { weight_map?: Record<string, string> };
     if (!index.weight_map) throw new Error(`${join(dir, INDEX)}: no "weight_map"`);
     for (const shard of new Set(Object.values(index.weight_map))) await add(join(dir, shard));
-  } else if (await exists(join(dir, "pytorch_model.bin"))) {
+  } else if (await pathExists(join(dir, "pytorch_model.bin"))) {
     throw new Error(`${dir}: only pytorch_model.bin found; convert it to model.safetensors first (e.g. with HF transformers: model.save_pretrained(dir, safe_serialization=True))`);
   } else {
     throw new Error(`${dir}: no ${WEIGHTS} (nor ${INDEX})`);
@@ -122,7 +123,7 @@ export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<s
         file.close();
       }
     }
-    const hadOld = await exists(dir);
+    const hadOld = await pathExists(dir);
     if (hadOld) await Deno.rename(dir, old);
     await Deno.rename(fresh, dir);
     if (hadOld) await Deno.remove(old, { recursive: true });
@@ -139,12 +140,12 @@ export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<s
  */
 async function recoverInterruptedSwap(dir: string): Promise<void> {
   const parent = dirname(dir);
-  if (!(await exists(parent))) return;
+  if (!(await pathExists(parent))) return;
   const prefix = `.${basename(dir)}.`;
   for await (const entry of Deno.readDir(parent)) {
     if (!entry.name.startsWith(prefix)) continue;
     const path = join(parent, entry.name);
-    if (entry.name.startsWith(`${prefix}old-`) && !(await exists(dir))) await Deno.rename(path, dir);
+    if (entry.name.startsWith(`${prefix}old-`) && !(await pathExists(dir))) await Deno.rename(path, dir);
     else if (entry.name.startsWith(`${prefix}new-`) || entry.name.startsWith(`${prefix}old-`)) {
       // Leftovers of a crashed process (ours are still in use, so keep those).
       const pid = Number(entry.name.split("-").at(-2));
@@ -162,11 +163,3 @@ async function readText(path: string): Promise<string> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -20,6 +20,8 @@ export interface Poem {
 
 export const DEFAULT_POEMS_PATH = new URL("../../data/poetry-zh/poems.jsonl", import.meta.url).pathname;
 
+import { readJsonl } from "./jsonl.ts";
+
 /** Punctuation that may end a verse line. */
 export const LINE_END = "，。？！；";
 const CJK = /^[\u3400-\u9fff\uf900-\ufaff]+$/u;
@@ -38,19 +40,7 @@ export function lineBody(line: string): string {
 
 /** Reads poems.jsonl; a malformed line gives an error naming the file and line number. Blank lines are skipped. */
 export async function loadPoems(path: string = DEFAULT_POEMS_PATH): Promise<Poem[]> {
-  const text = await Deno.readTextFile(path);
-  const poems: Poem[] = [];
-  text.split("\n").forEach((raw, index) => {
-    if (raw.trim() === "") return;
-    const where = `${path}:${index + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new Error(`${where}: invalid JSON (${(err as Error).message})`);
-    }
-    poems.push(checkPoem(value, where));
-  });
+  const poems = await readJsonl(path, checkPoem);
   if (poems.length === 0) throw new Error(`${path}: no poems`);
   return poems;
 }

@@ -8,23 +8,12 @@
  */
 import type { Role } from "../tokenizer/chat_template.ts";
 import type { SftExample } from "../tasks/types.ts";
+import { readJsonl } from "./jsonl.ts";
 
 const ROLES: readonly Role[] = ["system", "user", "assistant"];
 
 export async function loadSftJsonl(path: string): Promise<SftExample[]> {
-  const text = await Deno.readTextFile(path);
-  const examples: SftExample[] = [];
-  text.split("\n").forEach((raw, index) => {
-    if (raw.trim() === "") return;
-    const where = `${path}:${index + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new Error(`${where}: invalid JSON (${(err as Error).message})`);
-    }
-    examples.push(parseExample(value, where, examples.length));
-  });
+  const examples = await readJsonl(path, parseExample);
   if (examples.length === 0) throw new Error(`${path}: no examples`);
   return examples;
 }
