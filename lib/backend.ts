@@ -9,9 +9,14 @@
  *
  * `RLHF_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu` forces one (an error if it
  * cannot start). The chosen backend is printed once.
+ *
+ * On wasm, matrix products go to the system BLAS (OpenBLAS / Accelerate, via
+ * Deno FFI) when it can be loaded; `RLHF_FAST_MATMUL=0` keeps the stock kernel.
  */
 import { tf } from "./tf.ts";
 import { pathExists } from "./fs.ts";
+import { installBlasMatMul } from "./fast/blas_matmul_kernel.ts";
+import { loadBlas } from "./fast/openblas.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
@@ -75,7 +80,12 @@ async function startBackend(name: BackendName): Promise<boolean> {
       // tfjs would fetch the .wasm binaries next to the page; point it at node_modules.
       const dist = import.meta.resolve("@tensorflow/tfjs-backend-wasm").replace(/[^/]*$/, "");
       wasm.setWasmPaths(dist.endsWith("/dist/") ? dist : new URL("../dist/", dist).href);
-      return await tf.setBackend("wasm");
+      if (!(await tf.setBackend("wasm"))) return false;
+      if (Deno.env.get("RLHF_FAST_MATMUL") !== "0") {
+        const blas = loadBlas();
+        if (blas) installBlasMatMul(blas);
+      }
+      return true;
     }
     case "cpu":
       return await tf.setBackend("cpu");
@@ -106,7 +116,9 @@ async function requireNativeBinding(pkg: string): Promise<void> {
 
 function describe(name: BackendName): string {
   if (name === "wasm") {
-    return tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "wasm (SIMD)" : "wasm (no SIMD)";
+    const blas = tf.getKernel(tf.BatchMatMul, "wasm") && Deno.env.get("RLHF_FAST_MATMUL") !== "0" ? loadBlas() : undefined;
+    return `wasm (${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"})` +
+      (blas ? ` + BLAS matmul (${blas.path})` : "");
   }
   if (name === "tensorflow-gpu") return "tensorflow (tfjs-node-gpu, CUDA)";
   if (name === "tensorflow") return "tensorflow (tfjs-node, CPU)";
