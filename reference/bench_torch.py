@@ -72,6 +72,8 @@ def main():
     gen_s = statistics.median(gen_times)
 
     blas = "openblas" if "openblas" in os.environ.get("LD_LIBRARY_PATH", "") else "default (Debian reference BLAS unless OpenBLAS is linked)"
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        blas += f" ({os.environ['OPENBLAS_CORETYPE']} kernels)"
     print(json.dumps({
         "train_tokens_per_s": a.batch * a.seq / train_s, "train_step_ms_median": train_s * 1000,
         "gen_tokens_per_s": a.gen_batch * a.gen_new / gen_s, "gen_ms_median": gen_s * 1000,

@@ -7,6 +7,7 @@
 import type { GPT2Config } from "../gpt2/config.ts";
 import type { GenBenchOptions } from "./measure.ts";
 import { pathExists } from "../fs.ts";
+import { chooseOpenBlasCoreType } from "../fast/openblas.ts";
 
 const PYTHON = "/usr/bin/python3";
 const OPENBLAS_OPENMP = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
@@ -47,6 +48,9 @@ export async function runTorchBench(
   };
   const env: Record<string, string> = { OMP_NUM_THREADS: "2" };
   if (await pathExists(OPENBLAS_OPENMP)) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP;
+  // The same OpenBLAS kernel family as our side uses (see chooseOpenBlasCoreType): a fair comparison.
+  const core = chooseOpenBlasCoreType();
+  if (core) env.OPENBLAS_CORETYPE = core;
   const args = [
     script, "--config", JSON.stringify(modelConfig),
     "--batch", String(train.batch), "--seq", String(train.seq),

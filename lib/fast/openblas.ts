@@ -45,6 +45,28 @@ export interface Blas {
   ): void;
 }
 
+/**
+ * OpenBLAS picks its kernels from the CPU's identity. On the project's
+ * virtual machines (AVX-512 Xeons that report an unknown model) Debian's
+ * OpenBLAS 0.3.21 falls back to its generic "Prescott" kernels: ~30 GFLOP/s
+ * instead of ~190. When the user has not chosen (OPENBLAS_CORETYPE unset),
+ * pick the kernel family from the CPU flags the kernel reports. The parity and
+ * BLAS tests check the results on this path.
+ */
+export function chooseOpenBlasCoreType(): string | undefined {
+  if (Deno.env.get("OPENBLAS_CORETYPE")) return Deno.env.get("OPENBLAS_CORETYPE");
+  let flags = "";
+  try {
+    flags = Deno.readTextFileSync("/proc/cpuinfo").match(/^flags\s*:(.*)$/m)?.[1] ?? "";
+  } catch {
+    return undefined; // not Linux: OpenBLAS' own detection (or Accelerate) applies
+  }
+  const has = (flag: string) => new RegExp(`\\b${flag}\\b`).test(flags);
+  const core = has("avx512f") && has("avx512bw") && has("avx512vl") ? "SkylakeX" : has("avx2") && has("fma") ? "Haswell" : undefined;
+  if (core) Deno.env.set("OPENBLAS_CORETYPE", core); // read by OpenBLAS when it is loaded, below
+  return core;
+}
+
 let cached: Blas | undefined | null = null;
 
 /** Opens the system BLAS once; undefined when unavailable. `RLHF_BLAS_LIB` names a library file. */
@@ -52,6 +74,7 @@ export function loadBlas(): Blas | undefined {
   if (cached !== null) return cached;
   cached = undefined;
   const forced = Deno.env.get("RLHF_BLAS_LIB");
+  chooseOpenBlasCoreType();
   for (const path of forced ? [forced] : CANDIDATES) {
     try {
       const lib = Deno.dlopen(path, SYMBOLS);
