@@ -33,7 +33,7 @@ export const PRETRAIN_DEFAULTS: Readonly<PretrainOptions> = Object.freeze({
   preset: "gpt2-nano",
   seqLen: 64,
   batchSize: 16,
-  train: { steps: 400, maxLr: 3e-3, minLr: 3e-4, warmupSteps: 20, evalEvery: 50, checkpointEvery: 100 },
+  train: { steps: 600, maxLr: 3e-3, minLr: 3e-4, warmupSteps: 20, evalEvery: 100, checkpointEvery: 100 },
   checkpointDir: "checkpoints/pretrain",
 });
 
