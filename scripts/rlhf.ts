@@ -1,8 +1,9 @@
 /**
  * `deno task rlhf`: the main job. Runs the chapter's pipeline on the default
  * task (诗词助手, poetry-zh): pretrain a tiny GPT-2 on Tang poems → SFT in the
- * chat format → compare both on held-out requests with the gold scorer.
- * The reward model and PPO join as they land.
+ * chat format → rank K answers per prompt (simulated labeler) → fit a reward
+ * model → compare pretrained and SFT answers on held-out requests with the
+ * gold scorer. PPO joins as it lands.
  *
  *   deno task rlhf             # default size (measured wall time in the README)
  *   deno task rlhf --quick     # a first try in about a minute
@@ -16,6 +17,7 @@ import { initBackend } from "../lib/backend.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { runPipeline } from "../lib/pipeline/pipeline.ts";
+import { disposeRewardModel } from "../lib/reward/reward_model.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -64,6 +66,12 @@ console.log(`times: ${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s
 console.log(`held-out loss: pretrain ${last(r.pretrainHistory)}, SFT (assistant tokens) ${last(r.sftHistory)}`);
 if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
 
+const rw = r.reward;
+console.log(`\nReward model: ${rw.trainLists} training rank lists (K=4, simulated labeler), ${rw.heldoutLists} held-out lists`);
+console.log(`  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${rw.heldoutAccuracy.pairwise.toFixed(3)}, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)}`);
+console.log(`  Spearman(RM score, gold score) on held-out responses: ${rw.spearmanWithGold.toFixed(3)}`);
+disposeRewardModel(rw.rm);
+
 const { pretrained, sft } = r.summary;
 const partNames = Object.keys(sft.parts);
 console.log(`\nGold score on ${r.after.length} held-out requests (mean; 1 = follows every rule):`);
@@ -79,5 +87,6 @@ for (let i = 0; i < Math.min(4, r.after.length); i++) {
   console.log(`    pretrained (${r.before[i].score.total.toFixed(2)}): ${show(r.before[i].response)}`);
   console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
 }
-console.log(`\ncheckpoints: checkpoints/pretrain${values.quick ? "-quick" : ""}/, checkpoints/sft${values.quick ? "-quick" : ""}/ (HF layout + vocab.txt)`);
+const q = values.quick ? "-quick" : "";
+console.log(`\ncheckpoints: checkpoints/pretrain${q}/, checkpoints/sft${q}/, checkpoints/rm${q}/ (HF layout + vocab.txt); rank lists: data/labels/`);
 disposeGPT2(r.model);

@@ -29,6 +29,8 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     const result = await runPipeline({
       initFrom: `${root}/uer-like`,
       sft: { batchSize: 2, train: { steps: 3, evalEvery: 3, checkpointEvery: 3, warmupSteps: 1 } },
+      reward: { trainPrompts: 4, heldoutPrompts: 3, k: 2, train: { epochs: 1 } },
+      labelsPath: `${root}/labels.jsonl`,
       evalPrompts: 2,
       evalMaxNewTokens: 6,
       checkpointRoot: root,
@@ -38,7 +40,21 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(result.before.length, 2);
     assert.equal(result.after.length, 2);
     assert.ok(result.after.every((s) => s.score.total >= 0 && s.score.total <= 1));
-    assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "evaluate"]);
+    assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "reward model", "evaluate"]);
+    assert.ok(result.reward.trainLists >= 1 && result.reward.heldoutLists >= 1);
+    const { loadLabels } = await import("../lib/reward/labels.ts");
+    const labels = await loadLabels(`${root}/labels.jsonl`);
+    assert.equal(labels.length, result.reward.trainLists + result.reward.heldoutLists);
+    assert.ok(labels.every((l) => l.labeler === "simulated:0" && l.checkpoint === `${root}/sft`));
+    // The saved reward model loads back with the same scores.
+    const { loadRewardModel } = await import("../lib/reward/reward_checkpoint.ts");
+    const { scoreRankLists } = await import("../lib/reward/train_reward.ts");
+    const { disposeRewardModel } = await import("../lib/reward/reward_model.ts");
+    const reloaded = await loadRewardModel(`${root}/rm`);
+    assert.deepEqual(reloaded.normalisation, result.reward.rm.normalisation);
+    assert.deepEqual(await scoreRankLists(reloaded, tokenizer, labels), await scoreRankLists(result.reward.rm, tokenizer, labels));
+    disposeRewardModel(reloaded);
+    disposeRewardModel(result.reward.rm);
     disposeGPT2(result.model);
 
     const sft = await loadPretrained(`${root}/sft`);

@@ -1,7 +1,7 @@
 /**
- * The chapter's pipeline as one call: pretrain → SFT → evaluation of both on
- * held-out prompts with the gold scorer. (The reward model and PPO join here
- * as they land.) `deno task rlhf` and the notebooks call it.
+ * The chapter's pipeline as one call: pretrain → SFT → rankings + reward
+ * model → evaluation on held-out prompts with the gold scorer. (PPO joins
+ * here as it lands.) `deno task rlhf` and the notebooks call it.
  */
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
@@ -13,6 +13,7 @@ import type { TrainHistory } from "../train/trainer.ts";
 import { type PretrainOptions, type PretrainResult, runPretrainStage } from "./pretrain_stage.ts";
 import { loadPretrained } from "../pretrained.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
+import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
 
 export interface PipelineOptions {
   /** Task name. @default "poetry-zh" */
@@ -21,6 +22,7 @@ export interface PipelineOptions {
   readonly quick: boolean;
   readonly pretrain: Partial<PretrainOptions>;
   readonly sft: Partial<SftOptions>;
+  readonly reward: Partial<RewardStageOptions>;
   /** Held-out prompts answered before/after. @default 64 (quick: 16) */
   readonly evalPrompts?: number;
   /** Sampling for the evaluation. @default top-p 0.9 */
@@ -33,6 +35,8 @@ export interface PipelineOptions {
   readonly initFrom?: string;
   /** Longest answer sampled in the evaluation. @default 96 */
   readonly evalMaxNewTokens?: number;
+  /** Where rank lists are appended. @default data/labels/<task>-simulated.jsonl (quick: under the checkpoint root) */
+  readonly labelsPath?: string;
   /** Root of the checkpoint directories. @default "checkpoints" */
   readonly checkpointRoot: string;
   readonly quiet?: boolean;
@@ -43,12 +47,18 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   quick: false,
   pretrain: {},
   sft: {},
+  reward: {},
   topP: 0.9,
   checkpointRoot: "checkpoints",
 });
 
 /** The sizes of `--quick`: a first run in about a minute. */
-const QUICK = { pretrain: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } }, sft: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } }, evalPrompts: 16 };
+const QUICK = {
+  pretrain: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } },
+  sft: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } },
+  reward: { trainPrompts: 16, heldoutPrompts: 8 },
+  evalPrompts: 16,
+};
 
 export interface StageTiming {
   readonly stage: string;
@@ -67,6 +77,8 @@ export interface PipelineResult {
   readonly before: ScoredSample[];
   readonly after: ScoredSample[];
   readonly summary: { pretrained: ReturnType<typeof summariseScores>; sft: ReturnType<typeof summariseScores> };
+  /** The reward model (the caller disposes it) and how well it learned the rankings. */
+  readonly reward: RewardStageResult;
   readonly timings: StageTiming[];
 }
 
@@ -90,13 +102,22 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       train: { ...quick?.pretrain.train, ...o.pretrain.train },
     }));
   const pretrainedOnly = cloneGPT2(pre.model, { trainable: false });
+  const sftDir = `${o.checkpointRoot}/sft${suffix}`;
   try {
     const sft = await timed("sft", () =>
       runSftStage(pre.model, pre.tokenizer, task, {
-        checkpointDir: `${o.checkpointRoot}/sft${suffix}`,
+        checkpointDir: sftDir,
         quiet: o.quiet,
         ...o.sft,
         train: { ...quick?.sft.train, ...o.sft.train },
+      }));
+    const reward = await timed("reward model", () =>
+      runRewardStage(pre.model, pre.tokenizer, task, sftDir, {
+        checkpointDir: `${o.checkpointRoot}/rm${suffix}`,
+        labelsPath: o.labelsPath,
+        quiet: o.quiet,
+        ...quick?.reward,
+        ...o.reward,
       }));
     const prompts = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts ?? 64);
     const sampling = { topP: o.topP, seed: 123, maxNewTokens: o.evalMaxNewTokens };
@@ -114,6 +135,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       before,
       after,
       summary: { pretrained: summariseScores(before), sft: summariseScores(after) },
+      reward,
       timings,
     };
   } finally {

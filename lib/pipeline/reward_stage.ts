@@ -1,0 +1,97 @@
+/**
+ * Step 2 of RLHF: human rankings and the reward model. The SFT model answers
+ * each prompt K times, a labeler ranks the answers (simulated here: the gold
+ * scorer plus Bradley–Terry noise; a person through the labelling page or a
+ * notebook cell writes the same files), and a reward model fitted on the
+ * rankings learns to score answers the way the labeler ranks them.
+ */
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import type { Task } from "../tasks/types.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import { saveTokenizerFiles } from "../tokenizer/io.ts";
+import { collectRankings } from "../reward/collect.ts";
+import { appendLabels, loadLabels, type RankRecord } from "../reward/labels.ts";
+import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
+import { createRewardModel, fitNormalisation, type RewardModel } from "../reward/reward_model.ts";
+import { saveRewardModel } from "../reward/reward_checkpoint.ts";
+import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
+import { spearman } from "../eval/spearman.ts";
+
+export interface RewardStageOptions {
+  /** Training prompts to rank (held-in). @default 192 */
+  readonly trainPrompts: number;
+  /** Held-out prompts whose rank lists only evaluate. @default 48 */
+  readonly heldoutPrompts: number;
+  /** Responses per prompt. @default 4 */
+  readonly k: number;
+  /** Noise of the simulated labeler (0 = exact). @default 0.05 */
+  readonly labelerTemperature: number;
+  readonly seed: number;
+  /** Where the rank lists are appended. @default "data/labels/<task>-simulated.jsonl" */
+  readonly labelsPath?: string;
+  /** @default "checkpoints/rm" */
+  readonly checkpointDir: string;
+  /** Reward-model training (epochs, lr, …). */
+  readonly train: { epochs?: number; lr?: number; listsPerStep?: number };
+  readonly quiet?: boolean;
+}
+
+export const REWARD_STAGE_DEFAULTS: Readonly<RewardStageOptions> = Object.freeze({
+  trainPrompts: 192,
+  heldoutPrompts: 48,
+  k: 4,
+  labelerTemperature: 0.05,
+  seed: 0,
+  checkpointDir: "checkpoints/rm",
+  train: {},
+});
+
+export interface RewardStageResult {
+  readonly rm: RewardModel;
+  readonly history: RewardHistory;
+  readonly trainLists: number;
+  readonly heldoutLists: number;
+  readonly heldoutAccuracy: { pairwise: number; exactOrder: number };
+  readonly accuracyBefore: { pairwise: number; exactOrder: number };
+  /** Spearman correlation of RM score with gold score over the held-out responses. */
+  readonly spearmanWithGold: number;
+}
+
+export async function runRewardStage(
+  sft: GPT2Model,
+  tokenizer: Tokenizer,
+  task: Task,
+  sftCheckpoint: string,
+  overrides: Partial<RewardStageOptions> = {},
+): Promise<RewardStageResult> {
+  const o = { ...REWARD_STAGE_DEFAULTS, ...overrides };
+  const labelsPath = o.labelsPath ?? `data/labels/${task.name}-simulated.jsonl`;
+  const labeler = new SimulatedLabeler({ temperature: o.labelerTemperature, seed: o.seed });
+  const collect = async (prompts: ReturnType<Task["prompts"]>, seed: number): Promise<RankRecord[]> => {
+    // Reuse what this labeler already ranked for this checkpoint (a resumed run does not re-label).
+    const existing = (await loadLabels(labelsPath)).filter((r) => r.labeler === labeler.name && r.checkpoint === sftCheckpoint);
+    const asked = new Map(prompts.map((p) => [p.id, JSON.stringify(p.messages)]));
+    const done = new Map(existing.filter((r) => asked.get(r.prompt_id) === JSON.stringify(r.prompt)).map((r) => [r.prompt_id, r]));
+    const todo = prompts.filter((p) => !done.has(p.id));
+    const fresh = await collectRankings(sft, tokenizer, task, todo, labeler, { k: o.k, checkpoint: sftCheckpoint, seed });
+    await appendLabels(labelsPath, fresh);
+    const byId = new Map([...done, ...fresh.map((r) => [r.prompt_id, r] as const)]);
+    return prompts.map((p) => byId.get(p.id)).filter((r): r is RankRecord => r !== undefined);
+  };
+  const trainLists = await collect(task.prompts("train", o.seed).slice(0, o.trainPrompts), o.seed + 1);
+  const heldoutPrompts = task.prompts("heldout", o.seed).slice(0, o.heldoutPrompts);
+  const heldoutLists = await collect(heldoutPrompts, o.seed + 2);
+  const promptById = new Map(heldoutPrompts.map((p) => [p.id, p]));
+
+  const rm = createRewardModel(sft, { seed: o.seed });
+  const accuracyBefore = await evaluateRewardModel(rm, tokenizer, heldoutLists);
+  const history = await trainRewardModel(rm, tokenizer, trainLists, { ...o.train, seed: o.seed, quiet: o.quiet });
+  // Normalise on SFT samples: the responses of the training lists.
+  fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, trainLists)).flat());
+  const heldoutScores = await scoreRankLists(rm, tokenizer, heldoutLists);
+  const heldoutAccuracy = await evaluateRewardModel(rm, tokenizer, heldoutLists);
+  const gold = heldoutLists.flatMap((l) => l.responses.map((r) => task.score(promptById.get(l.prompt_id)!, r).total));
+  const spearmanWithGold = spearman(heldoutScores.flat(), gold);
+  await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer));
+  return { rm, history, trainLists: trainLists.length, heldoutLists: heldoutLists.length, heldoutAccuracy, accuracyBefore, spearmanWithGold };
+}

@@ -1,0 +1,54 @@
+/**
+ * A reward-model checkpoint: the backbone in the HF GPT-2 layout (so it loads
+ * anywhere a GPT-2 does), `reward_head.safetensors` (score.weight, score.bias)
+ * and `reward.json` (the normalisation), in one atomic directory swap.
+ */
+import { tf } from "../tf.ts";
+import { loadGPT2Weights, saveGPT2Weights } from "../checkpoint/pretrained.ts";
+import { readSafetensorsFile, serializeSafetensors } from "../checkpoint/safetensors.ts";
+import { disposeGPT2 } from "../gpt2/init.ts";
+import type { RewardModel } from "./reward_model.ts";
+
+export const HEAD_FILE = "reward_head.safetensors";
+export const REWARD_JSON = "reward.json";
+
+export async function saveRewardModel(
+  rm: RewardModel,
+  dir: string,
+  extraFiles: Record<string, string | Uint8Array> = {},
+): Promise<void> {
+  const head = new Map([
+    ["score.weight", { dtype: "F32" as const, shape: rm.head.weight.shape, data: (await rm.head.weight.data()) as Float32Array }],
+    ["score.bias", { dtype: "F32" as const, shape: rm.head.bias.shape, data: (await rm.head.bias.data()) as Float32Array }],
+  ]);
+  await saveGPT2Weights(rm.backbone, dir, {
+    extraFiles: {
+      ...extraFiles,
+      [HEAD_FILE]: serializeSafetensors(head, { format: "pt" }),
+      [REWARD_JSON]: JSON.stringify({ normalisation: rm.normalisation, readout: "last real token" }, null, 2) + "\n",
+    },
+  });
+}
+
+export async function loadRewardModel(dir: string): Promise<RewardModel> {
+  const backbone = await loadGPT2Weights(dir);
+  try {
+    const head = await readSafetensorsFile(`${dir}/${HEAD_FILE}`);
+    const C = backbone.config.n_embd;
+    const w = head.tensors.get("score.weight");
+    const b = head.tensors.get("score.bias");
+    if (!w || w.shape.join() !== `${C},1`) throw new Error(`${dir}/${HEAD_FILE}: tensor "score.weight": expected shape [${C}, 1], found ${w ? `[${w.shape}]` : "nothing"}`);
+    if (!b || b.shape.join() !== "1") throw new Error(`${dir}/${HEAD_FILE}: tensor "score.bias": expected shape [1], found ${b ? `[${b.shape}]` : "nothing"}`);
+    const meta = JSON.parse(await Deno.readTextFile(`${dir}/${REWARD_JSON}`)) as { normalisation?: { gain?: unknown; bias?: unknown } };
+    const { gain, bias } = meta.normalisation ?? {};
+    if (typeof gain !== "number" || typeof bias !== "number") throw new Error(`${dir}/${REWARD_JSON}: "normalisation" must have numbers "gain" and "bias"`);
+    return {
+      backbone,
+      head: { weight: tf.variable(tf.tensor(w.data, [C, 1], "float32")), bias: tf.variable(tf.tensor(b.data, [1], "float32")) },
+      normalisation: { gain, bias },
+    };
+  } catch (err) {
+    disposeGPT2(backbone);
+    throw err;
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The reward model: a GPT-2 backbone (initialised from the SFT model) and a
+ * `Linear(C, 1)` head read at the last real token of prompt + response.
+ * Dropout is off (a reward must not depend on a random mask). After training,
+ * rewards are normalised with a gain and bias so that SFT samples score mean
+ * 0, std 1 (PPO's reward scale then does not depend on the RM run).
+ */
+import { tf } from "../tf.ts";
+import { gpt2Hidden } from "../gpt2/forward.ts";
+import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import { tfjsSeed } from "../gpt2/layers.ts";
+
+export interface RewardModel {
+  readonly backbone: GPT2Model;
+  /** `score.weight` [C, 1] and `score.bias` [1]. */
+  readonly head: { readonly weight: tf.Variable; readonly bias: tf.Variable };
+  /** normalised = gain · raw + bias. */
+  normalisation: { gain: number; bias: number };
+}
+
+/** A reward model whose backbone is a trainable copy of `sft`; head ~ N(0, 1/√(C+1)), bias 0. */
+export function createRewardModel(sft: GPT2Model, options: { seed?: number } = {}): RewardModel {
+  const C = sft.config.n_embd;
+  const weight = tf.tidy(() => tf.variable(tf.randomNormal([C, 1], 0, 1 / Math.sqrt(C + 1), "float32", tfjsSeed(options.seed ?? 0)), true));
+  const bias = tf.variable(tf.zeros([1]), true);
+  return { backbone: cloneGPT2(sft, { trainable: true }), head: { weight, bias }, normalisation: { gain: 1, bias: 0 } };
+}
+
+/** All trainable variables of the reward model, keyed for the optimiser (HF names + `score.*`). */
+export function rewardModelParams(rm: RewardModel): Record<string, tf.Variable> {
+  return { ...rm.backbone.params, "score.weight": rm.head.weight, "score.bias": rm.head.bias };
+}
+
+/**
+ * Raw rewards [B] of right-padded sequences `ids` [B, T] whose last real
+ * token is at `lastIndex[b]`. The read-out is a one-hot weighted sum over
+ * positions (differentiable on every backend, unlike a gather).
+ */
+export function rawRewards(rm: RewardModel, ids: tf.Tensor2D, lastIndex: readonly number[]): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [B, T] = ids.shape;
+    const hidden = gpt2Hidden(rm.backbone, ids); // [B, T, C], dropout off
+    const pick = tf.oneHot(tf.tensor1d([...lastIndex], "int32"), T); // [B, T]
+    const last = tf.sum(tf.mul(hidden, tf.expandDims(pick, 2)), 1) as tf.Tensor2D; // [B, C]
+    return tf.reshape(tf.add(tf.matMul(last, rm.head.weight as tf.Tensor2D), rm.head.bias), [B]) as tf.Tensor1D;
+  });
+}
+
+/** Normalised rewards (gain · raw + bias) as numbers. */
+export async function rewards(rm: RewardModel, ids: tf.Tensor2D, lastIndex: readonly number[]): Promise<number[]> {
+  const raw = rawRewards(rm, ids, lastIndex);
+  const values = Array.from(await raw.data());
+  raw.dispose();
+  return values.map((r) => rm.normalisation.gain * r + rm.normalisation.bias);
+}
+
+/** Sets the normalisation so that these raw rewards (of SFT samples) get mean 0 and std 1. */
+export function fitNormalisation(rm: RewardModel, rawOfSftSamples: readonly number[]): void {
+  const n = rawOfSftSamples.length;
+  if (n < 2) throw new Error("fitNormalisation: need at least 2 rewards");
+  const mean = rawOfSftSamples.reduce((a, b) => a + b, 0) / n;
+  const std = Math.sqrt(rawOfSftSamples.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+  const gain = std > 1e-8 ? 1 / std : 1;
+  rm.normalisation = { gain, bias: -mean * gain };
+}
+
+export function disposeRewardModel(rm: RewardModel): void {
+  disposeGPT2(rm.backbone);
+  rm.head.weight.dispose();
+  rm.head.bias.dispose();
+}

@@ -1,0 +1,57 @@
+/**
+ * A simulated labeler, so the pipeline runs unattended: it ranks K responses
+ * by the task's gold score with Bradley–Terry (Plackett–Luce) noise. Best is
+ * drawn with probability ∝ exp(score / temperature), then the next best from
+ * the rest, and so on; temperature → 0 is a perfect labeler, larger values
+ * disagree more often on close calls, as people do.
+ */
+import { Rng } from "../train/rng.ts";
+
+export interface SimulatedLabelerOptions {
+  /** Noise: 0 ranks exactly by score. @default 0.05 */
+  readonly temperature?: number;
+  /** @default 0 */
+  readonly seed?: number;
+}
+
+export class SimulatedLabeler {
+  readonly name: string;
+  readonly #rng: Rng;
+  readonly #temperature: number;
+
+  constructor(options: SimulatedLabelerOptions = {}) {
+    const seed = options.seed ?? 0;
+    this.#temperature = options.temperature ?? 0.05;
+    if (!(this.#temperature >= 0)) throw new Error(`SimulatedLabeler.temperature: expected ≥ 0, got ${this.#temperature}`);
+    this.#rng = new Rng(seed);
+    this.name = `simulated:${seed}`;
+  }
+
+  /** Indices of the responses ordered best → worst, given their gold scores. */
+  rank(scores: readonly number[]): number[] {
+    const left = scores.map((_, i) => i);
+    const order: number[] = [];
+    while (left.length) {
+      let pick: number;
+      if (this.#temperature === 0) {
+        pick = left.reduce((best, i, k) => (scores[i] > scores[left[best]] ? k : best), 0);
+      } else {
+        const max = Math.max(...left.map((i) => scores[i]));
+        const weights = left.map((i) => Math.exp((scores[i] - max) / this.#temperature));
+        const total = weights.reduce((a, b) => a + b, 0);
+        let u = this.#rng.nextFloat() * total;
+        pick = weights.length - 1;
+        for (let k = 0; k < weights.length; k++) {
+          u -= weights[k];
+          if (u < 0) {
+            pick = k;
+            break;
+          }
+        }
+      }
+      order.push(left[pick]);
+      left.splice(pick, 1);
+    }
+    return order;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Fitting the reward model on rank lists (one epoch by default, learning rate
+ * annealed linearly to 0: small label sets overfit quickly), and measuring it
+ * on held-out lists.
+ */
+import { tf } from "../tf.ts";
+import { encodeChat } from "../tokenizer/chat_template.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import { AdamW } from "../train/adamw.ts";
+import { clipByGlobalNorm } from "../train/clip.ts";
+import { ProgressBar } from "../train/progress.ts";
+import { Rng } from "../train/rng.ts";
+import type { RankRecord } from "./labels.ts";
+import { rankingAccuracy, rankingLoss } from "./ranking_loss.ts";
+import { rawRewards, type RewardModel, rewardModelParams } from "./reward_model.ts";
+
+export interface RewardTrainConfig {
+  /** Passes over the rank lists. @default 1 */
+  readonly epochs: number;
+  /** Rank lists per step. @default 4 */
+  readonly listsPerStep: number;
+  /** Starting learning rate, annealed linearly to 0. @default 3e-4 */
+  readonly lr: number;
+  /** @default 1.0 */
+  readonly gradClip: number;
+  /** @default 0 */
+  readonly seed: number;
+  readonly quiet?: boolean;
+}
+
+export const REWARD_TRAIN_DEFAULTS: Readonly<RewardTrainConfig> = Object.freeze({ epochs: 1, listsPerStep: 4, lr: 3e-4, gradClip: 1, seed: 0 });
+
+/** Token ids of prompt + response (with its end-of-turn token), right-padded, and each row's last real position. */
+export function encodeForReward(
+  tokenizer: Tokenizer,
+  pairs: readonly { prompt: RankRecord["prompt"]; response: string }[],
+  maxLength: number,
+): { ids: number[][]; lastIndex: number[] } {
+  const rows = pairs.map((p) => encodeChat([...p.prompt, { role: "assistant", content: p.response }], tokenizer).ids.slice(-maxLength));
+  const T = Math.max(...rows.map((r) => r.length));
+  return { ids: rows.map((r) => [...r, ...Array(T - r.length).fill(tokenizer.eosId)]), lastIndex: rows.map((r) => r.length - 1) };
+}
+
+/** Raw rewards of every response of each list, [lists][K]. */
+export async function scoreRankLists(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const list of lists) {
+    const enc = encodeForReward(tokenizer, list.responses.map((response) => ({ prompt: list.prompt, response })), rm.backbone.config.n_positions);
+    const raw = tf.tidy(() => rawRewards(rm, tf.tensor2d(enc.ids, undefined, "int32"), enc.lastIndex));
+    out.push(Array.from(await raw.data()));
+    raw.dispose();
+  }
+  return out;
+}
+
+/** Pairwise and exact-order accuracy of the reward model on rank lists. */
+export async function evaluateRewardModel(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]) {
+  return rankingAccuracy(await scoreRankLists(rm, tokenizer, lists));
+}
+
+export interface RewardHistory {
+  train: { step: number; loss: number; lr: number; accuracy: number }[];
+}
+
+/** Trains `rm` in place on `lists`. Lists of different lengths K go into separate steps. */
+export async function trainRewardModel(
+  rm: RewardModel,
+  tokenizer: Tokenizer,
+  lists: readonly RankRecord[],
+  overrides: Partial<RewardTrainConfig> = {},
+): Promise<RewardHistory> {
+  const c = { ...REWARD_TRAIN_DEFAULTS, ...overrides };
+  const rng = new Rng(c.seed);
+  // Steps: shuffled lists, grouped by K so each step's scores form a [L, K] matrix.
+  const steps: RankRecord[][] = [];
+  for (let e = 0; e < c.epochs; e++) {
+    const byK = new Map<number, RankRecord[]>();
+    for (const list of rng.shuffle(lists)) byK.set(list.responses.length, [...(byK.get(list.responses.length) ?? []), list]);
+    for (const group of byK.values()) for (let i = 0; i < group.length; i += c.listsPerStep) steps.push(group.slice(i, i + c.listsPerStep));
+  }
+  const ordered = rng.shuffle(steps);
+  const params = rewardModelParams(rm);
+  const optimizer = new AdamW(params, { weightDecay: 0 });
+  const bar = c.quiet ? undefined : new ProgressBar({ total: ordered.length, label: "reward model", unit: "list" });
+  const history: RewardHistory = { train: [] };
+  try {
+    for (let s = 0; s < ordered.length; s++) {
+      const batch = ordered[s];
+      const K = batch[0].responses.length;
+      const lr = c.lr * (1 - s / ordered.length); // linear anneal to 0
+      const enc = encodeForReward(tokenizer, batch.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))), rm.backbone.config.n_positions);
+      const { loss, scores } = tf.tidy(() => {
+        const ids = tf.tensor2d(enc.ids, undefined, "int32");
+        let scores!: tf.Tensor2D;
+        const { value, grads } = tf.variableGrads(() => {
+          // Kept so the step's accuracy can be read after the gradient scope ends.
+          scores = tf.keep(tf.reshape(rawRewards(rm, ids, enc.lastIndex), [batch.length, K]) as tf.Tensor2D);
+          return rankingLoss(scores);
+        }, Object.values(params));
+        const named = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, grads[v.name]]));
+        optimizer.step(clipByGlobalNorm(named, c.gradClip).grads, lr);
+        return { loss: value, scores };
+      });
+      const [lossValue, scoreValues] = [(await loss.data())[0], await scores.array()];
+      tf.dispose([loss, scores]);
+      history.train.push({ step: s, loss: lossValue, lr, accuracy: rankingAccuracy(scoreValues).pairwise });
+      bar?.update(s + 1, { tokens: s + 1, extra: { loss: lossValue.toFixed(3) } });
+    }
+    bar?.finish();
+    return history;
+  } finally {
+    optimizer.dispose();
+  }
+}

@@ -1,0 +1,135 @@
+/** Reward-model pieces: the ranking loss against a naive loop, accuracy, the simulated labeler, label files. */
+import { tf } from "../lib/tf.ts";
+import { initBackend } from "../lib/backend.ts";
+import { rankingAccuracy, rankingLoss, rankPairs } from "../lib/reward/ranking_loss.ts";
+import { SimulatedLabeler } from "../lib/reward/simulated_labeler.ts";
+import { appendLabels, loadLabels, type RankRecord } from "../lib/reward/labels.ts";
+import { createRewardModel, disposeRewardModel, fitNormalisation, rawRewards, rewardModelParams } from "../lib/reward/reward_model.ts";
+import { resolveGPT2Config } from "../lib/gpt2/config.ts";
+import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
+import { assert, assertAllClose, assertNoLeak } from "./helpers.ts";
+
+await initBackend({ quiet: true });
+
+Deno.test("rankingLoss() equals a naive loop over all C(K,2) pairs, and so does its gradient", async () => {
+  const scores = [[2.0, 0.5, -1.0, 0.3], [0.1, 0.2, 0.3, -0.4]];
+  const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+  let naive = 0;
+  const naiveGrad = scores.map((r) => r.map(() => 0));
+  const P = rankPairs(4).length;
+  assert.equal(P, 6);
+  scores.forEach((row, l) => {
+    for (const [i, j] of rankPairs(4)) {
+      naive += -Math.log(sigmoid(row[i] - row[j])) / (P * scores.length);
+      const g = -(1 - sigmoid(row[i] - row[j])) / (P * scores.length);
+      naiveGrad[l][i] += g;
+      naiveGrad[l][j] -= g;
+    }
+  });
+  const s = tf.tensor2d(scores);
+  const loss = rankingLoss(s);
+  assertAllClose([(await loss.data())[0]], [naive], { atol: 1e-6 });
+  const grad = tf.grad((x: tf.Tensor) => rankingLoss(x as tf.Tensor2D))(s);
+  assertAllClose(await grad.data(), naiveGrad.flat(), { atol: 1e-6 });
+  tf.dispose([s, loss, grad]);
+});
+
+Deno.test("rankingAccuracy() counts ordered pairs and fully ordered lists", () => {
+  assert.deepEqual(rankingAccuracy([[3, 2, 1], [3, 1, 2]]), { pairwise: 5 / 6, exactOrder: 0.5 });
+});
+
+Deno.test("SimulatedLabeler: exact at temperature 0, noisy but mostly right above it, seeded", () => {
+  assert.deepEqual(new SimulatedLabeler({ temperature: 0 }).rank([0.2, 0.9, 0.5]), [1, 2, 0]);
+  const a = new SimulatedLabeler({ temperature: 0.1, seed: 3 });
+  const b = new SimulatedLabeler({ temperature: 0.1, seed: 3 });
+  const orders = Array.from({ length: 400 }, () => a.rank([0.2, 0.9, 0.5]));
+  assert.deepEqual(Array.from({ length: 400 }, () => b.rank([0.2, 0.9, 0.5])), orders);
+  const firstIsBest = orders.filter((o) => o[0] === 1).length / orders.length;
+  assert.ok(firstIsBest > 0.8 && firstIsBest < 1, `best first in ${firstIsBest}`);
+  assert.equal(a.name, "simulated:3");
+});
+
+const record = (responses: string[], labeler = "simulated:0"): RankRecord => ({
+  prompt_id: "tang.1.2",
+  prompt: [{ role: "user", content: "写一首五言绝句" }],
+  responses,
+  labeler,
+  time: "2026-11-28T18:00:00Z",
+  checkpoint: "checkpoints/sft",
+});
+
+Deno.test("label files: atomic appends keep old lines, skip repeats, refuse conflicts", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/labels/poetry.jsonl`;
+  try {
+    await Deno.mkdir(`${dir}/labels`);
+    assert.equal(await appendLabels(path, [record(["a", "b", "c"])]), 1);
+    const firstBytes = await Deno.readTextFile(path);
+    assert.equal(await appendLabels(path, [record(["a", "b", "c"]), record(["x", "y"], "李老师")]), 1);
+    assert.ok((await Deno.readTextFile(path)).startsWith(firstBytes), "old lines kept byte for byte");
+    assert.equal((await loadLabels(path)).length, 2);
+    await assert.rejects(() => appendLabels(path, [record(["b", "a", "c"])]), /conflicts with a ranking already in the file/);
+    assert.equal((await loadLabels(path)).length, 2, "a refused append changes nothing");
+    // A hand-edited conflicting file names both lines.
+    await Deno.writeTextFile(path, [record(["a", "b"]), record(["b", "a"])].map((r) => JSON.stringify(r)).join("\n"));
+    await assert.rejects(() => loadLabels(path), /poetry\.jsonl:2: conflicts with .*poetry\.jsonl:1/);
+    await Deno.writeTextFile(path, JSON.stringify({ ...record(["a", "b"]), responses: ["a"] }));
+    await assert.rejects(() => loadLabels(path), /poetry\.jsonl:1: field "responses" must list at least 2/);
+    assert.deepEqual(await loadLabels(`${dir}/missing.jsonl`), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reward model: reads the last real token, normalises, trains without leaks", async () => {
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: 20, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 1 });
+  const rm = createRewardModel(sft, { seed: 2 });
+  disposeGPT2(sft); // the reward model has its own copy
+  const ids = tf.tensor2d([[1, 2, 3, 0, 0], [1, 2, 3, 4, 5]], undefined, "int32");
+  const alone = tf.tensor2d([[1, 2, 3]], undefined, "int32");
+  const [padded, short] = [rawRewards(rm, ids, [2, 4]), rawRewards(rm, alone, [2])];
+  assertAllClose([(await padded.data())[0]], [(await short.data())[0]], { atol: 1e-5, what: "padding ignored" });
+  fitNormalisation(rm, [1, 2, 3, 4]);
+  assertAllClose([rm.normalisation.gain * 2.5 + rm.normalisation.bias], [0], { atol: 1e-9 });
+  const { AdamW } = await import("../lib/train/adamw.ts");
+  const optimizer = new AdamW(rewardModelParams(rm));
+  await assertNoLeak(async () => {
+    const { value, grads } = tf.variableGrads(() => rankingLoss(tf.reshape(rawRewards(rm, ids, [2, 4]), [1, 2]) as tf.Tensor2D));
+    const named = Object.fromEntries(Object.entries(rewardModelParams(rm)).map(([k, v]) => [k, grads[v.name]]));
+    optimizer.step(named, 1e-3);
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+  }, "reward-model step");
+  optimizer.dispose();
+  tf.dispose([ids, alone, padded, short]);
+  disposeRewardModel(rm);
+});
+
+Deno.test("trainRewardModel() learns a preference from rank lists and generalises to held-out lists", async () => {
+  const { buildCharVocab } = await import("../lib/tokenizer/char_vocab.ts");
+  const { CHAT_SPECIAL_TOKENS } = await import("../lib/tokenizer/chat_template.ts");
+  const { trainRewardModel, evaluateRewardModel } = await import("../lib/reward/train_reward.ts");
+  const { Rng } = await import("../lib/train/rng.ts");
+  const tok = buildCharVocab(["月山水花风雨写诗"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+  // The "person" prefers responses with more 月: rank lists of 4 random 6-character responses.
+  const rng = new Rng(5);
+  const makeList = (i: number): RankRecord => {
+    const responses = new Set<string>();
+    while (responses.size < 4) responses.add(Array.from({ length: 6 }, () => "月山水花风雨"[rng.nextInt(6)]).join(""));
+    const moons = (s: string) => [...s].filter((c) => c === "月").length;
+    const sorted = [...responses].sort((a, b) => moons(b) - moons(a) || (a < b ? -1 : 1));
+    return { ...record(sorted), prompt_id: `p${i}` };
+  };
+  const strict = (l: RankRecord) => new Set(l.responses.map((s) => [...s].filter((c) => c === "月").length)).size === 4;
+  const train = Array.from({ length: 160 }, (_, i) => makeList(i));
+  const heldout = Array.from({ length: 40 }, (_, i) => makeList(1000 + i)).filter(strict);
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: tok.vocabSize, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 1 });
+  const rm = createRewardModel(sft, { seed: 1 });
+  disposeGPT2(sft);
+  const before = await evaluateRewardModel(rm, tok, heldout);
+  const history = await trainRewardModel(rm, tok, train, { epochs: 3, lr: 3e-3, quiet: true });
+  const after = await evaluateRewardModel(rm, tok, heldout);
+  assert.ok(history.train.at(-1)!.lr < history.train[0].lr, "the learning rate anneals");
+  assert.ok(after.pairwise > 0.8 && after.pairwise > before.pairwise + 0.2, `pairwise ${before.pairwise} → ${after.pairwise}`);
+  disposeRewardModel(rm);
+});
