@@ -133,3 +133,11 @@ Deno.test("trainRewardModel() learns a preference from rank lists and generalise
   assert.ok(after.pairwise > 0.8 && after.pairwise > before.pairwise + 0.2, `pairwise ${before.pairwise} → ${after.pairwise}`);
   disposeRewardModel(rm);
 });
+
+Deno.test("spearman() matches hand-computed values, with ties", async () => {
+  const { spearman } = await import("../lib/eval/spearman.ts");
+  assertAllClose([spearman([1, 2, 3, 4], [10, 20, 30, 40])], [1], { atol: 1e-12 });
+  assertAllClose([spearman([1, 2, 3, 4], [4, 3, 2, 1])], [-1], { atol: 1e-12 });
+  // ranks x: 1,2,3 ; y with a tie: 1.5,1.5,3 → r = 0.866…
+  assertAllClose([spearman([1, 2, 3], [5, 5, 9])], [Math.sqrt(3) / 2], { atol: 1e-12 });
+});

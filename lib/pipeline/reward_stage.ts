@@ -16,6 +16,7 @@ import { createRewardModel, fitNormalisation, type RewardModel } from "../reward
 import { saveRewardModel } from "../reward/reward_checkpoint.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
+import { rankingAccuracy } from "../reward/ranking_loss.ts";
 
 export interface RewardStageOptions {
   /** Training prompts to rank (held-in). @default 192 */
@@ -55,6 +56,8 @@ export interface RewardStageResult {
   readonly accuracyBefore: { pairwise: number; exactOrder: number };
   /** Spearman correlation of RM score with gold score over the held-out responses. */
   readonly spearmanWithGold: number;
+  /** Normalised RM scores of each held-out list, best-ranked first (chosen vs rejected distributions). */
+  readonly heldoutScores: number[][];
 }
 
 export async function runRewardStage(
@@ -73,7 +76,7 @@ export async function runRewardStage(
     const asked = new Map(prompts.map((p) => [p.id, JSON.stringify(p.messages)]));
     const done = new Map(existing.filter((r) => asked.get(r.prompt_id) === JSON.stringify(r.prompt)).map((r) => [r.prompt_id, r]));
     const todo = prompts.filter((p) => !done.has(p.id));
-    const fresh = await collectRankings(sft, tokenizer, task, todo, labeler, { k: o.k, checkpoint: sftCheckpoint, seed });
+    const fresh = await collectRankings(sft, tokenizer, task, todo, labeler, { k: o.k, checkpoint: sftCheckpoint, seed, quiet: o.quiet });
     await appendLabels(labelsPath, fresh);
     const byId = new Map([...done, ...fresh.map((r) => [r.prompt_id, r] as const)]);
     return prompts.map((p) => byId.get(p.id)).filter((r): r is RankRecord => r !== undefined);
@@ -89,9 +92,19 @@ export async function runRewardStage(
   // Normalise on SFT samples: the responses of the training lists.
   fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, trainLists)).flat());
   const heldoutScores = await scoreRankLists(rm, tokenizer, heldoutLists);
-  const heldoutAccuracy = await evaluateRewardModel(rm, tokenizer, heldoutLists);
+  const heldoutAccuracy = rankingAccuracy(heldoutScores); // normalisation is monotone: same ranking
   const gold = heldoutLists.flatMap((l) => l.responses.map((r) => task.score(promptById.get(l.prompt_id)!, r).total));
   const spearmanWithGold = spearman(heldoutScores.flat(), gold);
   await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer));
-  return { rm, history, trainLists: trainLists.length, heldoutLists: heldoutLists.length, heldoutAccuracy, accuracyBefore, spearmanWithGold };
+  const { gain, bias } = rm.normalisation;
+  return {
+    rm,
+    history,
+    trainLists: trainLists.length,
+    heldoutLists: heldoutLists.length,
+    heldoutAccuracy,
+    accuracyBefore,
+    spearmanWithGold,
+    heldoutScores: heldoutScores.map((row) => row.map((r) => gain * r + bias)),
+  };
 }

@@ -8,6 +8,7 @@ import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { Rng } from "../train/rng.ts";
+import { ProgressBar } from "../train/progress.ts";
 import type { RankRecord } from "./labels.ts";
 
 /** Anything that turns gold scores into a best → worst order (a SimulatedLabeler, or a person's choices). */
@@ -26,8 +27,49 @@ export interface CollectOptions {
   /** Prompts per generate() call. @default 8 */
   readonly promptsPerBatch?: number;
   readonly seed?: number;
+  /** No progress bar. @default false */
+  readonly quiet?: boolean;
   /** Recorded as the checkpoint that sampled the responses. */
   readonly checkpoint: string;
+}
+
+/** A prompt and its distinct sampled responses, in sampling order (what a labeler is shown). */
+export interface Candidates {
+  readonly prompt: TaskPrompt;
+  readonly responses: string[];
+}
+
+/** Samples K responses per prompt; duplicates are dropped (identical answers cannot be ranked apart). */
+export async function sampleCandidates(
+  model: GPT2Model,
+  tokenizer: Tokenizer,
+  prompts: readonly TaskPrompt[],
+  options: Omit<CollectOptions, "checkpoint">,
+): Promise<Candidates[]> {
+  const k = options.k ?? 4;
+  const perBatch = options.promptsPerBatch ?? 8;
+  const rng = new Rng(options.seed ?? 0);
+  const stop = endOfTurnId(tokenizer);
+  const out: Candidates[] = [];
+  const bar = options.quiet || prompts.length === 0 ? undefined : new ProgressBar({ total: prompts.length, label: "sampling", unit: "answer" });
+  for (let i = 0; i < prompts.length; i += perBatch) {
+    const batch = prompts.slice(i, i + perBatch);
+    const ids = batch.flatMap((p) => Array.from({ length: k }, () => encodePrompt(p.messages, tokenizer)));
+    const generation = await generate(model, ids, {
+      maxNewTokens: options.maxNewTokens ?? 96,
+      temperature: options.temperature ?? 1,
+      stopIds: [stop],
+      padId: tokenizer.eosId,
+      rng,
+    });
+    batch.forEach((prompt, b) => {
+      const responses = [...new Set(generation.tokens.slice(b * k, (b + 1) * k).map((t) => decodeReply(t, tokenizer).text))];
+      out.push({ prompt, responses });
+    });
+    bar?.update(out.length, { tokens: out.length * k });
+  }
+  bar?.finish();
+  return out;
 }
 
 /** K distinct responses per prompt, ranked by `labeler` from the task's gold scores. */
@@ -39,35 +81,16 @@ export async function collectRankings(
   labeler: Labeler,
   options: CollectOptions,
 ): Promise<RankRecord[]> {
-  const k = options.k ?? 4;
-  const perBatch = options.promptsPerBatch ?? 8;
-  const rng = new Rng(options.seed ?? 0);
-  const stop = endOfTurnId(tokenizer);
-  const records: RankRecord[] = [];
-  for (let i = 0; i < prompts.length; i += perBatch) {
-    const batch = prompts.slice(i, i + perBatch);
-    const ids = batch.flatMap((p) => Array.from({ length: k }, () => encodePrompt(p.messages, tokenizer)));
-    const out = await generate(model, ids, {
-      maxNewTokens: options.maxNewTokens ?? 96,
-      temperature: options.temperature ?? 1,
-      stopIds: [stop],
-      padId: tokenizer.eosId,
-      rng,
-    });
-    batch.forEach((prompt, b) => {
-      // Identical responses cannot be ranked against each other: keep one of each.
-      const responses = [...new Set(out.tokens.slice(b * k, (b + 1) * k).map((t) => decodeReply(t, tokenizer).text))];
-      if (responses.length < 2) return;
-      const order = labeler.rank(responses.map((r) => task.score(prompt, r).total));
-      records.push({
-        prompt_id: prompt.id,
-        prompt: prompt.messages,
-        responses: order.map((j) => responses[j]),
-        labeler: labeler.name,
-        time: new Date().toISOString(),
-        checkpoint: options.checkpoint,
-      });
-    });
-  }
-  return records;
+  const candidates = await sampleCandidates(model, tokenizer, prompts, options);
+  return candidates.filter((c) => c.responses.length >= 2).map(({ prompt, responses }) => {
+    const order = labeler.rank(responses.map((r) => task.score(prompt, r).total));
+    return {
+      prompt_id: prompt.id,
+      prompt: prompt.messages,
+      responses: order.map((j) => responses[j]),
+      labeler: labeler.name,
+      time: new Date().toISOString(),
+      checkpoint: options.checkpoint,
+    };
+  });
 }

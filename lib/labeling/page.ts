@@ -1,0 +1,102 @@
+/**
+ * The labelling page: a request and K answers; the person orders the answers
+ * best → worst (drag a card, or use its ↑ ↓ buttons) and saves. Skip, undo,
+ * progress and the number of saved rank lists are on the page. No framework,
+ * no network beyond this server.
+ */
+export const LABEL_PAGE_HTML = `<!doctype html>
+<html lang="zh">
+<head>
+<meta charset="utf-8">
+<title>RLHF 人类反馈标注 · rank the answers</title>
+<style>
+  body { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; max-width: 760px; margin: 2em auto; padding: 0 1em; color: #222; }
+  h1 { font-size: 1.3em; } .hint { color: #666; font-size: 0.9em; }
+  #prompt { background: #f3f6fb; border-left: 4px solid #4a7bd0; padding: 0.6em 1em; margin: 1em 0; white-space: pre-wrap; }
+  ol { padding-left: 0; list-style: none; } li.card { border: 1px solid #ccc; border-radius: 6px; margin: 0.5em 0; padding: 0.5em 0.7em; background: #fff; cursor: grab; display: flex; gap: 0.6em; align-items: flex-start; }
+  li.card pre { margin: 0; flex: 1; white-space: pre-wrap; font-family: inherit; }
+  li.card.dragging { opacity: 0.5; } button { font-size: 1em; padding: 0.3em 0.8em; }
+  .bar { display: flex; gap: 0.6em; align-items: center; margin-top: 1em; } #status { margin-left: auto; color: #444; }
+  #message { color: #b00020; min-height: 1.2em; margin-top: 0.6em; } #done { display: none; font-size: 1.1em; color: #2a7a2a; }
+</style>
+</head>
+<body>
+<h1>哪个回答更好？Rank the answers, best first</h1>
+<p class="hint">拖动卡片或用 ↑ ↓ 调整顺序（最好的放最上面），然后保存。Drag the cards or use ↑ ↓, best at the top, then save.</p>
+<div id="prompt"></div>
+<ol id="answers"></ol>
+<div class="bar">
+  <button id="save">保存排序 Save ranking</button>
+  <button id="skip">跳过 Skip</button>
+  <button id="undo">撤销 Undo</button>
+  <span id="status"></span>
+</div>
+<div id="message" role="alert"></div>
+<div id="done">全部完成，谢谢！All items done — thank you.</div>
+<script>
+let order = [];
+let item = null;
+const $ = (id) => document.getElementById(id);
+
+function render(state) {
+  $("status").textContent = "第 " + Math.min(state.index + 1, state.total) + " / " + state.total + " 条 · 已保存 " + state.labelled + " 条排序 (labelled)";
+  $("undo").disabled = !state.canUndo;
+  item = state.item || null;
+  $("done").style.display = item ? "none" : "block";
+  for (const id of ["save", "skip"]) $(id).disabled = !item;
+  $("prompt").textContent = item ? item.prompt.map((m) => m.content).join("\\n") : "";
+  order = item ? item.responses.map((_, i) => i) : [];
+  drawAnswers();
+}
+
+function drawAnswers() {
+  const list = $("answers");
+  list.innerHTML = "";
+  order.forEach((responseIndex, position) => {
+    const li = document.createElement("li");
+    li.className = "card";
+    li.draggable = true;
+    li.dataset.position = String(position);
+    li.dataset.response = String(responseIndex);
+    const text = document.createElement("pre");
+    text.textContent = item.responses[responseIndex] || "（空回答 empty answer）";
+    const up = document.createElement("button");
+    up.textContent = "↑"; up.title = "move up"; up.className = "up";
+    up.onclick = () => move(position, position - 1);
+    const down = document.createElement("button");
+    down.textContent = "↓"; down.title = "move down"; down.className = "down";
+    down.onclick = () => move(position, position + 1);
+    const rank = document.createElement("b");
+    rank.textContent = (position + 1) + ".";
+    li.append(rank, text, up, down);
+    li.addEventListener("dragstart", (e) => { li.classList.add("dragging"); e.dataTransfer.setData("text/plain", String(position)); });
+    li.addEventListener("dragend", () => li.classList.remove("dragging"));
+    li.addEventListener("dragover", (e) => e.preventDefault());
+    li.addEventListener("drop", (e) => { e.preventDefault(); move(Number(e.dataTransfer.getData("text/plain")), position); });
+    list.append(li);
+  });
+}
+
+function move(from, to) {
+  if (to < 0 || to >= order.length || from === to) return;
+  const [moved] = order.splice(from, 1);
+  order.splice(to, 0, moved);
+  drawAnswers();
+}
+
+async function call(path, body) {
+  $("message").textContent = "";
+  const res = await fetch(path, body === undefined ? { method: path === "/api/state" ? "GET" : "POST" } : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const data = await res.json();
+  if (!res.ok) { $("message").textContent = data.error || ("error " + res.status); return; }
+  render(data);
+}
+
+$("save").onclick = () => call("/api/rank", { order });
+$("skip").onclick = () => call("/api/skip");
+$("undo").onclick = () => call("/api/undo");
+call("/api/state");
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,68 @@
+/**
+ * The labelling page end to end in a real browser (Debian chromium driven by
+ * playwright-core): rank with the buttons, save, reload, count, skip, undo,
+ * and a refused tie. Reported as ignored where /usr/bin/chromium is missing
+ * (CI installs it).
+ */
+import { chromium } from "playwright-core";
+import { pathExists } from "../lib/fs.ts";
+import { LabelSession } from "../lib/labeling/session.ts";
+import { startLabelServer } from "../lib/labeling/server.ts";
+import { loadLabels } from "../lib/reward/labels.ts";
+import { ITEMS } from "./fixtures/label_items.ts";
+import { assert } from "./helpers.ts";
+
+/** Runs in the page (a string: the test's TypeScript has no DOM types). */
+const textOf = (selector: string) => `(document.querySelector(${JSON.stringify(selector)})?.textContent ?? "")`;
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = await pathExists(CHROMIUM);
+
+Deno.test({
+  name: "labelling page: rank, save, reload, count, skip and undo in a real browser",
+  ignore: !hasChromium,
+  sanitizeResources: false, // the browser's pipes outlive the test's bookkeeping
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const path = `${dir}/human.jsonl`;
+    const server = startLabelServer(new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint: "checkpoints/sft" }), { port: 0 });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      await page.waitForSelector("li.card");
+      assert.equal(await page.textContent("#prompt"), "写一首五言绝句");
+      assert.match((await page.textContent("#status")) ?? "", /第 1 \/ 2 条 · 已保存 0 条/);
+      // Move the first answer down one place: order 乙答, 甲答, 丙答.
+      await page.click("li.card:nth-child(1) button.down");
+      assert.deepEqual(await page.$$eval("li.card pre", (els) => els.map((e) => e.textContent)), ["乙答", "甲答", "丙答"]);
+      await page.click("#save");
+      await page.waitForFunction(`${textOf("#status")}.includes("已保存 1 条")`);
+      assert.deepEqual((await loadLabels(path)).map((r) => r.responses), [["乙答", "甲答", "丙答"]]);
+
+      await page.reload();
+      await page.waitForFunction(`${textOf("#status")}.includes("第 2 / 2 条 · 已保存 1 条")`);
+      assert.equal(await page.textContent("#prompt"), "写一首七言绝句");
+
+      await page.click("#skip");
+      await page.waitForSelector("#done", { state: "visible" });
+      await page.click("#undo"); // undo the skip
+      await page.waitForFunction(`${textOf("#prompt")} === "写一首七言绝句"`);
+      await page.click("#undo"); // undo the ranking: it leaves the file
+      await page.waitForFunction(`${textOf("#status")}.includes("第 1 / 2 条 · 已保存 0 条")`);
+      assert.equal((await loadLabels(path)).length, 0);
+
+      // A tie sent by hand is refused and the page shows why.
+      const status = await page.evaluate(async () => (await fetch("/api/rank", { method: "POST", body: JSON.stringify({ order: [0, 0, 1] }) })).status);
+      assert.equal(status, 409);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
