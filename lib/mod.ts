@@ -57,3 +57,21 @@ export { sampleAndScore, type ScoredSample, summariseScores } from "./eval/sampl
 export { PRETRAIN_DEFAULTS, type PretrainOptions, runPretrainStage } from "./pipeline/pretrain_stage.ts";
 export { runSftStage, SFT_DEFAULTS, type SftOptions } from "./pipeline/sft_stage.ts";
 export { PIPELINE_DEFAULTS, type PipelineOptions, type PipelineResult, runPipeline } from "./pipeline/pipeline.ts";
+export { REWARD_STAGE_DEFAULTS, type RewardStageOptions, type RewardStageResult, runRewardStage } from "./pipeline/reward_stage.ts";
+
+// Reward model and rankings
+export { appendLabels, checkRankRecord, loadLabels, type RankRecord } from "./reward/labels.ts";
+export { type Candidates, collectRankings, type Labeler, sampleCandidates } from "./reward/collect.ts";
+export { SimulatedLabeler } from "./reward/simulated_labeler.ts";
+export { rankingAccuracy, rankingLoss, rankPairs } from "./reward/ranking_loss.ts";
+export { createRewardModel, disposeRewardModel, fitNormalisation, rawRewards, type RewardModel, rewards } from "./reward/reward_model.ts";
+export { evaluateRewardModel, scoreRankLists, trainRewardModel } from "./reward/train_reward.ts";
+export { loadRewardModel, saveRewardModel } from "./reward/reward_checkpoint.ts";
+export { spearman } from "./eval/spearman.ts";
+export { LabelSession } from "./labeling/session.ts";
+export { startLabelServer } from "./labeling/server.ts";
+
+// Charts and tables for notebooks and reports
+export { Chart, type ChartSpec, lineChart, plotlyFigure, type Series } from "./charts/figure.ts";
+export { Table } from "./charts/table.ts";
+export { lossChart, rewardTrainingChart, smooth } from "./charts/training.ts";

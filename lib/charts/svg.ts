@@ -1,0 +1,65 @@
+/**
+ * A small static SVG renderer for line/scatter charts: axes with a few ticks,
+ * one colour per series, a legend. It is the fallback image of every chart
+ * (see figure.ts), so it must be readable, not fancy.
+ */
+import type { ChartSpec } from "./figure.ts";
+
+const W = 720;
+const H = 400;
+const M = { l: 64, r: 20, t: 44, b: 52 };
+const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
+}
+
+/** About five round tick values covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-12; t += step) ticks.push(+t.toPrecision(12));
+  return ticks;
+}
+
+export function renderSvg(spec: ChartSpec): string {
+  const xs = spec.series.flatMap((s) => s.x.filter(Number.isFinite));
+  const ys = spec.series.flatMap((s) => s.y.filter(Number.isFinite));
+  const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
+  if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
+  const px = (x: number) => M.l + ((x - x0) / (x1 - x0 || 1)) * (W - M.l - M.r);
+  const py = (y: number) => H - M.b - ((y - y0) / (y1 - y0)) * (H - M.t - M.b);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="24" text-anchor="middle" font-size="15">${escapeXml(spec.title)}</text>`,
+    `<line x1="${M.l}" y1="${H - M.b}" x2="${W - M.r}" y2="${H - M.b}" stroke="#333"/>`,
+    `<line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${H - M.b}" stroke="#333"/>`,
+  ];
+  for (const t of niceTicks(x0, x1)) {
+    parts.push(`<text x="${px(t).toFixed(1)}" y="${H - M.b + 16}" text-anchor="middle">${t}</text>`);
+  }
+  for (const t of niceTicks(y0, y1)) {
+    parts.push(`<line x1="${M.l}" y1="${py(t).toFixed(1)}" x2="${W - M.r}" y2="${py(t).toFixed(1)}" stroke="#eee"/>`);
+    parts.push(`<text x="${M.l - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
+  }
+  parts.push(`<text x="${(M.l + W - M.r) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(spec.xTitle)}</text>`);
+  parts.push(`<text x="16" y="${(M.t + H - M.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(M.t + H - M.b) / 2})">${escapeXml(spec.yTitle)}</text>`);
+  spec.series.forEach((s, i) => {
+    const color = COLORS[i % COLORS.length];
+    const points = s.x.map((x, k) => [x, s.y[k]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    if (s.mode === "markers") {
+      for (const [x, y] of points) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}" fill-opacity="0.7"/>`);
+    } else if (points.length) {
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8" points="${points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`);
+    }
+    parts.push(`<rect x="${W - M.r - 150}" y="${M.t + 4 + i * 18}" width="12" height="12" fill="${color}"/>`);
+    parts.push(`<text x="${W - M.r - 132}" y="${M.t + 14 + i * 18}">${escapeXml(s.name)}</text>`);
+  });
+  parts.push("</svg>");
+  return parts.join("\n");
+}

@@ -1,0 +1,90 @@
+/**
+ * Every notebook runs top to bottom, twice over:
+ * 1. its code cells, extracted in order into a .ts file beside it, pass
+ *    `deno check` and `deno run` (the kernel does not catch type errors,
+ *    missing exports or unhandled rejections);
+ * 2. the real Deno Jupyter kernel executes it headlessly (tests/run_notebook.py),
+ *    every cell succeeds, and chart and table cells really produce their
+ *    Plotly/SVG and HTML outputs (none lost to the kernel's idle race).
+ * Both with RLHF_NOTEBOOK_QUICK=1 (a few steps). 01 runs before 02, which
+ * starts from 01's checkpoint. Part 2 is reported as ignored where Debian's
+ * Jupyter packages are missing (CI installs them).
+ */
+import { join } from "node:path";
+import { assert } from "./helpers.ts";
+
+const DIR = new URL("../notebooks/", import.meta.url).pathname;
+const NOTEBOOKS = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.endsWith(".ipynb")).sort();
+const env = { RLHF_NOTEBOOK_QUICK: "1", NO_COLOR: "1" };
+
+interface Cell {
+  cell_type: string;
+  source: string[];
+  outputs?: unknown[];
+}
+const cellsOf = (name: string): Cell[] => JSON.parse(Deno.readTextFileSync(join(DIR, name))).cells;
+const code = (cell: Cell) => cell.source.join("");
+
+const hasJupyter = await new Deno.Command("/usr/bin/python3", { args: ["-c", "import jupyter_client, ipykernel"], stdout: "null", stderr: "null" })
+  .output().then((o) => o.success, () => false);
+
+/** 01 starts from scratch each time (a finished checkpoint would skip its training). */
+async function freshStart(name: string) {
+  if (name.startsWith("01")) await Deno.remove(join(DIR, "../checkpoints/notebook-quick"), { recursive: true }).catch(() => {});
+}
+
+async function run(cmd: string, args: string[], cwd: string) {
+  const out = await new Deno.Command(cmd, { args, cwd, env, stdout: "piped", stderr: "piped" }).output();
+  return { ok: out.success, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("notebooks exist, in the chapter's order, committed without outputs", () => {
+  assert.deepEqual(NOTEBOOKS, ["01_pretrain_sft.ipynb", "02_reward_model.ipynb"]);
+  for (const name of NOTEBOOKS) {
+    assert.ok(Deno.statSync(join(DIR, name)).size < 100_000, `${name} is large`);
+    assert.ok(cellsOf(name).every((c) => (c.outputs ?? []).length === 0), `${name} has committed outputs`);
+  }
+});
+
+for (const name of NOTEBOOKS) {
+  Deno.test(`${name}: extracted code type-checks and runs top to bottom`, async () => {
+    const script = join(DIR, `.check-${name.replace(".ipynb", ".ts")}`);
+    await freshStart(name);
+    await Deno.writeTextFile(script, cellsOf(name).filter((c) => c.cell_type === "code").map(code).join("\n\n") + "\n");
+    try {
+      const check = await run("deno", ["check", script], DIR);
+      assert.ok(check.ok, `deno check ${name}:\n${check.stderr}`);
+      const exec = await run("deno", ["run", "-A", script], DIR);
+      assert.ok(exec.ok, `deno run ${name}:\n${exec.stderr.slice(-3000)}`);
+    } finally {
+      await Deno.remove(script);
+    }
+  });
+}
+
+for (const name of NOTEBOOKS) {
+  Deno.test({
+    name: `${name}: runs in the Deno Jupyter kernel with every chart and table shown`,
+    ignore: !hasJupyter,
+    fn: async () => {
+      await freshStart(name);
+      const out = await Deno.makeTempFile({ suffix: ".ipynb" });
+      try {
+        const runner = new URL("./run_notebook.py", import.meta.url).pathname;
+        const result = await run("/usr/bin/python3", [runner, join(DIR, name), out], DIR);
+        assert.ok(result.ok, `${name} failed in the kernel:\n${result.stderr.slice(-3000)}`);
+        const executed: Cell[] = JSON.parse(await Deno.readTextFile(out)).cells;
+        executed.forEach((cell, i) => {
+          if (cell.cell_type !== "code") return;
+          const mimes = new Set((cell.outputs as { data?: Record<string, unknown> }[]).flatMap((o) => Object.keys(o.data ?? {})));
+          if (/(lossChart|rewardTrainingChart|lineChart)\(/.test(code(cell))) {
+            assert.ok(mimes.has("application/vnd.plotly.v1+json") && mimes.has("image/svg+xml"), `${name} cell ${i}: chart output missing`);
+          }
+          if (/^new Table\(/m.test(code(cell))) assert.ok(mimes.has("text/html"), `${name} cell ${i}: table output missing`);
+        });
+      } finally {
+        await Deno.remove(out);
+      }
+    },
+  });
+}
