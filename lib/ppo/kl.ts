@@ -1,0 +1,64 @@
+/**
+ * The KL penalty that keeps the policy near the SFT model, and the controller
+ * of its coefficient β.
+ *
+ * Per token, with r = log π(y_t) − log π_ref(y_t) for the sampled token:
+ *   k1 = r                 (unbiased, can be negative per token; the default)
+ *   k3 = (e^{−r} − 1) + r  (unbiased, always ≥ 0, lower variance; Schulman's "approximating KL")
+ */
+export type KlEstimator = "k1" | "k3";
+
+export function klPerToken(logp: number, logpRef: number, estimator: KlEstimator = "k1"): number {
+  const r = logp - logpRef;
+  return estimator === "k1" ? r : Math.expm1(-r) + r;
+}
+
+/** β that stays put. */
+export class FixedKLController {
+  constructor(public value: number) {}
+  update(_currentKl: number, _nSteps: number): void {}
+  state() {
+    return { kind: "fixed" as const, value: this.value };
+  }
+}
+
+/**
+ * Adaptive β (Ziegler et al. 2019, as used by InstructGPT): after each batch,
+ *   e = clip(KL / target − 1, −0.2, 0.2),  β ← β · (1 + e · n / horizon)
+ * where n is the number of samples in the batch: β grows while the KL is above
+ * target and shrinks below it.
+ */
+export class AdaptiveKLController {
+  constructor(public value: number, readonly target: number, readonly horizon: number) {
+    if (!(target > 0)) throw new Error(`AdaptiveKLController.target: expected > 0, got ${target}`);
+    if (!(horizon > 0)) throw new Error(`AdaptiveKLController.horizon: expected > 0, got ${horizon}`);
+  }
+  update(currentKl: number, nSteps: number): void {
+    const error = Math.min(0.2, Math.max(-0.2, currentKl / this.target - 1));
+    this.value *= 1 + (error * nSteps) / this.horizon;
+  }
+  state() {
+    return { kind: "adaptive" as const, value: this.value, target: this.target, horizon: this.horizon };
+  }
+}
+
+/**
+ * Per-token rewards of a rollout: −β·KL_t on every response token, plus the
+ * sequence score on its last real token.
+ */
+export function perTokenRewards(
+  scores: readonly number[],
+  logp: number[][],
+  logpRef: number[][],
+  mask: number[][],
+  beta: number,
+  estimator: KlEstimator = "k1",
+): { rewards: number[][]; kl: number[][] } {
+  const kl = logp.map((row, b) => row.map((lp, t) => (mask[b][t] ? klPerToken(lp, logpRef[b][t], estimator) : 0)));
+  const rewards = kl.map((row, b) => row.map((k, t) => (mask[b][t] ? -beta * k : 0)));
+  rewards.forEach((row, b) => {
+    const last = mask[b].lastIndexOf(1);
+    if (last >= 0) row[last] += scores[b];
+  });
+  return { rewards, kl };
+}
