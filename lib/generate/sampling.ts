@@ -14,7 +14,7 @@ export interface RandomSource {
 export interface SamplingOptions {
   /** Divides the logits; < 1 sharpens, > 1 flattens. @default 1 */
   readonly temperature?: number;
-  /** Keep only the k most likely tokens (0 = off). @default 0 */
+  /** Keep only the k most likely tokens, and any tied with the k-th (0 = off). @default 0 */
   readonly topK?: number;
   /** Keep the smallest set of most likely tokens whose probability reaches p (1 = off). @default 1 */
   readonly topP?: number;
@@ -50,7 +50,8 @@ export function samplingDistribution(
   if (topK > 0 || topP < 1) {
     // Sort once by logit, descending (ties by id so the order is deterministic).
     ids = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-    if (topK > 0 && topK < V) ids = ids.slice(0, topK);
+    // Tokens tied with the last kept one are kept too (as HF's warpers and lib/ppo/logprobs.ts do).
+    if (topK > 0 && topK < V) ids = keepTies(ids, topK, logits);
   } else {
     ids = Array.from({ length: V }, (_, i) => i);
   }
@@ -60,8 +61,9 @@ export function samplingDistribution(
     let cumulative = 0;
     let keep = 0;
     while (keep < ids.length && cumulative < topP) cumulative += probs[keep++];
-    ids = ids.slice(0, keep);
-    probs = normalise(probs.slice(0, keep));
+    const kept = keepTies(ids, keep, logits);
+    ids = kept;
+    probs = normalise(probs.slice(0, kept.length));
   }
   return { ids, probs };
 }
@@ -86,6 +88,13 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
     }
   }
   return { token: ids[pick], logprob: Math.log(probs[pick]) };
+}
+
+/** The first `n` of `sorted` plus any further ids whose logit equals the n-th one's. */
+function keepTies(sorted: number[], n: number, logits: ArrayLike<number>): number[] {
+  let end = n;
+  while (end < sorted.length && logits[sorted[end]] === logits[sorted[n - 1]]) end++;
+  return sorted.slice(0, end);
 }
 
 function softmaxOf(z: number[]): number[] {

@@ -1,0 +1,78 @@
+/**
+ * Log-probabilities of tokens under the distribution that sampled them:
+ * logits / temperature, restricted to the top-k / top-p set, renormalised.
+ * (Scoring sampled tokens with the full softmax when sampling used top-p is a
+ * common, quiet bug: the ratio π_new/π_old then compares two different
+ * distributions.)
+ *
+ * The truncated log-softmax is one custom op with its own gradient, so the
+ * ranking ops that pick the kept set (TopK, no gradient in tfjs) stay out of
+ * the backward pass: for kept tokens ∂/∂z_j = dy_j − p_j·Σ_i dy_i, for dropped
+ * tokens the gradient is 0.
+ */
+import { tf } from "../tf.ts";
+import type { SamplingOptions } from "../generate/sampling.ts";
+
+/** A large negative logit for tokens outside the kept set (−∞ would give NaN in 0·∞). */
+const DROPPED = -1e9;
+
+/** 1 for the tokens the sampler may draw at each row of z = logits / temperature, else 0. [N, V] */
+function keptSet(z: tf.Tensor2D, topK: number, topP: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [N, V] = z.shape;
+    let keep = tf.onesLike(z) as tf.Tensor2D;
+    if (topK > 0 && topK < V) {
+      const kth = tf.slice(tf.topk(z, topK).values, [0, topK - 1], [N, 1]); // [N, 1]
+      keep = tf.cast(tf.greaterEqual(z, kth), "float32") as tf.Tensor2D;
+    }
+    if (topP < 1) {
+      // Sort each row (of the top-k survivors), keep the shortest prefix whose probability reaches topP.
+      const masked = tf.add(z, tf.mul(tf.sub(1, keep), DROPPED));
+      const sorted = tf.topk(masked, V).values; // [N, V] descending
+      const probs = tf.softmax(sorted);
+      const before = tf.sub(tf.cumsum(probs, 1), probs); // mass strictly before each sorted token
+      const inPrefix = tf.cast(tf.less(before, topP), "float32");
+      const count = tf.sum(inPrefix, 1, true); // ≥ 1
+      const threshold = tf.sum(tf.mul(sorted, tf.oneHot(tf.cast(tf.sub(tf.reshape(count, [N]), 1), "int32"), V)), 1, true);
+      keep = tf.mul(keep, tf.cast(tf.greaterEqual(masked, threshold), "float32")) as tf.Tensor2D;
+    }
+    return keep;
+  });
+}
+
+/** log p(token) for every row of `logits` [N, V] and `tokens` [N], under the sampling distribution. */
+export function truncatedLogprobs(logits: tf.Tensor2D, tokens: tf.Tensor1D, sampling: SamplingOptions = {}): tf.Tensor1D {
+  const temperature = sampling.temperature ?? 1;
+  const topK = sampling.topK ?? 0;
+  const topP = sampling.topP ?? 1;
+  return tf.tidy(() => {
+    const V = logits.shape[1];
+    const onehot = tf.oneHot(tf.cast(tokens, "int32"), V); // [N, V]
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const z = tf.div(args[0] as tf.Tensor2D, temperature) as tf.Tensor2D;
+      const keep = keptSet(z, topK, topP);
+      const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, keep), DROPPED))); // log of the renormalised truncated distribution
+      (args[1] as tf.GradSaveFunc)([logp, keep, onehot]);
+      return {
+        value: tf.sum(tf.mul(logp, onehot), 1),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sLogp, sKeep, sOnehot] = saved;
+          const p = tf.mul(tf.exp(sLogp), sKeep); // [N, V], zero outside the kept set
+          // d(log p_token)/dz_j = onehot_j − p_j; chain through dy per row and the 1/temperature.
+          return tf.div(tf.mul(tf.sub(sOnehot, p), tf.expandDims(dy, 1)), temperature);
+        },
+      };
+    });
+    return op(logits) as tf.Tensor1D;
+  });
+}
+
+/** Entropy (nats) of the sampling distribution at each row, no gradient needed. [N] */
+export function samplingEntropy(logits: tf.Tensor2D, sampling: SamplingOptions = {}): tf.Tensor1D {
+  return tf.tidy(() => {
+    const z = tf.div(logits, sampling.temperature ?? 1) as tf.Tensor2D;
+    const keep = keptSet(z, sampling.topK ?? 0, sampling.topP ?? 1);
+    const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, keep), DROPPED)));
+    return tf.neg(tf.sum(tf.mul(tf.mul(tf.exp(logp), keep), logp), 1)) as tf.Tensor1D;
+  });
+}

@@ -1,0 +1,47 @@
+import { tf } from "../lib/tf.ts";
+import { initBackend } from "../lib/backend.ts";
+import { samplingDistribution } from "../lib/generate/sampling.ts";
+import { samplingEntropy, truncatedLogprobs } from "../lib/ppo/logprobs.ts";
+import { assert, assertAllClose } from "./helpers.ts";
+
+await initBackend({ quiet: true });
+const rows = [[2, 1, 0.5, -1, 0.2, 3], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [5, -5, 0, 0, 1, 1]];
+
+for (const sampling of [{}, { temperature: 0.7 }, { topK: 3 }, { topP: 0.8 }, { temperature: 1.3, topK: 4, topP: 0.9 }]) {
+  Deno.test(`truncatedLogprobs() equals the sampler's distribution (${JSON.stringify(sampling)})`, async () => {
+    // For each row, score every token the sampler could draw.
+    for (const [r, row] of rows.entries()) {
+      const { ids, probs } = samplingDistribution(row, sampling);
+      const lp = tf.tidy(() => truncatedLogprobs(tf.tensor2d(ids.map(() => row)), tf.tensor1d(ids, "int32"), sampling));
+      assertAllClose(await lp.data(), probs.map(Math.log), { atol: 1e-5, what: `row ${r}` });
+      lp.dispose();
+    }
+  });
+}
+
+Deno.test("truncatedLogprobs() gradient: onehot − p on kept tokens, 0 on dropped ones (vs finite differences)", async () => {
+  const sampling = { temperature: 0.9, topK: 4 };
+  const row = rows[0];
+  const token = 5;
+  const f = (z: number[]) => tf.tidy(() => truncatedLogprobs(tf.tensor2d([z]), tf.tensor1d([token], "int32"), sampling).dataSync()[0]);
+  const g = tf.grad((z: tf.Tensor) => tf.sum(truncatedLogprobs(z as tf.Tensor2D, tf.tensor1d([token], "int32"), sampling)))(tf.tensor2d([row]));
+  const analytic = Array.from(await g.data());
+  const eps = 1e-2;
+  const numeric = row.map((_, j) => {
+    const up = [...row];
+    const down = [...row];
+    up[j] += eps;
+    down[j] -= eps;
+    return (f(up) - f(down)) / (2 * eps);
+  });
+  assertAllClose(analytic, numeric, { atol: 2e-3 });
+  assert.equal(analytic[3], 0, "a token outside the top-k gets no gradient");
+  g.dispose();
+});
+
+Deno.test("samplingEntropy() of the truncated distribution", async () => {
+  const { probs } = samplingDistribution(rows[1], { topK: 2 });
+  const h = tf.tidy(() => samplingEntropy(tf.tensor2d([rows[1]]), { topK: 2 }));
+  assertAllClose(await h.data(), [-probs.reduce((s, p) => s + p * Math.log(p), 0)], { atol: 1e-5 });
+  h.dispose();
+});
