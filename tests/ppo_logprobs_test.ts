@@ -45,3 +45,21 @@ Deno.test("samplingEntropy() of the truncated distribution", async () => {
   assertAllClose(await h.data(), [-probs.reduce((s, p) => s + p * Math.log(p), 0)], { atol: 1e-5 });
   h.dispose();
 });
+
+Deno.test("PPO's evaluateResponses() gives the log-probs generate() sampled with (left-padded prompts, top-p)", async () => {
+  const { resolveGPT2Config } = await import("../lib/gpt2/config.ts");
+  const { createGPT2, disposeGPT2 } = await import("../lib/gpt2/init.ts");
+  const { generate } = await import("../lib/generate/generate.ts");
+  const { evaluateResponses, sequenceBatch } = await import("../lib/ppo/policy.ts");
+  const { Rng } = await import("../lib/train/rng.ts");
+  const model = createGPT2(resolveGPT2Config({ vocab_size: 30, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, initializer_range: 0.3 }), { seed: 2 });
+  const sampling = { temperature: 0.8, topP: 0.9 };
+  const prompts = [[1, 2, 3, 4], [5, 6]];
+  const gen = await generate(model, prompts, { ...sampling, maxNewTokens: 8, stopIds: [29], padId: 0, rng: new Rng(1) });
+  const batch = sequenceBatch(prompts, gen.tokens, 0);
+  const lp = tf.tidy(() => evaluateResponses(model, undefined, batch, sampling).logprobs);
+  const values = (await lp.array()) as number[][];
+  gen.logprobs.forEach((row, b) => assertAllClose(values[b].slice(0, row.length), row, { atol: 1e-4, what: `row ${b}` }));
+  lp.dispose();
+  disposeGPT2(model);
+});

@@ -1,0 +1,81 @@
+/** PPO hyper-parameters (defaults as in lm-human-preferences / TRL where they apply). */
+import type { SamplingOptions } from "../generate/sampling.ts";
+import type { KlEstimator } from "./kl.ts";
+
+export interface PPOConfig {
+  /** Prompts (rollouts) per iteration. @default 32 */
+  readonly batchSize: number;
+  /** Rollouts per gradient step. @default 8 */
+  readonly miniBatchSize: number;
+  /** Passes over each rollout batch. @default 4 */
+  readonly ppoEpochs: number;
+  /** @default 1e-5 */
+  readonly lr: number;
+  /** Clip range ε of the ratio. @default 0.2 */
+  readonly clipRange: number;
+  /** Clip range of the value prediction. @default 0.2 */
+  readonly clipRangeValue: number;
+  /** Weight of the value loss. @default 0.1 */
+  readonly vfCoef: number;
+  /** @default 1 */
+  readonly gamma: number;
+  /** @default 0.95 */
+  readonly lambda: number;
+  /** Initial β of the KL penalty. @default 0.1 */
+  readonly initKlCoef: number;
+  /** Adaptive β: target KL per sequence (nats); undefined = fixed β. @default 6 */
+  readonly klTarget?: number;
+  /** Adaptive β horizon (samples). @default 10000 */
+  readonly klHorizon: number;
+  /** @default "k1" */
+  readonly klEstimator: KlEstimator;
+  /** Subtracted from the score of a response that never produced the stop token. @default 1 */
+  readonly noEndPenalty: number;
+  /** Scores are clipped to [−scoreClip, scoreClip] (0 = no clipping). @default 0 */
+  readonly scoreClip: number;
+  /** Stop an iteration's epochs early when approx KL of a minibatch exceeds this. @default 0.1 */
+  readonly maxApproxKl: number;
+  /** @default 1 */
+  readonly gradClip: number;
+  /** Longest response. @default 64 */
+  readonly maxNewTokens: number;
+  /** How responses are sampled (and so how their log-probs are computed). @default temperature 1 */
+  readonly sampling: SamplingOptions;
+  /** @default 0 */
+  readonly seed: number;
+}
+
+export const PPO_DEFAULTS: Readonly<PPOConfig> = Object.freeze({
+  batchSize: 32,
+  miniBatchSize: 8,
+  ppoEpochs: 4,
+  lr: 1e-5,
+  clipRange: 0.2,
+  clipRangeValue: 0.2,
+  vfCoef: 0.1,
+  gamma: 1,
+  lambda: 0.95,
+  initKlCoef: 0.1,
+  klTarget: 6,
+  klHorizon: 10000,
+  klEstimator: "k1",
+  noEndPenalty: 1,
+  scoreClip: 0,
+  maxApproxKl: 0.1,
+  gradClip: 1,
+  maxNewTokens: 64,
+  sampling: Object.freeze({ temperature: 1 }),
+  seed: 0,
+});
+
+export function resolvePPOConfig(overrides: Partial<PPOConfig> = {}): Readonly<PPOConfig> {
+  const c = { ...PPO_DEFAULTS, ...overrides };
+  for (const key of ["batchSize", "miniBatchSize", "ppoEpochs", "maxNewTokens"] as const) {
+    if (!Number.isInteger(c[key]) || c[key] <= 0) throw new Error(`PPOConfig.${key}: expected a positive integer, got ${c[key]}`);
+  }
+  if (c.batchSize % c.miniBatchSize !== 0) throw new Error(`PPOConfig.miniBatchSize: ${c.miniBatchSize} must divide batchSize ${c.batchSize}`);
+  if (!(c.lr > 0)) throw new Error(`PPOConfig.lr: expected > 0, got ${c.lr}`);
+  if (!(c.clipRange > 0)) throw new Error(`PPOConfig.clipRange: expected > 0, got ${c.clipRange}`);
+  if (c.klEstimator !== "k1" && c.klEstimator !== "k3") throw new Error(`PPOConfig.klEstimator: expected "k1" or "k3", got ${c.klEstimator}`);
+  return Object.freeze(c);
+}
