@@ -3,7 +3,7 @@
  * task (诗词助手, poetry-zh): pretrain a tiny GPT-2 on Tang poems → SFT in the
  * chat format → rank K answers per prompt (simulated labeler) → fit a reward
  * model → compare pretrained and SFT answers on held-out requests with the
- * gold scorer. PPO joins as it lands.
+ * gold scorer → PPO against the reward model → SFT vs PPO on held-out requests.
  *
  *   deno task rlhf             # default size (measured wall time in the README)
  *   deno task rlhf --quick     # a first try in about a minute
@@ -18,6 +18,7 @@ import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { runPipeline } from "../lib/pipeline/pipeline.ts";
 import { disposeRewardModel } from "../lib/reward/reward_model.ts";
+import { disposePolicy } from "../lib/ppo/policy.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -66,6 +67,21 @@ console.log(`times: ${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s
 console.log(`held-out loss: pretrain ${last(r.pretrainHistory)}, SFT (assistant tokens) ${last(r.sftHistory)}`);
 if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
 
+const pp = r.ppo;
+console.log(`\nPPO (${pp.history.stats.length} iterations against the reward model, KL penalty to the SFT model), ${pp.after.samples.length} held-out requests:`);
+console.table({
+  "reward-model score": { sft: +pp.before.rm.toFixed(3), ppo: +pp.after.rm.toFixed(3) },
+  "gold score": { sft: +pp.before.gold.toFixed(3), ppo: +pp.after.gold.toFixed(3) },
+  "KL to SFT (nats/answer)": { sft: +pp.before.kl.toFixed(3), ppo: +pp.after.kl.toFixed(3) },
+});
+for (let i = 0; i < Math.min(3, pp.after.samples.length); i++) {
+  const [b, a] = [pp.before.samples[i], pp.after.samples[i]];
+  console.log(`  request: ${a.prompt.messages.at(-1)!.content}`);
+  console.log(`    sft (gold ${b.gold.toFixed(2)}, rm ${b.rm.toFixed(2)}): ${JSON.stringify(b.response.slice(0, 60))}`);
+  console.log(`    ppo (gold ${a.gold.toFixed(2)}, rm ${a.rm.toFixed(2)}): ${JSON.stringify(a.response.slice(0, 60))}`);
+}
+disposePolicy(pp.policy);
+
 const rw = r.reward;
 console.log(`\nReward model: ${rw.trainLists} training rank lists (K=4, simulated labeler), ${rw.heldoutLists} held-out lists`);
 console.log(`  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${rw.heldoutAccuracy.pairwise.toFixed(3)}, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)}`);
@@ -88,5 +104,5 @@ for (let i = 0; i < Math.min(4, r.after.length); i++) {
   console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
 }
 const q = values.quick ? "-quick" : "";
-console.log(`\ncheckpoints: checkpoints/pretrain${q}/, checkpoints/sft${q}/, checkpoints/rm${q}/ (HF layout + vocab.txt); rank lists: data/labels/`);
+console.log(`\ncheckpoints: checkpoints/pretrain${q}/, sft${q}/, rm${q}/, ppo${q}/ (HF layout + vocab.txt); rank lists: data/labels/`);
 disposeGPT2(r.model);

@@ -30,6 +30,7 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
       initFrom: `${root}/uer-like`,
       sft: { batchSize: 2, train: { steps: 3, evalEvery: 3, checkpointEvery: 3, warmupSteps: 1 } },
       reward: { trainPrompts: 4, heldoutPrompts: 3, k: 2, train: { epochs: 1 } },
+      ppo: { iterations: 2, evalPrompts: 2, evalEvery: 1, sampleEvery: 1, checkpointEvery: 1, ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, maxNewTokens: 6 } },
       labelsPath: `${root}/labels.jsonl`,
       evalPrompts: 2,
       evalMaxNewTokens: 6,
@@ -40,7 +41,15 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(result.before.length, 2);
     assert.equal(result.after.length, 2);
     assert.ok(result.after.every((s) => s.score.total >= 0 && s.score.total <= 1));
-    assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "reward model", "evaluate"]);
+    assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "reward model", "ppo", "evaluate"]);
+    assert.equal(result.ppo.history.stats.length, 2);
+    assert.deepEqual(result.ppo.history.eval.map((e) => e.iteration), [0, 1, 2]);
+    for (const key of ["objective/kl", "objective/scores", "objective/rlhf_reward", "objective/entropy", "objective/kl_coef", "policy/approxkl", "policy/clipfrac", "loss/policy", "loss/value", "val/clipfrac", "val/explained_variance", "val/ratio"] as const) {
+      assert.ok(Number.isFinite(result.ppo.history.stats[0][key]), key);
+    }
+    const { disposePolicy } = await import("../lib/ppo/policy.ts");
+    disposePolicy(result.ppo.policy);
+    assert.ok((await Deno.stat(`${root}/ppo/ppo_state.json`)).isFile);
     assert.ok(result.reward.trainLists >= 1 && result.reward.heldoutLists >= 1);
     const { loadLabels } = await import("../lib/reward/labels.ts");
     const labels = await loadLabels(`${root}/labels.jsonl`);

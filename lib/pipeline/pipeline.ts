@@ -1,7 +1,7 @@
 /**
  * The chapter's pipeline as one call: pretrain → SFT → rankings + reward
- * model → evaluation on held-out prompts with the gold scorer. (PPO joins
- * here as it lands.) `deno task rlhf` and the notebooks call it.
+ * model → PPO → evaluation on held-out prompts with the gold scorer.
+ * `deno task rlhf` and the notebooks call it.
  */
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
@@ -14,6 +14,7 @@ import { type PretrainOptions, type PretrainResult, runPretrainStage } from "./p
 import { loadPretrained } from "../pretrained.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
 import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
+import { type PPOStageOptions, type PPOStageResult, runPPOStage } from "./ppo_stage.ts";
 
 export interface PipelineOptions {
   /** Task name. @default "poetry-zh" */
@@ -23,6 +24,7 @@ export interface PipelineOptions {
   readonly pretrain: Partial<PretrainOptions>;
   readonly sft: Partial<SftOptions>;
   readonly reward: Partial<RewardStageOptions>;
+  readonly ppo: Partial<PPOStageOptions>;
   /** Held-out prompts answered before/after. @default 64 (quick: 16) */
   readonly evalPrompts?: number;
   /** Sampling for the evaluation. @default top-p 0.9 */
@@ -48,6 +50,7 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   pretrain: {},
   sft: {},
   reward: {},
+  ppo: {},
   topP: 0.9,
   checkpointRoot: "checkpoints",
 });
@@ -57,6 +60,7 @@ const QUICK = {
   pretrain: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } },
   sft: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } },
   reward: { trainPrompts: 16, heldoutPrompts: 8 },
+  ppo: { iterations: 2, evalPrompts: 8, evalEvery: 2, sampleEvery: 1, checkpointEvery: 2, ppo: { batchSize: 8, miniBatchSize: 4, maxNewTokens: 48 } },
   evalPrompts: 16,
 };
 
@@ -79,6 +83,8 @@ export interface PipelineResult {
   readonly summary: { pretrained: ReturnType<typeof summariseScores>; sft: ReturnType<typeof summariseScores> };
   /** The reward model (the caller disposes it) and how well it learned the rankings. */
   readonly reward: RewardStageResult;
+  /** The PPO policy (the caller disposes it), its history and SFT-vs-PPO evaluation. */
+  readonly ppo: PPOStageResult;
   readonly timings: StageTiming[];
 }
 
@@ -119,6 +125,14 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ...quick?.reward,
         ...o.reward,
       }));
+    const ppo = await timed("ppo", () =>
+      runPPOStage(pre.model, pre.tokenizer, task, reward.rm, {
+        checkpointDir: `${o.checkpointRoot}/ppo${suffix}`,
+        quiet: o.quiet,
+        ...quick?.ppo,
+        ...o.ppo,
+        ppo: { ...quick?.ppo.ppo, ...o.ppo.ppo },
+      }));
     const prompts = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts ?? 64);
     const sampling = { topP: o.topP, seed: 123, maxNewTokens: o.evalMaxNewTokens };
     const [before, after] = await timed("evaluate", async () => [
@@ -136,6 +150,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       after,
       summary: { pretrained: summariseScores(before), sft: summariseScores(after) },
       reward,
+      ppo,
       timings,
     };
   } finally {

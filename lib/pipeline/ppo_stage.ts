@@ -1,0 +1,145 @@
+/**
+ * Step 3 of RLHF: PPO against the reward model (or, as the book's
+ * "classifier as reward" option, the task's gold scorer), with a KL penalty
+ * to the frozen SFT model. Logs the usual statistics every iteration, a few
+ * samples every `sampleEvery` iterations, and held-out gold / RM / KL every
+ * `evalEvery` iterations; checkpoints every `checkpointEvery` (resumable).
+ */
+import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import { evaluatePolicy, type PolicySample, rewardModelScores } from "../eval/policy_eval.ts";
+import { AdaptiveKLController, FixedKLController } from "../ppo/kl.ts";
+import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
+import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
+import { type PPOStats, ppoIteration, type RewardFunction } from "../ppo/ppo_step.ts";
+import { loadPPOCheckpoint, savePPOCheckpoint } from "../ppo/ppo_checkpoint.ts";
+import type { RewardModel } from "../reward/reward_model.ts";
+import type { Task } from "../tasks/types.ts";
+import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
+import { saveTokenizerFiles } from "../tokenizer/io.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import { AdamW } from "../train/adamw.ts";
+import { ProgressBar } from "../train/progress.ts";
+import { Rng } from "../train/rng.ts";
+
+export interface PPOStageOptions {
+  /** PPO iterations. @default 20 */
+  readonly iterations: number;
+  /** "rm": the trained reward model (the chapter); "gold": the task's scorer directly. @default "rm" */
+  readonly reward: "rm" | "gold";
+  readonly ppo: Partial<PPOConfig>;
+  /** Held-out prompts for the periodic and final evaluation. @default 32 */
+  readonly evalPrompts: number;
+  /** @default 5 */
+  readonly evalEvery: number;
+  /** @default 5 */
+  readonly sampleEvery: number;
+  /** @default 10 */
+  readonly checkpointEvery: number;
+  /** @default "checkpoints/ppo" */
+  readonly checkpointDir: string;
+  /** Stop after this iteration as if the process were killed (for tests and teaching). */
+  readonly stopAfterIteration?: number;
+  readonly quiet?: boolean;
+}
+
+export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
+  iterations: 20,
+  reward: "rm",
+  ppo: { batchSize: 32, miniBatchSize: 8, ppoEpochs: 4, lr: 5e-5, maxNewTokens: 80, initKlCoef: 0.05, klTarget: 6 },
+  evalPrompts: 32,
+  evalEvery: 5,
+  sampleEvery: 5,
+  checkpointEvery: 10,
+  checkpointDir: "checkpoints/ppo",
+});
+
+export interface PPOHistory {
+  stats: (PPOStats & { iteration: number })[];
+  /** Held-out gold / RM score / KL of the policy over training (iteration 0 = the SFT model). */
+  eval: { iteration: number; gold: number; rm: number; kl: number }[];
+  samples: { iteration: number; prompt: string; response: string; score: number }[];
+}
+
+export interface PPOStageResult {
+  readonly policy: Policy;
+  readonly history: PPOHistory;
+  readonly before: { samples: PolicySample[]; gold: number; rm: number; kl: number };
+  readonly after: { samples: PolicySample[]; gold: number; rm: number; kl: number };
+}
+
+export async function runPPOStage(
+  sft: GPT2Model,
+  tokenizer: Tokenizer,
+  task: Task,
+  rm: RewardModel,
+  overrides: Partial<PPOStageOptions> = {},
+): Promise<PPOStageResult> {
+  const o = { ...PPO_STAGE_DEFAULTS, ...overrides, ppo: { ...PPO_STAGE_DEFAULTS.ppo, ...overrides.ppo } };
+  const config = resolvePPOConfig(o.ppo);
+  const policy = createPolicy(sft);
+  const reference = cloneGPT2(sft, { trainable: false });
+  const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
+  const kl = config.klTarget ? new AdaptiveKLController(config.initKlCoef, config.klTarget, config.klHorizon) : new FixedKLController(config.initKlCoef);
+  let rng = new Rng(config.seed);
+  const trainPrompts = task.prompts("train", config.seed + 11);
+  const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
+  const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: 99 };
+  const stopId = endOfTurnId(tokenizer);
+  let history: PPOHistory = { stats: [], eval: [], samples: [] };
+  let start = 0;
+  try {
+    const runConfig = { ...config, reward: o.reward, iterations: o.iterations };
+    const resumed = await loadPPOCheckpoint<PPOHistory>(o.checkpointDir, policy, optimizer, runConfig);
+    if (resumed) {
+      start = resumed.iteration;
+      history = resumed.history;
+      kl.value = resumed.klCoef;
+      rng = Rng.fromState(resumed.rngState);
+    }
+    const before = await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions);
+    if (start === 0) history.eval.push({ iteration: 0, gold: before.gold, rm: before.rm, kl: before.kl });
+
+    const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations - start, label: "ppo", unit: "it" });
+    for (let it = start; it < o.iterations; it++) {
+      const batchPrompts = Array.from({ length: config.batchSize }, (_, i) => trainPrompts[(it * config.batchSize + i) % trainPrompts.length]);
+      const reward: RewardFunction = async (idx, responses) => {
+        const pairs = idx.map((i) => ({ prompt: batchPrompts[i], response: decodeReply(responses[i], tokenizer).text }));
+        return o.reward === "gold" ? pairs.map((p) => task.score(p.prompt, p.response).total) : await rewardModelScores(rm, tokenizer, pairs);
+      };
+      const result = await ppoIteration(policy, reference, optimizer, kl, batchPrompts.map((p) => encodePrompt(p.messages, tokenizer)), reward, config, {
+        stopId,
+        padId: tokenizer.eosId,
+        rng,
+      });
+      const done = it + 1;
+      history.stats.push({ ...result.stats, iteration: done });
+      if (done % o.sampleEvery === 0 || done === o.iterations) {
+        for (let i = 0; i < 3; i++) {
+          history.samples.push({ iteration: done, prompt: batchPrompts[i].messages.at(-1)!.content, response: decodeReply(result.responses[i], tokenizer).text, score: result.scores[i] });
+        }
+      }
+      if (done % o.evalEvery === 0 || done === o.iterations) {
+        const e = await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
+        history.eval.push({ iteration: done, gold: e.gold, rm: e.rm, kl: e.kl });
+      }
+      bar?.update(done - start, {
+        tokens: done - start,
+        extra: { score: result.stats["objective/scores"].toFixed(3), kl: result.stats["objective/kl"].toFixed(2), beta: kl.value.toFixed(3) },
+      });
+      if (done % o.checkpointEvery === 0 || done === o.iterations || done === o.stopAfterIteration) {
+        await savePPOCheckpoint(o.checkpointDir, policy, optimizer, { iteration: done, config: runConfig, klCoef: kl.value, rngState: rng.state(), history }, saveTokenizerFiles(tokenizer));
+      }
+      if (done === o.stopAfterIteration) break;
+    }
+    bar?.finish();
+    const after = await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
+    return { policy, history, before, after };
+  } catch (err) {
+    disposePolicy(policy);
+    throw err;
+  } finally {
+    optimizer.dispose();
+    disposeGPT2(reference);
+  }
+}

@@ -1,0 +1,45 @@
+/** The PPO stage: a killed run resumes to the same policy as an uninterrupted one. */
+import { initBackend } from "../lib/backend.ts";
+import { resolveGPT2Config } from "../lib/gpt2/config.ts";
+import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
+import { runPPOStage } from "../lib/pipeline/ppo_stage.ts";
+import { disposePolicy } from "../lib/ppo/policy.ts";
+import { createRewardModel, disposeRewardModel } from "../lib/reward/reward_model.ts";
+import { poetryTask } from "../lib/tasks/poetry_zh/task.ts";
+import { loadPoems } from "../lib/data/poems.ts";
+import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
+import { CHAT_SPECIAL_TOKENS } from "../lib/tokenizer/chat_template.ts";
+import { assert } from "./helpers.ts";
+
+await initBackend({ quiet: true });
+
+Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupted run (weights, β, history)", async () => {
+  const task = poetryTask((await loadPoems()).slice(0, 200));
+  const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 3 });
+  const rm = createRewardModel(sft, { seed: 1 });
+  const options = {
+    iterations: 2, evalPrompts: 2, evalEvery: 1, sampleEvery: 1, checkpointEvery: 5, quiet: true,
+    ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, maxNewTokens: 8, lr: 1e-3, klTarget: 6 },
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    const straight = await runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/a` });
+    const killed = await runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b`, stopAfterIteration: 1 });
+    assert.equal(killed.history.stats.length, 1);
+    disposePolicy(killed.policy);
+    const resumed = await runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b` });
+    assert.deepEqual(resumed.history.stats.map((s) => s["objective/kl_coef"]), straight.history.stats.map((s) => s["objective/kl_coef"]));
+    assert.deepEqual(resumed.history.stats.map((s) => s["objective/scores"]), straight.history.stats.map((s) => s["objective/scores"]));
+    for (const [name, v] of Object.entries(straight.policy.lm.params)) {
+      assert.deepEqual(await resumed.policy.lm.params[name].data(), await v.data(), name);
+    }
+    assert.deepEqual(await resumed.policy.value.weight.data(), await straight.policy.value.weight.data());
+    disposePolicy(straight.policy);
+    disposePolicy(resumed.policy);
+  } finally {
+    disposeRewardModel(rm);
+    disposeGPT2(sft);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
