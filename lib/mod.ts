@@ -75,3 +75,15 @@ export { startLabelServer } from "./labeling/server.ts";
 export { Chart, type ChartSpec, lineChart, plotlyFigure, type Series } from "./charts/figure.ts";
 export { Table } from "./charts/table.ts";
 export { lossChart, rewardTrainingChart, smooth } from "./charts/training.ts";
+
+// PPO
+export { computeGae, maskedMean, maskedVar, maskedWhiten } from "./ppo/advantages.ts";
+export { AdaptiveKLController, FixedKLController, klPerToken, perTokenRewards } from "./ppo/kl.ts";
+export { clippedPolicyLoss, clippedValueLoss } from "./ppo/losses.ts";
+export { samplingEntropy, truncatedLogprobs } from "./ppo/logprobs.ts";
+export { PPO_DEFAULTS, type PPOConfig, resolvePPOConfig } from "./ppo/ppo_config.ts";
+export { createPolicy, disposePolicy, evaluateResponses, type Policy, policyParams, sequenceBatch } from "./ppo/policy.ts";
+export { ppoIteration, type PPOStats, type RewardFunction } from "./ppo/ppo_step.ts";
+export { evaluatePolicy, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";
+export { PPO_STAGE_DEFAULTS, type PPOHistory, type PPOStageOptions, type PPOStageResult, runPPOStage } from "./pipeline/ppo_stage.ts";
+export { ChatSession } from "./chat/chat_session.ts";

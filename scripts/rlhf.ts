@@ -19,6 +19,7 @@ import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { runPipeline } from "../lib/pipeline/pipeline.ts";
 import { disposeRewardModel } from "../lib/reward/reward_model.ts";
 import { disposePolicy } from "../lib/ppo/policy.ts";
+import { writeReport } from "../lib/report/report.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -103,6 +104,8 @@ for (let i = 0; i < Math.min(4, r.after.length); i++) {
   console.log(`    pretrained (${r.before[i].score.total.toFixed(2)}): ${show(r.before[i].response)}`);
   console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
 }
+const reportPaths = await writeReport(r, values.quick ? "reports/quick" : "reports/latest", { backend, totalSeconds: total, options: values });
 const q = values.quick ? "-quick" : "";
 console.log(`\ncheckpoints: checkpoints/pretrain${q}/, sft${q}/, rm${q}/, ppo${q}/ (HF layout + vocab.txt); rank lists: data/labels/`);
+console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
 disposeGPT2(r.model);

@@ -47,6 +47,14 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     for (const key of ["objective/kl", "objective/scores", "objective/rlhf_reward", "objective/entropy", "objective/kl_coef", "policy/approxkl", "policy/clipfrac", "loss/policy", "loss/value", "val/clipfrac", "val/explained_variance", "val/ratio"] as const) {
       assert.ok(Number.isFinite(result.ppo.history.stats[0][key]), key);
     }
+    const { writeReport } = await import("../lib/report/report.ts");
+    const paths = await writeReport(result, `${root}/report`, { backend: "test", totalSeconds: 1, options: {} });
+    const metrics = JSON.parse(await Deno.readTextFile(paths.metrics));
+    assert.equal(metrics.stages.ppo.iterations, 2);
+    assert.ok(typeof metrics.stages.reward_model.heldout_pairwise_accuracy === "number");
+    const html = await Deno.readTextFile(paths.html);
+    assert.match(html, /<svg /);
+    assert.ok(!/<script/.test(html), "the report is static");
     const { disposePolicy } = await import("../lib/ppo/policy.ts");
     disposePolicy(result.ppo.policy);
     assert.ok((await Deno.stat(`${root}/ppo/ppo_state.json`)).isFile);

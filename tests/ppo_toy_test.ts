@@ -45,3 +45,21 @@ Deno.test("PPO raises a toy reward within a few iterations, with finite KL and n
   disposePolicy(policy);
   disposeGPT2(reference);
 });
+
+Deno.test("a PPO iteration handles prompts and responses of different lengths in its minibatches", async () => {
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2, initializer_range: 0.5 }), { seed: 2 });
+  const policy = createPolicy(sft);
+  const reference = cloneGPT2(sft, { trainable: false });
+  disposeGPT2(sft);
+  // Stop ids 1..3 end most responses early, at different lengths; one rollout per minibatch.
+  const config = resolvePPOConfig({ batchSize: 4, miniBatchSize: 1, ppoEpochs: 1, maxNewTokens: 12, lr: 1e-3 });
+  const optimizer = new AdamW(policyParams(policy));
+  const prompts = [[0], [0, 4, 5], [6, 6, 6, 6, 6], [5, 4]];
+  const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.length));
+  const { responses, stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(0.1), prompts, reward, config, { stopId: 2, padId: 0, rng: new Rng(9) });
+  assert.ok(new Set(responses.map((r) => r.length)).size > 1, `lengths ${responses.map((r) => r.length)}`);
+  assert.ok(Number.isFinite(stats["loss/policy"]));
+  optimizer.dispose();
+  disposePolicy(policy);
+  disposeGPT2(reference);
+});

@@ -47,10 +47,18 @@ export interface SequenceBatch {
   readonly responseMask: number[][]; // [B, R], 1 on real response tokens
 }
 
-/** Builds a SequenceBatch from prompts and their responses. */
-export function sequenceBatch(prompts: readonly number[][], responses: readonly number[][], padId: number): SequenceBatch {
-  const P = Math.max(...prompts.map((p) => p.length));
-  const R = Math.max(1, ...responses.map((r) => r.length));
+/**
+ * Builds a SequenceBatch from prompts and their responses. `minLengths` pads
+ * further, so that a minibatch lines up with the [B, R] arrays of its batch.
+ */
+export function sequenceBatch(
+  prompts: readonly number[][],
+  responses: readonly number[][],
+  padId: number,
+  minLengths: { prompt?: number; response?: number } = {},
+): SequenceBatch {
+  const P = Math.max(minLengths.prompt ?? 0, ...prompts.map((p) => p.length));
+  const R = Math.max(1, minLengths.response ?? 0, ...responses.map((r) => r.length));
   const ids: number[][] = [];
   const attentionMask: number[][] = [];
   const positionIds: number[][] = [];

@@ -119,7 +119,8 @@ export async function ppoIteration(
     for (let start = 0; start < B; start += config.miniBatchSize) {
       const idx = order.slice(start, start + config.miniBatchSize);
       const pick = <T>(rows: T[]) => idx.map((i) => rows[i]);
-      const mb = sequenceBatch(pick([...prompts]), pick(responses), options.padId);
+      // Padded to the whole batch's lengths, so it lines up with oldLogp, whitened, … ([B, R] arrays).
+      const mb = sequenceBatch(pick([...prompts]), pick(responses), options.padId, { prompt: batch.promptLength, response: batch.responseLength });
       const out = tf.tidy(() => {
         const m = tf.tensor2d(pick(mask));
         let kept: tf.Tensor[] = []; // the minibatch's statistics, kept past the gradient scope

@@ -1,0 +1,117 @@
+/**
+ * The pipeline's report: one self-contained HTML file (inline SVG charts and
+ * tables; no scripts, no network: it opens anywhere, offline) and
+ * `metrics.json` beside it with the final numbers, so runs can be compared by
+ * a script. Both written atomically.
+ */
+import { writeJsonAtomic, writeTextFileAtomic } from "../checkpoint/atomic.ts";
+import { lineChart } from "../charts/figure.ts";
+import { renderSvg } from "../charts/svg.ts";
+import { Table } from "../charts/table.ts";
+import { lossChart, rewardTrainingChart } from "../charts/training.ts";
+import { countParams } from "../gpt2/init.ts";
+import type { PipelineResult } from "../pipeline/pipeline.ts";
+
+export interface ReportContext {
+  readonly backend: string;
+  readonly totalSeconds: number;
+  readonly options: unknown;
+}
+
+/** The numbers of a run, per stage (see the README for their meaning). */
+export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
+  const seconds = (stage: string) => r.timings.find((t) => t.stage === stage)?.seconds ?? null;
+  const c = r.model.config;
+  return {
+    date: new Date().toISOString(),
+    task: r.task.name,
+    backend: ctx.backend,
+    sizes: { n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, vocab_size: c.vocab_size, n_positions: c.n_positions, parameters: countParams(r.model) },
+    total_seconds: ctx.totalSeconds,
+    stages: {
+      pretrain: { seconds: seconds("pretrain"), heldout_loss: r.pretrainHistory.eval.at(-1)?.loss ?? null },
+      sft: { seconds: seconds("sft"), heldout_loss: r.sftHistory.eval.at(-1)?.loss ?? null },
+      reward_model: {
+        seconds: seconds("reward model"),
+        train_rank_lists: r.reward.trainLists,
+        heldout_rank_lists: r.reward.heldoutLists,
+        heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
+        heldout_exact_order_accuracy: r.reward.heldoutAccuracy.exactOrder,
+        spearman_with_gold: r.reward.spearmanWithGold,
+      },
+      ppo: {
+        seconds: seconds("ppo"),
+        iterations: r.ppo.history.stats.length,
+        rm_score: { sft: r.ppo.before.rm, ppo: r.ppo.after.rm },
+        gold_score: { sft: r.ppo.before.gold, ppo: r.ppo.after.gold },
+        kl_to_sft: { sft: r.ppo.before.kl, ppo: r.ppo.after.kl },
+      },
+      evaluate: { seconds: seconds("evaluate") },
+    },
+    heldout_gold: { pretrained: r.summary.pretrained.total, sft: r.summary.sft.total, ppo: r.ppo.after.gold },
+  };
+}
+
+/** Writes report.html and metrics.json into `dir`; returns their paths. */
+export async function writeReport(r: PipelineResult, dir: string, ctx: ReportContext): Promise<{ html: string; metrics: string }> {
+  const metrics = pipelineMetrics(r, ctx);
+  const st = r.ppo.history.stats;
+  const ev = r.ppo.history.eval;
+  const charts = [
+    lossChart(r.pretrainHistory, "预训练 pretraining loss"),
+    lossChart(r.sftHistory, "SFT loss (assistant tokens)"),
+    rewardTrainingChart(r.reward.history),
+    lineChart({
+      title: "PPO reward and KL", xTitle: "iteration", yTitle: "value",
+      series: [
+        { name: "objective/scores", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/scores"]) },
+        { name: "objective/kl", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/kl"]) },
+        { name: "objective/entropy", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/entropy"]) },
+      ],
+    }),
+    lineChart({
+      title: "held-out: reward model vs gold vs KL", xTitle: "iteration", yTitle: "value",
+      series: [
+        { name: "reward model", x: ev.map((e) => e.iteration), y: ev.map((e) => e.rm) },
+        { name: "gold", x: ev.map((e) => e.iteration), y: ev.map((e) => e.gold) },
+        { name: "KL to SFT", x: ev.map((e) => e.iteration), y: ev.map((e) => e.kl) },
+      ],
+    }),
+  ];
+  const { pretrained, sft } = r.summary;
+  const tables = [
+    ["Stage times (s)", new Table(["stage", "seconds"], r.timings.map((t) => [t.stage, t.seconds.toFixed(0)]))],
+    ["Gold score on held-out requests: pretrained-only vs SFT", new Table(["metric", "pretrained", "SFT"], [
+      ["total", pretrained.total.toFixed(3), sft.total.toFixed(3)],
+      ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3)],
+      ...Object.keys(sft.parts).map((k) => [k, (pretrained.parts[k] ?? 0).toFixed(3), sft.parts[k].toFixed(3)]),
+    ])],
+    ["Reward model", new Table(["metric", "value"], [
+      ["held-out pairwise accuracy", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
+      ["held-out exact order", r.reward.heldoutAccuracy.exactOrder.toFixed(3)],
+      ["Spearman(RM, gold)", r.reward.spearmanWithGold.toFixed(3)],
+    ])],
+    ["SFT vs PPO on held-out requests", new Table(["metric", "SFT", "PPO"], [
+      ["reward-model score", r.ppo.before.rm.toFixed(3), r.ppo.after.rm.toFixed(3)],
+      ["gold score", r.ppo.before.gold.toFixed(3), r.ppo.after.gold.toFixed(3)],
+      ["KL to SFT", r.ppo.before.kl.toFixed(3), r.ppo.after.kl.toFixed(3)],
+    ])],
+    ["Samples side by side", new Table(["request", "pretrained", "SFT", "PPO"], r.after.slice(0, 6).map((s, i) => [
+      s.prompt.messages.at(-1)!.content, r.before[i].response, s.response, r.ppo.after.samples[i]?.response ?? "",
+    ]))],
+  ] as const;
+  const html = `<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>RLHF report · ${r.task.name}</title>
+<style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}</style></head><body>
+<h1>训练自己的 ChatGPT · RLHF report</h1>
+<p>Task <b>${r.task.name}</b> (${r.task.description}); backend ${ctx.backend}; total ${ctx.totalSeconds.toFixed(0)} s; ${metrics.date}.</p>
+${tables.map(([title, table]) => `<h2>${title}</h2>${table.html()}`).join("\n")}
+<h2>Charts</h2>${charts.map((c) => renderSvg(c.spec)).join("\n")}
+<h2>Configuration</h2><pre>${JSON.stringify(ctx.options, null, 2).replace(/</g, "&lt;")}</pre>
+<h2>metrics.json</h2><pre>${JSON.stringify(metrics, null, 2).replace(/</g, "&lt;")}</pre>
+</body></html>\n`;
+  const paths = { html: `${dir}/report.html`, metrics: `${dir}/metrics.json` };
+  await writeTextFileAtomic(paths.html, html);
+  await writeJsonAtomic(paths.metrics, metrics);
+  return paths;
+}
