@@ -53,6 +53,7 @@ Deno.test("progress formatting and a plain (non-terminal) progress bar", () => {
   assert.equal(formatDuration(185), "3m05s");
   assert.equal(formatDuration(3720), "1h02m");
   assert.equal(formatRate(1234), "1.2k");
+  assert.equal(formatRate(0.125), "0.13");
   let clock = 0;
   const lines: string[] = [];
   const bar = new ProgressBar({ total: 4, label: "demo", write: (t) => lines.push(t), inPlace: false, plainEverySeconds: 10, now: () => clock });

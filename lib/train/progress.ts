@@ -30,11 +30,11 @@ export function formatDuration(seconds: number): string {
   return `${s}s`;
 }
 
-/** "1.2k", "950", "3.4M". */
+/** "1.2k", "950", "3.4M", "0.12". */
 export function formatRate(perSecond: number): string {
   if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)}M`;
   if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k`;
-  return perSecond.toFixed(0);
+  return perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(2);
 }
 
 export class ProgressBar {
