@@ -10,18 +10,23 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
   try {
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      let written = 0;
-      while (written < data.length) written += await file.write(data.subarray(written));
-      await file.sync(); // the bytes are on disk before the rename makes them visible
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
+    await writeSynced(tmp, data);
+    await Deno.rename(tmp, path); // the bytes are on disk before the rename makes them visible
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     throw err;
+  }
+}
+
+/** Writes a new file and flushes it to disk (not atomic by itself: callers rename it into place). */
+export async function writeSynced(path: string, data: Uint8Array): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    let written = 0;
+    while (written < data.length) written += await file.write(data.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
   }
 }
 

@@ -13,6 +13,7 @@ import { gpt2ParamShapes } from "../gpt2/config.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf_config.ts";
 import { readSafetensorsFile, serializeSafetensors, type StoredTensor } from "./safetensors.ts";
+import { writeSynced } from "./atomic.ts";
 import { pathExists } from "../fs.ts";
 
 const WEIGHTS = "model.safetensors";
@@ -113,15 +114,7 @@ export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<s
   await Deno.mkdir(fresh);
   try {
     for (const [name, content] of Object.entries(files)) {
-      const file = await Deno.open(join(fresh, name), { write: true, createNew: true });
-      try {
-        const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
-        let written = 0;
-        while (written < bytes.length) written += await file.write(bytes.subarray(written));
-        await file.sync();
-      } finally {
-        file.close();
-      }
+      await writeSynced(join(fresh, name), typeof content === "string" ? new TextEncoder().encode(content) : content);
     }
     const hadOld = await pathExists(dir);
     if (hadOld) await Deno.rename(dir, old);
