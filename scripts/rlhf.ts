@@ -9,6 +9,7 @@
  *   deno task rlhf --quick     # a first try in about a minute
  *   deno task rlhf --pretrain-steps 2000 --sft-steps 600 --preset gpt2-micro
  *   deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall   # SFT a real GPT-2, as the book does
+ *   deno task rlhf --ppo-reward gold   # PPO on the task's scorer instead of the reward model
  *
  * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
  */
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     "sft-steps": { type: "string" },
     "eval-prompts": { type: "string" },
     init: { type: "string" },
+    "ppo-reward": { type: "string", default: "rm" },
   },
 });
 const positive = (flag: string, v?: string) => {
@@ -43,6 +45,8 @@ if (values.preset && !(values.preset in GPT2_PRESETS)) {
   throw new Error(`--preset ${values.preset}: expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
 }
 const pretrainSteps = positive("pretrain-steps", values["pretrain-steps"]);
+if (values["ppo-reward"] !== "rm" && values["ppo-reward"] !== "gold") throw new Error(`--ppo-reward ${values["ppo-reward"]}: expected "rm" or "gold"`);
+const ppoReward = values["ppo-reward"] as "rm" | "gold";
 const sftSteps = positive("sft-steps", values["sft-steps"]);
 
 const backend = await initBackend();
@@ -57,6 +61,8 @@ const r = await runPipeline({
     ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
   },
   sft: sftSteps ? { train: { steps: sftSteps } } : {},
+  // PPO against the gold scorer (the book's "classifier as reward") gets its own checkpoint directory.
+  ppo: ppoReward === "gold" ? { reward: "gold", checkpointDir: `checkpoints/ppo-gold${values.quick ? "-quick" : ""}` } : {},
 });
 const total = (performance.now() - started) / 1000;
 
@@ -69,7 +75,7 @@ console.log(`held-out loss: pretrain ${last(r.pretrainHistory)}, SFT (assistant 
 if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
 
 const pp = r.ppo;
-console.log(`\nPPO (${pp.history.stats.length} iterations against the reward model, KL penalty to the SFT model), ${pp.after.samples.length} held-out requests:`);
+console.log(`\nPPO (${pp.history.stats.length} iterations against the ${ppoReward === "gold" ? "gold scorer" : "reward model"}, KL penalty to the SFT model), ${pp.after.samples.length} held-out requests:`);
 console.table({
   "reward-model score": { sft: +pp.before.rm.toFixed(3), ppo: +pp.after.rm.toFixed(3) },
   "gold score": { sft: +pp.before.gold.toFixed(3), ppo: +pp.after.gold.toFixed(3) },

@@ -1,16 +1,33 @@
 /**
- * GPT-2's byte-level BPE (OpenAI's r50k_base, 50257 ids, `<|endoftext|>` =
+ * GPT-2's byte-level BPE (OpenAI's r50k_base: 50257 ids, `<|endoftext|>` =
  * 50256) through the npm package `gpt-tokenizer`, optionally with a pruned id
  * map for tiny models.
  *
- * Pruning: a tiny model on Chinese poems uses a few hundred of GPT-2's 50257
- * ids; an embedding table for all of them would dwarf the model. The pruned
- * map keeps the ids a corpus uses, `<|endoftext|>`, and the 256 single-byte
- * tokens, renumbered 0..n-1 in ascending GPT-2 order. A token outside the map
- * is written as its bytes' single-byte tokens, so every text still encodes
- * and decodes losslessly.
+ * Encoding is gpt-tokenizer's (the GPT-2 split regex and merge ranks). Two
+ * things are done here instead:
+ * - `<|endoftext|>` is split off by hand: gpt-tokenizer 4.0.0 throws on it by
+ *   default, and with `allowedSpecial` it only recognises it when it is the
+ *   whole input (inside a text it is encoded as plain characters).
+ * - Decoding joins the tokens' bytes and decodes them once. gpt-tokenizer's
+ *   `decode` keeps one module-wide streaming TextDecoder: ids that end inside a
+ *   UTF-8 character (a generation cut short) lose those bytes, and the next
+ *   `decode` call, anywhere, starts with a stray "�".
+ *
+ * The byte alphabet: GPT-2's ids 0..255 are its 256 single-byte tokens, in the
+ * order of HF's `bytes_to_unicode()` (bytes `!`..`~`, `¡`..`¬`, `®`..`ÿ`, then
+ * the other 68 bytes ascending). The table below is read from gpt-tokenizer's
+ * rank table (entry = the token's text, or its bytes when they are not valid
+ * UTF-8) and checked to be a permutation of the 256 bytes when this module loads.
+ *
+ * Pruning: a tiny model on Chinese poems uses a few hundred of the 50257 ids;
+ * an embedding table for all of them would dwarf the model. The pruned map
+ * keeps the ids a corpus uses, `<|endoftext|>` and the 256 byte tokens,
+ * numbered 0..n-1 in ascending GPT-2 order. A token outside the map is written
+ * as its bytes' single-byte tokens, so every text still encodes and decodes
+ * losslessly (the only loss is GPT-2's own: a lone UTF-16 surrogate becomes
+ * U+FFFD, since text is UTF-8 encoded).
  */
-import { decode as bpeDecode, encode as bpeEncode } from "gpt-tokenizer/encoding/r50k_base";
+import { encode as bpeEncode } from "gpt-tokenizer/encoding/r50k_base";
 import bpeRanks from "gpt-tokenizer/esm/bpeRanks/r50k_base";
 import type { Tokenizer } from "./types.ts";
 
@@ -18,12 +35,61 @@ export const GPT2_EOS = "<|endoftext|>";
 export const GPT2_EOS_ID = 50256;
 export const GPT2_VOCAB_SIZE = 50257;
 
+const utf8 = new TextEncoder();
+// ignoreBOM keeps a leading U+FEFF (the default would drop it: not lossless).
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+const TOKEN_BYTES: Uint8Array[] = [];
+
 /**
- * GPT-2 ids of a text, with `<|endoftext|>` recognised anywhere. The text is
- * split at the marker by hand: gpt-tokenizer 4.0.0 only recognises a special
- * token when it is the whole input.
+ * The bytes a GPT-2 id stands for (`<|endoftext|>`: its UTF-8 text).
+ *
+ * @example
+ * gpt2TokenBytes(995); // bytes of " world"
  */
-function encodeGpt2(text: string): number[] {
+export function gpt2TokenBytes(id: number): Uint8Array {
+  if (id === GPT2_EOS_ID) return utf8.encode(GPT2_EOS);
+  let bytes = TOKEN_BYTES[id];
+  if (bytes === undefined) {
+    const entry = Number.isInteger(id) ? (bpeRanks as (string | number[] | undefined)[])[id] : undefined;
+    if (entry === undefined) throw new Error(`GPT-2 BPE: no token with id ${id} (ids are 0..${GPT2_VOCAB_SIZE - 1})`);
+    bytes = TOKEN_BYTES[id] = typeof entry === "string" ? utf8.encode(entry) : Uint8Array.from(entry);
+  }
+  return bytes;
+}
+
+/** byte value → id of GPT-2's single-byte token (one of ids 0..255). */
+export const GPT2_BYTE_TOKEN: readonly number[] = (() => {
+  const table = new Array<number>(256);
+  for (let id = 0; id < 256; id++) {
+    const bytes = gpt2TokenBytes(id);
+    if (bytes.length !== 1 || table[bytes[0]] !== undefined) throw new Error(`GPT-2 BPE: id ${id} is not a distinct single byte`);
+    table[bytes[0]] = id;
+  }
+  return Object.freeze(table);
+})();
+
+/**
+ * HF's `bytes_to_unicode()`: the printable character that stands for each
+ * byte in GPT-2's `vocab.json` and `merges.txt` (a space is "Ġ", "\n" is "Ċ").
+ */
+export const GPT2_BYTE_CHAR: readonly string[] = (() => {
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const chars = new Array<string>(256);
+  let next = 256;
+  for (let b = 0; b < 256; b++) chars[b] = String.fromCodePoint(printable(b) ? b : next++);
+  return Object.freeze(chars);
+})();
+
+/** The key of a GPT-2 id in HF's `vocab.json` (its bytes written with GPT2_BYTE_CHAR; `<|endoftext|>` as is). */
+export function gpt2VocabKey(id: number): string {
+  if (id === GPT2_EOS_ID) return GPT2_EOS;
+  let key = "";
+  for (const b of gpt2TokenBytes(id)) key += GPT2_BYTE_CHAR[b];
+  return key;
+}
+
+/** GPT-2 ids of a text, with `<|endoftext|>` recognised anywhere in it. */
+export function encodeGpt2(text: string): number[] {
   const ids: number[] = [];
   text.split(GPT2_EOS).forEach((piece, i) => {
     if (i > 0) ids.push(GPT2_EOS_ID);
@@ -32,20 +98,38 @@ function encodeGpt2(text: string): number[] {
   return ids;
 }
 
-/** The bytes a GPT-2 token stands for (its entry in the BPE ranks is a string or a byte list). */
-function tokenBytes(id: number): Uint8Array {
-  const entry = (bpeRanks as (string | number[])[])[id];
-  if (entry === undefined) throw new Error(`GPT-2 BPE: no token with id ${id}`);
-  return typeof entry === "string" ? new TextEncoder().encode(entry) : Uint8Array.from(entry);
+/** Text of GPT-2 ids; bytes that are not valid UTF-8 (a cut character) become U+FFFD, as in HF (`errors="replace"`). */
+export function decodeGpt2(ids: readonly number[]): string {
+  let text = "";
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length) text += utf8Decoder.decode(Uint8Array.from(bytes)); // not streaming: no state carried between calls
+    bytes = [];
+  };
+  for (const id of ids) {
+    if (id === GPT2_EOS_ID) {
+      flush();
+      text += GPT2_EOS;
+    } else {
+      for (const b of gpt2TokenBytes(id)) bytes.push(b);
+    }
+  }
+  flush();
+  return text;
 }
 
-/** byte value → id of GPT-2's single-byte token (ids 0..255 are the byte alphabet). */
-const BYTE_TOKEN: number[] = (() => {
-  const table = new Array<number>(256);
-  for (let id = 0; id < 256; id++) table[tokenBytes(id)[0]] = id;
-  return table;
-})();
+/**
+ * The GPT-2 ids a pruned tokenizer keeps for `corpus`: every id the corpus
+ * encodes to, `<|endoftext|>` and the 256 byte tokens, ascending (so the same
+ * corpus always gives the same map).
+ */
+export function buildPrunedIdMap(corpus: Iterable<string>): number[] {
+  const keep = new Set<number>([...GPT2_BYTE_TOKEN, GPT2_EOS_ID]);
+  for (const text of corpus) for (const id of encodeGpt2(text)) keep.add(id);
+  return [...keep].sort((a, b) => a - b);
+}
 
+/** GPT-2 byte-level BPE, with all 50257 ids or a pruned, renumbered subset. */
 export class Gpt2BpeTokenizer implements Tokenizer {
   readonly kind = "gpt2-bpe" as const;
   readonly vocabSize: number;
@@ -55,51 +139,66 @@ export class Gpt2BpeTokenizer implements Tokenizer {
   readonly prunedIds?: readonly number[];
   readonly #toCompact?: Map<number, number>;
 
-  /** @param prunedIds GPT-2 ids to keep, in compact-id order (see `pruned`); omit for all 50257. */
+  /** @param prunedIds GPT-2 ids to keep, ascending (see `buildPrunedIdMap`); omit for all 50257. */
   constructor(prunedIds?: readonly number[]) {
     if (prunedIds) {
-      this.prunedIds = [...prunedIds];
+      prunedIds.forEach((id, i) => {
+        if (!Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) throw new Error(`Gpt2BpeTokenizer: pruned id [${i}] = ${id} is not a GPT-2 id`);
+        if (i > 0 && id <= prunedIds[i - 1]) throw new Error(`Gpt2BpeTokenizer: pruned ids must be strictly ascending ([${i - 1}] = ${prunedIds[i - 1]}, [${i}] = ${id})`);
+      });
+      this.prunedIds = Object.freeze([...prunedIds]);
       this.#toCompact = new Map(prunedIds.map((id, i) => [id, i]));
-      for (const required of [...BYTE_TOKEN, GPT2_EOS_ID]) {
-        if (!this.#toCompact.has(required)) throw new Error(`Gpt2BpeTokenizer: pruned ids must include the 256 byte tokens and ${GPT2_EOS_ID}; ${required} is missing`);
+      for (const required of [...GPT2_BYTE_TOKEN, GPT2_EOS_ID]) {
+        if (!this.#toCompact.has(required)) {
+          throw new Error(`Gpt2BpeTokenizer: pruned ids must include the 256 byte tokens and ${GPT2_EOS_ID}; ${required} is missing`);
+        }
       }
     }
     this.vocabSize = prunedIds ? prunedIds.length : GPT2_VOCAB_SIZE;
-    this.eosId = this.#compact(GPT2_EOS_ID);
+    this.eosId = this.#toCompact ? this.#toCompact.get(GPT2_EOS_ID)! : GPT2_EOS_ID;
     this.specialTokens = Object.freeze({ [GPT2_EOS]: this.eosId });
   }
 
-  /** A pruned tokenizer keeping the ids that `corpus` uses (plus bytes and `<|endoftext|>`). */
+  /**
+   * A pruned tokenizer keeping the ids that `corpus` uses (plus bytes and `<|endoftext|>`).
+   *
+   * @example
+   * const tok = Gpt2BpeTokenizer.pruned(["床前明月光"]);
+   * tok.decode(tok.encode("any text at all")); // "any text at all"
+   */
   static pruned(corpus: Iterable<string>): Gpt2BpeTokenizer {
-    const keep = new Set<number>([...BYTE_TOKEN, GPT2_EOS_ID]);
-    for (const text of corpus) for (const id of encodeGpt2(text)) keep.add(id);
-    return new Gpt2BpeTokenizer([...keep].sort((a, b) => a - b));
+    return new Gpt2BpeTokenizer(buildPrunedIdMap(corpus));
   }
 
+  /**
+   * Text → ids (compact ids when pruned).
+   *
+   * @example
+   * new Gpt2BpeTokenizer().encode("Hello world<|endoftext|>"); // [15496, 995, 50256]
+   */
   encode(text: string): number[] {
     const ids = encodeGpt2(text);
-    if (!this.#toCompact) return ids;
+    const toCompact = this.#toCompact;
+    if (!toCompact) return ids;
     const out: number[] = [];
     for (const id of ids) {
-      const compact = this.#toCompact.get(id);
+      const compact = toCompact.get(id);
       if (compact !== undefined) out.push(compact);
-      else for (const byte of tokenBytes(id)) out.push(this.#toCompact.get(BYTE_TOKEN[byte])!); // lossless fallback
+      else for (const byte of gpt2TokenBytes(id)) out.push(toCompact.get(GPT2_BYTE_TOKEN[byte])!); // lossless fallback
     }
     return out;
   }
 
+  /** Ids → text. */
   decode(ids: readonly number[]): string {
-    const full = this.prunedIds
-      ? ids.map((id) => {
-        const original = this.prunedIds![id];
-        if (original === undefined) throw new Error(`Gpt2BpeTokenizer.decode: id ${id} is outside the pruned vocabulary (${this.vocabSize})`);
-        return original;
-      })
-      : [...ids];
-    return bpeDecode(full);
+    return decodeGpt2(this.prunedIds ? ids.map((id) => this.toGpt2Id(id)) : ids);
   }
 
-  #compact(id: number): number {
-    return this.#toCompact ? this.#toCompact.get(id)! : id;
+  /** The GPT-2 id of one of this tokenizer's ids (the same id unless pruned). */
+  toGpt2Id(id: number): number {
+    if (!this.prunedIds) return id;
+    const original = this.prunedIds[id];
+    if (original === undefined) throw new Error(`Gpt2BpeTokenizer.decode: id ${id} is outside the pruned vocabulary (0..${this.vocabSize - 1})`);
+    return original;
   }
 }
