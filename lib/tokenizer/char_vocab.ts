@@ -1,19 +1,37 @@
 /**
  * A character vocabulary in `vocab.txt` form: one token a line, the line
- * number is the id. This is what BERT-Chinese and the book's model,
- * `uer/gpt2-chinese-cluecorpussmall`, ship (`[PAD]`, `[UNK]`, `[CLS]`,
- * `[SEP]`, `[MASK]`, …, one line per character).
+ * number (from 0) is the id. This is what BERT-Chinese and the book's model,
+ * `uer/gpt2-chinese-cluecorpussmall`, ship (`[PAD]`, `[unused1]`…`[unused99]`,
+ * `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]`, …, one line per character). Vocabularies
+ * built here start with `[PAD] [UNK] [CLS] [SEP] [MASK]`.
  *
- * Encoding: special tokens (`[XXX]`, `<|xxx|>`) are matched whole; every other
- * Unicode code point is one token (an emoji is one code point, not two UTF-16
- * units); an unknown character becomes `[UNK]` (after trying its lower case).
- * On Chinese text this is BertTokenizer's split (one token per CJK
- * character); BERT's WordPiece on Latin words is not reproduced.
+ * Encoding: special tokens (vocabulary entries of the form `[XXX]` or
+ * `<|xxx|>`) are matched whole, longest first; every other Unicode code point
+ * is one token (an emoji is one code point, not two UTF-16 units; 👍🏽 is two
+ * code points, so two tokens); an unknown character becomes `[UNK]`, after
+ * trying its lower case (BERT vocabularies hold lower-case Latin letters).
+ * On Chinese text this is exactly BertTokenizer's split (one token per CJK
+ * character); BERT's WordPiece on Latin words ("hello" → "hell", "##o") is not
+ * reproduced: Latin text goes character by character.
+ *
+ * vocab.txt format decisions:
+ * - A line holding a single space is the token " " (HF's `load_vocab` keeps it
+ *   too: it only strips the newline). Our corpora have spaces, so they need it.
+ * - Lines end at "\n", "\r\n" or "\r", as Python's text mode reads them in HF's
+ *   `load_vocab`, so the line numbers, i.e. the ids, agree with HF. A token
+ *   "\n" or "\r" cannot be a line: it is written `[NEWLINE]` / `[CR]`.
+ * - Empty lines and duplicate tokens are errors that name the file and line.
+ * - `[UNK]` and `[SEP]` must exist; `eosId` is `[SEP]`, which is what uer's
+ *   GPT-2 Chinese uses to end a text.
  */
 import type { Tokenizer } from "./types.ts";
 
 export const BERT_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] as const;
-const SPECIAL = /^(\[[A-Za-z0-9_]+\]|<\|[a-z_]+\|>)$/;
+/** What a special token looks like: `[XXX]` (BERT) or `<|xxx|>` (GPT style, e.g. the chat markers). */
+export const SPECIAL_TOKEN_PATTERN = /^(\[[A-Za-z0-9_]+\]|<\|[A-Za-z0-9_]+\|>)$/;
+/** How characters that would break a line are written in vocab.txt. */
+const ESCAPES: Readonly<Record<string, string>> = { "\n": "[NEWLINE]", "\r": "[CR]" };
+const UNESCAPES: Readonly<Record<string, string>> = { "[NEWLINE]": "\n", "[CR]": "\r" };
 
 export class CharVocabTokenizer implements Tokenizer {
   readonly kind = "char-vocab" as const;
@@ -21,18 +39,24 @@ export class CharVocabTokenizer implements Tokenizer {
   readonly specialTokens: Readonly<Record<string, number>>;
   /** `[SEP]` ends a text, as in uer's GPT-2 Chinese. */
   readonly eosId: number;
+  /** id → token. */
   readonly tokens: readonly string[];
   readonly #ids: Map<string, number>;
   readonly #unkId: number;
-  /** Special tokens, longest first, so `<|assistant|>` wins over a shorter prefix. */
+  /** Special tokens, longest first, so `[unused10]` wins over `[unused1]`. */
   readonly #specials: string[];
 
+  /** @param source names the vocabulary in error messages (`vocab.txt:7: …`). */
   constructor(tokens: readonly string[], source = "vocabulary") {
-    this.tokens = [...tokens];
+    this.tokens = Object.freeze([...tokens]);
     this.#ids = new Map();
     tokens.forEach((t, i) => {
       if (t.length === 0) throw new Error(`${source}:${i + 1}: empty token`);
-      if (this.#ids.has(t)) throw new Error(`${source}:${i + 1}: duplicate token ${JSON.stringify(t)} (first on line ${this.#ids.get(t)! + 1})`);
+      if (t in UNESCAPES) {
+        throw new Error(`${source}:${i + 1}: ${t} is reserved (it is how vocab.txt writes ${JSON.stringify(UNESCAPES[t])})`);
+      }
+      const first = this.#ids.get(t);
+      if (first !== undefined) throw new Error(`${source}:${i + 1}: duplicate token ${JSON.stringify(t)} (first on line ${first + 1})`);
       this.#ids.set(t, i);
     });
     for (const required of ["[UNK]", "[SEP]"]) {
@@ -40,17 +64,21 @@ export class CharVocabTokenizer implements Tokenizer {
     }
     this.#unkId = this.#ids.get("[UNK]")!;
     this.eosId = this.#ids.get("[SEP]")!;
-    this.#specials = tokens.filter((t) => SPECIAL.test(t)).sort((a, b) => b.length - a.length);
+    this.#specials = tokens.filter((t) => SPECIAL_TOKEN_PATTERN.test(t)).sort((a, b) => b.length - a.length);
     this.specialTokens = Object.freeze(Object.fromEntries(this.#specials.map((t) => [t, this.#ids.get(t)!])));
     this.vocabSize = tokens.length;
   }
 
-  /** Reads vocab.txt content. Lines keep their spaces (" " is a token); a trailing newline is fine. */
+  /**
+   * Reads vocab.txt content; a final line break is optional.
+   *
+   * @example
+   * const tok = CharVocabTokenizer.fromVocabText(await Deno.readTextFile("vocab.txt"), "vocab.txt");
+   */
   static fromVocabText(text: string, source = "vocab.txt"): CharVocabTokenizer {
-    const lines = text.split("\n");
+    const lines = text.split(/\r\n|\r|\n/);
     if (lines.at(-1) === "") lines.pop();
-    // "\n" cannot be written as a line of its own; it is stored escaped.
-    return new CharVocabTokenizer(lines.map((l) => (l === NEWLINE_TOKEN ? "\n" : l.replace(/\r$/, ""))), source);
+    return new CharVocabTokenizer(lines.map((l) => UNESCAPES[l] ?? l), source);
   }
 
   /** The id of a token string, or undefined. */
@@ -58,6 +86,12 @@ export class CharVocabTokenizer implements Tokenizer {
     return this.#ids.get(token);
   }
 
+  /**
+   * Text → ids: special tokens whole, then one id per code point.
+   *
+   * @example
+   * tok.encode("<|user|>床前"); // [id of <|user|>, id of 床, id of 前]
+   */
   encode(text: string): number[] {
     const ids: number[] = [];
     let i = 0;
@@ -78,34 +112,65 @@ export class CharVocabTokenizer implements Tokenizer {
     return ids;
   }
 
+  /** Ids → text, tokens joined without spaces (a BERT `##x` piece contributes `x`). */
   decode(ids: readonly number[]): string {
     return ids.map((id) => {
       const token = this.tokens[id];
-      if (token === undefined) throw new Error(`CharVocabTokenizer.decode: id ${id} is outside the vocabulary (${this.vocabSize})`);
+      if (token === undefined) throw new Error(`CharVocabTokenizer.decode: id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
       return token.startsWith("##") ? token.slice(2) : token;
     }).join("");
   }
 
-  /** vocab.txt content for this vocabulary. */
+  /** vocab.txt content for this vocabulary (see `vocabText`). */
   vocabText(): string {
-    return this.tokens.map((t) => (t === "\n" ? NEWLINE_TOKEN : t)).join("\n") + "\n";
+    return this.tokens.map((t) => ESCAPES[t] ?? t).join("\n") + "\n";
   }
 }
 
-/** How "\n" is written in vocab.txt (a line cannot hold a newline). */
-const NEWLINE_TOKEN = "[NEWLINE]";
+/**
+ * vocab.txt content: one token a line, "\n" written as `[NEWLINE]` and "\r" as `[CR]`.
+ *
+ * @example
+ * await Deno.writeTextFile("vocab.txt", vocabText(buildCharVocab(["床前明月光"])));
+ */
+export function vocabText(tokenizer: CharVocabTokenizer): string {
+  return tokenizer.vocabText();
+}
+
+/** Options of `buildCharVocab`. */
+export interface BuildCharVocabOptions {
+  /**
+   * Special tokens placed right after the five BERT ones, e.g. the chat
+   * markers (`CHAT_SPECIAL_TOKENS`). Each must look like `[XXX]` or `<|xxx|>`
+   * (otherwise `encode` would never match it whole).
+   * @default []
+   */
+  extraSpecialTokens?: readonly string[];
+}
 
 /**
- * Builds a vocabulary from a corpus: the BERT specials, then `extraSpecialTokens`
- * (e.g. the chat markers), then every distinct code point of the corpus,
- * most frequent first (ties by code point), so the result is deterministic.
+ * Builds a vocabulary from a corpus: the BERT specials, then
+ * `extraSpecialTokens`, then every distinct code point of the corpus ("\n"
+ * and " " included), most frequent first, ties by code point, so the same
+ * corpus always gives the same ids.
+ *
+ * @example
+ * const tok = buildCharVocab(poems, { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
  */
-export function buildCharVocab(texts: Iterable<string>, options: { extraSpecialTokens?: readonly string[] } = {}): CharVocabTokenizer {
+export function buildCharVocab(texts: Iterable<string>, options: BuildCharVocabOptions = {}): CharVocabTokenizer {
+  const extra = options.extraSpecialTokens ?? [];
+  for (const t of extra) {
+    if (!SPECIAL_TOKEN_PATTERN.test(t)) {
+      throw new Error(`buildCharVocab: extra special token ${JSON.stringify(t)} must look like [XXX] or <|xxx|>`);
+    }
+    if ((BERT_SPECIAL_TOKENS as readonly string[]).includes(t)) {
+      throw new Error(`buildCharVocab: ${t} is already one of the BERT special tokens`);
+    }
+  }
   const counts = new Map<string, number>();
   for (const text of texts) for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
   const chars = [...counts.entries()]
     .sort((a, b) => b[1] - a[1] || a[0].codePointAt(0)! - b[0].codePointAt(0)!)
     .map(([c]) => c);
-  const specials = [...BERT_SPECIAL_TOKENS, ...(options.extraSpecialTokens ?? [])];
-  return new CharVocabTokenizer([...specials, ...chars.filter((c) => !specials.includes(c))]);
+  return new CharVocabTokenizer([...BERT_SPECIAL_TOKENS, ...extra, ...chars], "buildCharVocab");
 }

@@ -1,15 +1,30 @@
 /**
  * The chat template shared by SFT, sampling, PPO and chat: explicit roles and
- * an end-of-turn marker.
+ * an end-of-turn marker. A conversation is a list of segments,
+ *
+ *   rolePrefix[role] · contentPrefix + content · endOfTurn   (one per message)
+ *
+ * joined by `separator`, and, for generation, `separator · rolePrefix.assistant`.
  *
  * Character vocabularies get special tokens for the markers:
  *
  *   <|user|>写一首五言绝句<|end|><|assistant|>床前明月光，…<|end|>
  *
  * GPT-2's BPE has a fixed vocabulary (new ids would not exist in real GPT-2
- * weights), so there the roles are plain text and `<|endoftext|>` ends a turn:
+ * weights), so there the roles are plain text lines and `<|endoftext|>` ends a
+ * turn:
  *
- *   User: 写一首五言绝句<|endoftext|>\nAssistant: 床前明月光，…<|endoftext|>
+ *   User: 写一首五言绝句<|endoftext|>
+ *   Assistant: 床前明月光，…<|endoftext|>
+ *
+ * The space after "Assistant:" belongs to the content segment
+ * (`contentPrefix`), not to the role prefix: GPT-2's pre-tokenizer attaches a
+ * word's leading space to the word (" world" is one token, "Ġworld"), so this
+ * is where it cuts the rendered text itself. Encoding segment by segment (what
+ * `encodeChat` does, so that the loss mask has exact boundaries) therefore
+ * gives the same ids as encoding the whole rendered string, for both kinds of
+ * tokenizer; the prompt for generation ends with "Assistant:" and the reply
+ * starts with " ", as in the Anthropic HH / TRL convention.
  */
 import type { Tokenizer } from "./types.ts";
 
@@ -21,25 +36,29 @@ export interface ChatMessage {
 }
 
 export interface ChatTemplate {
-  /** Text placed before each message of a role. */
+  /** Text placed before each message of a role (never trained). */
   readonly rolePrefix: Readonly<Record<Role, string>>;
-  /** Text that ends every message; its token is the stop token of generation. */
+  /** Text placed before every message's content and encoded with it (trained for the assistant). */
+  readonly contentPrefix: string;
+  /** Text that ends every message; its token is the stop token of generation (trained for the assistant). */
   readonly endOfTurn: string;
-  /** Text placed after the end-of-turn marker (e.g. a newline). */
+  /** Text between two messages, and before the generation prompt (never trained). */
   readonly separator: string;
 }
 
-/** Special tokens a character vocabulary needs for the chat template. */
+/** Special tokens a character vocabulary needs for the chat template (pass them to `buildCharVocab`). */
 export const CHAT_SPECIAL_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"] as const;
 
 export const CHAR_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
   rolePrefix: Object.freeze({ system: "<|system|>", user: "<|user|>", assistant: "<|assistant|>" }),
+  contentPrefix: "",
   endOfTurn: "<|end|>",
   separator: "",
 });
 
 export const GPT2_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
-  rolePrefix: Object.freeze({ system: "System: ", user: "User: ", assistant: "Assistant: " }),
+  rolePrefix: Object.freeze({ system: "System:", user: "User:", assistant: "Assistant:" }),
+  contentPrefix: " ",
   endOfTurn: "<|endoftext|>",
   separator: "\n",
 });
@@ -51,6 +70,7 @@ export const GPT2_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
  */
 export const UNUSED_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
   rolePrefix: Object.freeze({ system: "[unused1]", user: "[unused2]", assistant: "[unused3]" }),
+  contentPrefix: "",
   endOfTurn: "[unused4]",
   separator: "",
 });
@@ -71,57 +91,126 @@ export function chatTemplateFor(tokenizer: Tokenizer): ChatTemplate {
 }
 
 /** The id that ends a turn (the stop id of generation). */
-export function endOfTurnId(tokenizer: Tokenizer, template = chatTemplateFor(tokenizer)): number {
+export function endOfTurnId(tokenizer: Tokenizer, template: ChatTemplate = chatTemplateFor(tokenizer)): number {
   const id = tokenizer.specialTokens[template.endOfTurn];
   if (id === undefined) throw new Error(`chat template: end-of-turn marker ${template.endOfTurn} is not a special token of the tokenizer`);
   return id;
 }
 
-/** The conversation as text; with `addGenerationPrompt` it ends with the assistant's prefix. */
-export function renderChat(messages: readonly ChatMessage[], template: ChatTemplate, options: { addGenerationPrompt?: boolean } = {}): string {
-  let text = messages.map((m) => template.rolePrefix[m.role] + m.content + template.endOfTurn + template.separator).join("");
-  if (options.addGenerationPrompt) text += template.rolePrefix.assistant;
-  return text;
+/** One piece of a rendered conversation; `trained` pieces are what the assistant produces. */
+interface Segment {
+  readonly text: string;
+  readonly trained: boolean;
+}
+
+function segments(messages: readonly ChatMessage[], template: ChatTemplate, addGenerationPrompt: boolean): Segment[] {
+  const out: Segment[] = [];
+  messages.forEach((m, i) => {
+    const trained = m.role === "assistant";
+    if (i > 0) out.push({ text: template.separator, trained: false });
+    out.push({ text: template.rolePrefix[m.role], trained: false });
+    out.push({ text: template.contentPrefix + m.content, trained });
+    out.push({ text: template.endOfTurn, trained });
+  });
+  if (addGenerationPrompt) {
+    if (messages.length > 0) out.push({ text: template.separator, trained: false });
+    out.push({ text: template.rolePrefix.assistant, trained: false });
+  }
+  return out.filter((s) => s.text !== "");
+}
+
+/** Options of `renderChat`. */
+export interface RenderChatOptions {
+  /** End with the assistant's role prefix, ready for generation. @default false */
+  addGenerationPrompt?: boolean;
+}
+
+/**
+ * The conversation as text.
+ *
+ * @example
+ * renderChat([{ role: "user", content: "Hi" }], GPT2_CHAT_TEMPLATE, { addGenerationPrompt: true });
+ * // "User: Hi<|endoftext|>\nAssistant:"
+ */
+export function renderChat(messages: readonly ChatMessage[], template: ChatTemplate, options: RenderChatOptions = {}): string {
+  return segments(messages, template, options.addGenerationPrompt ?? false).map((s) => s.text).join("");
 }
 
 /**
  * Token ids of a conversation and the SFT loss mask: 1 exactly on the tokens
- * the assistant produces (its content and its end-of-turn token), 0 on role
- * prefixes, user and system text. Pieces are encoded one by one, so the mask
- * boundaries are exact (a BPE merge never straddles a role boundary).
+ * the assistant produces (the content of every assistant message, with its
+ * content prefix, and its end-of-turn token), 0 on role prefixes, separators,
+ * user and system text. Segments are encoded one by one, so a token never
+ * straddles a mask boundary; the ids equal `tokenizer.encode(renderChat(...))`.
+ *
+ * @example
+ * const { ids, lossMask } = encodeChat([{ role: "user", content: "题" }, { role: "assistant", content: "诗" }], tok);
  */
 export function encodeChat(
   messages: readonly ChatMessage[],
   tokenizer: Tokenizer,
-  template = chatTemplateFor(tokenizer),
+  template: ChatTemplate = chatTemplateFor(tokenizer),
 ): { ids: number[]; lossMask: number[] } {
+  return encodeSegments(segments(messages, template, false), tokenizer);
+}
+
+/**
+ * Ids of a conversation ending with the assistant's role prefix, ready for
+ * generation; the same ids `encodeChat` gives for that part of a conversation.
+ */
+export function encodePrompt(
+  messages: readonly ChatMessage[],
+  tokenizer: Tokenizer,
+  template: ChatTemplate = chatTemplateFor(tokenizer),
+): number[] {
+  return encodeSegments(segments(messages, template, true), tokenizer).ids;
+}
+
+function encodeSegments(pieces: readonly Segment[], tokenizer: Tokenizer): { ids: number[]; lossMask: number[] } {
   const ids: number[] = [];
   const lossMask: number[] = [];
-  const push = (text: string, trained: boolean) => {
-    if (!text) return;
-    const piece = tokenizer.encode(text);
-    ids.push(...piece);
-    lossMask.push(...piece.map(() => (trained ? 1 : 0)));
-  };
-  for (const m of messages) {
-    const trained = m.role === "assistant";
-    push(template.rolePrefix[m.role], false);
-    push(m.content, trained);
-    push(template.endOfTurn, trained);
-    push(template.separator, false);
+  for (const piece of pieces) {
+    for (const id of tokenizer.encode(piece.text)) {
+      ids.push(id);
+      lossMask.push(piece.trained ? 1 : 0);
+    }
   }
   return { ids, lossMask };
 }
 
-/** Ids of a conversation ending with the assistant's prefix, ready for generation. */
-export function encodePrompt(messages: readonly ChatMessage[], tokenizer: Tokenizer, template = chatTemplateFor(tokenizer)): number[] {
-  const { ids } = encodeChat(messages, tokenizer, template);
-  return [...ids, ...tokenizer.encode(template.rolePrefix.assistant)];
+/**
+ * The assistant's reply from what was generated after `encodePrompt` (ids, or
+ * their text): everything before the first end-of-turn marker, without the
+ * template's content prefix. `ended` says whether the marker was there.
+ *
+ * @example
+ * parseAssistantReply([...tok.encode(" 床前"), endOfTurnId(tok)], tok); // { text: "床前", ended: true }
+ */
+export function parseAssistantReply(
+  reply: readonly number[] | string,
+  tokenizer: Tokenizer,
+  template: ChatTemplate = chatTemplateFor(tokenizer),
+): { text: string; ended: boolean } {
+  let text: string;
+  let ended: boolean;
+  if (typeof reply === "string") {
+    const end = reply.indexOf(template.endOfTurn);
+    ended = end >= 0;
+    text = ended ? reply.slice(0, end) : reply;
+  } else {
+    const end = reply.indexOf(endOfTurnId(tokenizer, template));
+    ended = end >= 0;
+    text = tokenizer.decode(ended ? reply.slice(0, end) : reply);
+  }
+  if (template.contentPrefix && text.startsWith(template.contentPrefix)) text = text.slice(template.contentPrefix.length);
+  return { text, ended };
 }
 
-/** The assistant's reply text from generated ids: everything before the first end-of-turn token. */
-export function decodeReply(ids: readonly number[], tokenizer: Tokenizer, template = chatTemplateFor(tokenizer)): { text: string; ended: boolean } {
-  const stop = endOfTurnId(tokenizer, template);
-  const end = ids.indexOf(stop);
-  return { text: tokenizer.decode(end >= 0 ? ids.slice(0, end) : ids), ended: end >= 0 };
+/** `parseAssistantReply` for generated ids (the name the sampling code uses). */
+export function decodeReply(
+  ids: readonly number[],
+  tokenizer: Tokenizer,
+  template: ChatTemplate = chatTemplateFor(tokenizer),
+): { text: string; ended: boolean } {
+  return parseAssistantReply(ids, tokenizer, template);
 }

@@ -143,8 +143,12 @@ export class Gpt2BpeTokenizer implements Tokenizer {
   constructor(prunedIds?: readonly number[]) {
     if (prunedIds) {
       prunedIds.forEach((id, i) => {
-        if (!Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) throw new Error(`Gpt2BpeTokenizer: pruned id [${i}] = ${id} is not a GPT-2 id`);
-        if (i > 0 && id <= prunedIds[i - 1]) throw new Error(`Gpt2BpeTokenizer: pruned ids must be strictly ascending ([${i - 1}] = ${prunedIds[i - 1]}, [${i}] = ${id})`);
+        if (!Number.isInteger(id) || id < 0 || id >= GPT2_VOCAB_SIZE) {
+          throw new Error(`Gpt2BpeTokenizer: pruned id [${i}] = ${id} is not a GPT-2 id`);
+        }
+        if (i > 0 && id <= prunedIds[i - 1]) {
+          throw new Error(`Gpt2BpeTokenizer: pruned ids must be strictly ascending ([${i - 1}] = ${prunedIds[i - 1]}, [${i}] = ${id})`);
+        }
       });
       this.prunedIds = Object.freeze([...prunedIds]);
       this.#toCompact = new Map(prunedIds.map((id, i) => [id, i]));
@@ -198,7 +202,9 @@ export class Gpt2BpeTokenizer implements Tokenizer {
   toGpt2Id(id: number): number {
     if (!this.prunedIds) return id;
     const original = this.prunedIds[id];
-    if (original === undefined) throw new Error(`Gpt2BpeTokenizer.decode: id ${id} is outside the pruned vocabulary (0..${this.vocabSize - 1})`);
+    if (original === undefined) {
+      throw new Error(`Gpt2BpeTokenizer.decode: id ${id} is outside the pruned vocabulary (0..${this.vocabSize - 1})`);
+    }
     return original;
   }
 }
