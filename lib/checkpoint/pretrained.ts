@@ -2,10 +2,11 @@
  * GPT-2 weights in a Hugging Face directory: config.json + model.safetensors.
  *
  * Loading accepts what real files contain: names with or without the
- * `transformer.` prefix, the `attn.bias` / `attn.masked_bias` buffers of older
- * files (ignored), a tied `lm_head.weight` (ignored), sharded checkpoints
- * (model.safetensors.index.json). Saving writes what current HF
- * `save_pretrained` writes, as one atomic directory swap.
+ * `transformer.` prefix, the `attn.bias` / `attn.masked_bias` causal-mask
+ * buffers of older files (ignored), a tied `lm_head.weight` (ignored), and
+ * sharded checkpoints (model.safetensors.index.json). Saving writes what
+ * current HF `save_pretrained` writes for GPT2LMHeadModel, as one atomic
+ * directory swap.
  */
 import { basename, dirname, join } from "node:path";
 import { tf } from "../tf.ts";
@@ -16,143 +17,280 @@ import { readSafetensorsFile, serializeSafetensors, type StoredTensor } from "./
 import { writeSynced } from "./atomic.ts";
 import { pathExists } from "../fs.ts";
 
+const CONFIG = "config.json";
 const WEIGHTS = "model.safetensors";
 const INDEX = "model.safetensors.index.json";
+const PREFIX = "transformer.";
+/** Causal-mask buffers that older PyTorch versions saved with the weights; not parameters. */
+const MASK_BUFFER = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 
-/** Loads config.json and the weights of a GPT-2 directory into new variables. */
+/** A stored tensor and the file it came from (for error messages). */
+interface Found {
+  readonly tensor: StoredTensor;
+  readonly file: string;
+}
+
+/**
+ * Loads config.json and the weights of a GPT-2 directory into new trainable
+ * variables. Every error names the file and the tensor; shapes are checked
+ * against `gpt2ParamShapes(config)`.
+ *
+ * @example
+ * ```ts
+ * const model = await loadGPT2Weights("checkpoints/sft");
+ * // … use it, then free it:
+ * disposeGPT2(model);
+ * ```
+ */
 export async function loadGPT2Weights(dir: string): Promise<GPT2Model> {
   await recoverInterruptedSwap(dir);
-  const configPath = join(dir, "config.json");
-  const config = gpt2ConfigFromHF(JSON.parse(await readText(configPath)), configPath);
-  const stored = await readWeights(dir);
+  const configPath = join(dir, CONFIG);
+  const config = gpt2ConfigFromHF(await readJson(configPath), configPath);
+  const { stored, describe } = await readWeights(dir);
   const expected = gpt2ParamShapes(config);
-  const found = new Map<string, { tensor: StoredTensor; file: string }>();
+  const wteShape = expected.get("wte.weight")!;
+  const found = new Map<string, Found>();
   for (const [rawName, entry] of stored) {
-    const name = rawName.startsWith("transformer.") ? rawName.slice("transformer.".length) : rawName;
-    if (/^h\.\d+\.attn\.(bias|masked_bias)$/.test(name)) continue; // causal-mask buffers, not weights
+    const name = rawName.startsWith(PREFIX) ? rawName.slice(PREFIX.length) : rawName;
+    if (MASK_BUFFER.test(name)) continue;
     if (name === "lm_head.weight") {
-      const wte = expected.get("wte.weight")!;
-      if (entry.tensor.shape.join() !== wte.join()) {
-        throw new Error(`${entry.file}: tensor "lm_head.weight": expected shape [${wte}] (tied to wte), found [${entry.tensor.shape}]`);
+      // Tied to wte.weight: HF ties it again on load, so the stored copy is redundant.
+      if (!sameShape(entry.tensor.shape, wteShape)) {
+        throw new Error(
+          `${entry.file}: tensor "${rawName}": expected shape [${wteShape.join(", ")}] (tied to wte.weight), found [${
+            entry.tensor.shape.join(", ")
+          }]`,
+        );
       }
-      continue; // tied to wte.weight
+      continue;
     }
-    if (!expected.has(name)) throw new Error(`${entry.file}: unexpected tensor "${rawName}" for a GPT-2 with ${config.n_layer} layers`);
-    if (found.has(name)) throw new Error(`${entry.file}: tensor "${name}" appears twice (with and without the transformer. prefix)`);
+    if (!expected.has(name)) throw new Error(`${entry.file}: unexpected tensor "${rawName}" for a GPT-2 with n_layer = ${config.n_layer}`);
+    if (found.has(name)) throw new Error(`${entry.file}: tensor "${name}" appears twice (with and without the ${PREFIX} prefix)`);
     found.set(name, entry);
   }
-  const params: GPT2Params = {};
-  try {
-    for (const [name, shape] of expected) {
-      const entry = found.get(name);
-      if (!entry) throw new Error(`${join(dir, WEIGHTS)}: missing tensor "${name}" (expected shape [${shape}])`);
-      if (entry.tensor.shape.join() !== shape.join()) {
-        throw new Error(`${entry.file}: tensor "${name}": expected shape [${shape}], found [${entry.tensor.shape}]`);
-      }
-      if (!(entry.tensor.data instanceof Float32Array)) throw new Error(`${entry.file}: tensor "${name}" has integer dtype ${entry.tensor.dtype}`);
-      params[name] = tf.tidy(() => tf.variable(tf.tensor(entry.tensor.data, shape, "float32"), true));
+  for (const [name, shape] of expected) {
+    const entry = found.get(name);
+    if (!entry) throw new Error(`${describe}: missing tensor "${name}" (expected shape [${shape.join(", ")}])`);
+    if (!sameShape(entry.tensor.shape, shape)) {
+      throw new Error(`${entry.file}: tensor "${name}": expected shape [${shape.join(", ")}], found [${entry.tensor.shape.join(", ")}]`);
     }
-  } catch (err) {
-    for (const v of Object.values(params)) v.dispose();
-    throw err;
+    if (!(entry.tensor.data instanceof Float32Array)) {
+      throw new Error(`${entry.file}: tensor "${name}": expected a float dtype, found ${entry.tensor.dtype}`);
+    }
+  }
+  // All checks passed, so creating the variables cannot fail half-way and leak.
+  // No variable names: tfjs names are global and a duplicate throws, so two loads of
+  // one checkpoint would collide; unnamed variables get a fresh numeric id each.
+  const params: GPT2Params = {};
+  for (const [name, shape] of expected) {
+    params[name] = tf.tidy(() => tf.variable(tf.tensor(found.get(name)!.tensor.data, shape, "float32"), true));
   }
   return { config, params };
 }
 
-async function readWeights(dir: string): Promise<Map<string, { tensor: StoredTensor; file: string }>> {
-  const out = new Map<string, { tensor: StoredTensor; file: string }>();
+/** Reads model.safetensors, or every shard listed by model.safetensors.index.json. */
+async function readWeights(dir: string): Promise<{ stored: Map<string, Found>; describe: string }> {
+  const stored = new Map<string, Found>();
   const add = async (file: string) => {
-    for (const [name, tensor] of (await readSafetensorsFile(file)).tensors) out.set(name, { tensor, file });
+    for (const [name, tensor] of (await readSafetensorsFile(file)).tensors) {
+      const other = stored.get(name);
+      if (other) throw new Error(`${file}: tensor "${name}" is also in ${other.file}`);
+      stored.set(name, { tensor, file });
+    }
   };
-  if (await pathExists(join(dir, WEIGHTS))) {
-    await add(join(dir, WEIGHTS));
-  } else if (await pathExists(join(dir, INDEX))) {
-    const index = JSON.parse(await readText(join(dir, INDEX))) as { weight_map?: Record<string, string> };
-    if (!index.weight_map) throw new Error(`${join(dir, INDEX)}: no "weight_map"`);
-    for (const shard of new Set(Object.values(index.weight_map))) await add(join(dir, shard));
-  } else if (await pathExists(join(dir, "pytorch_model.bin"))) {
-    throw new Error(`${dir}: only pytorch_model.bin found; convert it to model.safetensors first (e.g. with HF transformers: model.save_pretrained(dir, safe_serialization=True))`);
-  } else {
-    throw new Error(`${dir}: no ${WEIGHTS} (nor ${INDEX})`);
+  const weightsPath = join(dir, WEIGHTS);
+  const indexPath = join(dir, INDEX);
+  if (await pathExists(weightsPath)) {
+    await add(weightsPath);
+    return { stored, describe: weightsPath };
   }
-  return out;
+  if (await pathExists(indexPath)) {
+    const index = await readJson(indexPath);
+    const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
+    if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
+      throw new Error(`${indexPath}: expected an object "weight_map"`);
+    }
+    for (const [name, shard] of Object.entries(weightMap)) {
+      if (typeof shard !== "string" || shard !== basename(shard) || shard === "." || shard === "..") {
+        throw new Error(`${indexPath}: weight_map["${name}"] must be a file name in the same directory, got ${JSON.stringify(shard)}`);
+      }
+    }
+    const shards = [...new Set(Object.values(weightMap as Record<string, string>))].sort();
+    for (const shard of shards) await add(join(dir, shard));
+    for (const [name, shard] of Object.entries(weightMap as Record<string, string>)) {
+      if (stored.get(name)?.file !== join(dir, shard)) {
+        throw new Error(`${indexPath}: tensor "${name}" is listed in ${shard}, but that file does not hold it`);
+      }
+    }
+    return { stored, describe: `${indexPath} (shards ${shards.join(", ")})` };
+  }
+  if (await pathExists(join(dir, "pytorch_model.bin"))) {
+    throw new Error(
+      `${dir}: only pytorch_model.bin found, which this project cannot read (it is a Python pickle); convert it to model.safetensors first, ` +
+        `e.g. in Python: GPT2LMHeadModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)`,
+    );
+  }
+  throw new Error(`${dir}: no ${WEIGHTS} (nor ${INDEX})`);
 }
 
+/** Options of `saveGPT2Weights`. */
 export interface SaveOptions {
+  /** `bos_token_id` written to config.json. @default undefined (omitted) */
   readonly bosTokenId?: number;
+  /** `eos_token_id` written to config.json. @default undefined (omitted) */
   readonly eosTokenId?: number;
-  /** More files for the same directory (tokenizer, optimiser state…), written in the same swap. */
+  /** More `__metadata__` strings for model.safetensors, beside `format: "pt"`. @default {} */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * More files for the same directory (tokenizer, optimiser state…), by plain
+   * file name, written in the same atomic swap. They may not replace
+   * config.json or model.safetensors. @default {}
+   */
   readonly extraFiles?: Readonly<Record<string, string | Uint8Array>>;
 }
 
 /**
- * Writes config.json + model.safetensors (+ extra files) into `dir`.
- * The new directory is built beside `dir` and swapped in with renames, so a
- * crash leaves either the old checkpoint or the new one. Files of the old
- * directory that are not rewritten are not kept.
+ * Writes config.json + model.safetensors (+ `extraFiles`) as directory `dir`.
+ *
+ * The directory is replaced whole: the new contents are built in a temporary
+ * directory beside `dir` and swapped in with renames, so a crash or an error
+ * at any point leaves either the complete old checkpoint or the complete new
+ * one. Files of the old directory are NOT kept; pass everything the
+ * checkpoint needs (tokenizer files…) in `extraFiles`.
+ *
+ * Weights are written as HF `save_pretrained` writes GPT2LMHeadModel: F32,
+ * `transformer.`-prefixed names, the tied `lm_head.weight` omitted, metadata
+ * `{"format": "pt"}`.
+ *
+ * @example
+ * ```ts
+ * await saveGPT2Weights(model, "checkpoints/sft", { eosTokenId: 0, extraFiles: saveTokenizerFiles(tokenizer) });
+ * ```
  */
 export async function saveGPT2Weights(model: GPT2Model, dir: string, options: SaveOptions = {}): Promise<void> {
-  const tensors = new Map<string, { dtype: "F32"; shape: number[]; data: Float32Array }>();
-  for (const [name, v] of Object.entries(model.params)) {
-    tensors.set(`transformer.${name}`, { dtype: "F32", shape: v.shape, data: (await v.data()) as Float32Array });
+  const expected = gpt2ParamShapes(model.config);
+  for (const name of Object.keys(model.params)) {
+    if (!expected.has(name)) {
+      throw new Error(`saveGPT2Weights: unexpected parameter "${name}" for a GPT-2 with n_layer = ${model.config.n_layer}`);
+    }
   }
-  const files: Record<string, string | Uint8Array> = {
-    "config.json": JSON.stringify(gpt2ConfigToHF(model.config, options), null, 2) + "\n",
-    [WEIGHTS]: serializeSafetensors(tensors, { format: "pt" }),
+  for (const name of Object.keys(options.extraFiles ?? {})) {
+    if (name === CONFIG || name === WEIGHTS) throw new Error(`saveGPT2Weights: extraFiles may not replace ${name}`);
+  }
+  const configText = JSON.stringify(gpt2ConfigToHF(model.config, options), null, 2) + "\n";
+  const tensors = new Map<string, { dtype: "F32"; shape: number[]; data: Float32Array }>();
+  for (const [name, shape] of expected) {
+    const v = model.params[name];
+    if (!v) throw new Error(`saveGPT2Weights: missing parameter "${name}" (expected shape [${shape.join(", ")}])`);
+    if (!sameShape(v.shape, shape)) {
+      throw new Error(`saveGPT2Weights: parameter "${name}": expected shape [${shape.join(", ")}], found [${v.shape.join(", ")}]`);
+    }
+    if (v.dtype !== "float32") throw new Error(`saveGPT2Weights: parameter "${name}": expected float32, found ${v.dtype}`);
+    tensors.set(PREFIX + name, { dtype: "F32", shape, data: (await v.data()) as Float32Array });
+  }
+  await writeDirectoryAtomic(dir, {
+    [CONFIG]: configText,
+    [WEIGHTS]: serializeSafetensors(tensors, { ...options.metadata, format: "pt" }),
     ...options.extraFiles,
-  };
-  await writeDirectoryAtomic(dir, files);
+  });
 }
 
-/** Replaces directory `dir` by one holding exactly `files`, atomically. */
+/**
+ * Replaces directory `dir` by one holding exactly `files` (plain file names),
+ * atomically: build `.<name>.new-<pid>-<tag>` beside it, rename the old one to
+ * `.<name>.old-<pid>-<tag>`, rename the new one into place, remove the old.
+ * A crash between the two renames is repaired by the next load or swap.
+ */
 export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<string, string | Uint8Array>>): Promise<void> {
+  for (const name of Object.keys(files)) {
+    if (!name || name !== basename(name) || name === "." || name === "..") {
+      throw new Error(`writeDirectoryAtomic(${dir}): "${name}" is not a plain file name`);
+    }
+  }
   await recoverInterruptedSwap(dir);
-  await Deno.mkdir(dirname(dir), { recursive: true });
+  const parent = dirname(dir);
+  await Deno.mkdir(parent, { recursive: true });
   const tag = `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const fresh = join(dirname(dir), `.${basename(dir)}.new-${tag}`);
-  const old = join(dirname(dir), `.${basename(dir)}.old-${tag}`);
+  const fresh = join(parent, `.${basename(dir)}.new-${tag}`);
+  const old = join(parent, `.${basename(dir)}.old-${tag}`);
   await Deno.mkdir(fresh);
+  let hadOld = false;
   try {
     for (const [name, content] of Object.entries(files)) {
       await writeSynced(join(fresh, name), typeof content === "string" ? new TextEncoder().encode(content) : content);
     }
-    const hadOld = await pathExists(dir);
+    hadOld = await pathExists(dir);
     if (hadOld) await Deno.rename(dir, old);
-    await Deno.rename(fresh, dir);
-    if (hadOld) await Deno.remove(old, { recursive: true });
+    try {
+      await Deno.rename(fresh, dir);
+    } catch (err) {
+      if (hadOld) await Deno.rename(old, dir).catch(() => {}); // put the old checkpoint back
+      throw err;
+    }
   } catch (err) {
     await Deno.remove(fresh, { recursive: true }).catch(() => {});
     throw err;
+  }
+  await syncDirectory(parent);
+  // The new checkpoint is in place; failing to delete the old copy is not an error (the next swap removes it).
+  if (hadOld) await Deno.remove(old, { recursive: true }).catch(() => {});
+}
+
+/** Flushes the renames in `path` to disk where the OS allows it (Linux, macOS); best effort elsewhere. */
+async function syncDirectory(path: string): Promise<void> {
+  try {
+    const handle = await Deno.open(path, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // Windows cannot open directories; the renames are still atomic, only not yet flushed.
   }
 }
 
 /**
  * If a crash hit between the two renames of a swap, `dir` is missing and its
- * previous version waits as `.<name>.old-*`: put it back. Half-built `.new-*`
- * directories are removed.
+ * previous version waits as `.<name>.old-*`: put it back. Leftovers of other
+ * processes (half-built `.new-*`, or `.old-*` once `dir` exists) are removed;
+ * this process's own are still in use, so they are kept.
  */
 async function recoverInterruptedSwap(dir: string): Promise<void> {
   const parent = dirname(dir);
   if (!(await pathExists(parent))) return;
   const prefix = `.${basename(dir)}.`;
+  const leftovers: string[] = [];
   for await (const entry of Deno.readDir(parent)) {
-    if (!entry.name.startsWith(prefix)) continue;
-    const path = join(parent, entry.name);
-    if (entry.name.startsWith(`${prefix}old-`) && !(await pathExists(dir))) await Deno.rename(path, dir);
-    else if (entry.name.startsWith(`${prefix}new-`) || entry.name.startsWith(`${prefix}old-`)) {
-      // Leftovers of a crashed process (ours are still in use, so keep those).
-      const pid = Number(entry.name.split("-").at(-2));
-      if (pid !== Deno.pid) await Deno.remove(path, { recursive: true }).catch(() => {});
+    if (entry.name.startsWith(`${prefix}old-`) || entry.name.startsWith(`${prefix}new-`)) leftovers.push(entry.name);
+  }
+  leftovers.sort();
+  for (const name of leftovers) {
+    const path = join(parent, name);
+    if (name.startsWith(`${prefix}old-`) && !(await pathExists(dir))) {
+      await Deno.rename(path, dir);
+      continue;
     }
+    const pid = Number(name.split("-").at(-2));
+    if (pid !== Deno.pid) await Deno.remove(path, { recursive: true }).catch(() => {});
   }
 }
 
-async function readText(path: string): Promise<string> {
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
   try {
-    return await Deno.readTextFile(path);
+    text = await Deno.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
     throw err;
   }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+  }
 }
-

@@ -5,170 +5,311 @@
  *   N bytes   UTF-8 JSON: { name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: { str: str } }
  *   …         the tensors' bytes, little-endian, offsets relative to here
  *
- * Floats of any stored width are read as Float32Array; integers as Int32Array.
+ * Floats of any stored width are read as Float32Array; integers as Int32Array
+ * (an error if a value does not fit). Parsing is as strict as the reference
+ * Rust implementation: the tensors must tile the data exactly (no overlap,
+ * gap or trailing bytes), so a truncated or corrupted file fails loudly.
  */
 import { writeFileAtomic } from "./atomic.ts";
 
-export type StoredDtype = "F32" | "F16" | "BF16" | "F64" | "I32" | "I64";
+/** Float dtypes (read as Float32Array) and integer dtypes (read as Int32Array). */
+export type StoredDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "U64" | "I32" | "U32" | "I16" | "U16" | "I8" | "U8" | "BOOL";
 export type TensorData = Float32Array | Int32Array;
 
-/** A tensor as read from or written to a file. */
+/** A tensor as read from a file: `dtype` is the stored one, `data` already converted. */
 export interface StoredTensor {
   readonly dtype: StoredDtype;
   readonly shape: number[];
   readonly data: TensorData;
 }
 
+/** A tensor to write: float32 or int32, row-major. */
+export interface TensorToWrite {
+  readonly dtype: "F32" | "I32";
+  readonly shape: readonly number[];
+  readonly data: TensorData;
+}
+
+/** Tensors to write, by name: a Map or a plain record. */
+export type TensorsToWrite = ReadonlyMap<string, TensorToWrite> | Readonly<Record<string, TensorToWrite>>;
+
 export interface SafetensorsFile {
   readonly tensors: Map<string, StoredTensor>;
   readonly metadata: Record<string, string>;
 }
 
-const BYTES: Record<StoredDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I32: 4, I64: 8 };
+const BYTES: Record<StoredDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  U64: 8,
+  I32: 4,
+  U32: 4,
+  I16: 2,
+  U16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
+const FLOAT_DTYPES = new Set<StoredDtype>(["F64", "F32", "F16", "BF16"]);
+/** Whether this machine stores typed arrays little-endian (all common ones do): then F32/I32 are one memcpy. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const METADATA_KEY = "__metadata__";
 
-/** Parses safetensors bytes; `source` (a path) names the file in errors. */
+/**
+ * Parses safetensors bytes; `source` (a path) names the file in errors.
+ *
+ * @example
+ * ```ts
+ * const { tensors, metadata } = parseSafetensors(await Deno.readFile("model.safetensors"), "model.safetensors");
+ * tensors.get("wte.weight")!.shape; // [50257, 768]
+ * ```
+ */
 export function parseSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
-  if (bytes.length < 8) throw new Error(`${source}: not a safetensors file (${bytes.length} bytes, no header length)`);
+  if (bytes.length < 8) {
+    throw new Error(`${source}: not a safetensors file (${bytes.length} bytes, too short for the 8-byte header length)`);
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (8 + headerLength > bytes.length) {
-    throw new Error(`${source}: header length ${headerLength} is larger than the file (${bytes.length} bytes); truncated or not safetensors`);
+  const headerLength = view.getBigUint64(0, true);
+  if (8n + headerLength > BigInt(bytes.length)) {
+    throw new Error(
+      `${source}: header length ${headerLength} is larger than the file (${bytes.length} bytes); truncated or not safetensors`,
+    );
   }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
-  } catch (err) {
-    throw new Error(`${source}: header is not valid UTF-8 JSON (${(err as Error).message})`);
-  }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new Error(`${source}: header is not a JSON object`);
-  const dataStart = 8 + headerLength;
+  const dataStart = 8 + Number(headerLength);
   const dataLength = bytes.length - dataStart;
-  const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
+  const header = parseHeader(bytes.subarray(8, dataStart), source);
+  const metadata = readMetadata(header[METADATA_KEY], source);
+
   const tensors = new Map<string, StoredTensor>();
-  const ranges: [number, number, string][] = [];
+  const ranges: { begin: number; end: number; name: string }[] = [];
   for (const [name, entry] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: string; shape?: unknown; data_offsets?: unknown };
+    if (name === METADATA_KEY) continue;
     const where = `${source}: tensor "${name}"`;
-    if (!dtype || !(dtype in BYTES)) throw new Error(`${where}: unsupported dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(BYTES).join(", ")})`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${where}: shape must be a list of integers ≥ 0, got ${JSON.stringify(shape)}`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+    const { dtype, shape, data_offsets: offsets } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+    if (typeof dtype !== "string" || !(dtype in BYTES)) {
+      throw new Error(`${where}: unsupported dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(BYTES).join(", ")})`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new Error(`${where}: shape must be a list of integers ≥ 0, got ${JSON.stringify(shape)}`);
+    }
+    if (
+      !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
+    ) {
       throw new Error(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
     if (end > dataLength) throw new Error(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
-    const count = shape.reduce((a: number, b: number) => a * b, 1);
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const expectedBytes = count * BYTES[dtype as StoredDtype];
     if (end - begin !== expectedBytes) {
-      throw new Error(`${where}: shape [${shape}] of ${dtype} needs ${expectedBytes} bytes, data_offsets give ${end - begin}`);
+      throw new Error(
+        `${where}: shape [${shape}] of ${dtype} needs ${expectedBytes} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`,
+      );
     }
-    ranges.push([begin, end, name]);
-    tensors.set(name, { dtype: dtype as StoredDtype, shape: [...shape], data: decode(bytes.subarray(dataStart + begin, dataStart + end), dtype as StoredDtype, count, where) });
+    ranges.push({ begin, end, name });
   }
-  ranges.sort((a, b) => a[0] - b[0]);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i][0] < ranges[i - 1][1]) throw new Error(`${source}: tensors "${ranges[i - 1][2]}" and "${ranges[i][2]}" overlap`);
+  checkTiling(ranges, dataLength, source);
+  for (const { begin, end, name } of ranges) {
+    const { dtype, shape } = header[name] as { dtype: StoredDtype; shape: number[] };
+    const data = decode(bytes.subarray(dataStart + begin, dataStart + end), dtype, `${source}: tensor "${name}"`);
+    tensors.set(name, { dtype, shape: [...shape], data });
   }
   return { tensors, metadata };
 }
 
-function decode(raw: Uint8Array, dtype: StoredDtype, count: number, where: string): TensorData {
-  // Copy into an aligned buffer: tensors may start at any byte offset.
-  const view = new DataView(raw.slice().buffer);
-  switch (dtype) {
-    case "F32": {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
-      return out;
+function parseHeader(raw: Uint8Array, source: string): Record<string, unknown> {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(raw));
+  } catch (err) {
+    throw new Error(`${source}: header is not valid UTF-8 JSON (${(err as Error).message})`);
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new Error(`${source}: header is not a JSON object`);
+  return header as Record<string, unknown>;
+}
+
+function readMetadata(value: unknown, source: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new Error(`${source}: "${METADATA_KEY}" must be an object of strings`);
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== "string") throw new Error(`${source}: "${METADATA_KEY}"."${key}" must be a string, got ${JSON.stringify(v)}`);
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+/** The tensors must cover the data exactly once, in some order: no overlap, no hole, nothing after the last. */
+function checkTiling(ranges: { begin: number; end: number; name: string }[], dataLength: number, source: string): void {
+  const sorted = [...ranges].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  let last = "";
+  for (const r of sorted) {
+    if (r.begin < covered) {
+      throw new Error(`${source}: tensors "${last}" and "${r.name}" overlap (bytes ${r.begin}..${covered} of the data)`);
     }
-    case "F64": {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
-      return out;
+    if (r.begin > covered) {
+      throw new Error(`${source}: bytes ${covered}..${r.begin} of the data belong to no tensor (gap before tensor "${r.name}")`);
     }
-    case "F16": {
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
-      return out;
-    }
-    case "BF16": {
-      const out = new Float32Array(count);
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16; // bf16 is the top half of an f32
-      return out;
-    }
-    case "I32": {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
-      return out;
-    }
-    case "I64": {
-      const out = new Int32Array(count);
-      for (let i = 0; i < count; i++) {
-        const v = view.getBigInt64(8 * i, true);
-        if (v > 2147483647n || v < -2147483648n) throw new Error(`${where}: I64 value ${v} at index ${i} does not fit in int32`);
-        out[i] = Number(v);
-      }
-      return out;
-    }
+    covered = r.end;
+    last = r.name;
+  }
+  if (covered !== dataLength) {
+    const after = last ? `after the last tensor "${last}"` : "but the header lists no tensors";
+    throw new Error(
+      `${source}: ${dataLength - covered} trailing bytes ${after} (the data has ${dataLength} bytes, tensors cover ${covered})`,
+    );
   }
 }
 
-/** IEEE half → float. */
+/** Converts one tensor's bytes; the result is a fresh, aligned array (a tensor may start at any byte offset). */
+function decode(raw: Uint8Array, dtype: StoredDtype, where: string): TensorData {
+  const count = raw.length / BYTES[dtype];
+  if (HOST_LITTLE_ENDIAN && dtype === "F32") return new Float32Array(raw.slice().buffer);
+  if (HOST_LITTLE_ENDIAN && dtype === "I32") return new Int32Array(raw.slice().buffer);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  if (FLOAT_DTYPES.has(dtype)) {
+    const out = new Float32Array(count);
+    if (dtype === "BF16") {
+      const bits = new Uint32Array(out.buffer); // bf16 is the top half of an f32
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+    } else {
+      const get = dtype === "F64"
+        ? (i: number) => view.getFloat64(8 * i, true)
+        : dtype === "F32"
+        ? (i: number) => view.getFloat32(4 * i, true)
+        : (i: number) => halfTable()[view.getUint16(2 * i, true)];
+      for (let i = 0; i < count; i++) out[i] = get(i);
+    }
+    return out;
+  }
+  const get = intReader(view, dtype);
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = get(i);
+    if (v > 2147483647n || v < -2147483648n) throw new Error(`${where}: ${dtype} value ${v} at index ${i} does not fit in int32`);
+    if (dtype === "BOOL" && v > 1n) throw new Error(`${where}: BOOL byte ${v} at index ${i} is neither 0 nor 1`);
+    out[i] = Number(v);
+  }
+  return out;
+}
+
+function intReader(view: DataView, dtype: StoredDtype): (i: number) => bigint {
+  switch (dtype) {
+    case "I64":
+      return (i) => view.getBigInt64(8 * i, true);
+    case "U64":
+      return (i) => view.getBigUint64(8 * i, true);
+    case "I32":
+      return (i) => BigInt(view.getInt32(4 * i, true));
+    case "U32":
+      return (i) => BigInt(view.getUint32(4 * i, true));
+    case "I16":
+      return (i) => BigInt(view.getInt16(2 * i, true));
+    case "U16":
+      return (i) => BigInt(view.getUint16(2 * i, true));
+    case "I8":
+      return (i) => BigInt(view.getInt8(i));
+    default: // U8, BOOL
+      return (i) => BigInt(view.getUint8(i));
+  }
+}
+
+let halfValues: Float32Array | undefined;
+/** All 65536 half values, built once (256 KB): a lookup per element instead of arithmetic. */
+function halfTable(): Float32Array {
+  halfValues ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h));
+  return halfValues;
+}
+
+/** IEEE 754 half (binary16) bits → number. */
 export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
   const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024); // zero and subnormals
   if (exponent === 31) return fraction ? NaN : sign * Infinity;
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-/** Serialises F32/I32 tensors (sorted by name, contiguous) with optional string metadata. */
-export function serializeSafetensors(
-  tensors: ReadonlyMap<string, { dtype: "F32" | "I32"; shape: readonly number[]; data: TensorData }>,
-  metadata: Record<string, string> = {},
-): Uint8Array {
-  const names = [...tensors.keys()].sort();
+/**
+ * Serialises F32/I32 tensors with optional string metadata: tensors sorted by
+ * name and contiguous, the header padded with spaces so the data starts at a
+ * multiple of 8 bytes (as the reference writer does).
+ *
+ * @example
+ * ```ts
+ * const bytes = serializeSafetensors({ "w": { dtype: "F32", shape: [2], data: Float32Array.of(1, 2) } }, { format: "pt" });
+ * ```
+ */
+export function serializeSafetensors(tensors: TensorsToWrite, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  const entries: [string, TensorToWrite][] = tensors instanceof Map
+    ? [...tensors]
+    : Object.entries(tensors as Record<string, TensorToWrite>);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== "string") {
+      throw new Error(`serializeSafetensors: metadata "${key}" must be a string, got ${JSON.stringify(value)}`);
+    }
+  }
+  if (Object.keys(metadata).length) header[METADATA_KEY] = { ...metadata };
   let offset = 0;
-  for (const name of names) {
-    const t = tensors.get(name)!;
+  for (const [name, t] of entries) {
+    const where = `serializeSafetensors: tensor "${name}"`;
+    if (name === METADATA_KEY) throw new Error(`${where}: the name is reserved for metadata`);
+    if (t.dtype !== "F32" && t.dtype !== "I32") {
+      throw new Error(`${where}: dtype ${JSON.stringify(t.dtype)} cannot be written (expected F32 or I32)`);
+    }
+    if ((t.dtype === "F32" && !(t.data instanceof Float32Array)) || (t.dtype === "I32" && !(t.data instanceof Int32Array))) {
+      throw new Error(`${where}: dtype ${t.dtype} does not match its ${t.data.constructor.name}`);
+    }
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${where}: shape must be integers ≥ 0, got [${t.shape}]`);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== count) throw new Error(`serializeSafetensors: tensor "${name}" has ${t.data.length} values, shape [${t.shape}] needs ${count}`);
-    if ((t.dtype === "F32") !== (t.data instanceof Float32Array)) throw new Error(`serializeSafetensors: tensor "${name}": dtype ${t.dtype} does not match its ${t.data.constructor.name}`);
+    if (t.data.length !== count) throw new Error(`${where}: has ${t.data.length} values, shape [${t.shape}] needs ${count}`);
     header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + 4 * count] };
     offset += 4 * count;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(json.length / 8) * 8; // pad with spaces so the data starts 8-aligned
-  if (padded !== json.length) json = new TextEncoder().encode(JSON.stringify(header) + " ".repeat(padded - json.length));
+  const text = JSON.stringify(header);
+  const unpadded = new TextEncoder().encode(text).length;
+  const json = new TextEncoder().encode(text + " ".repeat(Math.ceil(unpadded / 8) * 8 - unpadded));
   const out = new Uint8Array(8 + json.length + offset);
   const view = new DataView(out.buffer);
   view.setBigUint64(0, BigInt(json.length), true);
   out.set(json, 8);
   let at = 8 + json.length;
-  for (const name of names) {
-    const t = tensors.get(name)!;
-    for (let i = 0; i < t.data.length; i++, at += 4) {
-      if (t.dtype === "F32") view.setFloat32(at, t.data[i], true);
-      else view.setInt32(at, t.data[i], true);
+  for (const [, t] of entries) {
+    if (HOST_LITTLE_ENDIAN) {
+      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+      at += t.data.byteLength;
+    } else {
+      for (let i = 0; i < t.data.length; i++, at += 4) {
+        if (t.dtype === "F32") view.setFloat32(at, t.data[i], true);
+        else view.setInt32(at, t.data[i], true);
+      }
     }
   }
   return out;
 }
 
-/** Reads and parses a .safetensors file. */
+/** Reads and parses a .safetensors file; errors name `path`. */
 export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
-  return parseSafetensors(await Deno.readFile(path), path);
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
+    throw err;
+  }
+  return parseSafetensors(bytes, path);
 }
 
-/** Writes a .safetensors file atomically. */
+/** Writes a .safetensors file atomically (temp file + rename): a crash leaves the old file or the new one. */
 export async function writeSafetensorsFile(
   path: string,
-  tensors: ReadonlyMap<string, { dtype: "F32" | "I32"; shape: readonly number[]; data: TensorData }>,
-  metadata: Record<string, string> = {},
+  tensors: TensorsToWrite,
+  metadata: Readonly<Record<string, string>> = {},
 ): Promise<void> {
   await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }
