@@ -12,11 +12,18 @@
  *
  * On wasm, matrix products go to the system BLAS (OpenBLAS / Accelerate, via
  * Deno FFI) when it can be loaded; `RLHF_FAST_MATMUL=0` keeps the stock kernel.
+ * The project's C kernels (lib/fast/native, built with the system compiler)
+ * replace slow stock kernels and add fused ones; `RLHF_NATIVE_KERNELS=0`
+ * keeps tfjs' own.
  */
 import { tf } from "./tf.ts";
 import { pathExists } from "./fs.ts";
 import { installBlasMatMul } from "./fast/blas_matmul_kernel.ts";
 import { loadBlas } from "./fast/openblas.ts";
+import { loadNativeKernels, nativeKernelsUnavailableReason } from "./fast/native_kernels.ts";
+import { installNativeWasmKernels } from "./fast/wasm_native_kernels.ts";
+import { installSharedIdentity } from "./fast/wasm_identity.ts";
+import { installWasmCopyKernels } from "./fast/wasm_copy_kernels.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
@@ -85,6 +92,12 @@ async function startBackend(name: BackendName): Promise<boolean> {
         const blas = loadBlas();
         if (blas) installBlasMatMul(blas);
       }
+      if (Deno.env.get("RLHF_NATIVE_KERNELS") !== "0") {
+        installSharedIdentity();
+        installWasmCopyKernels();
+      }
+      const native = loadNativeKernels();
+      if (native) installNativeWasmKernels(native);
       return true;
     }
     case "cpu":
@@ -118,7 +131,8 @@ function describe(name: BackendName): string {
   if (name === "wasm") {
     const blas = tf.getKernel(tf.BatchMatMul, "wasm") && Deno.env.get("RLHF_FAST_MATMUL") !== "0" ? loadBlas() : undefined;
     return `wasm (${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"})` +
-      (blas ? ` + BLAS matmul (${blas.path})` : "");
+      (blas ? ` + BLAS matmul (${blas.path})` : "") +
+      (loadNativeKernels() ? " + native fused kernels" : ` (native kernels off: ${nativeKernelsUnavailableReason()})`);
   }
   if (name === "tensorflow-gpu") return "tensorflow (tfjs-node-gpu, CUDA)";
   if (name === "tensorflow") return "tensorflow (tfjs-node, CPU)";

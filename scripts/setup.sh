@@ -13,20 +13,28 @@ if ! command -v deno >/dev/null 2>&1 || ! deno --version | head -1 | grep -q "^d
 fi
 echo "[setup] $(deno --version | head -1)"
 
-# OpenBLAS: the wasm backend's matrix products go through it (lib/fast/).
-if ! ls /usr/lib/*-linux-gnu/libopenblas.so.0 >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
-  if [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; then
-    echo "[setup] installing libopenblas0-pthread (apt-get)"
-    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas0-pthread; } >/dev/null \
-      || echo "[setup] could not install OpenBLAS; continuing with the stock wasm kernels"
-  else
-    echo "[setup] OpenBLAS missing and no root/sudo: continuing with the stock wasm kernels (install libopenblas0-pthread for ~3x speed)"
+# Debian packages for the fast CPU path (lib/fast/), all optional: OpenBLAS
+# for matrix products, a C compiler for the project's fused kernels
+# (lib/fast/native/kernels.c). Without them the stock wasm kernels are used.
+apt_install() { # package, what it is for
+  local SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo"
+  if ! command -v apt-get >/dev/null 2>&1 || { [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; }; then
+    echo "[setup] $1 missing and no apt-get with root/sudo: continuing without $2"
+    return
   fi
-fi
+  echo "[setup] installing $1 (apt-get) for $2"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1"; } >/dev/null \
+    || echo "[setup] could not install $1; continuing without $2"
+}
+ls /usr/lib/*-linux-gnu/libopenblas.so.0 >/dev/null 2>&1 || apt_install libopenblas0-pthread "BLAS matrix products"
+command -v cc >/dev/null 2>&1 || apt_install gcc "the native fused kernels"
 
 # The lock file pins every npm package; --frozen fails instead of changing it.
 # tfjs-node(-gpu) install scripts (which download libtensorflow) are not run:
 # see README "Using a GPU" for enabling them.
 deno install --frozen >/dev/null
 echo "[setup] npm dependencies installed in node_modules/"
+
+# Build the native kernels now (they are also built on first use) and say which path is active.
+deno eval --quiet 'import { initBackend } from "./lib/backend.ts"; await initBackend();' 2>/dev/null | sed 's/^\[rlhf\]/[setup]/' \
+  || echo "[setup] the backend check failed: run 'deno task test' to see why"

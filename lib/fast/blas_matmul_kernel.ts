@@ -19,6 +19,11 @@ interface WasmBackendInternals {
 
 let installed = false;
 
+/** True when matmuls on the active backend run on the system BLAS (then transposed operands cost nothing extra). */
+export function blasMatMulActive(): boolean {
+  return installed && tf.getBackend() === "wasm";
+}
+
 /** Replaces wasm's BatchMatMul with the BLAS one. Returns false if it was already installed or wasm is absent. */
 export function installBlasMatMul(blas: Blas): boolean {
   if (installed) return false;

@@ -3,6 +3,8 @@
  */
 import { tf } from "../tf.ts";
 import { conv1d, dropout } from "./layers.ts";
+import { fusedKernelAvailable, fusedMaskedSoftmax } from "../fast/fused_ops.ts";
+import { MASKED_SOFTMAX } from "../fast/kernel_names.ts";
 import type { LayerCache } from "./kv_cache.ts";
 
 /** A large negative number instead of −∞, so a row with every key masked (a
@@ -31,19 +33,26 @@ export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; p
   const [B, T, C] = inp.x.shape;
   const hs = C / inp.nHead;
   const qkv = conv1d(tf.reshape(inp.x, [B * T, C]), inp.cAttnWeight, inp.cAttnBias); // [B*T, 3C]
-  const [q, kNew, vNew] = tf.split(qkv, 3, 1).map((t) =>
-    tf.transpose(tf.reshape(t, [B, T, inp.nHead, hs]), [0, 2, 1, 3]) as tf.Tensor4D // [B, nh, T, hs]
-  );
+  // One transpose to [3, B, nh, T, hs], then q, k, v are contiguous slices along the first axis.
+  const [q, kNew, vNew] = tf.unstack(tf.transpose(tf.reshape(qkv, [B, T, 3, inp.nHead, hs]), [2, 0, 3, 1, 4])) as tf.Tensor4D[];
   const key = inp.past ? tf.concat([inp.past.key, kNew], 2) as tf.Tensor4D : kNew; // [B, nh, S, hs]
   const value = inp.past ? tf.concat([inp.past.value, vNew], 2) as tf.Tensor4D : vNew;
 
-  const scores = tf.add(tf.mul(tf.matMul(q, key, false, true), 1 / Math.sqrt(hs)), inp.mask); // [B, nh, T, S]
-  const weights = dropout(tf.softmax(scores), inp.dropoutRate, inp.seed);
+  const weights = dropout(attentionWeights(tf.matMul(q, key, false, true), inp.mask, 1 / Math.sqrt(hs)), inp.dropoutRate, inp.seed);
   const heads = tf.matMul(weights, value); // [B, nh, T, hs]
   const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
   const projected = conv1d(merged, inp.cProjWeight, inp.cProjBias);
   const out = dropout(tf.reshape(projected, [B, T, C]), inp.dropoutRate, inp.seed === undefined ? undefined : inp.seed + 1);
   return { out: out as tf.Tensor3D, present: { key, value } };
+}
+
+/**
+ * softmax(scale·scores + mask) over the keys, [B, nh, T, S]. One fused kernel
+ * where the backend has it (lib/fast), else tfjs ops.
+ */
+export function attentionWeights(scores: tf.Tensor4D, mask: tf.Tensor, scale: number): tf.Tensor4D {
+  if (fusedKernelAvailable(MASKED_SOFTMAX)) return fusedMaskedSoftmax(scores, mask, scale);
+  return tf.tidy(() => tf.softmax(tf.add(tf.mul(scores, scale), mask)) as tf.Tensor4D);
 }
 
 /**
@@ -54,8 +63,10 @@ export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; p
 export function attentionMask(T: number, past: number, keyPadding?: tf.Tensor2D): tf.Tensor {
   return tf.tidy(() => {
     const S = past + T;
-    const allowed = tf.linalg.bandPart(tf.ones([T, S]), -1, past); // 1 where j ≤ past + i
-    let mask: tf.Tensor = tf.mul(tf.sub(1, allowed), MASKED_SCORE); // [T, S]
+    // Built in JS: bandPart's integer broadcasting is slow on wasm, and this is small.
+    const causal = new Float32Array(T * S);
+    for (let i = 0; i < T; i++) causal.fill(MASKED_SCORE, i * S + past + i + 1, (i + 1) * S); // j > past + i
+    let mask: tf.Tensor = tf.tensor2d(causal, [T, S]);
     if (keyPadding) {
       if (keyPadding.shape[1] !== S) {
         throw new Error(`attentionMask: key padding covers ${keyPadding.shape[1]} positions, expected ${S}`);

@@ -7,7 +7,7 @@ import { tf } from "../tf.ts";
 import { attentionMask, causalSelfAttention } from "./attention.ts";
 import type { KVCache, LayerCache } from "./kv_cache.ts";
 import { cacheLength } from "./kv_cache.ts";
-import { conv1d, dropout, embeddingLookup, geluNew, layerNorm, matMul2d } from "./layers.ts";
+import { conv1d, dropout, embeddingLookup, geluNew, layerNorm, matMul2dTransposeB } from "./layers.ts";
 import type { GPT2Model } from "./model_types.ts";
 
 export interface ForwardOptions {
@@ -45,11 +45,11 @@ export function gpt2HiddenWithCache(
   let cache: LayerCache[] = [];
 
   const hidden = tf.tidy(() => {
-    const tokens = embeddingLookup(params["wte.weight"] as tf.Tensor2D, tf.reshape(ids, [B * T])); // [B*T, C]
+    const tokens = tf.reshape(embeddingLookup(params["wte.weight"] as tf.Tensor2D, tf.reshape(ids, [B * T])), [B, T, C]);
     const positions = options.positionIds
-      ? embeddingLookup(params["wpe.weight"] as tf.Tensor2D, tf.reshape(options.positionIds, [B * T])) // [B*T, C]
-      : tf.tile(embeddingLookup(params["wpe.weight"] as tf.Tensor2D, tf.range(past, past + T, 1, "int32")), [B, 1]);
-    let x = dropout(tf.reshape(tf.add(tokens, positions), [B, T, C]), rate, seedAt(0)) as tf.Tensor3D; // [B, T, C]
+      ? tf.reshape(embeddingLookup(params["wpe.weight"] as tf.Tensor2D, tf.reshape(options.positionIds, [B * T])), [B, T, C])
+      : embeddingLookup(params["wpe.weight"] as tf.Tensor2D, tf.range(past, past + T, 1, "int32")); // [T, C], broadcast over rows
+    let x = dropout(tf.add(tokens, positions), rate, seedAt(0)) as tf.Tensor3D; // [B, T, C]
     const mask = attentionMask(T, past, options.attentionMask);
 
     for (let i = 0; i < config.n_layer; i++) {
@@ -91,9 +91,7 @@ export function gpt2Hidden(model: GPT2Model, ids: tf.Tensor2D, options: ForwardO
 export function lmHead(model: GPT2Model, hidden: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, C] = hidden.shape;
-    // An explicit transpose keeps the matmul (and its gradient) on the fast non-transposed path.
-    const wteT = tf.transpose(model.params["wte.weight"]) as tf.Tensor2D; // [C, V]
-    const flat = matMul2d(tf.reshape(hidden, [B * T, C]) as tf.Tensor2D, wteT);
+    const flat = matMul2dTransposeB(tf.reshape(hidden, [B * T, C]) as tf.Tensor2D, model.params["wte.weight"] as tf.Tensor2D);
     return tf.reshape(flat, [B, T, model.config.vocab_size]) as tf.Tensor3D;
   });
 }

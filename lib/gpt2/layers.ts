@@ -3,12 +3,21 @@
  * Each matches the Hugging Face GPT-2 definition it is named after.
  */
 import { tf } from "../tf.ts";
+import { fusedGeluNew, fusedKernelAvailable, fusedLayerNorm } from "../fast/fused_ops.ts";
+import { GELU_NEW, LAYER_NORM } from "../fast/kernel_names.ts";
+import { blasMatMulActive } from "../fast/blas_matmul_kernel.ts";
 
 /**
  * LayerNorm over the last axis: (x − mean) / sqrt(var + eps) · weight + bias,
- * with the biased variance, as `torch.nn.LayerNorm`.
+ * with the biased variance, as `torch.nn.LayerNorm`. One fused kernel where
+ * the backend has it (lib/fast), else the composite below.
  */
 export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  return fusedKernelAvailable(LAYER_NORM) ? fusedLayerNorm(x, weight, bias, eps) : layerNormComposite(x, weight, bias, eps);
+}
+
+/** LayerNorm from tfjs ops (every backend; the reference for the fused kernel). */
+export function layerNormComposite(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, -1, true);
     const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
@@ -18,8 +27,16 @@ export function layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps:
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
-/** GELU with the tanh approximation, HF's "gelu_new": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+/**
+ * GELU with the tanh approximation, HF's "gelu_new": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+ * One fused kernel where the backend has it (lib/fast), else the composite below.
+ */
 export function geluNew(x: tf.Tensor): tf.Tensor {
+  return fusedKernelAvailable(GELU_NEW) ? fusedGeluNew(x) : geluNewComposite(x);
+}
+
+/** gelu_new from tfjs ops (every backend; the reference for the fused kernel). */
+export function geluNewComposite(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     // x·x·x rather than pow(x, 3): the same value, and pow is several times slower here.
     const inner = tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.mul(tf.mul(x, x), x))));
@@ -40,11 +57,14 @@ export function conv1d(x2d: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor): tf
  * a·b for 2-D a [M, K] and b [K, N], with a gradient made of non-transposed
  * matmuls (da = dy·bᵀ, db = aᵀ·dy with explicit transposes).
  *
- * Why: tfjs' own matMul gradient uses transposed matmuls, which the wasm
- * backend runs ~10× slower than plain ones (they miss its XNNPACK path); an
- * explicit transpose is cheap by comparison. The values are the same.
+ * Why: tfjs' own matMul gradient uses transposed matmuls, which the stock
+ * wasm backend runs ~10× slower than plain ones (they miss its XNNPACK
+ * path); an explicit transpose is cheap by comparison. Where matmuls run on
+ * the system BLAS (lib/fast), a transposed operand is free and tfjs' own
+ * gradient is used. The values are the same.
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (blasMatMulActive()) return tf.matMul(a, b);
   const product = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, w] = args as [tf.Tensor2D, tf.Tensor2D];
     (args[2] as tf.GradSaveFunc)([x, w]);
@@ -57,6 +77,12 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
     };
   });
   return product(a, b) as tf.Tensor2D;
+}
+
+/** a·bᵀ for 2-D a [M, K] and b [N, K] (the tied LM head), fast on every backend. */
+export function matMul2dTransposeB(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  // Without BLAS an explicit transpose keeps the matmul (and its gradient) on the fast non-transposed path.
+  return blasMatMulActive() ? tf.matMul(a, b, false, true) : matMul2d(a, tf.transpose(b));
 }
 
 /**

@@ -8,6 +8,8 @@
  *   p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
  */
 import { tf } from "../tf.ts";
+import { fusedAdamWUpdate, fusedKernelAvailable } from "../fast/fused_ops.ts";
+import { ADAMW_UPDATE } from "../fast/kernel_names.ts";
 
 export interface AdamWOptions {
   /** Adam's decay rates of the first and second moments. @default [0.9, 0.95] */
@@ -61,10 +63,22 @@ export class AdamW {
     const t = this.#step;
     const stepSize = lr / (1 - this.#beta1 ** t);
     const sqrtBias2 = Math.sqrt(1 - this.#beta2 ** t);
+    const fused = fusedKernelAvailable(ADAMW_UPDATE);
     for (const [name, p] of Object.entries(this.#params)) {
       const g = grads[name];
       if (!g) throw new Error(`AdamW.step: no gradient for "${name}"`);
       tf.tidy(() => {
+        if (fused) {
+          // The same formula in one native pass (lib/fast/native/kernels.c).
+          const decay = this.#decay[name] && this.#weightDecay > 0 ? 1 - lr * this.#weightDecay : 1;
+          const [newP, m, v] = fusedAdamWUpdate(p, g, this.#m[name], this.#v[name], {
+            beta1: this.#beta1, beta2: this.#beta2, eps: this.#eps, decay, stepSize, sqrtBias2,
+          });
+          p.assign(newP);
+          this.#m[name].assign(m);
+          this.#v[name].assign(v);
+          return;
+        }
         const m = tf.add(tf.mul(this.#m[name], this.#beta1), tf.mul(g, 1 - this.#beta1));
         const v = tf.add(tf.mul(this.#v[name], this.#beta2), tf.mul(tf.square(g), 1 - this.#beta2));
         const decayed = this.#decay[name] && this.#weightDecay > 0 ? tf.mul(p, 1 - lr * this.#weightDecay) : p;

@@ -1,0 +1,118 @@
+/**
+ * Fused operations with their gradients: each one runs as a single kernel
+ * where the current backend registers one (wasm with the native kernels,
+ * see wasm_native_kernels.ts), and callers fall back to the plain tfjs
+ * composite elsewhere (`fusedKernelAvailable`). The formulas are the same;
+ * tests/native_kernels_test.ts checks values and gradients against the
+ * composites.
+ */
+import { tf } from "../tf.ts";
+import * as names from "./kernel_names.ts";
+
+/** True when the active backend has the fused kernel `kernelName`. */
+export function fusedKernelAvailable(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+function run(kernelName: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown> = {}) {
+  // deno-lint-ignore no-explicit-any
+  return tf.engine().runKernel(kernelName, inputs, attrs as any) as tf.Tensor | tf.Tensor[];
+}
+
+/** HF "gelu_new" in one pass (and one pass for its gradient). */
+export function fusedGeluNew(x: tf.Tensor): tf.Tensor {
+  return run(names.GELU_NEW, { x }) as tf.Tensor;
+}
+
+/** LayerNorm over the last axis in one pass; saves the per-row mean and 1/std for the gradient. */
+export function fusedLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, epsilon: number): tf.Tensor {
+  const [y, mean, rstd] = run(names.LAYER_NORM, { x, weight, bias }, { epsilon }) as tf.Tensor[];
+  // mean and rstd are kept by the tape for the backward pass; the caller only sees y.
+  tf.dispose([mean, rstd]);
+  return y;
+}
+
+/** Per-row cross-entropy lse(z) − z[target] of logits [N, V] against int32 targets [N] → [N]. */
+export function fusedCrossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  const [lse, loss] = run(names.CROSS_ENTROPY, { logits, targets }) as tf.Tensor[];
+  lse.dispose();
+  return loss as tf.Tensor1D;
+}
+
+/** Attention weights softmax(scale·scores + mask) for scores [B, H, T, S], mask [T, S] or [B, 1, T, S]. */
+export function fusedMaskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor, scale: number): tf.Tensor4D {
+  return run(names.MASKED_SOFTMAX, { scores, mask }, { scale }) as tf.Tensor4D;
+}
+
+export interface AdamWScalars {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Multiplier of the weight before the update: 1 − lr·weight_decay (or 1). */
+  decay: number;
+  /** lr / (1 − β1ᵗ). */
+  stepSize: number;
+  /** √(1 − β2ᵗ). */
+  sqrtBias2: number;
+}
+
+/** One AdamW step for one weight → [new weight, new m, new v]. */
+export function fusedAdamWUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWScalars): tf.Tensor[] {
+  return run(names.ADAMW_UPDATE, { param, grad, m, v }, { ...s }) as tf.Tensor[];
+}
+
+// --- gradients (registered once for every backend; used only where the forward kernel ran) ---
+
+/** The upstream gradient of output `i` (tfjs passes an array for multi-output kernels). */
+function upstream(dy: tf.Tensor | tf.Tensor[], i: number): tf.Tensor {
+  return Array.isArray(dy) ? dy[i] : dy;
+}
+
+tf.registerGradient({
+  kernelName: names.GELU_NEW,
+  inputsToSave: ["x"],
+  gradFunc: (dy, saved) => ({ x: () => run(names.GELU_NEW_GRAD, { x: saved[0], dy: upstream(dy, 0) }) as tf.Tensor }),
+});
+
+tf.registerGradient({
+  kernelName: names.LAYER_NORM,
+  inputsToSave: ["x", "weight"],
+  outputsToSave: [false, true, true],
+  gradFunc: (dy, saved) => {
+    const [x, weight, mean, rstd] = saved;
+    // One kernel computes all three gradients; computed here, not inside the
+    // per-input closures, because tfjs runs each closure in its own tidy.
+    const [dx, dWeight, dBias] = run(names.LAYER_NORM_GRAD, { x, weight, mean, rstd, dy: upstream(dy, 0) }) as tf.Tensor[];
+    return { x: () => dx, weight: () => dWeight, bias: () => dBias };
+  },
+});
+
+tf.registerGradient({
+  kernelName: names.CROSS_ENTROPY,
+  inputsToSave: ["logits", "targets"],
+  outputsToSave: [true, false],
+  gradFunc: (dy, saved) => {
+    const [logits, targets, lse] = saved;
+    const dLogits = run(names.CROSS_ENTROPY_GRAD, { logits, targets, lse, dLse: upstream(dy, 0), dLoss: upstream(dy, 1) });
+    return { logits: () => dLogits as tf.Tensor, targets: () => tf.zerosLike(targets) };
+  },
+});
+
+tf.registerGradient({
+  kernelName: names.MASKED_SOFTMAX,
+  inputsToSave: ["mask"],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [mask, p] = saved;
+    const scale = (attrs as { scale: number }).scale;
+    const dp = upstream(dy, 0);
+    return {
+      scores: () => run(names.MASKED_SOFTMAX_GRAD, { p, dp }, { scale }) as tf.Tensor,
+      // The mask enters unscaled; sum over the axes it was broadcast along ([T, S]: batch and heads; [B, 1, T, S]: heads).
+      mask: () => {
+        const dMask = run(names.MASKED_SOFTMAX_GRAD, { p, dp }, { scale: 1 }) as tf.Tensor;
+        return mask.rank === 2 ? tf.sum(dMask, [0, 1]) : tf.sum(dMask, 1, true);
+      },
+    };
+  },
+});

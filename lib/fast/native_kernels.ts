@@ -1,0 +1,132 @@
+/**
+ * The project's own C kernels (lib/fast/native/kernels.c), compiled on this
+ * machine with the system C compiler and opened through Deno FFI.
+ *
+ * The library is built once per version of the source: its file name carries
+ * a hash of kernels.c and the compiler flags, so an edited kernel is rebuilt
+ * and a stale one is never loaded. The build writes to a temporary name and
+ * renames, so an interrupted build leaves nothing half-written. No compiler,
+ * a failed build, or no --allow-ffi / --allow-run: `loadNativeKernels()`
+ * returns undefined (with the reason) and tfjs' own kernels are used.
+ * `RLHF_NATIVE_KERNELS=0` turns them off.
+ */
+
+const SOURCE = new URL("./native/kernels.c", import.meta.url);
+const BUILD_DIR = new URL("./native/build/", import.meta.url);
+
+const SYMBOLS = {
+  gelu_new_forward: { parameters: ["buffer", "buffer", "i32"], result: "void" },
+  gelu_new_backward: { parameters: ["buffer", "buffer", "buffer", "i32"], result: "void" },
+  layer_norm_forward: {
+    parameters: ["buffer", "buffer", "buffer", "i32", "i32", "f32", "buffer", "buffer", "buffer"],
+    result: "void",
+  },
+  layer_norm_backward: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32", "buffer", "buffer", "buffer"],
+    result: "void",
+  },
+  cross_entropy_forward: { parameters: ["buffer", "buffer", "i32", "i32", "buffer", "buffer"], result: "void" },
+  cross_entropy_backward: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32", "buffer"],
+    result: "void",
+  },
+  sum_middle_axes: { parameters: ["buffer", "i32", "i32", "i32", "buffer"], result: "void" },
+  transpose_4byte: { parameters: ["buffer", "buffer", "i32", "buffer", "buffer"], result: "void" },
+  masked_softmax_forward: {
+    parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "buffer"],
+    result: "void",
+  },
+  masked_softmax_backward: { parameters: ["buffer", "buffer", "i32", "i32", "f32", "buffer"], result: "void" },
+  adamw_update: {
+    parameters: [
+      "buffer", "buffer", "buffer", "buffer", "i32",
+      "f32", "f32", "f32", "f32", "f32", "f32",
+      "buffer", "buffer", "buffer",
+    ],
+    result: "void",
+  },
+} as const;
+
+export type NativeKernels = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** Compiler flag sets, tried in order (-march=native is not accepted everywhere). */
+const FLAG_SETS = [
+  ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"],
+  ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"],
+];
+
+let cached: { kernels?: NativeKernels; reason?: string } | undefined;
+
+/** Why the native kernels are not in use ("" when they are). */
+export function nativeKernelsUnavailableReason(): string {
+  return cached?.reason ?? "";
+}
+
+/** Builds (if needed) and opens the kernels once per process; undefined when unavailable. */
+export function loadNativeKernels(): NativeKernels | undefined {
+  if (cached) return cached.kernels;
+  if (Deno.env.get("RLHF_NATIVE_KERNELS") === "0") {
+    cached = { reason: "RLHF_NATIVE_KERNELS=0" };
+    return undefined;
+  }
+  try {
+    const path = buildLibrary();
+    cached = { kernels: Deno.dlopen(path, SYMBOLS).symbols };
+  } catch (err) {
+    cached = { reason: err instanceof Error ? err.message.split("\n")[0] : String(err) };
+  }
+  return cached.kernels;
+}
+
+function buildLibrary(): string {
+  const source = Deno.readTextFileSync(SOURCE);
+  const ext = Deno.build.os === "darwin" ? "dylib" : "so";
+  const compiler = Deno.env.get("CC") ?? "cc";
+  const errors: string[] = [];
+  for (const flags of FLAG_SETS) {
+    const tag = fnv1a(`${source}\0${compiler}\0${flags.join(" ")}\0${Deno.build.target}`);
+    const target = new URL(`librlhf_kernels-${tag}.${ext}`, BUILD_DIR).pathname;
+    if (exists(target)) return target;
+    Deno.mkdirSync(BUILD_DIR, { recursive: true });
+    const temp = `${target}.tmp-${Deno.pid}`;
+    try {
+      const out = new Deno.Command(compiler, {
+        args: [...flags, "-shared", "-fPIC", "-o", temp, SOURCE.pathname],
+        stdout: "piped",
+        stderr: "piped",
+      }).outputSync();
+      if (out.success) {
+        Deno.renameSync(temp, target);
+        return target;
+      }
+      errors.push(`${compiler} ${flags.join(" ")}: ${new TextDecoder().decode(out.stderr).trim().split("\n")[0]}`);
+    } catch (err) {
+      errors.push(`${compiler}: ${err instanceof Error ? err.message : err}`);
+      break; // no compiler (or not allowed to run it): other flags will not help
+    } finally {
+      try {
+        Deno.removeSync(temp);
+      } catch { /* renamed or never written */ }
+    }
+  }
+  throw new Error(`could not build lib/fast/native/kernels.c: ${errors.join("; ")}`);
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A short stable hash (FNV-1a, 32 bit) for the build's file name. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}

@@ -1,0 +1,156 @@
+/**
+ * tfjs kernels for the wasm backend that run the project's C kernels
+ * (lib/fast/native/kernels.c) on tensors in the wasm heap:
+ *
+ * - drop-in replacements of two stock kernels the profile found slow:
+ *   `Transpose` (float32 and int32, rank ≤ 6) and `Sum` over a block of
+ *   adjacent axes (the bias gradients, LayerNorm-style row sums); other
+ *   cases go to the stock kernel;
+ * - the fused kernels named in kernel_names.ts (GELU, LayerNorm,
+ *   softmax cross-entropy, attention softmax, AdamW), with their gradients in fused_ops.ts.
+ */
+import { tf } from "../tf.ts";
+import * as names from "./kernel_names.ts";
+import type { NativeKernels } from "./native_kernels.ts";
+import { asWasmBackend, f32View, i32View, sizeOf } from "./wasm_heap.ts";
+
+type Inputs = Record<string, tf.TensorInfo>;
+type Attrs = Record<string, unknown>;
+type KernelFunc = (inputs: Inputs, backend: ReturnType<typeof asWasmBackend>, attrs: Attrs) => tf.TensorInfo | tf.TensorInfo[];
+
+let installed = false;
+
+/** Registers every kernel on the wasm backend. Returns false if already done or wasm is absent. */
+export function installNativeWasmKernels(k: NativeKernels): boolean {
+  if (installed || !tf.getKernel(tf.Transpose, "wasm")) return false;
+  replaceStock(tf.Transpose, (stock) => (inputs, backend, attrs) => {
+    const x = inputs.x;
+    const perm = attrs.perm as number[];
+    if ((x.dtype !== "float32" && x.dtype !== "int32") || perm.length > 6 || perm.every((p, i) => p === i)) return stock();
+    const out = backend.makeOutput(perm.map((p) => x.shape[p]), x.dtype);
+    k.transpose_4byte(i32View(backend, x), i32View(backend, out), perm.length, new Int32Array(x.shape), new Int32Array(perm));
+    return out;
+  });
+  replaceStock(tf.Sum, (stock) => (inputs, backend, attrs) => {
+    const x = inputs.x;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+    const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+    if (x.dtype !== "float32" || axes.length === 0 || !adjacent) return stock();
+    const first = axes[0], last = axes[axes.length - 1];
+    const outShape = attrs.keepDims
+      ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+      : x.shape.filter((_, i) => !axes.includes(i));
+    const out = backend.makeOutput(outShape, "float32");
+    const outer = sizeOf(x.shape.slice(0, first));
+    const reduce = sizeOf(x.shape.slice(first, last + 1));
+    const inner = sizeOf(x.shape.slice(last + 1));
+    k.sum_middle_axes(f32View(backend, x), outer, reduce, inner, f32View(backend, out));
+    return out;
+  });
+
+  register(names.GELU_NEW, ({ x }, backend) => {
+    const y = backend.makeOutput(x.shape, "float32");
+    k.gelu_new_forward(f32View(backend, x), f32View(backend, y), sizeOf(x.shape));
+    return y;
+  });
+  register(names.GELU_NEW_GRAD, ({ x, dy }, backend) => {
+    const dx = backend.makeOutput(x.shape, "float32");
+    k.gelu_new_backward(f32View(backend, x), f32View(backend, dy), f32View(backend, dx), sizeOf(x.shape));
+    return dx;
+  });
+
+  register(names.LAYER_NORM, ({ x, weight, bias }, backend, attrs) => {
+    const C = x.shape[x.shape.length - 1];
+    const rows = sizeOf(x.shape) / C;
+    const y = backend.makeOutput(x.shape, "float32");
+    const mean = backend.makeOutput([rows], "float32");
+    const rstd = backend.makeOutput([rows], "float32");
+    const v = (t: tf.TensorInfo) => f32View(backend, t);
+    k.layer_norm_forward(v(x), v(weight), v(bias), rows, C, attrs.epsilon as number, v(y), v(mean), v(rstd));
+    return [y, mean, rstd];
+  });
+  register(names.LAYER_NORM_GRAD, ({ x, weight, mean, rstd, dy }, backend) => {
+    const C = x.shape[x.shape.length - 1];
+    const rows = sizeOf(x.shape) / C;
+    const dx = backend.makeOutput(x.shape, "float32");
+    const dw = backend.makeOutput([C], "float32");
+    const db = backend.makeOutput([C], "float32");
+    const v = (t: tf.TensorInfo) => f32View(backend, t);
+    k.layer_norm_backward(v(x), v(weight), v(mean), v(rstd), v(dy), rows, C, v(dx), v(dw), v(db));
+    return [dx, dw, db];
+  });
+
+  register(names.CROSS_ENTROPY, ({ logits, targets }, backend) => {
+    const [rows, V] = logits.shape;
+    const lse = backend.makeOutput([rows], "float32");
+    const loss = backend.makeOutput([rows], "float32");
+    k.cross_entropy_forward(f32View(backend, logits), i32View(backend, targets), rows, V, f32View(backend, lse), f32View(backend, loss));
+    return [lse, loss];
+  });
+  register(names.CROSS_ENTROPY_GRAD, ({ logits, targets, lse, dLse, dLoss }, backend) => {
+    const [rows, V] = logits.shape;
+    const dz = backend.makeOutput(logits.shape, "float32");
+    const v = (t: tf.TensorInfo) => f32View(backend, t);
+    k.cross_entropy_backward(v(logits), i32View(backend, targets), v(lse), v(dLse), v(dLoss), rows, V, v(dz));
+    return dz;
+  });
+
+  register(names.MASKED_SOFTMAX, ({ scores, mask }, backend, attrs) => {
+    const [B, H, T, S] = scores.shape;
+    const maskBatch = mask.shape.length === 4 ? mask.shape[0] : 1;
+    const expected = mask.shape.length === 4 ? [B, 1, T, S] : [T, S];
+    if (mask.shape.join() !== expected.join()) {
+      throw new Error(`${names.MASKED_SOFTMAX}: mask shape [${mask.shape}] does not fit scores [${scores.shape}]`);
+    }
+    const p = backend.makeOutput(scores.shape, "float32");
+    k.masked_softmax_forward(f32View(backend, scores), f32View(backend, mask), B, H, T, S, maskBatch, attrs.scale as number, f32View(backend, p));
+    return p;
+  });
+  register(names.MASKED_SOFTMAX_GRAD, ({ p, dp }, backend, attrs) => {
+    const S = p.shape[p.shape.length - 1];
+    const ds = backend.makeOutput(p.shape, "float32");
+    k.masked_softmax_backward(f32View(backend, p), f32View(backend, dp), sizeOf(p.shape) / S, S, attrs.scale as number, f32View(backend, ds));
+    return ds;
+  });
+
+  register(names.ADAMW_UPDATE, ({ param, grad, m, v }, backend, a) => {
+    const outs = [param, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
+    const f = (t: tf.TensorInfo) => f32View(backend, t);
+    k.adamw_update(
+      f(param), f(grad), f(m), f(v), sizeOf(param.shape),
+      a.beta1 as number, a.beta2 as number, a.eps as number, a.decay as number, a.stepSize as number, a.sqrtBias2 as number,
+      f(outs[0]), f(outs[1]), f(outs[2]),
+    );
+    return outs;
+  });
+  installed = true;
+  return true;
+}
+
+/** Registers a new kernel on wasm after checking every input is of the expected dtype. */
+function register(kernelName: string, fn: KernelFunc): void {
+  tf.registerKernel({
+    kernelName,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      for (const [name, t] of Object.entries(inputs as Inputs)) {
+        const want = name === "targets" ? "int32" : "float32";
+        if (t.dtype !== want) throw new Error(`${kernelName}: input "${name}" must be ${want}, got ${t.dtype}`);
+      }
+      return fn(inputs as Inputs, asWasmBackend(backend), (attrs ?? {}) as Attrs);
+    },
+  });
+}
+
+/** Re-registers a stock wasm kernel with a native one that may hand a call back to the stock one. */
+function replaceStock(kernelName: string, make: (stock: () => tf.TensorInfo | tf.TensorInfo[]) => KernelFunc): void {
+  const stock = tf.getKernel(kernelName, "wasm")!;
+  tf.unregisterKernel(kernelName, "wasm");
+  tf.registerKernel({
+    ...stock,
+    kernelFunc: (args) => {
+      const callStock = () => stock.kernelFunc(args);
+      return make(callStock)(args.inputs as Inputs, asWasmBackend(args.backend), (args.attrs ?? {}) as Attrs);
+    },
+  });
+}

@@ -1,0 +1,168 @@
+/**
+ * The wasm fast path (lib/fast: native C kernels, copy kernels, shared
+ * Identity) gives the same values and gradients as the tfjs composites it
+ * replaces and as naive loops. Runs where the wasm backend and a C compiler
+ * are available (scripts/setup.sh); reported as ignored elsewhere.
+ */
+import { tf } from "../lib/tf.ts";
+import { initBackend } from "../lib/backend.ts";
+import { loadNativeKernels } from "../lib/fast/native_kernels.ts";
+import { fusedCrossEntropyRows, fusedGeluNew, fusedLayerNorm, fusedMaskedSoftmax } from "../lib/fast/fused_ops.ts";
+import { geluNewComposite, layerNormComposite } from "../lib/gpt2/layers.ts";
+import { crossEntropy, crossEntropyComposite } from "../lib/gpt2/loss.ts";
+import { attentionMask } from "../lib/gpt2/attention.ts";
+import { AdamW } from "../lib/train/adamw.ts";
+import { assert, assertAllClose } from "./helpers.ts";
+
+const backend = await initBackend({ quiet: true });
+const native = backend === "wasm" && loadNativeKernels() !== undefined;
+const wasm = backend === "wasm" && Deno.env.get("RLHF_NATIVE_KERNELS") !== "0";
+
+function randomValues(n: number, seed: number, scale = 1): Float32Array {
+  let x = seed;
+  return Float32Array.from({ length: n }, () => (((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5) * 2 * scale);
+}
+const rand = (shape: number[], seed: number, scale = 1) => tf.tensor(randomValues(shape.reduce((a, b) => a * b, 1), seed, scale), shape);
+
+/** Values and gradients (w.r.t. every input) of f(...xs)·w summed, for a random weighting w. */
+async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]) {
+  const y = f(...xs);
+  const w = rand(y.shape, 99);
+  const grads = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(f(...a), w)))(xs);
+  const out = { value: await y.data(), grads: await Promise.all(grads.map((g) => g.data())) };
+  tf.dispose([y, w, ...grads]);
+  return out;
+}
+
+async function assertSameFunction(name: string, fast: (...xs: tf.Tensor[]) => tf.Tensor, ref: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], atol = 1e-5) {
+  const a = await valueAndGrads(fast, xs);
+  const b = await valueAndGrads(ref, xs);
+  assertAllClose(a.value, b.value, { atol, what: `${name} value` });
+  a.grads.forEach((g, i) => assertAllClose(g, b.grads[i], { atol, what: `${name} gradient of input ${i}` }));
+}
+
+Deno.test({
+  name: "native GELU and LayerNorm match the tfjs composites (values and gradients)",
+  ignore: !native,
+  fn: async () => {
+    const x = rand([6, 5, 40], 1, 4); // wide range: the tails of tanh matter
+    await assertSameFunction("gelu_new", fusedGeluNew, geluNewComposite, [x]);
+    const w = rand([40], 2), b = rand([40], 3);
+    await assertSameFunction("layer_norm", (x, w, b) => fusedLayerNorm(x, w, b, 1e-5), (x, w, b) => layerNormComposite(x, w, b, 1e-5), [x, w, b], 3e-5);
+    tf.dispose([x, w, b]);
+  },
+});
+
+Deno.test({
+  name: "native cross-entropy matches the composite, with and without a mask; a bad target gives NaN",
+  ignore: !native,
+  fn: async () => {
+    const logits = rand([3, 4, 50], 4, 6) as tf.Tensor3D;
+    const targets = tf.tensor2d([[1, 0, 49, 7], [3, 3, 3, 3], [10, 20, 30, 40]], undefined, "int32");
+    const mask = tf.tensor2d([[1, 1, 0, 1], [0, 0, 0, 0], [1, 0, 1, 1]]);
+    for (const m of [undefined, mask]) {
+      await assertSameFunction(`cross-entropy mask=${!!m}`, (z) => crossEntropy(z as tf.Tensor3D, targets, m), (z) => crossEntropyComposite(z as tf.Tensor3D, targets, m), [logits]);
+    }
+    const rows = fusedCrossEntropyRows(tf.reshape(logits, [12, 50]), tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 50], "int32"));
+    const values = await rows.data();
+    assert.ok(Number.isNaN(values[11]) && values.slice(0, 11).every(Number.isFinite), `rows: ${values}`);
+    tf.dispose([logits, targets, mask, rows]);
+  },
+});
+
+Deno.test({
+  name: "native attention softmax matches softmax(scale·s + mask) for causal, cached and padded masks",
+  ignore: !native,
+  fn: async () => {
+    const scores = rand([2, 3, 4, 6], 5, 3) as tf.Tensor4D;
+    const padding = tf.tensor2d([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]]); // row 0 left-padded
+    for (const mask of [attentionMask(4, 2), attentionMask(4, 2, padding)]) {
+      await assertSameFunction(
+        `masked softmax [${mask.shape}]`,
+        (s, m) => fusedMaskedSoftmax(s as tf.Tensor4D, m, 0.5),
+        (s, m) => tf.softmax(tf.add(tf.mul(s, 0.5), m)),
+        [scores, mask],
+      );
+      mask.dispose();
+    }
+    // Masked keys get a weight of exactly 0 (not a denormal, which would slow every later product).
+    const p = fusedMaskedSoftmax(scores, attentionMask(4, 2), 1);
+    const values = await p.data();
+    assert.equal(values[3 * 6 + 5 - 18], 0); // query 0 (sees keys 0..2) → key 5 masked
+    tf.dispose([scores, padding, p]);
+  },
+});
+
+Deno.test({
+  name: "native AdamW step equals the formula computed by hand",
+  ignore: !native,
+  fn: async () => {
+    const p0 = randomValues(30, 6), g = randomValues(30, 7);
+    const param = tf.variable(tf.tensor2d(p0, [5, 6]));
+    const opt = new AdamW({ w: param }, { betas: [0.9, 0.95], eps: 1e-8, weightDecay: 0.1 });
+    const lr = 0.01;
+    let p = Array.from(p0), m = new Array(30).fill(0), v = new Array(30).fill(0);
+    for (let t = 1; t <= 3; t++) {
+      tf.tidy(() => opt.step({ w: tf.tensor2d(g, [5, 6]) }, lr));
+      m = m.map((mi, i) => 0.9 * mi + 0.1 * g[i]);
+      v = v.map((vi, i) => 0.95 * vi + 0.05 * g[i] * g[i]);
+      p = p.map((pi, i) => pi * (1 - lr * 0.1) - (lr / (1 - 0.9 ** t)) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(1 - 0.95 ** t) + 1e-8));
+    }
+    assertAllClose(await param.data(), p, { atol: 1e-6, what: "weights after 3 steps" });
+    opt.dispose();
+    param.dispose();
+  },
+});
+
+Deno.test({
+  name: "wasm Transpose, Sum, Gather, Unpack and Identity replacements agree with naive loops",
+  ignore: !wasm,
+  fn: async () => {
+    const shape = [2, 3, 4, 5];
+    const data = randomValues(120, 8);
+    const x = tf.tensor(data, shape);
+    const at = (i: number[]) => data[((i[0] * 3 + i[1]) * 4 + i[2]) * 5 + i[3]];
+    // Transpose: out[a, b, c, d] = x[...] with axes permuted.
+    const perm = [2, 0, 3, 1];
+    const xt = tf.transpose(x, perm);
+    const expected: number[] = [];
+    for (let a = 0; a < 4; a++) for (let b = 0; b < 2; b++) for (let c = 0; c < 5; c++) for (let d = 0; d < 3; d++) expected.push(at([b, d, a, c]));
+    assert.deepEqual(xt.shape, [4, 2, 5, 3]);
+    assertAllClose(await xt.data(), expected, { atol: 0, what: "transpose" });
+    const ti = tf.transpose(tf.tensor2d([[1, 2, 3], [4, 5, 6]], undefined, "int32"));
+    assert.deepEqual(Array.from(await ti.data()), [1, 4, 2, 5, 3, 6]);
+    // Sum over adjacent axes [1, 2] with and without keepDims, and over all axes.
+    const s = tf.sum(x, [1, 2]);
+    const sk = tf.sum(x, [2, 1], true);
+    const naive: number[] = [];
+    for (let a = 0; a < 2; a++) {
+      for (let d = 0; d < 5; d++) {
+        let acc = 0;
+        for (let b = 0; b < 3; b++) for (let c = 0; c < 4; c++) acc += at([a, b, c, d]);
+        naive.push(acc);
+      }
+    }
+    assert.deepEqual(s.shape, [2, 5]);
+    assert.deepEqual(sk.shape, [2, 1, 1, 5]);
+    assertAllClose(await s.data(), naive, { atol: 1e-5, what: "sum [1,2]" });
+    assertAllClose(await sk.data(), naive, { atol: 1e-5, what: "sum keepDims" });
+    assertAllClose(await tf.sum(x).data(), [data.reduce((a, b) => a + b, 0)], { atol: 1e-4, what: "sum all" });
+    // Gather rows (embedding lookup) with repeats; an index out of range is an error naming it.
+    const table = tf.tensor2d(data.slice(0, 20), [4, 5]);
+    const rows = tf.gather(table, tf.tensor1d([3, 0, 3], "int32"));
+    assertAllClose(await rows.data(), [...data.slice(15, 20), ...data.slice(0, 5), ...data.slice(15, 20)], { atol: 0, what: "gather" });
+    assert.throws(() => tf.gather(table, tf.tensor1d([4], "int32")), Error, "index 4");
+    // Unpack along a middle axis.
+    const parts = tf.unstack(x, 2);
+    assert.equal(parts.length, 4);
+    const third: number[] = [];
+    for (let a = 0; a < 2; a++) for (let b = 0; b < 3; b++) for (let d = 0; d < 5; d++) third.push(at([a, b, 2, d]));
+    assertAllClose(await parts[2].data(), third, { atol: 0, what: "unstack axis 2" });
+    // Identity shares data: a clone outlives its source.
+    const source = tf.tensor1d([1, 2, 3]);
+    const copy = tf.clone(source);
+    source.dispose();
+    assert.deepEqual(Array.from(await copy.data()), [1, 2, 3]);
+    tf.dispose([x, xt, ti, s, sk, table, rows, ...parts, copy]);
+  },
+});
