@@ -19,6 +19,7 @@
 import { tf } from "./tf.ts";
 import { pathExists } from "./fs.ts";
 import { installBlasMatMul } from "./fast/blas_matmul_kernel.ts";
+import { installLinearKernel } from "./fast/wasm_linear_kernel.ts";
 import { loadBlas } from "./fast/openblas.ts";
 import { loadNativeKernels, nativeKernelsUnavailableReason } from "./fast/native_kernels.ts";
 import { installNativeWasmKernels } from "./fast/wasm_native_kernels.ts";
@@ -90,7 +91,10 @@ async function startBackend(name: BackendName): Promise<boolean> {
       if (!(await tf.setBackend("wasm"))) return false;
       if (Deno.env.get("RLHF_FAST_MATMUL") !== "0") {
         const blas = loadBlas();
-        if (blas) installBlasMatMul(blas);
+        if (blas) {
+          installBlasMatMul(blas);
+          installLinearKernel(blas);
+        }
       }
       if (Deno.env.get("RLHF_NATIVE_KERNELS") !== "0") {
         installSharedIdentity();

@@ -62,3 +62,33 @@ Deno.test("sampleToken() greedy takes the argmax and reports its temperature log
 Deno.test("sampling options are validated with the field named", () => {
   assert.throws(() => sampleToken(logits, { temperature: 0 }, gridRng(1)), /temperature/);
 });
+
+/** The definition, written the slow way: sort everything, softmax, cut, renormalise. */
+function naiveDistribution(z: number[], temperature: number, topK: number, topP: number) {
+  let ids = z.map((_, i) => i).sort((a, b) => z[b] - z[a] || a - b);
+  if (topK > 0) ids = ids.filter((i) => z[i] >= z[ids[topK - 1]]);
+  const max = z[ids[0]];
+  const weights = ids.map((i) => Math.exp((z[i] - max) / temperature));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let probs = weights.map((w) => w / total);
+  let keep = 0;
+  for (let cumulative = 0; keep < ids.length && cumulative < topP;) cumulative += probs[keep++];
+  while (keep < ids.length && z[ids[keep]] === z[ids[keep - 1]]) keep++;
+  ids = ids.slice(0, keep);
+  const kept = probs.slice(0, keep).reduce((a, b) => a + b, 0);
+  probs = probs.slice(0, keep).map((p) => p / kept);
+  return { ids, probs };
+}
+
+Deno.test("samplingDistribution() matches the sort-everything definition on a large vocabulary (ties included)", () => {
+  let x = 11;
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  // A peaked distribution over 5000 tokens, with a block of exact ties, so top-p's shortcut is exercised.
+  const z = Array.from({ length: 5000 }, (_, i) => (i % 97 === 0 ? 4 : Math.round(next() * 800) / 100 - 4));
+  for (const [temperature, topK, topP] of [[1, 0, 0.9], [0.7, 0, 0.5], [1, 50, 0.95], [1.3, 200, 1], [1, 0, 0.999]]) {
+    const fast = samplingDistribution(z, { temperature, topK, topP });
+    const slow = naiveDistribution(z, temperature, topK, topP);
+    assert.deepEqual(fast.ids, slow.ids, `T=${temperature} k=${topK} p=${topP}`);
+    assertAllClose(fast.probs, slow.probs, { atol: 1e-12, what: `T=${temperature} k=${topK} p=${topP}` });
+  }
+});

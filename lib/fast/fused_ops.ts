@@ -39,6 +39,11 @@ export function fusedCrossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D)
   return loss as tf.Tensor1D;
 }
 
+/** y = x·W + b for x [N, K], W [K, M], b [M], in one kernel. */
+export function fusedLinear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  return run(names.LINEAR, { x, weight, bias }) as tf.Tensor2D;
+}
+
 /** Attention weights softmax(scale·scores + mask) for scores [B, H, T, S], mask [T, S] or [B, 1, T, S]. */
 export function fusedMaskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor, scale: number): tf.Tensor4D {
   return run(names.MASKED_SOFTMAX, { scores, mask }, { scale }) as tf.Tensor4D;
@@ -113,6 +118,20 @@ tf.registerGradient({
         const dMask = run(names.MASKED_SOFTMAX_GRAD, { p, dp }, { scale: 1 }) as tf.Tensor;
         return mask.rank === 2 ? tf.sum(dMask, [0, 1]) : tf.sum(dMask, 1, true);
       },
+    };
+  },
+});
+
+tf.registerGradient({
+  kernelName: names.LINEAR,
+  inputsToSave: ["x", "weight"],
+  gradFunc: (dy, saved) => {
+    const [x, weight] = saved;
+    const g = upstream(dy, 0);
+    return {
+      x: () => tf.matMul(g, weight, false, true),
+      weight: () => tf.matMul(x, g, true, false),
+      bias: () => tf.sum(g, 0),
     };
   },
 });

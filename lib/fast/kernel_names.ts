@@ -12,3 +12,4 @@ export const CROSS_ENTROPY_GRAD = "RlhfCrossEntropyGrad";
 export const ADAMW_UPDATE = "RlhfAdamWUpdate";
 export const MASKED_SOFTMAX = "RlhfMaskedSoftmax";
 export const MASKED_SOFTMAX_GRAD = "RlhfMaskedSoftmaxGrad";
+export const LINEAR = "RlhfLinear";

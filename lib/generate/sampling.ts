@@ -38,34 +38,16 @@ export function checkSamplingOptions(options: SamplingOptions): void {
 
 /**
  * The truncated, renormalised sampling distribution of one logits row:
- * the kept token ids and their probabilities (summing to 1).
+ * the kept token ids and their probabilities (summing to 1). Without
+ * truncation ids are in vocabulary order; with top-k/top-p they are sorted by
+ * logit, descending (ties by id), which is the order `sampleToken` walks.
  */
 export function samplingDistribution(
   logits: ArrayLike<number>,
   options: SamplingOptions = {},
 ): { ids: number[]; probs: number[] } {
-  const { temperature = 1, topK = 0, topP = 1 } = options;
-  const V = logits.length;
-  let ids: number[];
-  if (topK > 0 || topP < 1) {
-    // Sort once by logit, descending (ties by id so the order is deterministic).
-    ids = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-    // Tokens tied with the last kept one are kept too (as HF's warpers and lib/ppo/logprobs.ts do).
-    if (topK > 0 && topK < V) ids = keepTies(ids, topK, logits);
-  } else {
-    ids = Array.from({ length: V }, (_, i) => i);
-  }
-  let probs = softmaxOf(ids.map((i) => logits[i] / temperature));
-  if (topP < 1) {
-    // ids are sorted by probability: keep the shortest prefix reaching topP (at least one).
-    let cumulative = 0;
-    let keep = 0;
-    while (keep < ids.length && cumulative < topP) cumulative += probs[keep++];
-    const kept = keepTies(ids, keep, logits);
-    ids = kept;
-    probs = normalise(probs.slice(0, kept.length));
-  }
-  return { ids, probs };
+  const { ids, probs } = keptDistribution(logits, options);
+  return { ids: Array.from(ids), probs: Array.from(probs) };
 }
 
 /** Draws the next token from one logits row. */
@@ -76,7 +58,7 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
     const t = options.temperature ?? 1;
     return { token, logprob: logSoftmaxAt(logits, token, t) };
   }
-  const { ids, probs } = samplingDistribution(logits, options);
+  const { ids, probs } = keptDistribution(logits, options);
   const u = rng.nextFloat();
   let cumulative = 0;
   let pick = ids.length - 1; // rounding guard: if u ≥ the float sum, take the last kept token
@@ -90,23 +72,114 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
   return { token: ids[pick], logprob: Math.log(probs[pick]) };
 }
 
-/** The first `n` of `sorted` plus any further ids whose logit equals the n-th one's. */
-function keepTies(sorted: number[], n: number, logits: ArrayLike<number>): number[] {
-  let end = n;
-  while (end < sorted.length && logits[sorted[end]] === logits[sorted[n - 1]]) end++;
-  return sorted.slice(0, end);
+/**
+ * The kept ids and their renormalised probabilities, in typed arrays (float64).
+ * Sampling runs once per row and step, so this avoids sorting the whole
+ * vocabulary: top-k keeps the tokens at or above the k-th largest logit, and
+ * top-p sorts only the tokens that can be in the nucleus.
+ */
+function keptDistribution(logits: ArrayLike<number>, options: SamplingOptions): { ids: Int32Array; probs: Float64Array } {
+  const { temperature = 1, topK = 0, topP = 1 } = options;
+  const V = logits.length;
+  const z = new Float64Array(V);
+  for (let i = 0; i < V; i++) z[i] = logits[i];
+  if (topK === 0 && topP >= 1) {
+    const ids = new Int32Array(V);
+    for (let i = 0; i < V; i++) ids[i] = i;
+    return { ids, probs: softmaxOver(z, ids, temperature) };
+  }
+  // Candidates: every token (top-p only) or those at or above the k-th largest logit (ties kept, as HF's warpers and lib/ppo/logprobs.ts do).
+  let candidates = allIds(V);
+  if (topK > 0 && topK < V) {
+    const kth = kthLargest(z, topK);
+    candidates = candidates.filter((i) => z[i] >= kth);
+  }
+  // Probabilities are over all candidates, also when top-p sorts only the likely ones.
+  const norm = normaliser(z, candidates, temperature);
+  if (topP < 1) candidates = nucleusCandidates(z, candidates, temperature, topP, norm);
+  const ids = sortByLogit(candidates, z);
+  let probs = probabilities(z, ids, temperature, norm);
+  if (topP < 1) {
+    // ids are sorted by probability: keep the shortest prefix reaching topP (at least one), plus ties with its last.
+    let cumulative = 0;
+    let keep = 0;
+    while (keep < ids.length && cumulative < topP) cumulative += probs[keep++];
+    while (keep < ids.length && z[ids[keep]] === z[ids[keep - 1]]) keep++;
+    probs = probs.slice(0, keep);
+    let sum = 0;
+    for (const p of probs) sum += p;
+    for (let i = 0; i < keep; i++) probs[i] /= sum;
+    return { ids: ids.slice(0, keep), probs };
+  }
+  return { ids, probs };
 }
 
-function softmaxOf(z: number[]): number[] {
+/**
+ * A subset of `candidates` that surely contains the top-p nucleus: the tokens
+ * whose probability is at least some threshold, once those alone reach `topP`
+ * (every token left out is less likely than every token kept).
+ */
+function nucleusCandidates(z: Float64Array, candidates: Int32Array, temperature: number, topP: number, norm: Normaliser): Int32Array {
+  const probs = probabilities(z, candidates, temperature, norm);
+  for (let threshold = 1e-3; threshold > 1e-12; threshold /= 100) {
+    let mass = 0;
+    let count = 0;
+    for (let i = 0; i < probs.length; i++) {
+      if (probs[i] >= threshold) {
+        mass += probs[i];
+        count++;
+      }
+    }
+    if (mass >= topP) {
+      const kept = new Int32Array(count);
+      for (let i = 0, j = 0; i < probs.length; i++) if (probs[i] >= threshold) kept[j++] = candidates[i];
+      return kept;
+    }
+  }
+  return candidates;
+}
+
+function allIds(V: number): Int32Array {
+  const ids = new Int32Array(V);
+  for (let i = 0; i < V; i++) ids[i] = i;
+  return ids;
+}
+
+/** Ids sorted by logit, descending, ties by id (deterministic). */
+function sortByLogit(ids: Int32Array, z: Float64Array): Int32Array {
+  return ids.slice().sort((a, b) => z[b] - z[a] || a - b);
+}
+
+/** The k-th largest value of `z` (1-based), by sorting a copy (typed-array sort is native). */
+function kthLargest(z: Float64Array, k: number): number {
+  const sorted = z.slice().sort();
+  return sorted[z.length - k];
+}
+
+/** softmax(z[ids] / t) in the order of `ids`. */
+function softmaxOver(z: Float64Array, ids: Int32Array, temperature: number): Float64Array {
+  return probabilities(z, ids, temperature, normaliser(z, ids, temperature));
+}
+
+/** What softmax over a set of ids divides by: its largest logit and Σ exp((z − max)/t). */
+interface Normaliser {
+  max: number;
+  sum: number;
+}
+
+function normaliser(z: Float64Array, ids: Int32Array, temperature: number): Normaliser {
   let max = -Infinity;
-  for (const v of z) if (v > max) max = v;
-  return normalise(z.map((v) => Math.exp(v - max)));
+  for (let i = 0; i < ids.length; i++) if (z[ids[i]] > max) max = z[ids[i]];
+  let sum = 0;
+  for (let i = 0; i < ids.length; i++) sum += Math.exp((z[ids[i]] - max) / temperature);
+  return { max, sum };
 }
 
-function normalise(weights: number[]): number[] {
-  let sum = 0;
-  for (const w of weights) sum += w;
-  return weights.map((w) => w / sum);
+/** exp((z[id] − max)/t) / sum for each id, in the order of `ids`. */
+function probabilities(z: Float64Array, ids: Int32Array, temperature: number, norm: Normaliser): Float64Array {
+  const probs = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) probs[i] = Math.exp((z[ids[i]] - norm.max) / temperature) / norm.sum;
+  return probs;
 }
 
 function argmax(values: ArrayLike<number>): number {

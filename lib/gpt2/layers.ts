@@ -3,8 +3,8 @@
  * Each matches the Hugging Face GPT-2 definition it is named after.
  */
 import { tf } from "../tf.ts";
-import { fusedGeluNew, fusedKernelAvailable, fusedLayerNorm } from "../fast/fused_ops.ts";
-import { GELU_NEW, LAYER_NORM } from "../fast/kernel_names.ts";
+import { fusedGeluNew, fusedKernelAvailable, fusedLayerNorm, fusedLinear } from "../fast/fused_ops.ts";
+import { GELU_NEW, LAYER_NORM, LINEAR } from "../fast/kernel_names.ts";
 import { blasMatMulActive } from "../fast/blas_matmul_kernel.ts";
 
 /**
@@ -50,6 +50,7 @@ export function geluNewComposite(x: tf.Tensor): tf.Tensor {
  * on every backend.
  */
 export function conv1d(x2d: tf.Tensor2D, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor2D {
+  if (fusedKernelAvailable(LINEAR)) return fusedLinear(x2d, weight as tf.Tensor2D, bias as tf.Tensor1D);
   return tf.tidy(() => tf.add(matMul2d(x2d, weight as tf.Tensor2D), bias));
 }
 
