@@ -12,6 +12,11 @@ import { geluNewComposite, layerNormComposite } from "../lib/gpt2/layers.ts";
 import { crossEntropy, crossEntropyComposite } from "../lib/gpt2/loss.ts";
 import { attentionMask } from "../lib/gpt2/attention.ts";
 import { AdamW } from "../lib/train/adamw.ts";
+import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
+import { resolveGPT2Config } from "../lib/gpt2/config.ts";
+import { gpt2HiddenWithCache } from "../lib/gpt2/forward.ts";
+import { disposeCache } from "../lib/gpt2/kv_cache.ts";
+import { ATTENTION_INFERENCE } from "../lib/fast/kernel_names.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 
 const backend = await initBackend({ quiet: true });
@@ -164,5 +169,42 @@ Deno.test({
     source.dispose();
     assert.deepEqual(Array.from(await copy.data()), [1, 2, 3]);
     tf.dispose([x, xt, ti, s, sk, table, rows, ...parts, copy]);
+  },
+});
+
+Deno.test({
+  name: "native inference attention gives the composite's hidden states and cache (padding mask, then one cached step)",
+  ignore: !native,
+  fn: async () => {
+    const model = createGPT2(resolveGPT2Config({ preset: "gpt2-nano", vocab_size: 50, dropout: 0 }), { seed: 3 });
+    const ids = tf.tensor2d([[0, 0, 5, 6, 7], [1, 2, 3, 4, 5]], undefined, "int32");
+    const padding = tf.tensor2d([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], undefined, "int32");
+    const positions = tf.tensor2d([[0, 0, 0, 1, 2], [0, 1, 2, 3, 4]], undefined, "int32");
+    const next = tf.tensor2d([[8], [9]], undefined, "int32");
+    const padding2 = tf.tensor2d([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]], undefined, "int32");
+    const positions2 = tf.tensor2d([[3], [5]], undefined, "int32");
+    const run = () => {
+      const first = gpt2HiddenWithCache(model, ids, { attentionMask: padding, positionIds: positions });
+      const second = gpt2HiddenWithCache(model, next, { cache: first.cache, attentionMask: padding2, positionIds: positions2 });
+      const out = [first.hidden, second.hidden, ...second.cache.flatMap((c) => [c.key, c.value])];
+      disposeCache(first.cache);
+      return out;
+    };
+    const info = await tf.profile(() => run()); // no gradient recorded: the fused kernel
+    const fast = info.result as tf.Tensor[];
+    assert.ok(info.kernelNames.includes(ATTENTION_INFERENCE), `kernels used: ${info.kernelNames}`);
+    let composite: tf.Tensor[] = [];
+    // Inside a gradient scope the model takes the composite path.
+    tf.dispose(tf.variableGrads(() => {
+      composite = run().map((t) => tf.keep(t));
+      return tf.sum(composite[1]) as tf.Scalar;
+    }, [model.params["h.0.attn.c_attn.weight"]]).grads);
+    assert.equal(fast.length, composite.length);
+    for (let i = 0; i < fast.length; i++) {
+      assert.deepEqual(fast[i].shape, composite[i].shape);
+      assertAllClose(await fast[i].data(), await composite[i].data(), { atol: 1e-5, what: `output ${i}` });
+    }
+    tf.dispose([...fast, ...composite, ids, padding, positions, next, padding2, positions2]);
+    disposeGPT2(model);
   },
 });

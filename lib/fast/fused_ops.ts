@@ -49,6 +49,27 @@ export function fusedMaskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor, scale: 
   return run(names.MASKED_SOFTMAX, { scores, mask }, { scale }) as tf.Tensor4D;
 }
 
+/**
+ * Attention of one layer after the qkv projection, for inference only (no
+ * gradient): qkv [B·T, 3C] and the cache [B, H, P, hs] (P = 0: no cache) →
+ * heads-merged output [B·T, C] and the extended cache [B, H, P + T, hs].
+ */
+export function fusedAttentionInference(
+  qkv: tf.Tensor2D,
+  pastKey: tf.Tensor4D,
+  pastValue: tf.Tensor4D,
+  mask: tf.Tensor,
+  scale: number,
+): { out: tf.Tensor2D; key: tf.Tensor4D; value: tf.Tensor4D } {
+  const [out, key, value] = run(names.ATTENTION_INFERENCE, { qkv, pastKey, pastValue, mask }, { scale }) as tf.Tensor[];
+  return { out: out as tf.Tensor2D, key: key as tf.Tensor4D, value: value as tf.Tensor4D };
+}
+
+/** True while tfjs records operations for a gradient (inside tf.grad, variableGrads, …). */
+export function recordingGradients(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
 export interface AdamWScalars {
   beta1: number;
   beta2: number;

@@ -13,3 +13,4 @@ export const ADAMW_UPDATE = "RlhfAdamWUpdate";
 export const MASKED_SOFTMAX = "RlhfMaskedSoftmax";
 export const MASKED_SOFTMAX_GRAD = "RlhfMaskedSoftmaxGrad";
 export const LINEAR = "RlhfLinear";
+export const ATTENTION_INFERENCE = "RlhfAttentionInference";

@@ -37,6 +37,14 @@ const SYMBOLS = {
     result: "void",
   },
   masked_softmax_backward: { parameters: ["buffer", "buffer", "i32", "i32", "f32", "buffer"], result: "void" },
+  attention_inference: {
+    parameters: [
+      "buffer", "buffer", "buffer", "buffer",
+      "i32", "i32", "i32", "i32", "i32", "i32", "f32",
+      "buffer", "buffer", "buffer",
+    ],
+    result: "void",
+  },
   adamw_update: {
     parameters: [
       "buffer", "buffer", "buffer", "buffer", "i32",

@@ -113,6 +113,23 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     return ds;
   });
 
+  register(names.ATTENTION_INFERENCE, ({ qkv, pastKey, pastValue, mask }, backend, attrs) => {
+    const [B, H, P, hs] = pastKey.shape;
+    const T = qkv.shape[0] / B;
+    const S = P + T;
+    const expectedMask = mask.shape.length === 4 ? [B, 1, T, S] : [T, S];
+    if (qkv.shape[1] !== 3 * H * hs || mask.shape.join() !== expectedMask.join() || pastValue.shape.join() !== pastKey.shape.join()) {
+      throw new Error(`${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache [${pastKey.shape}], mask [${mask.shape}]`);
+    }
+    const out = backend.makeOutput([B * T, H * hs], "float32");
+    const newKey = backend.makeOutput([B, H, S, hs], "float32");
+    const newValue = backend.makeOutput([B, H, S, hs], "float32");
+    const v = (t: tf.TensorInfo) => f32View(backend, t);
+    const maskBatch = mask.shape.length === 4 ? B : 1;
+    k.attention_inference(v(qkv), v(pastKey), v(pastValue), v(mask), B, T, P, H, hs, maskBatch, attrs.scale as number, v(newKey), v(newValue), v(out));
+    return [out, newKey, newValue];
+  });
+
   register(names.ADAMW_UPDATE, ({ param, grad, m, v }, backend, a) => {
     const outs = [param, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
     const f = (t: tf.TensorInfo) => f32View(backend, t);

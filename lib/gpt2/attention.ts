@@ -3,8 +3,8 @@
  */
 import { tf } from "../tf.ts";
 import { conv1d, dropout } from "./layers.ts";
-import { fusedKernelAvailable, fusedMaskedSoftmax } from "../fast/fused_ops.ts";
-import { MASKED_SOFTMAX } from "../fast/kernel_names.ts";
+import { fusedAttentionInference, fusedKernelAvailable, fusedMaskedSoftmax, recordingGradients } from "../fast/fused_ops.ts";
+import { ATTENTION_INFERENCE, MASKED_SOFTMAX } from "../fast/kernel_names.ts";
 import type { LayerCache } from "./kv_cache.ts";
 
 /** A large negative number instead of −∞, so a row with every key masked (a
@@ -33,6 +33,13 @@ export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; p
   const [B, T, C] = inp.x.shape;
   const hs = C / inp.nHead;
   const qkv = conv1d(tf.reshape(inp.x, [B * T, C]), inp.cAttnWeight, inp.cAttnBias); // [B*T, 3C]
+  if (inp.dropoutRate === 0 && !recordingGradients() && fusedKernelAvailable(ATTENTION_INFERENCE)) {
+    // Inference (sampling, scoring): the steps below in one native kernel.
+    const past = inp.past ?? { key: tf.zeros([B, inp.nHead, 0, hs]) as tf.Tensor4D, value: tf.zeros([B, inp.nHead, 0, hs]) as tf.Tensor4D };
+    const fused = fusedAttentionInference(qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs));
+    const out = tf.reshape(conv1d(fused.out, inp.cProjWeight, inp.cProjBias), [B, T, C]) as tf.Tensor3D;
+    return { out, present: { key: fused.key, value: fused.value } };
+  }
   // One transpose to [3, B, nh, T, hs], then q, k, v are contiguous slices along the first axis.
   const [q, kNew, vNew] = tf.unstack(tf.transpose(tf.reshape(qkv, [B, T, 3, inp.nHead, hs]), [2, 0, 3, 1, 4])) as tf.Tensor4D[];
   const key = inp.past ? tf.concat([inp.past.key, kNew], 2) as tf.Tensor4D : kNew; // [B, nh, S, hs]

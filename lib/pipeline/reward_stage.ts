@@ -5,6 +5,7 @@
  * notebook cell writes the same files), and a reward model fitted on the
  * rankings learns to score answers the way the labeler ranks them.
  */
+import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
@@ -70,13 +71,15 @@ export async function runRewardStage(
   const o = { ...REWARD_STAGE_DEFAULTS, ...overrides };
   const labelsPath = o.labelsPath ?? `data/labels/${task.name}-simulated.jsonl`;
   const labeler = new SimulatedLabeler({ temperature: o.labelerTemperature, seed: o.seed });
+  // The sampling model as directory@weights-hash: labels of another model saved at the same path are not reused.
+  const sampledBy = await checkpointFingerprint(sftCheckpoint);
   const collect = async (prompts: ReturnType<Task["prompts"]>, seed: number): Promise<RankRecord[]> => {
     // Reuse what this labeler already ranked for this checkpoint (a resumed run does not re-label).
-    const existing = (await loadLabels(labelsPath)).filter((r) => r.labeler === labeler.name && r.checkpoint === sftCheckpoint);
+    const existing = (await loadLabels(labelsPath)).filter((r) => r.labeler === labeler.name && r.checkpoint === sampledBy);
     const asked = new Map(prompts.map((p) => [p.id, JSON.stringify(p.messages)]));
     const done = new Map(existing.filter((r) => asked.get(r.prompt_id) === JSON.stringify(r.prompt)).map((r) => [r.prompt_id, r]));
     const todo = prompts.filter((p) => !done.has(p.id));
-    const fresh = await collectRankings(sft, tokenizer, task, todo, labeler, { k: o.k, checkpoint: sftCheckpoint, seed, quiet: o.quiet });
+    const fresh = await collectRankings(sft, tokenizer, task, todo, labeler, { k: o.k, checkpoint: sampledBy, seed, quiet: o.quiet });
     await appendLabels(labelsPath, fresh);
     const byId = new Map([...done, ...fresh.map((r) => [r.prompt_id, r] as const)]);
     return prompts.map((p) => byId.get(p.id)).filter((r): r is RankRecord => r !== undefined);

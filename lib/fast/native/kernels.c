@@ -257,3 +257,61 @@ void masked_softmax_backward(const float *restrict p, const float *restrict dp, 
     for (int32_t j = 0; j < S; j++) dsr[j] = scale * pr[j] * (dpr[j] - dot);
   }
 }
+
+/* Inference-only causal self-attention of one layer, everything after the
+ * qkv projection in one call (no gradient; used by generation and scoring):
+ *   qkv      [B·T, 3C]   this step's queries, keys and values (C = H·hs)
+ *   past_k/v [B, H, P, hs] the cache (P may be 0)
+ *   mask     additive, [T, S] (mask_batch = 1) or [B, 1, T, S], S = P + T
+ * writes new_k/v [B, H, S, hs] (cache + this step) and out [B·T, C]
+ * (heads merged), with p = softmax(scale·q·kᵀ + mask) and out = p·v. */
+void attention_inference(const float *restrict qkv, const float *restrict past_k, const float *restrict past_v,
+                         const float *restrict mask, int32_t B, int32_t T, int32_t P, int32_t H, int32_t hs,
+                         int32_t mask_batch, float scale, float *restrict new_k, float *restrict new_v,
+                         float *restrict out) {
+  const int32_t C = H * hs, S = P + T;
+  float p[S];
+  for (int32_t b = 0; b < B; b++) {
+    for (int32_t h = 0; h < H; h++) {
+      float *kb = new_k + ((int64_t)b * H + h) * S * hs;
+      float *vb = new_v + ((int64_t)b * H + h) * S * hs;
+      if (P > 0) {
+        memcpy(kb, past_k + ((int64_t)b * H + h) * P * hs, sizeof(float) * P * hs);
+        memcpy(vb, past_v + ((int64_t)b * H + h) * P * hs, sizeof(float) * P * hs);
+      }
+      for (int32_t t = 0; t < T; t++) {
+        const float *row = qkv + ((int64_t)b * T + t) * 3 * C;
+        memcpy(kb + (int64_t)(P + t) * hs, row + C + h * hs, sizeof(float) * hs);
+        memcpy(vb + (int64_t)(P + t) * hs, row + 2 * C + h * hs, sizeof(float) * hs);
+      }
+      const float *mb = mask + (int64_t)(mask_batch == 1 ? 0 : b) * T * S;
+      for (int32_t t = 0; t < T; t++) {
+        const float *q = qkv + ((int64_t)b * T + t) * 3 * C + h * hs;
+        const float *mr = mb + (int64_t)t * S;
+        float m = -INFINITY;
+        for (int32_t j = 0; j < S; j++) {
+          const float *kj = kb + (int64_t)j * hs;
+          float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+          for (int32_t d = 0; d < hs; d++) dot += q[d] * kj[d];
+          p[j] = dot * scale + mr[j];
+          m = p[j] > m ? p[j] : m;
+        }
+        float sum = 0.0f;
+        for (int32_t j = 0; j < S; j++) {
+          p[j] = fast_exp(p[j] - m);
+          sum += p[j];
+        }
+        const float inv = 1.0f / sum;
+        float *o = out + ((int64_t)b * T + t) * C + h * hs;
+        for (int32_t d = 0; d < hs; d++) o[d] = 0.0f;
+        for (int32_t j = 0; j < S; j++) {
+          const float w = p[j] * inv;
+          if (w == 0.0f) continue; /* masked key */
+          const float *vj = vb + (int64_t)j * hs;
+          for (int32_t d = 0; d < hs; d++) o[d] += w * vj[d];
+        }
+      }
+    }
+  }
+}
