@@ -14,6 +14,7 @@ import { tf } from "../lib/tf.ts";
 import { type GPT2Config, resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { measureGeneration, measureTraining } from "../lib/bench/measure.ts";
 import { runTorchBench, torchAvailable } from "../lib/bench/torch_reference.ts";
+import { measureMatmulPeak, trainingStepFlops } from "../lib/bench/flops.ts";
 
 const quick = Deno.args.includes("--quick");
 const backend = await initBackend();
@@ -36,6 +37,8 @@ const gen = { batch: 8, promptLength: 8, newTokens: 64, runs: quick ? 2 : 3, see
 const withTorch = await torchAvailable();
 if (!withTorch) console.log("[bench] PyTorch not found (/usr/bin/python3 -c 'import torch'): reporting this project only");
 
+const peak = await measureMatmulPeak();
+console.log(`[bench] matmul peak on this backend (1024³): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
 const rows: Record<string, string | number>[] = [];
 let headline: { train?: number; gen?: number } = {};
 for (const c of selected) {
@@ -45,8 +48,10 @@ for (const c of selected) {
     config: c.name,
     "train tok/s": Math.round(train.tokensPerSecond),
     "gen tok/s": Math.round(generation.tokensPerSecond),
+    "train % of matmul peak": +((100 * trainingStepFlops(c.config, c.batch, c.seq)) / (train.medianMs / 1000) / peak).toFixed(1),
     "train peak MB": +(train.peakBytes / 2 ** 20).toFixed(1),
     "gen peak MB": +(generation.peakBytes / 2 ** 20).toFixed(1),
+    "process RSS MB": Math.round(Math.max(train.peakRssBytes, generation.peakRssBytes) / 2 ** 20),
     "tensors flat": String(new Set([...train.numTensorsAfter]).size === 1 && new Set(generation.numTensorsAfter).size === 1),
   };
   if (withTorch) {

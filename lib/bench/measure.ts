@@ -33,7 +33,10 @@ export interface Throughput {
   readonly medianMs: number;
   /** Largest number of live tensors seen after a repetition (flat = no leak). */
   readonly numTensorsAfter: number[];
+  /** Largest tfjs-tracked tensor memory seen after a repetition. */
   readonly peakBytes: number;
+  /** Largest resident set size of the process seen after a repetition (the wasm heap never shrinks, so this covers peaks inside a step). */
+  readonly peakRssBytes: number;
 }
 
 /** Median of a list of numbers. */
@@ -52,6 +55,7 @@ export async function measureTraining(config: GPT2Config, o: TrainBenchOptions):
   const times: number[] = [];
   const numTensorsAfter: number[] = [];
   let peakBytes = 0;
+  let peakRss = 0;
   try {
     for (let i = 0; i < o.warmup + o.steps; i++) {
       const rows = randomRows(o.seq + 1);
@@ -62,6 +66,7 @@ export async function measureTraining(config: GPT2Config, o: TrainBenchOptions):
       const ms = performance.now() - start;
       tf.dispose([loss, gradNorm]);
       peakBytes = Math.max(peakBytes, tf.memory().numBytes);
+      peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
       if (i >= o.warmup) {
         times.push(ms);
         numTensorsAfter.push(tf.memory().numTensors);
@@ -72,7 +77,7 @@ export async function measureTraining(config: GPT2Config, o: TrainBenchOptions):
     disposeGPT2(model);
   }
   const medianMs = median(times);
-  return { tokensPerSecond: (o.batch * o.seq) / (medianMs / 1000), medianMs, numTensorsAfter, peakBytes };
+  return { tokensPerSecond: (o.batch * o.seq) / (medianMs / 1000), medianMs, numTensorsAfter, peakBytes, peakRssBytes: peakRss };
 }
 
 /** Times `runs` generations of `newTokens` tokens for a batch of random prompts. */
@@ -83,12 +88,14 @@ export async function measureGeneration(config: GPT2Config, o: GenBenchOptions):
   const times: number[] = [];
   const numTensorsAfter: number[] = [];
   let peakBytes = 0;
+  let peakRss = 0;
   try {
     for (let i = 0; i < 1 + o.runs; i++) {
       const start = performance.now();
       await generate(model, prompts, { maxNewTokens: o.newTokens, rng, temperature: 1 });
       const ms = performance.now() - start;
       peakBytes = Math.max(peakBytes, tf.memory().numBytes);
+      peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
       if (i >= 1) {
         times.push(ms);
         numTensorsAfter.push(tf.memory().numTensors);
@@ -98,5 +105,5 @@ export async function measureGeneration(config: GPT2Config, o: GenBenchOptions):
     disposeGPT2(model);
   }
   const medianMs = median(times);
-  return { tokensPerSecond: (o.batch * o.newTokens) / (medianMs / 1000), medianMs, numTensorsAfter, peakBytes };
+  return { tokensPerSecond: (o.batch * o.newTokens) / (medianMs / 1000), medianMs, numTensorsAfter, peakBytes, peakRssBytes: peakRss };
 }
