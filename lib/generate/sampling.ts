@@ -58,6 +58,8 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
     const t = options.temperature ?? 1;
     return { token, logprob: logSoftmaxAt(logits, token, t) };
   }
+  const { topK = 0, topP = 1 } = options;
+  if (topK === 0 && topP >= 1) return sampleFullSoftmax(logits, options.temperature ?? 1, rng);
   const { ids, probs } = keptDistribution(logits, options);
   const u = rng.nextFloat();
   let cumulative = 0;
@@ -70,6 +72,31 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
     }
   }
   return { token: ids[pick], logprob: Math.log(probs[pick]) };
+}
+
+/**
+ * Sampling without truncation, the common case, in one exp pass: walk the
+ * unnormalised weights against u·Σw (the same draw as walking the
+ * probabilities against u).
+ */
+function sampleFullSoftmax(logits: ArrayLike<number>, temperature: number, rng: RandomSource): SampledToken {
+  const V = logits.length;
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
+  const weights = new Float64Array(V);
+  let sum = 0;
+  for (let i = 0; i < V; i++) sum += weights[i] = Math.exp((logits[i] - max) / temperature);
+  const target = rng.nextFloat() * sum;
+  let cumulative = 0;
+  let pick = V - 1; // rounding guard, as in sampleToken
+  for (let i = 0; i < V; i++) {
+    cumulative += weights[i];
+    if (target < cumulative) {
+      pick = i;
+      break;
+    }
+  }
+  return { token: pick, logprob: Math.log(weights[pick] / sum) };
 }
 
 /**

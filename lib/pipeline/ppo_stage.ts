@@ -23,12 +23,12 @@ import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../train/rng.ts";
 
 export interface PPOStageOptions {
-  /** PPO iterations. @default 20 */
+  /** PPO iterations. @default 30 */
   readonly iterations: number;
   /** "rm": the trained reward model (the chapter); "gold": the task's scorer directly. @default "rm" */
   readonly reward: "rm" | "gold";
   readonly ppo: Partial<PPOConfig>;
-  /** Held-out prompts for the periodic and final evaluation. @default 32 */
+  /** Held-out prompts for the periodic and final evaluation. @default 64 */
   readonly evalPrompts: number;
   /** @default 5 */
   readonly evalEvery: number;
@@ -44,10 +44,12 @@ export interface PPOStageOptions {
 }
 
 export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
-  iterations: 20,
+  iterations: 30,
   reward: "rm",
-  ppo: { batchSize: 32, miniBatchSize: 8, ppoEpochs: 4, lr: 5e-5, maxNewTokens: 80, initKlCoef: 0.05, klTarget: 6 },
-  evalPrompts: 32,
+  // Measured on the default task: 32 rollouts × 4 epochs at lr 5e-5 drifted to KL 9 with the gold score falling;
+  // 64 rollouts × 2 epochs at 3e-5 keeps KL near 1.5 and moves the gold score up slightly.
+  ppo: { batchSize: 64, miniBatchSize: 16, ppoEpochs: 2, lr: 3e-5, maxNewTokens: 80, initKlCoef: 0.05, klTarget: 6 },
+  evalPrompts: 64,
   evalEvery: 5,
   sampleEvery: 5,
   checkpointEvery: 10,

@@ -21,7 +21,7 @@ export interface SftOptions {
 
 export const SFT_DEFAULTS: Readonly<SftOptions> = Object.freeze({
   batchSize: 16,
-  train: { steps: 300, maxLr: 1e-3, minLr: 1e-4, warmupSteps: 20, evalEvery: 50, checkpointEvery: 100, seed: 1 },
+  train: { steps: 600, maxLr: 1e-3, minLr: 1e-4, warmupSteps: 20, evalEvery: 50, checkpointEvery: 100, seed: 1 },
   checkpointDir: "checkpoints/sft",
 });
 

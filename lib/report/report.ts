@@ -38,6 +38,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
         heldout_exact_order_accuracy: r.reward.heldoutAccuracy.exactOrder,
         spearman_with_gold: r.reward.spearmanWithGold,
+        gold_scorer_pairwise_accuracy: r.reward.goldAccuracy.pairwise,
       },
       ppo: {
         seconds: seconds("ppo"),
@@ -90,6 +91,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
       ["held-out pairwise accuracy", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
       ["held-out exact order", r.reward.heldoutAccuracy.exactOrder.toFixed(3)],
       ["Spearman(RM, gold)", r.reward.spearmanWithGold.toFixed(3)],
+      ["the gold scorer's own pairwise accuracy on these labels (ceiling)", r.reward.goldAccuracy.pairwise.toFixed(3)],
     ])],
     ["SFT vs PPO on held-out requests", new Table(["metric", "SFT", "PPO"], [
       ["reward-model score", r.ppo.before.rm.toFixed(3), r.ppo.after.rm.toFixed(3)],
