@@ -96,13 +96,14 @@ console.log(`  Spearman(RM score, gold score) on held-out responses: ${rw.spearm
 console.log(`  the gold scorer itself on the same labels: pairwise ${rw.goldAccuracy.pairwise.toFixed(3)} (the ceiling: label noise and tied scores)`);
 disposeRewardModel(rw.rm);
 
-const { pretrained, sft } = r.summary;
+const { pretrained, sft, ppo } = r.summary;
 const partNames = Object.keys(sft.parts);
-console.log(`\nGold score on ${r.after.length} held-out requests (mean; 1 = follows every rule):`);
+const row = (pick: (s: typeof sft) => number) => ({ pretrained: +pick(pretrained).toFixed(3), sft: +pick(sft).toFixed(3), ppo: +pick(ppo).toFixed(3) });
+console.log(`\nGold score on ${r.after.length} held-out requests, same sampling for all three (mean; 1 = follows every rule):`);
 console.table(Object.fromEntries([
-  ["total", { pretrained: +pretrained.total.toFixed(3), sft: +sft.total.toFixed(3) }],
-  ["ended its turn", { pretrained: +pretrained.ended.toFixed(3), sft: +sft.ended.toFixed(3) }],
-  ...partNames.map((k) => [k, { pretrained: +(pretrained.parts[k] ?? 0).toFixed(3), sft: +(sft.parts[k] ?? 0).toFixed(3) }]),
+  ["total", row((s) => s.total)],
+  ["ended its turn", row((s) => s.ended)],
+  ...partNames.map((k) => [k, row((s) => s.parts[k] ?? 0)]),
 ]));
 console.log(`Samples, side by side:`);
 for (let i = 0; i < Math.min(4, r.after.length); i++) {
@@ -110,6 +111,7 @@ for (let i = 0; i < Math.min(4, r.after.length); i++) {
   console.log(`  request: ${r.after[i].prompt.messages.at(-1)!.content}`);
   console.log(`    pretrained (${r.before[i].score.total.toFixed(2)}): ${show(r.before[i].response)}`);
   console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
+  console.log(`    ppo        (${r.afterPpo[i].score.total.toFixed(2)}): ${show(r.afterPpo[i].response)}`);
 }
 const reportPaths = await writeReport(r, values.quick ? "reports/quick" : "reports/latest", { backend, totalSeconds: total, options: values });
 const q = values.quick ? "-quick" : "";

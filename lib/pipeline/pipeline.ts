@@ -77,10 +77,15 @@ export interface PipelineResult {
   readonly pretrainHistory: TrainHistory;
   readonly sftHistory: TrainHistory;
   readonly skippedTooLong: number;
-  /** The same held-out prompts answered by the pretrained-only and the SFT model. */
+  /** The same held-out prompts answered, with the same sampling, by the pretrained-only, the SFT and the PPO model. */
   readonly before: ScoredSample[];
   readonly after: ScoredSample[];
-  readonly summary: { pretrained: ReturnType<typeof summariseScores>; sft: ReturnType<typeof summariseScores> };
+  readonly afterPpo: ScoredSample[];
+  readonly summary: {
+    pretrained: ReturnType<typeof summariseScores>;
+    sft: ReturnType<typeof summariseScores>;
+    ppo: ReturnType<typeof summariseScores>;
+  };
   /** The reward model (the caller disposes it) and how well it learned the rankings. */
   readonly reward: RewardStageResult;
   /** The PPO policy (the caller disposes it), its history and SFT-vs-PPO evaluation. */
@@ -135,9 +140,10 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       }));
     const prompts = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts ?? 64);
     const sampling = { topP: o.topP, seed: 123, maxNewTokens: o.evalMaxNewTokens };
-    const [before, after] = await timed("evaluate", async () => [
+    const [before, after, afterPpo] = await timed("evaluate", async () => [
       await sampleAndScore(pretrainedOnly, pre.tokenizer, task, prompts, sampling),
       await sampleAndScore(pre.model, pre.tokenizer, task, prompts, sampling),
+      await sampleAndScore(ppo.policy.lm, pre.tokenizer, task, prompts, sampling),
     ]);
     return {
       task,
@@ -148,7 +154,8 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       skippedTooLong: sft.skippedTooLong,
       before,
       after,
-      summary: { pretrained: summariseScores(before), sft: summariseScores(after) },
+      afterPpo,
+      summary: { pretrained: summariseScores(before), sft: summariseScores(after), ppo: summariseScores(afterPpo) },
       reward,
       ppo,
       timings,

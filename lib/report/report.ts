@@ -49,7 +49,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
       },
       evaluate: { seconds: seconds("evaluate") },
     },
-    heldout_gold: { pretrained: r.summary.pretrained.total, sft: r.summary.sft.total, ppo: r.ppo.after.gold },
+    heldout_gold: { pretrained: r.summary.pretrained.total, sft: r.summary.sft.total, ppo: r.summary.ppo.total },
   };
 }
 
@@ -99,7 +99,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
       ["KL to SFT", r.ppo.before.kl.toFixed(3), r.ppo.after.kl.toFixed(3)],
     ])],
     ["Samples side by side", new Table(["request", "pretrained", "SFT", "PPO"], r.after.slice(0, 6).map((s, i) => [
-      s.prompt.messages.at(-1)!.content, r.before[i].response, s.response, r.ppo.after.samples[i]?.response ?? "",
+      s.prompt.messages.at(-1)!.content, r.before[i].response, s.response, r.afterPpo[i]?.response ?? "",
     ]))],
   ] as const;
   const html = `<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>RLHF report · ${r.task.name}</title>
