@@ -6,6 +6,7 @@ import { Rng } from "../lib/train/rng.ts";
 import { formatDuration, formatRate, ProgressBar } from "../lib/train/progress.ts";
 import { randomWindows, sequentialWindows, tokenStream } from "../lib/data/lm_batches.ts";
 import { clipByGlobalNorm } from "../lib/train/clip.ts";
+import { AdamW } from "../lib/train/adamw.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 
 await initBackend({ quiet: true });
@@ -80,4 +81,17 @@ Deno.test("clipByGlobalNorm() matches a naive computation, clipping and not clip
     tf.dispose([norm, ...Object.values(clipped)]);
   }
   tf.dispose(Object.values(grads));
+});
+
+Deno.test("AdamW lrScale multiplies one weight's step and refuses unknown names", async () => {
+  const a = tf.variable(tf.tensor1d([1, -2, 3]));
+  const b = tf.variable(tf.tensor1d([1, -2, 3]));
+  const opt = new AdamW({ a, b }, { weightDecay: 0, lrScale: { b: 3 } });
+  tf.tidy(() => opt.step({ a: tf.tensor1d([0.5, 0.1, -0.2]), b: tf.tensor1d([0.5, 0.1, -0.2]) }, 0.01));
+  const da = Array.from(await a.data(), (v, i) => v - [1, -2, 3][i]);
+  const db = Array.from(await b.data(), (v, i) => v - [1, -2, 3][i]);
+  assertAllClose(db, da.map((d) => 3 * d), { atol: 1e-6, what: "scaled step" });
+  assert.throws(() => new AdamW({ a }, { lrScale: { c: 2 } }), Error, `"c"`);
+  opt.dispose();
+  tf.dispose([a, b]);
 });

@@ -81,7 +81,8 @@ export async function runPPOStage(
   const config = resolvePPOConfig(o.ppo);
   const policy = createPolicy(sft);
   const reference = cloneGPT2(sft, { trainable: false });
-  const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
+  const headScale = config.valueHeadLrScale;
+  const optimizer = new AdamW(policyParams(policy), { weightDecay: 0, lrScale: { "value.weight": headScale, "value.bias": headScale } });
   const kl = config.klTarget ? new AdaptiveKLController(config.initKlCoef, config.klTarget, config.klHorizon) : new FixedKLController(config.initKlCoef);
   let rng = new Rng(config.seed);
   const trainPrompts = task.prompts("train", config.seed + 11);

@@ -17,6 +17,14 @@ export interface PPOConfig {
   readonly clipRangeValue: number;
   /** Weight of the value loss. @default 0.1 */
   readonly vfCoef: number;
+  /**
+   * Learning-rate multiplier of the zero-initialised value head. Adam's step
+   * does not grow with the gradient, so `vfCoef` cannot speed the head up: at
+   * the policy's lr (1e-5…1e-4) its bias needs thousands of steps to reach
+   * the scale of the returns, and meanwhile GAE (λ < 1) bootstraps from
+   * values that say nothing. @default 1 (same lr as the policy)
+   */
+  readonly valueHeadLrScale: number;
   /** @default 1 */
   readonly gamma: number;
   /** @default 0.95 */
@@ -57,6 +65,7 @@ export const PPO_DEFAULTS: Readonly<PPOConfig> = Object.freeze({
   lambda: 0.95,
   initKlCoef: 0.1,
   klTarget: 6,
+  valueHeadLrScale: 1,
   klHorizon: 10000,
   klEstimator: "k1",
   noEndPenalty: 1,
@@ -75,6 +84,7 @@ export function resolvePPOConfig(overrides: Partial<PPOConfig> = {}): Readonly<P
   }
   if (c.batchSize % c.miniBatchSize !== 0) throw new Error(`PPOConfig.miniBatchSize: ${c.miniBatchSize} must divide batchSize ${c.batchSize}`);
   if (!(c.lr > 0)) throw new Error(`PPOConfig.lr: expected > 0, got ${c.lr}`);
+  if (!(c.valueHeadLrScale > 0)) throw new Error(`PPOConfig.valueHeadLrScale: expected > 0, got ${c.valueHeadLrScale}`);
   if (!(c.clipRange > 0)) throw new Error(`PPOConfig.clipRange: expected > 0, got ${c.clipRange}`);
   if (c.klEstimator !== "k1" && c.klEstimator !== "k3") throw new Error(`PPOConfig.klEstimator: expected "k1" or "k3", got ${c.klEstimator}`);
   return Object.freeze(c);

@@ -20,6 +20,8 @@ export interface AdamWOptions {
   readonly weightDecay?: number;
   /** Which weights decay. @default rank ≥ 2 (matmul weights and embeddings; not biases or LayerNorm) */
   readonly decays?: (name: string, variable: tf.Variable) => boolean;
+  /** Learning-rate multiplier per weight name (e.g. a freshly initialised head). @default 1 for every weight */
+  readonly lrScale?: Readonly<Record<string, number>>;
 }
 
 /** Saved optimiser state: the step count and every moment tensor (`m.<name>`, `v.<name>`). */
@@ -33,6 +35,7 @@ export class AdamW {
   readonly #m: Record<string, tf.Variable> = {};
   readonly #v: Record<string, tf.Variable> = {};
   readonly #decay: Record<string, boolean> = {};
+  readonly #lrScale: Readonly<Record<string, number>>;
   readonly #beta1: number;
   readonly #beta2: number;
   readonly #eps: number;
@@ -45,6 +48,10 @@ export class AdamW {
     this.#eps = options.eps ?? 1e-8;
     this.#weightDecay = options.weightDecay ?? 0.1;
     const decays = options.decays ?? ((_: string, v: tf.Variable) => v.rank >= 2);
+    this.#lrScale = options.lrScale ?? {};
+    for (const name of Object.keys(this.#lrScale)) {
+      if (!(name in params)) throw new Error(`AdamW.lrScale: no weight named "${name}"`);
+    }
     for (const [name, p] of Object.entries(params)) {
       this.#m[name] = tf.variable(tf.zerosLike(p), false);
       this.#v[name] = tf.variable(tf.zerosLike(p), false);
@@ -58,13 +65,14 @@ export class AdamW {
   }
 
   /** Applies one update with learning rate `lr`; `grads` is keyed like the params. */
-  step(grads: Record<string, tf.Tensor>, lr: number): void {
+  step(grads: Record<string, tf.Tensor>, baseLr: number): void {
     this.#step += 1;
     const t = this.#step;
-    const stepSize = lr / (1 - this.#beta1 ** t);
     const sqrtBias2 = Math.sqrt(1 - this.#beta2 ** t);
     const fused = fusedKernelAvailable(ADAMW_UPDATE);
     for (const [name, p] of Object.entries(this.#params)) {
+      const lr = baseLr * (this.#lrScale[name] ?? 1);
+      const stepSize = lr / (1 - this.#beta1 ** t);
       const g = grads[name];
       if (!g) throw new Error(`AdamW.step: no gradient for "${name}"`);
       tf.tidy(() => {
