@@ -7,15 +7,10 @@
  */
 import { tf } from "../tf.ts";
 import type { Blas } from "./openblas.ts";
+import { heapOffset, replaceWasmKernel } from "./wasm_heap.ts";
 
 /** Multiply-adds per matrix below which the stock wasm kernel is used. */
 const MIN_MACS = 16 * 1024;
-
-interface WasmBackendInternals {
-  wasm: { HEAPF32: Float32Array };
-  dataIdMap: { get(dataId: unknown): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 let installed = false;
 
@@ -27,42 +22,42 @@ export function blasMatMulActive(): boolean {
 /** Replaces wasm's BatchMatMul with the BLAS one. Returns false if it was already installed or wasm is absent. */
 export function installBlasMatMul(blas: Blas): boolean {
   if (installed) return false;
-  const stock = tf.getKernel(tf.BatchMatMul, "wasm");
-  if (!stock) return false;
-  const stockFunc = stock.kernelFunc;
-  tf.unregisterKernel(tf.BatchMatMul, "wasm");
-  tf.registerKernel({
-    ...stock,
-    kernelFunc: (args) => {
-      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const M = transposeA ? a.shape.at(-1)! : a.shape.at(-2)!;
-      const K = transposeA ? a.shape.at(-2)! : a.shape.at(-1)!;
-      const N = transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
-      const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
-      const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
-      const sameOrBroadcast = batchA === batchB || batchA === 1 || batchB === 1;
-      if (a.dtype !== "float32" || b.dtype !== "float32" || M * N * K < MIN_MACS || !sameOrBroadcast) {
-        return stockFunc(args);
-      }
-      const backend = args.backend as unknown as WasmBackendInternals;
-      const outerDims = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-      const out = backend.makeOutput([...outerDims, M, N], "float32");
-      // Read the heap after makeOutput: an allocation may have grown (replaced) it.
-      const heap = backend.wasm.HEAPF32;
-      const aOff = backend.dataIdMap.get(a.dataId).memoryOffset / 4;
-      const bOff = backend.dataIdMap.get(b.dataId).memoryOffset / 4;
-      const cOff = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
-      const batch = Math.max(batchA, batchB);
-      for (let i = 0; i < batch; i++) {
-        const ai = aOff + (batchA === 1 ? 0 : i) * M * K;
-        const bi = bOff + (batchB === 1 ? 0 : i) * K * N;
-        const ci = cOff + i * M * N;
-        blas.sgemm(transposeA, transposeB, M, N, K, heap.subarray(ai, ai + M * K), heap.subarray(bi, bi + K * N), heap.subarray(ci, ci + M * N));
-      }
-      return out;
-    },
+  installed = replaceWasmKernel(tf.BatchMatMul, (inputs, backend, attrs, stock) => {
+    const { a, b } = inputs;
+    const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+    const M = transposeA ? a.shape.at(-1)! : a.shape.at(-2)!;
+    const K = transposeA ? a.shape.at(-2)! : a.shape.at(-1)!;
+    const N = transposeB ? b.shape.at(-2)! : b.shape.at(-1)!;
+    const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+    const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+    const sameOrBroadcast = batchA === batchB || batchA === 1 || batchB === 1;
+    if (a.dtype !== "float32" || b.dtype !== "float32" || M * N * K < MIN_MACS || !sameOrBroadcast) {
+      return stock();
+    }
+    const outerDims = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const out = backend.makeOutput([...outerDims, M, N], "float32");
+    // Read the heap after makeOutput: an allocation may have grown (replaced) it.
+    const heap = backend.wasm.HEAPF32;
+    const aOff = heapOffset(backend, a);
+    const bOff = heapOffset(backend, b);
+    const cOff = heapOffset(backend, out);
+    const batch = Math.max(batchA, batchB);
+    for (let i = 0; i < batch; i++) {
+      const ai = aOff + (batchA === 1 ? 0 : i) * M * K;
+      const bi = bOff + (batchB === 1 ? 0 : i) * K * N;
+      const ci = cOff + i * M * N;
+      blas.sgemm(
+        transposeA,
+        transposeB,
+        M,
+        N,
+        K,
+        heap.subarray(ai, ai + M * K),
+        heap.subarray(bi, bi + K * N),
+        heap.subarray(ci, ci + M * N),
+      );
+    }
+    return out;
   });
-  installed = true;
-  return true;
+  return installed;
 }

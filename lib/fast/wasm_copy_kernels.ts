@@ -5,15 +5,14 @@
  * (splitting q, k, v). Other cases go to the stock kernels.
  */
 import { tf } from "../tf.ts";
-import { asWasmBackend, sizeOf, type WasmBackendInternals } from "./wasm_heap.ts";
+import { heapOffset, replaceWasmKernel, sizeOf } from "./wasm_heap.ts";
 
 let installed = false;
 
 export function installWasmCopyKernels(): boolean {
   if (installed || !tf.getKernel(tf.GatherV2, "wasm")) return false;
-  replace(tf.GatherV2, (args, backend, stock) => {
-    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
-    const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+  replaceWasmKernel(tf.GatherV2, ({ x, indices }, backend, attrs, stock) => {
+    const { axis, batchDims } = attrs as { axis: number; batchDims: number };
     const fourBytes = x.dtype === "float32" || x.dtype === "int32";
     if (!fourBytes || indices.dtype !== "int32" || (axis !== 0 && axis !== -x.shape.length) || batchDims !== 0 || x.shape.length < 1) {
       return stock();
@@ -21,7 +20,7 @@ export function installWasmCopyKernels(): boolean {
     const rowSize = sizeOf(x.shape.slice(1));
     const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
     const heap = backend.wasm.HEAPF32;
-    const xStart = offset(backend, x), outStart = offset(backend, out), idStart = offset(backend, indices);
+    const xStart = heapOffset(backend, x), outStart = heapOffset(backend, out), idStart = heapOffset(backend, indices);
     const ids = new Int32Array(heap.buffer, idStart * 4, sizeOf(indices.shape));
     for (let i = 0; i < ids.length; i++) {
       const row = ids[i];
@@ -32,10 +31,9 @@ export function installWasmCopyKernels(): boolean {
     }
     return out;
   });
-  replace(tf.Unpack, (args, backend, stock) => {
-    const { value } = args.inputs as { value: tf.TensorInfo };
+  replaceWasmKernel(tf.Unpack, ({ value }, backend, attrs, stock) => {
     const rank = value.shape.length;
-    const axis = ((args.attrs as unknown as { axis: number }).axis + rank) % rank;
+    const axis = ((attrs.axis as number) + rank) % rank;
     if (value.dtype !== "float32" && value.dtype !== "int32") return stock();
     const count = value.shape[axis];
     const outer = sizeOf(value.shape.slice(0, axis));
@@ -43,9 +41,9 @@ export function installWasmCopyKernels(): boolean {
     const outShape = value.shape.filter((_, i) => i !== axis);
     const outs = Array.from({ length: count }, () => backend.makeOutput(outShape, value.dtype));
     const heap = backend.wasm.HEAPF32;
-    const src = offset(backend, value);
+    const src = heapOffset(backend, value);
     outs.forEach((out, k) => {
-      const dst = offset(backend, out);
+      const dst = heapOffset(backend, out);
       for (let o = 0; o < outer; o++) {
         const from = src + (o * count + k) * inner;
         heap.copyWithin(dst + o * inner, from, from + inner);
@@ -55,18 +53,4 @@ export function installWasmCopyKernels(): boolean {
   });
   installed = true;
   return true;
-}
-
-/** Element offset of a tensor's data in the heap (in 4-byte units). */
-function offset(backend: WasmBackendInternals, t: tf.TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId).memoryOffset / 4;
-}
-
-function replace(
-  kernelName: string,
-  fn: (args: Parameters<tf.KernelFunc>[0], backend: WasmBackendInternals, stock: () => tf.TensorInfo | tf.TensorInfo[]) => tf.TensorInfo | tf.TensorInfo[],
-): void {
-  const stock = tf.getKernel(kernelName, "wasm")!;
-  tf.unregisterKernel(kernelName, "wasm");
-  tf.registerKernel({ ...stock, kernelFunc: (args) => fn(args, asWasmBackend(args.backend), () => stock.kernelFunc(args)) });
 }

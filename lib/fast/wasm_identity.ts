@@ -9,22 +9,16 @@
  * Reshape does).
  */
 import { tf } from "../tf.ts";
+import { replaceWasmKernel } from "./wasm_heap.ts";
 
 let installed = false;
 
 export function installSharedIdentity(): boolean {
-  const stock = tf.getKernel(tf.Identity, "wasm");
-  if (installed || !stock) return false;
-  tf.unregisterKernel(tf.Identity, "wasm");
-  tf.registerKernel({
-    ...stock,
-    kernelFunc: (args) => {
-      const x = (args.inputs as { x: tf.TensorInfo }).x;
-      if (x.dtype === "string") return stock.kernelFunc(args);
-      (args.backend as unknown as { incRef(dataId: unknown): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+  if (installed) return false;
+  installed = replaceWasmKernel(tf.Identity, ({ x }, backend, _attrs, stock) => {
+    if (x.dtype === "string") return stock();
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
-  installed = true;
-  return true;
+  return installed;
 }

@@ -7,33 +7,24 @@
 import { tf } from "../tf.ts";
 import { LINEAR } from "./kernel_names.ts";
 import type { Blas } from "./openblas.ts";
-import { asWasmBackend, f32View } from "./wasm_heap.ts";
+import { f32View, registerWasmKernel } from "./wasm_heap.ts";
 
 let installed = false;
 
 export function installLinearKernel(blas: Blas): boolean {
   if (installed || !tf.getKernel(tf.BatchMatMul, "wasm")) return false;
-  tf.registerKernel({
-    kernelName: LINEAR,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend: anyBackend }) => {
-      const { x, weight, bias } = inputs as Record<string, tf.TensorInfo>;
-      const [N, K] = x.shape;
-      const M = weight.shape[1];
-      if (x.shape.length !== 2 || weight.shape.length !== 2 || weight.shape[0] !== K || bias.shape.join() !== String(M)) {
-        throw new Error(`${LINEAR}: expected x [N, K], weight [K, M], bias [M]; got [${x.shape}], [${weight.shape}], [${bias.shape}]`);
-      }
-      for (const [name, t] of Object.entries({ x, weight, bias })) {
-        if (t.dtype !== "float32") throw new Error(`${LINEAR}: input "${name}" must be float32, got ${t.dtype}`);
-      }
-      const backend = asWasmBackend(anyBackend);
-      const out = backend.makeOutput([N, M], "float32");
-      const y = f32View(backend, out);
-      const b = f32View(backend, bias);
-      for (let row = 0; row < N; row++) y.set(b, row * M);
-      blas.sgemm(false, false, N, M, K, f32View(backend, x), f32View(backend, weight), y, 1);
-      return out;
-    },
+  registerWasmKernel(LINEAR, ({ x, weight, bias }, backend) => {
+    const [N, K] = x.shape;
+    const M = weight.shape[1];
+    if (x.shape.length !== 2 || weight.shape.length !== 2 || weight.shape[0] !== K || bias.shape.join() !== String(M)) {
+      throw new Error(`${LINEAR}: expected x [N, K], weight [K, M], bias [M]; got [${x.shape}], [${weight.shape}], [${bias.shape}]`);
+    }
+    const out = backend.makeOutput([N, M], "float32");
+    const y = f32View(backend, out);
+    const b = f32View(backend, bias);
+    for (let row = 0; row < N; row++) y.set(b, row * M);
+    blas.sgemm(false, false, N, M, K, f32View(backend, x), f32View(backend, weight), y, 1);
+    return out;
   });
   installed = true;
   return true;

@@ -12,18 +12,14 @@
 import { tf } from "../tf.ts";
 import * as names from "./kernel_names.ts";
 import type { NativeKernels } from "./native_kernels.ts";
-import { asWasmBackend, f32View, i32View, sizeOf } from "./wasm_heap.ts";
-
-type Inputs = Record<string, tf.TensorInfo>;
-type Attrs = Record<string, unknown>;
-type KernelFunc = (inputs: Inputs, backend: ReturnType<typeof asWasmBackend>, attrs: Attrs) => tf.TensorInfo | tf.TensorInfo[];
+import { f32View, i32View, registerWasmKernel as register, replaceWasmKernel, sizeOf } from "./wasm_heap.ts";
 
 let installed = false;
 
 /** Registers every kernel on the wasm backend. Returns false if already done or wasm is absent. */
 export function installNativeWasmKernels(k: NativeKernels): boolean {
   if (installed || !tf.getKernel(tf.Transpose, "wasm")) return false;
-  replaceStock(tf.Transpose, (stock) => (inputs, backend, attrs) => {
+  replaceWasmKernel(tf.Transpose, (inputs, backend, attrs, stock) => {
     const x = inputs.x;
     const perm = attrs.perm as number[];
     if ((x.dtype !== "float32" && x.dtype !== "int32") || perm.length > 6 || perm.every((p, i) => p === i)) return stock();
@@ -31,7 +27,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     k.transpose_4byte(i32View(backend, x), i32View(backend, out), perm.length, new Int32Array(x.shape), new Int32Array(perm));
     return out;
   });
-  replaceStock(tf.Sum, (stock) => (inputs, backend, attrs) => {
+  replaceWasmKernel(tf.Sum, (inputs, backend, attrs, stock) => {
     const x = inputs.x;
     const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
     const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
@@ -60,8 +56,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
   });
 
   register(names.LAYER_NORM, ({ x, weight, bias }, backend, attrs) => {
-    const C = x.shape[x.shape.length - 1];
-    const rows = sizeOf(x.shape) / C;
+    const { rows, C } = rowsOf(x.shape);
     const y = backend.makeOutput(x.shape, "float32");
     const mean = backend.makeOutput([rows], "float32");
     const rstd = backend.makeOutput([rows], "float32");
@@ -70,8 +65,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     return [y, mean, rstd];
   });
   register(names.LAYER_NORM_GRAD, ({ x, weight, mean, rstd, dy }, backend) => {
-    const C = x.shape[x.shape.length - 1];
-    const rows = sizeOf(x.shape) / C;
+    const { rows, C } = rowsOf(x.shape);
     const dx = backend.makeOutput(x.shape, "float32");
     const dw = backend.makeOutput([C], "float32");
     const db = backend.makeOutput([C], "float32");
@@ -86,30 +80,26 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const loss = backend.makeOutput([rows], "float32");
     k.cross_entropy_forward(f32View(backend, logits), i32View(backend, targets), rows, V, f32View(backend, lse), f32View(backend, loss));
     return [lse, loss];
-  });
+  }, ["targets"]);
   register(names.CROSS_ENTROPY_GRAD, ({ logits, targets, lse, dLse, dLoss }, backend) => {
     const [rows, V] = logits.shape;
     const dz = backend.makeOutput(logits.shape, "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
     k.cross_entropy_backward(v(logits), i32View(backend, targets), v(lse), v(dLse), v(dLoss), rows, V, v(dz));
     return dz;
-  });
+  }, ["targets"]);
 
   register(names.MASKED_SOFTMAX, ({ scores, mask }, backend, attrs) => {
     const [B, H, T, S] = scores.shape;
-    const maskBatch = mask.shape.length === 4 ? mask.shape[0] : 1;
-    const expected = mask.shape.length === 4 ? [B, 1, T, S] : [T, S];
-    if (mask.shape.join() !== expected.join()) {
-      throw new Error(`${names.MASKED_SOFTMAX}: mask shape [${mask.shape}] does not fit scores [${scores.shape}]`);
-    }
+    const maskBatch = maskBatchOf(names.MASKED_SOFTMAX, mask, B, T, S);
     const p = backend.makeOutput(scores.shape, "float32");
     k.masked_softmax_forward(f32View(backend, scores), f32View(backend, mask), B, H, T, S, maskBatch, attrs.scale as number, f32View(backend, p));
     return p;
   });
   register(names.MASKED_SOFTMAX_GRAD, ({ p, dp }, backend, attrs) => {
-    const S = p.shape[p.shape.length - 1];
+    const { rows, C: S } = rowsOf(p.shape);
     const ds = backend.makeOutput(p.shape, "float32");
-    k.masked_softmax_backward(f32View(backend, p), f32View(backend, dp), sizeOf(p.shape) / S, S, attrs.scale as number, f32View(backend, ds));
+    k.masked_softmax_backward(f32View(backend, p), f32View(backend, dp), rows, S, attrs.scale as number, f32View(backend, ds));
     return ds;
   });
 
@@ -117,15 +107,14 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const [B, H, P, hs] = pastKey.shape;
     const T = qkv.shape[0] / B;
     const S = P + T;
-    const expectedMask = mask.shape.length === 4 ? [B, 1, T, S] : [T, S];
-    if (qkv.shape[1] !== 3 * H * hs || mask.shape.join() !== expectedMask.join() || pastValue.shape.join() !== pastKey.shape.join()) {
-      throw new Error(`${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache [${pastKey.shape}], mask [${mask.shape}]`);
+    const maskBatch = maskBatchOf(names.ATTENTION_INFERENCE, mask, B, T, S);
+    if (qkv.shape[1] !== 3 * H * hs || pastValue.shape.join() !== pastKey.shape.join()) {
+      throw new Error(`${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache keys [${pastKey.shape}], values [${pastValue.shape}]`);
     }
     const out = backend.makeOutput([B * T, H * hs], "float32");
     const newKey = backend.makeOutput([B, H, S, hs], "float32");
     const newValue = backend.makeOutput([B, H, S, hs], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
-    const maskBatch = mask.shape.length === 4 ? B : 1;
     k.attention_inference(v(qkv), v(pastKey), v(pastValue), v(mask), B, T, P, H, hs, maskBatch, attrs.scale as number, v(newKey), v(newValue), v(out));
     return [out, newKey, newValue];
   });
@@ -144,30 +133,17 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
   return true;
 }
 
-/** Registers a new kernel on wasm after checking every input is of the expected dtype. */
-function register(kernelName: string, fn: KernelFunc): void {
-  tf.registerKernel({
-    kernelName,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      for (const [name, t] of Object.entries(inputs as Inputs)) {
-        const want = name === "targets" ? "int32" : "float32";
-        if (t.dtype !== want) throw new Error(`${kernelName}: input "${name}" must be ${want}, got ${t.dtype}`);
-      }
-      return fn(inputs as Inputs, asWasmBackend(backend), (attrs ?? {}) as Attrs);
-    },
-  });
+/** A shape seen as rows of its last axis. */
+function rowsOf(shape: readonly number[]): { rows: number; C: number } {
+  const C = shape[shape.length - 1];
+  return { rows: sizeOf(shape) / C, C };
 }
 
-/** Re-registers a stock wasm kernel with a native one that may hand a call back to the stock one. */
-function replaceStock(kernelName: string, make: (stock: () => tf.TensorInfo | tf.TensorInfo[]) => KernelFunc): void {
-  const stock = tf.getKernel(kernelName, "wasm")!;
-  tf.unregisterKernel(kernelName, "wasm");
-  tf.registerKernel({
-    ...stock,
-    kernelFunc: (args) => {
-      const callStock = () => stock.kernelFunc(args);
-      return make(callStock)(args.inputs as Inputs, asWasmBackend(args.backend), (args.attrs ?? {}) as Attrs);
-    },
-  });
+/** Checks an additive attention mask ([T, S], or [B, 1, T, S]) and returns how many batch rows it has. */
+function maskBatchOf(kernelName: string, mask: tf.TensorInfo, B: number, T: number, S: number): number {
+  const expected = mask.shape.length === 4 ? [B, 1, T, S] : [T, S];
+  if (mask.shape.join() !== expected.join()) {
+    throw new Error(`${kernelName}: mask shape [${mask.shape}] does not fit ${B} rows × ${T} queries × ${S} keys`);
+  }
+  return mask.shape.length === 4 ? B : 1;
 }

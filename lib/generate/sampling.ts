@@ -61,17 +61,18 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
   const { topK = 0, topP = 1 } = options;
   if (topK === 0 && topP >= 1) return sampleFullSoftmax(logits, options.temperature ?? 1, rng);
   const { ids, probs } = keptDistribution(logits, options);
-  const u = rng.nextFloat();
-  let cumulative = 0;
-  let pick = ids.length - 1; // rounding guard: if u ≥ the float sum, take the last kept token
-  for (let i = 0; i < ids.length; i++) {
-    cumulative += probs[i];
-    if (u < cumulative) {
-      pick = i;
-      break;
-    }
-  }
+  const pick = walk(probs, rng.nextFloat());
   return { token: ids[pick], logprob: Math.log(probs[pick]) };
+}
+
+/** The first index where the running sum of `weights` exceeds `target` (the last one if rounding never gets there). */
+function walk(weights: Float64Array, target: number): number {
+  let cumulative = 0;
+  for (let i = 0; i < weights.length; i++) {
+    cumulative += weights[i];
+    if (target < cumulative) return i;
+  }
+  return weights.length - 1;
 }
 
 /**
@@ -86,16 +87,7 @@ function sampleFullSoftmax(logits: ArrayLike<number>, temperature: number, rng: 
   const weights = new Float64Array(V);
   let sum = 0;
   for (let i = 0; i < V; i++) sum += weights[i] = Math.exp((logits[i] - max) / temperature);
-  const target = rng.nextFloat() * sum;
-  let cumulative = 0;
-  let pick = V - 1; // rounding guard, as in sampleToken
-  for (let i = 0; i < V; i++) {
-    cumulative += weights[i];
-    if (target < cumulative) {
-      pick = i;
-      break;
-    }
-  }
+  const pick = walk(weights, rng.nextFloat() * sum);
   return { token: pick, logprob: Math.log(weights[pick] / sum) };
 }
 
@@ -111,9 +103,8 @@ function keptDistribution(logits: ArrayLike<number>, options: SamplingOptions): 
   const z = new Float64Array(V);
   for (let i = 0; i < V; i++) z[i] = logits[i];
   if (topK === 0 && topP >= 1) {
-    const ids = new Int32Array(V);
-    for (let i = 0; i < V; i++) ids[i] = i;
-    return { ids, probs: softmaxOver(z, ids, temperature) };
+    const ids = allIds(V);
+    return { ids, probs: probabilities(z, ids, temperature, normaliser(z, ids, temperature)) };
   }
   // Candidates: every token (top-p only) or those at or above the k-th largest logit (ties kept, as HF's warpers and lib/ppo/logprobs.ts do).
   let candidates = allIds(V);
@@ -181,11 +172,6 @@ function sortByLogit(ids: Int32Array, z: Float64Array): Int32Array {
 function kthLargest(z: Float64Array, k: number): number {
   const sorted = z.slice().sort();
   return sorted[z.length - k];
-}
-
-/** softmax(z[ids] / t) in the order of `ids`. */
-function softmaxOver(z: Float64Array, ids: Int32Array, temperature: number): Float64Array {
-  return probabilities(z, ids, temperature, normaliser(z, ids, temperature));
 }
 
 /** What softmax over a set of ids divides by: its largest logit and Σ exp((z − max)/t). */

@@ -75,10 +75,10 @@ export class AdamW {
       const stepSize = lr / (1 - this.#beta1 ** t);
       const g = grads[name];
       if (!g) throw new Error(`AdamW.step: no gradient for "${name}"`);
+      const decay = this.#decay[name] ? 1 - lr * this.#weightDecay : 1; // multiplier of p before the update
       tf.tidy(() => {
         if (fused) {
           // The same formula in one native pass (lib/fast/native/kernels.c).
-          const decay = this.#decay[name] && this.#weightDecay > 0 ? 1 - lr * this.#weightDecay : 1;
           const [newP, m, v] = fusedAdamWUpdate(p, g, this.#m[name], this.#v[name], {
             beta1: this.#beta1, beta2: this.#beta2, eps: this.#eps, decay, stepSize, sqrtBias2,
           });
@@ -89,7 +89,7 @@ export class AdamW {
         }
         const m = tf.add(tf.mul(this.#m[name], this.#beta1), tf.mul(g, 1 - this.#beta1));
         const v = tf.add(tf.mul(this.#v[name], this.#beta2), tf.mul(tf.square(g), 1 - this.#beta2));
-        const decayed = this.#decay[name] && this.#weightDecay > 0 ? tf.mul(p, 1 - lr * this.#weightDecay) : p;
+        const decayed = decay !== 1 ? tf.mul(p, decay) : p;
         const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), this.#eps);
         p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
         this.#m[name].assign(m);
