@@ -13,6 +13,7 @@
  *
  * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
  */
+import { formatDifference } from "../lib/eval/paired_difference.ts";
 import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
@@ -105,6 +106,7 @@ console.table(Object.fromEntries([
   ["ended its turn", row((s) => s.ended)],
   ...partNames.map((k) => [k, row((s) => s.parts[k] ?? 0)]),
 ]));
+console.log(`Gain, request by request (± 1 standard error): SFT − pretrained ${formatDifference(r.summary.sftGain)}, PPO − SFT ${formatDifference(r.summary.ppoGain)}`);
 console.log(`Samples, side by side:`);
 for (let i = 0; i < Math.min(4, r.after.length); i++) {
   const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);

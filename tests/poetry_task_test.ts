@@ -91,3 +91,18 @@ Deno.test("rankByScore() orders responses best to worst", () => {
   assert.deepEqual(order, [1, 2, 0]);
   assert.throws(() => loadTask("nope"), /task "nope" is unknown; expected one of poetry-zh/);
 });
+
+Deno.test("prompts() come in a seeded random order, so that a prefix (a PPO batch, the prompts to label) is a fair sample", async () => {
+  const task = await loadTask("poetry-zh");
+  const all = task.prompts("train", 0);
+  assert.deepEqual(task.prompts("train", 0).map((p) => p.id), all.map((p) => p.id), "same seed, same order");
+  const other = task.prompts("train", 1);
+  assert.notDeepEqual(other.slice(0, 64).map((p) => p.id), all.slice(0, 64).map((p) => p.id));
+  assert.deepEqual(new Set(other.map((p) => p.id)), new Set(all.map((p) => p.id)), "same prompts");
+  // The poems file is grouped by collection ("tang.<collection>.<n>"): a batch of 64 must mix many.
+  const collections = new Set(all.slice(0, 64).map((p) => p.id.split(".").slice(0, 2).join(".")));
+  assert.ok(collections.size > 20, `the first 64 prompts come from only ${collections.size} collections`);
+  // …and the forms in roughly their overall proportions (4-line vs 8-line requests).
+  const share = (ps: typeof all) => ps.filter((p) => p.constraints.n_lines === 4).length / ps.length;
+  assert.ok(Math.abs(share(all.slice(0, 256)) - share(all)) < 0.1, `${share(all.slice(0, 256))} vs ${share(all)}`);
+});

@@ -49,8 +49,8 @@ export async function evaluatePolicy(
 ): Promise<{ samples: PolicySample[]; gold: number; rm: number; kl: number }> {
   const rng = new Rng(options.seed);
   const samples: PolicySample[] = [];
-  for (let i = 0; i < prompts.length; i += 16) {
-    const chunk = prompts.slice(i, i + 16);
+  for (let i = 0; i < prompts.length; i += 64) {
+    const chunk = prompts.slice(i, i + 64);
     const ids = chunk.map((p) => encodePrompt(p.messages, tokenizer));
     const gen = await generate(lm, ids, { ...options.sampling, maxNewTokens: options.maxNewTokens, stopIds: [endOfTurnId(tokenizer)], padId: tokenizer.eosId, rng });
     const batch = sequenceBatch(ids, gen.tokens.map((r) => (r.length ? r : [tokenizer.eosId])), tokenizer.eosId);

@@ -22,7 +22,7 @@ export interface ScoredSample {
 export interface SampleAndScoreOptions extends SamplingOptions {
   /** @default 96 */
   readonly maxNewTokens?: number;
-  /** Prompts per generate() call. @default 16 */
+  /** Prompts per generate() call (a bigger batch samples faster per answer). @default 64 */
   readonly batchSize?: number;
   /** @default 0 */
   readonly seed?: number;
@@ -38,7 +38,7 @@ export async function sampleAndScore(
 ): Promise<ScoredSample[]> {
   const rng = new Rng(options.seed ?? 0);
   const stop = endOfTurnId(tokenizer);
-  const batchSize = options.batchSize ?? 16;
+  const batchSize = options.batchSize ?? 64;
   const out: ScoredSample[] = [];
   for (let i = 0; i < prompts.length; i += batchSize) {
     const batch = prompts.slice(i, i + batchSize);

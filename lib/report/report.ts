@@ -5,6 +5,7 @@
  * a script. Both written atomically.
  */
 import { writeJsonAtomic, writeTextFileAtomic } from "../checkpoint/atomic.ts";
+import { formatDifference } from "../eval/paired_difference.ts";
 import { lineChart } from "../charts/figure.ts";
 import { renderSvg } from "../charts/svg.ts";
 import { Table } from "../charts/table.ts";
@@ -49,7 +50,15 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
       },
       evaluate: { seconds: seconds("evaluate") },
     },
-    heldout_gold: { pretrained: r.summary.pretrained.total, sft: r.summary.sft.total, ppo: r.summary.ppo.total },
+    heldout_gold: {
+      requests: r.after.length,
+      pretrained: r.summary.pretrained.total,
+      sft: r.summary.sft.total,
+      ppo: r.summary.ppo.total,
+      // paired over the same requests: mean difference and its standard error
+      sft_minus_pretrained: { mean: r.summary.sftGain.mean, standard_error: r.summary.sftGain.standardError },
+      ppo_minus_sft: { mean: r.summary.ppoGain.mean, standard_error: r.summary.ppoGain.standardError },
+    },
   };
 }
 
@@ -79,13 +88,14 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
       ],
     }),
   ];
-  const { pretrained, sft } = r.summary;
+  const { pretrained, sft, ppo } = r.summary;
   const tables = [
     ["Stage times (s)", new Table(["stage", "seconds"], r.timings.map((t) => [t.stage, t.seconds.toFixed(0)]))],
-    ["Gold score on held-out requests: pretrained-only vs SFT", new Table(["metric", "pretrained", "SFT"], [
-      ["total", pretrained.total.toFixed(3), sft.total.toFixed(3)],
-      ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3)],
-      ...Object.keys(sft.parts).map((k) => [k, (pretrained.parts[k] ?? 0).toFixed(3), sft.parts[k].toFixed(3)]),
+    [`Gold score on ${r.after.length} held-out requests, same sampling: pretrained-only vs SFT vs PPO`, new Table(["metric", "pretrained", "SFT", "PPO"], [
+      ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3)],
+      ["gain over the previous model (paired, ± 1 SE)", "", formatDifference(r.summary.sftGain), formatDifference(r.summary.ppoGain)],
+      ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3)],
+      ...Object.keys(sft.parts).map((k) => [k, (pretrained.parts[k] ?? 0).toFixed(3), sft.parts[k].toFixed(3), (ppo.parts[k] ?? 0).toFixed(3)]),
     ])],
     ["Reward model", new Table(["metric", "value"], [
       ["held-out pairwise accuracy", r.reward.heldoutAccuracy.pairwise.toFixed(3)],

@@ -24,7 +24,7 @@ export interface CollectOptions {
   readonly temperature?: number;
   /** @default 96 */
   readonly maxNewTokens?: number;
-  /** Prompts per generate() call. @default 8 */
+  /** Prompts per generate() call (each asked K times). @default 16 */
   readonly promptsPerBatch?: number;
   readonly seed?: number;
   /** No progress bar. @default false */
@@ -47,7 +47,7 @@ export async function sampleCandidates(
   options: Omit<CollectOptions, "checkpoint">,
 ): Promise<Candidates[]> {
   const k = options.k ?? 4;
-  const perBatch = options.promptsPerBatch ?? 8;
+  const perBatch = options.promptsPerBatch ?? 16;
   const rng = new Rng(options.seed ?? 0);
   const stop = endOfTurnId(tokenizer);
   const out: Candidates[] = [];

@@ -40,7 +40,7 @@ export interface Task {
   vocabularyTexts(): string[];
   /** SFT examples (deterministic for a seed). */
   sftExamples(split: Split, seed: number): SftExample[];
-  /** Prompts for sampling, labelling, PPO (train) and evaluation (heldout). */
+  /** Prompts for sampling, labelling, PPO (train) and evaluation (heldout), in a seeded random order (any prefix is a fair sample). */
   prompts(split: Split, seed: number): TaskPrompt[];
   /** Rates a response to a prompt. */
   score(prompt: TaskPrompt, response: string): GoldScore;

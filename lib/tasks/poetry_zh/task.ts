@@ -37,8 +37,11 @@ export function poetryTask(poems: readonly Poem[], requestsPerPoem = 2): Task {
       );
     },
     prompts(split, seed): TaskPrompt[] {
+      // In a seeded random order: the poems file is grouped by collection and author, and the
+      // stages take prefixes (the first 1200 to label, 64 per PPO batch), which must be fair samples.
+      const order = new Rng(seed + 2_000_003).shuffle(of(split));
       const rng = new Rng(seed + 1_000_003); // a different stream from the SFT requests
-      return of(split).map((p) => requestFor(p, rng));
+      return order.map((p) => requestFor(p, rng));
     },
     score(prompt: TaskPrompt, response: string): GoldScore {
       const c = prompt.constraints;

@@ -1,0 +1,22 @@
+import { assert } from "./helpers.ts";
+import { formatDifference, pairedDifference } from "../lib/eval/paired_difference.ts";
+
+const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
+
+Deno.test("pairedDifference() gives the mean of b − a and its standard error (hand-computed)", () => {
+  // d = [0.1, 0, 0.2]: mean 0.1, sample variance (0 + 0.01 + 0.01) / 2 = 0.01, SE = √(0.01 / 3)
+  const p = pairedDifference([0.5, 0.6, 0.7], [0.6, 0.6, 0.9]);
+  close(p.mean, 0.1);
+  close(p.standardError, Math.sqrt(0.01 / 3));
+  assert.equal(p.n, 3);
+  assert.equal(formatDifference(p), "+0.100 ± 0.058");
+});
+
+Deno.test("pairedDifference(): pairing cancels per-request difficulty", () => {
+  // b is a + 0.01 on every request: the difference is certain although the scores spread widely.
+  const a = [0.1, 0.9, 0.4, 0.7];
+  const p = pairedDifference(a, a.map((x) => x + 0.01));
+  close(p.mean, 0.01);
+  assert.ok(p.standardError < 1e-12);
+  assert.throws(() => pairedDifference([1], [2]), /equal-length/);
+});
