@@ -90,5 +90,18 @@ Deno.test("samplingDistribution() matches the sort-everything definition on a la
     const slow = naiveDistribution(z, temperature, topK, topP);
     assert.deepEqual(fast.ids, slow.ids, `T=${temperature} k=${topK} p=${topP}`);
     assertAllClose(fast.probs, slow.probs, { atol: 1e-12, what: `T=${temperature} k=${topK} p=${topP}` });
+    // sampleToken() walks the same kept set in vocabulary order (no sorting): every draw must be a kept
+    // token with exactly its probability, and a grid of draws must reproduce the probabilities.
+    const probOf = new Map(slow.ids.map((id, i) => [id, slow.probs[i]]));
+    const n = 2000;
+    const rng = gridRng(n);
+    const counts = new Map<number, number>();
+    for (let i = 0; i < n; i++) {
+      const { token, logprob } = sampleToken(z, { temperature, topK, topP }, rng);
+      assert.ok(probOf.has(token), `T=${temperature} k=${topK} p=${topP}: token ${token} is outside the kept set`);
+      assert.ok(Math.abs(logprob - Math.log(probOf.get(token)!)) < 1e-9, `logprob of ${token}`);
+      counts.set(token, (counts.get(token) ?? 0) + 1);
+    }
+    for (const [id, p] of probOf) assert.ok(Math.abs((counts.get(id) ?? 0) / n - p) <= 1 / n + 1e-12, `frequency of ${id}`);
   }
 });
