@@ -92,9 +92,9 @@ disposePolicy(pp.policy);
 
 const rw = r.reward;
 console.log(`\nReward model: ${rw.trainLists} training rank lists (K=4, simulated labeler), ${rw.heldoutLists} held-out lists`);
-console.log(`  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${rw.heldoutAccuracy.pairwise.toFixed(3)}, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)}`);
+console.log(`  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${rw.heldoutAccuracy.pairwise.toFixed(3)}, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)} (${(100 * rw.heldoutTiedPairs).toFixed(0)} % of pairs tied by the labeler, left out)`);
 console.log(`  Spearman(RM score, gold score) on held-out responses: ${rw.spearmanWithGold.toFixed(3)}`);
-console.log(`  the gold scorer itself on the same labels: pairwise ${rw.goldAccuracy.pairwise.toFixed(3)} (the ceiling: label noise and tied scores)`);
+console.log(`  the gold scorer itself on the same labels: pairwise ${rw.goldAccuracy.pairwise.toFixed(3)} (the ceiling: label noise)`);
 disposeRewardModel(rw.rm);
 
 const { pretrained, sft, ppo } = r.summary;

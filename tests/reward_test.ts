@@ -38,6 +38,38 @@ Deno.test("rankingAccuracy() counts ordered pairs and fully ordered lists", () =
   assert.deepEqual(rankingAccuracy([[3, 2, 1], [3, 1, 2]]), { pairwise: 5 / 6, exactOrder: 0.5 });
 });
 
+Deno.test("ties: rankingLoss() and rankingAccuracy() leave tied pairs out (naive loop over strict pairs)", async () => {
+  const scores = [[2.0, 0.5, -1.0, 0.3], [0.1, 0.2, 0.3, -0.4], [1, 2, 3, 4]];
+  const ranks = [[1, 2, 2, 3], undefined, [1, 1, 1, 1]]; // list 2 all tied: says nothing
+  const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+  // Mean over each list's strict pairs, then over the lists that have any (here lists 0 and 1).
+  const strictPairs = (l: number) => rankPairs(4).filter(([i, j]) => !ranks[l] || ranks[l]![i] < ranks[l]![j]);
+  assert.equal(strictPairs(0).length, 5);
+  assert.equal(strictPairs(2).length, 0);
+  let naive = 0;
+  const naiveGrad = scores.map((r) => r.map(() => 0));
+  for (const l of [0, 1]) {
+    const pairs = strictPairs(l);
+    for (const [i, j] of pairs) {
+      const m = scores[l][i] - scores[l][j];
+      naive += -Math.log(sigmoid(m)) / pairs.length / 2;
+      const g = -(1 - sigmoid(m)) / pairs.length / 2;
+      naiveGrad[l][i] += g;
+      naiveGrad[l][j] -= g;
+    }
+  }
+  const s = tf.tensor2d(scores);
+  const loss = rankingLoss(s, ranks);
+  assertAllClose([(await loss.data())[0]], [naive], { atol: 1e-6 });
+  const grad = tf.grad((x: tf.Tensor) => rankingLoss(x as tf.Tensor2D, ranks))(s);
+  assertAllClose(await grad.data(), naiveGrad.flat(), { atol: 1e-6 });
+  tf.dispose([s, loss, grad]);
+  // Accuracy of list 0: (1, 2) is tied and skipped; of the 5 strict pairs only (2, 3) is wrong (−1 < 0.3).
+  assert.deepEqual(rankingAccuracy([scores[0]], [ranks[0]]), { pairwise: 4 / 5, exactOrder: 0 });
+  assert.deepEqual(rankingAccuracy([[3, 1, 2]], [[1, 2, 2]]), { pairwise: 1, exactOrder: 1 });
+  assert.deepEqual(rankingAccuracy([[1, 2]], [[1, 1]]), { pairwise: 0, exactOrder: 0 }, "no strict pair: nothing counted");
+});
+
 Deno.test("SimulatedLabeler: exact at temperature 0, noisy but mostly right above it, seeded", () => {
   assert.deepEqual(new SimulatedLabeler({ temperature: 0 }).rank([0.2, 0.9, 0.5]), [1, 2, 0]);
   const a = new SimulatedLabeler({ temperature: 0.1, seed: 3 });
@@ -47,6 +79,16 @@ Deno.test("SimulatedLabeler: exact at temperature 0, noisy but mostly right abov
   const firstIsBest = orders.filter((o) => o[0] === 1).length / orders.length;
   assert.ok(firstIsBest > 0.8 && firstIsBest < 1, `best first in ${firstIsBest}`);
   assert.equal(a.name, "simulated:3");
+});
+
+Deno.test("SimulatedLabeler.tiedRanks(): equal scores next to each other share a rank", () => {
+  const labeler = new SimulatedLabeler({ temperature: 0 });
+  const scores = [0.5, 0.9, 0.5, 0.2];
+  const order = labeler.rank(scores);
+  assert.deepEqual(order, [1, 0, 2, 3]);
+  assert.deepEqual(labeler.tiedRanks(scores, order), [1, 2, 2, 3]);
+  assert.equal(labeler.tiedRanks([0.1, 0.2], [1, 0]), undefined, "a strict order has no ranks");
+  assert.equal(new SimulatedLabeler({ temperature: 0, ties: false }).tiedRanks(scores, order), undefined);
 });
 
 const record = (responses: string[], labeler = "simulated:0"): RankRecord => ({
@@ -73,6 +115,13 @@ Deno.test("label files: atomic appends keep old lines, skip repeats, refuse conf
     // A hand-edited conflicting file names both lines.
     await Deno.writeTextFile(path, [record(["a", "b"]), record(["b", "a"])].map((r) => JSON.stringify(r)).join("\n"));
     await assert.rejects(() => loadLabels(path), /poetry\.jsonl:2: conflicts with .*poetry\.jsonl:1/);
+    // Ties: a ranking that marks different ties is a conflict; bad ranks name the field.
+    await Deno.writeTextFile(path, "");
+    assert.equal(await appendLabels(path, [{ ...record(["a", "b", "c"]), ranks: [1, 2, 2] }]), 1);
+    assert.deepEqual((await loadLabels(path))[0].ranks, [1, 2, 2]);
+    await assert.rejects(() => appendLabels(path, [record(["a", "b", "c"])]), /conflicts/);
+    await assert.rejects(() => appendLabels(path, [{ ...record(["p", "q", "r"]), ranks: [1, 3, 3] }]), /field "ranks" must give each response its rank/);
+    await assert.rejects(() => appendLabels(path, [{ ...record(["p", "q", "r"]), ranks: [1, 2] }]), /field "ranks"/);
     await Deno.writeTextFile(path, JSON.stringify({ ...record(["a", "b"]), responses: ["a"] }));
     await assert.rejects(() => loadLabels(path), /poetry\.jsonl:1: field "responses" must list at least 2/);
     assert.deepEqual(await loadLabels(`${dir}/missing.jsonl`), []);

@@ -11,13 +11,13 @@ import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import { collectRankings } from "../reward/collect.ts";
-import { appendLabels, loadLabels, type RankRecord } from "../reward/labels.ts";
+import { appendLabels, loadLabels, type RankRecord, ranksOf } from "../reward/labels.ts";
 import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
 import { createRewardModel, fitNormalisation, type RewardModel } from "../reward/reward_model.ts";
 import { saveRewardModel } from "../reward/reward_checkpoint.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
-import { rankingAccuracy } from "../reward/ranking_loss.ts";
+import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
 
 export interface RewardStageOptions {
   /** Training prompts to rank (held-in). @default 1200 */
@@ -53,14 +53,17 @@ export interface RewardStageResult {
   readonly history: RewardHistory;
   readonly trainLists: number;
   readonly heldoutLists: number;
+  /** On the held-out lists' strict pairs (tied pairs left out). */
   readonly heldoutAccuracy: { pairwise: number; exactOrder: number };
+  /** Fraction of held-out pairs the labeler marked as tied. */
+  readonly heldoutTiedPairs: number;
   readonly accuracyBefore: { pairwise: number; exactOrder: number };
   /** Spearman correlation of RM score with gold score over the held-out responses. */
   readonly spearmanWithGold: number;
   /**
    * The same accuracy for the gold scorer itself on the held-out labels: the
-   * ceiling the labels allow (label noise, and pairs the scorer ties, which
-   * count as wrong for any strict ranking).
+   * ceiling the labels allow (label noise). Pairs the labeler marked as tied
+   * are left out here as for the reward model.
    */
   readonly goldAccuracy: { pairwise: number; exactOrder: number };
   /** Normalised RM scores of each held-out list, best-ranked first (chosen vs rejected distributions). */
@@ -101,10 +104,11 @@ export async function runRewardStage(
   // Normalise on SFT samples: the responses of the training lists.
   fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, trainLists)).flat());
   const heldoutScores = await scoreRankLists(rm, tokenizer, heldoutLists);
-  const heldoutAccuracy = rankingAccuracy(heldoutScores); // normalisation is monotone: same ranking
+  const heldoutRanks = heldoutLists.map((l) => l.ranks);
+  const heldoutAccuracy = rankingAccuracy(heldoutScores, heldoutRanks); // normalisation is monotone: same ranking
   const goldByList = heldoutLists.map((l) => l.responses.map((r) => task.score(promptById.get(l.prompt_id)!, r).total));
   const spearmanWithGold = spearman(heldoutScores.flat(), goldByList.flat());
-  const goldAccuracy = rankingAccuracy(goldByList);
+  const goldAccuracy = rankingAccuracy(goldByList, heldoutRanks);
   await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer));
   const { gain, bias } = rm.normalisation;
   return {
@@ -113,9 +117,23 @@ export async function runRewardStage(
     trainLists: trainLists.length,
     heldoutLists: heldoutLists.length,
     heldoutAccuracy,
+    heldoutTiedPairs: tiedPairFraction(heldoutLists),
     accuracyBefore,
     spearmanWithGold,
     goldAccuracy,
     heldoutScores: heldoutScores.map((row) => row.map((r) => gain * r + bias)),
   };
+}
+
+function tiedPairFraction(lists: readonly RankRecord[]): number {
+  let tied = 0;
+  let total = 0;
+  for (const list of lists) {
+    const ranks = ranksOf(list);
+    for (const [i, j] of rankPairs(ranks.length)) {
+      total++;
+      if (ranks[i] === ranks[j]) tied++;
+    }
+  }
+  return total ? tied / total : 0;
 }

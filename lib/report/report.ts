@@ -37,6 +37,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         train_rank_lists: r.reward.trainLists,
         heldout_rank_lists: r.reward.heldoutLists,
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
+        heldout_tied_pairs: r.reward.heldoutTiedPairs,
         heldout_exact_order_accuracy: r.reward.heldoutAccuracy.exactOrder,
         spearman_with_gold: r.reward.spearmanWithGold,
         gold_scorer_pairwise_accuracy: r.reward.goldAccuracy.pairwise,
@@ -98,7 +99,8 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
       ...Object.keys(sft.parts).map((k) => [k, (pretrained.parts[k] ?? 0).toFixed(3), sft.parts[k].toFixed(3), (ppo.parts[k] ?? 0).toFixed(3)]),
     ])],
     ["Reward model", new Table(["metric", "value"], [
-      ["held-out pairwise accuracy", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
+      ["held-out pairwise accuracy (pairs the labeler did not tie)", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
+      ["held-out pairs tied by the labeler (left out)", r.reward.heldoutTiedPairs.toFixed(3)],
       ["held-out exact order", r.reward.heldoutAccuracy.exactOrder.toFixed(3)],
       ["Spearman(RM, gold)", r.reward.spearmanWithGold.toFixed(3)],
       ["the gold scorer's own pairwise accuracy on these labels (ceiling)", r.reward.goldAccuracy.pairwise.toFixed(3)],

@@ -15,6 +15,8 @@ import type { RankRecord } from "./labels.ts";
 export interface Labeler {
   readonly name: string;
   rank(scores: readonly number[]): number[];
+  /** Ties in that order, as ranks (1 = best; see RankRecord.ranks); undefined if none. */
+  tiedRanks?(scores: readonly number[], order: readonly number[]): number[] | undefined;
 }
 
 export interface CollectOptions {
@@ -83,7 +85,9 @@ export async function collectRankings(
 ): Promise<RankRecord[]> {
   const candidates = await sampleCandidates(model, tokenizer, prompts, options);
   return candidates.filter((c) => c.responses.length >= 2).map(({ prompt, responses }) => {
-    const order = labeler.rank(responses.map((r) => task.score(prompt, r).total));
+    const scores = responses.map((r) => task.score(prompt, r).total);
+    const order = labeler.rank(scores);
+    const ranks = labeler.tiedRanks?.(scores, order);
     return {
       prompt_id: prompt.id,
       prompt: prompt.messages,
@@ -91,6 +95,7 @@ export async function collectRankings(
       labeler: labeler.name,
       time: new Date().toISOString(),
       checkpoint: options.checkpoint,
+      ...(ranks ? { ranks } : {}),
     };
   });
 }

@@ -23,6 +23,17 @@ export interface RankRecord {
   readonly time: string;
   /** The checkpoint that sampled the responses. */
   readonly checkpoint: string;
+  /**
+   * Ties, when the labeler marked some: the rank of each response (1 = best), e.g. [1, 2, 2, 3]
+   * when the 2nd and 3rd are equally good. Tied pairs are left out of the loss and the accuracy.
+   * Absent: a strict order.
+   */
+  readonly ranks?: readonly number[];
+}
+
+/** The rank of each response of a list: its `ranks`, or 1, 2, …, K for a strict order. */
+export function ranksOf(r: Pick<RankRecord, "responses" | "ranks">): readonly number[] {
+  return r.ranks ?? r.responses.map((_, i) => i + 1);
 }
 
 const ROLES: readonly Role[] = ["system", "user", "assistant"];
@@ -48,12 +59,25 @@ export function checkRankRecord(value: unknown, where: string): RankRecord {
   if (new Set(r.responses).size !== r.responses.length) {
     throw new Error(`${where}: field "responses" has the same response twice; a tie cannot be ranked, drop one of them`);
   }
+  if (r.ranks !== undefined) {
+    const ranks = r.ranks;
+    const ok = Array.isArray(ranks) && ranks.length === r.responses.length && ranks[0] === 1 &&
+      ranks.every((x, i) => Number.isInteger(x) && (i === 0 || x === ranks[i - 1] || x === ranks[i - 1] + 1));
+    if (!ok) {
+      throw new Error(`${where}: field "ranks" must give each response its rank, best first: 1, then each the same as the one before (a tie) or one more, e.g. [1, 2, 2, 3]; got ${JSON.stringify(ranks)}`);
+    }
+  }
   return r as unknown as RankRecord;
 }
 
 /** The identity of a ranking task: same prompt, labeler and set of responses. */
 function rankingKey(r: RankRecord): string {
   return JSON.stringify([r.prompt_id, r.labeler, [...r.responses].sort()]);
+}
+
+/** What a ranking says: the order and the ties. */
+function orderKey(r: RankRecord): string {
+  return JSON.stringify([r.responses, ranksOf(r)]);
 }
 
 /** Reads a labels file (an empty list if it does not exist). */
@@ -63,7 +87,7 @@ export async function loadLabels(path: string): Promise<RankRecord[]> {
   return await readJsonl(path, (value, where) => {
     const record = checkRankRecord(value, where);
     const key = rankingKey(record);
-    const order = JSON.stringify(record.responses);
+    const order = orderKey(record);
     const earlier = seen.get(key);
     if (earlier && earlier.order !== order) {
       throw new Error(`${where}: conflicts with ${earlier.line}: the same labeler ranked the same responses of prompt "${record.prompt_id}" differently`);
@@ -79,12 +103,12 @@ export async function loadLabels(path: string): Promise<RankRecord[]> {
  */
 export async function appendLabels(path: string, records: readonly RankRecord[]): Promise<number> {
   const existing = await loadLabels(path);
-  const known = new Map(existing.map((r) => [rankingKey(r), JSON.stringify(r.responses)]));
+  const known = new Map(existing.map((r) => [rankingKey(r), orderKey(r)]));
   const lines: string[] = [];
   records.forEach((r, i) => {
     checkRankRecord(r, `appendLabels(${path}) record ${i}`);
     const key = rankingKey(r);
-    const order = JSON.stringify(r.responses);
+    const order = orderKey(r);
     if (known.has(key)) {
       if (known.get(key) !== order) throw new Error(`appendLabels(${path}) record ${i}: conflicts with a ranking already in the file (prompt "${r.prompt_id}", labeler "${r.labeler}")`);
       return; // already there

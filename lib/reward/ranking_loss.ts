@@ -3,6 +3,8 @@
  * of K responses ordered best → worst, every one of the C(K,2) pairs (i, j)
  * with i ranked above j contributes −log σ(r_i − r_j), averaged over the pairs
  * and then over the lists. Bradley–Terry: P(i preferred to j) = σ(r_i − r_j).
+ * Pairs the labeler marked as tied say nothing about which is better: they
+ * are left out of the loss and of the accuracy.
  */
 import { tf } from "../tf.ts";
 
@@ -13,13 +15,16 @@ export function rankPairs(K: number): [number, number][] {
   return pairs;
 }
 
+/** Whether pair (i, j) of a list with these ranks says something (i ranked strictly above j). */
+const strict = (ranks: readonly number[] | undefined, i: number, j: number) => !ranks || ranks[i] < ranks[j];
+
 /**
  * Mean pairwise loss of `scores` [L, K], each row the rewards of one rank list
- * in its best → worst order.
+ * in its best → worst order; `ranks[l]` (optional) marks ties in list l.
  */
-export function rankingLoss(scores: tf.Tensor2D): tf.Scalar {
+export function rankingLoss(scores: tf.Tensor2D, ranks?: readonly (readonly number[] | undefined)[]): tf.Scalar {
   return tf.tidy(() => {
-    const K = scores.shape[1];
+    const [L, K] = scores.shape;
     const pairs = rankPairs(K);
     // Differences through a fixed [K, P] matrix (+1 for the better, −1 for the worse):
     // a matmul instead of a gather, whose gradient wasm lacks.
@@ -29,23 +34,42 @@ export function rankingLoss(scores: tf.Tensor2D): tf.Scalar {
       select[j * pairs.length + p] = -1;
     });
     const margins = tf.matMul(scores, tf.tensor2d(select, [K, pairs.length])); // [L, P]: r_better − r_worse
-    return tf.mean(tf.softplus(tf.neg(margins))) as tf.Scalar; // −log σ(m) = softplus(−m)
+    const losses = tf.softplus(tf.neg(margins)); // −log σ(m) = softplus(−m)
+    if (!ranks?.some((r) => r)) return tf.mean(losses) as tf.Scalar;
+    // Mean over each list's strict pairs, then over the lists that have any.
+    const mask = tf.tensor2d(Array.from({ length: L }, (_, l) => pairs.map(([i, j]) => (strict(ranks[l], i, j) ? 1 : 0))), [L, pairs.length]);
+    const counts = tf.sum(mask, 1);
+    const perList = tf.div(tf.sum(tf.mul(losses, mask), 1), tf.maximum(counts, 1));
+    const lists = tf.sum(tf.cast(tf.greater(counts, 0), "float32"));
+    return tf.div(tf.sum(perList), tf.maximum(lists, 1)) as tf.Scalar;
   });
 }
 
-/** Fraction of pairs ordered correctly (r_better > r_worse), and of lists ordered entirely correctly. */
-export function rankingAccuracy(scores: readonly (readonly number[])[]): { pairwise: number; exactOrder: number } {
+/**
+ * Fraction of strict pairs ordered correctly (r_better > r_worse), and of
+ * lists whose strict pairs are all ordered correctly (lists with none are left out).
+ */
+export function rankingAccuracy(
+  scores: readonly (readonly number[])[],
+  ranks?: readonly (readonly number[] | undefined)[],
+): { pairwise: number; exactOrder: number } {
   let pairsRight = 0;
   let pairsTotal = 0;
   let listsRight = 0;
-  for (const row of scores) {
+  let listsTotal = 0;
+  scores.forEach((row, l) => {
     let all = true;
+    let any = false;
     for (const [i, j] of rankPairs(row.length)) {
+      if (!strict(ranks?.[l], i, j)) continue;
+      any = true;
       pairsTotal++;
       if (row[i] > row[j]) pairsRight++;
       else all = false;
     }
+    if (!any) return;
+    listsTotal++;
     if (all) listsRight++;
-  }
-  return { pairwise: pairsTotal ? pairsRight / pairsTotal : 0, exactOrder: scores.length ? listsRight / scores.length : 0 };
+  });
+  return { pairwise: pairsTotal ? pairsRight / pairsTotal : 0, exactOrder: listsTotal ? listsRight / listsTotal : 0 };
 }

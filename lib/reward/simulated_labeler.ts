@@ -3,7 +3,10 @@
  * by the task's gold score with Bradley–Terry (Plackett–Luce) noise. Best is
  * drawn with probability ∝ exp(score / temperature), then the next best from
  * the rest, and so on; temperature → 0 is a perfect labeler, larger values
- * disagree more often on close calls, as people do.
+ * disagree more often on close calls, as people do. Responses with exactly
+ * the same gold score that end up next to each other are marked as tied
+ * (equally good), as a person may mark them; about a third of the pairs of
+ * K = 4 answers of the default task tie.
  */
 import { Rng } from "../train/rng.ts";
 
@@ -12,18 +15,22 @@ export interface SimulatedLabelerOptions {
   readonly temperature?: number;
   /** @default 0 */
   readonly seed?: number;
+  /** Mark equal scores as ties (else they are ordered at random, which is label noise). @default true */
+  readonly ties?: boolean;
 }
 
 export class SimulatedLabeler {
   readonly name: string;
   readonly #rng: Rng;
   readonly #temperature: number;
+  readonly #ties: boolean;
 
   constructor(options: SimulatedLabelerOptions = {}) {
     const seed = options.seed ?? 0;
     this.#temperature = options.temperature ?? 0.05;
     if (!(this.#temperature >= 0)) throw new Error(`SimulatedLabeler.temperature: expected ≥ 0, got ${this.#temperature}`);
     this.#rng = new Rng(seed);
+    this.#ties = options.ties ?? true;
     this.name = `simulated:${seed}`;
   }
 
@@ -53,5 +60,16 @@ export class SimulatedLabeler {
       left.splice(pick, 1);
     }
     return order;
+  }
+
+  /**
+   * The rank of each response of `order` (1 = best): equal scores next to each other share a
+   * rank. Undefined when nothing is tied (a strict order) or ties are off.
+   */
+  tiedRanks(scores: readonly number[], order: readonly number[]): number[] | undefined {
+    if (!this.#ties) return undefined;
+    const ranks = [1];
+    for (let i = 1; i < order.length; i++) ranks.push(ranks[i - 1] + (scores[order[i]] === scores[order[i - 1]] ? 0 : 1));
+    return ranks.at(-1) === order.length ? undefined : ranks;
   }
 }

@@ -10,7 +10,7 @@ import { AdamW } from "../train/adamw.ts";
 import { clipByGlobalNorm } from "../train/clip.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../train/rng.ts";
-import type { RankRecord } from "./labels.ts";
+import { type RankRecord, ranksOf } from "./labels.ts";
 import { rankingAccuracy, rankingLoss } from "./ranking_loss.ts";
 import { rawRewards, type RewardModel, rewardModelParams } from "./reward_model.ts";
 
@@ -55,7 +55,7 @@ export async function scoreRankLists(rm: RewardModel, tokenizer: Tokenizer, list
 
 /** Pairwise and exact-order accuracy of the reward model on rank lists. */
 export async function evaluateRewardModel(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]) {
-  return rankingAccuracy(await scoreRankLists(rm, tokenizer, lists));
+  return rankingAccuracy(await scoreRankLists(rm, tokenizer, lists), lists.map((l) => l.ranks));
 }
 
 export interface RewardHistory {
@@ -72,10 +72,12 @@ export async function trainRewardModel(
   const c = { ...REWARD_TRAIN_DEFAULTS, ...overrides };
   const rng = new Rng(c.seed);
   // Steps: shuffled lists, grouped by K so each step's scores form a [L, K] matrix.
+  // A list whose responses are all tied says nothing: left out.
+  const informative = lists.filter((l) => new Set(ranksOf(l)).size > 1);
   const steps: RankRecord[][] = [];
   for (let e = 0; e < c.epochs; e++) {
     const byK = new Map<number, RankRecord[]>();
-    for (const list of rng.shuffle(lists)) byK.set(list.responses.length, [...(byK.get(list.responses.length) ?? []), list]);
+    for (const list of rng.shuffle(informative)) byK.set(list.responses.length, [...(byK.get(list.responses.length) ?? []), list]);
     for (const group of byK.values()) for (let i = 0; i < group.length; i += c.listsPerStep) steps.push(group.slice(i, i + c.listsPerStep));
   }
   const ordered = rng.shuffle(steps);
@@ -95,7 +97,7 @@ export async function trainRewardModel(
         const { value, grads } = tf.variableGrads(() => {
           // Kept so the step's accuracy can be read after the gradient scope ends.
           scores = tf.keep(tf.reshape(rawRewards(rm, ids, enc.lastIndex), [batch.length, K]) as tf.Tensor2D);
-          return rankingLoss(scores);
+          return rankingLoss(scores, batch.map((l) => l.ranks));
         }, Object.values(params));
         const named = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, grads[v.name]]));
         optimizer.step(clipByGlobalNorm(named, c.gradClip).grads, lr);
@@ -103,7 +105,7 @@ export async function trainRewardModel(
       });
       const [lossValue, scoreValues] = [(await loss.data())[0], await scores.array()];
       tf.dispose([loss, scores]);
-      history.train.push({ step: s, loss: lossValue, lr, accuracy: rankingAccuracy(scoreValues).pairwise });
+      history.train.push({ step: s, loss: lossValue, lr, accuracy: rankingAccuracy(scoreValues, batch.map((l) => l.ranks)).pairwise });
       bar?.update(s + 1, { tokens: s + 1, extra: { loss: lossValue.toFixed(3) } });
     }
     bar?.finish();
