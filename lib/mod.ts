@@ -68,6 +68,7 @@ export { createRewardModel, disposeRewardModel, fitNormalisation, rawRewards, ty
 export { evaluateRewardModel, scoreRankLists, trainRewardModel } from "./reward/train_reward.ts";
 export { loadRewardModel, saveRewardModel } from "./reward/reward_checkpoint.ts";
 export { spearman } from "./eval/spearman.ts";
+export { formatDifference, type PairedDifference, pairedDifference } from "./eval/paired_difference.ts";
 export { LabelSession, RankingError } from "./labeling/session.ts";
 export { checkpointFingerprint } from "./checkpoint/fingerprint.ts";
 export { startLabelServer } from "./labeling/server.ts";
