@@ -106,3 +106,11 @@ Deno.test("prompts() come in a seeded random order, so that a prefix (a PPO batc
   const share = (ps: typeof all) => ps.filter((p) => p.constraints.n_lines === 4).length / ps.length;
   assert.ok(Math.abs(share(all.slice(0, 256)) - share(all)) < 0.1, `${share(all.slice(0, 256))} vs ${share(all)}`);
 });
+
+Deno.test("every request leaves room for its poem in a 128-token context (long titles are not asked for)", async () => {
+  const task = await loadTask("poetry-zh");
+  const requests = [...task.prompts("train", 0), ...task.prompts("heldout", 0), ...task.sftExamples("train", 0).map((e) => e.prompt)];
+  const longest = Math.max(...requests.map((p) => [...p.messages[0].content].length));
+  // A 七言律诗 takes 8 × 8 characters + 4 newlines + the end token = 69 tokens; the chat template adds < 10.
+  assert.ok(longest + 10 + 69 <= 128, `the longest request has ${longest} characters`);
+});

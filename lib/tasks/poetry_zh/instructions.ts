@@ -41,12 +41,19 @@ export function templateTexts(): string[] {
   return Object.values(TEMPLATES).flat();
 }
 
+/**
+ * Longest title a request names (96 % of the titles fit). A few titles run to
+ * 127 characters; asked for, they would leave no room in a 128-token context
+ * for the poem itself.
+ */
+export const MAX_TITLE_CHARS = 16;
+
 /** A request that the given poem satisfies, chosen with `rng`. */
 export function requestFor(poem: Poem, rng: Rng): TaskPrompt {
   const form = formName(poem);
   const themes = themesOf(poem);
-  const framing = rng.nextFloat(); // < 0.4: by title, < 0.65: by theme (if the poem has one), else plain
-  const useTitle = framing < 0.4;
+  const framing = rng.nextFloat(); // < 0.4: by title (if short enough), < 0.65: by theme (if the poem has one), else plain
+  const useTitle = framing < 0.4 && [...poem.title].length <= MAX_TITLE_CHARS;
   const theme = !useTitle && framing < 0.65 && themes.length ? themes[rng.nextInt(themes.length)] : undefined;
   const includeKind = rng.nextFloat(); // < 0.35: a character, < 0.6: a two-character word, else nothing
   let include: string | undefined;
