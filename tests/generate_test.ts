@@ -66,6 +66,26 @@ Deno.test("generate() stops a row at a stop id and keeps the stop token", async 
   for (const row of open.tokens) assert.equal(row.length, 6);
 });
 
+Deno.test("generate(): rows that stop leave the batch, and every row still gets what it gets alone (greedy)", async () => {
+  // 12 prompts and a few stop ids, so rows stop at different steps and the batch shrinks several times.
+  const many = Array.from({ length: 12 }, (_, i) => Array.from({ length: 1 + (i % 5) }, (_, j) => (3 * i + 7 * j) % config.vocab_size));
+  const stopIds = [2, 11, 17, 23, 31];
+  const batched = await generate(model, many, { maxNewTokens: 14, greedy: true, stopIds, rng: new Rng(0) });
+  const lengths = new Set(batched.tokens.map((t) => t.length));
+  assert.ok(batched.finished.filter(Boolean).length >= 2 && lengths.size >= 3, `rows should stop at different steps (lengths ${[...lengths]})`);
+  for (let b = 0; b < many.length; b++) {
+    const alone = await generate(model, [many[b]], { maxNewTokens: 14, greedy: true, stopIds, rng: new Rng(0) });
+    assert.deepEqual(batched.tokens[b], alone.tokens[0], `row ${b}`);
+    assert.equal(batched.finished[b], alone.finished[0]);
+    assertAllClose(batched.logprobs[b], alone.logprobs[0], { atol: 1e-4, what: `row ${b} logprobs` });
+  }
+  // Sampling too: the cache path (which drops rows) equals recomputing the full batch each step.
+  const options = { maxNewTokens: 14, temperature: 0.9, stopIds };
+  const cached = await generate(model, many, { ...options, rng: new Rng(4) });
+  const full = await generate(model, many, { ...options, rng: new Rng(4), noCache: true });
+  assert.deepEqual(cached.tokens, full.tokens);
+});
+
 Deno.test("generate() repeats with the same seed and differs with another", async () => {
   const a = await generate(model, prompts, { maxNewTokens: 10, rng: new Rng(7) });
   const b = await generate(model, prompts, { maxNewTokens: 10, rng: new Rng(7) });
@@ -78,6 +98,10 @@ Deno.test("generate() leaks no tensors", async () => {
   await generate(model, prompts, { maxNewTokens: 4, rng: new Rng(1) });
   const before = tf.memory().numTensors;
   await generate(model, prompts, { maxNewTokens: 4, rng: new Rng(1) });
+  assert.equal(tf.memory().numTensors, before);
+  // …also when rows stop and the cache is cut down to the running ones.
+  const out = await generate(model, prompts, { maxNewTokens: 12, stopIds: [2, 11, 17, 23, 31], greedy: true, rng: new Rng(1) });
+  assert.ok(out.finished.some(Boolean));
   assert.equal(tf.memory().numTensors, before);
 });
 

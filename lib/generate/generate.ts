@@ -69,26 +69,31 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
   const tokens: number[][] = prompts.map(() => []);
   const logprobs: number[][] = prompts.map(() => []);
   const finished = prompts.map(() => false);
+  // The rows still in the batch (indices into `prompts`). Rows that stopped leave it once enough
+  // have, so a batch of short and long answers does not keep computing the short ones' padding.
+  let active = prompts.map((_, b) => b);
   let cache: KVCache | undefined;
-  let stepIds = rows; // what the next forward consumes
+  const stepIds: number[][] = prompts.map(() => []); // with the cache: the token each row consumes next
   try {
     for (let step = 0; step < maxNew && !finished.every(Boolean); step++) {
+      const n = active.length;
       const useCache = !options.noCache && cache !== undefined;
-      const inputIds = useCache ? stepIds : rows;
-      const positions = inputIds.map((r, b) => {
-        const start = nextPosition[b] - r.length;
+      const inputIds = active.map((b) => (useCache ? stepIds[b] : rows[b]));
+      const positions = inputIds.map((r, i) => {
+        const start = nextPosition[active[i]] - r.length;
         return r.map((_, j) => Math.max(0, start + j));
       });
+      const mask = active.map((b) => realMask[b]);
       const last = tf.tidy(() => {
-        const ids = tf.tensor2d(inputIds, [B, inputIds[0].length], "int32");
+        const ids = tf.tensor2d(inputIds, [n, inputIds[0].length], "int32");
         const out = gpt2HiddenWithCache(model, ids, {
           cache: useCache ? cache : undefined,
-          attentionMask: tf.tensor2d(realMask, [B, realMask[0].length], "int32"),
-          positionIds: tf.tensor2d(positions, [B, inputIds[0].length], "int32"),
+          attentionMask: tf.tensor2d(mask, [n, mask[0].length], "int32"),
+          positionIds: tf.tensor2d(positions, [n, inputIds[0].length], "int32"),
         });
         const T = ids.shape[1];
-        const lastHidden = tf.slice(out.hidden, [0, T - 1, 0], [B, 1, -1]) as tf.Tensor3D;
-        return [tf.reshape(lmHead(model, lastHidden), [B, -1]), ...out.cache.flatMap((c) => [c.key, c.value])];
+        const lastHidden = tf.slice(out.hidden, [0, T - 1, 0], [n, 1, -1]) as tf.Tensor3D;
+        return [tf.reshape(lmHead(model, lastHidden), [n, -1]), ...out.cache.flatMap((c) => [c.key, c.value])];
       });
       const [lastLogits, ...kv] = last;
       disposeCache(cache);
@@ -98,30 +103,42 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
       lastLogits.dispose();
 
       const V = model.config.vocab_size;
-      const chosen: number[] = [];
-      for (let b = 0; b < B; b++) {
-        if (finished[b]) {
-          chosen.push(padId);
-          continue;
+      active.forEach((b, i) => {
+        let chosen = padId;
+        if (!finished[b]) {
+          const { token, logprob } = sampleToken(values.subarray(i * V, (i + 1) * V), options, options.rng);
+          tokens[b].push(token);
+          logprobs[b].push(logprob);
+          if (stop.has(token)) finished[b] = true;
+          chosen = token;
         }
-        const { token, logprob } = sampleToken(values.subarray(b * V, (b + 1) * V), options, options.rng);
-        tokens[b].push(token);
-        logprobs[b].push(logprob);
-        if (stop.has(token)) finished[b] = true;
-        chosen.push(token);
-      }
-      for (let b = 0; b < B; b++) {
-        rows[b].push(chosen[b]);
+        rows[b].push(chosen);
         realMask[b].push(1);
         // Positions restart at the first real token: the left padding is not counted.
         nextPosition[b] += 1;
+        stepIds[b] = [chosen];
+      });
+      const stillRunning = active.filter((b) => !finished[b]);
+      if (stillRunning.length > 0 && n - stillRunning.length >= Math.max(1, n / 8)) {
+        const keep = active.flatMap((b, i) => (finished[b] ? [] : [i]));
+        if (cache) cache = keepRows(cache, keep);
+        active = stillRunning;
       }
-      stepIds = chosen.map((t) => [t]);
     }
   } finally {
     disposeCache(cache);
   }
   return { tokens, logprobs, finished };
+}
+
+/** The cache of batch rows `keep` only (the old cache is disposed). */
+function keepRows(cache: KVCache, keep: number[]): KVCache {
+  const kept = tf.tidy(() => {
+    const index = tf.tensor1d(keep, "int32");
+    return cache.flatMap((c) => [tf.gather(c.key, index), tf.gather(c.value, index)]);
+  });
+  disposeCache(cache);
+  return pairs(kept);
 }
 
 function pairs(kv: tf.Tensor[]): KVCache {
