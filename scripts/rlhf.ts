@@ -13,9 +13,9 @@
  *
  * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
  */
-import { formatDifference } from "../lib/eval/paired_difference.ts";
 import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend.ts";
+import { formatDifference } from "../lib/eval/paired_difference.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { runPipeline } from "../lib/pipeline/pipeline.ts";
