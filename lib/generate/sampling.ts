@@ -128,23 +128,8 @@ function sampleTruncated(logits: ArrayLike<number>, temperature: number, topK: n
  * already holds `topP` of the mass are sorted (natively, as a Float64Array).
  */
 function nucleusCutoff(probs: Float64Array, topP: number): number {
-  let candidates = probs;
-  for (let threshold = 1e-3; threshold > 1e-12; threshold /= 100) {
-    let mass = 0;
-    let count = 0;
-    for (let i = 0; i < probs.length; i++) {
-      if (probs[i] >= threshold) {
-        mass += probs[i];
-        count++;
-      }
-    }
-    if (mass >= topP) {
-      candidates = new Float64Array(count);
-      for (let i = 0, j = 0; i < probs.length; i++) if (probs[i] >= threshold) candidates[j++] = probs[i];
-      break;
-    }
-  }
-  const sorted = candidates.slice().sort(); // ascending
+  const threshold = likelyThreshold(probs, topP);
+  const sorted = probs.filter((p) => p >= threshold).sort(); // ascending
   let cumulative = 0;
   for (let i = sorted.length - 1; i >= 0; i--) {
     cumulative += sorted[i];
@@ -201,22 +186,22 @@ function keptDistribution(logits: ArrayLike<number>, options: SamplingOptions): 
  */
 function nucleusCandidates(z: Float64Array, candidates: Int32Array, temperature: number, topP: number, norm: Normaliser): Int32Array {
   const probs = probabilities(z, candidates, temperature, norm);
+  const threshold = likelyThreshold(probs, topP);
+  return candidates.filter((_, i) => probs[i] >= threshold);
+}
+
+/**
+ * A probability threshold such that the tokens at or above it already hold
+ * `topP` of the mass (1e-3, else 1e-5, …; 0 if none does): the nucleus is
+ * among them, and sorting only them is enough.
+ */
+function likelyThreshold(probs: Float64Array, topP: number): number {
   for (let threshold = 1e-3; threshold > 1e-12; threshold /= 100) {
     let mass = 0;
-    let count = 0;
-    for (let i = 0; i < probs.length; i++) {
-      if (probs[i] >= threshold) {
-        mass += probs[i];
-        count++;
-      }
-    }
-    if (mass >= topP) {
-      const kept = new Int32Array(count);
-      for (let i = 0, j = 0; i < probs.length; i++) if (probs[i] >= threshold) kept[j++] = candidates[i];
-      return kept;
-    }
+    for (let i = 0; i < probs.length; i++) if (probs[i] >= threshold) mass += probs[i];
+    if (mass >= topP) return threshold;
   }
-  return candidates;
+  return 0;
 }
 
 function allIds(V: number): Int32Array {
