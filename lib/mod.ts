@@ -69,6 +69,7 @@ export { evaluateRewardModel, scoreRankLists, trainRewardModel } from "./reward/
 export { loadRewardModel, saveRewardModel } from "./reward/reward_checkpoint.ts";
 export { spearman } from "./eval/spearman.ts";
 export { formatDifference, type PairedDifference, pairedDifference } from "./eval/paired_difference.ts";
+export { agreementByPart, type PartAgreement } from "./eval/agreement_by_part.ts";
 export { LabelSession, RankingError } from "./labeling/session.ts";
 export { checkpointFingerprint } from "./checkpoint/fingerprint.ts";
 export { startLabelServer } from "./labeling/server.ts";

@@ -17,6 +17,7 @@ import { createRewardModel, fitNormalisation, type RewardModel } from "../reward
 import { saveRewardModel } from "../reward/reward_checkpoint.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
+import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.ts";
 import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
 
 export interface RewardStageOptions {
@@ -57,6 +58,8 @@ export interface RewardStageResult {
   readonly heldoutAccuracy: { pairwise: number; exactOrder: number };
   /** Fraction of held-out pairs the labeler marked as tied. */
   readonly heldoutTiedPairs: number;
+  /** Held-out pairs the gold score tells apart, by the gold part that differs: how often the RM agrees. */
+  readonly agreementByPart: PartAgreement[];
   readonly accuracyBefore: { pairwise: number; exactOrder: number };
   /** Spearman correlation of RM score with gold score over the held-out responses. */
   readonly spearmanWithGold: number;
@@ -106,7 +109,8 @@ export async function runRewardStage(
   const heldoutScores = await scoreRankLists(rm, tokenizer, heldoutLists);
   const heldoutRanks = heldoutLists.map((l) => l.ranks);
   const heldoutAccuracy = rankingAccuracy(heldoutScores, heldoutRanks); // normalisation is monotone: same ranking
-  const goldByList = heldoutLists.map((l) => l.responses.map((r) => task.score(promptById.get(l.prompt_id)!, r).total));
+  const goldScores = heldoutLists.map((l) => l.responses.map((r) => task.score(promptById.get(l.prompt_id)!, r)));
+  const goldByList = goldScores.map((row) => row.map((g) => g.total));
   const spearmanWithGold = spearman(heldoutScores.flat(), goldByList.flat());
   const goldAccuracy = rankingAccuracy(goldByList, heldoutRanks);
   await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer));
@@ -118,6 +122,7 @@ export async function runRewardStage(
     heldoutLists: heldoutLists.length,
     heldoutAccuracy,
     heldoutTiedPairs: tiedPairFraction(heldoutLists),
+    agreementByPart: agreementByPart(heldoutScores, goldScores),
     accuracyBefore,
     spearmanWithGold,
     goldAccuracy,

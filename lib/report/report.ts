@@ -38,6 +38,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         heldout_rank_lists: r.reward.heldoutLists,
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
         heldout_tied_pairs: r.reward.heldoutTiedPairs,
+        agreement_by_part: Object.fromEntries(r.reward.agreementByPart.map((a) => [a.kind, { pairs: a.pairs, agreement: a.agreement }])),
         heldout_exact_order_accuracy: r.reward.heldoutAccuracy.exactOrder,
         spearman_with_gold: r.reward.spearmanWithGold,
         gold_scorer_pairwise_accuracy: r.reward.goldAccuracy.pairwise,
@@ -105,6 +106,10 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
       ["Spearman(RM, gold)", r.reward.spearmanWithGold.toFixed(3)],
       ["the gold scorer's own pairwise accuracy on these labels (ceiling)", r.reward.goldAccuracy.pairwise.toFixed(3)],
     ])],
+    ["What the reward model sees: held-out pairs the gold score tells apart, by the part that differs", new Table(
+      ["differs in", "pairs", "reward model agrees with gold"],
+      r.reward.agreementByPart.map((a) => [a.kind, String(a.pairs), a.agreement.toFixed(3)]),
+    )],
     ["SFT vs PPO on held-out requests", new Table(["metric", "SFT", "PPO"], [
       ["reward-model score", r.ppo.before.rm.toFixed(3), r.ppo.after.rm.toFixed(3)],
       ["gold score", r.ppo.before.gold.toFixed(3), r.ppo.after.gold.toFixed(3)],
