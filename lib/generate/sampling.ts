@@ -40,14 +40,21 @@ export function checkSamplingOptions(options: SamplingOptions): void {
  * The truncated, renormalised sampling distribution of one logits row:
  * the kept token ids and their probabilities (summing to 1). Without
  * truncation ids are in vocabulary order; with top-k/top-p they are sorted by
- * logit, descending (ties by id), which is the order `sampleToken` walks.
+ * logit, descending (ties by id). `sampleToken` draws from the same
+ * distribution without sorting.
  */
 export function samplingDistribution(
   logits: ArrayLike<number>,
   options: SamplingOptions = {},
 ): { ids: number[]; probs: number[] } {
-  const { ids, probs } = keptDistribution(logits, options);
-  return { ids: Array.from(ids), probs: Array.from(probs) };
+  const { temperature = 1, topK = 0, topP = 1 } = options;
+  const d = truncatedDistribution(logits, temperature, topK, topP);
+  const kept: number[] = [];
+  for (let i = 0; i < logits.length; i++) if (d.isKept(i)) kept.push(i);
+  if (topK > 0 || topP < 1) kept.sort((a, b) => logits[b] - logits[a] || a - b);
+  // Top-p renormalises over the nucleus; without it the probabilities already sum to 1.
+  const scale = topP < 1 ? d.mass : 1;
+  return { ids: kept, probs: kept.map((i) => d.probs[i] / scale) };
 }
 
 /** Draws the next token from one logits row. */
@@ -90,35 +97,44 @@ function sampleFullSoftmax(logits: ArrayLike<number>, temperature: number, rng: 
 }
 
 /**
- * Sampling with top-k / top-p, the same distribution as `keptDistribution`
- * without sorting ids: find the smallest kept probability (the nucleus
- * cutoff), then walk the kept tokens in vocabulary order. Sorting every row's
- * ids with a comparator made top-p sampling 3× slower than plain sampling.
+ * Sampling with top-k / top-p: walk the kept tokens in vocabulary order.
+ * Sorting every row's ids with a comparator (as `samplingDistribution` does
+ * for people and tests) made top-p sampling 3× slower than plain sampling.
  */
 function sampleTruncated(logits: ArrayLike<number>, temperature: number, topK: number, topP: number, rng: RandomSource): SampledToken {
-  const V = logits.length;
-  const z = Float64Array.from(logits);
-  const kth = topK > 0 && topK < V ? kthLargest(z, topK) : -Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < V; i++) if (z[i] > max) max = z[i];
-  // Probabilities over the top-k candidates (0 outside), as keptDistribution computes them.
-  const probs = new Float64Array(V);
-  let sum = 0;
-  for (let i = 0; i < V; i++) if (z[i] >= kth) sum += Math.exp((z[i] - max) / temperature);
-  for (let i = 0; i < V; i++) if (z[i] >= kth) probs[i] = Math.exp((z[i] - max) / temperature) / sum;
-  const cutoff = topP < 1 ? nucleusCutoff(probs, topP) : Number.MIN_VALUE;
-  let mass = 0;
-  for (let i = 0; i < V; i++) if (probs[i] >= cutoff) mass += probs[i];
+  const { probs, isKept, mass } = truncatedDistribution(logits, temperature, topK, topP);
   const target = rng.nextFloat() * mass;
   let cumulative = 0;
   let last = -1;
-  for (let i = 0; i < V; i++) {
-    if (probs[i] < cutoff) continue;
+  for (let i = 0; i < probs.length; i++) {
+    if (!isKept(i)) continue;
     last = i;
     cumulative += probs[i];
     if (target < cumulative) break;
   }
   return { token: last, logprob: Math.log(probs[last] / mass) };
+}
+
+/**
+ * One logits row after temperature and top-k: the softmax over the top-k
+ * candidates (0 outside; ties with the k-th kept, as HF's warpers and
+ * lib/ppo/logprobs.ts do), which tokens top-p then keeps (probability at or
+ * above the nucleus cutoff), and the kept tokens' total probability.
+ */
+function truncatedDistribution(logits: ArrayLike<number>, temperature: number, topK: number, topP: number) {
+  const V = logits.length;
+  const kth = topK > 0 && topK < V ? kthLargest(logits, topK) : -Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
+  const probs = new Float64Array(V);
+  let sum = 0;
+  for (let i = 0; i < V; i++) if (logits[i] >= kth) sum += probs[i] = Math.exp((logits[i] - max) / temperature);
+  for (let i = 0; i < V; i++) probs[i] /= sum;
+  const cutoff = topP < 1 ? nucleusCutoff(probs, topP) : 0;
+  const isKept = (i: number) => logits[i] >= kth && probs[i] >= cutoff;
+  let mass = 0;
+  for (let i = 0; i < V; i++) if (isKept(i)) mass += probs[i];
+  return { probs, isKept, mass };
 }
 
 /**
@@ -139,58 +155,6 @@ function nucleusCutoff(probs: Float64Array, topP: number): number {
 }
 
 /**
- * The kept ids and their renormalised probabilities, in typed arrays (float64).
- * Sampling runs once per row and step, so this avoids sorting the whole
- * vocabulary: top-k keeps the tokens at or above the k-th largest logit, and
- * top-p sorts only the tokens that can be in the nucleus.
- */
-function keptDistribution(logits: ArrayLike<number>, options: SamplingOptions): { ids: Int32Array; probs: Float64Array } {
-  const { temperature = 1, topK = 0, topP = 1 } = options;
-  const V = logits.length;
-  const z = new Float64Array(V);
-  for (let i = 0; i < V; i++) z[i] = logits[i];
-  if (topK === 0 && topP >= 1) {
-    const ids = allIds(V);
-    return { ids, probs: probabilities(z, ids, temperature, normaliser(z, ids, temperature)) };
-  }
-  // Candidates: every token (top-p only) or those at or above the k-th largest logit (ties kept, as HF's warpers and lib/ppo/logprobs.ts do).
-  let candidates = allIds(V);
-  if (topK > 0 && topK < V) {
-    const kth = kthLargest(z, topK);
-    candidates = candidates.filter((i) => z[i] >= kth);
-  }
-  // Probabilities are over all candidates, also when top-p sorts only the likely ones.
-  const norm = normaliser(z, candidates, temperature);
-  if (topP < 1) candidates = nucleusCandidates(z, candidates, temperature, topP, norm);
-  const ids = sortByLogit(candidates, z);
-  let probs = probabilities(z, ids, temperature, norm);
-  if (topP < 1) {
-    // ids are sorted by probability: keep the shortest prefix reaching topP (at least one), plus ties with its last.
-    let cumulative = 0;
-    let keep = 0;
-    while (keep < ids.length && cumulative < topP) cumulative += probs[keep++];
-    while (keep < ids.length && z[ids[keep]] === z[ids[keep - 1]]) keep++;
-    probs = probs.slice(0, keep);
-    let sum = 0;
-    for (const p of probs) sum += p;
-    for (let i = 0; i < keep; i++) probs[i] /= sum;
-    return { ids: ids.slice(0, keep), probs };
-  }
-  return { ids, probs };
-}
-
-/**
- * A subset of `candidates` that surely contains the top-p nucleus: the tokens
- * whose probability is at least some threshold, once those alone reach `topP`
- * (every token left out is less likely than every token kept).
- */
-function nucleusCandidates(z: Float64Array, candidates: Int32Array, temperature: number, topP: number, norm: Normaliser): Int32Array {
-  const probs = probabilities(z, candidates, temperature, norm);
-  const threshold = likelyThreshold(probs, topP);
-  return candidates.filter((_, i) => probs[i] >= threshold);
-}
-
-/**
  * A probability threshold such that the tokens at or above it already hold
  * `topP` of the mass (1e-3, else 1e-5, …; 0 if none does): the nucleus is
  * among them, and sorting only them is enough.
@@ -204,42 +168,10 @@ function likelyThreshold(probs: Float64Array, topP: number): number {
   return 0;
 }
 
-function allIds(V: number): Int32Array {
-  const ids = new Int32Array(V);
-  for (let i = 0; i < V; i++) ids[i] = i;
-  return ids;
-}
-
-/** Ids sorted by logit, descending, ties by id (deterministic). */
-function sortByLogit(ids: Int32Array, z: Float64Array): Int32Array {
-  return ids.slice().sort((a, b) => z[b] - z[a] || a - b);
-}
-
-/** The k-th largest value of `z` (1-based), by sorting a copy (typed-array sort is native). */
-function kthLargest(z: Float64Array, k: number): number {
-  const sorted = z.slice().sort();
-  return sorted[z.length - k];
-}
-
-/** What softmax over a set of ids divides by: its largest logit and Σ exp((z − max)/t). */
-interface Normaliser {
-  max: number;
-  sum: number;
-}
-
-function normaliser(z: Float64Array, ids: Int32Array, temperature: number): Normaliser {
-  let max = -Infinity;
-  for (let i = 0; i < ids.length; i++) if (z[ids[i]] > max) max = z[ids[i]];
-  let sum = 0;
-  for (let i = 0; i < ids.length; i++) sum += Math.exp((z[ids[i]] - max) / temperature);
-  return { max, sum };
-}
-
-/** exp((z[id] − max)/t) / sum for each id, in the order of `ids`. */
-function probabilities(z: Float64Array, ids: Int32Array, temperature: number, norm: Normaliser): Float64Array {
-  const probs = new Float64Array(ids.length);
-  for (let i = 0; i < ids.length; i++) probs[i] = Math.exp((z[ids[i]] - norm.max) / temperature) / norm.sum;
-  return probs;
+/** The k-th largest value (1-based), by sorting a float64 copy (typed-array sort is native). */
+function kthLargest(values: ArrayLike<number>, k: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[values.length - k];
 }
 
 function argmax(values: ArrayLike<number>): number {
