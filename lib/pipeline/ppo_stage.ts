@@ -14,7 +14,7 @@ import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
 import { type PPOStats, ppoIteration, type RewardFunction } from "../ppo/ppo_step.ts";
 import { loadPPOCheckpoint, savePPOCheckpoint } from "../ppo/ppo_checkpoint.ts";
-import type { RewardModel } from "../reward/reward_model.ts";
+import { type RewardModel, standardisation } from "../reward/reward_model.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import { saveTokenizerFiles } from "../tokenizer/io.ts";
@@ -118,7 +118,7 @@ export async function runPPOStage(
       const reward: RewardFunction = async (idx, responses) => {
         const pairs = idx.map((i) => ({ prompt: batchPrompts[i], response: decodeReply(responses[i], tokenizer).text }));
         if (!goldScale) return await rewardModelScores(rm, tokenizer, pairs);
-        return pairs.map((p) => (task.score(p.prompt, p.response).total - goldScale.mean) / goldScale.std);
+        return pairs.map((p) => goldScale.gain * task.score(p.prompt, p.response).total + goldScale.bias);
       };
       const result = await ppoIteration(policy, reference, optimizer, kl, batchPrompts.map((p) => encodePrompt(p.messages, tokenizer)), reward, config, {
         stopId,
@@ -158,13 +158,10 @@ export async function runPPOStage(
 }
 
 /**
- * Mean and std of the gold score of the SFT model's answers to 128 training prompts (the same
- * prompts and seed every time, so a resumed run gets the same numbers).
+ * The reward model's shift and scale for the gold score: mean 0, std 1 over the SFT model's answers
+ * to 128 training prompts (the same prompts and seed every time, so a resumed run gets the same numbers).
  */
 async function goldNormalisation(sft: GPT2Model, tokenizer: Tokenizer, task: Task, prompts: readonly TaskPrompt[], config: PPOConfig) {
   const samples = await sampleAndScore(sft, tokenizer, task, prompts.slice(0, 128), { ...config.sampling, maxNewTokens: config.maxNewTokens, seed: 7 });
-  const totals = samples.map((s) => s.score.total);
-  const mean = totals.reduce((a, b) => a + b, 0) / totals.length;
-  const std = Math.sqrt(totals.reduce((a, b) => a + (b - mean) ** 2, 0) / totals.length);
-  return { mean, std: Math.max(std, 1e-3) };
+  return standardisation(samples.map((s) => s.score.total));
 }

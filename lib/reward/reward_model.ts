@@ -57,12 +57,17 @@ export async function rewards(rm: RewardModel, ids: tf.Tensor2D, lastIndex: read
 
 /** Sets the normalisation so that these raw rewards (of SFT samples) get mean 0 and std 1. */
 export function fitNormalisation(rm: RewardModel, rawOfSftSamples: readonly number[]): void {
-  const n = rawOfSftSamples.length;
-  if (n < 2) throw new Error("fitNormalisation: need at least 2 rewards");
-  const mean = rawOfSftSamples.reduce((a, b) => a + b, 0) / n;
-  const std = Math.sqrt(rawOfSftSamples.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+  rm.normalisation = standardisation(rawOfSftSamples);
+}
+
+/** The gain and bias that give `values` mean 0 and std 1 (gain 1 if they are all equal). */
+export function standardisation(values: readonly number[]): { gain: number; bias: number } {
+  const n = values.length;
+  if (n < 2) throw new Error("standardisation: need at least 2 values");
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
   const gain = std > 1e-8 ? 1 / std : 1;
-  rm.normalisation = { gain, bias: -mean * gain };
+  return { gain, bias: -mean * gain };
 }
 
 export function disposeRewardModel(rm: RewardModel): void {
