@@ -1,7 +1,9 @@
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
 import { samplingDistribution } from "../lib/generate/sampling.ts";
-import { samplingEntropy, truncatedLogprobs } from "../lib/ppo/logprobs.ts";
+import { samplingEntropy, truncatedLogprobs, truncatedLogprobsComposite } from "../lib/ppo/logprobs.ts";
+import { fusedKernelAvailable } from "../lib/fast/fused_ops.ts";
+import { CROSS_ENTROPY } from "../lib/fast/kernel_names.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 
 await initBackend({ quiet: true });
@@ -37,6 +39,32 @@ Deno.test("truncatedLogprobs() gradient: onehot − p on kept tokens, 0 on dropp
   assertAllClose(analytic, numeric, { atol: 2e-3 });
   assert.equal(analytic[3], 0, "a token outside the top-k gets no gradient");
   g.dispose();
+});
+
+Deno.test({
+  name: "truncatedLogprobs() without truncation: the fused cross-entropy path equals the composite (values and gradients)",
+  ignore: !fusedKernelAvailable(CROSS_ENTROPY),
+  fn: async () => {
+    const logits = tf.randomNormal([7, 50], 0, 2, "float32", 3) as tf.Tensor2D;
+    const tokens = tf.tensor1d([0, 3, 49, 7, 7, 12, 30], "int32");
+    const weights = tf.randomNormal([7], 0, 1, "float32", 4); // a different upstream gradient per row
+    for (const sampling of [{}, { temperature: 0.7 }]) {
+      const loss = (f: typeof truncatedLogprobs) => (z: tf.Tensor) => tf.sum(tf.mul(f(z as tf.Tensor2D, tokens, sampling), weights));
+      const [fast, slow] = [truncatedLogprobs, truncatedLogprobsComposite].map((f) => tf.tidy(() => f(logits, tokens, sampling)));
+      assertAllClose(await fast.data(), await slow.data(), { atol: 1e-5, what: `values ${JSON.stringify(sampling)}` });
+      const [gFast, gSlow] = [truncatedLogprobs, truncatedLogprobsComposite].map((f) => tf.grad(loss(f))(logits));
+      assertAllClose(await gFast.data(), await gSlow.data(), { atol: 1e-5, what: `gradients ${JSON.stringify(sampling)}` });
+      tf.dispose([fast, slow, gFast, gSlow]);
+    }
+    tf.dispose([logits, tokens, weights]);
+  },
+});
+
+Deno.test("samplingEntropy() of the full distribution at a temperature", async () => {
+  const { probs } = samplingDistribution(rows[2], { temperature: 0.8 });
+  const h = tf.tidy(() => samplingEntropy(tf.tensor2d([rows[2]]), { temperature: 0.8 }));
+  assertAllClose(await h.data(), [-probs.reduce((s, p) => s + p * Math.log(p), 0)], { atol: 1e-5 });
+  h.dispose();
 });
 
 Deno.test("samplingEntropy() of the truncated distribution", async () => {

@@ -12,6 +12,8 @@
  */
 import { tf } from "../tf.ts";
 import type { SamplingOptions } from "../generate/sampling.ts";
+import { fusedCrossEntropyRows, fusedKernelAvailable } from "../fast/fused_ops.ts";
+import { CROSS_ENTROPY } from "../fast/kernel_names.ts";
 
 /** A large negative logit for tokens outside the kept set (−∞ would give NaN in 0·∞). */
 const DROPPED = -1e9;
@@ -40,8 +42,28 @@ function keptSet(z: tf.Tensor2D, topK: number, topP: number): tf.Tensor2D {
   });
 }
 
+/** True when the sampler keeps every token (no top-k, no top-p): the distribution is softmax(logits / temperature). */
+function keepsEveryToken(sampling: SamplingOptions, vocabSize: number): boolean {
+  const topK = sampling.topK ?? 0;
+  return (topK <= 0 || topK >= vocabSize) && (sampling.topP ?? 1) >= 1;
+}
+
 /** log p(token) for every row of `logits` [N, V] and `tokens` [N], under the sampling distribution. */
 export function truncatedLogprobs(logits: tf.Tensor2D, tokens: tf.Tensor1D, sampling: SamplingOptions = {}): tf.Tensor1D {
+  if (keepsEveryToken(sampling, logits.shape[1]) && fusedKernelAvailable(CROSS_ENTROPY)) {
+    // Nothing truncated: log p = −cross-entropy of logits / temperature, one native pass per row
+    // (and one for the gradient) instead of ~10 passes of tfjs ops over the [N, V] logits.
+    return tf.tidy(() => {
+      const temperature = sampling.temperature ?? 1;
+      const z = temperature === 1 ? logits : tf.div(logits, temperature) as tf.Tensor2D;
+      return tf.neg(fusedCrossEntropyRows(z, tf.cast(tokens, "int32") as tf.Tensor1D)) as tf.Tensor1D;
+    });
+  }
+  return truncatedLogprobsComposite(logits, tokens, sampling);
+}
+
+/** The same log-probs from tfjs ops only (every backend, every truncation; the reference for the fused path). */
+export function truncatedLogprobsComposite(logits: tf.Tensor2D, tokens: tf.Tensor1D, sampling: SamplingOptions = {}): tf.Tensor1D {
   const temperature = sampling.temperature ?? 1;
   const topK = sampling.topK ?? 0;
   const topP = sampling.topP ?? 1;
@@ -71,6 +93,10 @@ export function truncatedLogprobs(logits: tf.Tensor2D, tokens: tf.Tensor1D, samp
 export function samplingEntropy(logits: tf.Tensor2D, sampling: SamplingOptions = {}): tf.Tensor1D {
   return tf.tidy(() => {
     const z = tf.div(logits, sampling.temperature ?? 1) as tf.Tensor2D;
+    if (keepsEveryToken(sampling, z.shape[1])) {
+      const logp = tf.logSoftmax(z);
+      return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)) as tf.Tensor1D;
+    }
     const keep = keptSet(z, sampling.topK ?? 0, sampling.topP ?? 1);
     const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, keep), DROPPED)));
     return tf.neg(tf.sum(tf.mul(tf.mul(tf.exp(logp), keep), logp), 1)) as tf.Tensor1D;

@@ -118,9 +118,10 @@ export async function ppoIteration(
     const order = options.rng.shuffle(Array.from({ length: B }, (_, i) => i));
     for (let start = 0; start < B; start += config.miniBatchSize) {
       const idx = order.slice(start, start + config.miniBatchSize);
-      const pick = <T>(rows: T[]) => idx.map((i) => rows[i]);
-      // Padded to the whole batch's lengths, so it lines up with oldLogp, whitened, … ([B, R] arrays).
-      const mb = sequenceBatch(pick([...prompts]), pick(responses), options.padId, { prompt: batch.promptLength, response: batch.responseLength });
+      // Padded to the minibatch's own longest prompt and response (not the whole batch's: less wasted
+      // compute); the [B, R] arrays (oldLogp, whitened, …) are right-padded, so their first R columns line up.
+      const mb = sequenceBatch(idx.map((i) => prompts[i]), idx.map((i) => responses[i]), options.padId);
+      const pick = (rows: Matrix) => idx.map((i) => rows[i].slice(0, mb.responseLength));
       const out = tf.tidy(() => {
         const m = tf.tensor2d(pick(mask));
         let kept: tf.Tensor[] = []; // the minibatch's statistics, kept past the gradient scope
