@@ -44,7 +44,7 @@ export { clipByGlobalNorm } from "./train/clip.ts";
 export { ProgressBar } from "./train/progress.ts";
 
 // Tasks, SFT data and evaluation
-export type { GoldScore, SftExample, Split, Task, TaskPrompt } from "./tasks/types.ts";
+export type { AnswerEdit, GoldScore, SftExample, Split, Task, TaskPrompt } from "./tasks/types.ts";
 export { rankByScore } from "./tasks/types.ts";
 export { DEFAULT_TASK, loadTask, TASKS } from "./tasks/registry.ts";
 export { loadPoetryTask, poetryTask } from "./tasks/poetry_zh/task.ts";
@@ -70,6 +70,7 @@ export { loadRewardModel, saveRewardModel } from "./reward/reward_checkpoint.ts"
 export { spearman } from "./eval/spearman.ts";
 export { formatDifference, type PairedDifference, pairedDifference } from "./eval/paired_difference.ts";
 export { agreementByPart, type PartAgreement } from "./eval/agreement_by_part.ts";
+export { type EditProbeRow, editProbe } from "./eval/edit_probe.ts";
 export { LabelSession, RankingError } from "./labeling/session.ts";
 export { checkpointFingerprint } from "./checkpoint/fingerprint.ts";
 export { startLabelServer } from "./labeling/server.ts";

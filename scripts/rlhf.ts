@@ -95,6 +95,7 @@ console.log(`\nReward model: ${rw.trainLists} training rank lists (K=4, simulate
 console.log(`  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${rw.heldoutAccuracy.pairwise.toFixed(3)}, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)} (${(100 * rw.heldoutTiedPairs).toFixed(0)} % of pairs tied by the labeler, left out)`);
 console.log(`  Spearman(RM score, gold score) on held-out responses: ${rw.spearmanWithGold.toFixed(3)}`);
 console.log(`  pairs the gold score tells apart, by the part that differs (RM agreement): ${rw.agreementByPart.map((a) => `${a.kind} ${a.agreement.toFixed(2)} (${a.pairs})`).join(", ")}`);
+console.log(`  the best held-out answers made worse in one known way; RM prefers the original (chance 0.5): ${rw.editProbe.map((e) => `${e.edit} ${e.rmPrefersOriginal.toFixed(2)}`).join(", ")}`);
 console.log(`  the gold scorer itself on the same labels: pairwise ${rw.goldAccuracy.pairwise.toFixed(3)} (the ceiling: label noise)`);
 disposeRewardModel(rw.rm);
 

@@ -52,6 +52,9 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     const metrics = JSON.parse(await Deno.readTextFile(paths.metrics));
     assert.equal(metrics.stages.ppo.iterations, 2);
     assert.ok(typeof metrics.stages.reward_model.heldout_pairwise_accuracy === "number");
+    // The edit probe ran on the held-out answers (each edit reported, with however many answers it applied to).
+    assert.deepEqual(result.reward.editProbe.map((e) => e.edit), (await import("../lib/tasks/poetry_zh/edits.ts")).POEM_EDITS.map((e) => e.name));
+    assert.deepEqual(Object.keys(metrics.stages.reward_model.edit_probe), result.reward.editProbe.map((e) => e.edit));
     const html = await Deno.readTextFile(paths.html);
     assert.match(html, /<svg /);
     assert.ok(!/<script/.test(html), "the report is static");

@@ -18,6 +18,8 @@ import { saveRewardModel } from "../reward/reward_checkpoint.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
 import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.ts";
+import { editProbe, type EditProbeRow } from "../eval/edit_probe.ts";
+import { rewardModelScores } from "../eval/policy_eval.ts";
 import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
 
 export interface RewardStageOptions {
@@ -60,6 +62,12 @@ export interface RewardStageResult {
   readonly heldoutTiedPairs: number;
   /** Held-out pairs the gold score tells apart, by the gold part that differs: how often the RM agrees. */
   readonly agreementByPart: PartAgreement[];
+  /**
+   * The best answer of each held-out list made worse in one known way (the task's answerEdits, e.g. a
+   * couplet dropped or repeated): how often the RM, like the gold score, prefers the original. Empty
+   * for a task without edits.
+   */
+  readonly editProbe: EditProbeRow[];
   readonly accuracyBefore: { pairwise: number; exactOrder: number };
   /** Spearman correlation of RM score with gold score over the held-out responses. */
   readonly spearmanWithGold: number;
@@ -113,6 +121,8 @@ export async function runRewardStage(
   const goldByList = goldScores.map((row) => row.map((g) => g.total));
   const spearmanWithGold = spearman(heldoutScores.flat(), goldByList.flat());
   const goldAccuracy = rankingAccuracy(goldByList, heldoutRanks);
+  const bestAnswers = heldoutLists.map((l) => ({ prompt: promptById.get(l.prompt_id)!, response: l.responses[0] }));
+  const probe = task.answerEdits ? await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, bestAnswers, task.answerEdits) : [];
   await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer));
   const { gain, bias } = rm.normalisation;
   return {
@@ -123,6 +133,7 @@ export async function runRewardStage(
     heldoutAccuracy,
     heldoutTiedPairs: tiedPairFraction(heldoutLists),
     agreementByPart: agreementByPart(heldoutScores, goldScores),
+    editProbe: probe,
     accuracyBefore,
     spearmanWithGold,
     goldAccuracy,

@@ -39,6 +39,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
         heldout_tied_pairs: r.reward.heldoutTiedPairs,
         agreement_by_part: Object.fromEntries(r.reward.agreementByPart.map((a) => [a.kind, { pairs: a.pairs, agreement: a.agreement }])),
+        edit_probe: Object.fromEntries(r.reward.editProbe.map((e) => [e.edit, { answers: e.answers, rm_prefers_original: e.rmPrefersOriginal, mean_rm_change: e.meanRmChange, mean_gold_change: e.meanGoldChange }])),
         heldout_exact_order_accuracy: r.reward.heldoutAccuracy.exactOrder,
         spearman_with_gold: r.reward.spearmanWithGold,
         gold_scorer_pairwise_accuracy: r.reward.goldAccuracy.pairwise,
@@ -109,6 +110,10 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
     ["What the reward model sees: held-out pairs the gold score tells apart, by the part that differs", new Table(
       ["differs in", "pairs", "reward model agrees with gold"],
       r.reward.agreementByPart.map((a) => [a.kind, String(a.pairs), a.agreement.toFixed(3)]),
+    )],
+    ["What the reward model has learned: the best held-out answers, each made worse in one known way", new Table(
+      ["edit", "answers", "RM prefers the original", "mean RM change", "mean gold change"],
+      r.reward.editProbe.map((e) => [e.edit, String(e.answers), e.rmPrefersOriginal.toFixed(2), e.meanRmChange.toFixed(2), e.meanGoldChange.toFixed(3)]),
     )],
     ["SFT vs PPO on held-out requests", new Table(["metric", "SFT", "PPO"], [
       ["reward-model score", r.ppo.before.rm.toFixed(3), r.ppo.after.rm.toFixed(3)],

@@ -30,6 +30,12 @@ export interface GoldScore {
   readonly parts: Readonly<Record<string, number>>;
 }
 
+/** One known way to make an answer worse (for probing a reward model); undefined where it does not apply. */
+export interface AnswerEdit {
+  readonly name: string;
+  apply(response: string, prompt: TaskPrompt): string | undefined;
+}
+
 export interface Task {
   readonly name: string;
   /** One line for people, e.g. "诗词助手: writes Tang-style poems on request". */
@@ -44,6 +50,8 @@ export interface Task {
   prompts(split: Split, seed: number): TaskPrompt[];
   /** Rates a response to a prompt. */
   score(prompt: TaskPrompt, response: string): GoldScore;
+  /** Edits that make an answer worse in one known way, to see what a reward model has learned (lib/eval/edit_probe.ts). */
+  readonly answerEdits?: readonly AnswerEdit[];
 }
 
 /** Indices of `responses` ordered best → worst by the task's gold score (ties keep input order). */

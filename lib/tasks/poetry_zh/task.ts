@@ -8,6 +8,7 @@ import { Rng } from "../../train/rng.ts";
 import type { GoldScore, SftExample, Split, Task, TaskPrompt } from "../types.ts";
 import { requestFor, templateTexts, THEMES } from "./instructions.ts";
 import { scorePoem } from "./scorer.ts";
+import { POEM_EDITS } from "./edits.ts";
 
 export interface PoetryTaskOptions {
   /** Poems file. @default data/poetry-zh/poems.jsonl */
@@ -52,5 +53,6 @@ export function poetryTask(poems: readonly Poem[], requestsPerPoem = 2): Task {
         themeMarks: typeof c.theme === "string" ? THEMES[c.theme] : undefined,
       });
     },
+    answerEdits: POEM_EDITS,
   };
 }

@@ -1,0 +1,55 @@
+/**
+ * Probing the reward model with edited answers: take answers, make each one
+ * worse in one known way (drop the last couplet, repeat a couplet, …) and
+ * ask whether the reward model, like the gold score, prefers the original.
+ *
+ * Held-out accuracy says how often the RM orders real samples right; this
+ * says *what* it has and has not learned. A reward model that scores a
+ * repeated couplet higher than the poem without it has learned "longer is
+ * better", and PPO will find that out (reward over-optimisation).
+ */
+import type { AnswerEdit, Task, TaskPrompt } from "../tasks/types.ts";
+
+export interface EditProbeRow {
+  readonly edit: string;
+  /** Answers where the edit applied and lowered the gold score. */
+  readonly answers: number;
+  /** Fraction of those where the reward model also scores the original higher. */
+  readonly rmPrefersOriginal: number;
+  /** Mean reward-model change (edited − original) and gold change over those answers. */
+  readonly meanRmChange: number;
+  readonly meanGoldChange: number;
+}
+
+/** Scores (prompt, response) pairs with the reward model (e.g. `rewardModelScores` bound to an RM). */
+export type PairScorer = (pairs: { prompt: TaskPrompt; response: string }[]) => Promise<number[]>;
+
+export async function editProbe(
+  score: PairScorer,
+  task: Task,
+  answers: readonly { prompt: TaskPrompt; response: string }[],
+  edits: readonly AnswerEdit[],
+): Promise<EditProbeRow[]> {
+  const originals = await score([...answers]);
+  const rows: EditProbeRow[] = [];
+  for (const edit of edits) {
+    // Only edits the gold score calls worse: the question is whether the RM agrees.
+    const cases = answers.flatMap((a, i) => {
+      const edited = edit.apply(a.response, a.prompt);
+      if (edited === undefined || edited === a.response) return [];
+      const goldChange = task.score(a.prompt, edited).total - task.score(a.prompt, a.response).total;
+      return goldChange < 0 ? [{ i, edited, goldChange }] : [];
+    });
+    const editedScores = await score(cases.map((c) => ({ prompt: answers[c.i].prompt, response: c.edited })));
+    const n = cases.length;
+    const mean = (values: number[]) => (n ? values.reduce((s, v) => s + v, 0) / n : 0);
+    rows.push({
+      edit: edit.name,
+      answers: n,
+      rmPrefersOriginal: mean(cases.map((c, j) => (originals[c.i] > editedScores[j] ? 1 : 0))),
+      meanRmChange: mean(cases.map((c, j) => editedScores[j] - originals[c.i])),
+      meanGoldChange: mean(cases.map((c) => c.goldChange)),
+    });
+  }
+  return rows;
+}
