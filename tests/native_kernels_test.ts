@@ -208,3 +208,23 @@ Deno.test({
     disposeGPT2(model);
   },
 });
+
+Deno.test({
+  name: "native sample_softmax_rows draws the token the JS sampler draws from the same uniforms, with the same log-prob",
+  ignore: !native,
+  fn: async () => {
+    const { sampleRows, sampleToken } = await import("../lib/generate/sampling.ts");
+    const { Rng } = await import("../lib/train/rng.ts");
+    const V = 5000;
+    const rows = 40;
+    const values = randomValues(rows * V, 7, 6); // logits in [−6, 6): a spread-out distribution
+    const wanted = Array.from({ length: rows }, (_, i) => i % 7 !== 3); // some rows already stopped
+    for (const temperature of [1, 0.7]) {
+      const fast = sampleRows(values, V, wanted, { temperature }, new Rng(5));
+      const rng = new Rng(5);
+      const slow = wanted.map((w, i) => (w ? sampleToken(values.subarray(i * V, (i + 1) * V), { temperature }, rng) : undefined));
+      assert.deepEqual(fast.map((s) => s?.token), slow.map((s) => s?.token), `tokens at temperature ${temperature}`);
+      assertAllClose(fast.filter((s) => s).map((s) => s!.logprob), slow.filter((s) => s).map((s) => s!.logprob), { atol: 1e-4 });
+    }
+  },
+});

@@ -30,6 +30,7 @@ const SYMBOLS = {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32", "buffer"],
     result: "void",
   },
+  sample_softmax_rows: { parameters: ["buffer", "buffer", "i32", "i32", "f32", "buffer", "buffer"], result: "void" },
   sum_middle_axes: { parameters: ["buffer", "i32", "i32", "i32", "buffer"], result: "void" },
   transpose_4byte: { parameters: ["buffer", "buffer", "i32", "buffer", "buffer"], result: "void" },
   masked_softmax_forward: {
@@ -68,6 +69,11 @@ let cached: { kernels?: NativeKernels; reason?: string } | undefined;
 /** Why the native kernels are not in use ("" when they are). */
 export function nativeKernelsUnavailableReason(): string {
   return cached?.reason ?? "";
+}
+
+/** The kernels if `loadNativeKernels()` has already opened them (never builds: for code outside the backend set-up). */
+export function loadedNativeKernels(): NativeKernels | undefined {
+  return cached?.kernels;
 }
 
 /** Builds (if needed) and opens the kernels once per process; undefined when unavailable. */

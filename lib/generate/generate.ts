@@ -4,8 +4,8 @@
  * Prompts of different lengths are left-padded into one batch; an attention
  * mask hides the padding and position ids restart at 0 at each prompt's first
  * real token, so every row gets exactly the logits it would get alone.
- * Sampling happens in JavaScript on the last position's logits (one read from
- * the backend per step), see sampling.ts.
+ * Sampling happens on the last position's logits after one read from the
+ * backend per step, in JavaScript or a C kernel (see sampling.ts).
  */
 import { tf } from "../tf.ts";
 import { gpt2HiddenWithCache, lmHead } from "../gpt2/forward.ts";
@@ -13,7 +13,7 @@ import type { KVCache } from "../gpt2/kv_cache.ts";
 import { disposeCache } from "../gpt2/kv_cache.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { RandomSource, SamplingOptions } from "./sampling.ts";
-import { checkSamplingOptions, sampleToken } from "./sampling.ts";
+import { checkSamplingOptions, sampleRows } from "./sampling.ts";
 
 export interface GenerateOptions extends SamplingOptions {
   /** Most new tokens per row (capped by the context length). @default 64 */
@@ -102,11 +102,11 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
       const values = await lastLogits.data(); // the one device sync of the step
       lastLogits.dispose();
 
-      const V = model.config.vocab_size;
+      const sampled = sampleRows(values as Float32Array, model.config.vocab_size, active.map((b) => !finished[b]), options, options.rng);
       active.forEach((b, i) => {
         let chosen = padId;
         if (!finished[b]) {
-          const { token, logprob } = sampleToken(values.subarray(i * V, (i + 1) * V), options, options.rng);
+          const { token, logprob } = sampled[i]!;
           tokens[b].push(token);
           logprobs[b].push(logprob);
           if (stop.has(token)) finished[b] = true;

@@ -4,7 +4,9 @@
  * it was drawn from: after temperature, top-k and top-p truncation and
  * renormalisation. PPO later scores tokens with the same rules; scoring with
  * the full softmax instead (as much RLHF code does) is quietly wrong.
+ * `sampleRows` hands plain sampling of a whole batch to a C kernel when one is loaded.
  */
+import { loadedNativeKernels } from "../fast/native_kernels.ts";
 
 /** Where uniform random numbers in [0, 1) come from (seeded in practice). */
 export interface RandomSource {
@@ -55,6 +57,33 @@ export function samplingDistribution(
   // Top-p renormalises over the nucleus; without it the probabilities already sum to 1.
   const scale = topP < 1 ? d.mass : 1;
   return { ids: kept, probs: kept.map((i) => d.probs[i] / scale) };
+}
+
+/**
+ * Draws the next token of the rows `wanted[i]` of a [n, V] block of logits
+ * (row i at values[i·V …]); undefined for the other rows. Each wanted row
+ * takes one draw from `rng`, in row order, as `sampleToken` does. Plain
+ * sampling (no top-k/top-p, not greedy) runs in the native kernel when the
+ * backend set-up has loaded it (lib/fast: the same walk, in C); the rest in JS.
+ */
+export function sampleRows(
+  values: Float32Array,
+  V: number,
+  wanted: readonly boolean[],
+  options: SamplingOptions,
+  rng: RandomSource,
+): (SampledToken | undefined)[] {
+  checkSamplingOptions(options);
+  const native = loadedNativeKernels();
+  const plain = !options.greedy && (options.topK ?? 0) === 0 && (options.topP ?? 1) >= 1;
+  if (!native || !plain) return wanted.map((w, i) => (w ? sampleToken(values.subarray(i * V, (i + 1) * V), options, rng) : undefined));
+  const n = wanted.length;
+  const uniforms = Float64Array.from(wanted, (w) => (w ? rng.nextFloat() : 0));
+  const tokens = new Int32Array(n);
+  const logprobs = new Float32Array(n);
+  native.sample_softmax_rows(values, uniforms, n, V, options.temperature ?? 1, tokens, logprobs);
+  if (tokens.some((t) => t < 0)) throw new Error("sample_softmax_rows: out of memory");
+  return wanted.map((w, i) => (w ? { token: tokens[i], logprob: logprobs[i] } : undefined));
 }
 
 /** Draws the next token from one logits row. */

@@ -15,6 +15,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* e^x with ~1 ulp relative error on [-87, 88]: x = n·ln2 + r, e^r by a
@@ -114,6 +115,43 @@ void layer_norm_backward(const float *restrict x, const float *restrict w, const
       dxr[i] = rs * (dyr[i] * w[i] - mean_g - xhat * mean_gx);
     }
   }
+}
+
+/* Sampling one token per row of logits z [rows, V] from softmax(z / temperature),
+ * with the uniform draw u[row] in [0, 1): the first index where the running sum
+ * of the weights w_i = e^((z_i − max) / temperature) exceeds u·Σw, and its
+ * log-probability log(w / Σw). The same walk as sampleFullSoftmax in
+ * lib/generate/sampling.ts, whose JS exp over a 50,257-token vocabulary was
+ * most of a generation step; sums are in double. (fast_exp gives exactly 0
+ * below e^-87: such a token is < 1e-37 times as likely as the best one.) */
+void sample_softmax_rows(const float *restrict z, const double *restrict u, int32_t rows, int32_t V, float temperature,
+                         int32_t *restrict tokens, float *restrict logprobs) {
+  float *w = malloc(sizeof(float) * (size_t)V);
+  if (!w) {
+    for (int32_t r = 0; r < rows; r++) tokens[r] = -1; /* the caller checks for this */
+    return;
+  }
+  for (int32_t r = 0; r < rows; r++) {
+    const float *row = z + (size_t)r * V;
+    float max = row[0];
+    for (int32_t i = 1; i < V; i++) max = row[i] > max ? row[i] : max;
+    for (int32_t i = 0; i < V; i++) w[i] = fast_exp((row[i] - max) / temperature);
+    double sum = 0;
+    for (int32_t i = 0; i < V; i++) sum += w[i];
+    const double target = u[r] * sum;
+    double cumulative = 0;
+    int32_t pick = V - 1; /* if rounding never gets there */
+    for (int32_t i = 0; i < V; i++) {
+      cumulative += w[i];
+      if (target < cumulative) {
+        pick = i;
+        break;
+      }
+    }
+    tokens[r] = pick;
+    logprobs[r] = (float)log((double)w[pick] / sum);
+  }
+  free(w);
 }
 
 /* Per row of logits z [rows, V]: lse = log Σ e^z, loss = lse − z[target].
