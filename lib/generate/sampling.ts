@@ -60,6 +60,17 @@ export function samplingDistribution(
 }
 
 /**
+ * True when sampling keeps every token (no top-k, or one that keeps the whole
+ * vocabulary; no top-p): the distribution is plain softmax(logits / temperature).
+ * The samplers here and PPO's log-probs (lib/ppo/logprobs.ts) take their fast
+ * paths on the same condition.
+ */
+export function keepsEveryToken(options: SamplingOptions, vocabSize: number): boolean {
+  const topK = options.topK ?? 0;
+  return (topK <= 0 || topK >= vocabSize) && (options.topP ?? 1) >= 1;
+}
+
+/**
  * Draws the next token of the rows `wanted[i]` of a [n, V] block of logits
  * (row i at values[i·V …]); undefined for the other rows. Each wanted row
  * takes one draw from `rng`, in row order, as `sampleToken` does. Plain
@@ -75,7 +86,7 @@ export function sampleRows(
 ): (SampledToken | undefined)[] {
   checkSamplingOptions(options);
   const native = loadedNativeKernels();
-  const plain = !options.greedy && (options.topK ?? 0) === 0 && (options.topP ?? 1) >= 1;
+  const plain = !options.greedy && keepsEveryToken(options, V);
   if (!native || !plain) return wanted.map((w, i) => (w ? sampleToken(values.subarray(i * V, (i + 1) * V), options, rng) : undefined));
   const n = wanted.length;
   const uniforms = Float64Array.from(wanted, (w) => (w ? rng.nextFloat() : 0));
@@ -95,7 +106,7 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
     return { token, logprob: logSoftmaxAt(logits, token, t) };
   }
   const { topK = 0, topP = 1, temperature = 1 } = options;
-  if (topK === 0 && topP >= 1) return sampleFullSoftmax(logits, temperature, rng);
+  if (keepsEveryToken(options, logits.length)) return sampleFullSoftmax(logits, temperature, rng);
   return sampleTruncated(logits, temperature, topK, topP, rng);
 }
 

@@ -11,7 +11,7 @@
  * tokens the gradient is 0.
  */
 import { tf } from "../tf.ts";
-import type { SamplingOptions } from "../generate/sampling.ts";
+import { keepsEveryToken, type SamplingOptions } from "../generate/sampling.ts";
 import { fusedCrossEntropyRows, fusedKernelAvailable } from "../fast/fused_ops.ts";
 import { CROSS_ENTROPY } from "../fast/kernel_names.ts";
 
@@ -40,12 +40,6 @@ function keptSet(z: tf.Tensor2D, topK: number, topP: number): tf.Tensor2D {
     }
     return keep;
   });
-}
-
-/** True when the sampler keeps every token (no top-k, no top-p): the distribution is softmax(logits / temperature). */
-function keepsEveryToken(sampling: SamplingOptions, vocabSize: number): boolean {
-  const topK = sampling.topK ?? 0;
-  return (topK <= 0 || topK >= vocabSize) && (sampling.topP ?? 1) >= 1;
 }
 
 /** log p(token) for every row of `logits` [N, V] and `tokens` [N], under the sampling distribution. */
