@@ -6,6 +6,7 @@
  * is one the reward model cannot see at all.
  */
 import type { GoldScore } from "../tasks/types.ts";
+import { rankPairs } from "../reward/ranking_loss.ts";
 
 export interface PartAgreement {
   /** The one gold part that differs, or "several". */
@@ -23,18 +24,16 @@ export interface PartAgreement {
 export function agreementByPart(rewards: readonly (readonly number[])[], gold: readonly (readonly GoldScore[])[]): PartAgreement[] {
   const counts = new Map<string, { pairs: number; agree: number }>();
   rewards.forEach((row, l) => {
-    for (let i = 0; i < row.length; i++) {
-      for (let j = i + 1; j < row.length; j++) {
-        const [gi, gj] = [gold[l][i], gold[l][j]];
-        const difference = gi.total - gj.total;
-        if (difference === 0) continue;
-        const differing = Object.keys(gi.parts).filter((k) => gi.parts[k] !== gj.parts[k]);
-        const kind = differing.length === 1 ? differing[0] : "several";
-        const c = counts.get(kind) ?? { pairs: 0, agree: 0 };
-        c.pairs++;
-        if ((row[i] - row[j]) * difference > 0) c.agree++;
-        counts.set(kind, c);
-      }
+    for (const [i, j] of rankPairs(row.length)) {
+      const [gi, gj] = [gold[l][i], gold[l][j]];
+      const difference = gi.total - gj.total;
+      if (difference === 0) continue;
+      const differing = Object.keys(gi.parts).filter((k) => gi.parts[k] !== gj.parts[k]);
+      const kind = differing.length === 1 ? differing[0] : "several";
+      const c = counts.get(kind) ?? { pairs: 0, agree: 0 };
+      c.pairs++;
+      if ((row[i] - row[j]) * difference > 0) c.agree++;
+      counts.set(kind, c);
     }
   });
   return [...counts].map(([kind, c]) => ({ kind, pairs: c.pairs, agreement: c.agree / c.pairs })).sort((a, b) => b.pairs - a.pairs);

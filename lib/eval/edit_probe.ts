@@ -31,13 +31,14 @@ export async function editProbe(
   edits: readonly AnswerEdit[],
 ): Promise<EditProbeRow[]> {
   const originals = await score([...answers]);
+  const originalGold = answers.map((a) => task.score(a.prompt, a.response).total);
   const rows: EditProbeRow[] = [];
   for (const edit of edits) {
     // Only edits the gold score calls worse: the question is whether the RM agrees.
     const cases = answers.flatMap((a, i) => {
       const edited = edit.apply(a.response, a.prompt);
       if (edited === undefined || edited === a.response) return [];
-      const goldChange = task.score(a.prompt, edited).total - task.score(a.prompt, a.response).total;
+      const goldChange = task.score(a.prompt, edited).total - originalGold[i];
       return goldChange < 0 ? [{ i, edited, goldChange }] : [];
     });
     const editedScores = await score(cases.map((c) => ({ prompt: answers[c.i].prompt, response: c.edited })));
