@@ -10,6 +10,7 @@
  *   deno task rlhf --pretrain-steps 2000 --sft-steps 600 --preset gpt2-micro
  *   deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall   # SFT a real GPT-2, as the book does
  *   deno task rlhf --ppo-reward gold   # PPO on the task's scorer instead of the reward model
+ *   deno task rlhf --eval-prompts 256 --eval-answers 1   # a faster, less precise final evaluation
  *
  * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
  */
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     "pretrain-steps": { type: "string" },
     "sft-steps": { type: "string" },
     "eval-prompts": { type: "string" },
+    "eval-answers": { type: "string" },
     init: { type: "string" },
     "ppo-reward": { type: "string", default: "rm" },
   },
@@ -56,6 +58,7 @@ const r = await runPipeline({
   task: values.task,
   quick: values.quick,
   evalPrompts: positive("eval-prompts", values["eval-prompts"]),
+  evalAnswersPerPrompt: positive("eval-answers", values["eval-answers"]),
   initFrom: values.init,
   pretrain: {
     ...(values.preset ? { preset: values.preset as GPT2PresetName } : {}),
@@ -102,13 +105,13 @@ disposeRewardModel(rw.rm);
 const { pretrained, sft, ppo } = r.summary;
 const partNames = Object.keys(sft.parts);
 const row = (pick: (s: typeof sft) => number) => ({ pretrained: +pick(pretrained).toFixed(3), sft: +pick(sft).toFixed(3), ppo: +pick(ppo).toFixed(3) });
-console.log(`\nGold score on ${r.after.length} held-out requests, same sampling for all three (mean; 1 = follows every rule):`);
+console.log(`\nGold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers each, same sampling for all three (mean; 1 = follows every rule):`);
 console.table(Object.fromEntries([
   ["total", row((s) => s.total)],
   ["ended its turn", row((s) => s.ended)],
   ...partNames.map((k) => [k, row((s) => s.parts[k] ?? 0)]),
 ]));
-console.log(`Gain, request by request (± 1 standard error): SFT − pretrained ${formatDifference(r.summary.sftGain)}, PPO − SFT ${formatDifference(r.summary.ppoGain)}`);
+console.log(`Gain, request by request (mean of each request's answers; ± 1 standard error over requests): SFT − pretrained ${formatDifference(r.summary.sftGain)}, PPO − SFT ${formatDifference(r.summary.ppoGain)}`);
 console.log(`Samples, side by side:`);
 for (let i = 0; i < Math.min(4, r.after.length); i++) {
   const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);

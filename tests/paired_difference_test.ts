@@ -1,5 +1,5 @@
 import { assert } from "./helpers.ts";
-import { formatDifference, pairedDifference } from "../lib/eval/paired_difference.ts";
+import { formatDifference, meanPerRequest, pairedDifference } from "../lib/eval/paired_difference.ts";
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
@@ -19,4 +19,11 @@ Deno.test("pairedDifference(): pairing cancels per-request difficulty", () => {
   close(p.mean, 0.01);
   assert.ok(p.standardError < 1e-12);
   assert.throws(() => pairedDifference([1], [2]), /equal-length/);
+});
+
+Deno.test("meanPerRequest() averages each request's answers across rounds (request i at i, i + n, …)", () => {
+  // 3 requests asked in 2 rounds: round 1 = [0, 0.5, 1], round 2 = [1, 0.5, 0]
+  assert.deepEqual(meanPerRequest([0, 0.5, 1, 1, 0.5, 0], 3), [0.5, 0.5, 0.5]);
+  assert.deepEqual(meanPerRequest([0.2, 0.4], 2), [0.2, 0.4]);
+  assert.throws(() => meanPerRequest([1, 2, 3], 2), /whole number of rounds of 2 requests/);
 });

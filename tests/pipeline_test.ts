@@ -33,13 +33,20 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
       ppo: { iterations: 2, evalPrompts: 2, evalEvery: 1, sampleEvery: 1, checkpointEvery: 1, ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, maxNewTokens: 6 } },
       labelsPath: `${root}/labels.jsonl`,
       evalPrompts: 2,
+      evalAnswersPerPrompt: 2,
       evalMaxNewTokens: 6,
       checkpointRoot: root,
       quiet: true,
     });
     assert.equal(result.sftHistory.train.length, 3);
-    assert.equal(result.before.length, 2);
-    assert.equal(result.after.length, 2);
+    // 2 requests asked in 2 rounds: request i's answers at i and i + 2; gains are paired over the 2 requests
+    assert.equal(result.before.length, 4);
+    assert.equal(result.after.length, 4);
+    assert.deepEqual(result.after.slice(2).map((s) => s.prompt), result.after.slice(0, 2).map((s) => s.prompt));
+    assert.notDeepEqual(result.after[0].prompt, result.after[1].prompt);
+    assert.equal(result.summary.requests, 2);
+    assert.equal(result.summary.answersPerRequest, 2);
+    assert.equal(result.summary.ppoGain.n, 2);
     assert.ok(result.after.every((s) => s.score.total >= 0 && s.score.total <= 1));
     assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "reward model", "ppo", "evaluate"]);
     assert.equal(result.ppo.history.stats.length, 2);
@@ -51,6 +58,8 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     const paths = await writeReport(result, `${root}/report`, { backend: "test", totalSeconds: 1, options: {} });
     const metrics = JSON.parse(await Deno.readTextFile(paths.metrics));
     assert.equal(metrics.stages.ppo.iterations, 2);
+    assert.equal(metrics.heldout_gold.requests, 2);
+    assert.equal(metrics.heldout_gold.answers_per_request, 2);
     assert.ok(typeof metrics.stages.reward_model.heldout_pairwise_accuracy === "number");
     // The edit probe ran on the held-out answers (each edit reported, with however many answers it applied to).
     assert.deepEqual(result.reward.editProbe.map((e) => e.edit), (await import("../lib/tasks/poetry_zh/edits.ts")).POEM_EDITS.map((e) => e.name));

@@ -22,6 +22,25 @@ export function pairedDifference(a: readonly number[], b: readonly number[]): Pa
   return { mean, standardError: Math.sqrt(variance / n), n };
 }
 
+/**
+ * The mean of each request's answers when the requests were asked `rounds`
+ * times in a row (values[i] and values[i + n], … belong to request i). The
+ * paired difference is then taken over requests, not over answers: answers to
+ * the same request are not independent, and treating them as such would
+ * understate the standard error.
+ */
+export function meanPerRequest(values: readonly number[], requests: number): number[] {
+  if (requests < 1 || values.length % requests !== 0) {
+    throw new Error(`meanPerRequest: ${values.length} values is not a whole number of rounds of ${requests} requests`);
+  }
+  const rounds = values.length / requests;
+  return Array.from({ length: requests }, (_, i) => {
+    let sum = 0;
+    for (let r = 0; r < rounds; r++) sum += values[r * requests + i];
+    return sum / rounds;
+  });
+}
+
 /** "+0.021 ± 0.006" (± one standard error). */
 export function formatDifference(p: PairedDifference, digits = 3): string {
   return `${p.mean >= 0 ? "+" : ""}${p.mean.toFixed(digits)} ± ${p.standardError.toFixed(digits)}`;

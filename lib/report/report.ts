@@ -54,11 +54,12 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
       evaluate: { seconds: seconds("evaluate") },
     },
     heldout_gold: {
-      requests: r.after.length,
+      requests: r.summary.requests,
+      answers_per_request: r.summary.answersPerRequest,
       pretrained: r.summary.pretrained.total,
       sft: r.summary.sft.total,
       ppo: r.summary.ppo.total,
-      // paired over the same requests: mean difference and its standard error
+      // paired over the same requests (each request's mean over its answers): mean difference and its standard error
       sft_minus_pretrained: { mean: r.summary.sftGain.mean, standard_error: r.summary.sftGain.standardError },
       ppo_minus_sft: { mean: r.summary.ppoGain.mean, standard_error: r.summary.ppoGain.standardError },
     },
@@ -94,7 +95,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
   const { pretrained, sft, ppo } = r.summary;
   const tables = [
     ["Stage times (s)", new Table(["stage", "seconds"], r.timings.map((t) => [t.stage, t.seconds.toFixed(0)]))],
-    [`Gold score on ${r.after.length} held-out requests, same sampling: pretrained-only vs SFT vs PPO`, new Table(["metric", "pretrained", "SFT", "PPO"], [
+    [`Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers, same sampling: pretrained-only vs SFT vs PPO`, new Table(["metric", "pretrained", "SFT", "PPO"], [
       ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3)],
       ["gain over the previous model (paired, ± 1 SE)", "", formatDifference(r.summary.sftGain), formatDifference(r.summary.ppoGain)],
       ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3)],
