@@ -7,16 +7,16 @@
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
 import { loadNativeKernels } from "../lib/fast/native_kernels.ts";
-import { fusedCrossEntropyRows, fusedGeluNew, fusedLayerNorm, fusedMaskedSoftmax } from "../lib/fast/fused_ops.ts";
+import { fusedAttention, fusedCrossEntropyRows, fusedGlobalNorm, fusedGeluNew, fusedLayerNorm, fusedMaskedSoftmax } from "../lib/fast/fused_ops.ts";
 import { geluNewComposite, layerNormComposite } from "../lib/gpt2/layers.ts";
 import { crossEntropy, crossEntropyComposite } from "../lib/gpt2/loss.ts";
 import { attentionMask } from "../lib/gpt2/attention.ts";
 import { AdamW } from "../lib/train/adamw.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
-import { gpt2HiddenWithCache } from "../lib/gpt2/forward.ts";
+import { gpt2Hidden, gpt2HiddenWithCache } from "../lib/gpt2/forward.ts";
 import { disposeCache } from "../lib/gpt2/kv_cache.ts";
-import { ATTENTION_INFERENCE } from "../lib/fast/kernel_names.ts";
+import { ATTENTION, ATTENTION_INFERENCE } from "../lib/fast/kernel_names.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 
 const backend = await initBackend({ quiet: true });
@@ -95,6 +95,84 @@ Deno.test({
     const values = await p.data();
     assert.equal(values[3 * 6 + 5 - 18], 0); // query 0 (sees keys 0..2) → key 5 masked
     tf.dispose([scores, padding, p]);
+  },
+});
+
+/** Causal self-attention after the qkv projection, as tfjs ops (the model's composite path, formula by formula). */
+function attentionComposite(qkv: tf.Tensor, mask: tf.Tensor, B: number, T: number, H: number, hs: number): tf.Tensor {
+  const [q, k, v] = tf.unstack(tf.transpose(tf.reshape(qkv, [B, T, 3, H, hs]), [2, 0, 3, 1, 4]));
+  const weights = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)), mask));
+  return tf.reshape(tf.transpose(tf.matMul(weights, v), [0, 2, 1, 3]), [B * T, H * hs]);
+}
+
+Deno.test({
+  name: "native training attention matches the composite (values, gradients) for causal and left-padded masks, at tile edges",
+  ignore: !native,
+  fn: async () => {
+    // T = 37 is not a multiple of the kernel's 4 × 16 tiles; head size 16 takes the tiled path, 3 the edge loops.
+    for (const [B, T, H, hs] of [[2, 37, 2, 16], [3, 5, 1, 3]]) {
+      const qkv = rand([B * T, 3 * H * hs], 11 + T, 2);
+      // Row 0 is left-padded by 3: its first 3 queries see no real key at all (a fully masked row).
+      const padding = tf.tensor2d(Array.from({ length: B * T }, (_, i) => (i < 3 ? 0 : 1)), [B, T]);
+      for (const mask of [attentionMask(T, 0), attentionMask(T, 0, padding)]) {
+        await assertSameFunction(
+          `attention B=${B} T=${T} H=${H} hs=${hs} mask [${mask.shape}]`,
+          (x) => fusedAttention(x as tf.Tensor2D, mask, H, 1 / Math.sqrt(hs)),
+          (x) => attentionComposite(x, mask, B, T, H, hs),
+          [qkv],
+          2e-5,
+        );
+        mask.dispose();
+      }
+      tf.dispose([qkv, padding]);
+    }
+  },
+});
+
+Deno.test({
+  name: "a model's gradients are the same with the native training attention as with the composite",
+  ignore: !native,
+  fn: async () => {
+    const model = createGPT2(resolveGPT2Config({ preset: "gpt2-nano", vocab_size: 50, dropout: 0 }), { seed: 4 });
+    const ids = tf.tensor2d([[0, 0, 5, 6, 7, 8, 9], [1, 2, 3, 4, 5, 6, 7]], undefined, "int32");
+    const padding = tf.tensor2d([[0, 0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1]], undefined, "int32");
+    const w = rand([2, 7, model.config.n_embd], 12);
+    const grads = async () => {
+      const info = await tf.profile(() => {
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(gpt2Hidden(model, ids, { attentionMask: padding }), w)) as tf.Scalar);
+        return [value, ...Object.values(grads)];
+      });
+      const out = info.result as tf.Tensor[];
+      const values = await Promise.all(out.map((t) => t.data()));
+      tf.dispose(out);
+      return { kernels: info.kernelNames, values };
+    };
+    const fused = await grads();
+    assert.ok(fused.kernels.includes(ATTENTION), `kernels used: ${fused.kernels}`);
+    const kernel = tf.getKernel(ATTENTION, "wasm")!;
+    tf.unregisterKernel(ATTENTION, "wasm");
+    let composite;
+    try {
+      composite = await grads();
+    } finally {
+      tf.registerKernel(kernel);
+    }
+    assert.ok(!composite.kernels.includes(ATTENTION));
+    fused.values.forEach((v, i) => assertAllClose(v, composite.values[i], { atol: 2e-5, rtol: 1e-5, what: `loss / gradient ${i}` }));
+    tf.dispose([ids, padding, w]);
+    disposeGPT2(model);
+  },
+});
+
+Deno.test({
+  name: "native global norm equals √(Σ x²) over several tensors (one larger than a 4096-value block)",
+  ignore: !native,
+  fn: async () => {
+    const tensors = [rand([3, 5], 21), rand([10000], 22, 3), rand([7], 23)];
+    const naive = Math.sqrt(tensors.reduce((sum, t) => sum + Array.from(t.dataSync()).reduce((s, x) => s + x * x, 0), 0));
+    const norm = fusedGlobalNorm(tensors);
+    assertAllClose(await norm.data(), [naive], { rtol: 1e-6, atol: 0, what: "global norm" });
+    tf.dispose([...tensors, norm]);
   },
 });
 

@@ -80,7 +80,11 @@ Deno.test("clipByGlobalNorm() matches a naive computation, clipping and not clip
     assertAllClose(await clipped.b.data(), [12 * scale], { atol: 1e-6 });
     tf.dispose([norm, ...Object.values(clipped)]);
   }
-  tf.dispose(Object.values(grads));
+  // Measuring only: the same tensors come back, and the norm.
+  const { grads: same, norm } = clipByGlobalNorm(grads, Infinity);
+  assert.ok(same.a === grads.a && same.b === grads.b);
+  assertAllClose([(await norm.data())[0]], [13], { atol: 1e-5 });
+  tf.dispose([norm, ...Object.values(grads)]);
 });
 
 Deno.test("AdamW lrScale multiplies one weight's step and refuses unknown names", async () => {

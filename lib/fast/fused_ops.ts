@@ -39,6 +39,11 @@ export function fusedCrossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D)
   return loss as tf.Tensor1D;
 }
 
+/** √(Σ_i Σ x_i²) over float32 tensors, in one kernel (no gradient: for clipping and logging). */
+export function fusedGlobalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
+  return run(names.GLOBAL_NORM, Object.fromEntries(tensors.map((t, i) => [`t${i}`, t]))) as tf.Scalar;
+}
+
 /** y = x·W + b for x [N, K], W [K, M], b [M], in one kernel. */
 export function fusedLinear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
   return run(names.LINEAR, { x, weight, bias }) as tf.Tensor2D;
@@ -47,6 +52,16 @@ export function fusedLinear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor
 /** Attention weights softmax(scale·scores + mask) for scores [B, H, T, S], mask [T, S] or [B, 1, T, S]. */
 export function fusedMaskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor, scale: number): tf.Tensor4D {
   return run(names.MASKED_SOFTMAX, { scores, mask }, { scale }) as tf.Tensor4D;
+}
+
+/**
+ * Causal self-attention of one layer after the qkv projection, with a
+ * gradient (training: no cache, no dropout): qkv [B·T, 3C] and an additive
+ * mask [T, T] or [B, 1, T, T] → heads-merged output [B·T, C]. The gradient
+ * recomputes the attention weights from qkv; the mask gets no gradient.
+ */
+export function fusedAttention(qkv: tf.Tensor2D, mask: tf.Tensor, nHead: number, scale: number): tf.Tensor2D {
+  return run(names.ATTENTION, { qkv, mask }, { nHead, scale }) as tf.Tensor2D;
 }
 
 /**
@@ -138,6 +153,20 @@ tf.registerGradient({
       mask: () => {
         const dMask = run(names.MASKED_SOFTMAX_GRAD, { p, dp }, { scale: 1 }) as tf.Tensor;
         return mask.rank === 2 ? tf.sum(dMask, [0, 1]) : tf.sum(dMask, 1, true);
+      },
+    };
+  },
+});
+
+tf.registerGradient({
+  kernelName: names.ATTENTION,
+  inputsToSave: ["qkv", "mask"],
+  gradFunc: (dy, saved, attrs) => {
+    const [qkv, mask] = saved;
+    return {
+      qkv: () => run(names.ATTENTION_GRAD, { qkv, mask, dOut: upstream(dy, 0) }, attrs as Record<string, unknown>) as tf.Tensor,
+      mask: () => {
+        throw new Error(`${names.ATTENTION}: no gradient with respect to the attention mask (the tfjs composite has one)`);
       },
     };
   },

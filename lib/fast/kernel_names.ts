@@ -14,3 +14,6 @@ export const MASKED_SOFTMAX = "RlhfMaskedSoftmax";
 export const MASKED_SOFTMAX_GRAD = "RlhfMaskedSoftmaxGrad";
 export const LINEAR = "RlhfLinear";
 export const ATTENTION_INFERENCE = "RlhfAttentionInference";
+export const ATTENTION = "RlhfAttention";
+export const ATTENTION_GRAD = "RlhfAttentionGrad";
+export const GLOBAL_NORM = "RlhfGlobalNorm";

@@ -31,6 +31,7 @@ const SYMBOLS = {
     result: "void",
   },
   sample_softmax_rows: { parameters: ["buffer", "buffer", "i32", "i32", "f32", "buffer", "buffer"], result: "void" },
+  sum_of_squares: { parameters: ["buffer", "i32"], result: "f64" },
   sum_middle_axes: { parameters: ["buffer", "i32", "i32", "i32", "buffer"], result: "void" },
   transpose_4byte: { parameters: ["buffer", "buffer", "i32", "buffer", "buffer"], result: "void" },
   masked_softmax_forward: {
@@ -46,6 +47,11 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  attention_train_forward: { parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"], result: "i32" },
+  attention_train_backward: {
+    parameters: ["buffer", "buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"],
+    result: "i32",
+  },
   adamw_update: {
     parameters: [
       "buffer", "buffer", "buffer", "buffer", "i32",
@@ -60,8 +66,8 @@ export type NativeKernels = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** Compiler flag sets, tried in order (-march=native is not accepted everywhere). */
 const FLAG_SETS = [
-  ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"],
-  ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math"],
+  ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
+  ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
 ];
 
 let cached: { kernels?: NativeKernels; reason?: string } | undefined;

@@ -7,7 +7,8 @@
  *   adjacent axes (the bias gradients, LayerNorm-style row sums); other
  *   cases go to the stock kernel;
  * - the fused kernels named in kernel_names.ts (GELU, LayerNorm,
- *   softmax cross-entropy, attention softmax, AdamW), with their gradients in fused_ops.ts.
+ *   softmax cross-entropy, attention softmax, causal attention for training
+ *   and its gradient, AdamW), with their gradients in fused_ops.ts.
  */
 import { tf } from "../tf.ts";
 import * as names from "./kernel_names.ts";
@@ -119,6 +120,35 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     return [out, newKey, newValue];
   });
 
+  // Training attention (no cache): attrs nHead, scale; out [B·T, C]. The mask tells T (qkv has B·T rows).
+  register(names.ATTENTION, ({ qkv, mask }, backend, attrs) => {
+    const { B, T, H, hs } = attentionShape(qkv, mask, attrs);
+    const maskBatch = maskBatchOf(names.ATTENTION, mask, B, T, T);
+    const out = backend.makeOutput([B * T, H * hs], "float32");
+    const v = (t: tf.TensorInfo) => f32View(backend, t);
+    const status = k.attention_train_forward(v(qkv), v(mask), B, T, H, hs, maskBatch, attrs.scale as number, ATTENTION_THREADS, v(out));
+    if (status !== 0) throw new Error(`${names.ATTENTION}: out of memory for the scratch of heads of ${T}×${hs}`);
+    return out;
+  });
+  register(names.ATTENTION_GRAD, ({ qkv, mask, dOut }, backend, attrs) => {
+    const { B, T, H, hs } = attentionShape(qkv, mask, attrs);
+    const maskBatch = maskBatchOf(names.ATTENTION_GRAD, mask, B, T, T);
+    const dqkv = backend.makeOutput(qkv.shape, "float32");
+    const v = (t: tf.TensorInfo) => f32View(backend, t);
+    const status = k.attention_train_backward(v(qkv), v(mask), v(dOut), B, T, H, hs, maskBatch, attrs.scale as number, ATTENTION_THREADS, v(dqkv));
+    if (status !== 0) throw new Error(`${names.ATTENTION_GRAD}: out of memory for the scratch of heads of ${T}×${hs}`);
+    return dqkv;
+  });
+
+  // √(Σ over every input of Σ x²): the global gradient norm in one call instead of a square, a sum and an add per weight.
+  register(names.GLOBAL_NORM, (inputs, backend) => {
+    let total = 0;
+    for (const t of Object.values(inputs)) total += k.sum_of_squares(f32View(backend, t), sizeOf(t.shape));
+    const out = backend.makeOutput([], "float32");
+    f32View(backend, out)[0] = Math.sqrt(total);
+    return out;
+  });
+
   register(names.ADAMW_UPDATE, ({ param, grad, m, v }, backend, a) => {
     const outs = [param, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
     const f = (t: tf.TensorInfo) => f32View(backend, t);
@@ -137,6 +167,27 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
 function rowsOf(shape: readonly number[]): { rows: number; C: number } {
   const C = shape[shape.length - 1];
   return { rows: sizeOf(shape) / C, C };
+}
+
+/**
+ * Threads of the training attention kernels (the (batch, head) pairs are split
+ * between them). Default 1: on the 2-core machines measured, a second thread
+ * gained nothing inside a training step, because OpenBLAS' idle workers keep
+ * spinning on the other core for a while after each matmul.
+ * `RLHF_ATTENTION_THREADS=n` to try more.
+ */
+const ATTENTION_THREADS = Math.max(1, Number(Deno.env.get("RLHF_ATTENTION_THREADS") ?? 1) || 1);
+
+/** B, T, heads and head size of a training attention call: qkv [B·T, 3C], mask [T, T] or [B, 1, T, T]. */
+function attentionShape(qkv: tf.TensorInfo, mask: tf.TensorInfo, attrs: Record<string, unknown>) {
+  const H = attrs.nHead as number;
+  const T = mask.shape[mask.shape.length - 1];
+  const B = qkv.shape[0] / T;
+  const hs = qkv.shape[1] / (3 * H);
+  if (!Number.isInteger(B) || !Number.isInteger(hs) || qkv.shape.length !== 2) {
+    throw new Error(`${names.ATTENTION}: qkv [${qkv.shape}] is not [B·${T}, 3·${H}·head size]`);
+  }
+  return { B, T, H, hs };
 }
 
 /** Checks an additive attention mask ([T, S], or [B, 1, T, S]) and returns how many batch rows it has. */

@@ -3,8 +3,8 @@
  */
 import { tf } from "../tf.ts";
 import { conv1d, dropout } from "./layers.ts";
-import { fusedAttentionInference, fusedKernelAvailable, fusedMaskedSoftmax, recordingGradients } from "../fast/fused_ops.ts";
-import { ATTENTION_INFERENCE, MASKED_SOFTMAX } from "../fast/kernel_names.ts";
+import { fusedAttention, fusedAttentionInference, fusedKernelAvailable, fusedMaskedSoftmax, recordingGradients } from "../fast/fused_ops.ts";
+import { ATTENTION, ATTENTION_INFERENCE, MASKED_SOFTMAX } from "../fast/kernel_names.ts";
 import type { LayerCache } from "./kv_cache.ts";
 
 /** A large negative number instead of −∞, so a row with every key masked (a
@@ -26,10 +26,12 @@ export interface AttentionInputs {
   /** Dropout rate on attention weights and the output (0 when not training). */
   readonly dropoutRate: number;
   readonly seed?: number;
+  /** Return this layer's keys and values (generation). @default true */
+  readonly keepCache?: boolean;
 }
 
-/** Returns the attention output [B, T, C] and this layer's keys/values including the new positions. */
-export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; present: LayerCache } {
+/** Returns the attention output [B, T, C] and (unless `keepCache` is false) this layer's keys/values including the new positions. */
+export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; present?: LayerCache } {
   const [B, T, C] = inp.x.shape;
   const hs = C / inp.nHead;
   const qkv = conv1d(tf.reshape(inp.x, [B * T, C]), inp.cAttnWeight, inp.cAttnBias); // [B*T, 3C]
@@ -39,6 +41,12 @@ export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; p
     const fused = fusedAttentionInference(qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs));
     const out = tf.reshape(conv1d(fused.out, inp.cProjWeight, inp.cProjBias), [B, T, C]) as tf.Tensor3D;
     return { out, present: { key: fused.key, value: fused.value } };
+  }
+  if (inp.dropoutRate === 0 && !inp.past && inp.keepCache === false && fusedKernelAvailable(ATTENTION)) {
+    // Training without dropout (pretraining, SFT, reward model, PPO here): the steps below and their gradient in
+    // one native kernel each, which also skips the keys a causal row cannot see.
+    const out = tf.reshape(conv1d(fusedAttention(qkv, inp.mask, inp.nHead, 1 / Math.sqrt(hs)), inp.cProjWeight, inp.cProjBias), [B, T, C]);
+    return { out: out as tf.Tensor3D };
   }
   // One transpose to [3, B, nh, T, hs], then q, k, v are contiguous slices along the first axis.
   const [q, kNew, vNew] = tf.unstack(tf.transpose(tf.reshape(qkv, [B, T, 3, inp.nHead, hs]), [2, 0, 3, 1, 4])) as tf.Tensor4D[];

@@ -32,6 +32,19 @@ export function gpt2HiddenWithCache(
   ids: tf.Tensor2D,
   options: ForwardOptions = {},
 ): { hidden: tf.Tensor3D; cache: KVCache } {
+  return forwardBlocks(model, ids, options, true);
+}
+
+/** Final hidden states [B, T, C] (after ln_f), without keeping a cache. */
+export function gpt2Hidden(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
+  return forwardBlocks(model, ids, options, false).hidden;
+}
+
+/**
+ * The forward pass; with `keepCache` false the cache comes back empty, and
+ * attention may take the fused training kernel, which returns no keys and values.
+ */
+function forwardBlocks(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions, keepCache: boolean): { hidden: tf.Tensor3D; cache: KVCache } {
   const { config, params } = model;
   const [B, T] = ids.shape;
   const past = cacheLength(options.cache);
@@ -65,8 +78,9 @@ export function gpt2HiddenWithCache(
         mask,
         dropoutRate: rate,
         seed: seedAt(10 * i + 1),
+        keepCache,
       });
-      cache.push(attn.present);
+      if (keepCache && attn.present) cache.push(attn.present); // otherwise the tidy below disposes them
       x = tf.add(x, attn.out); // residual
       const h2d = tf.reshape(layerNorm(x, p("ln_2.weight"), p("ln_2.bias"), eps), [B * T, C]) as tf.Tensor2D;
       const mlp = conv1d(geluNew(conv1d(h2d, p("mlp.c_fc.weight"), p("mlp.c_fc.bias"))) as tf.Tensor2D, p("mlp.c_proj.weight"), p("mlp.c_proj.bias"));
@@ -80,11 +94,6 @@ export function gpt2HiddenWithCache(
   cache = [];
   for (let i = 0; i < kv.length; i += 2) cache.push({ key: kv[i] as tf.Tensor4D, value: kv[i + 1] as tf.Tensor4D });
   return { hidden: out as tf.Tensor3D, cache };
-}
-
-/** Final hidden states [B, T, C] (after ln_f), without keeping a cache. */
-export function gpt2Hidden(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
-  return tf.tidy(() => gpt2HiddenWithCache(model, ids, options).hidden);
 }
 
 /** LM head tied to the token embeddings: logits = hidden · wteᵀ, [B, T, V]. */

@@ -2,21 +2,31 @@
  * Gradient clipping by the global norm, as `torch.nn.utils.clip_grad_norm_`.
  */
 import { tf } from "../tf.ts";
+import { fusedGlobalNorm, fusedKernelAvailable } from "../fast/fused_ops.ts";
+import { GLOBAL_NORM } from "../fast/kernel_names.ts";
 
 /**
  * Scales all gradients by min(1, maxNorm / (‖g‖ + 1e-6)), where ‖g‖ is the
  * L2 norm of all gradients together. Returns new tensors and the norm before
- * clipping (the caller disposes them). `maxNorm = Infinity` only measures.
+ * clipping (the caller disposes them). `maxNorm = Infinity` only measures: the
+ * gradients come back as they are (the same tensors), not multiplied by 1.
  */
 export function clipByGlobalNorm(
   grads: Record<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
   return tf.tidy(() => {
-    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+    const norm = globalNorm(Object.values(grads));
+    if (maxNorm === Infinity) return { grads, norm };
     const coef = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
     const clipped: Record<string, tf.Tensor> = {};
     for (const [name, g] of Object.entries(grads)) clipped[name] = tf.mul(g, coef);
     return { grads: clipped, norm };
   });
+}
+
+/** √(Σ ‖g‖²): one native kernel where the backend has it, else a square, a sum and an add per tensor. */
+export function globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
+  if (fusedKernelAvailable(GLOBAL_NORM) && tensors.every((t) => t.dtype === "float32")) return fusedGlobalNorm(tensors);
+  return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }

@@ -14,6 +14,7 @@
  * tfjs composite it replaces.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,20 @@ void cross_entropy_backward(const float *restrict z, const int32_t *restrict tar
   }
 }
 
+/* Σ x² in double (a gradient's share of the global norm). */
+double sum_of_squares(const float *restrict x, int32_t n) {
+  double total = 0.0;
+  float block = 0.0f;
+  for (int32_t i = 0; i < n; i += 4096) {
+    const int32_t end = i + 4096 < n ? i + 4096 : n;
+    block = 0.0f;
+#pragma omp simd reduction(+ : block)
+    for (int32_t j = i; j < end; j++) block += x[j] * x[j];
+    total += block; /* float partial sums per block, double across blocks */
+  }
+  return total;
+}
+
 /* out[o, i] = Σ_r x[o, r, i]: a sum over a block of adjacent axes. */
 void sum_middle_axes(const float *restrict x, int32_t outer, int32_t reduce, int32_t inner, float *restrict out) {
   for (int32_t o = 0; o < outer; o++) {
@@ -251,6 +266,21 @@ void adamw_update(const float *restrict p, const float *restrict g, const float 
   }
 }
 
+/* row[0..n) ← softmax(row[0..n)) in place (the row already scaled and masked). */
+static void softmax_in_place(float *row, int32_t n) {
+  float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+  for (int32_t j = 0; j < n; j++) m = row[j] > m ? row[j] : m;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int32_t j = 0; j < n; j++) {
+    row[j] = fast_exp(row[j] - m);
+    sum += row[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int32_t j = 0; j < n; j++) row[j] *= inv;
+}
+
 /* Attention weights: p = softmax(scale·s + mask) over the last axis, for
  * scores s [B, H, T, S] and an additive mask [T, S] (mask_batch = 1) or
  * [B, 1, T, S] (mask_batch = B), shared by the heads. */
@@ -264,19 +294,8 @@ void masked_softmax_forward(const float *restrict s, const float *restrict mask,
         const float *sr = s + block + (int64_t)t * S;
         const float *mr = mb + (int64_t)t * S;
         float *pr = p + block + (int64_t)t * S;
-        float m = -INFINITY;
-        for (int32_t j = 0; j < S; j++) {
-          pr[j] = sr[j] * scale + mr[j];
-          m = pr[j] > m ? pr[j] : m;
-        }
-        float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-        for (int32_t j = 0; j < S; j++) {
-          pr[j] = fast_exp(pr[j] - m);
-          sum += pr[j];
-        }
-        const float inv = 1.0f / sum;
-        for (int32_t j = 0; j < S; j++) pr[j] *= inv;
+        for (int32_t j = 0; j < S; j++) pr[j] = sr[j] * scale + mr[j];
+        softmax_in_place(pr, S);
       }
     }
   }
@@ -352,4 +371,297 @@ void attention_inference(const float *restrict qkv, const float *restrict past_k
       }
     }
   }
+}
+
+/* ---- Causal self-attention for training: forward and backward in one call each ----
+ *
+ * qkv [B·T, 3C] (C = H·hs) is the output of the qkv projection; mask is
+ * additive, [T, T] (mask_batch = 1) or [B, 1, T, T]. Per head:
+ *   p   = softmax(scale·q·kᵀ + mask)
+ *   out = p·v                              [B·T, C], heads merged
+ * The backward recomputes p from qkv (one small product per head) instead of
+ * keeping [B, H, T, T] weights per layer alive between the passes. This
+ * replaces, per layer, two transposes, an unstack, two batched matmuls of
+ * B·H small products each and the softmax kernel, and their gradients. Two
+ * savings a composite cannot make: a query row stops at its last unmasked key
+ * (a causal row t reads t + 1 keys, not T: half the work), and the (batch,
+ * head) pairs can be split across threads. A key counts as masked when its
+ * mask value is ≤ MASKED_BELOW; its weight is exactly 0 either way
+ * (fast_exp(−1e9) = 0), so the result is the composite's. A row with every key
+ * masked (a left-padding query) is computed over all keys, as the composite
+ * does (a harmless uniform softmax). */
+#define MASKED_BELOW (-1e8f)
+
+/* Keys 0 .. extent-1 of this mask row may carry weight; the whole row when none can. */
+static int32_t row_extent(const float *mask_row, int32_t S) {
+  int32_t last = S;
+  while (last > 0 && mask_row[last - 1] <= MASKED_BELOW) last--;
+  return last > 0 ? last : S;
+}
+
+typedef struct {
+  const float *qkv, *mask, *dout;
+  int32_t B, T, H, hs, mask_batch;
+  float scale;
+  float *out, *dqkv;
+  int failed; /* set when a thread's scratch could not be allocated */
+} AttentionArgs;
+
+typedef void (*pair_range_fn)(AttentionArgs *a, int32_t begin, int32_t end);
+
+typedef struct {
+  pair_range_fn fn;
+  AttentionArgs *args;
+  int32_t begin, end;
+} RangeJob;
+
+static void *run_range_job(void *job_ptr) {
+  RangeJob *job = job_ptr;
+  job->fn(job->args, job->begin, job->end);
+  return NULL;
+}
+
+/* fn over [0, n) in `threads` contiguous chunks; the calling thread takes the
+ * first, and a chunk whose thread cannot be started also runs here. */
+static void parallel_pairs(pair_range_fn fn, AttentionArgs *args, int32_t n, int32_t threads) {
+  if (threads > n) threads = n;
+  if (threads > 16) threads = 16;
+  if (threads <= 1) {
+    fn(args, 0, n);
+    return;
+  }
+  pthread_t ids[16];
+  RangeJob jobs[16];
+  int started[16] = {0};
+  for (int32_t i = 0; i < threads; i++) {
+    jobs[i] = (RangeJob){fn, args, (int32_t)((int64_t)n * i / threads), (int32_t)((int64_t)n * (i + 1) / threads)};
+  }
+  for (int32_t i = 1; i < threads; i++) started[i] = pthread_create(&ids[i], NULL, run_range_job, &jobs[i]) == 0;
+  run_range_job(&jobs[0]);
+  for (int32_t i = 1; i < threads; i++) {
+    if (started[i]) pthread_join(ids[i], NULL);
+    else run_range_job(&jobs[i]);
+  }
+}
+
+/* Copies head h of batch b out of qkv: which = 0 (q), 1 (k), 2 (v) → dst [T, hs]. */
+static void gather_head(const float *qkv, int32_t b, int32_t h, int32_t which, int32_t T, int32_t C, int32_t hs, float *dst) {
+  for (int32_t t = 0; t < T; t++) memcpy(dst + (int64_t)t * hs, qkv + ((int64_t)b * T + t) * 3 * C + which * C + h * hs, sizeof(float) * hs);
+}
+
+/* The same, transposed: dst [hs, T], so that a row of q·kᵀ is a sum of rows of dst. */
+static void gather_head_transposed(const float *qkv, int32_t b, int32_t h, int32_t which, int32_t T, int32_t C, int32_t hs, float *dst) {
+  for (int32_t t = 0; t < T; t++) {
+    const float *src = qkv + ((int64_t)b * T + t) * 3 * C + which * C + h * hs;
+    for (int32_t d = 0; d < hs; d++) dst[(int64_t)d * T + t] = src[d];
+  }
+}
+
+static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+
+/* 16 floats as one value (GCC/Clang vector extension): four of them stay in
+ * registers for a whole tile, which plain arrays indexed in loops did not. */
+typedef float f32x16 __attribute__((vector_size(64)));
+
+static inline f32x16 load_f32x16(const float *p) {
+  f32x16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* acc[r, 0..15] = Σ_{kb ≤ k < ke} A[r, k]·B[k, 0..15] for rows r = 0..3, where
+ * A[r, k] is at A + r·a_row + k·a_k (so Aᵀ is read without copying it). */
+static void tile_4x16(const float *A, int64_t a_row, int64_t a_k, const float *B, int32_t ldb, int32_t kb, int32_t ke,
+                      float acc[4][16]) {
+  f32x16 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+  for (int32_t k = kb; k < ke; k++) {
+    const f32x16 b = load_f32x16(B + (int64_t)k * ldb);
+    const float *ak = A + k * a_k;
+    c0 += ak[0] * b;
+    c1 += ak[a_row] * b;
+    c2 += ak[2 * a_row] * b;
+    c3 += ak[3 * a_row] * b;
+  }
+  memcpy(acc[0], &c0, sizeof c0);
+  memcpy(acc[1], &c1, sizeof c1);
+  memcpy(acc[2], &c2, sizeof c2);
+  memcpy(acc[3], &c3, sizeof c3);
+}
+
+/* C[i, j] = Σ_k A[i, k]·B[k, j] (row-major, leading dimensions ldb, ldc; A[i, k]
+ * at A + i·a_row + k·a_k, so a_row = 1, a_k = lda reads the transpose of a stored
+ * matrix) in tiles of 4 rows × 16 columns held in registers. Optional per-row limits
+ * (NULL = whole range) let a causal product skip what is known to be zero:
+ * columns j < n_end[i] are written (and others up to the next multiple of 16,
+ * which the caller ignores), and the sum runs over
+ * k_begin[i] ≤ k < k_end[i] (the caller guarantees A[i, k] = 0 outside). A
+ * tile uses the widest limits of its rows, so it may compute a few extra
+ * entries, which are then exact sums of zeros or ignored. */
+static void tile_gemm(int32_t M, int32_t N, int32_t K, const float *A, int64_t a_row, int64_t a_k, const float *B, int32_t ldb,
+                      float *C, int32_t ldc, const int32_t *n_end, const int32_t *k_begin, const int32_t *k_end) {
+  for (int32_t i0 = 0; i0 < M; i0 += 4) {
+    const int32_t rows = min_i32(4, M - i0);
+    int32_t nb = n_end ? 0 : N, kb = k_begin ? K : 0, ke = k_end ? 0 : K;
+    for (int32_t r = 0; r < rows; r++) {
+      if (n_end) nb = max_i32(nb, n_end[i0 + r]);
+      if (k_begin) kb = min_i32(kb, k_begin[i0 + r]);
+      if (k_end) ke = max_i32(ke, k_end[i0 + r]);
+    }
+    if (n_end) nb = min_i32(N, (nb + 15) / 16 * 16); /* whole tiles: a partial one takes the slow loop */
+    for (int32_t j0 = 0; j0 < nb; j0 += 16) {
+      const int32_t cols = min_i32(16, nb - j0);
+      float acc[4][16] = {{0}};
+      if (rows == 4 && cols == 16) {
+        tile_4x16(A + i0 * a_row, a_row, a_k, B + j0, ldb, kb, ke, acc);
+      } else {
+        for (int32_t r = 0; r < rows; r++)
+          for (int32_t k = kb; k < ke; k++) {
+            const float x = A[(i0 + r) * a_row + k * a_k];
+            for (int32_t jj = 0; jj < cols; jj++) acc[r][jj] += x * B[(int64_t)k * ldb + j0 + jj];
+          }
+      }
+      for (int32_t r = 0; r < rows; r++) memcpy(C + (int64_t)(i0 + r) * ldc + j0, acc[r], sizeof(float) * cols);
+    }
+  }
+}
+
+/* Per query row of one mask: how many keys it may see (ext), and per key the
+ * first query row that may see it (first). */
+static void mask_extents(const float *mask, int32_t T, int32_t *ext, int32_t *first) {
+  for (int32_t t = 0; t < T; t++) ext[t] = row_extent(mask + (int64_t)t * T, T);
+  for (int32_t j = 0; j < T; j++) {
+    first[j] = T;
+    for (int32_t t = 0; t < T; t++)
+      if (ext[t] > j) {
+        first[j] = t;
+        break;
+      }
+  }
+}
+
+/* p [T, T] = softmax(scale·q·kᵀ + mask) of one head (q [T, hs], kt = kᵀ [hs, T],
+ * mask [T, T]); row t is computed over its keys j < ext[t] and is 0 beyond. */
+static void head_probabilities(const float *q, const float *kt, const float *mask, const int32_t *ext, int32_t T,
+                               int32_t hs, float scale, float *p) {
+  tile_gemm(T, T, hs, q, hs, 1, kt, T, p, T, ext, NULL, NULL);
+  for (int32_t t = 0; t < T; t++) {
+    const int32_t S = ext[t];
+    const float *mr = mask + (int64_t)t * T;
+    float *pr = p + (int64_t)t * T;
+    for (int32_t j = 0; j < S; j++) pr[j] = pr[j] * scale + mr[j];
+    softmax_in_place(pr, S);
+    for (int32_t j = S; j < T; j++) pr[j] = 0.0f;
+  }
+}
+
+/* Scratch of one thread: four [T, hs] blocks, a [T, T] block and two int32 rows. */
+static float *attention_scratch(int32_t T, int32_t hs, int32_t **ext, int32_t **first) {
+  const size_t floats = 4 * (size_t)T * hs + (size_t)T * T;
+  float *scratch = malloc(sizeof(float) * floats + sizeof(int32_t) * 2 * T);
+  if (scratch) {
+    *ext = (int32_t *)(scratch + floats);
+    *first = *ext + T;
+  }
+  return scratch;
+}
+
+/* Batch row b's [T, T] mask, with ext and first filled for it (recomputed only
+ * when b's mask is not the one they were filled for: a [T, T] mask is shared). */
+static const float *batch_mask(const AttentionArgs *a, int32_t b, int32_t *ext, int32_t *first, int32_t *filled_for) {
+  const int32_t row = a->mask_batch == 1 ? 0 : b;
+  const float *mask = a->mask + (int64_t)row * a->T * a->T;
+  if (row != *filled_for) {
+    mask_extents(mask, a->T, ext, first);
+    *filled_for = row;
+  }
+  return mask;
+}
+
+static void attention_forward_pairs(AttentionArgs *a, int32_t begin, int32_t end) {
+  const int32_t T = a->T, H = a->H, hs = a->hs, C = H * hs;
+  int32_t *ext, *first;
+  float *scratch = attention_scratch(T, hs, &ext, &first);
+  if (!scratch) {
+    a->failed = 1;
+    return;
+  }
+  float *q = scratch, *kt = q + (size_t)T * hs, *v = kt + (size_t)T * hs, *p = v + 2 * (size_t)T * hs;
+  int32_t masks_done = -1;
+  for (int32_t pair = begin; pair < end; pair++) {
+    const int32_t b = pair / H, h = pair % H;
+    const float *mb = batch_mask(a, b, ext, first, &masks_done);
+    gather_head(a->qkv, b, h, 0, T, C, hs, q);
+    gather_head_transposed(a->qkv, b, h, 1, T, C, hs, kt);
+    gather_head(a->qkv, b, h, 2, T, C, hs, v);
+    head_probabilities(q, kt, mb, ext, T, hs, a->scale, p);
+    /* out = p·v, written straight into the heads-merged rows */
+    tile_gemm(T, hs, T, p, T, 1, v, hs, a->out + (int64_t)b * T * C + h * hs, C, NULL, NULL, ext);
+  }
+  free(scratch);
+}
+
+/* Returns 0, or −1 if scratch memory could not be allocated. */
+int32_t attention_train_forward(const float *qkv, const float *mask, int32_t B, int32_t T, int32_t H, int32_t hs,
+                                int32_t mask_batch, float scale, int32_t threads, float *out) {
+  AttentionArgs a = {.qkv = qkv, .mask = mask, .B = B, .T = T, .H = H, .hs = hs, .mask_batch = mask_batch,
+                     .scale = scale, .out = out};
+  parallel_pairs(attention_forward_pairs, &a, B * H, threads);
+  return a.failed ? -1 : 0;
+}
+
+/* Per head, with p recomputed, dp = dout·vᵀ and ds = scale·p ⊙ (dp − Σ_j p·dp):
+ *   dq = ds·k,  dk = dsᵀ·q,  dv = pᵀ·dout   (written into dqkv [B·T, 3C]). */
+static void attention_backward_pairs(AttentionArgs *a, int32_t begin, int32_t end) {
+  const int32_t T = a->T, H = a->H, hs = a->hs, C = H * hs;
+  int32_t *ext, *first;
+  float *scratch = attention_scratch(T, hs, &ext, &first);
+  float *ds = malloc(sizeof(float) * ((size_t)T * T + (size_t)T * hs));
+  if (!scratch || !ds) {
+    a->failed = 1;
+    free(scratch);
+    free(ds);
+    return;
+  }
+  const size_t block = (size_t)T * hs;
+  float *q = scratch, *kt = q + block, *vt = kt + block, *dout = vt + block, *p = dout + block, *k = ds + (size_t)T * T;
+  int32_t masks_done = -1;
+  for (int32_t pair = begin; pair < end; pair++) {
+    const int32_t b = pair / H, h = pair % H;
+    const float *mb = batch_mask(a, b, ext, first, &masks_done);
+    gather_head(a->qkv, b, h, 0, T, C, hs, q);
+    gather_head(a->qkv, b, h, 1, T, C, hs, k);
+    gather_head_transposed(a->qkv, b, h, 1, T, C, hs, kt);
+    gather_head_transposed(a->qkv, b, h, 2, T, C, hs, vt);
+    for (int32_t t = 0; t < T; t++) memcpy(dout + (int64_t)t * hs, a->dout + ((int64_t)b * T + t) * C + h * hs, sizeof(float) * hs);
+    head_probabilities(q, kt, mb, ext, T, hs, a->scale, p);
+    tile_gemm(T, T, hs, dout, hs, 1, vt, T, ds, T, ext, NULL, NULL); /* dp = dout·vᵀ (into ds) */
+    for (int32_t t = 0; t < T; t++) {
+      const int32_t S = ext[t];
+      const float *pr = p + (int64_t)t * T;
+      float *dr = ds + (int64_t)t * T;
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (int32_t j = 0; j < S; j++) dot += pr[j] * dr[j];
+      for (int32_t j = 0; j < S; j++) dr[j] = a->scale * pr[j] * (dr[j] - dot);
+      for (int32_t j = S; j < T; j++) dr[j] = 0.0f;
+    }
+    /* straight into this head's columns of dqkv: q at 0, k at C, v at 2C */
+    float *rows = a->dqkv + (int64_t)b * T * 3 * C + h * hs;
+    tile_gemm(T, hs, T, ds, T, 1, k, hs, rows, 3 * C, NULL, NULL, ext); /* dq = ds·k */
+    /* dsᵀ·q and pᵀ·dout read the transposes in place; column j of ds and p is zero above row first[j] */
+    tile_gemm(T, hs, T, ds, 1, T, q, hs, rows + C, 3 * C, NULL, first, NULL);     /* dk */
+    tile_gemm(T, hs, T, p, 1, T, dout, hs, rows + 2 * C, 3 * C, NULL, first, NULL); /* dv */
+  }
+  free(scratch);
+  free(ds);
+}
+
+/* Returns 0, or −1 if scratch memory could not be allocated. */
+int32_t attention_train_backward(const float *qkv, const float *mask, const float *dout, int32_t B, int32_t T, int32_t H,
+                                 int32_t hs, int32_t mask_batch, float scale, int32_t threads, float *dqkv) {
+  AttentionArgs a = {.qkv = qkv, .mask = mask, .dout = dout, .B = B, .T = T, .H = H, .hs = hs,
+                     .mask_batch = mask_batch, .scale = scale, .dqkv = dqkv};
+  parallel_pairs(attention_backward_pairs, &a, B * H, threads);
+  return a.failed ? -1 : 0;
 }
