@@ -79,7 +79,7 @@ console.log(`held-out loss: pretrain ${last(r.pretrainHistory)}, SFT (assistant 
 if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
 
 const pp = r.ppo;
-console.log(`\nPPO (${pp.history.stats.length} iterations against the ${ppoReward === "gold" ? "gold scorer" : "reward model"}, KL penalty to the SFT model), ${pp.after.samples.length} held-out requests:`);
+console.log(`\nPPO (${pp.history.stats.length} iterations against the ${ppoReward === "gold" ? "gold scorer" : "reward model"}, KL penalty to the SFT model), ${pp.after.samples.length} held-out requests, one answer each (gold ± ~0.01; the precise comparison is at the end):`);
 console.table({
   "reward-model score": { sft: +pp.before.rm.toFixed(3), ppo: +pp.after.rm.toFixed(3) },
   "gold score": { sft: +pp.before.gold.toFixed(3), ppo: +pp.after.gold.toFixed(3) },
@@ -105,7 +105,7 @@ disposeRewardModel(rw.rm);
 const { pretrained, sft, ppo } = r.summary;
 const partNames = Object.keys(sft.parts);
 const row = (pick: (s: typeof sft) => number) => ({ pretrained: +pick(pretrained).toFixed(3), sft: +pick(sft).toFixed(3), ppo: +pick(ppo).toFixed(3) });
-console.log(`\nGold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers each, same sampling for all three (mean; 1 = follows every rule):`);
+console.log(`\nGold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers each (pretrained-only: 1), same sampling for all three (mean; 1 = follows every rule):`);
 console.table(Object.fromEntries([
   ["total", row((s) => s.total)],
   ["ended its turn", row((s) => s.ended)],
@@ -113,7 +113,7 @@ console.table(Object.fromEntries([
 ]));
 console.log(`Gain, request by request (mean of each request's answers; ± 1 standard error over requests): SFT − pretrained ${formatDifference(r.summary.sftGain)}, PPO − SFT ${formatDifference(r.summary.ppoGain)}`);
 console.log(`Samples, side by side:`);
-for (let i = 0; i < Math.min(4, r.after.length); i++) {
+for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
   const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);
   console.log(`  request: ${r.after[i].prompt.messages.at(-1)!.content}`);
   console.log(`    pretrained (${r.before[i].score.total.toFixed(2)}): ${show(r.before[i].response)}`);

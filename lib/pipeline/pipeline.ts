@@ -91,7 +91,9 @@ export interface PipelineResult {
   readonly skippedTooLong: number;
   /**
    * The same held-out prompts answered, with the same sampling, by the pretrained-only, the SFT and the PPO model:
-   * `summary.answersPerRequest` rounds of the `summary.requests` prompts, one round after the other.
+   * `summary.answersPerRequest` rounds of the `summary.requests` prompts, one round after the other (the
+   * pretrained-only model one round: its gap to SFT is thirty times its standard error, and its answers, which
+   * never end, cost the most to sample).
    */
   readonly before: ScoredSample[];
   readonly after: ScoredSample[];
@@ -164,7 +166,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     const prompts = Array.from({ length: rounds }, () => heldout).flat();
     const sampling = { topP: o.topP, seed: 123, maxNewTokens: o.evalMaxNewTokens };
     const [before, after, afterPpo] = await timed("evaluate", async () => [
-      await sampleAndScore(pretrainedOnly, pre.tokenizer, task, prompts, sampling),
+      await sampleAndScore(pretrainedOnly, pre.tokenizer, task, heldout, sampling),
       await sampleAndScore(pre.model, pre.tokenizer, task, prompts, sampling),
       await sampleAndScore(ppo.policy.lm, pre.tokenizer, task, prompts, sampling),
     ]);

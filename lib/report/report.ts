@@ -55,7 +55,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
     },
     heldout_gold: {
       requests: r.summary.requests,
-      answers_per_request: r.summary.answersPerRequest,
+      answers_per_request: r.summary.answersPerRequest, // SFT and PPO; the pretrained-only model answers each once
       pretrained: r.summary.pretrained.total,
       sft: r.summary.sft.total,
       ppo: r.summary.ppo.total,
@@ -95,7 +95,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
   const { pretrained, sft, ppo } = r.summary;
   const tables = [
     ["Stage times (s)", new Table(["stage", "seconds"], r.timings.map((t) => [t.stage, t.seconds.toFixed(0)]))],
-    [`Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers, same sampling: pretrained-only vs SFT vs PPO`, new Table(["metric", "pretrained", "SFT", "PPO"], [
+    [`Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers (pretrained-only: 1), same sampling: pretrained-only vs SFT vs PPO`, new Table(["metric", "pretrained", "SFT", "PPO"], [
       ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3)],
       ["gain over the previous model (paired, ± 1 SE)", "", formatDifference(r.summary.sftGain), formatDifference(r.summary.ppoGain)],
       ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3)],
@@ -121,7 +121,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
       ["gold score", r.ppo.before.gold.toFixed(3), r.ppo.after.gold.toFixed(3)],
       ["KL to SFT", r.ppo.before.kl.toFixed(3), r.ppo.after.kl.toFixed(3)],
     ])],
-    ["Samples side by side", new Table(["request", "pretrained", "SFT", "PPO"], r.after.slice(0, 6).map((s, i) => [
+    ["Samples side by side", new Table(["request", "pretrained", "SFT", "PPO"], r.after.slice(0, Math.min(6, r.summary.requests)).map((s, i) => [
       s.prompt.messages.at(-1)!.content, r.before[i].response, s.response, r.afterPpo[i]?.response ?? "",
     ]))],
   ] as const;

@@ -15,7 +15,11 @@ import { rankingAccuracy, rankingLoss } from "./ranking_loss.ts";
 import { rawRewards, type RewardModel, rewardModelParams } from "./reward_model.ts";
 
 export interface RewardTrainConfig {
-  /** Passes over the rank lists. @default 1 */
+  /**
+   * Passes over the rank lists. @default 2: on two label sets of the default task (1,200 lists each, from
+   * two SFT models) one pass left Spearman(RM, gold) on held-out answers at 0.01–0.16 and 0.23 depending
+   * on the seed, two passes 0.17–0.25 and 0.33–0.37; three passes overfit (0.18).
+   */
   readonly epochs: number;
   /** Rank lists per step. @default 4 */
   readonly listsPerStep: number;
@@ -28,7 +32,7 @@ export interface RewardTrainConfig {
   readonly quiet?: boolean;
 }
 
-export const REWARD_TRAIN_DEFAULTS: Readonly<RewardTrainConfig> = Object.freeze({ epochs: 1, listsPerStep: 4, lr: 3e-4, gradClip: 1, seed: 0 });
+export const REWARD_TRAIN_DEFAULTS: Readonly<RewardTrainConfig> = Object.freeze({ epochs: 2, listsPerStep: 4, lr: 3e-4, gradClip: 1, seed: 0 });
 
 /** Token ids of prompt + response (with its end-of-turn token), right-padded, and each row's last real position. */
 export function encodeForReward(
