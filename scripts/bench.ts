@@ -48,6 +48,7 @@ const rows: Record<string, string | number>[] = [];
 let headline: { train?: number; gen?: number } = {};
 const rounds = quick ? 2 : 3;
 for (const c of selected) {
+  const tensorsBefore = tf.memory().numTensors;
   const ours: { train: Throughput; generation: Throughput }[] = [];
   const torch: TorchBenchResult[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -68,7 +69,11 @@ for (const c of selected) {
     "train peak MB": +(Math.max(...ours.map((o) => o.train.peakBytes)) / 2 ** 20).toFixed(1),
     "gen peak MB": +(Math.max(...ours.map((o) => o.generation.peakBytes)) / 2 ** 20).toFixed(1),
     "process RSS MB": Math.round(Math.max(...ours.map((o) => Math.max(o.train.peakRssBytes, o.generation.peakRssBytes))) / 2 ** 20),
-    "tensors flat": String(ours.every((o) => new Set(o.train.numTensorsAfter).size === 1 && new Set(o.generation.numTensorsAfter).size === 1)),
+    // the same count after every step, and nothing left once a round's model and optimizer are disposed
+    "tensors flat": String(
+      ours.every((o) => new Set(o.train.numTensorsAfter).size === 1 && new Set(o.generation.numTensorsAfter).size === 1) &&
+        tf.memory().numTensors === tensorsBefore,
+    ),
   };
   if (withTorch) {
     const torchTrain = Math.max(...torch.map((t) => t.train_tokens_per_s));

@@ -99,3 +99,26 @@ Deno.test("AdamW lrScale multiplies one weight's step and refuses unknown names"
   opt.dispose();
   tf.dispose([a, b]);
 });
+
+Deno.test("creating and disposing an optimizer, a PPO policy, a reward model and a saved reward model leaves no tensor behind", async () => {
+  const { createGPT2, disposeGPT2 } = await import("../lib/gpt2/init.ts");
+  const { resolveGPT2Config } = await import("../lib/gpt2/config.ts");
+  const { createPolicy, disposePolicy } = await import("../lib/ppo/policy.ts");
+  const { createRewardModel, disposeRewardModel } = await import("../lib/reward/reward_model.ts");
+  const { loadRewardModel, saveRewardModel } = await import("../lib/reward/reward_checkpoint.ts");
+  const model = createGPT2(resolveGPT2Config({ preset: "gpt2-nano", vocab_size: 40, n_positions: 16 }), { seed: 1 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const before = tf.memory().numTensors;
+    new AdamW(model.params).dispose(); // its moment estimates start as zeros: tf.variable must not keep the zeros tensor too
+    disposePolicy(createPolicy(model));
+    const rm = createRewardModel(model, { seed: 2 });
+    await saveRewardModel(rm, dir);
+    disposeRewardModel(rm);
+    disposeRewardModel(await loadRewardModel(dir));
+    assert.equal(tf.memory().numTensors, before);
+  } finally {
+    disposeGPT2(model);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -19,7 +19,7 @@ export interface Policy {
 
 export function createPolicy(sft: GPT2Model): Policy {
   const C = sft.config.n_embd;
-  return { lm: cloneGPT2(sft, { trainable: true }), value: { weight: tf.variable(tf.zeros([C, 1])), bias: tf.variable(tf.zeros([1])) } };
+  return { lm: cloneGPT2(sft, { trainable: true }), value: { weight: tf.tidy(() => tf.variable(tf.zeros([C, 1]))), bias: tf.tidy(() => tf.variable(tf.zeros([1]))) } };
 }
 
 export function policyParams(p: Policy): Record<string, tf.Variable> {

@@ -44,7 +44,10 @@ export async function loadRewardModel(dir: string): Promise<RewardModel> {
     if (typeof gain !== "number" || typeof bias !== "number") throw new Error(`${dir}/${REWARD_JSON}: "normalisation" must have numbers "gain" and "bias"`);
     return {
       backbone,
-      head: { weight: tf.variable(tf.tensor(w.data, [C, 1], "float32")), bias: tf.variable(tf.tensor(b.data, [1], "float32")) },
+      head: {
+        weight: tf.tidy(() => tf.variable(tf.tensor(w.data, [C, 1], "float32"))),
+        bias: tf.tidy(() => tf.variable(tf.tensor(b.data, [1], "float32"))),
+      },
       normalisation: { gain, bias },
     };
   } catch (err) {

@@ -23,7 +23,7 @@ export interface RewardModel {
 export function createRewardModel(sft: GPT2Model, options: { seed?: number } = {}): RewardModel {
   const C = sft.config.n_embd;
   const weight = tf.tidy(() => tf.variable(tf.randomNormal([C, 1], 0, 1 / Math.sqrt(C + 1), "float32", tfjsSeed(options.seed ?? 0)), true));
-  const bias = tf.variable(tf.zeros([1]), true);
+  const bias = tf.tidy(() => tf.variable(tf.zeros([1]), true));
   return { backbone: cloneGPT2(sft, { trainable: true }), head: { weight, bias }, normalisation: { gain: 1, bias: 0 } };
 }
 

@@ -53,8 +53,9 @@ export class AdamW {
       if (!(name in params)) throw new Error(`AdamW.lrScale: no weight named "${name}"`);
     }
     for (const [name, p] of Object.entries(params)) {
-      this.#m[name] = tf.variable(tf.zerosLike(p), false);
-      this.#v[name] = tf.variable(tf.zerosLike(p), false);
+      // Inside tidy: tf.variable shares the zeros' data, and the zeros tensor itself must not outlive it.
+      this.#m[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+      this.#v[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
       this.#decay[name] = decays(name, p);
     }
   }
