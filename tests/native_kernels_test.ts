@@ -130,6 +130,31 @@ Deno.test({
 });
 
 Deno.test({
+  name: "native training attention gives the same bits on 1, 2 and 3 threads (forward and backward)",
+  ignore: !native,
+  fn: () => {
+    const k = loadNativeKernels()!;
+    const [B, T, H, hs] = [3, 21, 2, 16];
+    const qkv = randomValues(B * T * 3 * H * hs, 31);
+    const dout = randomValues(B * T * H * hs, 32);
+    const mask = new Float32Array(T * T).map((_, i) => (i % T > Math.floor(i / T) ? -1e9 : 0));
+    const run = (threads: number) => {
+      const out = new Float32Array(B * T * H * hs), dqkv = new Float32Array(qkv.length);
+      assert.equal(k.attention_train_forward(qkv, mask, B, T, H, hs, 1, 0.25, threads, out), 0);
+      assert.equal(k.attention_train_backward(qkv, mask, dout, B, T, H, hs, 1, 0.25, threads, dqkv), 0);
+      return { out, dqkv };
+    };
+    const one = run(1);
+    for (const threads of [2, 3]) {
+      const many = run(threads);
+      assert.deepEqual(many.out, one.out, `forward on ${threads} threads`);
+      assert.deepEqual(many.dqkv, one.dqkv, `backward on ${threads} threads`);
+    }
+    assert.ok(one.dqkv.some((x) => x !== 0));
+  },
+});
+
+Deno.test({
   name: "a model's gradients are the same with the native training attention as with the composite",
   ignore: !native,
   fn: async () => {
