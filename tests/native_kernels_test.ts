@@ -223,7 +223,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "wasm Transpose, Sum, Gather, Unpack and Identity replacements agree with naive loops",
+  name: "wasm Transpose, Sum, Add, Gather, Unpack and Identity replacements agree with naive loops",
   ignore: !wasm,
   fn: async () => {
     const shape = [2, 3, 4, 5];
@@ -255,6 +255,11 @@ Deno.test({
     assertAllClose(await s.data(), naive, { atol: 1e-5, what: "sum [1,2]" });
     assertAllClose(await sk.data(), naive, { atol: 1e-5, what: "sum keepDims" });
     assertAllClose(await tf.sum(x).data(), [data.reduce((a, b) => a + b, 0)], { atol: 1e-4, what: "sum all" });
+    // Add: same shapes (the native loop), broadcast and int32 (the stock kernel).
+    const other = randomValues(120, 9);
+    assertAllClose(await tf.add(x, tf.tensor(other, shape)).data(), data.map((v, i) => v + other[i]), { atol: 0, what: "add" });
+    assertAllClose(await tf.add(x, tf.scalar(2)).data(), data.map((v) => v + 2), { atol: 0, what: "add a scalar" });
+    assert.deepEqual(Array.from(await tf.add(tf.tensor1d([1, 2], "int32"), tf.tensor1d([3, 4], "int32")).data()), [4, 6]);
     // Gather rows (embedding lookup) with repeats; an index out of range is an error naming it.
     const table = tf.tensor2d(data.slice(0, 20), [4, 5]);
     const rows = tf.gather(table, tf.tensor1d([3, 0, 3], "int32"));

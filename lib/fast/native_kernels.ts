@@ -32,6 +32,7 @@ const SYMBOLS = {
   },
   sample_softmax_rows: { parameters: ["buffer", "buffer", "i32", "i32", "f32", "buffer", "buffer"], result: "void" },
   sum_of_squares: { parameters: ["buffer", "i32"], result: "f64" },
+  add_arrays: { parameters: ["buffer", "buffer", "i32", "buffer"], result: "void" },
   sum_middle_axes: { parameters: ["buffer", "i32", "i32", "i32", "buffer"], result: "void" },
   transpose_4byte: { parameters: ["buffer", "buffer", "i32", "buffer", "buffer"], result: "void" },
   masked_softmax_forward: {

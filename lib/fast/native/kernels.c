@@ -188,6 +188,11 @@ void cross_entropy_backward(const float *restrict z, const int32_t *restrict tar
   }
 }
 
+/* out = a + b elementwise (same shapes: residual connections and gradient sums). */
+void add_arrays(const float *restrict a, const float *restrict b, int32_t n, float *restrict out) {
+  for (int32_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
 /* Σ x² in double (a gradient's share of the global norm). */
 double sum_of_squares(const float *restrict x, int32_t n) {
   double total = 0.0;
