@@ -10,3 +10,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs";
 
 export { tf };
+
+/**
+ * A variable holding the tensor `make()` builds, and nothing else.
+ * `tf.variable(t)` shares t's data but leaves t itself alive beside it: one
+ * leaked tensor per variable unless t is built inside the same `tf.tidy`.
+ */
+export function variableOf(make: () => tf.Tensor, trainable = true): tf.Variable {
+  return tf.tidy(() => tf.variable(make(), trainable));
+}

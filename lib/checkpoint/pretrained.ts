@@ -9,7 +9,7 @@
  * directory swap.
  */
 import { basename, dirname, join } from "node:path";
-import { tf } from "../tf.ts";
+import { tf, variableOf } from "../tf.ts";
 import { gpt2ParamShapes } from "../gpt2/config.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf_config.ts";
@@ -83,7 +83,7 @@ export async function loadGPT2Weights(dir: string): Promise<GPT2Model> {
   // one checkpoint would collide; unnamed variables get a fresh numeric id each.
   const params: GPT2Params = {};
   for (const [name, shape] of expected) {
-    params[name] = tf.tidy(() => tf.variable(tf.tensor(found.get(name)!.tensor.data, shape, "float32"), true));
+    params[name] = variableOf(() => tf.tensor(found.get(name)!.tensor.data, shape, "float32"));
   }
   return { config, params };
 }

@@ -1,7 +1,7 @@
 /**
  * Creating, counting and freeing GPT-2 weights.
  */
-import { tf } from "../tf.ts";
+import { tf, variableOf } from "../tf.ts";
 import type { GPT2Config } from "./config.ts";
 import { gpt2ParamShapes } from "./config.ts";
 import type { GPT2Model, GPT2Params } from "./model_types.ts";
@@ -19,9 +19,8 @@ export function createGPT2(config: Readonly<GPT2Config>, options: { seed?: numbe
   const params: GPT2Params = {};
   let k = 0;
   for (const [name, shape] of gpt2ParamShapes(config)) {
-    const value = tf.tidy(() => initialValue(name, shape, config, seed + 7919 * k++));
-    params[name] = tf.variable(value, true);
-    value.dispose();
+    const paramSeed = seed + 7919 * k++;
+    params[name] = variableOf(() => initialValue(name, shape, config, paramSeed));
   }
   return { config, params };
 }
@@ -40,7 +39,7 @@ export function gpt2FromArrays(config: Readonly<GPT2Config>, arrays: ReadonlyMap
   for (const [name, shape] of gpt2ParamShapes(config)) {
     const data = arrays.get(name);
     if (!data) throw new Error(`gpt2FromArrays: missing weight "${name}"`);
-    params[name] = tf.tidy(() => tf.variable(tf.tensor(data, shape, "float32"), true));
+    params[name] = variableOf(() => tf.tensor(data, shape, "float32"));
   }
   return { config, params };
 }

@@ -5,7 +5,7 @@
  * rollout's response tokens: their log-probs under the sampling distribution
  * and the values of the states before them.
  */
-import { tf } from "../tf.ts";
+import { tf, variableOf } from "../tf.ts";
 import { gpt2Hidden, lmHead } from "../gpt2/forward.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
@@ -19,7 +19,7 @@ export interface Policy {
 
 export function createPolicy(sft: GPT2Model): Policy {
   const C = sft.config.n_embd;
-  return { lm: cloneGPT2(sft, { trainable: true }), value: { weight: tf.tidy(() => tf.variable(tf.zeros([C, 1]))), bias: tf.tidy(() => tf.variable(tf.zeros([1]))) } };
+  return { lm: cloneGPT2(sft, { trainable: true }), value: { weight: variableOf(() => tf.zeros([C, 1])), bias: variableOf(() => tf.zeros([1])) } };
 }
 
 export function policyParams(p: Policy): Record<string, tf.Variable> {

@@ -3,7 +3,7 @@
  * anywhere a GPT-2 does), `reward_head.safetensors` (score.weight, score.bias)
  * and `reward.json` (the normalisation), in one atomic directory swap.
  */
-import { tf } from "../tf.ts";
+import { tf, variableOf } from "../tf.ts";
 import { loadGPT2Weights, saveGPT2Weights } from "../checkpoint/pretrained.ts";
 import { readSafetensorsFile, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
@@ -44,10 +44,7 @@ export async function loadRewardModel(dir: string): Promise<RewardModel> {
     if (typeof gain !== "number" || typeof bias !== "number") throw new Error(`${dir}/${REWARD_JSON}: "normalisation" must have numbers "gain" and "bias"`);
     return {
       backbone,
-      head: {
-        weight: tf.tidy(() => tf.variable(tf.tensor(w.data, [C, 1], "float32"))),
-        bias: tf.tidy(() => tf.variable(tf.tensor(b.data, [1], "float32"))),
-      },
+      head: { weight: variableOf(() => tf.tensor(w.data, [C, 1], "float32")), bias: variableOf(() => tf.tensor(b.data, [1], "float32")) },
       normalisation: { gain, bias },
     };
   } catch (err) {

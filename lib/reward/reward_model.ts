@@ -5,7 +5,7 @@
  * rewards are normalised with a gain and bias so that SFT samples score mean
  * 0, std 1 (PPO's reward scale then does not depend on the RM run).
  */
-import { tf } from "../tf.ts";
+import { tf, variableOf } from "../tf.ts";
 import { gpt2Hidden } from "../gpt2/forward.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
@@ -22,8 +22,8 @@ export interface RewardModel {
 /** A reward model whose backbone is a trainable copy of `sft`; head ~ N(0, 1/√(C+1)), bias 0. */
 export function createRewardModel(sft: GPT2Model, options: { seed?: number } = {}): RewardModel {
   const C = sft.config.n_embd;
-  const weight = tf.tidy(() => tf.variable(tf.randomNormal([C, 1], 0, 1 / Math.sqrt(C + 1), "float32", tfjsSeed(options.seed ?? 0)), true));
-  const bias = tf.tidy(() => tf.variable(tf.zeros([1]), true));
+  const weight = variableOf(() => tf.randomNormal([C, 1], 0, 1 / Math.sqrt(C + 1), "float32", tfjsSeed(options.seed ?? 0)));
+  const bias = variableOf(() => tf.zeros([1]));
   return { backbone: cloneGPT2(sft, { trainable: true }), head: { weight, bias }, normalisation: { gain: 1, bias: 0 } };
 }
 

@@ -7,7 +7,7 @@
  *   v ← β2·v + (1 − β2)·g²
  *   p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
  */
-import { tf } from "../tf.ts";
+import { tf, variableOf } from "../tf.ts";
 import { fusedAdamWUpdate, fusedKernelAvailable } from "../fast/fused_ops.ts";
 import { ADAMW_UPDATE } from "../fast/kernel_names.ts";
 
@@ -53,9 +53,8 @@ export class AdamW {
       if (!(name in params)) throw new Error(`AdamW.lrScale: no weight named "${name}"`);
     }
     for (const [name, p] of Object.entries(params)) {
-      // Inside tidy: tf.variable shares the zeros' data, and the zeros tensor itself must not outlive it.
-      this.#m[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
-      this.#v[name] = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+      this.#m[name] = variableOf(() => tf.zerosLike(p), false);
+      this.#v[name] = variableOf(() => tf.zerosLike(p), false);
       this.#decay[name] = decays(name, p);
     }
   }
