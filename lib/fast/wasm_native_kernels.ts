@@ -131,7 +131,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
 
   // Training attention (no cache): attrs nHead, scale; out [B·T, C]. The mask tells T (qkv has B·T rows).
   register(names.ATTENTION, ({ qkv, mask }, backend, attrs) => {
-    const { B, T, H, hs } = attentionShape(qkv, mask, attrs);
+    const { B, T, H, hs } = attentionShape(names.ATTENTION, qkv, mask, attrs);
     const maskBatch = maskBatchOf(names.ATTENTION, mask, B, T, T);
     const out = backend.makeOutput([B * T, H * hs], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
@@ -140,7 +140,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     return out;
   });
   register(names.ATTENTION_GRAD, ({ qkv, mask, dOut }, backend, attrs) => {
-    const { B, T, H, hs } = attentionShape(qkv, mask, attrs);
+    const { B, T, H, hs } = attentionShape(names.ATTENTION_GRAD, qkv, mask, attrs);
     const maskBatch = maskBatchOf(names.ATTENTION_GRAD, mask, B, T, T);
     const dqkv = backend.makeOutput(qkv.shape, "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
@@ -188,13 +188,13 @@ function rowsOf(shape: readonly number[]): { rows: number; C: number } {
 const ATTENTION_THREADS = Math.max(1, Number(Deno.env.get("RLHF_ATTENTION_THREADS") ?? 1) || 1);
 
 /** B, T, heads and head size of a training attention call: qkv [B·T, 3C], mask [T, T] or [B, 1, T, T]. */
-function attentionShape(qkv: tf.TensorInfo, mask: tf.TensorInfo, attrs: Record<string, unknown>) {
+function attentionShape(kernelName: string, qkv: tf.TensorInfo, mask: tf.TensorInfo, attrs: Record<string, unknown>) {
   const H = attrs.nHead as number;
   const T = mask.shape[mask.shape.length - 1];
   const B = qkv.shape[0] / T;
   const hs = qkv.shape[1] / (3 * H);
   if (!Number.isInteger(B) || !Number.isInteger(hs) || qkv.shape.length !== 2) {
-    throw new Error(`${names.ATTENTION}: qkv [${qkv.shape}] is not [B·${T}, 3·${H}·head size]`);
+    throw new Error(`${kernelName}: qkv [${qkv.shape}] is not [B·${T}, 3·${H}·head size]`);
   }
   return { B, T, H, hs };
 }

@@ -196,10 +196,9 @@ void add_arrays(const float *restrict a, const float *restrict b, int32_t n, flo
 /* Σ x² in double (a gradient's share of the global norm). */
 double sum_of_squares(const float *restrict x, int32_t n) {
   double total = 0.0;
-  float block = 0.0f;
   for (int32_t i = 0; i < n; i += 4096) {
     const int32_t end = i + 4096 < n ? i + 4096 : n;
-    block = 0.0f;
+    float block = 0.0f;
 #pragma omp simd reduction(+ : block)
     for (int32_t j = i; j < end; j++) block += x[j] * x[j];
     total += block; /* float partial sums per block, double across blocks */
@@ -449,17 +448,16 @@ static void parallel_pairs(pair_range_fn fn, AttentionArgs *args, int32_t n, int
   }
 }
 
-/* Copies head h of batch b out of qkv: which = 0 (q), 1 (k), 2 (v) → dst [T, hs]. */
-static void gather_head(const float *qkv, int32_t b, int32_t h, int32_t which, int32_t T, int32_t C, int32_t hs, float *dst) {
-  for (int32_t t = 0; t < T; t++) memcpy(dst + (int64_t)t * hs, qkv + ((int64_t)b * T + t) * 3 * C + which * C + h * hs, sizeof(float) * hs);
+/* T rows of hs floats, `stride` floats apart from `src` on → dst [T, hs]
+ * (one head's q, k or v out of qkv rows of 3C, or its slice of dout rows of C). */
+static void gather_rows(const float *src, int64_t stride, int32_t T, int32_t hs, float *dst) {
+  for (int32_t t = 0; t < T; t++) memcpy(dst + (int64_t)t * hs, src + t * stride, sizeof(float) * hs);
 }
 
 /* The same, transposed: dst [hs, T], so that a row of q·kᵀ is a sum of rows of dst. */
-static void gather_head_transposed(const float *qkv, int32_t b, int32_t h, int32_t which, int32_t T, int32_t C, int32_t hs, float *dst) {
-  for (int32_t t = 0; t < T; t++) {
-    const float *src = qkv + ((int64_t)b * T + t) * 3 * C + which * C + h * hs;
-    for (int32_t d = 0; d < hs; d++) dst[(int64_t)d * T + t] = src[d];
-  }
+static void gather_rows_transposed(const float *src, int64_t stride, int32_t T, int32_t hs, float *dst) {
+  for (int32_t t = 0; t < T; t++)
+    for (int32_t d = 0; d < hs; d++) dst[(int64_t)d * T + t] = src[t * stride + d];
 }
 
 static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
@@ -560,15 +558,22 @@ static void head_probabilities(const float *q, const float *kt, const float *mas
   }
 }
 
-/* Scratch of one thread: four [T, hs] blocks, a [T, T] block and two int32 rows. */
-static float *attention_scratch(int32_t T, int32_t hs, int32_t **ext, int32_t **first) {
-  const size_t floats = 4 * (size_t)T * hs + (size_t)T * T;
+/* One thread's scratch: `blocks` [T, hs] blocks, `squares` [T, T] blocks, then
+ * the two int32 rows ext and first (see mask_extents). NULL if out of memory. */
+static float *attention_scratch(int32_t T, int32_t hs, int32_t blocks, int32_t squares, int32_t **ext, int32_t **first) {
+  const size_t floats = (size_t)blocks * T * hs + (size_t)squares * T * T;
   float *scratch = malloc(sizeof(float) * floats + sizeof(int32_t) * 2 * T);
   if (scratch) {
     *ext = (int32_t *)(scratch + floats);
     *first = *ext + T;
   }
   return scratch;
+}
+
+/* Where head h of batch b starts in qkv ([B·T, 3C]; which = 0 q, 1 k, 2 v). */
+static const float *head_in_qkv(const AttentionArgs *a, int32_t b, int32_t h, int32_t which) {
+  const int32_t C = a->H * a->hs;
+  return a->qkv + (int64_t)b * a->T * 3 * C + which * C + h * a->hs;
 }
 
 /* Batch row b's [T, T] mask, with ext and first filled for it (recomputed only
@@ -585,25 +590,26 @@ static const float *batch_mask(const AttentionArgs *a, int32_t b, int32_t *ext, 
 
 static void attention_forward_pairs(AttentionArgs *a, int32_t begin, int32_t end) {
   const int32_t T = a->T, H = a->H, hs = a->hs, C = H * hs;
+  const size_t block = (size_t)T * hs;
   int32_t *ext, *first;
-  float *scratch = attention_scratch(T, hs, &ext, &first);
-  if (!scratch) {
+  float *q = attention_scratch(T, hs, 3, 1, &ext, &first);
+  if (!q) {
     a->failed = 1;
     return;
   }
-  float *q = scratch, *kt = q + (size_t)T * hs, *v = kt + (size_t)T * hs, *p = v + 2 * (size_t)T * hs;
+  float *kt = q + block, *v = kt + block, *p = v + block;
   int32_t masks_done = -1;
   for (int32_t pair = begin; pair < end; pair++) {
     const int32_t b = pair / H, h = pair % H;
     const float *mb = batch_mask(a, b, ext, first, &masks_done);
-    gather_head(a->qkv, b, h, 0, T, C, hs, q);
-    gather_head_transposed(a->qkv, b, h, 1, T, C, hs, kt);
-    gather_head(a->qkv, b, h, 2, T, C, hs, v);
+    gather_rows(head_in_qkv(a, b, h, 0), 3 * C, T, hs, q);
+    gather_rows_transposed(head_in_qkv(a, b, h, 1), 3 * C, T, hs, kt);
+    gather_rows(head_in_qkv(a, b, h, 2), 3 * C, T, hs, v);
     head_probabilities(q, kt, mb, ext, T, hs, a->scale, p);
     /* out = p·v, written straight into the heads-merged rows */
     tile_gemm(T, hs, T, p, T, 1, v, hs, a->out + (int64_t)b * T * C + h * hs, C, NULL, NULL, ext);
   }
-  free(scratch);
+  free(q);
 }
 
 /* Returns 0, or −1 if scratch memory could not be allocated. */
@@ -619,26 +625,23 @@ int32_t attention_train_forward(const float *qkv, const float *mask, int32_t B, 
  *   dq = ds·k,  dk = dsᵀ·q,  dv = pᵀ·dout   (written into dqkv [B·T, 3C]). */
 static void attention_backward_pairs(AttentionArgs *a, int32_t begin, int32_t end) {
   const int32_t T = a->T, H = a->H, hs = a->hs, C = H * hs;
+  const size_t block = (size_t)T * hs;
   int32_t *ext, *first;
-  float *scratch = attention_scratch(T, hs, &ext, &first);
-  float *ds = malloc(sizeof(float) * ((size_t)T * T + (size_t)T * hs));
-  if (!scratch || !ds) {
+  float *q = attention_scratch(T, hs, 5, 2, &ext, &first);
+  if (!q) {
     a->failed = 1;
-    free(scratch);
-    free(ds);
     return;
   }
-  const size_t block = (size_t)T * hs;
-  float *q = scratch, *kt = q + block, *vt = kt + block, *dout = vt + block, *p = dout + block, *k = ds + (size_t)T * T;
+  float *k = q + block, *kt = k + block, *vt = kt + block, *dout = vt + block, *p = dout + block, *ds = p + (size_t)T * T;
   int32_t masks_done = -1;
   for (int32_t pair = begin; pair < end; pair++) {
     const int32_t b = pair / H, h = pair % H;
     const float *mb = batch_mask(a, b, ext, first, &masks_done);
-    gather_head(a->qkv, b, h, 0, T, C, hs, q);
-    gather_head(a->qkv, b, h, 1, T, C, hs, k);
-    gather_head_transposed(a->qkv, b, h, 1, T, C, hs, kt);
-    gather_head_transposed(a->qkv, b, h, 2, T, C, hs, vt);
-    for (int32_t t = 0; t < T; t++) memcpy(dout + (int64_t)t * hs, a->dout + ((int64_t)b * T + t) * C + h * hs, sizeof(float) * hs);
+    gather_rows(head_in_qkv(a, b, h, 0), 3 * C, T, hs, q);
+    gather_rows(head_in_qkv(a, b, h, 1), 3 * C, T, hs, k);
+    gather_rows_transposed(head_in_qkv(a, b, h, 1), 3 * C, T, hs, kt);
+    gather_rows_transposed(head_in_qkv(a, b, h, 2), 3 * C, T, hs, vt);
+    gather_rows(a->dout + (int64_t)b * T * C + h * hs, C, T, hs, dout);
     head_probabilities(q, kt, mb, ext, T, hs, a->scale, p);
     tile_gemm(T, T, hs, dout, hs, 1, vt, T, ds, T, ext, NULL, NULL); /* dp = dout·vᵀ (into ds) */
     for (int32_t t = 0; t < T; t++) {
@@ -658,8 +661,7 @@ static void attention_backward_pairs(AttentionArgs *a, int32_t begin, int32_t en
     tile_gemm(T, hs, T, ds, 1, T, q, hs, rows + C, 3 * C, NULL, first, NULL);     /* dk */
     tile_gemm(T, hs, T, p, 1, T, dout, hs, rows + 2 * C, 3 * C, NULL, first, NULL); /* dv */
   }
-  free(scratch);
-  free(ds);
+  free(q);
 }
 
 /* Returns 0, or −1 if scratch memory could not be allocated. */
