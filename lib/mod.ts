@@ -68,7 +68,7 @@ export { createRewardModel, disposeRewardModel, fitNormalisation, rawRewards, ty
 export { evaluateRewardModel, scoreRankLists, trainRewardModel } from "./reward/train_reward.ts";
 export { loadRewardModel, saveRewardModel } from "./reward/reward_checkpoint.ts";
 export { spearman } from "./eval/spearman.ts";
-export { formatDifference, meanPerRequest, type PairedDifference, pairedDifference } from "./eval/paired_difference.ts";
+export { formatDifference, inRounds, meanPerRequest, type PairedDifference, pairedDifference } from "./eval/paired_difference.ts";
 export { agreementByPart, type PartAgreement } from "./eval/agreement_by_part.ts";
 export { type EditProbeRow, editProbe } from "./eval/edit_probe.ts";
 export { LabelSession, RankingError } from "./labeling/session.ts";

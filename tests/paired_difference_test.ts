@@ -1,5 +1,5 @@
 import { assert } from "./helpers.ts";
-import { formatDifference, meanPerRequest, pairedDifference } from "../lib/eval/paired_difference.ts";
+import { formatDifference, inRounds, meanPerRequest, pairedDifference } from "../lib/eval/paired_difference.ts";
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
@@ -26,4 +26,10 @@ Deno.test("meanPerRequest() averages each request's answers across rounds (reque
   assert.deepEqual(meanPerRequest([0, 0.5, 1, 1, 0.5, 0], 3), [0.5, 0.5, 0.5]);
   assert.deepEqual(meanPerRequest([0.2, 0.4], 2), [0.2, 0.4]);
   assert.throws(() => meanPerRequest([1, 2, 3], 2), /whole number of rounds of 2 requests/);
+});
+
+Deno.test("inRounds() lays requests out the way meanPerRequest() reads them", () => {
+  assert.deepEqual(inRounds(["a", "b", "c"], 2), ["a", "b", "c", "a", "b", "c"]);
+  const scores: Record<string, number> = { a: 0, b: 1, c: 0.5 };
+  assert.deepEqual(meanPerRequest(inRounds(["a", "b", "c"], 3).map((r) => scores[r]), 3), [0, 1, 0.5]);
 });

@@ -23,6 +23,15 @@ export function pairedDifference(a: readonly number[], b: readonly number[]): Pa
 }
 
 /**
+ * The requests asked `rounds` times: every request once, then every request
+ * again, … (request i at i, i + n, …: the layout `meanPerRequest` reads; the
+ * first n rows are the distinct requests, as sample tables show them).
+ */
+export function inRounds<T>(requests: readonly T[], rounds: number): T[] {
+  return Array.from({ length: rounds }, () => requests).flat();
+}
+
+/**
  * The mean of each request's answers when the requests were asked `rounds`
  * times in a row (values[i] and values[i + n], … belong to request i). The
  * paired difference is then taken over requests, not over answers: answers to

@@ -5,7 +5,7 @@
  */
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import { meanPerRequest, type PairedDifference, pairedDifference } from "../eval/paired_difference.ts";
+import { inRounds, meanPerRequest, type PairedDifference, pairedDifference } from "../eval/paired_difference.ts";
 import { sampleAndScore, type ScoredSample, summariseScores } from "../eval/sample_and_score.ts";
 import { loadTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/types.ts";
@@ -162,8 +162,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       }));
     const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts);
     const rounds = o.evalAnswersPerPrompt ?? quick?.evalAnswersPerPrompt ?? 4;
-    // Every prompt once, then every prompt again, …: the first rows are distinct requests (sample tables show them).
-    const prompts = Array.from({ length: rounds }, () => heldout).flat();
+    const prompts = inRounds(heldout, rounds);
     const sampling = { topP: o.topP, seed: 123, maxNewTokens: o.evalMaxNewTokens };
     const [before, after, afterPpo] = await timed("evaluate", async () => [
       await sampleAndScore(pretrainedOnly, pre.tokenizer, task, heldout, sampling),
