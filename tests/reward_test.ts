@@ -120,7 +120,10 @@ Deno.test("label files: atomic appends keep old lines, skip repeats, refuse conf
     assert.equal(await appendLabels(path, [{ ...record(["a", "b", "c"]), ranks: [1, 2, 2] }]), 1);
     assert.deepEqual((await loadLabels(path))[0].ranks, [1, 2, 2]);
     await assert.rejects(() => appendLabels(path, [record(["a", "b", "c"])]), /conflicts/);
-    await assert.rejects(() => appendLabels(path, [{ ...record(["p", "q", "r"]), ranks: [1, 3, 3] }]), /field "ranks" must give each response its rank/);
+    await assert.rejects(
+      () => appendLabels(path, [{ ...record(["p", "q", "r"]), ranks: [1, 3, 3] }]),
+      /field "ranks" must give each response its rank/,
+    );
     await assert.rejects(() => appendLabels(path, [{ ...record(["p", "q", "r"]), ranks: [1, 2] }]), /field "ranks"/);
     await Deno.writeTextFile(path, JSON.stringify({ ...record(["a", "b"]), responses: ["a"] }));
     await assert.rejects(() => loadLabels(path), /poetry\.jsonl:1: field "responses" must list at least 2/);
@@ -180,6 +183,36 @@ Deno.test("trainRewardModel() learns a preference from rank lists and generalise
   const after = await evaluateRewardModel(rm, tok, heldout);
   assert.ok(history.train.at(-1)!.lr < history.train[0].lr, "the learning rate anneals");
   assert.ok(after.pairwise > 0.8 && after.pairwise > before.pairwise + 0.2, `pairwise ${before.pairwise} → ${after.pairwise}`);
+  disposeRewardModel(rm);
+});
+
+Deno.test("scoreRankLists() batches lists of different K and gives each list its own answers' rewards", async () => {
+  const { buildCharVocab } = await import("../lib/tokenizer/char_vocab.ts");
+  const { CHAT_SPECIAL_TOKENS } = await import("../lib/tokenizer/chat_template.ts");
+  const { scoreRankLists, encodeForReward } = await import("../lib/reward/train_reward.ts");
+  const tok = buildCharVocab(["月山水花风雨写诗"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: tok.vocabSize, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 3 });
+  const rm = createRewardModel(sft, { seed: 4 });
+  disposeGPT2(sft);
+  // 19 lists (more than one batch of 16) with K = 2, 3, 4 and answers of different lengths.
+  const chars = "月山水花风雨";
+  const lists = Array.from(
+    { length: 19 },
+    (_, i) => record(Array.from({ length: 2 + (i % 3) }, (_, j) => chars.slice(0, 1 + ((i + j) % 6)) + chars[(i * 5 + j) % 6])),
+  );
+  const scores = await scoreRankLists(rm, tok, lists);
+  // Naive: each answer alone, unpadded.
+  const alone = async (response: string) => {
+    const enc = encodeForReward(tok, [{ prompt: lists[0].prompt, response }], 32);
+    const r = tf.tidy(() => rawRewards(rm, tf.tensor2d(enc.ids, undefined, "int32"), enc.lastIndex));
+    const value = (await r.data())[0];
+    r.dispose();
+    return value;
+  };
+  assert.deepEqual(scores.map((row) => row.length), lists.map((l) => l.responses.length));
+  for (let i = 0; i < lists.length; i++) {
+    assertAllClose(scores[i], await Promise.all(lists[i].responses.map(alone)), { atol: 1e-5, what: `list ${i}` });
+  }
   disposeRewardModel(rm);
 });
 

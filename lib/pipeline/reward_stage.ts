@@ -23,7 +23,11 @@ import { rewardModelScores } from "../eval/policy_eval.ts";
 import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
 
 export interface RewardStageOptions {
-  /** Training prompts to rank (held-in). @default 1200 */
+  /**
+   * Training prompts to rank (held-in). @default 2400: measured on the default task (one SFT model, reward models of
+   * seeds 0–2, PPO 30 iterations, gold on 602 held-out requests × 4): with 1,200 lists PPO − SFT was +0.004 ± 0.002;
+   * with 2,400, +0.011, +0.007 and +0.007 ± 0.002 (one SFT model: a draw of its own).
+   */
   readonly trainPrompts: number;
   /** Held-out prompts whose rank lists only evaluate (200: the accuracy's standard error is ~0.02). @default 200 */
   readonly heldoutPrompts: number;
@@ -42,7 +46,7 @@ export interface RewardStageOptions {
 }
 
 export const REWARD_STAGE_DEFAULTS: Readonly<RewardStageOptions> = Object.freeze({
-  trainPrompts: 1200,
+  trainPrompts: 2400,
   heldoutPrompts: 200,
   k: 4,
   labelerTemperature: 0.02,
@@ -122,7 +126,9 @@ export async function runRewardStage(
   const spearmanWithGold = spearman(heldoutScores.flat(), goldByList.flat());
   const goldAccuracy = rankingAccuracy(goldByList, heldoutRanks);
   const bestAnswers = heldoutLists.map((l) => ({ prompt: promptById.get(l.prompt_id)!, response: l.responses[0] }));
-  const probe = task.answerEdits ? await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, bestAnswers, task.answerEdits) : [];
+  const probe = task.answerEdits
+    ? await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, bestAnswers, task.answerEdits)
+    : [];
   await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer));
   const { gain, bias } = rm.normalisation;
   return {

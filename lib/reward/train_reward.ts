@@ -32,7 +32,13 @@ export interface RewardTrainConfig {
   readonly quiet?: boolean;
 }
 
-export const REWARD_TRAIN_DEFAULTS: Readonly<RewardTrainConfig> = Object.freeze({ epochs: 2, listsPerStep: 4, lr: 3e-4, gradClip: 1, seed: 0 });
+export const REWARD_TRAIN_DEFAULTS: Readonly<RewardTrainConfig> = Object.freeze({
+  epochs: 2,
+  listsPerStep: 4,
+  lr: 3e-4,
+  gradClip: 1,
+  seed: 0,
+});
 
 /** Token ids of prompt + response (with its end-of-turn token), right-padded, and each row's last real position. */
 export function encodeForReward(
@@ -45,14 +51,24 @@ export function encodeForReward(
   return { ids: rows.map((r) => [...r, ...Array(T - r.length).fill(tokenizer.eosId)]), lastIndex: rows.map((r) => r.length - 1) };
 }
 
-/** Raw rewards of every response of each list, [lists][K]. */
+/** Raw rewards of every response of each list, [lists][K]; 16 lists (64 answers at K = 4) per forward pass. */
 export async function scoreRankLists(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]): Promise<number[][]> {
   const out: number[][] = [];
-  for (const list of lists) {
-    const enc = encodeForReward(tokenizer, list.responses.map((response) => ({ prompt: list.prompt, response })), rm.backbone.config.n_positions);
+  for (let i = 0; i < lists.length; i += 16) {
+    const chunk = lists.slice(i, i + 16);
+    const enc = encodeForReward(
+      tokenizer,
+      chunk.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))),
+      rm.backbone.config.n_positions,
+    );
     const raw = tf.tidy(() => rawRewards(rm, tf.tensor2d(enc.ids, undefined, "int32"), enc.lastIndex));
-    out.push(Array.from(await raw.data()));
+    const flat = Array.from(await raw.data());
     raw.dispose();
+    let at = 0;
+    for (const list of chunk) {
+      out.push(flat.slice(at, at + list.responses.length));
+      at += list.responses.length;
+    }
   }
   return out;
 }
@@ -94,7 +110,11 @@ export async function trainRewardModel(
       const batch = ordered[s];
       const K = batch[0].responses.length;
       const lr = c.lr * (1 - s / ordered.length); // linear anneal to 0
-      const enc = encodeForReward(tokenizer, batch.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))), rm.backbone.config.n_positions);
+      const enc = encodeForReward(
+        tokenizer,
+        batch.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))),
+        rm.backbone.config.n_positions,
+      );
       const { loss, scores } = tf.tidy(() => {
         const ids = tf.tensor2d(enc.ids, undefined, "int32");
         let scores!: tf.Tensor2D;
