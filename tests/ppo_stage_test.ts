@@ -13,14 +13,14 @@ import { assert } from "./helpers.ts";
 
 await initBackend({ quiet: true });
 
-Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupted run (weights, β, history)", async () => {
+Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupted run (weights, β, history; with PPO-ptx)", async () => {
   const task = poetryTask((await loadPoems()).slice(0, 200));
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
   const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 3 });
   const rm = createRewardModel(sft, { seed: 1 });
   const options = {
     iterations: 2, evalPrompts: 2, evalEvery: 1, sampleEvery: 1, checkpointEvery: 5, quiet: true,
-    ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, maxNewTokens: 8, lr: 1e-3, klTarget: 6 },
+    ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, maxNewTokens: 8, lr: 1e-3, klTarget: 6, ptxCoef: 0.5 },
   };
   const dir = await Deno.makeTempDir();
   try {
@@ -31,6 +31,8 @@ Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupte
     const resumed = await runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b` });
     assert.deepEqual(resumed.history.stats.map((s) => s["objective/kl_coef"]), straight.history.stats.map((s) => s["objective/kl_coef"]));
     assert.deepEqual(resumed.history.stats.map((s) => s["objective/scores"]), straight.history.stats.map((s) => s["objective/scores"]));
+    assert.deepEqual(resumed.history.stats.map((s) => s["loss/ptx"]), straight.history.stats.map((s) => s["loss/ptx"]));
+    assert.ok(straight.history.stats.every((s) => s["loss/ptx"] > 0), "the supervised batches were used");
     for (const [name, v] of Object.entries(straight.policy.lm.params)) {
       assert.deepEqual(await resumed.policy.lm.params[name].data(), await v.data(), name);
     }

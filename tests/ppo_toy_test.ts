@@ -63,3 +63,51 @@ Deno.test("a PPO iteration handles prompts and responses of different lengths in
   disposePolicy(policy);
   disposeGPT2(reference);
 });
+
+Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches; with γ = 0 they are not used", async () => {
+  const { batchLoss } = await import("../lib/train/train_step.ts");
+  // The supervised data: after token 0 always comes token 5 (the toy's "form" that no reward looks at).
+  const supervised = { ids: [[0, 5, 5, 5]], targets: [[5, 5, 5, 5]], mask: [[1, 1, 1, 1]] };
+  let batchesRead = 0;
+  const batches = { batch: () => (batchesRead++, supervised) };
+  const run = async (ptxCoef: number) => {
+    const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 3 });
+    const policy = createPolicy(sft);
+    const reference = cloneGPT2(sft, { trainable: false });
+    disposeGPT2(sft);
+    const config = resolvePPOConfig({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 2, lr: 3e-3, maxNewTokens: 4, klTarget: undefined, maxApproxKl: 10, ptxCoef });
+    const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
+    const rng = new Rng(6);
+    const before = (await batchLoss(policy.lm, supervised).data())[0];
+    const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map(() => 0));
+    const ptxLosses: number[] = [];
+    for (let it = 0; it < 4; it++) {
+      const { stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(0.1), [[0], [0], [0], [0], [0], [0], [0], [0]], reward, config, {
+        stopId: 7,
+        padId: 0,
+        rng,
+        ptx: { batches, firstStep: it * 4 },
+      });
+      ptxLosses.push(stats["loss/ptx"]);
+    }
+    const after = (await batchLoss(policy.lm, supervised).data())[0];
+    optimizer.dispose();
+    disposePolicy(policy);
+    disposeGPT2(reference);
+    return { before, after, ptxLosses };
+  };
+  const off = await run(0);
+  assert.equal(batchesRead, 0, "γ = 0 reads no supervised batch");
+  assert.deepEqual(off.ptxLosses, [0, 0, 0, 0]);
+  const on = await run(1);
+  assert.equal(batchesRead, 16, "one supervised batch per minibatch: 4 iterations × 2 epochs × 2 minibatches");
+  assert.ok(Math.abs(on.ptxLosses[0] - on.before) < 0.5, `first ptx loss ${on.ptxLosses[0]} vs ${on.before} before any step`);
+  assert.ok(on.after < 0.6 * on.before && on.after < off.after - 0.5, `supervised loss: γ = 1 ${on.before} → ${on.after}, γ = 0 → ${off.after}`);
+  const noBatches = resolvePPOConfig({ batchSize: 2, miniBatchSize: 2, ptxCoef: 1 });
+  await assert.rejects(
+    () => ppoIteration(undefined as never, undefined as never, undefined as never, new FixedKLController(0.1), [[0]], reward0, noBatches, { stopId: 7, padId: 0, rng: new Rng(1) }),
+    /ptxCoef > 0 needs options.ptx/,
+  );
+});
+
+const reward0 = (_: number[], responses: number[][]) => Promise.resolve(responses.map(() => 0));

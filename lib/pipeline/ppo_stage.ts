@@ -22,6 +22,7 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../train/rng.ts";
+import { encodeSftExamples, randomSftBatches } from "../data/sft_batches.ts";
 
 export interface PPOStageOptions {
   /** PPO iterations. @default 30 */
@@ -60,7 +61,24 @@ export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
   // by at most ±4 %: in effect β = 0.05 throughout. A responsive controller (horizon 200, target 3) did not help:
   // against a reward model that had learned nothing useful (Spearman with gold 0.01), KL still went 3.8 → 9.5
   // between iterations 10 and 20 as the policy found longer lines; what fixed that run was a better reward model.
-  ppo: { batchSize: 64, miniBatchSize: 16, ppoEpochs: 2, lr: 3e-5, maxNewTokens: 80, initKlCoef: 0.05, klTarget: 6, lambda: 1, valueHeadLrScale: 10 },
+  // PPO-ptx (γ = 1, one batch of 16 SFT conversations per minibatch): without it, on one of two SFT models
+  // (two pretraining draws, reward models on 2,400 rank lists, gold on 602 held-out requests × 4), the policy
+  // found the reward model's blind spot, the number of lines (line count 0.97 → 0.86), and PPO − SFT read −0.005
+  // ± 0.003; with it +0.012 ± 0.003 (line count kept at 0.98). On the other model +0.011 without, +0.007 with.
+  // γ = 4 gave the same (+0.011, +0.008). The control, γ = 1 with a reward model that scores everything 0:
+  // +0.005 and +0.003 (more SFT steps and the KL penalty alone), so the reward model's own share is ~+0.005.
+  ppo: {
+    batchSize: 64,
+    miniBatchSize: 16,
+    ppoEpochs: 2,
+    lr: 3e-5,
+    maxNewTokens: 80,
+    initKlCoef: 0.05,
+    klTarget: 6,
+    lambda: 1,
+    valueHeadLrScale: 10,
+    ptxCoef: 1,
+  },
   evalPrompts: 128,
   evalEvery: 10,
   sampleEvery: 5,
@@ -112,6 +130,15 @@ export async function runPPOStage(
       kl.value = resumed.klCoef;
       rng = Rng.fromState(resumed.rngState);
     }
+    // PPO-ptx: supervised batches of the task's SFT conversations, as many per minibatch as it has rollouts.
+    const ptxBatches = config.ptxCoef > 0
+      ? randomSftBatches(encodeSftExamples(task.sftExamples("train", config.seed + 13), tokenizer, sft.config.n_positions).encoded, {
+        batchSize: config.miniBatchSize,
+        seed: config.seed + 13,
+        padId: tokenizer.eosId,
+      })
+      : undefined;
+    const minibatchesPerIteration = config.ppoEpochs * (config.batchSize / config.miniBatchSize);
     const goldScale = o.reward === "gold" ? await goldNormalisation(reference, tokenizer, task, trainPrompts, config) : undefined;
     const before = await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions);
     if (start === 0) history.eval.push({ iteration: 0, gold: before.gold, rm: before.rm, kl: before.kl });
@@ -128,6 +155,7 @@ export async function runPPOStage(
         stopId,
         padId: tokenizer.eosId,
         rng,
+        ptx: ptxBatches && { batches: ptxBatches, firstStep: it * minibatchesPerIteration },
       });
       const done = it + 1;
       history.stats.push({ ...result.stats, iteration: done });

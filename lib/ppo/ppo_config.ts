@@ -43,6 +43,12 @@ export interface PPOConfig {
   readonly scoreClip: number;
   /** Stop an iteration's epochs early when approx KL of a minibatch exceeds this. @default 0.1 */
   readonly maxApproxKl: number;
+  /**
+   * γ of InstructGPT's "PPO-ptx": each minibatch also takes γ × the next-token loss of a batch of
+   * supervised examples (InstructGPT: pretraining data; here the SFT conversations), so that what the
+   * reward model does not look at (e.g. how many lines a poem has) stays as SFT taught it. 0 = off. @default 0
+   */
+  readonly ptxCoef: number;
   /** @default 1 */
   readonly gradClip: number;
   /** Longest response. @default 64 */
@@ -71,6 +77,7 @@ export const PPO_DEFAULTS: Readonly<PPOConfig> = Object.freeze({
   noEndPenalty: 1,
   scoreClip: 0,
   maxApproxKl: 0.1,
+  ptxCoef: 0,
   gradClip: 1,
   maxNewTokens: 64,
   sampling: Object.freeze({ temperature: 1 }),
@@ -86,6 +93,7 @@ export function resolvePPOConfig(overrides: Partial<PPOConfig> = {}): Readonly<P
   if (!(c.lr > 0)) throw new Error(`PPOConfig.lr: expected > 0, got ${c.lr}`);
   if (!(c.valueHeadLrScale > 0)) throw new Error(`PPOConfig.valueHeadLrScale: expected > 0, got ${c.valueHeadLrScale}`);
   if (!(c.clipRange > 0)) throw new Error(`PPOConfig.clipRange: expected > 0, got ${c.clipRange}`);
+  if (!(c.ptxCoef >= 0)) throw new Error(`PPOConfig.ptxCoef: expected ≥ 0, got ${c.ptxCoef}`);
   if (c.klEstimator !== "k1" && c.klEstimator !== "k3") throw new Error(`PPOConfig.klEstimator: expected "k1" or "k3", got ${c.klEstimator}`);
   return Object.freeze(c);
 }

@@ -8,7 +8,8 @@
  *   4. per-token rewards: −β·KL_t, plus the score at the last response token
  *   5. advantages by GAE (γ, λ) and returns = A + V
  *   6. whiten the advantages over the whole batch (masked)
- *   7. several epochs over shuffled minibatches: clipped policy loss + c·clipped value loss,
+ *   7. several epochs over shuffled minibatches: clipped policy loss + c·clipped value loss
+ *      (+ γ·next-token loss on a supervised batch: InstructGPT's PPO-ptx, when γ > 0),
  *      gradient clipping, AdamW; stop the epochs early if approx KL exceeds its limit
  *   8. update the KL controller with this batch's mean KL
  */
@@ -18,6 +19,8 @@ import type { GPT2Model } from "../gpt2/model_types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { clipByGlobalNorm } from "../train/clip.ts";
 import type { Rng } from "../train/rng.ts";
+import { batchLoss } from "../train/train_step.ts";
+import type { BatchSource } from "../data/lm_batches.ts";
 import { computeGae, maskedVar, maskedWhiten, type Matrix } from "./advantages.ts";
 import { type AdaptiveKLController, type FixedKLController, perTokenRewards } from "./kl.ts";
 import { clippedPolicyLoss, clippedValueLoss } from "./losses.ts";
@@ -37,6 +40,8 @@ export interface PPOStats {
   "policy/clipfrac": number;
   "loss/policy": number;
   "loss/value": number;
+  /** Next-token loss on the supervised batches (PPO-ptx); 0 when γ = 0. */
+  "loss/ptx": number;
   "val/clipfrac": number;
   "val/explained_variance": number;
   "val/ratio": number;
@@ -65,8 +70,15 @@ export async function ppoIteration(
   prompts: readonly number[][],
   reward: RewardFunction,
   config: PPOConfig,
-  options: { stopId: number; padId: number; rng: Rng },
+  options: {
+    stopId: number;
+    padId: number;
+    rng: Rng;
+    /** Supervised batches for PPO-ptx (used when config.ptxCoef > 0): minibatch n of this iteration takes batch firstStep + n. */
+    ptx?: { batches: BatchSource; firstStep: number };
+  },
 ): Promise<PPOIterationResult> {
+  if (config.ptxCoef > 0 && !options.ptx) throw new Error("ppoIteration: config.ptxCoef > 0 needs options.ptx (the supervised batches)");
   const t0 = performance.now();
   // 1. rollout
   const generation = await generate(policy.lm, prompts, {
@@ -112,8 +124,9 @@ export async function ppoIteration(
   // 7. epochs of minibatch updates
   const params = policyParams(policy);
   const B = prompts.length;
-  const stat = { pg: [] as number[], vf: [] as number[], clip: [] as number[], vclip: [] as number[], approxkl: [] as number[], ratio: [] as number[] };
+  const stat = { pg: [] as number[], vf: [] as number[], ptx: [] as number[], clip: [] as number[], vclip: [] as number[], approxkl: [] as number[], ratio: [] as number[] };
   let epochsDone = 0;
+  let minibatch = 0;
   outer: for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
     const order = options.rng.shuffle(Array.from({ length: B }, (_, i) => i));
     for (let start = 0; start < B; start += config.miniBatchSize) {
@@ -122,6 +135,8 @@ export async function ppoIteration(
       // compute); the [B, R] arrays (oldLogp, whitened, …) are right-padded, so their first R columns line up.
       const mb = sequenceBatch(idx.map((i) => prompts[i]), idx.map((i) => responses[i]), options.padId);
       const pick = (rows: Matrix) => idx.map((i) => rows[i].slice(0, mb.responseLength));
+      const ptxBatch = config.ptxCoef > 0 ? options.ptx!.batches.batch(options.ptx!.firstStep + minibatch) : undefined;
+      minibatch++;
       const out = tf.tidy(() => {
         const m = tf.tensor2d(pick(mask));
         let kept: tf.Tensor[] = []; // the minibatch's statistics, kept past the gradient scope
@@ -129,18 +144,20 @@ export async function ppoIteration(
           const ev = evaluateResponses(policy.lm, policy.value, mb, config.sampling);
           const pl = clippedPolicyLoss(ev.logprobs, tf.tensor2d(pick(oldLogp)), tf.tensor2d(pick(whitened)), m, config.clipRange);
           const vl = clippedValueLoss(ev.values!, tf.tensor2d(pick(oldValues)), tf.tensor2d(pick(returns)), m, config.clipRangeValue);
-          kept = [pl.loss, vl.loss, pl.clipfrac, vl.clipfrac, pl.approxkl, pl.ratio].map((t) => tf.keep(t));
-          return tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss)) as tf.Scalar;
+          const ptx = ptxBatch ? batchLoss(policy.lm, ptxBatch) : tf.scalar(0);
+          kept = [pl.loss, vl.loss, ptx, pl.clipfrac, vl.clipfrac, pl.approxkl, pl.ratio].map((t) => tf.keep(t));
+          return tf.addN([pl.loss, tf.mul(config.vfCoef, vl.loss), tf.mul(config.ptxCoef, ptx)]) as tf.Scalar;
         }, Object.values(params));
         const named = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, grads[v.name]]));
         optimizer.step(clipByGlobalNorm(named, config.gradClip).grads, config.lr);
         value.dispose();
         return kept;
       });
-      const [pg, vf, clip, vclip, approxkl, ratio] = await Promise.all(out.map(async (t) => (await t.data())[0]));
+      const [pg, vf, ptx, clip, vclip, approxkl, ratio] = await Promise.all(out.map(async (t) => (await t.data())[0]));
       tf.dispose(out);
       stat.pg.push(pg);
       stat.vf.push(vf);
+      stat.ptx.push(ptx);
       stat.clip.push(clip);
       stat.vclip.push(vclip);
       stat.approxkl.push(approxkl);
@@ -170,6 +187,7 @@ export async function ppoIteration(
     "policy/clipfrac": mean(stat.clip),
     "loss/policy": mean(stat.pg),
     "loss/value": mean(stat.vf),
+    "loss/ptx": mean(stat.ptx),
     "val/clipfrac": mean(stat.vclip),
     "val/explained_variance": flatMasked(mask).length > 1 ? 1 - maskedVar(residual, mask) / Math.max(1e-8, maskedVar(returns, mask)) : 0,
     "val/ratio": mean(stat.ratio),
