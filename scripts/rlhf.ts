@@ -10,6 +10,7 @@
  *   deno task rlhf --pretrain-steps 2000 --sft-steps 600 --preset gpt2-micro
  *   deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall   # SFT a real GPT-2, as the book does
  *   deno task rlhf --ppo-reward gold   # PPO on the task's scorer instead of the reward model
+ *   deno task rlhf --ptx-coef 0        # plain PPO, without InstructGPT's SFT-loss term (PPO-ptx, γ = 1 by default)
  *   deno task rlhf --eval-prompts 256 --eval-answers 1   # a faster, less precise final evaluation
  *
  * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     "eval-answers": { type: "string" },
     init: { type: "string" },
     "ppo-reward": { type: "string", default: "rm" },
+    "ptx-coef": { type: "string" },
   },
 });
 const positive = (flag: string, v?: string) => {
@@ -51,6 +53,10 @@ const pretrainSteps = positive("pretrain-steps", values["pretrain-steps"]);
 if (values["ppo-reward"] !== "rm" && values["ppo-reward"] !== "gold") throw new Error(`--ppo-reward ${values["ppo-reward"]}: expected "rm" or "gold"`);
 const ppoReward = values["ppo-reward"] as "rm" | "gold";
 const sftSteps = positive("sft-steps", values["sft-steps"]);
+const ptxCoef = values["ptx-coef"] === undefined ? undefined : Number(values["ptx-coef"]);
+if (ptxCoef !== undefined && !(ptxCoef >= 0)) throw new Error(`--ptx-coef ${values["ptx-coef"]}: expected a number ≥ 0`);
+// Other PPO settings get their own checkpoint directory (a PPO checkpoint only resumes the run that wrote it).
+const ppoDir = `checkpoints/ppo${ppoReward === "gold" ? "-gold" : ""}${ptxCoef === undefined ? "" : `-ptx${ptxCoef}`}${values.quick ? "-quick" : ""}`;
 
 const backend = await initBackend();
 const started = performance.now();
@@ -65,8 +71,11 @@ const r = await runPipeline({
     ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
   },
   sft: sftSteps ? { train: { steps: sftSteps } } : {},
-  // PPO against the gold scorer (the book's "classifier as reward") gets its own checkpoint directory.
-  ppo: ppoReward === "gold" ? { reward: "gold", checkpointDir: `checkpoints/ppo-gold${values.quick ? "-quick" : ""}` } : {},
+  ppo: {
+    reward: ppoReward,
+    ...(ptxCoef === undefined ? {} : { ppo: { ptxCoef } }),
+    ...(ppoReward !== "rm" || ptxCoef !== undefined ? { checkpointDir: ppoDir } : {}),
+  },
 });
 const total = (performance.now() - started) / 1000;
 
@@ -79,7 +88,8 @@ console.log(`held-out loss: pretrain ${last(r.pretrainHistory)}, SFT (assistant 
 if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
 
 const pp = r.ppo;
-console.log(`\nPPO (${pp.history.stats.length} iterations against the ${ppoReward === "gold" ? "gold scorer" : "reward model"}, KL penalty to the SFT model), ${pp.after.samples.length} held-out requests, one answer each (gold ± ~0.01; the precise comparison is at the end):`);
+const gamma = pp.config.ptxCoef;
+console.log(`\nPPO (${pp.history.stats.length} iterations against the ${ppoReward === "gold" ? "gold scorer" : "reward model"}, KL penalty to the SFT model${gamma ? `, PPO-ptx γ = ${gamma}` : ""}), ${pp.after.samples.length} held-out requests, one answer each (gold ± ~0.01; the precise comparison is at the end):`);
 console.table({
   "reward-model score": { sft: +pp.before.rm.toFixed(3), ppo: +pp.after.rm.toFixed(3) },
   "gold score": { sft: +pp.before.gold.toFixed(3), ppo: +pp.after.gold.toFixed(3) },

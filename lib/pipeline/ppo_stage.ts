@@ -61,12 +61,13 @@ export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
   // by at most ±4 %: in effect β = 0.05 throughout. A responsive controller (horizon 200, target 3) did not help:
   // against a reward model that had learned nothing useful (Spearman with gold 0.01), KL still went 3.8 → 9.5
   // between iterations 10 and 20 as the policy found longer lines; what fixed that run was a better reward model.
-  // PPO-ptx (γ = 1, one batch of 16 SFT conversations per minibatch): without it, on one of two SFT models
-  // (two pretraining draws, reward models on 2,400 rank lists, gold on 602 held-out requests × 4), the policy
-  // found the reward model's blind spot, the number of lines (line count 0.97 → 0.86), and PPO − SFT read −0.005
-  // ± 0.003; with it +0.012 ± 0.003 (line count kept at 0.98). On the other model +0.011 without, +0.007 with.
-  // γ = 4 gave the same (+0.011, +0.008). The control, γ = 1 with a reward model that scores everything 0:
-  // +0.005 and +0.003 (more SFT steps and the KL penalty alone), so the reward model's own share is ~+0.005.
+  // PPO-ptx (γ = 1, 8 SFT conversations per minibatch): without it, on one of two SFT models (two pretraining
+  // draws, reward models on 2,400 rank lists, gold on 602 held-out requests × 4) the policy found the reward
+  // model's blind spot, the number of lines (line count 0.97 → 0.86), and PPO − SFT read −0.005 ± 0.003; with it
+  // +0.006 ± 0.003 (line count 0.975). On the other model +0.011 without, +0.009 with. 16 conversations per
+  // minibatch: +0.012 and +0.007 (55 s more per run than none; 8 cost half that); γ = 4: +0.011 and +0.008.
+  // The control, γ = 1 with a reward model that scores everything 0: +0.005 and +0.003 (more SFT steps and the
+  // KL penalty alone), so the reward model's own share is about half of PPO's gain.
   ppo: {
     batchSize: 64,
     miniBatchSize: 16,
@@ -95,6 +96,8 @@ export interface PPOHistory {
 
 export interface PPOStageResult {
   readonly policy: Policy;
+  /** The PPO settings this run used (defaults filled in). */
+  readonly config: PPOConfig;
   readonly history: PPOHistory;
   readonly before: { samples: PolicySample[]; gold: number; rm: number; kl: number };
   readonly after: { samples: PolicySample[]; gold: number; rm: number; kl: number };
@@ -130,10 +133,10 @@ export async function runPPOStage(
       kl.value = resumed.klCoef;
       rng = Rng.fromState(resumed.rngState);
     }
-    // PPO-ptx: supervised batches of the task's SFT conversations, as many per minibatch as it has rollouts.
+    // PPO-ptx: a batch of the task's SFT conversations in every minibatch.
     const ptxBatches = config.ptxCoef > 0
       ? randomSftBatches(encodeSftExamples(task.sftExamples("train", config.seed + 13), tokenizer, sft.config.n_positions).encoded, {
-        batchSize: config.miniBatchSize,
+        batchSize: config.ptxBatchSize,
         seed: config.seed + 13,
         padId: tokenizer.eosId,
       })
@@ -143,6 +146,7 @@ export async function runPPOStage(
     const before = await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions);
     if (start === 0) history.eval.push({ iteration: 0, gold: before.gold, rm: before.rm, kl: before.kl });
 
+    let finalEval: Awaited<ReturnType<typeof evaluatePolicy>> | undefined;
     const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations - start, label: "ppo", unit: "it" });
     for (let it = start; it < o.iterations; it++) {
       const batchPrompts = Array.from({ length: config.batchSize }, (_, i) => trainPrompts[(it * config.batchSize + i) % trainPrompts.length]);
@@ -167,6 +171,7 @@ export async function runPPOStage(
       if (done % o.evalEvery === 0 || done === o.iterations) {
         const e = await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
         history.eval.push({ iteration: done, gold: e.gold, rm: e.rm, kl: e.kl });
+        if (done === o.iterations) finalEval = e; // the final policy: the same evaluation as `after` below
       }
       bar?.update(done - start, {
         tokens: done - start,
@@ -178,8 +183,8 @@ export async function runPPOStage(
       if (done === o.stopAfterIteration) break;
     }
     bar?.finish();
-    const after = await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
-    return { policy, history, before, after };
+    const after = finalEval ?? await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
+    return { policy, config, history, before, after };
   } catch (err) {
     disposePolicy(policy);
     throw err;

@@ -49,6 +49,8 @@ export interface PPOConfig {
    * reward model does not look at (e.g. how many lines a poem has) stays as SFT taught it. 0 = off. @default 0
    */
   readonly ptxCoef: number;
+  /** Supervised examples per minibatch for PPO-ptx. @default 8 */
+  readonly ptxBatchSize: number;
   /** @default 1 */
   readonly gradClip: number;
   /** Longest response. @default 64 */
@@ -78,6 +80,7 @@ export const PPO_DEFAULTS: Readonly<PPOConfig> = Object.freeze({
   scoreClip: 0,
   maxApproxKl: 0.1,
   ptxCoef: 0,
+  ptxBatchSize: 8,
   gradClip: 1,
   maxNewTokens: 64,
   sampling: Object.freeze({ temperature: 1 }),
@@ -86,7 +89,7 @@ export const PPO_DEFAULTS: Readonly<PPOConfig> = Object.freeze({
 
 export function resolvePPOConfig(overrides: Partial<PPOConfig> = {}): Readonly<PPOConfig> {
   const c = { ...PPO_DEFAULTS, ...overrides };
-  for (const key of ["batchSize", "miniBatchSize", "ppoEpochs", "maxNewTokens"] as const) {
+  for (const key of ["batchSize", "miniBatchSize", "ppoEpochs", "maxNewTokens", "ptxBatchSize"] as const) {
     if (!Number.isInteger(c[key]) || c[key] <= 0) throw new Error(`PPOConfig.${key}: expected a positive integer, got ${c[key]}`);
   }
   if (c.batchSize % c.miniBatchSize !== 0) throw new Error(`PPOConfig.miniBatchSize: ${c.miniBatchSize} must divide batchSize ${c.batchSize}`);

@@ -47,6 +47,9 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
       ppo: {
         seconds: seconds("ppo"),
         iterations: r.ppo.history.stats.length,
+        rollouts_per_iteration: r.ppo.config.batchSize,
+        kl_coef_initial: r.ppo.config.initKlCoef,
+        ptx_coef: r.ppo.config.ptxCoef,
         rm_score: { sft: r.ppo.before.rm, ppo: r.ppo.after.rm },
         gold_score: { sft: r.ppo.before.gold, ppo: r.ppo.after.gold },
         kl_to_sft: { sft: r.ppo.before.kl, ppo: r.ppo.after.kl },
