@@ -74,7 +74,7 @@ const r = await runPipeline({
   ppo: {
     reward: ppoReward,
     ...(ptxCoef === undefined ? {} : { ppo: { ptxCoef } }),
-    ...(ppoReward !== "rm" || ptxCoef !== undefined ? { checkpointDir: ppoDir } : {}),
+    checkpointDir: ppoDir,
   },
 });
 const total = (performance.now() - started) / 1000;
@@ -132,6 +132,6 @@ for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
 }
 const reportPaths = await writeReport(r, values.quick ? "reports/quick" : "reports/latest", { backend, totalSeconds: total, options: values });
 const q = values.quick ? "-quick" : "";
-console.log(`\ncheckpoints: checkpoints/pretrain${q}/, sft${q}/, rm${q}/, ppo${q}/ (HF layout + vocab.txt); rank lists: data/labels/`);
+console.log(`\ncheckpoints: checkpoints/pretrain${q}/, sft${q}/, rm${q}/, ${ppoDir.slice("checkpoints/".length)}/ (HF layout + vocab.txt); rank lists: data/labels/`);
 console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
 disposeGPT2(r.model);
