@@ -64,7 +64,7 @@ export { appendLabels, checkRankRecord, loadLabels, type RankRecord } from "./re
 export { type Candidates, collectRankings, type Labeler, sampleCandidates } from "./reward/collect.ts";
 export { SimulatedLabeler } from "./reward/simulated_labeler.ts";
 export { rankingAccuracy, rankingLoss, rankPairs } from "./reward/ranking_loss.ts";
-export { createRewardModel, disposeRewardModel, fitNormalisation, rawRewards, type RewardModel, rewards } from "./reward/reward_model.ts";
+export { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, rawRewards, type RewardModel } from "./reward/reward_model.ts";
 export { evaluateRewardModel, scoreRankLists, trainRewardModel } from "./reward/train_reward.ts";
 export { loadRewardModel, saveRewardModel } from "./reward/reward_checkpoint.ts";
 export { spearman } from "./eval/spearman.ts";

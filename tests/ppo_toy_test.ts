@@ -86,7 +86,7 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
         stopId: 7,
         padId: 0,
         rng,
-        ptx: { batches, firstStep: it * 4 },
+        ptx: { batches, iteration: it },
       });
       ptxLosses.push(stats["loss/ptx"]);
     }

@@ -9,9 +9,8 @@ import { generate } from "../generate/generate.ts";
 import type { SamplingOptions } from "../generate/sampling.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { evaluateResponses, sequenceBatch } from "../ppo/policy.ts";
-import type { RewardModel } from "../reward/reward_model.ts";
-import { rewards as rmRewards } from "../reward/reward_model.ts";
-import { encodeForReward } from "../reward/train_reward.ts";
+import { normalisedReward, type RewardModel } from "../reward/reward_model.ts";
+import { rawRewardsOfPairs } from "../reward/train_reward.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
@@ -27,15 +26,8 @@ export interface PolicySample {
 
 /** Normalised reward-model scores of (prompt, response) texts. */
 export async function rewardModelScores(rm: RewardModel, tokenizer: Tokenizer, pairs: { prompt: TaskPrompt; response: string }[]): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < pairs.length; i += 16) {
-    const chunk = pairs.slice(i, i + 16).map((p) => ({ prompt: p.prompt.messages, response: p.response }));
-    const enc = encodeForReward(tokenizer, chunk, rm.backbone.config.n_positions);
-    const ids = tf.tensor2d(enc.ids, undefined, "int32");
-    out.push(...(await rmRewards(rm, ids, enc.lastIndex)));
-    ids.dispose();
-  }
-  return out;
+  const raw = await rawRewardsOfPairs(rm, tokenizer, pairs.map((p) => ({ prompt: p.prompt.messages, response: p.response })), 16);
+  return raw.map((r) => normalisedReward(rm, r));
 }
 
 export async function evaluatePolicy(

@@ -141,7 +141,6 @@ export async function runPPOStage(
         padId: tokenizer.eosId,
       })
       : undefined;
-    const minibatchesPerIteration = config.ppoEpochs * (config.batchSize / config.miniBatchSize);
     const goldScale = o.reward === "gold" ? await goldNormalisation(reference, tokenizer, task, trainPrompts, config) : undefined;
     const before = await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions);
     if (start === 0) history.eval.push({ iteration: 0, gold: before.gold, rm: before.rm, kl: before.kl });
@@ -159,7 +158,7 @@ export async function runPPOStage(
         stopId,
         padId: tokenizer.eosId,
         rng,
-        ptx: ptxBatches && { batches: ptxBatches, firstStep: it * minibatchesPerIteration },
+        ptx: ptxBatches && { batches: ptxBatches, iteration: it },
       });
       const done = it + 1;
       history.stats.push({ ...result.stats, iteration: done });

@@ -13,7 +13,7 @@ import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import { collectRankings } from "../reward/collect.ts";
 import { appendLabels, loadLabels, type RankRecord, ranksOf } from "../reward/labels.ts";
 import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
-import { createRewardModel, fitNormalisation, type RewardModel } from "../reward/reward_model.ts";
+import { createRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
 import { saveRewardModel } from "../reward/reward_checkpoint.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
@@ -130,7 +130,6 @@ export async function runRewardStage(
     ? await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, bestAnswers, task.answerEdits)
     : [];
   await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer));
-  const { gain, bias } = rm.normalisation;
   return {
     rm,
     history,
@@ -143,7 +142,7 @@ export async function runRewardStage(
     accuracyBefore,
     spearmanWithGold,
     goldAccuracy,
-    heldoutScores: heldoutScores.map((row) => row.map((r) => gain * r + bias)),
+    heldoutScores: heldoutScores.map((row) => row.map((r) => normalisedReward(rm, r))),
   };
 }
 

@@ -74,8 +74,11 @@ export async function ppoIteration(
     stopId: number;
     padId: number;
     rng: Rng;
-    /** Supervised batches for PPO-ptx (used when config.ptxCoef > 0): minibatch n of this iteration takes batch firstStep + n. */
-    ptx?: { batches: BatchSource; firstStep: number };
+    /**
+     * Supervised batches for PPO-ptx (used when config.ptxCoef > 0) and this iteration's number: minibatch n of
+     * iteration i takes batch i · (minibatches per iteration) + n, so a resumed run reads the same batches.
+     */
+    ptx?: { batches: BatchSource; iteration: number };
   },
 ): Promise<PPOIterationResult> {
   if (config.ptxCoef > 0 && !options.ptx) throw new Error("ppoIteration: config.ptxCoef > 0 needs options.ptx (the supervised batches)");
@@ -126,7 +129,7 @@ export async function ppoIteration(
   const B = prompts.length;
   const stat = { pg: [] as number[], vf: [] as number[], ptx: [] as number[], clip: [] as number[], vclip: [] as number[], approxkl: [] as number[], ratio: [] as number[] };
   let epochsDone = 0;
-  let minibatch = 0;
+  let ptxStep = options.ptx ? options.ptx.iteration * config.ppoEpochs * Math.ceil(B / config.miniBatchSize) : 0;
   outer: for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
     const order = options.rng.shuffle(Array.from({ length: B }, (_, i) => i));
     for (let start = 0; start < B; start += config.miniBatchSize) {
@@ -135,8 +138,7 @@ export async function ppoIteration(
       // compute); the [B, R] arrays (oldLogp, whitened, …) are right-padded, so their first R columns line up.
       const mb = sequenceBatch(idx.map((i) => prompts[i]), idx.map((i) => responses[i]), options.padId);
       const pick = (rows: Matrix) => idx.map((i) => rows[i].slice(0, mb.responseLength));
-      const ptxBatch = config.ptxCoef > 0 ? options.ptx!.batches.batch(options.ptx!.firstStep + minibatch) : undefined;
-      minibatch++;
+      const ptxBatch = config.ptxCoef > 0 ? options.ptx!.batches.batch(ptxStep++) : undefined;
       const out = tf.tidy(() => {
         const m = tf.tensor2d(pick(mask));
         let kept: tf.Tensor[] = []; // the minibatch's statistics, kept past the gradient scope
@@ -146,7 +148,8 @@ export async function ppoIteration(
           const vl = clippedValueLoss(ev.values!, tf.tensor2d(pick(oldValues)), tf.tensor2d(pick(returns)), m, config.clipRangeValue);
           const ptx = ptxBatch ? batchLoss(policy.lm, ptxBatch) : tf.scalar(0);
           kept = [pl.loss, vl.loss, ptx, pl.clipfrac, vl.clipfrac, pl.approxkl, pl.ratio].map((t) => tf.keep(t));
-          return tf.addN([pl.loss, tf.mul(config.vfCoef, vl.loss), tf.mul(config.ptxCoef, ptx)]) as tf.Scalar;
+          const ppoLoss = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss)) as tf.Scalar;
+          return ptxBatch ? tf.add(ppoLoss, tf.mul(config.ptxCoef, ptx)) as tf.Scalar : ppoLoss;
         }, Object.values(params));
         const named = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, grads[v.name]]));
         optimizer.step(clipByGlobalNorm(named, config.gradClip).grads, config.lr);

@@ -47,12 +47,9 @@ export function rawRewards(rm: RewardModel, ids: tf.Tensor2D, lastIndex: readonl
   });
 }
 
-/** Normalised rewards (gain · raw + bias) as numbers. */
-export async function rewards(rm: RewardModel, ids: tf.Tensor2D, lastIndex: readonly number[]): Promise<number[]> {
-  const raw = rawRewards(rm, ids, lastIndex);
-  const values = Array.from(await raw.data());
-  raw.dispose();
-  return values.map((r) => rm.normalisation.gain * r + rm.normalisation.bias);
+/** A raw reward normalised: gain · raw + bias (SFT samples: mean 0, std 1). */
+export function normalisedReward(rm: RewardModel, raw: number): number {
+  return rm.normalisation.gain * raw + rm.normalisation.bias;
 }
 
 /** Sets the normalisation so that these raw rewards (of SFT samples) get mean 0 and std 1. */

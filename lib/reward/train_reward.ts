@@ -51,26 +51,28 @@ export function encodeForReward(
   return { ids: rows.map((r) => [...r, ...Array(T - r.length).fill(tokenizer.eosId)]), lastIndex: rows.map((r) => r.length - 1) };
 }
 
-/** Raw rewards of every response of each list, [lists][K]; 16 lists (64 answers at K = 4) per forward pass. */
-export async function scoreRankLists(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]): Promise<number[][]> {
-  const out: number[][] = [];
-  for (let i = 0; i < lists.length; i += 16) {
-    const chunk = lists.slice(i, i + 16);
-    const enc = encodeForReward(
-      tokenizer,
-      chunk.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))),
-      rm.backbone.config.n_positions,
-    );
+/** Raw rewards of (conversation, response) pairs, `perPass` pairs per forward pass. */
+export async function rawRewardsOfPairs(
+  rm: RewardModel,
+  tokenizer: Tokenizer,
+  pairs: readonly { prompt: RankRecord["prompt"]; response: string }[],
+  perPass: number,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < pairs.length; i += perPass) {
+    const enc = encodeForReward(tokenizer, pairs.slice(i, i + perPass), rm.backbone.config.n_positions);
     const raw = tf.tidy(() => rawRewards(rm, tf.tensor2d(enc.ids, undefined, "int32"), enc.lastIndex));
-    const flat = Array.from(await raw.data());
+    out.push(...await raw.data());
     raw.dispose();
-    let at = 0;
-    for (const list of chunk) {
-      out.push(flat.slice(at, at + list.responses.length));
-      at += list.responses.length;
-    }
   }
   return out;
+}
+
+/** Raw rewards of every response of each list, [lists][K]; 64 answers per forward pass. */
+export async function scoreRankLists(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]): Promise<number[][]> {
+  const flat = await rawRewardsOfPairs(rm, tokenizer, lists.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))), 64);
+  let at = 0;
+  return lists.map((l) => flat.slice(at, (at += l.responses.length)));
 }
 
 /** Pairwise and exact-order accuracy of the reward model on rank lists. */
