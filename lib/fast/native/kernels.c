@@ -543,18 +543,27 @@ static void mask_extents(const float *mask, int32_t T, int32_t *ext, int32_t *fi
   }
 }
 
+/* A row's loops run over S entries rounded up to whole vectors of 16 floats
+ * (at most T), the entries past S taking no part (weight 0, selected, so that
+ * whatever the scratch held there cannot leak in): a vectorised loop leaves up
+ * to 15 entries to a scalar tail, and with causal rows of T/2 keys on average
+ * that tail took more time than the vector part (measured: the softmax of the
+ * forward 0.42 → 0.12 ms per layer). */
+static inline int32_t whole_vectors(int32_t S, int32_t T) { return min_i32((S + 15) / 16 * 16, T); }
+
 /* p [T, T] = softmax(scale·q·kᵀ + mask) of one head (q [T, hs], kt = kᵀ [hs, T],
  * mask [T, T]); row t is computed over its keys j < ext[t] and is 0 beyond. */
 static void head_probabilities(const float *q, const float *kt, const float *mask, const int32_t *ext, int32_t T,
                                int32_t hs, float scale, float *p) {
   tile_gemm(T, T, hs, q, hs, 1, kt, T, p, T, ext, NULL, NULL);
   for (int32_t t = 0; t < T; t++) {
-    const int32_t S = ext[t];
+    const int32_t S = ext[t], W = whole_vectors(S, T);
     const float *mr = mask + (int64_t)t * T;
     float *pr = p + (int64_t)t * T;
-    for (int32_t j = 0; j < S; j++) pr[j] = pr[j] * scale + mr[j];
-    softmax_in_place(pr, S);
-    for (int32_t j = S; j < T; j++) pr[j] = 0.0f;
+    /* −∞ past S: fast_exp gives exactly 0 there and the max is unchanged */
+    for (int32_t j = 0; j < W; j++) pr[j] = j < S ? pr[j] * scale + mr[j] : -INFINITY;
+    softmax_in_place(pr, W);
+    for (int32_t j = W; j < T; j++) pr[j] = 0.0f;
   }
 }
 
@@ -645,14 +654,14 @@ static void attention_backward_pairs(AttentionArgs *a, int32_t begin, int32_t en
     head_probabilities(q, kt, mb, ext, T, hs, a->scale, p);
     tile_gemm(T, T, hs, dout, hs, 1, vt, T, ds, T, ext, NULL, NULL); /* dp = dout·vᵀ (into ds) */
     for (int32_t t = 0; t < T; t++) {
-      const int32_t S = ext[t];
+      const int32_t S = ext[t], W = whole_vectors(S, T);
       const float *pr = p + (int64_t)t * T;
       float *dr = ds + (int64_t)t * T;
       float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
-      for (int32_t j = 0; j < S; j++) dot += pr[j] * dr[j];
-      for (int32_t j = 0; j < S; j++) dr[j] = a->scale * pr[j] * (dr[j] - dot);
-      for (int32_t j = S; j < T; j++) dr[j] = 0.0f;
+      for (int32_t j = 0; j < W; j++) dot += j < S ? pr[j] * dr[j] : 0.0f;
+      for (int32_t j = 0; j < W; j++) dr[j] = j < S ? a->scale * pr[j] * (dr[j] - dot) : 0.0f;
+      for (int32_t j = W; j < T; j++) dr[j] = 0.0f;
     }
     /* straight into this head's columns of dqkv: q at 0, k at C, v at 2C */
     float *rows = a->dqkv + (int64_t)b * T * 3 * C + h * hs;
