@@ -81,6 +81,19 @@ Deno.test("SimulatedLabeler: exact at temperature 0, noisy but mostly right abov
   assert.equal(a.name, "simulated:3");
 });
 
+Deno.test("SimulatedLabeler with a key: a list's ranking depends on (seed, key) only, not on what was ranked before", () => {
+  const scores = [0.5, 0.52, 0.48, 0.51]; // close calls at temperature 0.1: the noise decides
+  const keys = Array.from({ length: 40 }, (_, i) => `tang.1.${i}`);
+  const alone = keys.map((key) => new SimulatedLabeler({ temperature: 0.1, seed: 7 }).rank(scores, key));
+  const shared = new SimulatedLabeler({ temperature: 0.1, seed: 7 });
+  shared.rank(scores); // an unkeyed draw first moves the stream; keyed rankings must not notice
+  const inReverse = [...keys].reverse().map((key) => shared.rank(scores, key)).reverse();
+  assert.deepEqual(inReverse, alone);
+  assert.ok(new Set(alone.map((o) => o.join())).size > 5, "different keys draw different noise");
+  const otherSeed = keys.map((key) => new SimulatedLabeler({ temperature: 0.1, seed: 8 }).rank(scores, key));
+  assert.notDeepEqual(otherSeed, alone);
+});
+
 Deno.test("SimulatedLabeler.tiedRanks(): equal scores next to each other share a rank", () => {
   const labeler = new SimulatedLabeler({ temperature: 0 });
   const scores = [0.5, 0.9, 0.5, 0.2];

@@ -10,6 +10,7 @@
  * returns undefined (with the reason) and tfjs' own kernels are used.
  * `RLHF_NATIVE_KERNELS=0` turns them off.
  */
+import { hashText } from "../hash.ts";
 
 const SOURCE = new URL("./native/kernels.c", import.meta.url);
 const BUILD_DIR = new URL("./native/build/", import.meta.url);
@@ -105,7 +106,7 @@ function buildLibrary(): string {
   const compiler = Deno.env.get("CC") ?? "cc";
   const errors: string[] = [];
   for (const flags of FLAG_SETS) {
-    const tag = fnv1a(`${source}\0${compiler}\0${flags.join(" ")}\0${Deno.build.target}`);
+    const tag = hashText(`${source}\0${compiler}\0${flags.join(" ")}\0${Deno.build.target}`).toString(16).padStart(8, "0");
     const target = new URL(`librlhf_kernels-${tag}.${ext}`, BUILD_DIR).pathname;
     if (exists(target)) return target;
     Deno.mkdirSync(BUILD_DIR, { recursive: true });
@@ -140,14 +141,4 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A short stable hash (FNV-1a, 32 bit) for the build's file name. */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, "0");
 }

@@ -14,7 +14,8 @@ import type { RankRecord } from "./labels.ts";
 /** Anything that turns gold scores into a best → worst order (a SimulatedLabeler, or a person's choices). */
 export interface Labeler {
   readonly name: string;
-  rank(scores: readonly number[]): number[];
+  /** `key` identifies what is ranked (prompt id and responses), for a labeler whose choices must not depend on order. */
+  rank(scores: readonly number[], key?: string): number[];
   /** Ties in that order, as ranks (1 = best; see RankRecord.ranks); undefined if none. */
   tiedRanks?(scores: readonly number[], order: readonly number[]): number[] | undefined;
 }
@@ -86,7 +87,7 @@ export async function collectRankings(
   const candidates = await sampleCandidates(model, tokenizer, prompts, options);
   return candidates.filter((c) => c.responses.length >= 2).map(({ prompt, responses }) => {
     const scores = responses.map((r) => task.score(prompt, r).total);
-    const order = labeler.rank(scores);
+    const order = labeler.rank(scores, JSON.stringify([prompt.id, responses]));
     const ranks = labeler.tiedRanks?.(scores, order);
     return {
       prompt_id: prompt.id,

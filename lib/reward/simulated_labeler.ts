@@ -8,6 +8,7 @@
  * (equally good), as a person may mark them; about a third of the pairs of
  * K = 4 answers of the default task tie.
  */
+import { hashText } from "../hash.ts";
 import { Rng } from "../train/rng.ts";
 
 export interface SimulatedLabelerOptions {
@@ -21,6 +22,7 @@ export interface SimulatedLabelerOptions {
 
 export class SimulatedLabeler {
   readonly name: string;
+  readonly #seed: number;
   readonly #rng: Rng;
   readonly #temperature: number;
   readonly #ties: boolean;
@@ -29,13 +31,22 @@ export class SimulatedLabeler {
     const seed = options.seed ?? 0;
     this.#temperature = options.temperature ?? 0.05;
     if (!(this.#temperature >= 0)) throw new Error(`SimulatedLabeler.temperature: expected ≥ 0, got ${this.#temperature}`);
+    this.#seed = seed;
     this.#rng = new Rng(seed);
     this.#ties = options.ties ?? true;
     this.name = `simulated:${seed}`;
   }
 
-  /** Indices of the responses ordered best → worst, given their gold scores. */
-  rank(scores: readonly number[]): number[] {
+  /**
+   * Indices of the responses ordered best → worst, given their gold scores.
+   * `key` names what is ranked (collectRankings passes the prompt id and the
+   * responses): the noise is then drawn from (seed, key) alone, so a list is
+   * ranked the same whatever was ranked before it — a run resumed after its
+   * training lists were saved labels the held-out lists as an uninterrupted
+   * run does. Without a key the draws continue one stream.
+   */
+  rank(scores: readonly number[], key?: string): number[] {
+    const rng = key === undefined ? this.#rng : new Rng(this.#seed ^ hashText(key));
     const left = scores.map((_, i) => i);
     const order: number[] = [];
     while (left.length) {
@@ -46,7 +57,7 @@ export class SimulatedLabeler {
         const max = Math.max(...left.map((i) => scores[i]));
         const weights = left.map((i) => Math.exp((scores[i] - max) / this.#temperature));
         const total = weights.reduce((a, b) => a + b, 0);
-        let u = this.#rng.nextFloat() * total;
+        let u = rng.nextFloat() * total;
         pick = weights.length - 1;
         for (let k = 0; k < weights.length; k++) {
           u -= weights[k];
