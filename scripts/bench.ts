@@ -18,7 +18,7 @@ import { initBackend } from "../lib/backend.ts";
 import { tf } from "../lib/tf.ts";
 import { type GPT2Config, resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { measureGeneration, measureTraining, type Throughput } from "../lib/bench/measure.ts";
-import { runTorchBench, type TorchBenchResult, torchAvailable } from "../lib/bench/torch_reference.ts";
+import { runTorchBench, type TorchBenchResult, torchAvailable, torchHasOpenMpBlas } from "../lib/bench/torch_reference.ts";
 import { measureMatmulPeak, trainingStepFlops } from "../lib/bench/flops.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -41,6 +41,12 @@ const steps = quick ? 3 : 6;
 const gen = { batch: 8, promptLength: 8, newTokens: 64, runs: quick ? 2 : 3, seed: 0 };
 const withTorch = await torchAvailable();
 if (!withTorch) console.log("[bench] PyTorch not found (/usr/bin/python3 -c 'import torch'): reporting this project only");
+if (withTorch && !(await torchHasOpenMpBlas())) {
+  console.log(
+    "[bench] WARNING: libopenblas0-openmp is not installed, so PyTorch runs with oversubscribed threads (3–4× slower here):" +
+      " the ratios below flatter this project. Install it (apt-get install libopenblas0-openmp) for a fair comparison.",
+  );
+}
 
 const peak = await measureMatmulPeak();
 console.log(`[bench] matmul peak on this backend (1024³): ${(peak / 1e9).toFixed(1)} GFLOP/s`);

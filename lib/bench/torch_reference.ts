@@ -32,6 +32,16 @@ export async function torchAvailable(): Promise<boolean> {
   }
 }
 
+/**
+ * Whether PyTorch will run on the OpenMP build of OpenBLAS (Debian
+ * `libopenblas0-openmp`, x86-64 path). Without it Debian's PyTorch runs its
+ * OpenMP threads beside OpenBLAS' own pthreads on the same cores: 3–4× slower
+ * on the project's 2-core machines, which would make the ratios meaningless.
+ */
+export function torchHasOpenMpBlas(): Promise<boolean> {
+  return pathExists(OPENBLAS_OPENMP);
+}
+
 /** Runs the PyTorch benchmark with the same protocol as lib/bench/measure.ts. */
 export async function runTorchBench(
   config: GPT2Config,
@@ -47,7 +57,7 @@ export async function runTorchBench(
     n_head: config.n_head,
   };
   const env: Record<string, string> = { OMP_NUM_THREADS: "2" };
-  if (await pathExists(OPENBLAS_OPENMP)) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP;
+  if (await torchHasOpenMpBlas()) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP;
   // The same OpenBLAS kernel family as our side uses (see chooseOpenBlasCoreType): a fair comparison.
   const core = chooseOpenBlasCoreType();
   if (core) env.OPENBLAS_CORETYPE = core;
