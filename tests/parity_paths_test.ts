@@ -1,0 +1,68 @@
+/**
+ * The PyTorch parity tests (parity_test.ts: logits, loss, every gradient, a
+ * 5-step AdamW trajectory) on every other path this machine can run, each in
+ * its own process (a backend and its kernels are chosen once per process).
+ * `deno task test` runs parity_test.ts itself on the default path; the
+ * fallbacks a user without OpenBLAS, a C compiler or wasm gets must be as
+ * right as the fast path.
+ */
+import { loadBlas } from "../lib/fast/openblas.ts";
+import { loadNativeKernels } from "../lib/fast/native_kernels.ts";
+import { assert } from "./helpers.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const hasBlas = loadBlas() !== undefined;
+const hasNative = loadNativeKernels() !== undefined;
+
+interface ComputePath {
+  readonly name: string;
+  readonly env: Record<string, string>;
+  /** What the backend's start-up line must say (and must not), proving the process ran this path. */
+  readonly banner: { has: string[]; hasNot: string[] };
+  readonly available: boolean;
+}
+
+const PATHS: ComputePath[] = [
+  {
+    name: "wasm with tfjs' own kernels (no BLAS, no native kernels)",
+    env: { RLHF_BACKEND: "wasm", RLHF_FAST_MATMUL: "0", RLHF_NATIVE_KERNELS: "0" },
+    banner: { has: ["wasm", "native kernels off"], hasNot: ["BLAS"] },
+    available: true,
+  },
+  {
+    name: "wasm + BLAS matmul, no native kernels",
+    env: { RLHF_BACKEND: "wasm", RLHF_NATIVE_KERNELS: "0" },
+    banner: { has: ["BLAS matmul", "native kernels off"], hasNot: [] },
+    available: hasBlas,
+  },
+  {
+    name: "wasm + native kernels, no BLAS",
+    env: { RLHF_BACKEND: "wasm", RLHF_FAST_MATMUL: "0" },
+    banner: { has: ["native fused kernels"], hasNot: ["BLAS"] },
+    available: hasNative,
+  },
+  { name: "cpu (pure JS)", env: { RLHF_BACKEND: "cpu" }, banner: { has: ["cpu (pure JS)"], hasNot: [] }, available: true },
+];
+
+async function run(args: string[], env: Record<string, string>): Promise<{ ok: boolean; text: string }> {
+  const out = await new Deno.Command(Deno.execPath(), { args, env: { ...env, NO_COLOR: "1" }, cwd: root, stdout: "piped", stderr: "piped" })
+    .output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { ok: out.success, text: decode(out.stdout) + decode(out.stderr) };
+}
+
+for (const path of PATHS) {
+  Deno.test({
+    name: `parity with PyTorch on ${path.name}`,
+    ignore: !path.available,
+    fn: async () => {
+      const banner = await run(["eval", 'import { initBackend } from "./lib/backend.ts"; await initBackend();'], path.env);
+      assert.ok(banner.ok, banner.text);
+      for (const s of path.banner.has) assert.ok(banner.text.includes(s), `start-up line lacks "${s}": ${banner.text}`);
+      for (const s of path.banner.hasNot) assert.ok(!banner.text.includes(s), `start-up line has "${s}": ${banner.text}`);
+      const parity = await run(["test", "-A", "--quiet", "tests/parity_test.ts"], path.env);
+      assert.ok(parity.ok, parity.text);
+      assert.match(parity.text, /ok \| [1-9]\d* passed \| 0 failed/);
+    },
+  });
+}
