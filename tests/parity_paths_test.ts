@@ -6,13 +6,32 @@
  * fallbacks a user without OpenBLAS, a C compiler or wasm gets must be as
  * right as the fast path.
  */
-import { loadBlas } from "../lib/fast/openblas.ts";
-import { loadNativeKernels } from "../lib/fast/native_kernels.ts";
 import { assert } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url).pathname;
-const hasBlas = loadBlas() !== undefined;
-const hasNative = loadNativeKernels() !== undefined;
+/**
+ * Every path sets all three selectors, so that a selector in the caller's
+ * environment (e.g. RLHF_FAST_MATMUL=0 for the whole test run) cannot change
+ * what a path tests; "1" = on where available.
+ */
+const ALL_ON = { RLHF_BACKEND: "wasm", RLHF_FAST_MATMUL: "1", RLHF_NATIVE_KERNELS: "1" };
+
+async function run(args: string[], env: Record<string, string>): Promise<{ ok: boolean; text: string }> {
+  const out = await new Deno.Command(Deno.execPath(), { args, env: { ...env, NO_COLOR: "1" }, cwd: root, stdout: "piped", stderr: "piped" })
+    .output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { ok: out.success, text: decode(out.stdout) + decode(out.stderr) };
+}
+
+/** The backend's start-up line in a process with these selectors. */
+async function startUpLine(env: Record<string, string>): Promise<{ ok: boolean; text: string }> {
+  return await run(["eval", 'import { initBackend } from "./lib/backend.ts"; await initBackend();'], env);
+}
+
+// What this machine has, asked of a process with everything on (not of this one, whose selectors are the caller's).
+const everything = (await startUpLine(ALL_ON)).text;
+const hasBlas = everything.includes("BLAS matmul");
+const hasNative = everything.includes("native fused kernels");
 
 interface ComputePath {
   readonly name: string;
@@ -25,38 +44,31 @@ interface ComputePath {
 const PATHS: ComputePath[] = [
   {
     name: "wasm with tfjs' own kernels (no BLAS, no native kernels)",
-    env: { RLHF_BACKEND: "wasm", RLHF_FAST_MATMUL: "0", RLHF_NATIVE_KERNELS: "0" },
+    env: { ...ALL_ON, RLHF_FAST_MATMUL: "0", RLHF_NATIVE_KERNELS: "0" },
     banner: { has: ["wasm", "native kernels off"], hasNot: ["BLAS"] },
     available: true,
   },
   {
     name: "wasm + BLAS matmul, no native kernels",
-    env: { RLHF_BACKEND: "wasm", RLHF_NATIVE_KERNELS: "0" },
+    env: { ...ALL_ON, RLHF_NATIVE_KERNELS: "0" },
     banner: { has: ["BLAS matmul", "native kernels off"], hasNot: [] },
     available: hasBlas,
   },
   {
     name: "wasm + native kernels, no BLAS",
-    env: { RLHF_BACKEND: "wasm", RLHF_FAST_MATMUL: "0" },
+    env: { ...ALL_ON, RLHF_FAST_MATMUL: "0" },
     banner: { has: ["native fused kernels"], hasNot: ["BLAS"] },
     available: hasNative,
   },
-  { name: "cpu (pure JS)", env: { RLHF_BACKEND: "cpu" }, banner: { has: ["cpu (pure JS)"], hasNot: [] }, available: true },
+  { name: "cpu (pure JS)", env: { ...ALL_ON, RLHF_BACKEND: "cpu" }, banner: { has: ["cpu (pure JS)"], hasNot: [] }, available: true },
 ];
-
-async function run(args: string[], env: Record<string, string>): Promise<{ ok: boolean; text: string }> {
-  const out = await new Deno.Command(Deno.execPath(), { args, env: { ...env, NO_COLOR: "1" }, cwd: root, stdout: "piped", stderr: "piped" })
-    .output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { ok: out.success, text: decode(out.stdout) + decode(out.stderr) };
-}
 
 for (const path of PATHS) {
   Deno.test({
     name: `parity with PyTorch on ${path.name}`,
     ignore: !path.available,
     fn: async () => {
-      const banner = await run(["eval", 'import { initBackend } from "./lib/backend.ts"; await initBackend();'], path.env);
+      const banner = await startUpLine(path.env);
       assert.ok(banner.ok, banner.text);
       for (const s of path.banner.has) assert.ok(banner.text.includes(s), `start-up line lacks "${s}": ${banner.text}`);
       for (const s of path.banner.hasNot) assert.ok(!banner.text.includes(s), `start-up line has "${s}": ${banner.text}`);

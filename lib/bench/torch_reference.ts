@@ -10,7 +10,8 @@ import { pathExists } from "../fs.ts";
 import { chooseOpenBlasCoreType } from "../fast/openblas.ts";
 
 const PYTHON = "/usr/bin/python3";
-const OPENBLAS_OPENMP = "/usr/lib/x86_64-linux-gnu/openblas-openmp";
+/** Debian's multiarch directory of the OpenMP build of OpenBLAS (Linux only). */
+const OPENBLAS_OPENMP = `/usr/lib/${Deno.build.arch}-linux-gnu/openblas-openmp`;
 
 export interface TorchBenchResult {
   train_tokens_per_s: number;
@@ -33,13 +34,14 @@ export async function torchAvailable(): Promise<boolean> {
 }
 
 /**
- * Whether PyTorch will run on the OpenMP build of OpenBLAS (Debian
- * `libopenblas0-openmp`, x86-64 path). Without it Debian's PyTorch runs its
- * OpenMP threads beside OpenBLAS' own pthreads on the same cores: 3–4× slower
- * on the project's 2-core machines, which would make the ratios meaningless.
+ * On Linux, whether PyTorch will run on the OpenMP build of OpenBLAS (Debian
+ * `libopenblas0-openmp`). Without it Debian's PyTorch runs its OpenMP
+ * threads beside OpenBLAS' own pthreads on the same cores: 3–4× slower on
+ * the project's 2-core machines, which would make the ratios meaningless.
+ * Elsewhere (macOS) there is no such package: true.
  */
-export function torchHasOpenMpBlas(): Promise<boolean> {
-  return pathExists(OPENBLAS_OPENMP);
+export async function torchHasOpenMpBlas(): Promise<boolean> {
+  return Deno.build.os !== "linux" || await pathExists(OPENBLAS_OPENMP);
 }
 
 /** Runs the PyTorch benchmark with the same protocol as lib/bench/measure.ts. */
@@ -57,7 +59,7 @@ export async function runTorchBench(
     n_head: config.n_head,
   };
   const env: Record<string, string> = { OMP_NUM_THREADS: "2" };
-  if (await torchHasOpenMpBlas()) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP;
+  if (await pathExists(OPENBLAS_OPENMP)) env.LD_LIBRARY_PATH = OPENBLAS_OPENMP;
   // The same OpenBLAS kernel family as our side uses (see chooseOpenBlasCoreType): a fair comparison.
   const core = chooseOpenBlasCoreType();
   if (core) env.OPENBLAS_CORETYPE = core;

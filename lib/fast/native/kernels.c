@@ -546,9 +546,10 @@ static void mask_extents(const float *mask, int32_t T, int32_t *ext, int32_t *fi
 /* A row's loops run over S entries rounded up to whole vectors of 16 floats
  * (at most T), the entries past S taking no part (weight 0, selected, so that
  * whatever the scratch held there cannot leak in): a vectorised loop leaves up
- * to 15 entries to a scalar tail, and with causal rows of T/2 keys on average
- * that tail took more time than the vector part (measured: the softmax of the
- * forward 0.42 → 0.12 ms per layer). */
+ * to 15 entries to a scalar tail, a large share of a causal row of T/2 keys on
+ * average (measured per layer at B = 8, T = 128, H = 4: the forward's softmax
+ * part 0.42 → 0.33 ms, the whole forward 1.08 → 0.89 ms, the backward 2.05 →
+ * 1.89 ms). */
 static inline int32_t whole_vectors(int32_t S, int32_t T) { return min_i32((S + 15) / 16 * 16, T); }
 
 /* p [T, T] = softmax(scale·q·kᵀ + mask) of one head (q [T, hs], kt = kᵀ [hs, T],
