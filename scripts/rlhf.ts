@@ -21,6 +21,7 @@ import { formatDifference } from "../lib/eval/paired_difference.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { runPipeline } from "../lib/pipeline/pipeline.ts";
+import { PPO_STAGE_DEFAULTS } from "../lib/pipeline/ppo_stage.ts";
 import { disposeRewardModel } from "../lib/reward/reward_model.ts";
 import { disposePolicy } from "../lib/ppo/policy.ts";
 import { writeReport } from "../lib/report/report.ts";
@@ -55,8 +56,10 @@ const ppoReward = values["ppo-reward"] as "rm" | "gold";
 const sftSteps = positive("sft-steps", values["sft-steps"]);
 const ptxCoef = values["ptx-coef"] === undefined ? undefined : Number(values["ptx-coef"]);
 if (ptxCoef !== undefined && !(ptxCoef >= 0)) throw new Error(`--ptx-coef ${values["ptx-coef"]}: expected a number ≥ 0`);
-// Other PPO settings get their own checkpoint directory (a PPO checkpoint only resumes the run that wrote it).
-const ppoDir = `checkpoints/ppo${ppoReward === "gold" ? "-gold" : ""}${ptxCoef === undefined ? "" : `-ptx${ptxCoef}`}${values.quick ? "-quick" : ""}`;
+// Other PPO settings get their own checkpoint directory (a PPO checkpoint only resumes the run that wrote it);
+// giving the default γ explicitly is the default run.
+const otherPtx = ptxCoef !== undefined && ptxCoef !== PPO_STAGE_DEFAULTS.ppo.ptxCoef;
+const ppoDir = `checkpoints/ppo${ppoReward === "gold" ? "-gold" : ""}${otherPtx ? `-ptx${ptxCoef}` : ""}${values.quick ? "-quick" : ""}`;
 
 const backend = await initBackend();
 const started = performance.now();

@@ -79,10 +79,9 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
     const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
     const rng = new Rng(6);
     const before = (await batchLoss(policy.lm, supervised).data())[0];
-    const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map(() => 0));
     const ptxLosses: number[] = [];
     for (let it = 0; it < 4; it++) {
-      const { stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(0.1), [[0], [0], [0], [0], [0], [0], [0], [0]], reward, config, {
+      const { stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(0.1), [[0], [0], [0], [0], [0], [0], [0], [0]], reward0, config, {
         stopId: 7,
         padId: 0,
         rng,
@@ -110,4 +109,5 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
   );
 });
 
+/** A reward that says nothing: every response scores 0. */
 const reward0 = (_: number[], responses: number[][]) => Promise.resolve(responses.map(() => 0));
