@@ -52,7 +52,7 @@ async function pickBackend(quiet: boolean): Promise<BackendName> {
   for (const name of candidates) {
     try {
       if (await startBackend(name)) {
-        if (!quiet) console.log(`[rlhf] tfjs backend: ${describe(name)}`);
+        if (!quiet) console.log(`[rlhf] tfjs backend: ${describeBackend(name)}`);
         return name;
       }
       failures.push(`${name}: did not initialise`);
@@ -131,7 +131,8 @@ async function requireNativeBinding(pkg: string): Promise<void> {
 }
 
 
-function describe(name: BackendName): string {
+/** One line saying which backend and which fast paths run, e.g. "wasm (SIMD) + BLAS matmul (libopenblas.so.0) + native fused kernels". */
+export function describeBackend(name: BackendName): string {
   if (name === "wasm") {
     const blas = tf.getKernel(tf.BatchMatMul, "wasm") && Deno.env.get("RLHF_FAST_MATMUL") !== "0" ? loadBlas() : undefined;
     return `wasm (${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"})` +

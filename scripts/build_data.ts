@@ -9,81 +9,20 @@
  * sampled deterministically to keep the file small for git. Running it twice
  * gives byte-identical files.
  */
-import * as OpenCC from "opencc-js";
-import { checkPoem, LINE_END, type Poem } from "../lib/data/poems.ts";
+import type { Poem } from "../lib/data/poems.ts";
+import { readRegularPoems, type SourceCounts } from "../lib/data/poem_source.ts";
+import { hashText } from "../lib/hash.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../lib/checkpoint/atomic.ts";
 
 const MAX_POEMS = 12000; // keeps poems.jsonl near 3 MB
-const HELDOUT_PERCENT = 5;
 const OUT_DIR = new URL("../data/poetry-zh/", import.meta.url).pathname;
-const SOURCE_DIR = new URL("./", import.meta.resolve("chinese-poetry/package.json")).pathname + "dist/quantangshi/";
 
-const toSimplified = OpenCC.Converter({ from: "t", to: "cn" });
-
-/** FNV-1a 32-bit: a stable hash for splitting and sampling. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  return h;
-}
-
-/** Full-width punctuation, no spaces. */
-function normalise(text: string): string {
-  return text.replace(/\s+/g, "").replaceAll(",", "，").replaceAll(".", "。").replaceAll("?", "？").replaceAll("!", "！").replaceAll(";", "；");
-}
-
-/** Splits paragraphs into verse lines ending in punctuation; undefined if anything is irregular. */
-function verseLines(paragraphs: string[]): string[] | undefined {
-  const joined = normalise(paragraphs.join(""));
-  const lines = joined.match(new RegExp(`[^${LINE_END}]+[${LINE_END}]`, "g"));
-  if (!lines || lines.join("") !== joined) return undefined;
-  return lines;
-}
-
-const files = [...Deno.readDirSync(SOURCE_DIR)]
-  .map((e) => e.name)
-  .filter((n) => /^poet\.tang\.\d+\.json$/.test(n))
-  .sort((a, b) => Number(a.split(".")[2]) - Number(b.split(".")[2]));
-
-const seen = new Set<string>();
-const kept: Poem[] = [];
-let total = 0;
-for (const file of files) {
-  const poems = JSON.parse(Deno.readTextFileSync(SOURCE_DIR + file)) as { author: string; title: string; paragraphs: string[] }[];
-  const offset = Number(file.split(".")[2]);
-  poems.forEach((raw, i) => {
-    total++;
-    const lines = verseLines((raw.paragraphs ?? []).map((p) => toSimplified(p)));
-    const title = toSimplified(raw.title ?? "").replace(/[（(【\[].*?[）)】\]]/g, "").replace(/\s+/g, " ").trim();
-    const author = toSimplified(raw.author ?? "").trim();
-    if (!lines || !title || !author) return;
-    const n = lines.length;
-    const width = lines[0].length - 1;
-    if ((n !== 4 && n !== 8) || (width !== 5 && width !== 7)) return;
-    const text = lines.join("");
-    if (seen.has(text)) return;
-    const id = `tang.${offset}.${i}`; // <source file number>.<index in that file>
-    const poem = {
-      id,
-      title,
-      author,
-      lines,
-      chars_per_line: width,
-      n_lines: n,
-      split: fnv1a(id) % 100 < HELDOUT_PERCENT ? "heldout" : "train",
-    };
-    try {
-      checkPoem(poem, id); // every line 5/7 Chinese characters + punctuation
-    } catch {
-      return;
-    }
-    seen.add(text);
-    kept.push(poem as Poem);
-  });
-}
+const counts: SourceCounts = { source: 0, regular: 0 };
+const kept = readRegularPoems("tang", { counts });
+const total = counts.source;
 
 // Deterministic sample: the MAX_POEMS poems with the smallest hash, kept in source order.
-const chosen = new Set([...kept].sort((a, b) => fnv1a(`sample:${a.id}`) - fnv1a(`sample:${b.id}`) || (a.id < b.id ? -1 : 1)).slice(0, MAX_POEMS));
+const chosen = new Set([...kept].sort((a, b) => hashText(`sample:${a.id}`) - hashText(`sample:${b.id}`) || (a.id < b.id ? -1 : 1)).slice(0, MAX_POEMS));
 const selected = kept.filter((p) => chosen.has(p));
 await writeTextFileAtomic(`${OUT_DIR}poems.jsonl`, selected.map((p) => JSON.stringify(p)).join("\n") + "\n");
 

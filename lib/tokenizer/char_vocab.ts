@@ -146,6 +146,14 @@ export interface BuildCharVocabOptions {
    * @default []
    */
   extraSpecialTokens?: readonly string[];
+  /**
+   * Characters seen fewer times than this in `texts` are left out (they
+   * encode as `[UNK]`): a smaller vocabulary makes the embedding and the LM
+   * head cheaper. @default 1 (every character)
+   */
+  minCount?: number;
+  /** Texts whose every character is kept whatever its count (e.g. the instruction templates). @default [] */
+  requiredTexts?: Iterable<string>;
 }
 
 /**
@@ -169,7 +177,13 @@ export function buildCharVocab(texts: Iterable<string>, options: BuildCharVocabO
   }
   const counts = new Map<string, number>();
   for (const text of texts) for (const char of text) counts.set(char, (counts.get(char) ?? 0) + 1);
+  const minCount = options.minCount ?? 1;
+  if (!Number.isInteger(minCount) || minCount < 1) throw new Error(`buildCharVocab: minCount must be an integer ≥ 1, got ${minCount}`);
+  const required = new Set<string>();
+  for (const text of options.requiredTexts ?? []) for (const char of text) required.add(char);
+  for (const char of required) if (!counts.has(char)) counts.set(char, 0);
   const chars = [...counts.entries()]
+    .filter(([c, n]) => n >= minCount || required.has(c))
     .sort((a, b) => b[1] - a[1] || a[0].codePointAt(0)! - b[0].codePointAt(0)!)
     .map(([c]) => c);
   return new CharVocabTokenizer([...BERT_SPECIAL_TOKENS, ...extra, ...chars], "buildCharVocab");

@@ -1,0 +1,127 @@
+/**
+ * The shipped base: a poetry GPT-2 pretrained once by this project's own
+ * trainer on every regular Tang and Song poem (lib/data/base_corpus.ts) and
+ * written in the Hugging Face layout to models/gpt2-poetry-zh/, with a model
+ * card. The book starts from a pretrained Chinese GPT-2
+ * (uer/gpt2-chinese-cluecorpussmall); this is ours, made on a CPU in hours.
+ *
+ *   deno task pretrain-base            # resumes checkpoints/base/ if a run is there
+ */
+import { join } from "node:path";
+import { pathExists } from "../fs.ts";
+import { type BaseCorpus, loadBaseCorpus, poemDocument } from "../data/base_corpus.ts";
+import { randomWindows, sequentialWindows, tokenStream } from "../data/lm_batches.ts";
+import type { Poem } from "../data/poems.ts";
+import { type GPT2PresetName, resolveGPT2Config } from "../gpt2/config.ts";
+import { createGPT2 } from "../gpt2/init.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import { buildCharVocab, type CharVocabTokenizer } from "../tokenizer/char_vocab.ts";
+import { CHAT_SPECIAL_TOKENS } from "../tokenizer/chat_template.ts";
+import { saveTokenizerFiles } from "../tokenizer/io.ts";
+import { evaluateLoss, resolveTrainConfig, type TrainConfig, type TrainHistory, trainLM } from "../train/trainer.ts";
+
+/** What the base pretraining needs to know. */
+export interface BasePretrainOptions {
+  /** Model size. @default "gpt2-micro" */
+  readonly preset: GPT2PresetName;
+  /** Tokens per training window: a whole poem with its title fits. @default 128 */
+  readonly seqLen: number;
+  /** Windows per step. @default 16 */
+  readonly batchSize: number;
+  /** Characters seen fewer times in the corpus become [UNK]. @default 20 */
+  readonly minCharCount: number;
+  /** Training-loop settings. */
+  readonly train: Partial<TrainConfig>;
+  /** Where the resumable training state goes. @default "checkpoints/base" */
+  readonly checkpointDir: string;
+  /** Stop after this step as if killed (tests). */
+  readonly stopAfterStep?: number;
+  readonly quiet?: boolean;
+}
+
+export const BASE_PRETRAIN_DEFAULTS: Readonly<BasePretrainOptions> = Object.freeze({
+  preset: "gpt2-micro",
+  seqLen: 128,
+  batchSize: 16,
+  minCharCount: 20,
+  train: { steps: 20_000, maxLr: 2e-3, minLr: 2e-4, warmupSteps: 200, evalEvery: 1000, checkpointEvery: 250 },
+  checkpointDir: "checkpoints/base",
+});
+
+/** The fixed slice every consumer measures the held-out loss on: the pipeline's own pretraining measure. */
+export const HELDOUT_SLICE = Object.freeze({ batchSize: 16, seqLen: 64, maxBatches: 4 });
+
+export interface BasePretrainResult {
+  readonly model: GPT2Model;
+  readonly tokenizer: CharVocabTokenizer;
+  readonly history: TrainHistory;
+  readonly corpus: BaseCorpus;
+  readonly options: Readonly<BasePretrainOptions>;
+}
+
+/** The base's vocabulary: corpus characters seen at least `minCount` times, every character of `requiredTexts`, chat markers. */
+export function baseVocabulary(corpus: BaseCorpus, minCount: number, requiredTexts: readonly string[]): CharVocabTokenizer {
+  return buildCharVocab(corpus.train.map(poemDocument), { extraSpecialTokens: CHAT_SPECIAL_TOKENS, minCount, requiredTexts });
+}
+
+/** Share of characters of `poems` (their documents, without line breaks) that encode as [UNK]. */
+export function unknownShare(tokenizer: CharVocabTokenizer, poems: readonly Poem[]): number {
+  const unk = tokenizer.idOf("[UNK]")!;
+  let total = 0, unknown = 0;
+  for (const p of poems) {
+    for (const id of tokenizer.encode(poemDocument(p).replaceAll("\n", ""))) {
+      total++;
+      if (id === unk) unknown++;
+    }
+  }
+  return unknown / total;
+}
+
+/** Mean loss on the fixed held-out slice of `poems` (nats per token). */
+export function heldoutSliceLoss(model: GPT2Model, tokenizer: CharVocabTokenizer, poems: readonly Poem[]): Promise<number> {
+  const stream = tokenStream(poems.map((p) => tokenizer.encode(poemDocument(p))), tokenizer.eosId);
+  return evaluateLoss(model, sequentialWindows(stream, HELDOUT_SLICE));
+}
+
+/**
+ * Builds the corpus and vocabulary and trains (or resumes) the base.
+ * `heldoutPoems` are the bundled held-out poems (kept out, near-copies too);
+ * `requiredTexts` the instruction templates, whose characters must not be [UNK].
+ */
+export async function runBasePretrain(
+  heldoutPoems: readonly Poem[],
+  requiredTexts: readonly string[],
+  overrides: Partial<BasePretrainOptions> = {},
+): Promise<BasePretrainResult> {
+  const o = { ...BASE_PRETRAIN_DEFAULTS, ...overrides, train: { ...BASE_PRETRAIN_DEFAULTS.train, ...overrides.train } };
+  const corpus = loadBaseCorpus(heldoutPoems);
+  const tokenizer = baseVocabulary(corpus, o.minCharCount, requiredTexts);
+  const trainStream = tokenStream(corpus.train.map((p) => tokenizer.encode(poemDocument(p))), tokenizer.eosId);
+  const evalStream = tokenStream(heldoutPoems.map((p) => tokenizer.encode(poemDocument(p))), tokenizer.eosId);
+  const config = resolveGPT2Config({ preset: o.preset, vocab_size: tokenizer.vocabSize, dropout: 0 });
+  if (o.seqLen > config.n_positions) throw new Error(`base.seqLen: ${o.seqLen} exceeds the preset's n_positions ${config.n_positions}`);
+  const trainConfig = resolveTrainConfig(o.train);
+  await refuseOtherVocabulary(o.checkpointDir, tokenizer);
+  const model = createGPT2(config, { seed: trainConfig.seed });
+  const history = await trainLM({
+    model,
+    data: randomWindows(trainStream, { batchSize: o.batchSize, seqLen: o.seqLen, seed: trainConfig.seed }),
+    evalData: sequentialWindows(evalStream, { batchSize: o.batchSize, seqLen: o.seqLen, maxBatches: 1_000 }),
+    config: trainConfig,
+    checkpointDir: o.checkpointDir,
+    extras: { files: saveTokenizerFiles(tokenizer), bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId },
+    label: "base",
+    stopAfterStep: o.stopAfterStep,
+    quiet: o.quiet,
+  });
+  return { model, tokenizer, history, corpus, options: o };
+}
+
+/** A run in `dir` made with another vocabulary (other corpus or minimum count) cannot be resumed with this one. */
+async function refuseOtherVocabulary(dir: string, tokenizer: CharVocabTokenizer): Promise<void> {
+  const path = join(dir, "vocab.txt");
+  if (!(await pathExists(path))) return;
+  if ((await Deno.readTextFile(path)) !== tokenizer.vocabText()) {
+    throw new Error(`${path}: this run was trained with another vocabulary; delete ${dir} or pass another checkpoint directory`);
+  }
+}
