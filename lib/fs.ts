@@ -9,3 +9,18 @@ export async function pathExists(path: string | URL): Promise<boolean> {
     return false;
   }
 }
+
+/** Reads and parses a JSON file; a missing file or bad JSON gives an error that names the file. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read (${(err as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+}

@@ -4,7 +4,7 @@ import { poetryTask } from "../lib/tasks/poetry_zh/task.ts";
 import type { TaskPrompt } from "../lib/tasks/types.ts";
 import { assert } from "./helpers.ts";
 
-const task = poetryTask([]);
+const task = poetryTask([], { preference: "rules" });
 const prompt: TaskPrompt = { id: "p", messages: [{ role: "user", content: "写一首五言绝句。" }], constraints: { chars_per_line: 5, n_lines: 4, form: "五言绝句" } };
 const poem = "白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。";
 

@@ -47,7 +47,7 @@ Deno.test("parseLines() splits at punctuation and ignores couplet newlines", () 
 
 Deno.test("the poetry task: requests name properties the poem really has, and the poem satisfies them", async () => {
   const poems = (await loadPoems()).slice(0, 300);
-  const task = poetryTask(poems);
+  const task = poetryTask(poems, { preference: "rules" });
   const examples = task.sftExamples("train", 1);
   assert.ok(examples.length >= 2 * poems.filter((p) => p.split === "train").length);
   let includes = 0;
@@ -85,7 +85,7 @@ Deno.test("the bundled corpus itself scores high on format and clean (a sanity c
 });
 
 Deno.test("rankByScore() orders responses best to worst", () => {
-  const task = poetryTask([]);
+  const task = poetryTask([], { preference: "rules" });
   const prompt = { id: "p", messages: [], constraints: { chars_per_line: 5, n_lines: 4 } };
   const order = rankByScore(task, prompt, ["乱码abc", JINGYESI, "床前明月光，疑是地上霜。"]);
   assert.deepEqual(order, [1, 2, 0]);

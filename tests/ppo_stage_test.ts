@@ -14,7 +14,7 @@ import { assert } from "./helpers.ts";
 await initBackend({ quiet: true });
 
 Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupted run (weights, β, history; with PPO-ptx)", async () => {
-  const task = poetryTask((await loadPoems()).slice(0, 200));
+  const task = poetryTask((await loadPoems()).slice(0, 200), { preference: "rules" });
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
   const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 3 });
   const rm = createRewardModel(sft, { seed: 1 });

@@ -18,6 +18,8 @@ export interface SimulatedLabelerOptions {
   readonly seed?: number;
   /** Mark equal scores as ties (else they are ordered at random, which is label noise). @default true */
   readonly ties?: boolean;
+  /** The preference it ranks by (the task's), part of its name so that label files never mix two. @default none */
+  readonly preference?: string;
 }
 
 export class SimulatedLabeler {
@@ -34,7 +36,7 @@ export class SimulatedLabeler {
     this.#seed = seed;
     this.#rng = new Rng(seed);
     this.#ties = options.ties ?? true;
-    this.name = `simulated:${seed}`;
+    this.name = options.preference ? `simulated:${options.preference}:${seed}` : `simulated:${seed}`;
   }
 
   /**

@@ -3,7 +3,8 @@ import type { Task } from "./types.ts";
 import { loadPoetryTask } from "./poetry_zh/task.ts";
 
 export const TASKS: Readonly<Record<string, () => Promise<Task>>> = Object.freeze({
-  "poetry-zh": () => loadPoetryTask(),
+  "poetry-zh": () => loadPoetryTask(), // the mood preference
+  "poetry-zh-rules": () => loadPoetryTask({ preference: "rules" }),
 });
 
 export const DEFAULT_TASK = "poetry-zh";

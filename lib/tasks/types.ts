@@ -40,6 +40,8 @@ export interface Task {
   readonly name: string;
   /** One line for people, e.g. "诗词助手: writes Tang-style poems on request". */
   readonly description: string;
+  /** What the gold scorer (and so the simulated labeler) prefers: a short name and one sentence a person could say. */
+  readonly preference?: { readonly name: string; readonly description: string };
   /** Documents for causal-LM pretraining. */
   pretrainTexts(split: Split): string[];
   /** Text whose characters a character vocabulary must cover (corpus + instruction templates). */

@@ -1,7 +1,9 @@
 /**
- * The gold scorer of 诗词助手: does the response follow the instruction?
- * Transparent rules, each reported on its own and averaged into one score in
- * [0, 1]. It stands in for the person who ranks responses.
+ * The gold scorers of 诗词助手: transparent rules, each part reported on its
+ * own and combined into one score in [0, 1]. They stand in for the person who
+ * ranks responses. Two preferences: "mood" (the default: a bright poem beats a
+ * sorrowful one, among well-formed ones; see mood.ts) and "rules" (does the
+ * poem follow the whole instruction?). Parts:
  *
  *   line_count      the requested number of lines (4 绝句, 8 律诗)
  *   chars_per_line  each line has 5 (五言) or 7 (七言) Chinese characters
@@ -10,9 +12,12 @@
  *   theme           a character of the requested theme appears, e.g. 秋 for 秋天 (only when asked)
  *   rhyme           the even lines' last characters rhyme with the 2nd line's
  *   clean           no characters other than Chinese, the punctuation and newlines
+ *   variety         (mood) most characters distinct: no repeated spam
+ *   mood            (mood) σ(distinct bright − distinct sorrowful characters)
  */
 import type { GoldScore } from "../types.ts";
 import { rhymes } from "./rhyme.ts";
+import { readMood, type ValenceList, varietyScore } from "./mood.ts";
 
 /** What a poem request asks for. */
 export interface PoemConstraints {
@@ -49,8 +54,8 @@ export function parseLines(response: string): ParsedLine[] {
   return lines;
 }
 
-/** Scores one response against the constraints. */
-export function scorePoem(response: string, c: PoemConstraints): GoldScore {
+/** The form of a poem: line count, characters per line, punctuation, clean output (each in [0, 1]). */
+export function formParts(response: string, c: Pick<PoemConstraints, "chars_per_line" | "n_lines">): Record<string, number> {
   const lines = parseLines(response);
   const n = c.n_lines;
   const parts: Record<string, number> = {};
@@ -61,14 +66,43 @@ export function scorePoem(response: string, c: PoemConstraints): GoldScore {
   parts.chars_per_line = okLength / counted;
   const okPunct = lines.filter((l, i) => (i % 2 === 0 ? l.end === "，" : EVEN_LINE_ENDS.includes(l.end) && l.end !== "")).length;
   parts.punctuation = okPunct / counted;
-  if (c.include) parts.include = response.includes(c.include) ? 1 : 0;
-  if (c.themeMarks) parts.theme = [...c.themeMarks].some((m) => response.includes(m)) ? 1 : 0;
-  parts.rhyme = rhymeScore(lines, n);
   const chars = [...response];
   const clean = chars.filter((ch) => CJK.test(ch) || LINE_ENDS.includes(ch) || ch === "\n").length;
   parts.clean = chars.length ? clean / chars.length : 0;
+  return parts;
+}
+
+/** The parts that describe a poem's form (the rest are preferences). */
+export const FORM_PARTS = ["line_count", "chars_per_line", "punctuation", "clean"] as const;
+
+/**
+ * The rule-following preference ("rules"): does the poem follow the whole
+ * instruction? Form, the requested word and theme, rhyme; the total is the
+ * mean of the parts.
+ */
+export function scorePoem(response: string, c: PoemConstraints): GoldScore {
+  const form = formParts(response, c);
+  const parts: Record<string, number> = { line_count: form.line_count, chars_per_line: form.chars_per_line, punctuation: form.punctuation };
+  if (c.include) parts.include = response.includes(c.include) ? 1 : 0;
+  if (c.themeMarks) parts.theme = [...c.themeMarks].some((m) => response.includes(m)) ? 1 : 0;
+  parts.rhyme = rhymeScore(parseLines(response), c.n_lines);
+  parts.clean = form.clean;
   const values = Object.values(parts);
   return { total: values.reduce((s, v) => s + v, 0) / values.length, parts };
+}
+
+/**
+ * The mood preference ("mood", the default): among well-formed poems, bright
+ * and joyful beats sorrowful. total = form × variety × mood, where form is the
+ * mean of the four form parts: an answer that breaks the form or repeats
+ * itself loses what its mood would earn.
+ */
+export function scoreMoodPoem(response: string, c: Pick<PoemConstraints, "chars_per_line" | "n_lines">, valence: ValenceList): GoldScore {
+  const form = formParts(response, c);
+  const formMean = FORM_PARTS.reduce((a, k) => a + form[k], 0) / FORM_PARTS.length;
+  const variety = varietyScore(response);
+  const { mood } = readMood(response, valence);
+  return { total: formMean * variety * mood, parts: { ...form, variety, mood } };
 }
 
 /** Fraction of the even lines after the 2nd whose last character rhymes with the 2nd line's. */

@@ -7,28 +7,55 @@ import { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText } from "../../data/p
 import { Rng } from "../../train/rng.ts";
 import type { GoldScore, SftExample, Split, Task, TaskPrompt } from "../types.ts";
 import { requestFor, templateTexts, THEMES } from "./instructions.ts";
-import { scorePoem } from "./scorer.ts";
+import { scoreMoodPoem, scorePoem } from "./scorer.ts";
+import { DEFAULT_VALENCE_PATH, loadValenceList, type ValenceList } from "./mood.ts";
 import { POEM_EDITS } from "./edits.ts";
+
+/** What the simulated labeler (and the gold score) prefers: see scorer.ts. */
+export type PoetryPreference = "mood" | "rules";
+
+export const POETRY_PREFERENCES: Readonly<Record<PoetryPreference, string>> = Object.freeze({
+  mood: "among well-formed poems, a bright, joyful poem (spring, laughter, song, blossoms) beats a sorrowful one (grief, tears, parting, loneliness)",
+  rules: "the poem that follows more of the instruction wins: form, the requested word and theme, rhyme",
+});
 
 export interface PoetryTaskOptions {
   /** Poems file. @default data/poetry-zh/poems.jsonl */
   readonly poemsPath?: string;
   /** Requests (differently phrased) made from each training poem. @default 2 */
   readonly requestsPerPoem?: number;
+  /** What the gold scorer prefers. @default "mood" */
+  readonly preference?: PoetryPreference;
+  /** The mood preference's character lists. @default data/poetry-zh/valence.json */
+  readonly valencePath?: string;
 }
 
 /** Loads the poems and returns the task. */
 export async function loadPoetryTask(options: PoetryTaskOptions = {}): Promise<Task> {
   const poems = await loadPoems(options.poemsPath ?? DEFAULT_POEMS_PATH);
-  return poetryTask(poems, options.requestsPerPoem ?? 2);
+  const preference = options.preference ?? "mood";
+  const valence = preference === "mood" ? await loadValenceList(options.valencePath ?? DEFAULT_VALENCE_PATH) : undefined;
+  return poetryTask(poems, { requestsPerPoem: options.requestsPerPoem, preference, valence });
 }
 
-/** The task over a given list of poems. */
-export function poetryTask(poems: readonly Poem[], requestsPerPoem = 2): Task {
+/**
+ * The task over a given list of poems. Its name is "poetry-zh" for the mood
+ * preference and "poetry-zh-rules" for the rule-following one (label files
+ * are named after the task, so the two never mix).
+ */
+export function poetryTask(
+  poems: readonly Poem[],
+  options: { requestsPerPoem?: number; preference?: PoetryPreference; valence?: ValenceList } = {},
+): Task {
+  const requestsPerPoem = options.requestsPerPoem ?? 2;
+  const preference = options.preference ?? "mood";
+  const valence = options.valence;
+  if (preference === "mood" && !valence) throw new Error(`poetryTask: the "mood" preference needs a valence list`);
   const of = (split: Split) => poems.filter((p) => p.split === split);
   return {
-    name: "poetry-zh",
+    name: preference === "mood" ? "poetry-zh" : "poetry-zh-rules",
     description: "诗词助手: writes a Tang-style poem (五言/七言, 绝句/律诗) on request",
+    preference: { name: preference, description: POETRY_PREFERENCES[preference] },
     pretrainTexts: (split) => of(split).map((p) => `《${p.title}》\n${poemText(p)}`),
     vocabularyTexts: () => [...poems.map((p) => `《${p.title}》${p.author}\n${poemText(p)}`), ...templateTexts(), ...Object.keys(THEMES)],
     sftExamples(split, seed): SftExample[] {
@@ -46,6 +73,7 @@ export function poetryTask(poems: readonly Poem[], requestsPerPoem = 2): Task {
     },
     score(prompt: TaskPrompt, response: string): GoldScore {
       const c = prompt.constraints;
+      if (valence && preference === "mood") return scoreMoodPoem(response, { chars_per_line: Number(c.chars_per_line), n_lines: Number(c.n_lines) }, valence);
       return scorePoem(response, {
         chars_per_line: Number(c.chars_per_line),
         n_lines: Number(c.n_lines),
