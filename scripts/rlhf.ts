@@ -1,13 +1,14 @@
 /**
  * `deno task rlhf`: the main job. Runs the chapter's pipeline on the default
- * task (诗词助手, poetry-zh): pretrain a tiny GPT-2 on Tang poems → SFT in the
- * chat format → rank K answers per prompt (simulated labeler) → fit a reward
+ * task (诗词助手, poetry-zh): start from the shipped poetry GPT-2 (models/gpt2-poetry-zh)
+ * → SFT in the chat format → rank K answers per prompt (simulated labeler) → fit a reward
  * model → compare pretrained and SFT answers on held-out requests with the
  * gold scorer → PPO against the reward model → SFT vs PPO on held-out requests.
  *
  *   deno task rlhf             # default size (measured wall time in the README)
  *   deno task rlhf --quick     # a first try in about a minute
- *   deno task rlhf --pretrain-steps 2000 --sft-steps 600 --preset gpt2-micro
+ *   deno task rlhf --from-scratch --pretrain-steps 2000 --preset gpt2-micro   # pretrain a small model first instead
+ *   deno task rlhf --task poetry-zh-rules   # the rule-following preference instead of the mood one
  *   deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall   # SFT a real GPT-2, as the book does
  *   deno task rlhf --ppo-reward gold   # PPO on the task's scorer instead of the reward model
  *   deno task rlhf --ptx-coef 0        # plain PPO, without InstructGPT's SFT-loss term (PPO-ptx, γ = 1 by default)
@@ -37,8 +38,13 @@ const { values } = parseArgs({
     "eval-prompts": { type: "string" },
     "eval-answers": { type: "string" },
     init: { type: "string" },
+    "from-scratch": { type: "boolean", default: false },
     "ppo-reward": { type: "string", default: "rm" },
     "ptx-coef": { type: "string" },
+    "ppo-iterations": { type: "string" },
+    "ppo-lr": { type: "string" },
+    "kl-coef": { type: "string" },
+    "checkpoint-root": { type: "string", default: "checkpoints" },
   },
 });
 const positive = (flag: string, v?: string) => {
@@ -51,15 +57,33 @@ if (values.preset && !(values.preset in GPT2_PRESETS)) {
   throw new Error(`--preset ${values.preset}: expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
 }
 const pretrainSteps = positive("pretrain-steps", values["pretrain-steps"]);
+if (values["from-scratch"] && values.init) throw new Error("--from-scratch and --init exclude each other");
+if (!values["from-scratch"] && (values.preset || pretrainSteps)) throw new Error("--preset and --pretrain-steps size the pretraining of --from-scratch; add --from-scratch");
 if (values["ppo-reward"] !== "rm" && values["ppo-reward"] !== "gold") throw new Error(`--ppo-reward ${values["ppo-reward"]}: expected "rm" or "gold"`);
 const ppoReward = values["ppo-reward"] as "rm" | "gold";
 const sftSteps = positive("sft-steps", values["sft-steps"]);
-const ptxCoef = values["ptx-coef"] === undefined ? undefined : Number(values["ptx-coef"]);
-if (ptxCoef !== undefined && !(ptxCoef >= 0)) throw new Error(`--ptx-coef ${values["ptx-coef"]}: expected a number ≥ 0`);
+const number = (flag: string, ok: (n: number) => boolean, expected: string) => {
+  const v = values[flag as keyof typeof values] as string | undefined;
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!ok(n)) throw new Error(`--${flag} ${v}: expected ${expected}`);
+  return n;
+};
+const ptxCoef = number("ptx-coef", (n) => n >= 0, "a number ≥ 0");
+const ppoLr = number("ppo-lr", (n) => n > 0, "a number > 0");
+const klCoef = number("kl-coef", (n) => n >= 0, "a number ≥ 0");
+const ppoIterations = positive("ppo-iterations", values["ppo-iterations"]);
 // Other PPO settings get their own checkpoint directory (a PPO checkpoint only resumes the run that wrote it);
-// giving the default γ explicitly is the default run.
-const otherPtx = ptxCoef !== undefined && ptxCoef !== PPO_STAGE_DEFAULTS.ppo.ptxCoef;
-const ppoDir = `checkpoints/ppo${ppoReward === "gold" ? "-gold" : ""}${otherPtx ? `-ptx${ptxCoef}` : ""}${values.quick ? "-quick" : ""}`;
+// giving a default value explicitly is the default run.
+const D = PPO_STAGE_DEFAULTS;
+const other = (v: number | undefined, d: number | undefined) => v !== undefined && v !== d;
+const root = values["checkpoint-root"];
+const ppoDir = `${root}/ppo` + (ppoReward === "gold" ? "-gold" : "") +
+  (other(ptxCoef, D.ppo.ptxCoef) ? `-ptx${ptxCoef}` : "") +
+  (other(ppoLr, D.ppo.lr) ? `-lr${ppoLr}` : "") +
+  (other(klCoef, D.ppo.initKlCoef) ? `-kl${klCoef}` : "") +
+  (other(ppoIterations, D.iterations) ? `-it${ppoIterations}` : "") +
+  (values.quick ? "-quick" : "");
 
 const backend = await initBackend();
 const started = performance.now();
@@ -69,6 +93,8 @@ const r = await runPipeline({
   evalPrompts: positive("eval-prompts", values["eval-prompts"]),
   evalAnswersPerPrompt: positive("eval-answers", values["eval-answers"]),
   initFrom: values.init,
+  fromScratch: values["from-scratch"],
+  checkpointRoot: root,
   pretrain: {
     ...(values.preset ? { preset: values.preset as GPT2PresetName } : {}),
     ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
@@ -76,7 +102,12 @@ const r = await runPipeline({
   sft: sftSteps ? { train: { steps: sftSteps } } : {},
   ppo: {
     reward: ppoReward,
-    ...(ptxCoef === undefined ? {} : { ppo: { ptxCoef } }),
+    ...(ppoIterations === undefined ? {} : { iterations: ppoIterations }),
+    ppo: {
+      ...(ptxCoef === undefined ? {} : { ptxCoef }),
+      ...(ppoLr === undefined ? {} : { lr: ppoLr }),
+      ...(klCoef === undefined ? {} : { initKlCoef: klCoef }),
+    },
     checkpointDir: ppoDir,
   },
 });
@@ -135,6 +166,6 @@ for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
 }
 const reportPaths = await writeReport(r, values.quick ? "reports/quick" : "reports/latest", { backend, totalSeconds: total, options: values });
 const q = values.quick ? "-quick" : "";
-console.log(`\ncheckpoints: checkpoints/pretrain${q}/, sft${q}/, rm${q}/, ${ppoDir.slice("checkpoints/".length)}/ (HF layout + vocab.txt); rank lists: data/labels/`);
+console.log(`\ncheckpoints: ${values["from-scratch"] ? `${root}/pretrain${q}/, ` : ""}${root}/sft${q}/, rm${q}/, ${ppoDir.slice(root.length + 1)}/ (HF layout + vocab.txt); rank lists: data/labels/`);
 console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
 disposeGPT2(r.model);

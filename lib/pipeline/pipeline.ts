@@ -1,6 +1,7 @@
 /**
- * The chapter's pipeline as one call: pretrain → SFT → rankings + reward
- * model → PPO → evaluation on held-out prompts with the gold scorer.
+ * The chapter's pipeline as one call: the shipped base (or a model pretrained
+ * from scratch) → SFT → rankings + reward model → PPO → evaluation on
+ * held-out prompts with the gold scorer.
  * `deno task rlhf` and the notebooks call it.
  */
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
@@ -13,6 +14,9 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import type { TrainHistory } from "../train/trainer.ts";
 import { type PretrainOptions, type PretrainResult, runPretrainStage } from "./pretrain_stage.ts";
 import { loadPretrained } from "../pretrained.ts";
+import { basename } from "node:path";
+import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
+import { BASE_MODEL_DIR } from "./base_export.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
 import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
 import { type PPOStageOptions, type PPOStageResult, runPPOStage } from "./ppo_stage.ts";
@@ -41,11 +45,13 @@ export interface PipelineOptions {
    */
   readonly topP: number;
   /**
-   * Start from a GPT-2 directory in the HF layout (with its tokenizer files)
-   * instead of pretraining, e.g. `uer/gpt2-chinese-cluecorpussmall` as the
-   * book does. @default undefined (pretrain from scratch)
+   * The GPT-2 directory in the HF layout (with its tokenizer files) that SFT
+   * starts from, e.g. `uer/gpt2-chinese-cluecorpussmall` as the book does.
+   * @default the shipped base, models/gpt2-poetry-zh
    */
   readonly initFrom?: string;
+  /** Pretrain a small model on the task's corpus first (minutes) instead of starting from a directory. @default false */
+  readonly fromScratch: boolean;
   /** Longest answer sampled in the evaluation. @default 96 */
   readonly evalMaxNewTokens?: number;
   /** Where rank lists are appended. @default data/labels/<task>-simulated.jsonl (quick: under the checkpoint root) */
@@ -63,6 +69,7 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   reward: {},
   ppo: {},
   topP: 1,
+  fromScratch: false,
   checkpointRoot: "checkpoints",
 });
 
@@ -127,34 +134,45 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
   };
   const suffix = o.quick ? "-quick" : "";
   const task = await loadTask(o.task);
-  const pre = o.initFrom ? await loadInitialModel(o.initFrom) : await timed("pretrain", () =>
-    runPretrainStage(task, {
-      checkpointDir: `${o.checkpointRoot}/pretrain${suffix}`,
-      quiet: o.quiet,
-      ...o.pretrain,
-      train: { ...quick?.pretrain.train, ...o.pretrain.train },
-    }));
+  if (o.fromScratch && o.initFrom) throw new Error("runPipeline: fromScratch and initFrom exclude each other");
+  const pretrainDir = `${o.checkpointRoot}/pretrain${suffix}`;
+  const initDir = o.initFrom ?? BASE_MODEL_DIR;
+  const pre = o.fromScratch
+    ? await timed("pretrain", () =>
+      runPretrainStage(task, {
+        checkpointDir: pretrainDir,
+        quiet: o.quiet,
+        ...o.pretrain,
+        train: { ...quick?.pretrain.train, ...o.pretrain.train },
+      }))
+    : await loadInitialModel(initDir);
+  // SFT records which weights it started from, so that it never resumes a run that started elsewhere.
+  const startedFrom = o.fromScratch ? await checkpointFingerprint(pretrainDir) : `${basename(initDir)}@${(await checkpointFingerprint(initDir)).split("@").at(-1)}`;
   const pretrainedOnly = cloneGPT2(pre.model, { trainable: false });
   const sftDir = `${o.checkpointRoot}/sft${suffix}`;
   try {
     const sft = await timed("sft", () =>
       runSftStage(pre.model, pre.tokenizer, task, {
         checkpointDir: sftDir,
+        startedFrom,
         quiet: o.quiet,
         ...o.sft,
         train: { ...quick?.sft.train, ...o.sft.train },
       }));
+    const rmDir = o.reward.checkpointDir ?? `${o.checkpointRoot}/rm${suffix}`;
     const reward = await timed("reward model", () =>
       runRewardStage(pre.model, pre.tokenizer, task, sftDir, {
-        checkpointDir: `${o.checkpointRoot}/rm${suffix}`,
+        checkpointDir: rmDir,
         labelsPath: o.labelsPath,
         quiet: o.quiet,
         ...quick?.reward,
         ...o.reward,
       }));
+    const ppoStartedFrom = `${await checkpointFingerprint(sftDir)} + ${await checkpointFingerprint(rmDir)}`;
     const ppo = await timed("ppo", () =>
       runPPOStage(pre.model, pre.tokenizer, task, reward.rm, {
         checkpointDir: `${o.checkpointRoot}/ppo${suffix}`,
+        startedFrom: ppoStartedFrom,
         quiet: o.quiet,
         ...quick?.ppo,
         ...o.ppo,

@@ -44,6 +44,11 @@ export interface PPOStageOptions {
   readonly checkpointEvery: number;
   /** @default "checkpoints/ppo" */
   readonly checkpointDir: string;
+  /**
+   * Names the SFT model and reward model PPO starts from (their fingerprints): part of the run's
+   * identity, so a checkpoint of PPO on other models is refused instead of resumed.
+   */
+  readonly startedFrom?: string;
   /** Stop after this iteration as if the process were killed (for tests and teaching). */
   readonly stopAfterIteration?: number;
   readonly quiet?: boolean;
@@ -125,7 +130,7 @@ export async function runPPOStage(
   let history: PPOHistory = { stats: [], eval: [], samples: [] };
   let start = 0;
   try {
-    const runConfig = { ...config, reward: o.reward, iterations: o.iterations };
+    const runConfig = { ...config, reward: o.reward, iterations: o.iterations, startedFrom: o.startedFrom };
     const resumed = await loadPPOCheckpoint<PPOHistory>(o.checkpointDir, policy, optimizer, runConfig);
     if (resumed) {
       start = resumed.iteration;

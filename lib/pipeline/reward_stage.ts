@@ -13,8 +13,9 @@ import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import { collectRankings } from "../reward/collect.ts";
 import { appendLabels, loadLabels, type RankRecord, ranksOf } from "../reward/labels.ts";
 import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
-import { createRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
-import { saveRewardModel } from "../reward/reward_checkpoint.ts";
+import { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
+import { finishedRewardRun, loadRewardModel, saveRewardModel } from "../reward/reward_checkpoint.ts";
+import { hashText } from "../hash.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
 import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.ts";
@@ -113,11 +114,24 @@ export async function runRewardStage(
   const heldoutLists = await collect(heldoutPrompts, o.seed + 2);
   const promptById = new Map(heldoutPrompts.map((p) => [p.id, p]));
 
-  const rm = createRewardModel(sft, { seed: o.seed });
-  const accuracyBefore = await evaluateRewardModel(rm, tokenizer, heldoutLists);
-  const history = await trainRewardModel(rm, tokenizer, trainLists, { ...o.train, seed: o.seed, quiet: o.quiet });
-  // Normalise on SFT samples: the responses of the training lists.
-  fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, trainLists)).flat());
+  const untrained = createRewardModel(sft, { seed: o.seed });
+  const accuracyBefore = await evaluateRewardModel(untrained, tokenizer, heldoutLists);
+  // A reward model already fitted on the same SFT model, lists and settings is loaded, not trained again.
+  const trainedOn = `${sampledBy} lists:${hashText(JSON.stringify(trainLists.map((l) => [l.prompt_id, l.responses, ranksOf(l)])))} ` +
+    `train:${JSON.stringify({ ...o.train, seed: o.seed })}`;
+  const finished = (await finishedRewardRun(o.checkpointDir, trainedOn)) as RewardHistory | undefined;
+  let rm: RewardModel, history: RewardHistory;
+  if (finished) {
+    disposeRewardModel(untrained);
+    rm = await loadRewardModel(o.checkpointDir);
+    history = finished;
+    if (!o.quiet) console.log(`reward model: loaded ${o.checkpointDir} (already fitted on these ${trainLists.length} lists)`);
+  } else {
+    rm = untrained;
+    history = await trainRewardModel(rm, tokenizer, trainLists, { ...o.train, seed: o.seed, quiet: o.quiet });
+    // Normalise on SFT samples: the responses of the training lists.
+    fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, trainLists)).flat());
+  }
   const heldoutScores = await scoreRankLists(rm, tokenizer, heldoutLists);
   const heldoutRanks = heldoutLists.map((l) => l.ranks);
   const heldoutAccuracy = rankingAccuracy(heldoutScores, heldoutRanks); // normalisation is monotone: same ranking
@@ -129,7 +143,7 @@ export async function runRewardStage(
   const probe = task.answerEdits
     ? await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, bestAnswers, task.answerEdits)
     : [];
-  await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer));
+  if (!finished) await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer), { trainedOn, history });
   return {
     rm,
     history,

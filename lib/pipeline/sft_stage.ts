@@ -16,6 +16,8 @@ export interface SftOptions {
   readonly train: Partial<TrainConfig>;
   /** @default "checkpoints/sft" */
   readonly checkpointDir: string;
+  /** Names the weights SFT starts from; a checkpoint that started from others is refused, not resumed. */
+  readonly startedFrom?: string;
   readonly quiet?: boolean;
 }
 
@@ -48,6 +50,7 @@ export async function runSftStage(model: GPT2Model, tokenizer: Tokenizer, task: 
     checkpointDir: o.checkpointDir,
     extras: { files: saveTokenizerFiles(tokenizer), bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId },
     label: "sft",
+    startedFrom: o.startedFrom,
     quiet: o.quiet,
   });
   return { history, skippedTooLong: train.skippedTooLong + heldout.skippedTooLong, trainExamples: train.encoded.length };

@@ -11,11 +11,32 @@ import type { RewardModel } from "./reward_model.ts";
 
 export const HEAD_FILE = "reward_head.safetensors";
 export const REWARD_JSON = "reward.json";
+export const HISTORY_JSON = "reward_history.json";
 
+/**
+ * The history of a saved reward model whose `trained_on` equals `trainedOn`, or
+ * undefined (nothing there, or a model fitted on something else).
+ */
+export async function finishedRewardRun(dir: string, trainedOn: string): Promise<unknown | undefined> {
+  try {
+    const meta = JSON.parse(await Deno.readTextFile(`${dir}/${REWARD_JSON}`)) as { trained_on?: unknown };
+    if (meta.trained_on !== trainedOn) return undefined;
+    return JSON.parse(await Deno.readTextFile(`${dir}/${HISTORY_JSON}`));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes the reward model as one atomic directory. `trainedOn` (what it was
+ * fitted on and how) and `history` are stored beside it so that a later run
+ * with the same inputs can load it instead of training again.
+ */
 export async function saveRewardModel(
   rm: RewardModel,
   dir: string,
   extraFiles: Record<string, string | Uint8Array> = {},
+  record: { trainedOn?: string; history?: unknown } = {},
 ): Promise<void> {
   const head = new Map([
     ["score.weight", { dtype: "F32" as const, shape: rm.head.weight.shape, data: (await rm.head.weight.data()) as Float32Array }],
@@ -25,7 +46,8 @@ export async function saveRewardModel(
     extraFiles: {
       ...extraFiles,
       [HEAD_FILE]: serializeSafetensors(head, { format: "pt" }),
-      [REWARD_JSON]: JSON.stringify({ normalisation: rm.normalisation, readout: "last real token" }, null, 2) + "\n",
+      [REWARD_JSON]: JSON.stringify({ normalisation: rm.normalisation, readout: "last real token", trained_on: record.trainedOn }, null, 2) + "\n",
+      ...(record.history === undefined ? {} : { [HISTORY_JSON]: JSON.stringify(record.history) + "\n" }),
     },
   });
 }

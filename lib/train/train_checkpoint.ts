@@ -25,17 +25,19 @@ interface TrainState {
   step: number;
   config: TrainConfig;
   history: TrainHistory;
+  /** Which weights the run started from (fine-tuning runs), e.g. "gpt2-poetry-zh@3f2a…". */
+  started_from?: string;
 }
 
 /** Writes weights, optimiser and loop state into `dir` in one atomic swap. */
 export async function writeTrainCheckpoint(
   dir: string,
-  s: { model: GPT2Model; optimizer: AdamW; config: TrainConfig; step: number; history: TrainHistory; extras?: CheckpointExtras },
+  s: { model: GPT2Model; optimizer: AdamW; config: TrainConfig; step: number; history: TrainHistory; extras?: CheckpointExtras; startedFrom?: string },
 ): Promise<void> {
   const optimizerState = await s.optimizer.state();
   const tensors = new Map<string, { dtype: "F32"; shape: number[]; data: Float32Array }>();
   for (const [name, t] of optimizerState.tensors) tensors.set(name, { dtype: "F32", shape: t.shape, data: t.data });
-  const state: TrainState = { step: s.step, config: s.config, history: s.history };
+  const state: TrainState = { step: s.step, config: s.config, history: s.history, started_from: s.startedFrom };
   await saveGPT2Weights(s.model, dir, {
     bosTokenId: s.extras?.bosTokenId,
     eosTokenId: s.extras?.eosTokenId,
@@ -50,13 +52,15 @@ export async function writeTrainCheckpoint(
 /**
  * Loads an unfinished run from `dir` into `model` and `optimizer`.
  * Returns undefined when `dir` holds no training state; throws when it was
- * trained with a different config (resuming would silently mix two runs).
+ * trained with a different config or started from other weights (resuming
+ * would silently mix two runs).
  */
 export async function readTrainCheckpoint(
   dir: string,
   model: GPT2Model,
   optimizer: AdamW,
   config: TrainConfig,
+  startedFrom?: string,
 ): Promise<{ step: number; history: TrainHistory } | undefined> {
   const statePath = `${dir}/${TRAIN_STATE_FILE}`;
   let text: string;
@@ -74,6 +78,12 @@ export async function readTrainCheckpoint(
           `the new run asks for ${JSON.stringify(config[key])}; use another checkpoint directory or delete this one`,
       );
     }
+  }
+  if (state.started_from !== startedFrom) {
+    throw new Error(
+      `${statePath}: this checkpoint was trained from ${state.started_from ?? "unrecorded weights"}, ` +
+        `the new run starts from ${startedFrom ?? "new weights"}; use another checkpoint directory or delete this one`,
+    );
   }
   const saved = await loadGPT2Weights(dir);
   try {

@@ -84,6 +84,11 @@ export interface TrainRun {
   readonly extras?: CheckpointExtras;
   /** Label of the progress bar, e.g. "pretrain" or "sft". @default "train" */
   readonly label?: string;
+  /**
+   * Names the weights a fine-tuning run starts from (e.g. the base's fingerprint): stored in every
+   * checkpoint, and a checkpoint that started elsewhere is refused instead of resumed.
+   */
+  readonly startedFrom?: string;
   /** Stop after this step as if the process were killed (for tests and teaching). */
   readonly stopAfterStep?: number;
   /** No progress bar. @default false */
@@ -101,7 +106,7 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
   let start = 0;
   try {
     if (run.checkpointDir) {
-      const resumed = await readTrainCheckpoint(run.checkpointDir, model, optimizer, config);
+      const resumed = await readTrainCheckpoint(run.checkpointDir, model, optimizer, config, run.startedFrom);
       if (resumed) ({ step: start, history } = resumed);
     }
     const bar = run.quiet ? undefined : new ProgressBar({ total: config.steps - start, label: run.label ?? "train", unit: "tok" });
@@ -133,7 +138,7 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
         extra: { step: done, loss: lossValue.toFixed(3), ...(history.eval.length ? { eval: history.eval.at(-1)!.loss.toFixed(3) } : {}) },
       });
       if (run.checkpointDir && (done % config.checkpointEvery === 0 || last || done === run.stopAfterStep)) {
-        await writeTrainCheckpoint(run.checkpointDir, { model, optimizer, config, step: done, history, extras: run.extras });
+        await writeTrainCheckpoint(run.checkpointDir, { model, optimizer, config, step: done, history, extras: run.extras, startedFrom: run.startedFrom });
       }
       if (done === run.stopAfterStep) break;
     }
