@@ -45,6 +45,8 @@ const { values } = parseArgs({
     "ppo-lr": { type: "string" },
     "kl-coef": { type: "string" },
     "checkpoint-root": { type: "string", default: "checkpoints" },
+    "ppo-eval-every": { type: "string" },
+    "ppo-eval-prompts": { type: "string" },
   },
 });
 const positive = (flag: string, v?: string) => {
@@ -73,6 +75,8 @@ const ptxCoef = number("ptx-coef", (n) => n >= 0, "a number ≥ 0");
 const ppoLr = number("ppo-lr", (n) => n > 0, "a number > 0");
 const klCoef = number("kl-coef", (n) => n >= 0, "a number ≥ 0");
 const ppoIterations = positive("ppo-iterations", values["ppo-iterations"]);
+const ppoEvalEvery = positive("ppo-eval-every", values["ppo-eval-every"]);
+const ppoEvalPrompts = positive("ppo-eval-prompts", values["ppo-eval-prompts"]);
 // Other PPO settings get their own checkpoint directory (a PPO checkpoint only resumes the run that wrote it);
 // giving a default value explicitly is the default run.
 const D = PPO_STAGE_DEFAULTS;
@@ -103,6 +107,8 @@ const r = await runPipeline({
   ppo: {
     reward: ppoReward,
     ...(ppoIterations === undefined ? {} : { iterations: ppoIterations }),
+    ...(ppoEvalEvery === undefined ? {} : { evalEvery: ppoEvalEvery, checkpointEvery: ppoEvalEvery }),
+    ...(ppoEvalPrompts === undefined ? {} : { evalPrompts: ppoEvalPrompts }),
     ppo: {
       ...(ptxCoef === undefined ? {} : { ptxCoef }),
       ...(ppoLr === undefined ? {} : { lr: ppoLr }),
@@ -116,9 +122,12 @@ const total = (performance.now() - started) / 1000;
 const c = r.model.config;
 const last = (h: { eval: { loss: number }[] }) => h.eval.at(-1)?.loss.toFixed(3) ?? "-";
 console.log(`\n== ${r.task.name}: ${r.task.description} ==`);
+if (r.task.preference) console.log(`preference (what the simulated labeler ranks by): ${r.task.preference.description}`);
 console.log(`backend ${backend}; model ${c.n_layer} layers × C=${c.n_embd}, vocab ${c.vocab_size}, ${(countParams(r.model) / 1e6).toFixed(2)}M parameters`);
 console.log(`times: ${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}; total ${total.toFixed(0)} s`);
-console.log(`held-out loss: pretrain ${last(r.pretrainHistory)}, SFT (assistant tokens) ${last(r.sftHistory)}`);
+console.log(
+  `held-out loss: ${values["from-scratch"] ? `pretrain ${last(r.pretrainHistory)}, ` : ""}SFT (assistant tokens) ${last(r.sftHistory)}; started from ${r.startedFrom}`,
+);
 if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
 
 const pp = r.ppo;
@@ -149,13 +158,34 @@ disposeRewardModel(rw.rm);
 const { pretrained, sft, ppo } = r.summary;
 const partNames = Object.keys(sft.parts);
 const row = (pick: (s: typeof sft) => number) => ({ pretrained: +pick(pretrained).toFixed(3), sft: +pick(sft).toFixed(3), ppo: +pick(ppo).toFixed(3) });
-console.log(`\nGold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers each (pretrained-only: 1), same sampling for all three (mean; 1 = follows every rule):`);
+const bo = r.summary.bestOfN;
+console.log(
+  `\nGold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers each (pretrained-only: 1), same sampling for all (mean, in [0, 1])` +
+    (bo ? `; best-of-${bo.n}: the reward model picks one of SFT's ${bo.n} answers to each request:` : ":"),
+);
+const withBest = (pick: (s: typeof sft) => number) => ({ ...row(pick), ...(bo ? { [`best-of-${bo.n}`]: +pick(bo.scores).toFixed(3) } : {}) });
 console.table(Object.fromEntries([
-  ["total", row((s) => s.total)],
-  ["ended its turn", row((s) => s.ended)],
-  ...partNames.map((k) => [k, row((s) => s.parts[k] ?? 0)]),
+  ["total", withBest((s) => s.total)],
+  ["ended its turn", withBest((s) => s.ended)],
+  ...partNames.map((k) => [k, withBest((s) => s.parts[k] ?? 0)]),
 ]));
+const classes = r.summary.preferenceClasses;
+if (classes) {
+  const kinds = Object.keys({ ...classes.pretrained, ...classes.sft, ...classes.ppo });
+  console.log(`Answers by class of the preference (share of all answers):`);
+  console.table(Object.fromEntries(kinds.map((k) => [k, {
+    pretrained: +(classes.pretrained[k] ?? 0).toFixed(3),
+    sft: +(classes.sft[k] ?? 0).toFixed(3),
+    ppo: +(classes.ppo[k] ?? 0).toFixed(3),
+    ...(classes.bestOfN ? { [`best-of-${bo!.n}`]: +(classes.bestOfN[k] ?? 0).toFixed(3) } : {}),
+  }])));
+}
 console.log(`Gain, request by request (mean of each request's answers; ± 1 standard error over requests): SFT − pretrained ${formatDifference(r.summary.sftGain)}, PPO − SFT ${formatDifference(r.summary.ppoGain)}`);
+if (bo) {
+  console.log(
+    `  best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)} nats (log ${bo.n} − ${bo.n - 1}/${bo.n}); PPO − best-of-${bo.n} ${formatDifference(bo.ppoOverIt)} at KL ${pp.after.kl.toFixed(3)}`,
+  );
+}
 console.log(`Samples, side by side:`);
 for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
   const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);

@@ -33,3 +33,20 @@ Deno.test("inRounds() lays requests out the way meanPerRequest() reads them", ()
   const scores: Record<string, number> = { a: 0, b: 1, c: 0.5 };
   assert.deepEqual(meanPerRequest(inRounds(["a", "b", "c"], 3).map((r) => scores[r]), 3), [0, 1, 0.5]);
 });
+
+Deno.test("best-of-n picks, for each request asked in rounds, the answer with the highest reward; KL = log n − (n−1)/n", async () => {
+  const { bestOfN, bestOfNKl } = await import("../lib/eval/best_of_n.ts");
+  // 3 requests × 2 rounds: request i's answers at i and 3 + i.
+  assert.deepEqual(bestOfN([0.1, 0.9, 0.5, 0.4, 0.2, 0.5], 3), [3, 1, 2]);
+  assert.throws(() => bestOfN([1, 2, 3], 2), /not a whole number of rounds/);
+  assert.equal(bestOfNKl(1), 0);
+  assert.ok(Math.abs(bestOfNKl(4) - (Math.log(4) - 0.75)) < 1e-12);
+  // The formula against a direct computation: the best of n distinct draws from a uniform over m outcomes ranked by reward.
+  const m = 50, n = 4;
+  let kl = 0;
+  for (let k = 1; k <= m; k++) {
+    const p = (k / m) ** n - ((k - 1) / m) ** n; // P(best-of-n = the k-th worst outcome)
+    kl += p * Math.log(p * m);
+  }
+  assert.ok(kl < bestOfNKl(n) && bestOfNKl(n) - kl < 0.05, `exact ${kl}, formula ${bestOfNKl(n)}`);
+});

@@ -6,7 +6,7 @@
  * Notebook, nbconvert HTML, GitHub). Nothing here needs `Deno.jupyter`: the
  * Deno kernel shows any object with a `Symbol.for("Jupyter.display")` method.
  */
-import { renderSvg } from "./svg.ts";
+import { renderSvg, SERIES_COLORS } from "./svg.ts";
 
 /** One line (or set of markers) of a chart. */
 export interface Series {
@@ -15,6 +15,10 @@ export interface Series {
   readonly y: readonly number[];
   /** "lines" (default) or "markers" (scatter). */
   readonly mode?: "lines" | "markers";
+  /** A shaded band around the line, e.g. ± 1 standard error: its lower and upper edge at each x. */
+  readonly band?: { readonly low: readonly number[]; readonly high: readonly number[] };
+  /** Draw dashed (reference levels, e.g. the SFT model's score). @default false */
+  readonly dashed?: boolean;
 }
 
 export interface ChartSpec {
@@ -32,7 +36,26 @@ export interface PlotlyFigure {
 
 export function plotlyFigure(spec: ChartSpec): PlotlyFigure {
   return {
-    data: spec.series.map((s) => ({ type: "scatter", mode: s.mode ?? "lines", name: s.name, x: [...s.x], y: [...s.y] })),
+    data: spec.series.flatMap((s, i) => {
+      const color = SERIES_COLORS[i % SERIES_COLORS.length];
+      const line = {
+        type: "scatter",
+        mode: s.mode ?? "lines",
+        name: s.name,
+        x: [...s.x],
+        y: [...s.y],
+        line: { color, ...(s.dashed ? { dash: "dash" } : {}) },
+        marker: { color },
+      };
+      if (!s.band) return [line];
+      // The band: its lower edge, then the upper edge filled down to it.
+      const edge = { type: "scatter", mode: "lines", x: [...s.x], line: { width: 0, color }, showlegend: false, hoverinfo: "skip" };
+      return [
+        { ...edge, name: `${s.name} (low)`, y: [...s.band.low] },
+        { ...edge, name: `${s.name} (high)`, y: [...s.band.high], fill: "tonexty", fillcolor: `${color}33` },
+        line,
+      ];
+    }),
     layout: {
       title: { text: spec.title },
       xaxis: { title: { text: spec.xTitle } },

@@ -8,7 +8,9 @@ import type { ChartSpec } from "./figure.ts";
 const W = 720;
 const H = 400;
 const M = { l: 64, r: 20, t: 44, b: 52 };
-const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+/** One colour per series, in order (the Plotly figure uses the same). */
+export const SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+const COLORS = SERIES_COLORS;
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
@@ -27,7 +29,7 @@ export function niceTicks(lo: number, hi: number): number[] {
 
 export function renderSvg(spec: ChartSpec): string {
   const xs = spec.series.flatMap((s) => s.x.filter(Number.isFinite));
-  const ys = spec.series.flatMap((s) => s.y.filter(Number.isFinite));
+  const ys = spec.series.flatMap((s) => [...s.y, ...(s.band?.low ?? []), ...(s.band?.high ?? [])].filter(Number.isFinite));
   const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
   let [y0, y1] = ys.length ? [Math.min(...ys), Math.max(...ys)] : [0, 1];
   if (y0 === y1) [y0, y1] = [y0 - 1, y1 + 1];
@@ -52,10 +54,15 @@ export function renderSvg(spec: ChartSpec): string {
   spec.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const points = s.x.map((x, k) => [x, s.y[k]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    if (s.band) {
+      const edge = (ys: readonly number[]) => s.x.map((x, k) => [x, ys[k]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+      const outline = [...edge(s.band.high), ...edge(s.band.low).reverse()];
+      if (outline.length) parts.push(`<polygon fill="${color}" fill-opacity="0.18" stroke="none" points="${outline.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`);
+    }
     if (s.mode === "markers") {
       for (const [x, y] of points) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}" fill-opacity="0.7"/>`);
     } else if (points.length) {
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8" points="${points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`);
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="6 4"' : ""} points="${points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`);
     }
     parts.push(`<rect x="${W - M.r - 150}" y="${M.t + 4 + i * 18}" width="12" height="12" fill="${color}"/>`);
     parts.push(`<text x="${W - M.r - 132}" y="${M.t + 14 + i * 18}">${escapeXml(s.name)}</text>`);

@@ -37,3 +37,64 @@ export function rewardTrainingChart(history: RewardHistory): Chart {
     ],
   });
 }
+
+/** One held-out evaluation of the policy during PPO (iteration 0 = the SFT model). */
+export interface HeldoutPoint {
+  readonly iteration: number;
+  readonly gold: number;
+  readonly goldSe?: number;
+  readonly rm: number;
+  readonly rmSe?: number;
+  readonly kl: number;
+  readonly parts?: Readonly<Record<string, number>>;
+}
+
+const band = (ys: number[], ses: (number | undefined)[]) =>
+  ses.every((s) => s !== undefined) ? { low: ys.map((y, i) => y - ses[i]!), high: ys.map((y, i) => y + ses[i]!) } : undefined;
+const level = (name: string, points: readonly HeldoutPoint[], y: number) => ({
+  name,
+  x: [points[0]?.iteration ?? 0, points.at(-1)?.iteration ?? 1],
+  y: [y, y],
+  dashed: true,
+});
+
+/**
+ * The headline of a PPO run, in three charts of one unit each: the gold score
+ * (± 1 SE) and its preference part on held-out requests, against SFT's level.
+ */
+export function heldoutGoldChart(points: readonly HeldoutPoint[], preferencePart?: string): Chart {
+  const x = points.map((p) => p.iteration);
+  const gold = points.map((p) => p.gold);
+  return lineChart({
+    title: "held-out gold score during PPO (± 1 SE)",
+    xTitle: "PPO iteration",
+    yTitle: "score in [0, 1]",
+    series: [
+      { name: "gold score", x, y: gold, band: band(gold, points.map((p) => p.goldSe)) },
+      ...(preferencePart ? [{ name: `its part "${preferencePart}"`, x, y: points.map((p) => p.parts?.[preferencePart] ?? NaN) }] : []),
+      level("SFT (gold)", points, gold[0] ?? 0),
+    ],
+  });
+}
+
+/** The reward model's score of the policy's held-out answers (± 1 SE), in its normalised units, against SFT's level. */
+export function heldoutRewardChart(points: readonly HeldoutPoint[]): Chart {
+  const x = points.map((p) => p.iteration);
+  const rm = points.map((p) => p.rm);
+  return lineChart({
+    title: "held-out reward-model score during PPO (± 1 SE)",
+    xTitle: "PPO iteration",
+    yTitle: "RM score (std. units of SFT answers)",
+    series: [{ name: "reward model", x, y: rm, band: band(rm, points.map((p) => p.rmSe)) }, level("SFT", points, rm[0] ?? 0)],
+  });
+}
+
+/** KL(policy ‖ SFT) of the held-out answers, nats per answer. */
+export function heldoutKlChart(points: readonly HeldoutPoint[]): Chart {
+  return lineChart({
+    title: "KL to the SFT model (held-out answers)",
+    xTitle: "PPO iteration",
+    yTitle: "KL (nats per answer)",
+    series: [{ name: "KL(π ‖ π_SFT)", x: points.map((p) => p.iteration), y: points.map((p) => p.kl) }],
+  });
+}

@@ -20,8 +20,22 @@ export interface PolicySample {
   readonly prompt: TaskPrompt;
   readonly response: string;
   readonly gold: number;
+  /** The parts of the gold score. */
+  readonly parts: Readonly<Record<string, number>>;
   readonly rm: number;
   readonly kl: number;
+}
+
+/** Means over the samples, with the standard errors (sd / √n) of the gold and reward-model scores. */
+export interface PolicyEvaluation {
+  readonly samples: PolicySample[];
+  readonly gold: number;
+  readonly goldSe: number;
+  readonly rm: number;
+  readonly rmSe: number;
+  readonly kl: number;
+  /** Mean of each gold part. */
+  readonly parts: Record<string, number>;
 }
 
 /** Normalised reward-model scores of (prompt, response) texts. */
@@ -38,7 +52,7 @@ export async function evaluatePolicy(
   task: Task,
   prompts: readonly TaskPrompt[],
   options: { sampling: SamplingOptions; maxNewTokens: number; seed: number },
-): Promise<{ samples: PolicySample[]; gold: number; rm: number; kl: number }> {
+): Promise<PolicyEvaluation> {
   const rng = new Rng(options.seed);
   const samples: PolicySample[] = [];
   for (let i = 0; i < prompts.length; i += 64) {
@@ -53,9 +67,17 @@ export async function evaluatePolicy(
     const rmScores = await rewardModelScores(rm, tokenizer, chunk.map((prompt, b) => ({ prompt, response: texts[b] })));
     chunk.forEach((prompt, b) => {
       const kl = pol[b].reduce((s, v, t) => s + (t < gen.tokens[b].length ? v - ref[b][t] : 0), 0);
-      samples.push({ prompt, response: texts[b], gold: task.score(prompt, texts[b]).total, rm: rmScores[b], kl });
+      const score = task.score(prompt, texts[b]);
+      samples.push({ prompt, response: texts[b], gold: score.total, parts: score.parts, rm: rmScores[b], kl });
     });
   }
-  const mean = (f: (s: PolicySample) => number) => samples.reduce((a, s) => a + f(s), 0) / Math.max(1, samples.length);
-  return { samples, gold: mean((s) => s.gold), rm: mean((s) => s.rm), kl: mean((s) => s.kl) };
+  const n = Math.max(1, samples.length);
+  const mean = (f: (s: PolicySample) => number) => samples.reduce((a, s) => a + f(s), 0) / n;
+  const se = (f: (s: PolicySample) => number) => {
+    const m = mean(f);
+    return n < 2 ? 0 : Math.sqrt(samples.reduce((a, s) => a + (f(s) - m) ** 2, 0) / (n - 1) / n);
+  };
+  const parts: Record<string, number> = {};
+  for (const key of Object.keys(samples[0]?.parts ?? {})) parts[key] = mean((s) => s.parts[key] ?? 0);
+  return { samples, gold: mean((s) => s.gold), goldSe: se((s) => s.gold), rm: mean((s) => s.rm), rmSe: se((s) => s.rm), kl: mean((s) => s.kl), parts };
 }

@@ -14,6 +14,8 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import type { TrainHistory } from "../train/trainer.ts";
 import { type PretrainOptions, type PretrainResult, runPretrainStage } from "./pretrain_stage.ts";
 import { loadPretrained } from "../pretrained.ts";
+import { bestOfN, bestOfNKl } from "../eval/best_of_n.ts";
+import { rewardModelScores } from "../eval/policy_eval.ts";
 import { basename } from "node:path";
 import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";
@@ -93,6 +95,8 @@ export interface PipelineResult {
   readonly tokenizer: Tokenizer;
   /** The SFT model (the caller disposes it). */
   readonly model: GPT2Model;
+  /** The weights SFT started from: "<base directory name>@<hash>" or the from-scratch pretraining's checkpoint. */
+  readonly startedFrom: string;
   readonly pretrainHistory: TrainHistory;
   readonly sftHistory: TrainHistory;
   readonly skippedTooLong: number;
@@ -114,6 +118,14 @@ export interface PipelineResult {
     /** Gold score, request by request (each request's mean over its answers): SFT − pretrained and PPO − SFT, with standard errors. */
     sftGain: PairedDifference;
     ppoGain: PairedDifference;
+    /**
+     * Best-of-n (n = answers per request): the reward model picks one of the SFT model's n answers to each
+     * request. Its gold score, its gain over SFT (paired), PPO's gain over it, and its KL to SFT (closed form).
+     * Undefined with one answer per request.
+     */
+    bestOfN?: { n: number; kl: number; scores: ReturnType<typeof summariseScores>; gain: PairedDifference; ppoOverIt: PairedDifference; picks: ScoredSample[] };
+    /** Share of answers in each class of the task's preference (e.g. bright / even / sorrowful), per model. */
+    preferenceClasses?: { pretrained: Record<string, number>; sft: Record<string, number>; ppo: Record<string, number>; bestOfN?: Record<string, number> };
   };
   /** The reward model (the caller disposes it) and how well it learned the rankings. */
   readonly reward: RewardStageResult;
@@ -187,10 +199,31 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       await sampleAndScore(pre.model, pre.tokenizer, task, prompts, sampling),
       await sampleAndScore(ppo.policy.lm, pre.tokenizer, task, prompts, sampling),
     ]);
+    const n = heldout.length;
+    let bestOf: NonNullable<PipelineResult["summary"]["bestOfN"]> | undefined;
+    if (rounds >= 2) {
+      const rewards = await rewardModelScores(reward.rm, pre.tokenizer, after);
+      const picks = bestOfN(rewards, n).map((i) => after[i]);
+      const totals = picks.map((s) => s.score.total);
+      bestOf = {
+        n: rounds,
+        kl: bestOfNKl(rounds),
+        scores: summariseScores(picks),
+        gain: pairedDifference(perRequest(after, n), totals),
+        ppoOverIt: pairedDifference(totals, perRequest(afterPpo, n)),
+        picks,
+      };
+    }
+    const classOf = task.preference?.classOf;
+    const shares = (samples: ScoredSample[]) => classShares(samples.map((s) => classOf!(s.response)));
+    const preferenceClasses = classOf
+      ? { pretrained: shares(before), sft: shares(after), ppo: shares(afterPpo), ...(bestOf ? { bestOfN: shares(bestOf.picks) } : {}) }
+      : undefined;
     return {
       task,
       tokenizer: pre.tokenizer,
       model: pre.model,
+      startedFrom,
       pretrainHistory: pre.history,
       sftHistory: sft.history,
       skippedTooLong: sft.skippedTooLong,
@@ -205,6 +238,8 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         answersPerRequest: rounds,
         sftGain: pairedDifference(perRequest(before, heldout.length), perRequest(after, heldout.length)),
         ppoGain: pairedDifference(perRequest(after, heldout.length), perRequest(afterPpo, heldout.length)),
+        bestOfN: bestOf,
+        preferenceClasses,
       },
       reward,
       ppo,
@@ -213,6 +248,13 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
   } finally {
     disposeGPT2(pretrainedOnly);
   }
+}
+
+/** Share of each class among the answers, classes in alphabetical order. */
+function classShares(classes: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const c of classes) counts[c] = (counts[c] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).map(([c, k]) => [c, k / Math.max(1, classes.length)]));
 }
 
 /** Each request's mean gold score over its answers. */

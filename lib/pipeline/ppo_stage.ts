@@ -8,7 +8,7 @@
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { sampleAndScore } from "../eval/sample_and_score.ts";
-import { evaluatePolicy, type PolicySample, rewardModelScores } from "../eval/policy_eval.ts";
+import { evaluatePolicy, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
 import { AdaptiveKLController, FixedKLController } from "../ppo/kl.ts";
 import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
@@ -94,8 +94,11 @@ export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
 
 export interface PPOHistory {
   stats: (PPOStats & { iteration: number })[];
-  /** Held-out gold / RM score / KL of the policy over training (iteration 0 = the SFT model). */
-  eval: { iteration: number; gold: number; rm: number; kl: number }[];
+  /**
+   * Held-out gold / RM score / KL of the policy over training (iteration 0 = the SFT model), with the
+   * standard errors of the gold and RM means over the requests, and the mean of each gold part.
+   */
+  eval: { iteration: number; gold: number; goldSe: number; rm: number; rmSe: number; kl: number; parts: Record<string, number> }[];
   samples: { iteration: number; prompt: string; response: string; score: number }[];
 }
 
@@ -104,8 +107,8 @@ export interface PPOStageResult {
   /** The PPO settings this run used (defaults filled in). */
   readonly config: PPOConfig;
   readonly history: PPOHistory;
-  readonly before: { samples: PolicySample[]; gold: number; rm: number; kl: number };
-  readonly after: { samples: PolicySample[]; gold: number; rm: number; kl: number };
+  readonly before: PolicyEvaluation;
+  readonly after: PolicyEvaluation;
 }
 
 export async function runPPOStage(
@@ -148,7 +151,7 @@ export async function runPPOStage(
       : undefined;
     const goldScale = o.reward === "gold" ? await goldNormalisation(reference, tokenizer, task, trainPrompts, config) : undefined;
     const before = await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions);
-    if (start === 0) history.eval.push({ iteration: 0, gold: before.gold, rm: before.rm, kl: before.kl });
+    if (start === 0) history.eval.push(evalRow(0, before));
 
     let finalEval: Awaited<ReturnType<typeof evaluatePolicy>> | undefined;
     const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations - start, label: "ppo", unit: "it" });
@@ -174,7 +177,7 @@ export async function runPPOStage(
       }
       if (done % o.evalEvery === 0 || done === o.iterations) {
         const e = await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
-        history.eval.push({ iteration: done, gold: e.gold, rm: e.rm, kl: e.kl });
+        history.eval.push(evalRow(done, e));
         if (done === o.iterations) finalEval = e; // the final policy: the same evaluation as `after` below
       }
       bar?.update(done - start, {
@@ -196,6 +199,11 @@ export async function runPPOStage(
     optimizer.dispose();
     disposeGPT2(reference);
   }
+}
+
+/** One row of the held-out evaluation history. */
+function evalRow(iteration: number, e: PolicyEvaluation): PPOHistory["eval"][number] {
+  return { iteration, gold: e.gold, goldSe: e.goldSe, rm: e.rm, rmSe: e.rmSe, kl: e.kl, parts: e.parts };
 }
 
 /**

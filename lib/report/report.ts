@@ -26,6 +26,8 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
   return {
     date: new Date().toISOString(),
     task: r.task.name,
+    preference: r.task.preference?.description ?? null,
+    started_from: r.startedFrom,
     backend: ctx.backend,
     sizes: { n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, vocab_size: c.vocab_size, n_positions: c.n_positions, parameters: countParams(r.model) },
     total_seconds: ctx.totalSeconds,
@@ -53,6 +55,8 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         rm_score: { sft: r.ppo.before.rm, ppo: r.ppo.after.rm },
         gold_score: { sft: r.ppo.before.gold, ppo: r.ppo.after.gold },
         kl_to_sft: { sft: r.ppo.before.kl, ppo: r.ppo.after.kl },
+        // held-out gold (± SE), its parts, RM score (± SE) and KL every few iterations (iteration 0 = SFT)
+        heldout_curve: r.ppo.history.eval,
       },
       evaluate: { seconds: seconds("evaluate") },
     },
@@ -65,6 +69,18 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
       // paired over the same requests (each request's mean over its answers): mean difference and its standard error
       sft_minus_pretrained: { mean: r.summary.sftGain.mean, standard_error: r.summary.sftGain.standardError },
       ppo_minus_sft: { mean: r.summary.ppoGain.mean, standard_error: r.summary.ppoGain.standardError },
+      parts: { pretrained: r.summary.pretrained.parts, sft: r.summary.sft.parts, ppo: r.summary.ppo.parts },
+      preference_classes: r.summary.preferenceClasses ?? null,
+      best_of_n: r.summary.bestOfN
+        ? {
+          n: r.summary.bestOfN.n,
+          kl_to_sft: r.summary.bestOfN.kl,
+          gold: r.summary.bestOfN.scores.total,
+          parts: r.summary.bestOfN.scores.parts,
+          minus_sft: { mean: r.summary.bestOfN.gain.mean, standard_error: r.summary.bestOfN.gain.standardError },
+          ppo_minus_best_of_n: { mean: r.summary.bestOfN.ppoOverIt.mean, standard_error: r.summary.bestOfN.ppoOverIt.standardError },
+        }
+        : null,
     },
   };
 }

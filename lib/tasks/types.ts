@@ -41,7 +41,14 @@ export interface Task {
   /** One line for people, e.g. "诗词助手: writes Tang-style poems on request". */
   readonly description: string;
   /** What the gold scorer (and so the simulated labeler) prefers: a short name and one sentence a person could say. */
-  readonly preference?: { readonly name: string; readonly description: string };
+  readonly preference?: {
+    readonly name: string;
+    readonly description: string;
+    /** Changes whenever what the scorer prefers changes (e.g. a hash of its word list): labels of another version are not reused. */
+    readonly version?: string;
+    /** The class of an answer under the preference (e.g. "bright" / "even" / "sorrowful"), for distributions. */
+    readonly classOf?: (response: string) => string;
+  };
   /** Documents for causal-LM pretraining. */
   pretrainTexts(split: Split): string[];
   /** Text whose characters a character vocabulary must cover (corpus + instruction templates). */

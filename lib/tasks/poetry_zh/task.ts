@@ -8,7 +8,8 @@ import { Rng } from "../../train/rng.ts";
 import type { GoldScore, SftExample, Split, Task, TaskPrompt } from "../types.ts";
 import { requestFor, templateTexts, THEMES } from "./instructions.ts";
 import { scoreMoodPoem, scorePoem } from "./scorer.ts";
-import { DEFAULT_VALENCE_PATH, loadValenceList, type ValenceList } from "./mood.ts";
+import { hashText } from "../../hash.ts";
+import { DEFAULT_VALENCE_PATH, loadValenceList, moodClass, readMood, type ValenceList } from "./mood.ts";
 import { POEM_EDITS } from "./edits.ts";
 
 /** What the simulated labeler (and the gold score) prefers: see scorer.ts. */
@@ -55,7 +56,12 @@ export function poetryTask(
   return {
     name: preference === "mood" ? "poetry-zh" : "poetry-zh-rules",
     description: "诗词助手: writes a Tang-style poem (五言/七言, 绝句/律诗) on request",
-    preference: { name: preference, description: POETRY_PREFERENCES[preference] },
+    preference: {
+      name: preference,
+      description: POETRY_PREFERENCES[preference],
+      ...(valence ? { version: hashText(JSON.stringify([valence.bright, valence.sorrowful])).toString(16).padStart(8, "0") } : {}),
+      ...(valence ? { classOf: (response: string) => moodClass(readMood(response, valence).net) } : {}),
+    },
     pretrainTexts: (split) => of(split).map((p) => `《${p.title}》\n${poemText(p)}`),
     vocabularyTexts: () => [...poems.map((p) => `《${p.title}》${p.author}\n${poemText(p)}`), ...templateTexts(), ...Object.keys(THEMES)],
     sftExamples(split, seed): SftExample[] {
