@@ -72,13 +72,25 @@ export { formatDifference, inRounds, meanPerRequest, type PairedDifference, pair
 export { agreementByPart, type PartAgreement } from "./eval/agreement_by_part.ts";
 export { type EditProbeRow, editProbe } from "./eval/edit_probe.ts";
 export { LabelSession, RankingError } from "./labeling/session.ts";
-export { checkpointFingerprint } from "./checkpoint/fingerprint.ts";
+export { checkpointFingerprint, weightsFingerprint } from "./checkpoint/fingerprint.ts";
 export { startLabelServer } from "./labeling/server.ts";
 
 // Charts and tables for notebooks and reports
 export { Chart, type ChartSpec, lineChart, plotlyFigure, type Series } from "./charts/figure.ts";
 export { Table } from "./charts/table.ts";
-export { lossChart, rewardTrainingChart, smooth } from "./charts/training.ts";
+export {
+  heldoutGoldChart,
+  heldoutKlChart,
+  type HeldoutPoint,
+  heldoutRewardChart,
+  lossChart,
+  rewardTrainingChart,
+  smooth,
+} from "./charts/training.ts";
+export { bestOfN, bestOfNKl } from "./eval/best_of_n.ts";
+export { BASE_MODEL_DIR, exportBase } from "./pipeline/base_export.ts";
+export { BASE_PRETRAIN_DEFAULTS, type BasePretrainOptions, runBasePretrain } from "./pipeline/base_stage.ts";
+export { loadValenceList, moodClass, readMood, type ValenceList, varietyScore } from "./tasks/poetry_zh/mood.ts";
 
 // PPO
 export { computeGae, maskedMean, maskedVar, maskedWhiten } from "./ppo/advantages.ts";

@@ -1,3 +1,5 @@
+import { basename } from "node:path";
+
 /**
  * Which weights a checkpoint directory holds: `<dir>@<first 12 hex of the
  * SHA-256 of model.safetensors>`. Rank lists record it as the model that
@@ -15,4 +17,13 @@ export async function checkpointFingerprint(dir: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const hex = Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
   return `${dir.replace(/\/+$/, "")}@${hex}`;
+}
+
+/**
+ * The same weights under any path: `<directory name>@<hash>` (e.g. `gpt2-poetry-zh@3f2a…`). Fine-tuning runs
+ * record it as what they started from; the notebooks reach the base as ../models/…, scripts as models/….
+ */
+export async function weightsFingerprint(dir: string): Promise<string> {
+  const hash = (await checkpointFingerprint(dir)).split("@").at(-1);
+  return `${basename(dir.replace(/\/+$/, ""))}@${hash}`;
 }

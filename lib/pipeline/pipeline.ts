@@ -16,8 +16,7 @@ import { type PretrainOptions, type PretrainResult, runPretrainStage } from "./p
 import { loadPretrained } from "../pretrained.ts";
 import { bestOfN, bestOfNKl } from "../eval/best_of_n.ts";
 import { rewardModelScores } from "../eval/policy_eval.ts";
-import { basename } from "node:path";
-import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
+import { checkpointFingerprint, weightsFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
 import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
@@ -159,7 +158,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       }))
     : await loadInitialModel(initDir);
   // SFT records which weights it started from, so that it never resumes a run that started elsewhere.
-  const startedFrom = o.fromScratch ? await checkpointFingerprint(pretrainDir) : `${basename(initDir)}@${(await checkpointFingerprint(initDir)).split("@").at(-1)}`;
+  const startedFrom = o.fromScratch ? await checkpointFingerprint(pretrainDir) : await weightsFingerprint(initDir);
   const pretrainedOnly = cloneGPT2(pre.model, { trainable: false });
   const sftDir = `${o.checkpointRoot}/sft${suffix}`;
   try {
