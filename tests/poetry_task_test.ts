@@ -76,12 +76,17 @@ Deno.test("the poetry task: requests name properties the poem really has, and th
 });
 
 Deno.test("the bundled corpus itself scores high on format and clean (a sanity check of the scorer)", async () => {
-  const task = await loadTask("poetry-zh");
+  const task = await loadTask("poetry-zh-rules");
   const examples = task.sftExamples("heldout", 0);
   const mean = (key: string) => examples.reduce((s, e) => s + task.score(e.prompt, e.response).parts[key], 0) / examples.length;
   for (const key of ["line_count", "chars_per_line", "clean"]) assert.equal(mean(key), 1, key);
   assert.ok(mean("punctuation") > 0.95, `punctuation ${mean("punctuation")}`);
   assert.ok(mean("rhyme") > 0.6, `rhyme ${mean("rhyme")}`);
+  // The mood preference: the same form parts, full variety.
+  const mood = await loadTask("poetry-zh");
+  const moodMean = (key: string) => examples.reduce((s, e) => s + mood.score(e.prompt, e.response).parts[key], 0) / examples.length;
+  for (const key of ["line_count", "chars_per_line", "clean"]) assert.equal(moodMean(key), 1, key);
+  assert.ok(moodMean("variety") > 0.99, `variety ${moodMean("variety")}`);
 });
 
 Deno.test("rankByScore() orders responses best to worst", () => {

@@ -111,3 +111,29 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
 
 /** A reward that says nothing: every response scores 0. */
 const reward0 = (_: number[], responses: number[][]) => Promise.resolve(responses.map(() => 0));
+
+Deno.test("PPO raises the mood reward (the default preference's σ(bright − sorrowful)) on a tiny character model", async () => {
+  const { loadValenceList, readMood } = await import("../lib/tasks/poetry_zh/mood.ts");
+  const valence = await loadValenceList();
+  const chars = ["，", "喜", "欢", "悲", "泪", "山", "水"]; // ids 0–6; id 7 ends the answer
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 5 });
+  const policy = createPolicy(sft);
+  const reference = cloneGPT2(sft, { trainable: false });
+  disposeGPT2(sft);
+  const config = resolvePPOConfig({ batchSize: 16, miniBatchSize: 8, ppoEpochs: 4, lr: 3e-3, maxNewTokens: 6, initKlCoef: 0.02, klTarget: undefined, maxApproxKl: 1, noEndPenalty: 0 });
+  const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
+  const rng = new Rng(8);
+  const prompts = Array.from({ length: config.batchSize }, () => [5, 6]);
+  const text = (r: number[]) => r.filter((t) => t < chars.length).map((t) => chars[t]).join("");
+  const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => readMood(text(r), valence).mood));
+  const scores: number[] = [];
+  for (let it = 0; it < 8; it++) {
+    const { stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(config.initKlCoef), prompts, reward, config, { stopId: 7, padId: 0, rng });
+    scores.push(stats["objective/scores"]);
+  }
+  const first = (scores[0] + scores[1]) / 2, last = (scores[6] + scores[7]) / 2;
+  assert.ok(last > first + 0.1, `mood ${scores.map((s) => s.toFixed(2)).join(" → ")}`);
+  optimizer.dispose();
+  disposePolicy(policy);
+  disposeGPT2(reference);
+});
