@@ -9,7 +9,7 @@ import { formatDifference } from "../eval/paired_difference.ts";
 import { lineChart } from "../charts/figure.ts";
 import { renderSvg } from "../charts/svg.ts";
 import { Table } from "../charts/table.ts";
-import { lossChart, rewardTrainingChart } from "../charts/training.ts";
+import { heldoutGoldChart, heldoutKlChart, heldoutRewardChart, lossChart, rewardTrainingChart } from "../charts/training.ts";
 import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
 
@@ -90,35 +90,51 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
   const metrics = pipelineMetrics(r, ctx);
   const st = r.ppo.history.stats;
   const ev = r.ppo.history.eval;
+  const headline = [heldoutGoldChart(ev, r.task.preference?.part), heldoutRewardChart(ev), heldoutKlChart(ev)];
   const charts = [
-    lossChart(r.pretrainHistory, "预训练 pretraining loss"),
+    ...(r.pretrainHistory.train.length ? [lossChart(r.pretrainHistory, "预训练 pretraining loss")] : []),
     lossChart(r.sftHistory, "SFT loss (assistant tokens)"),
     rewardTrainingChart(r.reward.history),
     lineChart({
-      title: "PPO reward and KL", xTitle: "iteration", yTitle: "value",
-      series: [
-        { name: "objective/scores", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/scores"]) },
-        { name: "objective/kl", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/kl"]) },
-        { name: "objective/entropy", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/entropy"]) },
-      ],
+      title: "PPO rollouts: reward-model score", xTitle: "iteration", yTitle: "objective/scores (std. units)",
+      series: [{ name: "objective/scores", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/scores"]) }],
     }),
     lineChart({
-      title: "held-out: reward model vs gold vs KL", xTitle: "iteration", yTitle: "value",
-      series: [
-        { name: "reward model", x: ev.map((e) => e.iteration), y: ev.map((e) => e.rm) },
-        { name: "gold", x: ev.map((e) => e.iteration), y: ev.map((e) => e.gold) },
-        { name: "KL to SFT", x: ev.map((e) => e.iteration), y: ev.map((e) => e.kl) },
-      ],
+      title: "PPO rollouts: KL to SFT", xTitle: "iteration", yTitle: "objective/kl (nats per answer)",
+      series: [{ name: "objective/kl", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/kl"]) }],
+    }),
+    lineChart({
+      title: "PPO rollouts: entropy", xTitle: "iteration", yTitle: "objective/entropy (nats per answer)",
+      series: [{ name: "objective/entropy", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/entropy"]) }],
     }),
   ];
   const { pretrained, sft, ppo } = r.summary;
+  const bo = r.summary.bestOfN;
+  const classes = r.summary.preferenceClasses;
+  const shareLine = classes
+    ? `<p>Answers by class of the preference (share of all answers): ${Object.keys(classes.sft).map((k) =>
+      `${k} ${(classes.sft[k] ?? 0).toFixed(2)} (SFT) → ${(classes.ppo[k] ?? 0).toFixed(2)} (PPO)${classes.bestOfN ? `, ${(classes.bestOfN[k] ?? 0).toFixed(2)} (best-of-${bo!.n})` : ""}`
+    ).join("; ")}.</p>`
+    : "";
+  const se = (p: { mean: number; standardError: number }) => (p.standardError > 0 ? (p.mean / p.standardError).toFixed(0) : "∞");
+  const summary = `<p>Task <b>${r.task.name}</b> (${r.task.description}), started from <code>${r.startedFrom}</code>; backend ${ctx.backend}; total ${ctx.totalSeconds.toFixed(0)} s
+(${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}); ${metrics.date}.</p>
+${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.task.preference.description}.</p>` : ""}
+<p><b>Reward model</b>: held-out pairwise accuracy ${r.reward.heldoutAccuracy.pairwise.toFixed(3)} (untrained ${r.reward.accuracyBefore.pairwise.toFixed(3)}, ceiling ${r.reward.goldAccuracy.pairwise.toFixed(3)}), Spearman with gold ${r.reward.spearmanWithGold.toFixed(3)}.
+<b>PPO − SFT</b> on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers: gold ${formatDifference(r.summary.ppoGain)} (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""}.</p>
+${shareLine}`;
+  const sideBySide = new Table(["request", "SFT", "PPO"], r.after.slice(0, Math.min(8, r.summary.requests)).map((s, i) => [
+    s.prompt.messages.at(-1)!.content,
+    `${s.response}\n(gold ${s.score.total.toFixed(2)})`,
+    `${r.afterPpo[i]?.response ?? ""}\n(gold ${r.afterPpo[i]?.score.total.toFixed(2) ?? ""})`,
+  ]));
   const tables = [
     ["Stage times (s)", new Table(["stage", "seconds"], r.timings.map((t) => [t.stage, t.seconds.toFixed(0)]))],
-    [`Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers (pretrained-only: 1), same sampling: pretrained-only vs SFT vs PPO`, new Table(["metric", "pretrained", "SFT", "PPO"], [
-      ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3)],
-      ["gain over the previous model (paired, ± 1 SE)", "", formatDifference(r.summary.sftGain), formatDifference(r.summary.ppoGain)],
-      ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3)],
-      ...Object.keys(sft.parts).map((k) => [k, (pretrained.parts[k] ?? 0).toFixed(3), sft.parts[k].toFixed(3), (ppo.parts[k] ?? 0).toFixed(3)]),
+    [`Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers (pretrained-only: 1), same sampling`, new Table(["metric", "pretrained", "SFT", "PPO", ...(bo ? [`best-of-${bo.n}`] : [])], [
+      ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3), ...(bo ? [bo.scores.total.toFixed(3)] : [])],
+      ["gain, paired ± 1 SE (SFT: over pretrained; PPO, best-of-n: over SFT)", "", formatDifference(r.summary.sftGain), formatDifference(r.summary.ppoGain), ...(bo ? [formatDifference(bo.gain)] : [])],
+      ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3), ...(bo ? [bo.scores.ended.toFixed(3)] : [])],
+      ...Object.keys(sft.parts).map((k) => [k, (pretrained.parts[k] ?? 0).toFixed(3), sft.parts[k].toFixed(3), (ppo.parts[k] ?? 0).toFixed(3), ...(bo ? [(bo.scores.parts[k] ?? 0).toFixed(3)] : [])]),
     ])],
     ["Reward model", new Table(["metric", "value"], [
       ["held-out pairwise accuracy (pairs the labeler did not tie)", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
@@ -140,17 +156,20 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
       ["gold score", r.ppo.before.gold.toFixed(3), r.ppo.after.gold.toFixed(3)],
       ["KL to SFT", r.ppo.before.kl.toFixed(3), r.ppo.after.kl.toFixed(3)],
     ])],
-    ["Samples side by side", new Table(["request", "pretrained", "SFT", "PPO"], r.after.slice(0, Math.min(6, r.summary.requests)).map((s, i) => [
+    ["Samples side by side, with the model SFT started from", new Table(["request", "pretrained", "SFT", "PPO"], r.after.slice(0, Math.min(6, r.summary.requests)).map((s, i) => [
       s.prompt.messages.at(-1)!.content, r.before[i].response, s.response, r.afterPpo[i]?.response ?? "",
     ]))],
   ] as const;
   const html = `<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>RLHF report · ${r.task.name}</title>
 <style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}</style></head><body>
+table{border-collapse:collapse;margin:0.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}td{white-space:pre-wrap}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}</style></head><body>
 <h1>训练自己的 ChatGPT · RLHF report</h1>
-<p>Task <b>${r.task.name}</b> (${r.task.description}); backend ${ctx.backend}; total ${ctx.totalSeconds.toFixed(0)} s; ${metrics.date}.</p>
-${tables.map(([title, table]) => `<h2>${title}</h2>${table.html()}`).join("\n")}
-<h2>Charts</h2>${charts.map((c) => renderSvg(c.spec)).join("\n")}
+${summary}
+<h2>What PPO did, on held-out requests</h2>${headline.map((c) => renderSvg(c.spec)).join("\n")}
+<h2>SFT and PPO answers to the same held-out requests</h2>${sideBySide.html()}
+<h2>Details</h2>
+${tables.map(([title, table]) => `<h3>${title}</h3>${table.html()}`).join("\n")}
+<h3>Training charts</h3>${charts.map((c) => renderSvg(c.spec)).join("\n")}
 <h2>Configuration</h2><pre>${JSON.stringify(ctx.options, null, 2).replace(/</g, "&lt;")}</pre>
 <h2>metrics.json</h2><pre>${JSON.stringify(metrics, null, 2).replace(/</g, "&lt;")}</pre>
 </body></html>\n`;

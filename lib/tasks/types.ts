@@ -44,6 +44,8 @@ export interface Task {
   readonly preference?: {
     readonly name: string;
     readonly description: string;
+    /** The part of the gold score that carries the preference (e.g. "mood"), for charts. */
+    readonly part?: string;
     /** Changes whenever what the scorer prefers changes (e.g. a hash of its word list): labels of another version are not reused. */
     readonly version?: string;
     /** The class of an answer under the preference (e.g. "bright" / "even" / "sorrowful"), for distributions. */

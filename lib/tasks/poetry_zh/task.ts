@@ -59,6 +59,7 @@ export function poetryTask(
     preference: {
       name: preference,
       description: POETRY_PREFERENCES[preference],
+      ...(valence ? { part: "mood" } : {}),
       ...(valence ? { version: hashText(JSON.stringify([valence.bright, valence.sorrowful])).toString(16).padStart(8, "0") } : {}),
       ...(valence ? { classOf: (response: string) => moodClass(readMood(response, valence).net) } : {}),
     },
