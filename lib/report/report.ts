@@ -27,6 +27,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
     date: new Date().toISOString(),
     task: r.task.name,
     preference: r.task.preference?.description ?? null,
+    preference_part: r.task.preference?.part ?? null,
     started_from: r.startedFrom,
     backend: ctx.backend,
     sizes: { n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, vocab_size: c.vocab_size, n_positions: c.n_positions, parameters: countParams(r.model) },
