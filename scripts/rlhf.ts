@@ -13,6 +13,8 @@
  *   deno task rlhf --ppo-reward gold   # PPO on the task's scorer instead of the reward model
  *   deno task rlhf --ptx-coef 0        # plain PPO, without InstructGPT's SFT-loss term (PPO-ptx, γ = 1 by default)
  *   deno task rlhf --eval-prompts 256 --eval-answers 1   # a faster, less precise final evaluation
+ *   deno task rlhf --ppo-lr 1e-4 --kl-coef 0.02 --ppo-iterations 60   # other PPO settings (their own checkpoint directory)
+ *   deno task rlhf --report docs/runs/name   # write report.html and metrics.json there instead of reports/latest
  *
  * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
  */
@@ -46,6 +48,7 @@ const { values } = parseArgs({
     "kl-coef": { type: "string" },
     "checkpoint-root": { type: "string", default: "checkpoints" },
     "ppo-eval-every": { type: "string" },
+    report: { type: "string" },
     "ppo-eval-prompts": { type: "string" },
   },
 });
@@ -194,7 +197,7 @@ for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
   console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
   console.log(`    ppo        (${r.afterPpo[i].score.total.toFixed(2)}): ${show(r.afterPpo[i].response)}`);
 }
-const reportPaths = await writeReport(r, values.quick ? "reports/quick" : "reports/latest", { backend, totalSeconds: total, options: values });
+const reportPaths = await writeReport(r, values.report ?? (values.quick ? "reports/quick" : "reports/latest"), { backend, totalSeconds: total, options: values });
 const q = values.quick ? "-quick" : "";
 console.log(`\ncheckpoints: ${values["from-scratch"] ? `${root}/pretrain${q}/, ` : ""}${root}/sft${q}/, rm${q}/, ${ppoDir.slice(root.length + 1)}/ (HF layout + vocab.txt); rank lists: data/labels/`);
 console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
