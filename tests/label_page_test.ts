@@ -57,8 +57,25 @@ Deno.test({
       assert.equal((await loadLabels(path)).length, 0);
 
       // A tie sent by hand is refused and the page shows why.
-      const status = await page.evaluate(async () => (await fetch("/api/rank", { method: "POST", body: JSON.stringify({ order: [0, 0, 1] }) })).status);
+      const status = await page.evaluate(
+        `fetch("/api/rank", { method: "POST", headers: { "content-type": "application/json", "x-label-token": LABEL_TOKEN }, body: JSON.stringify({ order: [0, 0, 1] }) }).then((r) => r.status)`,
+      );
       assert.equal(status, 409);
+      // A page on another local origin cannot write, even with no-cors (its POST arrives without the token).
+      const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => new Response("<p>other</p>", { headers: { "content-type": "text/html" } }));
+      try {
+        const foreign = await browser.newPage();
+        await foreign.goto(`http://127.0.0.1:${other.addr.port}/`);
+        await foreign.evaluate(
+          `fetch(${JSON.stringify(server.url + "api/rank")}, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body: JSON.stringify({ order: [0, 1, 2] }) }).catch(() => {})`,
+        );
+        await foreign.evaluate(`fetch(${JSON.stringify(server.url + "api/skip")}, { method: "POST", mode: "no-cors", body: "{}" }).catch(() => {})`);
+        assert.equal((await loadLabels(path)).length, 0, "the foreign page saved nothing");
+        await page.reload();
+        await page.waitForFunction(`${textOf("#status")}.includes("第 1 / 2 条 · 已保存 0 条")`);
+      } finally {
+        await other.shutdown();
+      }
     } finally {
       await browser.close();
       await server.shutdown();

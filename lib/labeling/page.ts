@@ -42,6 +42,7 @@ function render(state) {
   $("status").textContent = "第 " + Math.min(state.index + 1, state.total) + " / " + state.total + " 条 · 已保存 " + state.labelled + " 条排序 (labelled)";
   $("undo").disabled = !state.canUndo;
   item = state.item || null;
+  shownIndex = state.index;
   $("done").style.display = item ? "none" : "block";
   for (const id of ["save", "skip"]) $(id).disabled = !item;
   $("prompt").textContent = item ? item.prompt.map((m) => m.content).join("\\n") : "";
@@ -84,15 +85,18 @@ function move(from, to) {
   drawAnswers();
 }
 
+const LABEL_TOKEN = "__LABEL_TOKEN__"; // the server's secret of this start: only this page can write
+let shownIndex = 0;
 async function call(path, body) {
   $("message").textContent = "";
-  const res = await fetch(path, body === undefined ? { method: path === "/api/state" ? "GET" : "POST" } : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const write = { method: "POST", headers: { "content-type": "application/json", "x-label-token": LABEL_TOKEN }, body: JSON.stringify(body ?? {}) };
+  const res = await fetch(path, path === "/api/state" ? { method: "GET" } : write);
   const data = await res.json();
   if (!res.ok) { $("message").textContent = data.error || ("error " + res.status); return; }
   render(data);
 }
 
-$("save").onclick = () => call("/api/rank", { order });
+$("save").onclick = () => call("/api/rank", { order, index: shownIndex });
 $("skip").onclick = () => call("/api/skip");
 $("undo").onclick = () => call("/api/undo");
 call("/api/state");

@@ -5,8 +5,16 @@
  *
  *   GET  /            the page
  *   GET  /api/state   {index, total, labelled, item, canUndo}
- *   POST /api/rank    {"order": [2, 0, 1, 3]}  (response indices, best first)
+ *   POST /api/rank    {"order": [2, 0, 1, 3], "index": 0}  (response indices, best first; the item they rank)
  *   POST /api/skip, POST /api/undo
+ *
+ * Only its own page may write. Any other web page the person has open could
+ * otherwise send "simple" cross-origin POSTs (text/plain needs no CORS
+ * preflight) to 127.0.0.1, or reach it through DNS rebinding. So every request
+ * must carry a Host of 127.0.0.1/localhost with this port, and every POST an
+ * Origin of the same (or none), `content-type: application/json`, and the
+ * secret token made at start and written into the page; anything else gets 403
+ * and changes nothing.
  */
 import { LABEL_PAGE_HTML } from "./page.ts";
 import { RankingError, type LabelSession } from "./session.ts";
@@ -18,31 +26,45 @@ export interface LabelServer {
 
 /** Serves `session` on 127.0.0.1:`port` (0 = any free port). */
 export function startLabelServer(session: LabelSession, options: { port?: number } = {}): LabelServer {
-  const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8" } });
+  const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+  const token = crypto.randomUUID();
+  const page = LABEL_PAGE_HTML.replace("__LABEL_TOKEN__", token);
+  const routes: Record<string, string> = { "/": "GET", "/api/state": "GET", "/api/rank": "POST", "/api/skip": "POST", "/api/undo": "POST" };
+  let port = 0;
+  const ownHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
   const server = Deno.serve({ hostname: "127.0.0.1", port: options.port ?? 8765, onListen: () => {} }, async (req) => {
     const { pathname } = new URL(req.url);
+    if (!ownHosts().includes(req.headers.get("host") ?? "")) return json({ error: "forbidden: unknown Host" }, 403);
+    const method = routes[pathname];
+    if (!method) return json({ error: `no route ${pathname}` }, 404);
+    if (req.method !== method) return json({ error: `${pathname} takes ${method}` }, 405, { allow: method });
+    if (method === "POST") {
+      const origin = req.headers.get("origin");
+      if (origin !== null && !ownHosts().some((h) => origin === `http://${h}`)) return json({ error: "forbidden: foreign Origin" }, 403);
+      if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) return json({ error: "forbidden: expected content-type application/json" }, 403);
+      if (req.headers.get("x-label-token") !== token) return json({ error: "forbidden: missing or wrong x-label-token" }, 403);
+    }
     try {
-      if (req.method === "GET" && pathname === "/") return new Response(LABEL_PAGE_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
-      if (req.method === "GET" && pathname === "/api/state") return json(await session.state());
-      if (req.method === "POST" && pathname === "/api/rank") {
-        const body = await req.json().catch(() => undefined) as { order?: unknown } | undefined;
-        if (!body || !Array.isArray(body.order)) return json({ error: 'expected {"order": [indices, best first]}' }, 400);
-        await session.rank(body.order as number[]);
+      if (pathname === "/") return new Response(page, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+      if (pathname === "/api/state") return json(await session.state());
+      if (pathname === "/api/rank") {
+        const body = await req.json().catch(() => undefined) as { order?: unknown; index?: unknown } | undefined;
+        if (!body || !Array.isArray(body.order)) return json({ error: 'expected {"order": [indices, best first], "index": item}' }, 400);
+        await session.rank(body.order as number[], typeof body.index === "number" ? body.index : undefined);
         return json(await session.state());
       }
-      if (req.method === "POST" && pathname === "/api/skip") {
-        session.skip();
+      if (pathname === "/api/skip") {
+        await session.skip();
         return json(await session.state());
       }
-      if (req.method === "POST" && pathname === "/api/undo") {
-        await session.undo();
-        return json(await session.state());
-      }
-      return json({ error: `no route ${req.method} ${pathname}` }, 404);
+      await session.undo();
+      return json(await session.state());
     } catch (err) {
       if (err instanceof RankingError) return json({ error: err.message }, 409);
       return json({ error: `server error: ${(err as Error).message}` }, 500);
     }
   });
-  return { url: `http://127.0.0.1:${server.addr.port}/`, shutdown: () => server.shutdown() };
+  port = server.addr.port;
+  return { url: `http://127.0.0.1:${port}/`, shutdown: () => server.shutdown() };
 }

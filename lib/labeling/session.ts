@@ -55,12 +55,31 @@ export class LabelSession {
    * Ranks the current item: `order` lists response indices best first. It must
    * name every response exactly once (a tie or a gap is refused with a reason).
    */
-  async rank(order: readonly number[]): Promise<void> {
+  rank(order: readonly number[], forIndex?: number): Promise<void> {
+    return this.#serialised(() => this.#rank(order, forIndex));
+  }
+
+  /**
+   * Runs state changes one at a time: two submits that arrive together (a
+   * double click) must not both read the same current item before either moves on.
+   */
+  #serialised<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(change, change);
+    this.#queue = run.then(() => {}, () => {});
+    return run;
+  }
+  #queue: Promise<void> = Promise.resolve();
+
+  async #rank(order: readonly number[], forIndex?: number): Promise<void> {
+    if (forIndex !== undefined && forIndex !== this.#index) {
+      throw new RankingError(`this ranking is for item ${forIndex + 1}, but item ${this.#index + 1} is the current one (a second submit?); reload the page`);
+    }
     const item = this.#items[this.#index];
     if (!item) throw new RankingError("every item is done");
     const K = item.responses.length;
     if (order.length !== K || new Set(order).size !== K || !order.every((i) => Number.isInteger(i) && i >= 0 && i < K)) {
-      throw new RankingError(`a ranking must order all ${K} responses once each (got ${JSON.stringify(order)}); ties cannot be saved`);
+      const got = JSON.stringify(order);
+      throw new RankingError(`a ranking must order all ${K} responses once each (got ${got.length > 80 ? got.slice(0, 80) + "…" : got}); ties cannot be saved`);
     }
     const record: RankRecord = {
       prompt_id: item.prompt_id,
@@ -80,14 +99,22 @@ export class LabelSession {
   }
 
   /** Moves on without ranking. */
-  skip(): void {
-    if (this.#index >= this.#items.length) return;
-    this.#done.push({ index: this.#index, record: undefined });
-    this.#index++;
+  skip(): Promise<void> {
+    return this.#serialised(() => {
+      if (this.#index < this.#items.length) {
+        this.#done.push({ index: this.#index, record: undefined });
+        this.#index++;
+      }
+      return Promise.resolve();
+    });
   }
 
   /** Goes back one item; a ranking made for it in this session is removed from the file. */
-  async undo(): Promise<void> {
+  undo(): Promise<void> {
+    return this.#serialised(() => this.#undo());
+  }
+
+  async #undo(): Promise<void> {
     const last = this.#done.pop();
     if (!last) return;
     if (last.record) {
