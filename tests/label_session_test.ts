@@ -15,7 +15,7 @@ Deno.test("LabelSession: rank, skip, undo, and refused ties", async () => {
     await assert.rejects(() => session.rank([0, 0, 1]), RankingError);
     await session.rank([2, 0, 1]);
     assert.deepEqual((await loadLabels(path)).map((r) => r.responses), [["丙答", "甲答", "乙答"]]);
-    session.skip();
+    await session.skip();
     assert.equal((await session.state()).item, undefined);
     await session.undo(); // the skip
     assert.equal((await session.state()).item?.prompt_id, "p2");
