@@ -71,7 +71,7 @@ const number = (flag: string, ok: (n: number) => boolean, expected: string) => {
   const v = values[flag as keyof typeof values] as string | undefined;
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!ok(n)) throw new Error(`--${flag} ${v}: expected ${expected}`);
+  if (!Number.isFinite(n) || !ok(n)) throw new Error(`--${flag} ${v}: expected ${expected}`);
   return n;
 };
 const ptxCoef = number("ptx-coef", (n) => n >= 0, "a number ≥ 0");

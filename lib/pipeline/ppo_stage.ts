@@ -169,6 +169,11 @@ export async function runPPOStage(
         ptx: ptxBatches && { batches: ptxBatches, iteration: it },
       });
       const done = it + 1;
+      // Stop before a checkpoint can store a broken policy (the last good checkpoint stays).
+      const broken = Object.entries(result.stats).filter(([, v]) => typeof v === "number" && !Number.isFinite(v)).map(([k, v]) => `${k} = ${v}`);
+      if (broken.length || !Number.isFinite(kl.value)) {
+        throw new Error(`PPO diverged at iteration ${done}: ${[...broken, ...(Number.isFinite(kl.value) ? [] : [`β = ${kl.value}`])].join(", ")} (no checkpoint written)`);
+      }
       history.stats.push({ ...result.stats, iteration: done });
       if (done % o.sampleEvery === 0 || done === o.iterations) {
         for (let i = 0; i < 3; i++) {

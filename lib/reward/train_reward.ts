@@ -131,6 +131,7 @@ export async function trainRewardModel(
       });
       const [lossValue, scoreValues] = [(await loss.data())[0], await scores.array()];
       tf.dispose([loss, scores]);
+      if (!Number.isFinite(lossValue)) throw new Error(`reward model training diverged at step ${s}: loss is ${lossValue} (nothing saved)`);
       history.train.push({ step: s, loss: lossValue, lr, accuracy: rankingAccuracy(scoreValues, batch.map((l) => l.ranks)).pairwise });
       bar?.update(s + 1, { tokens: s + 1, extra: { loss: lossValue.toFixed(3) } });
     }
