@@ -127,9 +127,10 @@ async function requireNativeBinding(pkg: string): Promise<void> {
       if (entry.name.startsWith("napi-v") && (await pathExists(new URL(`lib/${entry.name}/tfjs_binding.node`, root)))) return;
     }
   }
-  throw new Error(`${pkg}: native binding lib/napi-v*/tfjs_binding.node not installed (its install script did not run or could not download libtensorflow)`);
+  throw new Error(
+    `${pkg}: native binding lib/napi-v*/tfjs_binding.node not installed (its install script did not run or could not download libtensorflow)`,
+  );
 }
-
 
 /** One line saying which backend and which fast paths run, e.g. "wasm (SIMD) + BLAS matmul (libopenblas.so.0) + native fused kernels". */
 export function describeBackend(name: BackendName): string {

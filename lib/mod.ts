@@ -14,7 +14,15 @@ export { tf } from "./tf.ts";
 export { BACKEND_ORDER, type BackendName, initBackend } from "./backend.ts";
 
 // GPT-2
-export { GPT2_DEFAULTS, GPT2_PRESETS, type GPT2Config, gpt2ParamShapes, type GPT2PresetName, headSize, resolveGPT2Config } from "./gpt2/config.ts";
+export {
+  GPT2_DEFAULTS,
+  GPT2_PRESETS,
+  type GPT2Config,
+  gpt2ParamShapes,
+  type GPT2PresetName,
+  headSize,
+  resolveGPT2Config,
+} from "./gpt2/config.ts";
 export type { GPT2Model, GPT2Params } from "./gpt2/model_types.ts";
 export { cloneGPT2, countParams, createGPT2, disposeGPT2 } from "./gpt2/init.ts";
 export { type ForwardOptions, gpt2Hidden, gpt2HiddenWithCache, lmHead, logits } from "./gpt2/forward.ts";
@@ -31,7 +39,7 @@ export * from "./tokenizer/mod.ts";
 
 // Generation
 export { generate, type GenerateOptions, type Generation } from "./generate/generate.ts";
-export { type RandomSource, sampleToken, type SamplingOptions, samplingDistribution } from "./generate/sampling.ts";
+export { type RandomSource, sampleToken, samplingDistribution, type SamplingOptions } from "./generate/sampling.ts";
 
 // Data and training
 export { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText, splitPoems } from "./data/poems.ts";
@@ -64,13 +72,20 @@ export { appendLabels, checkRankRecord, loadLabels, type RankRecord } from "./re
 export { type Candidates, collectRankings, type Labeler, sampleCandidates } from "./reward/collect.ts";
 export { SimulatedLabeler } from "./reward/simulated_labeler.ts";
 export { rankingAccuracy, rankingLoss, rankPairs } from "./reward/ranking_loss.ts";
-export { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, rawRewards, type RewardModel } from "./reward/reward_model.ts";
+export {
+  createRewardModel,
+  disposeRewardModel,
+  fitNormalisation,
+  normalisedReward,
+  rawRewards,
+  type RewardModel,
+} from "./reward/reward_model.ts";
 export { evaluateRewardModel, scoreRankLists, trainRewardModel } from "./reward/train_reward.ts";
 export { loadRewardModel, saveRewardModel } from "./reward/reward_checkpoint.ts";
 export { spearman } from "./eval/spearman.ts";
 export { formatDifference, inRounds, meanPerRequest, type PairedDifference, pairedDifference } from "./eval/paired_difference.ts";
 export { agreementByPart, type PartAgreement } from "./eval/agreement_by_part.ts";
-export { type EditProbeRow, editProbe } from "./eval/edit_probe.ts";
+export { editProbe, type EditProbeRow } from "./eval/edit_probe.ts";
 export { LabelSession, RankingError } from "./labeling/session.ts";
 export { checkpointFingerprint, weightsFingerprint } from "./checkpoint/fingerprint.ts";
 export { startLabelServer } from "./labeling/server.ts";

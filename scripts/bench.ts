@@ -18,7 +18,7 @@ import { initBackend } from "../lib/backend.ts";
 import { tf } from "../lib/tf.ts";
 import { type GPT2Config, resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { measureGeneration, measureTraining, type Throughput } from "../lib/bench/measure.ts";
-import { runTorchBench, type TorchBenchResult, torchAvailable, torchHasOpenMpBlas } from "../lib/bench/torch_reference.ts";
+import { runTorchBench, torchAvailable, type TorchBenchResult, torchHasOpenMpBlas } from "../lib/bench/torch_reference.ts";
 import { measureMatmulPeak, trainingStepFlops } from "../lib/bench/flops.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -96,7 +96,9 @@ for (const c of selected) {
   rows.push(row);
   console.log(`[bench] ${JSON.stringify(row)}`);
 }
-console.log(`\nbackend: ${backend}, tfjs ${tf.version_core}, train batch×seq as listed, generation batch ${gen.batch}, prompt ${gen.promptLength}, ${gen.newTokens} new tokens; best of ${rounds} alternating rounds per side`);
+console.log(
+  `\nbackend: ${backend}, tfjs ${tf.version_core}, train batch×seq as listed, generation batch ${gen.batch}, prompt ${gen.promptLength}, ${gen.newTokens} new tokens; best of ${rounds} alternating rounds per side`,
+);
 console.table(rows);
 const fmt = (x?: number) => (x === undefined ? "n/a" : x.toFixed(3));
 console.log(`bench: train_ratio=${fmt(headline.train)} gen_ratio=${fmt(headline.gen)}`);

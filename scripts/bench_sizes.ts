@@ -24,5 +24,9 @@ for (const s of sizes) {
   const config = resolveGPT2Config({ ...s, n_positions: 128, vocab_size: 5676, dropout: 0 });
   const t = await measureTraining(config, { batch: 16, seq: 128, warmup: 2, steps: 8, seed: 0 });
   first ||= t.tokensPerSecond;
-  console.log(`${s.name.padEnd(22)} ${t.tokensPerSecond.toFixed(0).padStart(6)} tokens/s  (${(first / t.tokensPerSecond).toFixed(2)}× the time of the first)`);
+  console.log(
+    `${s.name.padEnd(22)} ${t.tokensPerSecond.toFixed(0).padStart(6)} tokens/s  (${
+      (first / t.tokensPerSecond).toFixed(2)
+    }× the time of the first)`,
+  );
 }

@@ -22,7 +22,9 @@ const kept = readRegularPoems("tang", { counts });
 const total = counts.source;
 
 // Deterministic sample: the MAX_POEMS poems with the smallest hash, kept in source order.
-const chosen = new Set([...kept].sort((a, b) => hashText(`sample:${a.id}`) - hashText(`sample:${b.id}`) || (a.id < b.id ? -1 : 1)).slice(0, MAX_POEMS));
+const chosen = new Set(
+  [...kept].sort((a, b) => hashText(`sample:${a.id}`) - hashText(`sample:${b.id}`) || (a.id < b.id ? -1 : 1)).slice(0, MAX_POEMS),
+);
 const selected = kept.filter((p) => chosen.has(p));
 await writeTextFileAtomic(`${OUT_DIR}poems.jsonl`, selected.map((p) => JSON.stringify(p)).join("\n") + "\n");
 

@@ -23,7 +23,11 @@ const { values } = parseArgs({
 await initBackend();
 const model = await loadPretrained(values.checkpoint);
 if (!model.tokenizer) throw new Error(`${values.checkpoint}: no tokenizer files next to the weights`);
-const chat = new ChatSession(model, model.tokenizer, { temperature: Number(values.temperature), topP: Number(values["top-p"]), seed: Number(values.seed) });
+const chat = new ChatSession(model, model.tokenizer, {
+  temperature: Number(values.temperature),
+  topP: Number(values["top-p"]),
+  seed: Number(values.seed),
+});
 console.log(`[chat] ${values.checkpoint} — type a request, e.g. 写一首五言绝句，诗中要有“月”字。 (empty line to quit)`);
 const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
 let buffer = "";

@@ -36,14 +36,25 @@ const task = await loadTask(values.task);
 const model = await loadPretrained(values.checkpoint);
 if (!model.tokenizer) throw new Error(`${values.checkpoint}: no tokenizer files; run \`deno task rlhf\` first`);
 console.log(`[label] sampling ${values.k} answers for ${values.prompts} requests from ${values.checkpoint} …`);
-const candidates = await sampleCandidates(model, model.tokenizer, task.prompts("train", Number(values.seed)).slice(0, Number(values.prompts)), {
-  k: Number(values.k),
-  seed: Number(values.seed),
-});
+const candidates = await sampleCandidates(
+  model,
+  model.tokenizer,
+  task.prompts("train", Number(values.seed)).slice(0, Number(values.prompts)),
+  {
+    k: Number(values.k),
+    seed: Number(values.seed),
+  },
+);
 disposeGPT2(model);
 const session = new LabelSession(
-  candidates.filter((c) => c.responses.length >= 2).map((c) => ({ prompt_id: c.prompt.id, prompt: c.prompt.messages, responses: c.responses })),
+  candidates.filter((c) => c.responses.length >= 2).map((c) => ({
+    prompt_id: c.prompt.id,
+    prompt: c.prompt.messages,
+    responses: c.responses,
+  })),
   { labelsPath: values.labels ?? `data/labels/${task.name}-human.jsonl`, labeler: values.labeler, checkpoint: values.checkpoint },
 );
 const server = startLabelServer(session, { port: Number(values.port) });
-console.log(`[label] open ${server.url} — rankings are saved to ${values.labels ?? `data/labels/${task.name}-human.jsonl`} (Ctrl-C to stop)`);
+console.log(
+  `[label] open ${server.url} — rankings are saved to ${values.labels ?? `data/labels/${task.name}-human.jsonl`} (Ctrl-C to stop)`,
+);

@@ -63,8 +63,12 @@ if (values.preset && !(values.preset in GPT2_PRESETS)) {
 }
 const pretrainSteps = positive("pretrain-steps", values["pretrain-steps"]);
 if (values["from-scratch"] && values.init) throw new Error("--from-scratch and --init exclude each other");
-if (!values["from-scratch"] && (values.preset || pretrainSteps)) throw new Error("--preset and --pretrain-steps size the pretraining of --from-scratch; add --from-scratch");
-if (values["ppo-reward"] !== "rm" && values["ppo-reward"] !== "gold") throw new Error(`--ppo-reward ${values["ppo-reward"]}: expected "rm" or "gold"`);
+if (!values["from-scratch"] && (values.preset || pretrainSteps)) {
+  throw new Error("--preset and --pretrain-steps size the pretraining of --from-scratch; add --from-scratch");
+}
+if (values["ppo-reward"] !== "rm" && values["ppo-reward"] !== "gold") {
+  throw new Error(`--ppo-reward ${values["ppo-reward"]}: expected "rm" or "gold"`);
+}
 const ppoReward = values["ppo-reward"] as "rm" | "gold";
 const sftSteps = positive("sft-steps", values["sft-steps"]);
 const number = (flag: string, ok: (n: number) => boolean, expected: string) => {
@@ -126,16 +130,28 @@ const c = r.model.config;
 const last = (h: { eval: { loss: number }[] }) => h.eval.at(-1)?.loss.toFixed(3) ?? "-";
 console.log(`\n== ${r.task.name}: ${r.task.description} ==`);
 if (r.task.preference) console.log(`preference (what the simulated labeler ranks by): ${r.task.preference.description}`);
-console.log(`backend ${backend}; model ${c.n_layer} layers × C=${c.n_embd}, vocab ${c.vocab_size}, ${(countParams(r.model) / 1e6).toFixed(2)}M parameters`);
+console.log(
+  `backend ${backend}; model ${c.n_layer} layers × C=${c.n_embd}, vocab ${c.vocab_size}, ${
+    (countParams(r.model) / 1e6).toFixed(2)
+  }M parameters`,
+);
 console.log(`times: ${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}; total ${total.toFixed(0)} s`);
 console.log(
-  `held-out loss: ${values["from-scratch"] ? `pretrain ${last(r.pretrainHistory)}, ` : ""}SFT (assistant tokens) ${last(r.sftHistory)}; started from ${r.startedFrom}`,
+  `held-out loss: ${values["from-scratch"] ? `pretrain ${last(r.pretrainHistory)}, ` : ""}SFT (assistant tokens) ${
+    last(r.sftHistory)
+  }; started from ${r.startedFrom}`,
 );
 if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
 
 const pp = r.ppo;
 const gamma = pp.config.ptxCoef;
-console.log(`\nPPO (${pp.history.stats.length} iterations against the ${ppoReward === "gold" ? "gold scorer" : "reward model"}, KL penalty to the SFT model${gamma ? `, PPO-ptx γ = ${gamma}` : ""}), ${pp.after.samples.length} held-out requests, one answer each (gold ± ~0.01; the precise comparison is at the end):`);
+console.log(
+  `\nPPO (${pp.history.stats.length} iterations against the ${
+    ppoReward === "gold" ? "gold scorer" : "reward model"
+  }, KL penalty to the SFT model${
+    gamma ? `, PPO-ptx γ = ${gamma}` : ""
+  }), ${pp.after.samples.length} held-out requests, one answer each (gold ± ~0.01; the precise comparison is at the end):`,
+);
 console.table({
   "reward-model score": { sft: +pp.before.rm.toFixed(3), ppo: +pp.after.rm.toFixed(3) },
   "gold score": { sft: +pp.before.gold.toFixed(3), ppo: +pp.after.gold.toFixed(3) },
@@ -151,22 +167,43 @@ disposePolicy(pp.policy);
 
 const rw = r.reward;
 console.log(`\nReward model: ${rw.trainLists} training rank lists (K=4, simulated labeler), ${rw.heldoutLists} held-out lists`);
-console.log(`  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${rw.heldoutAccuracy.pairwise.toFixed(3)}, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)} (${(100 * rw.heldoutTiedPairs).toFixed(0)} % of pairs tied by the labeler, left out)`);
+console.log(
+  `  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${
+    rw.heldoutAccuracy.pairwise.toFixed(3)
+  }, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)} (${
+    (100 * rw.heldoutTiedPairs).toFixed(0)
+  } % of pairs tied by the labeler, left out)`,
+);
 console.log(`  Spearman(RM score, gold score) on held-out responses: ${rw.spearmanWithGold.toFixed(3)}`);
-console.log(`  pairs the gold score tells apart, by the part that differs (RM agreement): ${rw.agreementByPart.map((a) => `${a.kind} ${a.agreement.toFixed(2)} (${a.pairs})`).join(", ")}`);
-console.log(`  the best held-out answers made worse in one known way; RM prefers the original (chance 0.5): ${rw.editProbe.map((e) => `${e.edit} ${e.rmPrefersOriginal.toFixed(2)}`).join(", ")}`);
+console.log(
+  `  pairs the gold score tells apart, by the part that differs (RM agreement): ${
+    rw.agreementByPart.map((a) => `${a.kind} ${a.agreement.toFixed(2)} (${a.pairs})`).join(", ")
+  }`,
+);
+console.log(
+  `  the best held-out answers made worse in one known way; RM prefers the original (chance 0.5): ${
+    rw.editProbe.map((e) => `${e.edit} ${e.rmPrefersOriginal.toFixed(2)}`).join(", ")
+  }`,
+);
 console.log(`  the gold scorer itself on the same labels: pairwise ${rw.goldAccuracy.pairwise.toFixed(3)} (the ceiling: label noise)`);
 disposeRewardModel(rw.rm);
 
 const { pretrained, sft, ppo } = r.summary;
 const partNames = Object.keys(sft.parts);
-const row = (pick: (s: typeof sft) => number) => ({ pretrained: +pick(pretrained).toFixed(3), sft: +pick(sft).toFixed(3), ppo: +pick(ppo).toFixed(3) });
+const row = (pick: (s: typeof sft) => number) => ({
+  pretrained: +pick(pretrained).toFixed(3),
+  sft: +pick(sft).toFixed(3),
+  ppo: +pick(ppo).toFixed(3),
+});
 const bo = r.summary.bestOfN;
 console.log(
   `\nGold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers each (pretrained-only: 1), same sampling for all (mean, in [0, 1])` +
     (bo ? `; best-of-${bo.n}: the reward model picks one of SFT's ${bo.n} answers to each request:` : ":"),
 );
-const withBest = (pick: (s: typeof sft) => number) => ({ ...row(pick), ...(bo ? { [`best-of-${bo.n}`]: +pick(bo.scores).toFixed(3) } : {}) });
+const withBest = (pick: (s: typeof sft) => number) => ({
+  ...row(pick),
+  ...(bo ? { [`best-of-${bo.n}`]: +pick(bo.scores).toFixed(3) } : {}),
+});
 console.table(Object.fromEntries([
   ["total", withBest((s) => s.total)],
   ["ended its turn", withBest((s) => s.ended)],
@@ -183,10 +220,16 @@ if (classes) {
     ...(classes.bestOfN ? { [`best-of-${bo!.n}`]: +(classes.bestOfN[k] ?? 0).toFixed(3) } : {}),
   }])));
 }
-console.log(`Gain, request by request (mean of each request's answers; ± 1 standard error over requests): SFT − pretrained ${formatDifference(r.summary.sftGain)}, PPO − SFT ${formatDifference(r.summary.ppoGain)}`);
+console.log(
+  `Gain, request by request (mean of each request's answers; ± 1 standard error over requests): SFT − pretrained ${
+    formatDifference(r.summary.sftGain)
+  }, PPO − SFT ${formatDifference(r.summary.ppoGain)}`,
+);
 if (bo) {
   console.log(
-    `  best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)} nats (log ${bo.n} − ${bo.n - 1}/${bo.n}); PPO − best-of-${bo.n} ${formatDifference(bo.ppoOverIt)} at KL ${pp.after.kl.toFixed(3)}`,
+    `  best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)} nats (log ${bo.n} − ${
+      bo.n - 1
+    }/${bo.n}); PPO − best-of-${bo.n} ${formatDifference(bo.ppoOverIt)} at KL ${pp.after.kl.toFixed(3)}`,
   );
 }
 console.log(`Samples, side by side:`);
@@ -197,8 +240,16 @@ for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
   console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
   console.log(`    ppo        (${r.afterPpo[i].score.total.toFixed(2)}): ${show(r.afterPpo[i].response)}`);
 }
-const reportPaths = await writeReport(r, values.report ?? (values.quick ? "reports/quick" : "reports/latest"), { backend, totalSeconds: total, options: values });
+const reportPaths = await writeReport(r, values.report ?? (values.quick ? "reports/quick" : "reports/latest"), {
+  backend,
+  totalSeconds: total,
+  options: values,
+});
 const q = values.quick ? "-quick" : "";
-console.log(`\ncheckpoints: ${values["from-scratch"] ? `${root}/pretrain${q}/, ` : ""}${root}/sft${q}/, rm${q}/, ${ppoDir.slice(root.length + 1)}/ (HF layout + vocab.txt); rank lists: data/labels/`);
+console.log(
+  `\ncheckpoints: ${values["from-scratch"] ? `${root}/pretrain${q}/, ` : ""}${root}/sft${q}/, rm${q}/, ${
+    ppoDir.slice(root.length + 1)
+  }/ (HF layout + vocab.txt); rank lists: data/labels/`,
+);
 console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
 disposeGPT2(r.model);

@@ -5,7 +5,12 @@ import { lossChart, smooth } from "../lib/charts/training.ts";
 import { assert } from "./helpers.ts";
 
 Deno.test("a chart displays as Plotly JSON with an SVG fallback, without Deno.jupyter", () => {
-  const chart = lineChart({ title: "损失 <loss>", xTitle: "step", yTitle: "loss", series: [{ name: "train", x: [1, 2, 3], y: [3, 2, 1.5] }] });
+  const chart = lineChart({
+    title: "损失 <loss>",
+    xTitle: "step",
+    yTitle: "loss",
+    series: [{ name: "train", x: [1, 2, 3], y: [3, 2, 1.5] }],
+  });
   const bundle = chart.mimeBundle();
   const fig = bundle["application/vnd.plotly.v1+json"] as { data: { x: number[]; y: number[]; name: string }[] };
   assert.deepEqual(fig.data[0].y, [3, 2, 1.5]);
@@ -23,7 +28,10 @@ Deno.test("niceTicks() and smooth()", () => {
 });
 
 Deno.test("lossChart() draws train and held-out curves; Table renders HTML and text", () => {
-  const chart = lossChart({ train: [{ step: 0, loss: 4, lr: 1, gradNorm: 1, tokensPerSecond: 1 }], eval: [{ step: 1, loss: 3.5 }] }, "pretrain");
+  const chart = lossChart(
+    { train: [{ step: 0, loss: 4, lr: 1, gradNorm: 1, tokensPerSecond: 1 }], eval: [{ step: 1, loss: 3.5 }] },
+    "pretrain",
+  );
   assert.equal(chart.spec.series.length, 2);
   const table = new Table(["prompt", "answer"], [["写诗", "床前<明月>光"]]);
   assert.match(table.html(), /床前&lt;明月&gt;光/);

@@ -5,7 +5,11 @@ import type { TaskPrompt } from "../lib/tasks/types.ts";
 import { assert } from "./helpers.ts";
 
 const task = poetryTask([], { preference: "rules" });
-const prompt: TaskPrompt = { id: "p", messages: [{ role: "user", content: "写一首五言绝句。" }], constraints: { chars_per_line: 5, n_lines: 4, form: "五言绝句" } };
+const prompt: TaskPrompt = {
+  id: "p",
+  messages: [{ role: "user", content: "写一首五言绝句。" }],
+  constraints: { chars_per_line: 5, n_lines: 4, form: "五言绝句" },
+};
 const poem = "白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。";
 
 Deno.test("the poem edits make a correct poem worse by the gold score, one way each", () => {
@@ -42,6 +46,9 @@ Deno.test("editProbe() counts how often the scorer prefers the original (hand-co
 Deno.test("editProbe() leaves out edits that do not apply or do not lower the gold score", async () => {
   const noop = { name: "no change", apply: (r: string) => r };
   const better = { name: "undo a mistake", apply: () => poem };
-  const rows = await editProbe((pairs) => Promise.resolve(pairs.map(() => 0)), task, [{ prompt, response: "白日依山尽，黄河入海流。" }], [noop, better]);
+  const rows = await editProbe((pairs) => Promise.resolve(pairs.map(() => 0)), task, [{ prompt, response: "白日依山尽，黄河入海流。" }], [
+    noop,
+    better,
+  ]);
   assert.deepEqual(rows.map((r) => [r.edit, r.answers, r.rmPrefersOriginal]), [["no change", 0, 0], ["undo a mistake", 0, 0]]);
 });

@@ -72,7 +72,10 @@ Deno.test("generate(): rows that stop leave the batch, and every row still gets 
   const stopIds = [2, 11, 17, 23, 31];
   const batched = await generate(model, many, { maxNewTokens: 14, greedy: true, stopIds, rng: new Rng(0) });
   const lengths = new Set(batched.tokens.map((t) => t.length));
-  assert.ok(batched.finished.filter(Boolean).length >= 2 && lengths.size >= 3, `rows should stop at different steps (lengths ${[...lengths]})`);
+  assert.ok(
+    batched.finished.filter(Boolean).length >= 2 && lengths.size >= 3,
+    `rows should stop at different steps (lengths ${[...lengths]})`,
+  );
   for (let b = 0; b < many.length; b++) {
     const alone = await generate(model, [many[b]], { maxNewTokens: 14, greedy: true, stopIds, rng: new Rng(0) });
     assert.deepEqual(batched.tokens[b], alone.tokens[0], `row ${b}`);

@@ -135,7 +135,9 @@ Deno.test("crossEntropy() gradient with a mask matches (softmax − onehot) · m
   const z = [[[1, 2, 0.5], [0, -1, 3]], [[2, 2, 2], [0.1, 0.2, 0.3]]];
   const targets = [[2, 0], [1, 1]];
   const mask = [[1, 0], [1, 1]];
-  const g = tf.grad((l: tf.Tensor) => crossEntropy(l as tf.Tensor3D, tf.tensor2d(targets, undefined, "int32"), tf.tensor2d(mask)))(tf.tensor3d(z));
+  const g = tf.grad((l: tf.Tensor) => crossEntropy(l as tf.Tensor3D, tf.tensor2d(targets, undefined, "int32"), tf.tensor2d(mask)))(
+    tf.tensor3d(z),
+  );
   const expected: number[] = [];
   z.forEach((row, b) =>
     row.forEach((logitsRow, t) => {

@@ -26,10 +26,20 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     const path = `${dir}/human.jsonl`;
-    const server = startLabelServer(new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint: "checkpoints/sft" }), { port: 0 });
+    const server = startLabelServer(new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint: "checkpoints/sft" }), {
+      port: 0,
+    });
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -62,14 +72,21 @@ Deno.test({
       );
       assert.equal(status, 409);
       // A page on another local origin cannot write, even with no-cors (its POST arrives without the token).
-      const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => new Response("<p>other</p>", { headers: { "content-type": "text/html" } }));
+      const other = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+        () => new Response("<p>other</p>", { headers: { "content-type": "text/html" } }),
+      );
       try {
         const foreign = await browser.newPage();
         await foreign.goto(`http://127.0.0.1:${other.addr.port}/`);
         await foreign.evaluate(
-          `fetch(${JSON.stringify(server.url + "api/rank")}, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body: JSON.stringify({ order: [0, 1, 2] }) }).catch(() => {})`,
+          `fetch(${
+            JSON.stringify(server.url + "api/rank")
+          }, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body: JSON.stringify({ order: [0, 1, 2] }) }).catch(() => {})`,
         );
-        await foreign.evaluate(`fetch(${JSON.stringify(server.url + "api/skip")}, { method: "POST", mode: "no-cors", body: "{}" }).catch(() => {})`);
+        await foreign.evaluate(
+          `fetch(${JSON.stringify(server.url + "api/skip")}, { method: "POST", mode: "no-cors", body: "{}" }).catch(() => {})`,
+        );
         assert.equal((await loadLabels(path)).length, 0, "the foreign page saved nothing");
         await page.reload();
         await page.waitForFunction(`${textOf("#status")}.includes("第 1 / 2 条 · 已保存 0 条")`);

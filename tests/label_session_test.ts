@@ -95,7 +95,11 @@ Deno.test("label server: only its own page can write (Host, Origin, content type
     assert.equal((await session.state()).labelled, 0);
     assert.equal(await pathExists(path), false, "nothing was written");
     // The page's own request, with everything right, is accepted.
-    const ok = await fetch(`${server.url}api/rank`, { method: "POST", headers: { origin: `http://127.0.0.1:${port}`, "content-type": "application/json", "x-label-token": token }, body });
+    const ok = await fetch(`${server.url}api/rank`, {
+      method: "POST",
+      headers: { origin: `http://127.0.0.1:${port}`, "content-type": "application/json", "x-label-token": token },
+      body,
+    });
     assert.equal(ok.status, 200);
     await ok.body?.cancel();
   } finally {

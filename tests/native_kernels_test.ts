@@ -7,7 +7,14 @@
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
 import { loadNativeKernels } from "../lib/fast/native_kernels.ts";
-import { fusedAttention, fusedCrossEntropyRows, fusedGlobalNorm, fusedGeluNew, fusedLayerNorm, fusedMaskedSoftmax } from "../lib/fast/fused_ops.ts";
+import {
+  fusedAttention,
+  fusedCrossEntropyRows,
+  fusedGeluNew,
+  fusedGlobalNorm,
+  fusedLayerNorm,
+  fusedMaskedSoftmax,
+} from "../lib/fast/fused_ops.ts";
 import { geluNewComposite, layerNormComposite } from "../lib/gpt2/layers.ts";
 import { crossEntropy, crossEntropyComposite } from "../lib/gpt2/loss.ts";
 import { attentionMask } from "../lib/gpt2/attention.ts";
@@ -39,7 +46,13 @@ async function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor
   return out;
 }
 
-async function assertSameFunction(name: string, fast: (...xs: tf.Tensor[]) => tf.Tensor, ref: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], atol = 1e-5) {
+async function assertSameFunction(
+  name: string,
+  fast: (...xs: tf.Tensor[]) => tf.Tensor,
+  ref: (...xs: tf.Tensor[]) => tf.Tensor,
+  xs: tf.Tensor[],
+  atol = 1e-5,
+) {
   const a = await valueAndGrads(fast, xs);
   const b = await valueAndGrads(ref, xs);
   assertAllClose(a.value, b.value, { atol, what: `${name} value` });
@@ -53,7 +66,11 @@ Deno.test({
     const x = rand([6, 5, 40], 1, 4); // wide range: the tails of tanh matter
     await assertSameFunction("gelu_new", fusedGeluNew, geluNewComposite, [x]);
     const w = rand([40], 2), b = rand([40], 3);
-    await assertSameFunction("layer_norm", (x, w, b) => fusedLayerNorm(x, w, b, 1e-5), (x, w, b) => layerNormComposite(x, w, b, 1e-5), [x, w, b], 3e-5);
+    await assertSameFunction("layer_norm", (x, w, b) => fusedLayerNorm(x, w, b, 1e-5), (x, w, b) => layerNormComposite(x, w, b, 1e-5), [
+      x,
+      w,
+      b,
+    ], 3e-5);
     tf.dispose([x, w, b]);
   },
 });
@@ -66,7 +83,12 @@ Deno.test({
     const targets = tf.tensor2d([[1, 0, 49, 7], [3, 3, 3, 3], [10, 20, 30, 40]], undefined, "int32");
     const mask = tf.tensor2d([[1, 1, 0, 1], [0, 0, 0, 0], [1, 0, 1, 1]]);
     for (const m of [undefined, mask]) {
-      await assertSameFunction(`cross-entropy mask=${!!m}`, (z) => crossEntropy(z as tf.Tensor3D, targets, m), (z) => crossEntropyComposite(z as tf.Tensor3D, targets, m), [logits]);
+      await assertSameFunction(
+        `cross-entropy mask=${!!m}`,
+        (z) => crossEntropy(z as tf.Tensor3D, targets, m),
+        (z) => crossEntropyComposite(z as tf.Tensor3D, targets, m),
+        [logits],
+      );
     }
     const rows = fusedCrossEntropyRows(tf.reshape(logits, [12, 50]), tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 50], "int32"));
     const values = await rows.data();
@@ -234,7 +256,9 @@ Deno.test({
     const perm = [2, 0, 3, 1];
     const xt = tf.transpose(x, perm);
     const expected: number[] = [];
-    for (let a = 0; a < 4; a++) for (let b = 0; b < 2; b++) for (let c = 0; c < 5; c++) for (let d = 0; d < 3; d++) expected.push(at([b, d, a, c]));
+    for (let a = 0; a < 4; a++) {
+      for (let b = 0; b < 2; b++) for (let c = 0; c < 5; c++) for (let d = 0; d < 3; d++) expected.push(at([b, d, a, c]));
+    }
     assert.deepEqual(xt.shape, [4, 2, 5, 3]);
     assertAllClose(await xt.data(), expected, { atol: 0, what: "transpose" });
     const ti = tf.transpose(tf.tensor2d([[1, 2, 3], [4, 5, 6]], undefined, "int32"));
@@ -303,10 +327,12 @@ Deno.test({
     assert.ok(info.kernelNames.includes(ATTENTION_INFERENCE), `kernels used: ${info.kernelNames}`);
     let composite: tf.Tensor[] = [];
     // Inside a gradient scope the model takes the composite path.
-    tf.dispose(tf.variableGrads(() => {
-      composite = run().map((t) => tf.keep(t));
-      return tf.sum(composite[1]) as tf.Scalar;
-    }, [model.params["h.0.attn.c_attn.weight"]]).grads);
+    tf.dispose(
+      tf.variableGrads(() => {
+        composite = run().map((t) => tf.keep(t));
+        return tf.sum(composite[1]) as tf.Scalar;
+      }, [model.params["h.0.attn.c_attn.weight"]]).grads,
+    );
     assert.equal(fast.length, composite.length);
     for (let i = 0; i < fast.length; i++) {
       assert.deepEqual(fast[i].shape, composite[i].shape);

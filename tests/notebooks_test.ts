@@ -25,7 +25,11 @@ interface Cell {
 const cellsOf = (name: string): Cell[] => JSON.parse(Deno.readTextFileSync(join(DIR, name))).cells;
 const code = (cell: Cell) => cell.source.join("");
 
-const hasJupyter = await new Deno.Command("/usr/bin/python3", { args: ["-c", "import jupyter_client, ipykernel"], stdout: "null", stderr: "null" })
+const hasJupyter = await new Deno.Command("/usr/bin/python3", {
+  args: ["-c", "import jupyter_client, ipykernel"],
+  stdout: "null",
+  stderr: "null",
+})
   .output().then((o) => o.success, () => false);
 
 /** 01 starts from scratch each time (a finished checkpoint would skip its training). */

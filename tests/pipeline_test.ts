@@ -30,7 +30,14 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
       initFrom: `${root}/uer-like`,
       sft: { batchSize: 2, train: { steps: 3, evalEvery: 3, checkpointEvery: 3, warmupSteps: 1 } },
       reward: { trainPrompts: 4, heldoutPrompts: 3, k: 2, train: { epochs: 1 } },
-      ppo: { iterations: 2, evalPrompts: 2, evalEvery: 1, sampleEvery: 1, checkpointEvery: 1, ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, maxNewTokens: 6 } },
+      ppo: {
+        iterations: 2,
+        evalPrompts: 2,
+        evalEvery: 1,
+        sampleEvery: 1,
+        checkpointEvery: 1,
+        ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, maxNewTokens: 6 },
+      },
       labelsPath: `${root}/labels.jsonl`,
       evalPrompts: 2,
       evalAnswersPerPrompt: 2,
@@ -51,7 +58,22 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "reward model", "ppo", "evaluate"]);
     assert.equal(result.ppo.history.stats.length, 2);
     assert.deepEqual(result.ppo.history.eval.map((e) => e.iteration), [0, 1, 2]);
-    for (const key of ["objective/kl", "objective/scores", "objective/rlhf_reward", "objective/entropy", "objective/kl_coef", "policy/approxkl", "policy/clipfrac", "loss/policy", "loss/value", "val/clipfrac", "val/explained_variance", "val/ratio"] as const) {
+    for (
+      const key of [
+        "objective/kl",
+        "objective/scores",
+        "objective/rlhf_reward",
+        "objective/entropy",
+        "objective/kl_coef",
+        "policy/approxkl",
+        "policy/clipfrac",
+        "loss/policy",
+        "loss/value",
+        "val/clipfrac",
+        "val/explained_variance",
+        "val/ratio",
+      ] as const
+    ) {
       assert.ok(Number.isFinite(result.ppo.history.stats[0][key]), key);
     }
     const { writeReport } = await import("../lib/report/report.ts");
@@ -62,7 +84,10 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(metrics.heldout_gold.answers_per_request, 2);
     assert.ok(typeof metrics.stages.reward_model.heldout_pairwise_accuracy === "number");
     // The edit probe ran on the held-out answers (each edit reported, with however many answers it applied to).
-    assert.deepEqual(result.reward.editProbe.map((e) => e.edit), (await import("../lib/tasks/poetry_zh/edits.ts")).POEM_EDITS.map((e) => e.name));
+    assert.deepEqual(
+      result.reward.editProbe.map((e) => e.edit),
+      (await import("../lib/tasks/poetry_zh/edits.ts")).POEM_EDITS.map((e) => e.name),
+    );
     assert.deepEqual(Object.keys(metrics.stages.reward_model.edit_probe), result.reward.editProbe.map((e) => e.edit));
     const html = await Deno.readTextFile(paths.html);
     assert.match(html, /<svg /);

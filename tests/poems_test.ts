@@ -17,7 +17,12 @@ Deno.test("loadPoems() reads the bundled corpus: valid poems, a disjoint held-ou
 
 Deno.test("poemText() writes one couplet a row", () => {
   const poem = {
-    id: "x", title: "t", author: "a", chars_per_line: 5 as const, n_lines: 4 as const, split: "train" as const,
+    id: "x",
+    title: "t",
+    author: "a",
+    chars_per_line: 5 as const,
+    n_lines: 4 as const,
+    split: "train" as const,
     lines: ["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"],
   };
   assert.equal(poemText(poem), "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。");
@@ -25,7 +30,12 @@ Deno.test("poemText() writes one couplet a row", () => {
 
 Deno.test("loadPoems() names the file and line of bad records", async () => {
   const good = JSON.stringify({
-    id: "a", title: "t", author: "z", chars_per_line: 5, n_lines: 4, split: "train",
+    id: "a",
+    title: "t",
+    author: "z",
+    chars_per_line: 5,
+    n_lines: 4,
+    split: "train",
     lines: ["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"],
   });
   const cases: [string, RegExp][] = [

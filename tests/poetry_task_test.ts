@@ -68,8 +68,14 @@ Deno.test("the poetry task: requests name properties the poem really has, and th
       assert.ok(text.includes(`《${prompt.constraints.title}》`));
     }
   }
-  assert.ok(includes > examples.length / 3 && titled > examples.length / 4 && themed > examples.length / 10, `${includes} ${titled} ${themed}`);
-  assert.deepEqual(task.sftExamples("train", 1).map((e) => e.prompt.messages[0].content), examples.map((e) => e.prompt.messages[0].content));
+  assert.ok(
+    includes > examples.length / 3 && titled > examples.length / 4 && themed > examples.length / 10,
+    `${includes} ${titled} ${themed}`,
+  );
+  assert.deepEqual(
+    task.sftExamples("train", 1).map((e) => e.prompt.messages[0].content),
+    examples.map((e) => e.prompt.messages[0].content),
+  );
   // Held-out prompts come only from held-out poems.
   const heldoutIds = new Set(poems.filter((p) => p.split === "heldout").map((p) => p.id));
   assert.ok(task.prompts("heldout", 0).every((p) => heldoutIds.has(p.id)));

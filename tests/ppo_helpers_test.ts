@@ -41,7 +41,13 @@ Deno.test("masked mean, variance and whitening use only the masked tokens of the
 Deno.test("KL estimators k1 and k3, and the per-token rewards with the score at the last token", () => {
   assertAllClose([klPerToken(-1, -1.5, "k1"), klPerToken(-1, -1.5, "k3")], [0.5, Math.exp(-0.5) - 1 + 0.5], { atol: 1e-12 });
   assert.ok(klPerToken(-2, -1, "k3") >= 0);
-  const { rewards: r, kl } = perTokenRewards([2, -1], [[-1, -2, -3], [-1, -1, 0]], [[-1.5, -2, -2], [-1, -2, 0]], [[1, 1, 1], [1, 1, 0]], 0.1);
+  const { rewards: r, kl } = perTokenRewards(
+    [2, -1],
+    [[-1, -2, -3], [-1, -1, 0]],
+    [[-1.5, -2, -2], [-1, -2, 0]],
+    [[1, 1, 1], [1, 1, 0]],
+    0.1,
+  );
   assertAllClose(kl.flat(), [0.5, 0, -1, 0, 1, 0], { atol: 1e-12 });
   assertAllClose(r.flat(), [-0.05, 0, 0.1 + 2, 0, -0.1 - 1, 0], { atol: 1e-12 });
 });

@@ -26,7 +26,9 @@ Deno.test("truncatedLogprobs() gradient: onehot − p on kept tokens, 0 on dropp
   const row = rows[0];
   const token = 5;
   const f = (z: number[]) => tf.tidy(() => truncatedLogprobs(tf.tensor2d([z]), tf.tensor1d([token], "int32"), sampling).dataSync()[0]);
-  const g = tf.grad((z: tf.Tensor) => tf.sum(truncatedLogprobs(z as tf.Tensor2D, tf.tensor1d([token], "int32"), sampling)))(tf.tensor2d([row]));
+  const g = tf.grad((z: tf.Tensor) => tf.sum(truncatedLogprobs(z as tf.Tensor2D, tf.tensor1d([token], "int32"), sampling)))(
+    tf.tensor2d([row]),
+  );
   const analytic = Array.from(await g.data());
   const eps = 1e-2;
   const numeric = row.map((_, j) => {
@@ -80,7 +82,10 @@ Deno.test("PPO's evaluateResponses() gives the log-probs generate() sampled with
   const { generate } = await import("../lib/generate/generate.ts");
   const { evaluateResponses, sequenceBatch } = await import("../lib/ppo/policy.ts");
   const { Rng } = await import("../lib/train/rng.ts");
-  const model = createGPT2(resolveGPT2Config({ vocab_size: 30, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, initializer_range: 0.3 }), { seed: 2 });
+  const model = createGPT2(
+    resolveGPT2Config({ vocab_size: 30, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, initializer_range: 0.3 }),
+    { seed: 2 },
+  );
   const sampling = { temperature: 0.8, topP: 0.9 };
   const prompts = [[1, 2, 3, 4], [5, 6]];
   const gen = await generate(model, prompts, { ...sampling, maxNewTokens: 8, stopIds: [29], padId: 0, rng: new Rng(1) });

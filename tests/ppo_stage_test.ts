@@ -16,10 +16,17 @@ await initBackend({ quiet: true });
 Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupted run (weights, β, history; with PPO-ptx)", async () => {
   const task = poetryTask((await loadPoems()).slice(0, 200), { preference: "rules" });
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
-  const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 3 });
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), {
+    seed: 3,
+  });
   const rm = createRewardModel(sft, { seed: 1 });
   const options = {
-    iterations: 2, evalPrompts: 2, evalEvery: 1, sampleEvery: 1, checkpointEvery: 5, quiet: true,
+    iterations: 2,
+    evalPrompts: 2,
+    evalEvery: 1,
+    sampleEvery: 1,
+    checkpointEvery: 5,
+    quiet: true,
     ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, maxNewTokens: 8, lr: 1e-3, klTarget: 6, ptxCoef: 0.5 },
   };
   const dir = await Deno.makeTempDir();
@@ -48,17 +55,31 @@ Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupte
 
 Deno.test("runPPOStage(): a non-finite statistic stops the run with the iteration named, before any checkpoint; options reject ±Infinity/NaN", async () => {
   const { resolvePPOConfig } = await import("../lib/ppo/ppo_config.ts");
-  assert.throws(() => resolvePPOConfig({ ptxCoef: Infinity }), /PPOConfig\.ptxCoef: expected ≥ 0, got Infinity|PPOConfig\.ptxCoef: expected a finite number/);
+  assert.throws(
+    () => resolvePPOConfig({ ptxCoef: Infinity }),
+    /PPOConfig\.ptxCoef: expected ≥ 0, got Infinity|PPOConfig\.ptxCoef: expected a finite number/,
+  );
   assert.throws(() => resolvePPOConfig({ initKlCoef: NaN }), /PPOConfig\.initKlCoef: expected a finite number, got NaN/);
   const task = poetryTask((await loadPoems()).slice(0, 200), { preference: "rules" });
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
-  const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 3 });
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), {
+    seed: 3,
+  });
   const rm = createRewardModel(sft, { seed: 1 });
   rm.normalisation = { gain: NaN, bias: 0 }; // a reward model whose every score is NaN
   const dir = await Deno.makeTempDir();
   try {
     await assert.rejects(
-      () => runPPOStage(sft, tokenizer, task, rm, { iterations: 2, evalPrompts: 2, evalEvery: 5, checkpointEvery: 1, quiet: true, checkpointDir: `${dir}/ppo`, ppo: { batchSize: 4, miniBatchSize: 2, maxNewTokens: 8 } }),
+      () =>
+        runPPOStage(sft, tokenizer, task, rm, {
+          iterations: 2,
+          evalPrompts: 2,
+          evalEvery: 5,
+          checkpointEvery: 1,
+          quiet: true,
+          checkpointDir: `${dir}/ppo`,
+          ppo: { batchSize: 4, miniBatchSize: 2, maxNewTokens: 8 },
+        }),
       /PPO diverged at iteration 1: .*NaN.*\(no checkpoint written\)/,
     );
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [], "no checkpoint of the broken policy");

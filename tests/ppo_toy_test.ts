@@ -23,7 +23,17 @@ Deno.test("PPO raises a toy reward within a few iterations, with finite KL and n
   const policy = createPolicy(sft);
   const reference = cloneGPT2(sft, { trainable: false });
   disposeGPT2(sft);
-  const config = resolvePPOConfig({ batchSize: 16, miniBatchSize: 8, ppoEpochs: 4, lr: 3e-3, maxNewTokens: 6, initKlCoef: 0.02, klTarget: undefined, maxApproxKl: 1, noEndPenalty: 0 });
+  const config = resolvePPOConfig({
+    batchSize: 16,
+    miniBatchSize: 8,
+    ppoEpochs: 4,
+    lr: 3e-3,
+    maxNewTokens: 6,
+    initKlCoef: 0.02,
+    klTarget: undefined,
+    maxApproxKl: 1,
+    noEndPenalty: 0,
+  });
   const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
   const kl = new FixedKLController(config.initKlCoef);
   const rng = new Rng(4);
@@ -47,7 +57,9 @@ Deno.test("PPO raises a toy reward within a few iterations, with finite KL and n
 });
 
 Deno.test("a PPO iteration handles prompts and responses of different lengths in its minibatches", async () => {
-  const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2, initializer_range: 0.5 }), { seed: 2 });
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2, initializer_range: 0.5 }), {
+    seed: 2,
+  });
   const policy = createPolicy(sft);
   const reference = cloneGPT2(sft, { trainable: false });
   disposeGPT2(sft);
@@ -56,7 +68,11 @@ Deno.test("a PPO iteration handles prompts and responses of different lengths in
   const optimizer = new AdamW(policyParams(policy));
   const prompts = [[0], [0, 4, 5], [6, 6, 6, 6, 6], [5, 4]];
   const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.length));
-  const { responses, stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(0.1), prompts, reward, config, { stopId: 2, padId: 0, rng: new Rng(9) });
+  const { responses, stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(0.1), prompts, reward, config, {
+    stopId: 2,
+    padId: 0,
+    rng: new Rng(9),
+  });
   assert.ok(new Set(responses.map((r) => r.length)).size > 1, `lengths ${responses.map((r) => r.length)}`);
   assert.ok(Number.isFinite(stats["loss/policy"]));
   optimizer.dispose();
@@ -75,18 +91,36 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
     const policy = createPolicy(sft);
     const reference = cloneGPT2(sft, { trainable: false });
     disposeGPT2(sft);
-    const config = resolvePPOConfig({ batchSize: 8, miniBatchSize: 4, ppoEpochs: 2, lr: 3e-3, maxNewTokens: 4, klTarget: undefined, maxApproxKl: 10, ptxCoef });
+    const config = resolvePPOConfig({
+      batchSize: 8,
+      miniBatchSize: 4,
+      ppoEpochs: 2,
+      lr: 3e-3,
+      maxNewTokens: 4,
+      klTarget: undefined,
+      maxApproxKl: 10,
+      ptxCoef,
+    });
     const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
     const rng = new Rng(6);
     const before = (await batchLoss(policy.lm, supervised).data())[0];
     const ptxLosses: number[] = [];
     for (let it = 0; it < 4; it++) {
-      const { stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(0.1), [[0], [0], [0], [0], [0], [0], [0], [0]], reward0, config, {
-        stopId: 7,
-        padId: 0,
-        rng,
-        ptx: { batches, iteration: it },
-      });
+      const { stats } = await ppoIteration(
+        policy,
+        reference,
+        optimizer,
+        new FixedKLController(0.1),
+        [[0], [0], [0], [0], [0], [0], [0], [0]],
+        reward0,
+        config,
+        {
+          stopId: 7,
+          padId: 0,
+          rng,
+          ptx: { batches, iteration: it },
+        },
+      );
       ptxLosses.push(stats["loss/ptx"]);
     }
     const after = (await batchLoss(policy.lm, supervised).data())[0];
@@ -101,10 +135,18 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
   const on = await run(1);
   assert.equal(batchesRead, 16, "one supervised batch per minibatch: 4 iterations × 2 epochs × 2 minibatches");
   assert.ok(Math.abs(on.ptxLosses[0] - on.before) < 0.5, `first ptx loss ${on.ptxLosses[0]} vs ${on.before} before any step`);
-  assert.ok(on.after < 0.6 * on.before && on.after < off.after - 0.5, `supervised loss: γ = 1 ${on.before} → ${on.after}, γ = 0 → ${off.after}`);
+  assert.ok(
+    on.after < 0.6 * on.before && on.after < off.after - 0.5,
+    `supervised loss: γ = 1 ${on.before} → ${on.after}, γ = 0 → ${off.after}`,
+  );
   const noBatches = resolvePPOConfig({ batchSize: 2, miniBatchSize: 2, ptxCoef: 1 });
   await assert.rejects(
-    () => ppoIteration(undefined as never, undefined as never, undefined as never, new FixedKLController(0.1), [[0]], reward0, noBatches, { stopId: 7, padId: 0, rng: new Rng(1) }),
+    () =>
+      ppoIteration(undefined as never, undefined as never, undefined as never, new FixedKLController(0.1), [[0]], reward0, noBatches, {
+        stopId: 7,
+        padId: 0,
+        rng: new Rng(1),
+      }),
     /ptxCoef > 0 needs options.ptx/,
   );
 });
@@ -120,7 +162,17 @@ Deno.test("PPO raises the mood reward (the default preference's σ(bright − so
   const policy = createPolicy(sft);
   const reference = cloneGPT2(sft, { trainable: false });
   disposeGPT2(sft);
-  const config = resolvePPOConfig({ batchSize: 16, miniBatchSize: 8, ppoEpochs: 4, lr: 3e-3, maxNewTokens: 6, initKlCoef: 0.02, klTarget: undefined, maxApproxKl: 1, noEndPenalty: 0 });
+  const config = resolvePPOConfig({
+    batchSize: 16,
+    miniBatchSize: 8,
+    ppoEpochs: 4,
+    lr: 3e-3,
+    maxNewTokens: 6,
+    initKlCoef: 0.02,
+    klTarget: undefined,
+    maxApproxKl: 1,
+    noEndPenalty: 0,
+  });
   const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
   const rng = new Rng(8);
   const prompts = Array.from({ length: config.batchSize }, () => [5, 6]);
@@ -128,7 +180,11 @@ Deno.test("PPO raises the mood reward (the default preference's σ(bright − so
   const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => readMood(text(r), valence).mood));
   const scores: number[] = [];
   for (let it = 0; it < 8; it++) {
-    const { stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(config.initKlCoef), prompts, reward, config, { stopId: 7, padId: 0, rng });
+    const { stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(config.initKlCoef), prompts, reward, config, {
+      stopId: 7,
+      padId: 0,
+      rng,
+    });
     scores.push(stats["objective/scores"]);
   }
   const first = (scores[0] + scores[1]) / 2, last = (scores[6] + scores[7]) / 2;

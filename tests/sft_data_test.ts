@@ -4,8 +4,13 @@ import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS } from "../lib/tokenizer/chat_template.ts";
 import { assert } from "./helpers.ts";
 
-const tok = buildCharVocab(["写一首五言绝句床前明月光，疑是地上霜。\n举头望明月，低头思故乡。"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
-const example = (response: string) => ({ prompt: { id: "x", messages: [{ role: "user" as const, content: "写一首五言绝句" }], constraints: {} }, response });
+const tok = buildCharVocab(["写一首五言绝句床前明月光，疑是地上霜。\n举头望明月，低头思故乡。"], {
+  extraSpecialTokens: CHAT_SPECIAL_TOKENS,
+});
+const example = (response: string) => ({
+  prompt: { id: "x", messages: [{ role: "user" as const, content: "写一首五言绝句" }], constraints: {} },
+  response,
+});
 
 Deno.test("SFT batches train exactly on the assistant's reply and its end-of-turn token", () => {
   const { encoded } = encodeSftExamples([example("床前明月光，疑是地上霜。"), example("举头")], tok, 64);
@@ -42,11 +47,16 @@ Deno.test("random SFT batches depend only on (seed, step)", () => {
 Deno.test("loadSftJsonl() reads both formats and names the file and line of bad records", async () => {
   const path = await Deno.makeTempFile({ suffix: ".jsonl" });
   try {
-    await Deno.writeTextFile(path, [
-      JSON.stringify({ prompt: "写诗", response: "床前明月光" }),
-      "",
-      JSON.stringify({ messages: [{ role: "system", content: "你是诗人" }, { role: "user", content: "写诗" }, { role: "assistant", content: "明月" }] }),
-    ].join("\n"));
+    await Deno.writeTextFile(
+      path,
+      [
+        JSON.stringify({ prompt: "写诗", response: "床前明月光" }),
+        "",
+        JSON.stringify({
+          messages: [{ role: "system", content: "你是诗人" }, { role: "user", content: "写诗" }, { role: "assistant", content: "明月" }],
+        }),
+      ].join("\n"),
+    );
     const examples = await loadSftJsonl(path);
     assert.equal(examples.length, 2);
     assert.equal(examples[1].prompt.messages.length, 2);
@@ -55,7 +65,10 @@ Deno.test("loadSftJsonl() reads both formats and names the file and line of bad 
       ['{"prompt": "a", "response": "b"}\n{oops', /:2: invalid JSON/],
       ['{"prompt": "a", "response": ""}', /:1: field "response" must be a non-empty string/],
       ['{"messages": [{"role": "user", "content": "a"}, {"role": "bot", "content": "b"}]}', /:1: messages\[1\]\.role must be one of/],
-      ['{"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "b"}]}', /:1: the last message must be the assistant's/],
+      [
+        '{"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "b"}]}',
+        /:1: the last message must be the assistant's/,
+      ],
     ];
     for (const [content, pattern] of cases) {
       await Deno.writeTextFile(path, content);

@@ -27,7 +27,11 @@ Deno.test({
       await savePretrained(model, `${dir}/ckpt`);
       const ids = [[1, 7, 3, 49, 0, 12]];
       const script = new URL("../reference/logits_of_checkpoint.py", import.meta.url).pathname;
-      const out = await new Deno.Command("/usr/bin/python3", { args: [script, `${dir}/ckpt`, JSON.stringify(ids)], stdout: "piped", stderr: "piped" }).output();
+      const out = await new Deno.Command("/usr/bin/python3", {
+        args: [script, `${dir}/ckpt`, JSON.stringify(ids)],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
       assert.ok(out.success, new TextDecoder().decode(out.stderr));
       const torch = JSON.parse(new TextDecoder().decode(out.stdout));
       assert.equal(torch.keys, Object.keys(model.params).length);

@@ -57,7 +57,14 @@ Deno.test("progress formatting and a plain (non-terminal) progress bar", () => {
   assert.equal(formatRate(0.125), "0.13");
   let clock = 0;
   const lines: string[] = [];
-  const bar = new ProgressBar({ total: 4, label: "demo", write: (t) => lines.push(t), inPlace: false, plainEverySeconds: 10, now: () => clock });
+  const bar = new ProgressBar({
+    total: 4,
+    label: "demo",
+    write: (t) => lines.push(t),
+    inPlace: false,
+    plainEverySeconds: 10,
+    now: () => clock,
+  });
   clock = 1000;
   bar.update(1, { tokens: 500, extra: { loss: "2.500" } }); // first update prints
   clock = 2000;

@@ -27,7 +27,13 @@ async function weights(model: ReturnType<typeof createGPT2>): Promise<Float32Arr
 
 Deno.test("trainLM() lowers the held-out loss and records history for charts", async () => {
   const model = createGPT2(config, { seed: 0 });
-  const history = await trainLM({ model, data, evalData, config: resolveTrainConfig({ ...trainConfig, steps: 40, evalEvery: 10 }), quiet: true });
+  const history = await trainLM({
+    model,
+    data,
+    evalData,
+    config: resolveTrainConfig({ ...trainConfig, steps: 40, evalEvery: 10 }),
+    quiet: true,
+  });
   disposeGPT2(model);
   assert.equal(history.train.length, 40);
   assert.deepEqual(history.eval.map((e) => e.step), [10, 20, 30, 40]);

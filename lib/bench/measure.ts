@@ -51,7 +51,8 @@ export async function measureTraining(config: GPT2Config, o: TrainBenchOptions):
   const model = createGPT2({ ...config, dropout: 0 }, { seed: o.seed });
   const optimizer = new AdamW(model.params, { betas: [0.9, 0.95], weightDecay: 0.1 });
   const rng = new Rng(o.seed);
-  const randomRows = (cols: number) => Array.from({ length: o.batch }, () => Array.from({ length: cols }, () => rng.nextInt(config.vocab_size)));
+  const randomRows = (cols: number) =>
+    Array.from({ length: o.batch }, () => Array.from({ length: cols }, () => rng.nextInt(config.vocab_size)));
   const times: number[] = [];
   const numTensorsAfter: number[] = [];
   let peakBytes = 0;

@@ -64,12 +64,29 @@ export async function runTorchBench(
   const core = chooseOpenBlasCoreType();
   if (core) env.OPENBLAS_CORETYPE = core;
   const args = [
-    script, "--config", JSON.stringify(modelConfig),
-    "--batch", String(train.batch), "--seq", String(train.seq),
-    "--train-steps", String(train.steps), "--warmup", String(train.warmup),
-    "--gen-batch", String(gen.batch), "--gen-prompt", String(gen.promptLength),
-    "--gen-new", String(gen.newTokens), "--gen-runs", String(gen.runs),
-    "--threads", "2", "--seed", String(train.seed),
+    script,
+    "--config",
+    JSON.stringify(modelConfig),
+    "--batch",
+    String(train.batch),
+    "--seq",
+    String(train.seq),
+    "--train-steps",
+    String(train.steps),
+    "--warmup",
+    String(train.warmup),
+    "--gen-batch",
+    String(gen.batch),
+    "--gen-prompt",
+    String(gen.promptLength),
+    "--gen-new",
+    String(gen.newTokens),
+    "--gen-runs",
+    String(gen.runs),
+    "--threads",
+    "2",
+    "--seed",
+    String(train.seed),
   ];
   const out = await new Deno.Command(PYTHON, { args, env, stdout: "piped", stderr: "piped" }).output();
   const stdout = new TextDecoder().decode(out.stdout).trim();
@@ -78,4 +95,3 @@ export async function runTorchBench(
   }
   return JSON.parse(stdout.split("\n").at(-1)!) as TorchBenchResult;
 }
-

@@ -72,7 +72,9 @@ export class Chart {
   readonly spec: ChartSpec;
   constructor(spec: ChartSpec) {
     for (const s of spec.series) {
-      if (s.x.length !== s.y.length) throw new Error(`chart "${spec.title}": series "${s.name}" has ${s.x.length} x and ${s.y.length} y values`);
+      if (s.x.length !== s.y.length) {
+        throw new Error(`chart "${spec.title}": series "${s.name}" has ${s.x.length} x and ${s.y.length} y values`);
+      }
     }
     this.spec = spec;
   }

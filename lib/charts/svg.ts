@@ -50,19 +50,35 @@ export function renderSvg(spec: ChartSpec): string {
     parts.push(`<text x="${M.l - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
   }
   parts.push(`<text x="${(M.l + W - M.r) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(spec.xTitle)}</text>`);
-  parts.push(`<text x="16" y="${(M.t + H - M.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(M.t + H - M.b) / 2})">${escapeXml(spec.yTitle)}</text>`);
+  parts.push(
+    `<text x="16" y="${(M.t + H - M.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(M.t + H - M.b) / 2})">${
+      escapeXml(spec.yTitle)
+    }</text>`,
+  );
   spec.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const points = s.x.map((x, k) => [x, s.y[k]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (s.band) {
       const edge = (ys: readonly number[]) => s.x.map((x, k) => [x, ys[k]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
       const outline = [...edge(s.band.high), ...edge(s.band.low).reverse()];
-      if (outline.length) parts.push(`<polygon fill="${color}" fill-opacity="0.18" stroke="none" points="${outline.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`);
+      if (outline.length) {
+        parts.push(
+          `<polygon fill="${color}" fill-opacity="0.18" stroke="none" points="${
+            outline.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")
+          }"/>`,
+        );
+      }
     }
     if (s.mode === "markers") {
-      for (const [x, y] of points) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}" fill-opacity="0.7"/>`);
+      for (const [x, y] of points) {
+        parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}" fill-opacity="0.7"/>`);
+      }
     } else if (points.length) {
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="6 4"' : ""} points="${points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="6 4"' : ""} points="${
+          points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")
+        }"/>`,
+      );
     }
     parts.push(`<rect x="${W - M.r - 150}" y="${M.t + 4 + i * 18}" width="12" height="12" fill="${color}"/>`);
     parts.push(`<text x="${W - M.r - 132}" y="${M.t + 14 + i * 18}">${escapeXml(s.name)}</text>`);

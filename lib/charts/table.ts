@@ -14,7 +14,8 @@ export class Table {
   }
 
   html(): string {
-    const cell = (v: string | number, tag: string) => `<${tag} style="text-align:left;white-space:pre-wrap">${escapeHtml(String(v))}</${tag}>`;
+    const cell = (v: string | number, tag: string) =>
+      `<${tag} style="text-align:left;white-space:pre-wrap">${escapeHtml(String(v))}</${tag}>`;
     return `<table><thead><tr>${this.columns.map((c) => cell(c, "th")).join("")}</tr></thead><tbody>${
       this.rows.map((r) => `<tr>${r.map((v) => cell(v, "td")).join("")}</tr>`).join("")
     }</tbody></table>`;

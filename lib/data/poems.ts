@@ -50,11 +50,17 @@ export function checkPoem(value: unknown, where: string): Poem {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${where}: expected a JSON object`);
   const p = value as Record<string, unknown>;
   for (const field of ["id", "title", "author"] as const) {
-    if (typeof p[field] !== "string" || (p[field] as string).trim() === "") throw new Error(`${where}: field "${field}" must be a non-empty string`);
+    if (typeof p[field] !== "string" || (p[field] as string).trim() === "") {
+      throw new Error(`${where}: field "${field}" must be a non-empty string`);
+    }
   }
-  if (p.chars_per_line !== 5 && p.chars_per_line !== 7) throw new Error(`${where}: field "chars_per_line" must be 5 or 7, got ${JSON.stringify(p.chars_per_line)}`);
+  if (p.chars_per_line !== 5 && p.chars_per_line !== 7) {
+    throw new Error(`${where}: field "chars_per_line" must be 5 or 7, got ${JSON.stringify(p.chars_per_line)}`);
+  }
   if (p.n_lines !== 4 && p.n_lines !== 8) throw new Error(`${where}: field "n_lines" must be 4 or 8, got ${JSON.stringify(p.n_lines)}`);
-  if (p.split !== "train" && p.split !== "heldout") throw new Error(`${where}: field "split" must be "train" or "heldout", got ${JSON.stringify(p.split)}`);
+  if (p.split !== "train" && p.split !== "heldout") {
+    throw new Error(`${where}: field "split" must be "train" or "heldout", got ${JSON.stringify(p.split)}`);
+  }
   const lines = p.lines;
   if (!Array.isArray(lines) || lines.length === 0 || !lines.every((l) => typeof l === "string")) {
     throw new Error(`${where}: field "lines" must be a non-empty array of strings`);
@@ -63,7 +69,9 @@ export function checkPoem(value: unknown, where: string): Poem {
   lines.forEach((line: string, i: number) => {
     const body = lineBody(line);
     if (body === line || body.length !== p.chars_per_line || !CJK.test(body)) {
-      throw new Error(`${where}: line ${i + 1} ${JSON.stringify(line)} must be ${p.chars_per_line} Chinese characters and one of ${LINE_END}`);
+      throw new Error(
+        `${where}: line ${i + 1} ${JSON.stringify(line)} must be ${p.chars_per_line} Chinese characters and one of ${LINE_END}`,
+      );
     }
   });
   return p as unknown as Poem;

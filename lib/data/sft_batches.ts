@@ -62,7 +62,10 @@ export function randomSftBatches(
 }
 
 /** Consecutive batches over a fixed set (evaluation). */
-export function sequentialSftBatches(examples: readonly EncodedExample[], options: { batchSize: number; maxBatches: number; padId: number }): LMBatch[] {
+export function sequentialSftBatches(
+  examples: readonly EncodedExample[],
+  options: { batchSize: number; maxBatches: number; padId: number },
+): LMBatch[] {
   const batches: LMBatch[] = [];
   for (let i = 0; i < examples.length && batches.length < options.maxBatches; i += options.batchSize) {
     batches.push(sftBatch(examples.slice(i, i + options.batchSize), options.padId));

@@ -26,10 +26,14 @@ function parseExample(value: unknown, where: string, index: number): SftExample 
     return x;
   };
   if ("messages" in v) {
-    if (!Array.isArray(v.messages) || v.messages.length < 2) throw new Error(`${where}: field "messages" must be a list of at least 2 messages`);
+    if (!Array.isArray(v.messages) || v.messages.length < 2) {
+      throw new Error(`${where}: field "messages" must be a list of at least 2 messages`);
+    }
     const messages = v.messages.map((m, i) => {
       const role = (m as { role?: unknown })?.role;
-      if (!ROLES.includes(role as Role)) throw new Error(`${where}: messages[${i}].role must be one of ${ROLES.join(", ")}, got ${JSON.stringify(role)}`);
+      if (!ROLES.includes(role as Role)) {
+        throw new Error(`${where}: messages[${i}].role must be one of ${ROLES.join(", ")}, got ${JSON.stringify(role)}`);
+      }
       return { role: role as Role, content: nonEmpty((m as { content?: unknown }).content, `messages[${i}].content`) };
     });
     const last = messages.pop()!;

@@ -14,7 +14,9 @@ export interface PairedDifference {
 }
 
 export function pairedDifference(a: readonly number[], b: readonly number[]): PairedDifference {
-  if (a.length !== b.length || a.length < 2) throw new Error(`pairedDifference: need two equal-length lists of ≥ 2 values (${a.length}, ${b.length})`);
+  if (a.length !== b.length || a.length < 2) {
+    throw new Error(`pairedDifference: need two equal-length lists of ≥ 2 values (${a.length}, ${b.length})`);
+  }
   const n = a.length;
   const d = a.map((x, i) => b[i] - x);
   const mean = d.reduce((s, v) => s + v, 0) / n;

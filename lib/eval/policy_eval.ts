@@ -39,7 +39,11 @@ export interface PolicyEvaluation {
 }
 
 /** Normalised reward-model scores of (prompt, response) texts. */
-export async function rewardModelScores(rm: RewardModel, tokenizer: Tokenizer, pairs: { prompt: TaskPrompt; response: string }[]): Promise<number[]> {
+export async function rewardModelScores(
+  rm: RewardModel,
+  tokenizer: Tokenizer,
+  pairs: { prompt: TaskPrompt; response: string }[],
+): Promise<number[]> {
   const raw = await rawRewardsOfPairs(rm, tokenizer, pairs.map((p) => ({ prompt: p.prompt.messages, response: p.response })), 16);
   return raw.map((r) => normalisedReward(rm, r));
 }
@@ -58,9 +62,20 @@ export async function evaluatePolicy(
   for (let i = 0; i < prompts.length; i += 64) {
     const chunk = prompts.slice(i, i + 64);
     const ids = chunk.map((p) => encodePrompt(p.messages, tokenizer));
-    const gen = await generate(lm, ids, { ...options.sampling, maxNewTokens: options.maxNewTokens, stopIds: [endOfTurnId(tokenizer)], padId: tokenizer.eosId, rng });
+    const gen = await generate(lm, ids, {
+      ...options.sampling,
+      maxNewTokens: options.maxNewTokens,
+      stopIds: [endOfTurnId(tokenizer)],
+      padId: tokenizer.eosId,
+      rng,
+    });
     const batch = sequenceBatch(ids, gen.tokens.map((r) => (r.length ? r : [tokenizer.eosId])), tokenizer.eosId);
-    const lp = tf.tidy(() => [evaluateResponses(lm, undefined, batch, options.sampling).logprobs, evaluateResponses(reference, undefined, batch, options.sampling).logprobs]);
+    const lp = tf.tidy(
+      () => [
+        evaluateResponses(lm, undefined, batch, options.sampling).logprobs,
+        evaluateResponses(reference, undefined, batch, options.sampling).logprobs,
+      ],
+    );
     const [pol, ref] = (await Promise.all(lp.map((t) => t.array()))) as number[][][];
     tf.dispose(lp);
     const texts = gen.tokens.map((t) => decodeReply(t, tokenizer).text);
@@ -79,5 +94,13 @@ export async function evaluatePolicy(
   };
   const parts: Record<string, number> = {};
   for (const key of Object.keys(samples[0]?.parts ?? {})) parts[key] = mean((s) => s.parts[key] ?? 0);
-  return { samples, gold: mean((s) => s.gold), goldSe: se((s) => s.gold), rm: mean((s) => s.rm), rmSe: se((s) => s.rm), kl: mean((s) => s.kl), parts };
+  return {
+    samples,
+    gold: mean((s) => s.gold),
+    goldSe: se((s) => s.gold),
+    rm: mean((s) => s.rm),
+    rmSe: se((s) => s.rm),
+    kl: mean((s) => s.kl),
+    parts,
+  };
 }

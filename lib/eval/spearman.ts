@@ -1,6 +1,8 @@
 /** Spearman rank correlation (ties get their average rank). */
 export function spearman(x: readonly number[], y: readonly number[]): number {
-  if (x.length !== y.length || x.length < 2) throw new Error(`spearman: need two equal-length lists of ≥ 2 values (${x.length}, ${y.length})`);
+  if (x.length !== y.length || x.length < 2) {
+    throw new Error(`spearman: need two equal-length lists of ≥ 2 values (${x.length}, ${y.length})`);
+  }
   const rx = ranks(x);
   const ry = ranks(y);
   const mean = (rx.length + 1) / 2;

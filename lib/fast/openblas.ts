@@ -93,10 +93,25 @@ export function loadBlas(): Blas | undefined {
           // Waking a second thread costs more than it saves on small products
           // (measured: 128×128×32 takes 26 µs on 2 threads, 12 µs on 1).
           const wanted = M * N * K < SINGLE_THREAD_MACS ? 1 : maxThreads;
-          if (setThreads && wanted !== threads) setThreads((threads = wanted));
+          if (setThreads && wanted !== threads) setThreads(threads = wanted);
           const lda = transA ? M : K; // A is stored [K, M] when transposed, else [M, K]
           const ldb = transB ? K : N; // B is stored [N, K] when transposed, else [K, N]
-          sgemm(CBLAS_ROW_MAJOR, transA ? CBLAS_TRANS : CBLAS_NO_TRANS, transB ? CBLAS_TRANS : CBLAS_NO_TRANS, M, N, K, 1, a, lda, b, ldb, beta, c, N);
+          sgemm(
+            CBLAS_ROW_MAJOR,
+            transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
+            transB ? CBLAS_TRANS : CBLAS_NO_TRANS,
+            M,
+            N,
+            K,
+            1,
+            a,
+            lda,
+            b,
+            ldb,
+            beta,
+            c,
+            N,
+          );
         },
       };
       break;

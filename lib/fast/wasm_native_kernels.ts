@@ -43,9 +43,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
     if (x.dtype !== "float32" || axes.length === 0 || !adjacent) return stock();
     const first = axes[0], last = axes[axes.length - 1];
-    const outShape = attrs.keepDims
-      ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
-      : x.shape.filter((_, i) => !axes.includes(i));
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
     const out = backend.makeOutput(outShape, "float32");
     const outer = sizeOf(x.shape.slice(0, first));
     const reduce = sizeOf(x.shape.slice(first, last + 1));
@@ -103,7 +101,17 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const [B, H, T, S] = scores.shape;
     const maskBatch = maskBatchOf(names.MASKED_SOFTMAX, mask, B, T, S);
     const p = backend.makeOutput(scores.shape, "float32");
-    k.masked_softmax_forward(f32View(backend, scores), f32View(backend, mask), B, H, T, S, maskBatch, attrs.scale as number, f32View(backend, p));
+    k.masked_softmax_forward(
+      f32View(backend, scores),
+      f32View(backend, mask),
+      B,
+      H,
+      T,
+      S,
+      maskBatch,
+      attrs.scale as number,
+      f32View(backend, p),
+    );
     return p;
   });
   register(names.MASKED_SOFTMAX_GRAD, ({ p, dp }, backend, attrs) => {
@@ -119,13 +127,30 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const S = P + T;
     const maskBatch = maskBatchOf(names.ATTENTION_INFERENCE, mask, B, T, S);
     if (qkv.shape[1] !== 3 * H * hs || pastValue.shape.join() !== pastKey.shape.join()) {
-      throw new Error(`${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache keys [${pastKey.shape}], values [${pastValue.shape}]`);
+      throw new Error(
+        `${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache keys [${pastKey.shape}], values [${pastValue.shape}]`,
+      );
     }
     const out = backend.makeOutput([B * T, H * hs], "float32");
     const newKey = backend.makeOutput([B, H, S, hs], "float32");
     const newValue = backend.makeOutput([B, H, S, hs], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
-    k.attention_inference(v(qkv), v(pastKey), v(pastValue), v(mask), B, T, P, H, hs, maskBatch, attrs.scale as number, v(newKey), v(newValue), v(out));
+    k.attention_inference(
+      v(qkv),
+      v(pastKey),
+      v(pastValue),
+      v(mask),
+      B,
+      T,
+      P,
+      H,
+      hs,
+      maskBatch,
+      attrs.scale as number,
+      v(newKey),
+      v(newValue),
+      v(out),
+    );
     return [out, newKey, newValue];
   });
 
@@ -144,7 +169,19 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const maskBatch = maskBatchOf(names.ATTENTION_GRAD, mask, B, T, T);
     const dqkv = backend.makeOutput(qkv.shape, "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
-    const status = k.attention_train_backward(v(qkv), v(mask), v(dOut), B, T, H, hs, maskBatch, attrs.scale as number, ATTENTION_THREADS, v(dqkv));
+    const status = k.attention_train_backward(
+      v(qkv),
+      v(mask),
+      v(dOut),
+      B,
+      T,
+      H,
+      hs,
+      maskBatch,
+      attrs.scale as number,
+      ATTENTION_THREADS,
+      v(dqkv),
+    );
     if (status !== 0) throw new Error(`${names.ATTENTION_GRAD}: out of memory for the scratch of heads of ${T}×${hs}`);
     return dqkv;
   });
@@ -162,9 +199,20 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const outs = [param, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
     const f = (t: tf.TensorInfo) => f32View(backend, t);
     k.adamw_update(
-      f(param), f(grad), f(m), f(v), sizeOf(param.shape),
-      a.beta1 as number, a.beta2 as number, a.eps as number, a.decay as number, a.stepSize as number, a.sqrtBias2 as number,
-      f(outs[0]), f(outs[1]), f(outs[2]),
+      f(param),
+      f(grad),
+      f(m),
+      f(v),
+      sizeOf(param.shape),
+      a.beta1 as number,
+      a.beta2 as number,
+      a.eps as number,
+      a.decay as number,
+      a.stepSize as number,
+      a.sqrtBias2 as number,
+      f(outs[0]),
+      f(outs[1]),
+      f(outs[2]),
     );
     return outs;
   });

@@ -3,7 +3,13 @@
  */
 import { tf } from "../tf.ts";
 import { conv1d, dropout } from "./layers.ts";
-import { fusedAttention, fusedAttentionInference, fusedKernelAvailable, fusedMaskedSoftmax, recordingGradients } from "../fast/fused_ops.ts";
+import {
+  fusedAttention,
+  fusedAttentionInference,
+  fusedKernelAvailable,
+  fusedMaskedSoftmax,
+  recordingGradients,
+} from "../fast/fused_ops.ts";
 import { ATTENTION, ATTENTION_INFERENCE, MASKED_SOFTMAX } from "../fast/kernel_names.ts";
 import type { LayerCache } from "./kv_cache.ts";
 

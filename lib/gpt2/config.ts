@@ -34,16 +34,18 @@ export const GPT2_DEFAULTS: Readonly<GPT2Config> = Object.freeze({
 });
 
 /** Named sizes: the four real GPT-2 models and tiny ones that train on a CPU. */
-export const GPT2_PRESETS = Object.freeze({
-  "gpt2": { n_layer: 12, n_head: 12, n_embd: 768 }, // 124M
-  "gpt2-medium": { n_layer: 24, n_head: 16, n_embd: 1024 }, // 350M
-  "gpt2-large": { n_layer: 36, n_head: 20, n_embd: 1280 }, // 774M
-  "gpt2-xl": { n_layer: 48, n_head: 25, n_embd: 1600 }, // 1558M
-  // Tiny presets for a laptop CPU. Vocabulary and context come from the task.
-  "gpt2-nano": { n_layer: 2, n_head: 2, n_embd: 64, n_positions: 128 },
-  "gpt2-micro": { n_layer: 4, n_head: 4, n_embd: 128, n_positions: 128 },
-  "gpt2-mini": { n_layer: 6, n_head: 6, n_embd: 192, n_positions: 256 },
-} satisfies Record<string, Partial<GPT2Config>>);
+export const GPT2_PRESETS = Object.freeze(
+  {
+    "gpt2": { n_layer: 12, n_head: 12, n_embd: 768 }, // 124M
+    "gpt2-medium": { n_layer: 24, n_head: 16, n_embd: 1024 }, // 350M
+    "gpt2-large": { n_layer: 36, n_head: 20, n_embd: 1280 }, // 774M
+    "gpt2-xl": { n_layer: 48, n_head: 25, n_embd: 1600 }, // 1558M
+    // Tiny presets for a laptop CPU. Vocabulary and context come from the task.
+    "gpt2-nano": { n_layer: 2, n_head: 2, n_embd: 64, n_positions: 128 },
+    "gpt2-micro": { n_layer: 4, n_head: 4, n_embd: 128, n_positions: 128 },
+    "gpt2-mini": { n_layer: 6, n_head: 6, n_embd: 192, n_positions: 256 },
+  } satisfies Record<string, Partial<GPT2Config>>,
+);
 
 export type GPT2PresetName = keyof typeof GPT2_PRESETS;
 

@@ -44,7 +44,12 @@ export function gpt2Hidden(model: GPT2Model, ids: tf.Tensor2D, options: ForwardO
  * The forward pass; with `keepCache` false the cache comes back empty, and
  * attention may take the fused training kernel, which returns no keys and values.
  */
-function forwardBlocks(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions, keepCache: boolean): { hidden: tf.Tensor3D; cache: KVCache } {
+function forwardBlocks(
+  model: GPT2Model,
+  ids: tf.Tensor2D,
+  options: ForwardOptions,
+  keepCache: boolean,
+): { hidden: tf.Tensor3D; cache: KVCache } {
   const { config, params } = model;
   const [B, T] = ids.shape;
   const past = cacheLength(options.cache);
@@ -83,7 +88,11 @@ function forwardBlocks(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptio
       if (keepCache && attn.present) cache.push(attn.present); // otherwise the tidy below disposes them
       x = tf.add(x, attn.out); // residual
       const h2d = tf.reshape(layerNorm(x, p("ln_2.weight"), p("ln_2.bias"), eps), [B * T, C]) as tf.Tensor2D;
-      const mlp = conv1d(geluNew(conv1d(h2d, p("mlp.c_fc.weight"), p("mlp.c_fc.bias"))) as tf.Tensor2D, p("mlp.c_proj.weight"), p("mlp.c_proj.bias"));
+      const mlp = conv1d(
+        geluNew(conv1d(h2d, p("mlp.c_fc.weight"), p("mlp.c_fc.bias"))) as tf.Tensor2D,
+        p("mlp.c_proj.weight"),
+        p("mlp.c_proj.bias"),
+      );
       x = tf.add(x, dropout(tf.reshape(mlp, [B, T, C]), rate, seedAt(10 * i + 3))); // residual
     }
     const out = layerNorm(x, params["ln_f.weight"], params["ln_f.bias"], eps) as tf.Tensor3D;

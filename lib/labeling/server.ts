@@ -17,7 +17,7 @@
  * and changes nothing.
  */
 import { LABEL_PAGE_HTML } from "./page.ts";
-import { RankingError, type LabelSession } from "./session.ts";
+import { type LabelSession, RankingError } from "./session.ts";
 
 export interface LabelServer {
   readonly url: string;
@@ -42,11 +42,15 @@ export function startLabelServer(session: LabelSession, options: { port?: number
     if (method === "POST") {
       const origin = req.headers.get("origin");
       if (origin !== null && !ownHosts().some((h) => origin === `http://${h}`)) return json({ error: "forbidden: foreign Origin" }, 403);
-      if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) return json({ error: "forbidden: expected content-type application/json" }, 403);
+      if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) {
+        return json({ error: "forbidden: expected content-type application/json" }, 403);
+      }
       if (req.headers.get("x-label-token") !== token) return json({ error: "forbidden: missing or wrong x-label-token" }, 403);
     }
     try {
-      if (pathname === "/") return new Response(page, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+      if (pathname === "/") {
+        return new Response(page, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" } });
+      }
       if (pathname === "/api/state") return json(await session.state());
       if (pathname === "/api/rank") {
         const body = await req.json().catch(() => undefined) as { order?: unknown; index?: unknown } | undefined;

@@ -72,14 +72,18 @@ export class LabelSession {
 
   async #rank(order: readonly number[], forIndex?: number): Promise<void> {
     if (forIndex !== undefined && forIndex !== this.#index) {
-      throw new RankingError(`this ranking is for item ${forIndex + 1}, but item ${this.#index + 1} is the current one (a second submit?); reload the page`);
+      throw new RankingError(
+        `this ranking is for item ${forIndex + 1}, but item ${this.#index + 1} is the current one (a second submit?); reload the page`,
+      );
     }
     const item = this.#items[this.#index];
     if (!item) throw new RankingError("every item is done");
     const K = item.responses.length;
     if (order.length !== K || new Set(order).size !== K || !order.every((i) => Number.isInteger(i) && i >= 0 && i < K)) {
       const got = JSON.stringify(order);
-      throw new RankingError(`a ranking must order all ${K} responses once each (got ${got.length > 80 ? got.slice(0, 80) + "…" : got}); ties cannot be saved`);
+      throw new RankingError(
+        `a ranking must order all ${K} responses once each (got ${got.length > 80 ? got.slice(0, 80) + "…" : got}); ties cannot be saved`,
+      );
     }
     const record: RankRecord = {
       prompt_id: item.prompt_id,

@@ -79,7 +79,14 @@ const QUICK = {
   pretrain: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } },
   sft: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } },
   reward: { trainPrompts: 16, heldoutPrompts: 8 },
-  ppo: { iterations: 2, evalPrompts: 8, evalEvery: 2, sampleEvery: 1, checkpointEvery: 2, ppo: { batchSize: 8, miniBatchSize: 4, maxNewTokens: 48 } },
+  ppo: {
+    iterations: 2,
+    evalPrompts: 8,
+    evalEvery: 2,
+    sampleEvery: 1,
+    checkpointEvery: 2,
+    ppo: { batchSize: 8, miniBatchSize: 4, maxNewTokens: 48 },
+  },
   evalPrompts: 16,
   evalAnswersPerPrompt: 1,
 };
@@ -122,9 +129,21 @@ export interface PipelineResult {
      * request. Its gold score, its gain over SFT (paired), PPO's gain over it, and its KL to SFT (closed form).
      * Undefined with one answer per request.
      */
-    bestOfN?: { n: number; kl: number; scores: ReturnType<typeof summariseScores>; gain: PairedDifference; ppoOverIt: PairedDifference; picks: ScoredSample[] };
+    bestOfN?: {
+      n: number;
+      kl: number;
+      scores: ReturnType<typeof summariseScores>;
+      gain: PairedDifference;
+      ppoOverIt: PairedDifference;
+      picks: ScoredSample[];
+    };
     /** Share of answers in each class of the task's preference (e.g. bright / even / sorrowful), per model. */
-    preferenceClasses?: { pretrained: Record<string, number>; sft: Record<string, number>; ppo: Record<string, number>; bestOfN?: Record<string, number> };
+    preferenceClasses?: {
+      pretrained: Record<string, number>;
+      sft: Record<string, number>;
+      ppo: Record<string, number>;
+      bestOfN?: Record<string, number>;
+    };
   };
   /** The reward model (the caller disposes it) and how well it learned the rankings. */
   readonly reward: RewardStageResult;

@@ -12,7 +12,7 @@ import { evaluatePolicy, type PolicyEvaluation, rewardModelScores } from "../eva
 import { AdaptiveKLController, FixedKLController } from "../ppo/kl.ts";
 import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
-import { type PPOStats, ppoIteration, type RewardFunction } from "../ppo/ppo_step.ts";
+import { ppoIteration, type PPOStats, type RewardFunction } from "../ppo/ppo_step.ts";
 import { loadPPOCheckpoint, savePPOCheckpoint } from "../ppo/ppo_checkpoint.ts";
 import { type RewardModel, standardisation } from "../reward/reward_model.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
@@ -124,7 +124,9 @@ export async function runPPOStage(
   const reference = cloneGPT2(sft, { trainable: false });
   const headScale = config.valueHeadLrScale;
   const optimizer = new AdamW(policyParams(policy), { weightDecay: 0, lrScale: { "value.weight": headScale, "value.bias": headScale } });
-  const kl = config.klTarget ? new AdaptiveKLController(config.initKlCoef, config.klTarget, config.klHorizon) : new FixedKLController(config.initKlCoef);
+  const kl = config.klTarget
+    ? new AdaptiveKLController(config.initKlCoef, config.klTarget, config.klHorizon)
+    : new FixedKLController(config.initKlCoef);
   let rng = new Rng(config.seed);
   const trainPrompts = task.prompts("train", config.seed + 11);
   const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
@@ -156,28 +158,51 @@ export async function runPPOStage(
     let finalEval: Awaited<ReturnType<typeof evaluatePolicy>> | undefined;
     const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations - start, label: "ppo", unit: "it" });
     for (let it = start; it < o.iterations; it++) {
-      const batchPrompts = Array.from({ length: config.batchSize }, (_, i) => trainPrompts[(it * config.batchSize + i) % trainPrompts.length]);
+      const batchPrompts = Array.from(
+        { length: config.batchSize },
+        (_, i) => trainPrompts[(it * config.batchSize + i) % trainPrompts.length],
+      );
       const reward: RewardFunction = async (idx, responses) => {
         const pairs = idx.map((i) => ({ prompt: batchPrompts[i], response: decodeReply(responses[i], tokenizer).text }));
         if (!goldScale) return await rewardModelScores(rm, tokenizer, pairs);
         return pairs.map((p) => goldScale.gain * task.score(p.prompt, p.response).total + goldScale.bias);
       };
-      const result = await ppoIteration(policy, reference, optimizer, kl, batchPrompts.map((p) => encodePrompt(p.messages, tokenizer)), reward, config, {
-        stopId,
-        padId: tokenizer.eosId,
-        rng,
-        ptx: ptxBatches && { batches: ptxBatches, iteration: it },
-      });
+      const result = await ppoIteration(
+        policy,
+        reference,
+        optimizer,
+        kl,
+        batchPrompts.map((p) => encodePrompt(p.messages, tokenizer)),
+        reward,
+        config,
+        {
+          stopId,
+          padId: tokenizer.eosId,
+          rng,
+          ptx: ptxBatches && { batches: ptxBatches, iteration: it },
+        },
+      );
       const done = it + 1;
       // Stop before a checkpoint can store a broken policy (the last good checkpoint stays).
-      const broken = Object.entries(result.stats).filter(([, v]) => typeof v === "number" && !Number.isFinite(v)).map(([k, v]) => `${k} = ${v}`);
+      const broken = Object.entries(result.stats).filter(([, v]) => typeof v === "number" && !Number.isFinite(v)).map(([k, v]) =>
+        `${k} = ${v}`
+      );
       if (broken.length || !Number.isFinite(kl.value)) {
-        throw new Error(`PPO diverged at iteration ${done}: ${[...broken, ...(Number.isFinite(kl.value) ? [] : [`β = ${kl.value}`])].join(", ")} (no checkpoint written)`);
+        throw new Error(
+          `PPO diverged at iteration ${done}: ${
+            [...broken, ...(Number.isFinite(kl.value) ? [] : [`β = ${kl.value}`])].join(", ")
+          } (no checkpoint written)`,
+        );
       }
       history.stats.push({ ...result.stats, iteration: done });
       if (done % o.sampleEvery === 0 || done === o.iterations) {
         for (let i = 0; i < 3; i++) {
-          history.samples.push({ iteration: done, prompt: batchPrompts[i].messages.at(-1)!.content, response: decodeReply(result.responses[i], tokenizer).text, score: result.scores[i] });
+          history.samples.push({
+            iteration: done,
+            prompt: batchPrompts[i].messages.at(-1)!.content,
+            response: decodeReply(result.responses[i], tokenizer).text,
+            score: result.scores[i],
+          });
         }
       }
       if (done % o.evalEvery === 0 || done === o.iterations) {
@@ -187,10 +212,20 @@ export async function runPPOStage(
       }
       bar?.update(done - start, {
         tokens: done - start,
-        extra: { score: result.stats["objective/scores"].toFixed(3), kl: result.stats["objective/kl"].toFixed(2), beta: kl.value.toFixed(3) },
+        extra: {
+          score: result.stats["objective/scores"].toFixed(3),
+          kl: result.stats["objective/kl"].toFixed(2),
+          beta: kl.value.toFixed(3),
+        },
       });
       if (done % o.checkpointEvery === 0 || done === o.iterations || done === o.stopAfterIteration) {
-        await savePPOCheckpoint(o.checkpointDir, policy, optimizer, { iteration: done, config: runConfig, klCoef: kl.value, rngState: rng.state(), history }, saveTokenizerFiles(tokenizer));
+        await savePPOCheckpoint(o.checkpointDir, policy, optimizer, {
+          iteration: done,
+          config: runConfig,
+          klCoef: kl.value,
+          rngState: rng.state(),
+          history,
+        }, saveTokenizerFiles(tokenizer));
       }
       if (done === o.stopAfterIteration) break;
     }
@@ -216,6 +251,10 @@ function evalRow(iteration: number, e: PolicyEvaluation): PPOHistory["eval"][num
  * to 128 training prompts (the same prompts and seed every time, so a resumed run gets the same numbers).
  */
 async function goldNormalisation(sft: GPT2Model, tokenizer: Tokenizer, task: Task, prompts: readonly TaskPrompt[], config: PPOConfig) {
-  const samples = await sampleAndScore(sft, tokenizer, task, prompts.slice(0, 128), { ...config.sampling, maxNewTokens: config.maxNewTokens, seed: 7 });
+  const samples = await sampleAndScore(sft, tokenizer, task, prompts.slice(0, 128), {
+    ...config.sampling,
+    maxNewTokens: config.maxNewTokens,
+    seed: 7,
+  });
   return standardisation(samples.map((s) => s.score.total));
 }

@@ -95,7 +95,11 @@ export async function runRewardStage(
 ): Promise<RewardStageResult> {
   const o = { ...REWARD_STAGE_DEFAULTS, ...overrides };
   const labelsPath = o.labelsPath ?? `data/labels/${task.name}-simulated.jsonl`;
-  const labeler = new SimulatedLabeler({ temperature: o.labelerTemperature, seed: o.seed, preference: task.preference && [task.preference.name, task.preference.version].filter(Boolean).join("@") });
+  const labeler = new SimulatedLabeler({
+    temperature: o.labelerTemperature,
+    seed: o.seed,
+    preference: task.preference && [task.preference.name, task.preference.version].filter(Boolean).join("@"),
+  });
   // The sampling model as directory@weights-hash: labels of another model saved at the same path are not reused.
   const sampledBy = await checkpointFingerprint(sftCheckpoint);
   const collect = async (prompts: ReturnType<Task["prompts"]>, seed: number): Promise<RankRecord[]> => {

@@ -2,7 +2,7 @@
  * Step 1 of RLHF, supervised fine-tuning (SFT): teach the pretrained model to
  * answer in the chat format, training only on the assistant's tokens.
  */
-import { randomSftBatches, encodeSftExamples, sequentialSftBatches } from "../data/sft_batches.ts";
+import { encodeSftExamples, randomSftBatches, sequentialSftBatches } from "../data/sft_batches.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { Task } from "../tasks/types.ts";
 import { saveTokenizerFiles } from "../tokenizer/io.ts";
@@ -35,7 +35,12 @@ export interface SftResult {
 }
 
 /** Fine-tunes `model` in place on the task's SFT conversations. */
-export async function runSftStage(model: GPT2Model, tokenizer: Tokenizer, task: Task, overrides: Partial<SftOptions> = {}): Promise<SftResult> {
+export async function runSftStage(
+  model: GPT2Model,
+  tokenizer: Tokenizer,
+  task: Task,
+  overrides: Partial<SftOptions> = {},
+): Promise<SftResult> {
   const o = { ...SFT_DEFAULTS, ...overrides, train: { ...SFT_DEFAULTS.train, ...overrides.train } };
   const config = resolveTrainConfig(o.train);
   const maxLength = model.config.n_positions;

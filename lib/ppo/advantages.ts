@@ -16,12 +16,14 @@ export type Matrix = number[][];
 export function maskedMean(x: Matrix, mask: Matrix): number {
   let sum = 0;
   let n = 0;
-  x.forEach((row, b) => row.forEach((v, t) => {
-    if (mask[b][t]) {
-      sum += v;
-      n++;
-    }
-  }));
+  x.forEach((row, b) =>
+    row.forEach((v, t) => {
+      if (mask[b][t]) {
+        sum += v;
+        n++;
+      }
+    })
+  );
   if (n === 0) throw new Error("maskedMean: the mask selects nothing");
   return sum / n;
 }
@@ -31,12 +33,14 @@ export function maskedVar(x: Matrix, mask: Matrix, unbiased = true): number {
   const mean = maskedMean(x, mask);
   let sum = 0;
   let n = 0;
-  x.forEach((row, b) => row.forEach((v, t) => {
-    if (mask[b][t]) {
-      sum += (v - mean) ** 2;
-      n++;
-    }
-  }));
+  x.forEach((row, b) =>
+    row.forEach((v, t) => {
+      if (mask[b][t]) {
+        sum += (v - mean) ** 2;
+        n++;
+      }
+    })
+  );
   if (unbiased) {
     if (n < 2) throw new Error("maskedVar: need at least 2 masked values for an unbiased variance");
     return sum / (n - 1);

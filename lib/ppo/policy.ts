@@ -19,7 +19,10 @@ export interface Policy {
 
 export function createPolicy(sft: GPT2Model): Policy {
   const C = sft.config.n_embd;
-  return { lm: cloneGPT2(sft, { trainable: true }), value: { weight: variableOf(() => tf.zeros([C, 1])), bias: variableOf(() => tf.zeros([1])) } };
+  return {
+    lm: cloneGPT2(sft, { trainable: true }),
+    value: { weight: variableOf(() => tf.zeros([C, 1])), bias: variableOf(() => tf.zeros([1])) },
+  };
 }
 
 export function policyParams(p: Policy): Record<string, tf.Variable> {
@@ -102,7 +105,10 @@ export function evaluateResponses(
   const logprobs = tf.reshape(truncatedLogprobs(logits, tokens, sampling), [B, R]) as tf.Tensor2D;
   const C = lm.config.n_embd;
   const values = valueHead
-    ? tf.reshape(tf.add(tf.matMul(tf.reshape(states, [B * R, C]) as tf.Tensor2D, valueHead.weight as tf.Tensor2D), valueHead.bias), [B, R]) as tf.Tensor2D
+    ? tf.reshape(tf.add(tf.matMul(tf.reshape(states, [B * R, C]) as tf.Tensor2D, valueHead.weight as tf.Tensor2D), valueHead.bias), [
+      B,
+      R,
+    ]) as tf.Tensor2D
     : undefined;
   const entropy = options.entropy ? tf.reshape(samplingEntropy(logits, sampling), [B, R]) as tf.Tensor2D : undefined;
   return { logprobs, values, entropy };

@@ -43,7 +43,12 @@ export async function savePPOCheckpoint<H>(
 }
 
 /** Restores a PPO run from `dir` into `policy` and `optimizer`; undefined if `dir` has no PPO state. */
-export async function loadPPOCheckpoint<H>(dir: string, policy: Policy, optimizer: AdamW, config: unknown): Promise<PPOState<H> | undefined> {
+export async function loadPPOCheckpoint<H>(
+  dir: string,
+  policy: Policy,
+  optimizer: AdamW,
+  config: unknown,
+): Promise<PPOState<H> | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${dir}/ppo_state.json`);

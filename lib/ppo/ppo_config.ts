@@ -92,12 +92,16 @@ export function resolvePPOConfig(overrides: Partial<PPOConfig> = {}): Readonly<P
   for (const key of ["batchSize", "miniBatchSize", "ppoEpochs", "maxNewTokens", "ptxBatchSize"] as const) {
     if (!Number.isInteger(c[key]) || c[key] <= 0) throw new Error(`PPOConfig.${key}: expected a positive integer, got ${c[key]}`);
   }
-  if (c.batchSize % c.miniBatchSize !== 0) throw new Error(`PPOConfig.miniBatchSize: ${c.miniBatchSize} must divide batchSize ${c.batchSize}`);
+  if (c.batchSize % c.miniBatchSize !== 0) {
+    throw new Error(`PPOConfig.miniBatchSize: ${c.miniBatchSize} must divide batchSize ${c.batchSize}`);
+  }
   if (!(c.lr > 0)) throw new Error(`PPOConfig.lr: expected > 0, got ${c.lr}`);
   if (!(c.valueHeadLrScale > 0)) throw new Error(`PPOConfig.valueHeadLrScale: expected > 0, got ${c.valueHeadLrScale}`);
   if (!(c.clipRange > 0)) throw new Error(`PPOConfig.clipRange: expected > 0, got ${c.clipRange}`);
   if (!(c.ptxCoef >= 0)) throw new Error(`PPOConfig.ptxCoef: expected ≥ 0, got ${c.ptxCoef}`);
-  if (c.klEstimator !== "k1" && c.klEstimator !== "k3") throw new Error(`PPOConfig.klEstimator: expected "k1" or "k3", got ${c.klEstimator}`);
+  if (c.klEstimator !== "k1" && c.klEstimator !== "k3") {
+    throw new Error(`PPOConfig.klEstimator: expected "k1" or "k3", got ${c.klEstimator}`);
+  }
   // No option may be ±Infinity or NaN: a non-finite number turns every weight into NaN a few steps later.
   for (const [key, value] of Object.entries(c)) {
     if (typeof value === "number" && !Number.isFinite(value)) throw new Error(`PPOConfig.${key}: expected a finite number, got ${value}`);

@@ -127,7 +127,15 @@ export async function ppoIteration(
   // 7. epochs of minibatch updates
   const params = policyParams(policy);
   const B = prompts.length;
-  const stat = { pg: [] as number[], vf: [] as number[], ptx: [] as number[], clip: [] as number[], vclip: [] as number[], approxkl: [] as number[], ratio: [] as number[] };
+  const stat = {
+    pg: [] as number[],
+    vf: [] as number[],
+    ptx: [] as number[],
+    clip: [] as number[],
+    vclip: [] as number[],
+    approxkl: [] as number[],
+    ratio: [] as number[],
+  };
   let epochsDone = 0;
   let ptxStep = options.ptx ? options.ptx.iteration * config.ppoEpochs * Math.ceil(B / config.miniBatchSize) : 0;
   outer: for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {

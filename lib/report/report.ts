@@ -30,7 +30,14 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
     preference_part: r.task.preference?.part ?? null,
     started_from: r.startedFrom,
     backend: ctx.backend,
-    sizes: { n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, vocab_size: c.vocab_size, n_positions: c.n_positions, parameters: countParams(r.model) },
+    sizes: {
+      n_layer: c.n_layer,
+      n_head: c.n_head,
+      n_embd: c.n_embd,
+      vocab_size: c.vocab_size,
+      n_positions: c.n_positions,
+      parameters: countParams(r.model),
+    },
     total_seconds: ctx.totalSeconds,
     stages: {
       pretrain: { seconds: seconds("pretrain"), heldout_loss: r.pretrainHistory.eval.at(-1)?.loss ?? null },
@@ -42,7 +49,16 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
         heldout_tied_pairs: r.reward.heldoutTiedPairs,
         agreement_by_part: Object.fromEntries(r.reward.agreementByPart.map((a) => [a.kind, { pairs: a.pairs, agreement: a.agreement }])),
-        edit_probe: Object.fromEntries(r.reward.editProbe.map((e) => [e.edit, { answers: e.answers, rm_prefers_original: e.rmPrefersOriginal, mean_rm_change: e.meanRmChange, mean_gold_change: e.meanGoldChange }])),
+        edit_probe: Object.fromEntries(
+          r.reward.editProbe.map((
+            e,
+          ) => [e.edit, {
+            answers: e.answers,
+            rm_prefers_original: e.rmPrefersOriginal,
+            mean_rm_change: e.meanRmChange,
+            mean_gold_change: e.meanGoldChange,
+          }]),
+        ),
         heldout_exact_order_accuracy: r.reward.heldoutAccuracy.exactOrder,
         spearman_with_gold: r.reward.spearmanWithGold,
         gold_scorer_pairwise_accuracy: r.reward.goldAccuracy.pairwise,
@@ -97,15 +113,21 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
     lossChart(r.sftHistory, "SFT loss (assistant tokens)"),
     rewardTrainingChart(r.reward.history),
     lineChart({
-      title: "PPO rollouts: reward-model score", xTitle: "iteration", yTitle: "objective/scores (std. units)",
+      title: "PPO rollouts: reward-model score",
+      xTitle: "iteration",
+      yTitle: "objective/scores (std. units)",
       series: [{ name: "objective/scores", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/scores"]) }],
     }),
     lineChart({
-      title: "PPO rollouts: KL to SFT", xTitle: "iteration", yTitle: "objective/kl (nats per answer)",
+      title: "PPO rollouts: KL to SFT",
+      xTitle: "iteration",
+      yTitle: "objective/kl (nats per answer)",
       series: [{ name: "objective/kl", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/kl"]) }],
     }),
     lineChart({
-      title: "PPO rollouts: entropy", xTitle: "iteration", yTitle: "objective/entropy (nats per answer)",
+      title: "PPO rollouts: entropy",
+      xTitle: "iteration",
+      yTitle: "objective/entropy (nats per answer)",
       series: [{ name: "objective/entropy", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/entropy"]) }],
     }),
   ];
@@ -113,53 +135,109 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
   const bo = r.summary.bestOfN;
   const classes = r.summary.preferenceClasses;
   const shareLine = classes
-    ? `<p>Answers by class of the preference (share of all answers): ${Object.keys(classes.sft).map((k) =>
-      `${k} ${(classes.sft[k] ?? 0).toFixed(2)} (SFT) → ${(classes.ppo[k] ?? 0).toFixed(2)} (PPO)${classes.bestOfN ? `, ${(classes.bestOfN[k] ?? 0).toFixed(2)} (best-of-${bo!.n})` : ""}`
-    ).join("; ")}.</p>`
+    ? `<p>Answers by class of the preference (share of all answers): ${
+      Object.keys(classes.sft).map((k) =>
+        `${k} ${(classes.sft[k] ?? 0).toFixed(2)} (SFT) → ${(classes.ppo[k] ?? 0).toFixed(2)} (PPO)${
+          classes.bestOfN ? `, ${(classes.bestOfN[k] ?? 0).toFixed(2)} (best-of-${bo!.n})` : ""
+        }`
+      ).join("; ")
+    }.</p>`
     : "";
   const se = (p: { mean: number; standardError: number }) => (p.standardError > 0 ? (p.mean / p.standardError).toFixed(0) : "∞");
-  const summary = `<p>Task <b>${r.task.name}</b> (${r.task.description}), started from <code>${r.startedFrom}</code>; backend ${ctx.backend}; total ${ctx.totalSeconds.toFixed(0)} s
+  const summary =
+    `<p>Task <b>${r.task.name}</b> (${r.task.description}), started from <code>${r.startedFrom}</code>; backend ${ctx.backend}; total ${
+      ctx.totalSeconds.toFixed(0)
+    } s
 (${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}); ${metrics.date}.</p>
 ${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.task.preference.description}.</p>` : ""}
-<p><b>Reward model</b>: held-out pairwise accuracy ${r.reward.heldoutAccuracy.pairwise.toFixed(3)} (untrained ${r.reward.accuracyBefore.pairwise.toFixed(3)}, ceiling ${r.reward.goldAccuracy.pairwise.toFixed(3)}), Spearman with gold ${r.reward.spearmanWithGold.toFixed(3)}.
-<b>PPO − SFT</b> on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers: gold ${formatDifference(r.summary.ppoGain)} (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""}.</p>
+<p><b>Reward model</b>: held-out pairwise accuracy ${r.reward.heldoutAccuracy.pairwise.toFixed(3)} (untrained ${
+      r.reward.accuracyBefore.pairwise.toFixed(3)
+    }, ceiling ${r.reward.goldAccuracy.pairwise.toFixed(3)}), Spearman with gold ${r.reward.spearmanWithGold.toFixed(3)}.
+<b>PPO − SFT</b> on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers: gold ${
+      formatDifference(r.summary.ppoGain)
+    } (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${
+      bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""
+    }.</p>
 ${shareLine}`;
-  const sideBySide = new Table(["request", "SFT", "PPO"], r.after.slice(0, Math.min(8, r.summary.requests)).map((s, i) => [
-    s.prompt.messages.at(-1)!.content,
-    `${s.response}\n(gold ${s.score.total.toFixed(2)})`,
-    `${r.afterPpo[i]?.response ?? ""}\n(gold ${r.afterPpo[i]?.score.total.toFixed(2) ?? ""})`,
-  ]));
+  const sideBySide = new Table(
+    ["request", "SFT", "PPO"],
+    r.after.slice(0, Math.min(8, r.summary.requests)).map((s, i) => [
+      s.prompt.messages.at(-1)!.content,
+      `${s.response}\n(gold ${s.score.total.toFixed(2)})`,
+      `${r.afterPpo[i]?.response ?? ""}\n(gold ${r.afterPpo[i]?.score.total.toFixed(2) ?? ""})`,
+    ]),
+  );
   const tables = [
     ["Stage times (s)", new Table(["stage", "seconds"], r.timings.map((t) => [t.stage, t.seconds.toFixed(0)]))],
-    [`Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers (pretrained-only: 1), same sampling`, new Table(["metric", "pretrained", "SFT", "PPO", ...(bo ? [`best-of-${bo.n}`] : [])], [
-      ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3), ...(bo ? [bo.scores.total.toFixed(3)] : [])],
-      ["gain, paired ± 1 SE (SFT: over pretrained; PPO, best-of-n: over SFT)", "", formatDifference(r.summary.sftGain), formatDifference(r.summary.ppoGain), ...(bo ? [formatDifference(bo.gain)] : [])],
-      ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3), ...(bo ? [bo.scores.ended.toFixed(3)] : [])],
-      ...Object.keys(sft.parts).map((k) => [k, (pretrained.parts[k] ?? 0).toFixed(3), sft.parts[k].toFixed(3), (ppo.parts[k] ?? 0).toFixed(3), ...(bo ? [(bo.scores.parts[k] ?? 0).toFixed(3)] : [])]),
-    ])],
-    ["Reward model", new Table(["metric", "value"], [
-      ["held-out pairwise accuracy (pairs the labeler did not tie)", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
-      ["held-out pairs tied by the labeler (left out)", r.reward.heldoutTiedPairs.toFixed(3)],
-      ["held-out exact order", r.reward.heldoutAccuracy.exactOrder.toFixed(3)],
-      ["Spearman(RM, gold)", r.reward.spearmanWithGold.toFixed(3)],
-      ["the gold scorer's own pairwise accuracy on these labels (ceiling)", r.reward.goldAccuracy.pairwise.toFixed(3)],
-    ])],
-    ["What the reward model sees: held-out pairs the gold score tells apart, by the part that differs", new Table(
-      ["differs in", "pairs", "reward model agrees with gold"],
-      r.reward.agreementByPart.map((a) => [a.kind, String(a.pairs), a.agreement.toFixed(3)]),
-    )],
-    ["What the reward model has learned: the best held-out answers, each made worse in one known way", new Table(
-      ["edit", "answers", "RM prefers the original", "mean RM change", "mean gold change"],
-      r.reward.editProbe.map((e) => [e.edit, String(e.answers), e.rmPrefersOriginal.toFixed(2), e.meanRmChange.toFixed(2), e.meanGoldChange.toFixed(3)]),
-    )],
-    ["SFT vs PPO on held-out requests", new Table(["metric", "SFT", "PPO"], [
-      ["reward-model score", r.ppo.before.rm.toFixed(3), r.ppo.after.rm.toFixed(3)],
-      ["gold score", r.ppo.before.gold.toFixed(3), r.ppo.after.gold.toFixed(3)],
-      ["KL to SFT", r.ppo.before.kl.toFixed(3), r.ppo.after.kl.toFixed(3)],
-    ])],
-    ["Samples side by side, with the model SFT started from", new Table(["request", "pretrained", "SFT", "PPO"], r.after.slice(0, Math.min(6, r.summary.requests)).map((s, i) => [
-      s.prompt.messages.at(-1)!.content, r.before[i].response, s.response, r.afterPpo[i]?.response ?? "",
-    ]))],
+    [
+      `Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers (pretrained-only: 1), same sampling`,
+      new Table(["metric", "pretrained", "SFT", "PPO", ...(bo ? [`best-of-${bo.n}`] : [])], [
+        ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3), ...(bo ? [bo.scores.total.toFixed(3)] : [])],
+        [
+          "gain, paired ± 1 SE (SFT: over pretrained; PPO, best-of-n: over SFT)",
+          "",
+          formatDifference(r.summary.sftGain),
+          formatDifference(r.summary.ppoGain),
+          ...(bo ? [formatDifference(bo.gain)] : []),
+        ],
+        ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3), ...(bo ? [bo.scores.ended.toFixed(3)] : [])],
+        ...Object.keys(sft.parts).map((
+          k,
+        ) => [
+          k,
+          (pretrained.parts[k] ?? 0).toFixed(3),
+          sft.parts[k].toFixed(3),
+          (ppo.parts[k] ?? 0).toFixed(3),
+          ...(bo ? [(bo.scores.parts[k] ?? 0).toFixed(3)] : []),
+        ]),
+      ]),
+    ],
+    [
+      "Reward model",
+      new Table(["metric", "value"], [
+        ["held-out pairwise accuracy (pairs the labeler did not tie)", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
+        ["held-out pairs tied by the labeler (left out)", r.reward.heldoutTiedPairs.toFixed(3)],
+        ["held-out exact order", r.reward.heldoutAccuracy.exactOrder.toFixed(3)],
+        ["Spearman(RM, gold)", r.reward.spearmanWithGold.toFixed(3)],
+        ["the gold scorer's own pairwise accuracy on these labels (ceiling)", r.reward.goldAccuracy.pairwise.toFixed(3)],
+      ]),
+    ],
+    [
+      "What the reward model sees: held-out pairs the gold score tells apart, by the part that differs",
+      new Table(
+        ["differs in", "pairs", "reward model agrees with gold"],
+        r.reward.agreementByPart.map((a) => [a.kind, String(a.pairs), a.agreement.toFixed(3)]),
+      ),
+    ],
+    [
+      "What the reward model has learned: the best held-out answers, each made worse in one known way",
+      new Table(
+        ["edit", "answers", "RM prefers the original", "mean RM change", "mean gold change"],
+        r.reward.editProbe.map((
+          e,
+        ) => [e.edit, String(e.answers), e.rmPrefersOriginal.toFixed(2), e.meanRmChange.toFixed(2), e.meanGoldChange.toFixed(3)]),
+      ),
+    ],
+    [
+      "SFT vs PPO on held-out requests",
+      new Table(["metric", "SFT", "PPO"], [
+        ["reward-model score", r.ppo.before.rm.toFixed(3), r.ppo.after.rm.toFixed(3)],
+        ["gold score", r.ppo.before.gold.toFixed(3), r.ppo.after.gold.toFixed(3)],
+        ["KL to SFT", r.ppo.before.kl.toFixed(3), r.ppo.after.kl.toFixed(3)],
+      ]),
+    ],
+    [
+      "Samples side by side, with the model SFT started from",
+      new Table(
+        ["request", "pretrained", "SFT", "PPO"],
+        r.after.slice(0, Math.min(6, r.summary.requests)).map((s, i) => [
+          s.prompt.messages.at(-1)!.content,
+          r.before[i].response,
+          s.response,
+          r.afterPpo[i]?.response ?? "",
+        ]),
+      ),
+    ],
   ] as const;
   const html = `<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>RLHF report · ${r.task.name}</title>
 <style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}

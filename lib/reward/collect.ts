@@ -54,7 +54,9 @@ export async function sampleCandidates(
   const rng = new Rng(options.seed ?? 0);
   const stop = endOfTurnId(tokenizer);
   const out: Candidates[] = [];
-  const bar = options.quiet || prompts.length === 0 ? undefined : new ProgressBar({ total: prompts.length, label: "sampling", unit: "answer" });
+  const bar = options.quiet || prompts.length === 0
+    ? undefined
+    : new ProgressBar({ total: prompts.length, label: "sampling", unit: "answer" });
   for (let i = 0; i < prompts.length; i += perBatch) {
     const batch = prompts.slice(i, i + perBatch);
     const ids = batch.flatMap((p) => Array.from({ length: k }, () => encodePrompt(p.messages, tokenizer)));

@@ -43,9 +43,13 @@ export function checkRankRecord(value: unknown, where: string): RankRecord {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${where}: expected a JSON object`);
   const r = value as Record<string, unknown>;
   for (const field of ["prompt_id", "labeler", "time", "checkpoint"] as const) {
-    if (typeof r[field] !== "string" || (r[field] as string).trim() === "") throw new Error(`${where}: field "${field}" must be a non-empty string`);
+    if (typeof r[field] !== "string" || (r[field] as string).trim() === "") {
+      throw new Error(`${where}: field "${field}" must be a non-empty string`);
+    }
   }
-  if (Number.isNaN(Date.parse(r.time as string))) throw new Error(`${where}: field "time" must be an ISO 8601 time, got ${JSON.stringify(r.time)}`);
+  if (Number.isNaN(Date.parse(r.time as string))) {
+    throw new Error(`${where}: field "time" must be an ISO 8601 time, got ${JSON.stringify(r.time)}`);
+  }
   if (!Array.isArray(r.prompt) || r.prompt.length === 0) throw new Error(`${where}: field "prompt" must be a non-empty list of messages`);
   r.prompt.forEach((m, i) => {
     const msg = m as { role?: unknown; content?: unknown };
@@ -64,7 +68,11 @@ export function checkRankRecord(value: unknown, where: string): RankRecord {
     const ok = Array.isArray(ranks) && ranks.length === r.responses.length && ranks[0] === 1 &&
       ranks.every((x, i) => Number.isInteger(x) && (i === 0 || x === ranks[i - 1] || x === ranks[i - 1] + 1));
     if (!ok) {
-      throw new Error(`${where}: field "ranks" must give each response its rank, best first: 1, then each the same as the one before (a tie) or one more, e.g. [1, 2, 2, 3]; got ${JSON.stringify(ranks)}`);
+      throw new Error(
+        `${where}: field "ranks" must give each response its rank, best first: 1, then each the same as the one before (a tie) or one more, e.g. [1, 2, 2, 3]; got ${
+          JSON.stringify(ranks)
+        }`,
+      );
     }
   }
   return r as unknown as RankRecord;
@@ -90,7 +98,9 @@ export async function loadLabels(path: string): Promise<RankRecord[]> {
     const order = orderKey(record);
     const earlier = seen.get(key);
     if (earlier && earlier.order !== order) {
-      throw new Error(`${where}: conflicts with ${earlier.line}: the same labeler ranked the same responses of prompt "${record.prompt_id}" differently`);
+      throw new Error(
+        `${where}: conflicts with ${earlier.line}: the same labeler ranked the same responses of prompt "${record.prompt_id}" differently`,
+      );
     }
     seen.set(key, { order, line: where });
     return record;
@@ -110,7 +120,11 @@ export async function appendLabels(path: string, records: readonly RankRecord[])
     const key = rankingKey(r);
     const order = orderKey(r);
     if (known.has(key)) {
-      if (known.get(key) !== order) throw new Error(`appendLabels(${path}) record ${i}: conflicts with a ranking already in the file (prompt "${r.prompt_id}", labeler "${r.labeler}")`);
+      if (known.get(key) !== order) {
+        throw new Error(
+          `appendLabels(${path}) record ${i}: conflicts with a ranking already in the file (prompt "${r.prompt_id}", labeler "${r.labeler}")`,
+        );
+      }
       return; // already there
     }
     known.set(key, order);

@@ -37,7 +37,10 @@ export function rankingLoss(scores: tf.Tensor2D, ranks?: readonly (readonly numb
     const losses = tf.softplus(tf.neg(margins)); // −log σ(m) = softplus(−m)
     if (!ranks?.some((r) => r)) return tf.mean(losses) as tf.Scalar;
     // Mean over each list's strict pairs, then over the lists that have any.
-    const mask = tf.tensor2d(Array.from({ length: L }, (_, l) => pairs.map(([i, j]) => (strict(ranks[l], i, j) ? 1 : 0))), [L, pairs.length]);
+    const mask = tf.tensor2d(Array.from({ length: L }, (_, l) => pairs.map(([i, j]) => (strict(ranks[l], i, j) ? 1 : 0))), [
+      L,
+      pairs.length,
+    ]);
     const counts = tf.sum(mask, 1);
     const perList = tf.div(tf.sum(tf.mul(losses, mask), 1), tf.maximum(counts, 1));
     const lists = tf.sum(tf.cast(tf.greater(counts, 0), "float32"));

@@ -46,7 +46,8 @@ export async function saveRewardModel(
     extraFiles: {
       ...extraFiles,
       [HEAD_FILE]: serializeSafetensors(head, { format: "pt" }),
-      [REWARD_JSON]: JSON.stringify({ normalisation: rm.normalisation, readout: "last real token", trained_on: record.trainedOn }, null, 2) + "\n",
+      [REWARD_JSON]:
+        JSON.stringify({ normalisation: rm.normalisation, readout: "last real token", trained_on: record.trainedOn }, null, 2) + "\n",
       ...(record.history === undefined ? {} : { [HISTORY_JSON]: JSON.stringify(record.history) + "\n" }),
     },
   });
@@ -59,11 +60,17 @@ export async function loadRewardModel(dir: string): Promise<RewardModel> {
     const C = backbone.config.n_embd;
     const w = head.tensors.get("score.weight");
     const b = head.tensors.get("score.bias");
-    if (!w || w.shape.join() !== `${C},1`) throw new Error(`${dir}/${HEAD_FILE}: tensor "score.weight": expected shape [${C}, 1], found ${w ? `[${w.shape}]` : "nothing"}`);
-    if (!b || b.shape.join() !== "1") throw new Error(`${dir}/${HEAD_FILE}: tensor "score.bias": expected shape [1], found ${b ? `[${b.shape}]` : "nothing"}`);
+    if (!w || w.shape.join() !== `${C},1`) {
+      throw new Error(`${dir}/${HEAD_FILE}: tensor "score.weight": expected shape [${C}, 1], found ${w ? `[${w.shape}]` : "nothing"}`);
+    }
+    if (!b || b.shape.join() !== "1") {
+      throw new Error(`${dir}/${HEAD_FILE}: tensor "score.bias": expected shape [1], found ${b ? `[${b.shape}]` : "nothing"}`);
+    }
     const meta = JSON.parse(await Deno.readTextFile(`${dir}/${REWARD_JSON}`)) as { normalisation?: { gain?: unknown; bias?: unknown } };
     const { gain, bias } = meta.normalisation ?? {};
-    if (typeof gain !== "number" || typeof bias !== "number") throw new Error(`${dir}/${REWARD_JSON}: "normalisation" must have numbers "gain" and "bias"`);
+    if (typeof gain !== "number" || typeof bias !== "number") {
+      throw new Error(`${dir}/${REWARD_JSON}: "normalisation" must have numbers "gain" and "bias"`);
+    }
     return {
       backbone,
       head: { weight: variableOf(() => tf.tensor(w.data, [C, 1], "float32")), bias: variableOf(() => tf.tensor(b.data, [1], "float32")) },

@@ -70,9 +70,14 @@ export async function rawRewardsOfPairs(
 
 /** Raw rewards of every response of each list, [lists][K]; 64 answers per forward pass. */
 export async function scoreRankLists(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]): Promise<number[][]> {
-  const flat = await rawRewardsOfPairs(rm, tokenizer, lists.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))), 64);
+  const flat = await rawRewardsOfPairs(
+    rm,
+    tokenizer,
+    lists.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))),
+    64,
+  );
   let at = 0;
-  return lists.map((l) => flat.slice(at, (at += l.responses.length)));
+  return lists.map((l) => flat.slice(at, at += l.responses.length));
 }
 
 /** Pairwise and exact-order accuracy of the reward model on rank lists. */

@@ -80,7 +80,12 @@ export class AdamW {
         if (fused) {
           // The same formula in one native pass (lib/fast/native/kernels.c).
           const [newP, m, v] = fusedAdamWUpdate(p, g, this.#m[name], this.#v[name], {
-            beta1: this.#beta1, beta2: this.#beta2, eps: this.#eps, decay, stepSize, sqrtBias2,
+            beta1: this.#beta1,
+            beta2: this.#beta2,
+            eps: this.#eps,
+            decay,
+            stepSize,
+            sqrtBias2,
           });
           p.assign(newP);
           this.#m[name].assign(m);
@@ -114,7 +119,9 @@ export class AdamW {
       for (const [prefix, target] of [["m", this.#m[name]], ["v", this.#v[name]]] as const) {
         const saved = state.tensors.get(`${prefix}.${name}`);
         if (!saved || saved.shape.join() !== target.shape.join()) {
-          throw new Error(`AdamW.loadState: "${prefix}.${name}" expected shape [${target.shape}], found ${saved ? `[${saved.shape}]` : "nothing"}`);
+          throw new Error(
+            `AdamW.loadState: "${prefix}.${name}" expected shape [${target.shape}], found ${saved ? `[${saved.shape}]` : "nothing"}`,
+          );
         }
         tf.tidy(() => target.assign(tf.tensor(saved.data, saved.shape, "float32")));
       }

@@ -63,7 +63,9 @@ export class ProgressBar {
     const width = 20;
     const filled = Math.round(fraction * width);
     const parts = [
-      `${this.#o.label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ${done}/${this.#o.total}`,
+      `${this.#o.label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${
+        (fraction * 100).toFixed(0).padStart(3)
+      }% ${done}/${this.#o.total}`,
     ];
     if (info.tokens !== undefined && elapsed > 0) parts.push(`${formatRate(info.tokens / elapsed)} ${this.#o.unit}/s`);
     parts.push(`ETA ${done > 0 ? formatDuration((elapsed / done) * (this.#o.total - done)) : "?"}`);

@@ -32,7 +32,15 @@ interface TrainState {
 /** Writes weights, optimiser and loop state into `dir` in one atomic swap. */
 export async function writeTrainCheckpoint(
   dir: string,
-  s: { model: GPT2Model; optimizer: AdamW; config: TrainConfig; step: number; history: TrainHistory; extras?: CheckpointExtras; startedFrom?: string },
+  s: {
+    model: GPT2Model;
+    optimizer: AdamW;
+    config: TrainConfig;
+    step: number;
+    history: TrainHistory;
+    extras?: CheckpointExtras;
+    startedFrom?: string;
+  },
 ): Promise<void> {
   const optimizerState = await s.optimizer.state();
   const tensors = new Map<string, { dtype: "F32"; shape: number[]; data: Float32Array }>();

@@ -57,7 +57,9 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   for (const key of ["steps", "evalEvery", "checkpointEvery"] as const) {
     if (!Number.isInteger(c[key]) || c[key] <= 0) throw new Error(`TrainConfig.${key}: expected a positive integer, got ${c[key]}`);
   }
-  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) throw new Error(`TrainConfig.warmupSteps: expected an integer ≥ 0, got ${c.warmupSteps}`);
+  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) {
+    throw new Error(`TrainConfig.warmupSteps: expected an integer ≥ 0, got ${c.warmupSteps}`);
+  }
   if (!(c.maxLr > 0)) throw new Error(`TrainConfig.maxLr: expected > 0, got ${c.maxLr}`);
   if (!(c.minLr >= 0 && c.minLr <= c.maxLr)) throw new Error(`TrainConfig.minLr: expected in [0, maxLr], got ${c.minLr}`);
   if (!(c.gradClip >= 0)) throw new Error(`TrainConfig.gradClip: expected ≥ 0, got ${c.gradClip}`);
@@ -113,7 +115,12 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
     let tokens = 0;
     for (let step = start; step < config.steps; step++) {
       const batch = run.data.batch(step);
-      const lr = learningRateAt(step, { maxLr: config.maxLr, minLr: config.minLr, warmupSteps: config.warmupSteps, totalSteps: config.steps });
+      const lr = learningRateAt(step, {
+        maxLr: config.maxLr,
+        minLr: config.minLr,
+        warmupSteps: config.warmupSteps,
+        totalSteps: config.steps,
+      });
       const stepStart = performance.now();
       const { loss, gradNorm } = trainStep(model, optimizer, batch, { lr, gradClip: config.gradClip, seed: config.seed * 7_919 + step });
       const [lossValue, normValue] = [(await loss.data())[0], (await gradNorm.data())[0]]; // the step's one sync
@@ -138,7 +145,15 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
         extra: { step: done, loss: lossValue.toFixed(3), ...(history.eval.length ? { eval: history.eval.at(-1)!.loss.toFixed(3) } : {}) },
       });
       if (run.checkpointDir && (done % config.checkpointEvery === 0 || last || done === run.stopAfterStep)) {
-        await writeTrainCheckpoint(run.checkpointDir, { model, optimizer, config, step: done, history, extras: run.extras, startedFrom: run.startedFrom });
+        await writeTrainCheckpoint(run.checkpointDir, {
+          model,
+          optimizer,
+          config,
+          step: done,
+          history,
+          extras: run.extras,
+          startedFrom: run.startedFrom,
+        });
       }
       if (done === run.stopAfterStep) break;
     }

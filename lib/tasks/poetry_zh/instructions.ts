@@ -18,7 +18,16 @@ export function formName(poem: Pick<Poem, "chars_per_line" | "n_lines">): string
  * it (a poem "about 秋天" mentions 秋). Only themes the poem really has are asked for.
  */
 export const THEMES: Readonly<Record<string, string>> = Object.freeze({
-  "春天": "春", "秋天": "秋", "月亮": "月", "离别": "别送", "思乡": "乡归", "山水": "山水", "饮酒": "酒", "雪景": "雪", "边塞": "塞关", "花": "花",
+  "春天": "春",
+  "秋天": "秋",
+  "月亮": "月",
+  "离别": "别送",
+  "思乡": "乡归",
+  "山水": "山水",
+  "饮酒": "酒",
+  "雪景": "雪",
+  "边塞": "塞关",
+  "花": "花",
 });
 
 /** The themes a poem is on. */

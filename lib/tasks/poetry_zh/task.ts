@@ -16,7 +16,8 @@ import { POEM_EDITS } from "./edits.ts";
 export type PoetryPreference = "mood" | "rules";
 
 export const POETRY_PREFERENCES: Readonly<Record<PoetryPreference, string>> = Object.freeze({
-  mood: "among well-formed poems, a bright, joyful poem (spring, laughter, song, blossoms) beats a sorrowful one (grief, tears, parting, loneliness)",
+  mood:
+    "among well-formed poems, a bright, joyful poem (spring, laughter, song, blossoms) beats a sorrowful one (grief, tears, parting, loneliness)",
   rules: "the poem that follows more of the instruction wins: form, the requested word and theme, rhyme",
 });
 
@@ -80,7 +81,9 @@ export function poetryTask(
     },
     score(prompt: TaskPrompt, response: string): GoldScore {
       const c = prompt.constraints;
-      if (valence && preference === "mood") return scoreMoodPoem(response, { chars_per_line: Number(c.chars_per_line), n_lines: Number(c.n_lines) }, valence);
+      if (valence && preference === "mood") {
+        return scoreMoodPoem(response, { chars_per_line: Number(c.chars_per_line), n_lines: Number(c.n_lines) }, valence);
+      }
       return scorePoem(response, {
         chars_per_line: Number(c.chars_per_line),
         n_lines: Number(c.n_lines),
