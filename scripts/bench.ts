@@ -15,13 +15,20 @@
  * (the spread of the per-round ratios is printed too).
  */
 import { initBackend } from "../lib/backend.ts";
+import { parseCommand } from "../lib/cli.ts";
 import { tf } from "../lib/tf.ts";
 import { type GPT2Config, resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { measureGeneration, measureTraining, type Throughput } from "../lib/bench/measure.ts";
 import { runTorchBench, torchAvailable, type TorchBenchResult, torchHasOpenMpBlas } from "../lib/bench/torch_reference.ts";
 import { measureMatmulPeak, trainingStepFlops } from "../lib/bench/flops.ts";
 
-const quick = Deno.args.includes("--quick");
+const { values } = parseCommand({
+  command: "deno task bench",
+  summary: "Training and generation throughput of this project's GPT-2 against PyTorch on the same configs, in one run, as ratios.",
+  flags: { quick: { type: "boolean", default: false, help: "the default preset only, fewer repetitions" } },
+  examples: ["deno task bench", "deno task bench --quick"],
+});
+const quick = values.quick === true;
 const backend = await initBackend();
 
 interface BenchCase {

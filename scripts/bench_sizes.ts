@@ -6,9 +6,16 @@
  * runs the same model, so its cost scales with these numbers.
  */
 import { initBackend } from "../lib/backend.ts";
+import { parseCommand } from "../lib/cli.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { measureTraining } from "../lib/bench/measure.ts";
 
+parseCommand({
+  command: "deno task bench-sizes",
+  summary: "Training throughput of the candidate sizes of the base at its shapes (16 × 128 tokens, vocabulary 5,676).",
+  flags: {},
+  examples: ["deno task bench-sizes"],
+});
 await initBackend();
 const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown CPU";
 const sizes = [

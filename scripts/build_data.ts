@@ -10,9 +10,17 @@
  * gives byte-identical files.
  */
 import type { Poem } from "../lib/data/poems.ts";
+import { parseCommand } from "../lib/cli.ts";
 import { readRegularPoems, type SourceCounts } from "../lib/data/poem_source.ts";
 import { hashText } from "../lib/hash.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../lib/checkpoint/atomic.ts";
+
+parseCommand({
+  command: "deno task build-data",
+  summary: "Rebuild data/poetry-zh/poems.jsonl and stats.json from the npm package chinese-poetry (byte-identical on every run).",
+  flags: {},
+  examples: ["deno task build-data"],
+});
 
 const MAX_POEMS = 12000; // keeps poems.jsonl near 3 MB
 const OUT_DIR = new URL("../data/poetry-zh/", import.meta.url).pathname;

@@ -10,10 +10,19 @@ import { renderSvg } from "../lib/charts/svg.ts";
 import { heldoutGoldChart, heldoutKlChart, type HeldoutPoint, heldoutRewardChart } from "../lib/charts/training.ts";
 import { writeTextFileAtomic } from "../lib/checkpoint/atomic.ts";
 import { readJsonFile } from "../lib/fs.ts";
-import { usageError } from "../lib/cli_errors.ts";
+import { parseCommand, usageError } from "../lib/cli.ts";
 
-const [runDir, outPrefix] = Deno.args;
-if (!runDir || !outPrefix) usageError("usage: deno task figures <run directory with metrics.json> <output path prefix>");
+const { positionals } = parseCommand({
+  command: "deno task figures",
+  summary: "Draw the held-out charts of a finished run (its metrics.json) as SVG files: <prefix>_gold.svg, _rm.svg, _kl.svg.",
+  flags: {},
+  positionals: "<run directory> <output prefix>",
+  examples: ["deno task figures reports/latest docs/figures/default"],
+});
+const [runDir, outPrefix] = positionals;
+if (!runDir || !outPrefix || positionals.length > 2) {
+  usageError("expected two arguments: <run directory with metrics.json> <output prefix>");
+}
 const metricsPath = `${runDir}/metrics.json`;
 const metrics = await readJsonFile(metricsPath).catch((err) => usageError((err as Error).message)) as {
   stages?: { ppo?: { heldout_curve?: HeldoutPoint[] } };

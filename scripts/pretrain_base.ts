@@ -7,45 +7,41 @@
  *   deno task pretrain-base                      # the shipped base's settings
  *   deno task pretrain-base --steps 200 --checkpoint-dir /tmp/base --out /tmp/base-model   # a short try
  */
-import { parseArgs } from "node:util";
 import { describeBackend, initBackend } from "../lib/backend.ts";
 import { loadPoems, splitPoems } from "../lib/data/poems.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { BASE_PRETRAIN_DEFAULTS, runBasePretrain } from "../lib/pipeline/base_stage.ts";
-import { BASE_MODEL_DIR, exportBase } from "../lib/pipeline/base_export.ts";
+import { exportBase } from "../lib/pipeline/base_export.ts";
 import { templateTexts, THEMES } from "../lib/tasks/poetry_zh/instructions.ts";
-import { usageError } from "../lib/cli_errors.ts";
+import { parseCommand, positiveIntFlag, runMain } from "../lib/cli.ts";
 
-const { values } = (() => {
-  try {
-    return parseArgs({
-      args: Deno.args,
-      options: {
-        steps: { type: "string" },
-        "checkpoint-dir": { type: "string", default: BASE_PRETRAIN_DEFAULTS.checkpointDir },
-        out: { type: "string", default: BASE_MODEL_DIR },
-      },
-    });
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-})();
-const steps = values.steps === undefined ? undefined : Number(values.steps);
-if (steps !== undefined && !(Number.isInteger(steps) && steps > 0)) usageError(`--steps ${values.steps}: expected a positive integer`);
-
-const backend = await initBackend();
-const { heldout } = splitPoems(await loadPoems());
-const result = await runBasePretrain(heldout, [...templateTexts(), ...Object.keys(THEMES)], {
-  checkpointDir: values["checkpoint-dir"],
-  ...(steps ? { train: { steps } } : {}),
+const { values } = parseCommand({
+  command: "deno task pretrain-base",
+  summary: "Pretrain the shipped base (models/gpt2-poetry-zh) on every regular Tang and Song poem; hours on a CPU, resumable.",
+  flags: {
+    steps: { type: "string", value: "N", help: `optimiser steps (default ${BASE_PRETRAIN_DEFAULTS.train.steps})` },
+    "checkpoint-dir": { type: "string", default: BASE_PRETRAIN_DEFAULTS.checkpointDir, value: "DIR", help: "the resumable training state" },
+    out: { type: "string", default: "models/gpt2-poetry-zh", value: "DIR", help: "where the finished model goes (HF layout + model card)" },
+  },
+  examples: ["deno task pretrain-base", "deno task pretrain-base --steps 200 --checkpoint-dir /tmp/base --out /tmp/base-model"],
 });
-const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown CPU";
-const command = ["deno task pretrain-base", ...Deno.args].join(" ");
-const { heldoutSliceLoss, heldoutLoss } = await exportBase(result, heldout, {
-  command,
-  machine: `${cpu}, ${navigator.hardwareConcurrency} cores`,
-  backend: describeBackend(backend),
-  date: new Date().toISOString().slice(0, 10),
-}, values.out);
-console.log(`base written to ${values.out}: held-out loss ${heldoutLoss.toFixed(3)} (fixed slice ${heldoutSliceLoss.toFixed(4)})`);
-disposeGPT2(result.model);
+const steps = positiveIntFlag(values, "steps");
+
+await runMain(async () => {
+  const backend = await initBackend();
+  const { heldout } = splitPoems(await loadPoems());
+  const result = await runBasePretrain(heldout, [...templateTexts(), ...Object.keys(THEMES)], {
+    checkpointDir: values["checkpoint-dir"] as string,
+    ...(steps ? { train: { steps } } : {}),
+  });
+  const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown CPU";
+  const command = ["deno task pretrain-base", ...Deno.args].join(" ");
+  const { heldoutSliceLoss, heldoutLoss } = await exportBase(result, heldout, {
+    command,
+    machine: `${cpu}, ${navigator.hardwareConcurrency} cores`,
+    backend: describeBackend(backend),
+    date: new Date().toISOString().slice(0, 10),
+  }, values.out as string);
+  console.log(`base written to ${values.out}: held-out loss ${heldoutLoss.toFixed(3)} (fixed slice ${heldoutSliceLoss.toFixed(4)})`);
+  disposeGPT2(result.model);
+});

@@ -18,8 +18,8 @@
  *
  * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
  */
-import { parseArgs } from "node:util";
 import { initBackend } from "../lib/backend.ts";
+import { type CommandSpec, numberFlag, parseCommand, positiveIntFlag, runMain, usageError } from "../lib/cli.ts";
 import { formatDifference } from "../lib/eval/paired_difference.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
@@ -28,228 +28,232 @@ import { PPO_STAGE_DEFAULTS } from "../lib/pipeline/ppo_stage.ts";
 import { disposeRewardModel } from "../lib/reward/reward_model.ts";
 import { disposePolicy } from "../lib/ppo/policy.ts";
 import { writeReport } from "../lib/report/report.ts";
+import { TASKS } from "../lib/tasks/registry.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    quick: { type: "boolean", default: false },
-    task: { type: "string", default: "poetry-zh" },
-    preset: { type: "string" },
-    "pretrain-steps": { type: "string" },
-    "sft-steps": { type: "string" },
-    "eval-prompts": { type: "string" },
-    "eval-answers": { type: "string" },
-    init: { type: "string" },
-    "from-scratch": { type: "boolean", default: false },
-    "ppo-reward": { type: "string", default: "rm" },
-    "ptx-coef": { type: "string" },
-    "ppo-iterations": { type: "string" },
-    "ppo-lr": { type: "string" },
-    "kl-coef": { type: "string" },
-    "checkpoint-root": { type: "string", default: "checkpoints" },
-    "ppo-eval-every": { type: "string" },
-    report: { type: "string" },
-    "ppo-eval-prompts": { type: "string" },
+const SPEC: CommandSpec = {
+  command: "deno task rlhf",
+  summary: "The chapter's pipeline: the shipped base → SFT → rankings + reward model → PPO → evaluation, with a report.",
+  flags: {
+    quick: { type: "boolean", default: false, help: "a first try in about a minute (few steps and prompts)" },
+    task: { type: "string", default: "poetry-zh", value: "NAME", help: `the task: ${Object.keys(TASKS).join(" | ")}` },
+    init: { type: "string", value: "DIR", help: "start from this GPT-2 directory (HF layout) instead of models/gpt2-poetry-zh" },
+    "from-scratch": { type: "boolean", default: false, help: "pretrain a small model on the task's corpus first instead" },
+    preset: { type: "string", value: "NAME", help: `with --from-scratch: ${Object.keys(GPT2_PRESETS).join(" | ")}` },
+    "pretrain-steps": { type: "string", value: "N", help: "with --from-scratch: pretraining steps" },
+    "sft-steps": { type: "string", value: "N", help: "SFT steps" },
+    "ppo-reward": { type: "string", default: "rm", value: "rm|gold", help: "PPO's reward: the reward model, or the gold scorer itself" },
+    "ppo-iterations": { type: "string", value: "N", help: "PPO iterations" },
+    "ppo-lr": { type: "string", value: "X", help: "PPO learning rate" },
+    "kl-coef": { type: "string", value: "X", help: "initial KL coefficient β (0: no KL penalty)" },
+    "ptx-coef": { type: "string", value: "X", help: "PPO-ptx γ (0: plain PPO)" },
+    "ppo-eval-every": { type: "string", value: "N", help: "held-out evaluation (and checkpoint) every N PPO iterations" },
+    "ppo-eval-prompts": { type: "string", value: "N", help: "held-out requests in each PPO evaluation" },
+    "eval-prompts": { type: "string", value: "N", help: "held-out requests in the final evaluation (default: all)" },
+    "eval-answers": { type: "string", value: "N", help: "answers per request in the final evaluation (default 4)" },
+    "checkpoint-root": { type: "string", default: "checkpoints", value: "DIR", help: "where the stages' checkpoints go" },
+    report: { type: "string", value: "DIR", help: "write report.html and metrics.json here (default reports/latest)" },
   },
-});
-const positive = (flag: string, v?: string) => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} ${v}: expected a positive integer`);
-  return n;
+  examples: [
+    "deno task rlhf",
+    "deno task rlhf --quick",
+    "deno task rlhf --task poetry-zh-rules",
+    "deno task rlhf --ppo-reward gold",
+    "deno task rlhf --from-scratch --preset gpt2-micro --pretrain-steps 1500",
+    "deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall",
+  ],
 };
-if (values.preset && !(values.preset in GPT2_PRESETS)) {
-  throw new Error(`--preset ${values.preset}: expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
+const { values } = parseCommand(SPEC);
+const str = (name: string) => values[name] as string | undefined;
+const flag = (name: string) => values[name] === true;
+if (!(str("task")! in TASKS)) usageError(`--task ${str("task")}: expected one of ${Object.keys(TASKS).join(", ")}`);
+if (str("preset") && !(str("preset")! in GPT2_PRESETS)) {
+  usageError(`--preset ${str("preset")}: expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
 }
-const pretrainSteps = positive("pretrain-steps", values["pretrain-steps"]);
-if (values["from-scratch"] && values.init) throw new Error("--from-scratch and --init exclude each other");
-if (!values["from-scratch"] && (values.preset || pretrainSteps)) {
-  throw new Error("--preset and --pretrain-steps size the pretraining of --from-scratch; add --from-scratch");
+const pretrainSteps = positiveIntFlag(values, "pretrain-steps");
+if (flag("from-scratch") && str("init")) usageError("--from-scratch and --init exclude each other");
+if (!flag("from-scratch") && (str("preset") || pretrainSteps)) {
+  usageError("--preset and --pretrain-steps size the pretraining of --from-scratch; add --from-scratch");
 }
-if (values["ppo-reward"] !== "rm" && values["ppo-reward"] !== "gold") {
-  throw new Error(`--ppo-reward ${values["ppo-reward"]}: expected "rm" or "gold"`);
-}
-const ppoReward = values["ppo-reward"] as "rm" | "gold";
-const sftSteps = positive("sft-steps", values["sft-steps"]);
-const number = (flag: string, ok: (n: number) => boolean, expected: string) => {
-  const v = values[flag as keyof typeof values] as string | undefined;
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || !ok(n)) throw new Error(`--${flag} ${v}: expected ${expected}`);
-  return n;
-};
-const ptxCoef = number("ptx-coef", (n) => n >= 0, "a number ≥ 0");
-const ppoLr = number("ppo-lr", (n) => n > 0, "a number > 0");
-const klCoef = number("kl-coef", (n) => n >= 0, "a number ≥ 0");
-const ppoIterations = positive("ppo-iterations", values["ppo-iterations"]);
-const ppoEvalEvery = positive("ppo-eval-every", values["ppo-eval-every"]);
-const ppoEvalPrompts = positive("ppo-eval-prompts", values["ppo-eval-prompts"]);
+if (str("ppo-reward") !== "rm" && str("ppo-reward") !== "gold") usageError(`--ppo-reward ${str("ppo-reward")}: expected "rm" or "gold"`);
+const ppoReward = str("ppo-reward") as "rm" | "gold";
+const sftSteps = positiveIntFlag(values, "sft-steps");
+const ptxCoef = numberFlag(values, "ptx-coef", (n) => n >= 0, "a number ≥ 0");
+const ppoLr = numberFlag(values, "ppo-lr", (n) => n > 0, "a number > 0");
+const klCoef = numberFlag(values, "kl-coef", (n) => n >= 0, "a number ≥ 0");
+const ppoIterations = positiveIntFlag(values, "ppo-iterations");
+const ppoEvalEvery = positiveIntFlag(values, "ppo-eval-every");
+const ppoEvalPrompts = positiveIntFlag(values, "ppo-eval-prompts");
+const evalPrompts = positiveIntFlag(values, "eval-prompts");
+const evalAnswers = positiveIntFlag(values, "eval-answers");
+const quick = flag("quick");
 // Other PPO settings get their own checkpoint directory (a PPO checkpoint only resumes the run that wrote it);
 // giving a default value explicitly is the default run.
 const D = PPO_STAGE_DEFAULTS;
 const other = (v: number | undefined, d: number | undefined) => v !== undefined && v !== d;
-const root = values["checkpoint-root"];
+const root = str("checkpoint-root")!;
 const ppoDir = `${root}/ppo` + (ppoReward === "gold" ? "-gold" : "") +
   (other(ptxCoef, D.ppo.ptxCoef) ? `-ptx${ptxCoef}` : "") +
   (other(ppoLr, D.ppo.lr) ? `-lr${ppoLr}` : "") +
   (other(klCoef, D.ppo.initKlCoef) ? `-kl${klCoef}` : "") +
   (other(ppoIterations, D.iterations) ? `-it${ppoIterations}` : "") +
-  (values.quick ? "-quick" : "");
+  (quick ? "-quick" : "");
 
-const backend = await initBackend();
-const started = performance.now();
-const r = await runPipeline({
-  task: values.task,
-  quick: values.quick,
-  evalPrompts: positive("eval-prompts", values["eval-prompts"]),
-  evalAnswersPerPrompt: positive("eval-answers", values["eval-answers"]),
-  initFrom: values.init,
-  fromScratch: values["from-scratch"],
-  checkpointRoot: root,
-  pretrain: {
-    ...(values.preset ? { preset: values.preset as GPT2PresetName } : {}),
-    ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
-  },
-  sft: sftSteps ? { train: { steps: sftSteps } } : {},
-  ppo: {
-    reward: ppoReward,
-    ...(ppoIterations === undefined ? {} : { iterations: ppoIterations }),
-    ...(ppoEvalEvery === undefined ? {} : { evalEvery: ppoEvalEvery, checkpointEvery: ppoEvalEvery }),
-    ...(ppoEvalPrompts === undefined ? {} : { evalPrompts: ppoEvalPrompts }),
-    ppo: {
-      ...(ptxCoef === undefined ? {} : { ptxCoef }),
-      ...(ppoLr === undefined ? {} : { lr: ppoLr }),
-      ...(klCoef === undefined ? {} : { initKlCoef: klCoef }),
+await runMain(async () => {
+  const backend = await initBackend();
+  const started = performance.now();
+  const r = await runPipeline({
+    task: str("task"),
+    quick,
+    evalPrompts,
+    evalAnswersPerPrompt: evalAnswers,
+    initFrom: str("init"),
+    fromScratch: flag("from-scratch"),
+    checkpointRoot: root,
+    pretrain: {
+      ...(str("preset") ? { preset: str("preset") as GPT2PresetName } : {}),
+      ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
     },
-    checkpointDir: ppoDir,
-  },
-});
-const total = (performance.now() - started) / 1000;
+    sft: sftSteps ? { train: { steps: sftSteps } } : {},
+    ppo: {
+      reward: ppoReward,
+      ...(ppoIterations === undefined ? {} : { iterations: ppoIterations }),
+      ...(ppoEvalEvery === undefined ? {} : { evalEvery: ppoEvalEvery, checkpointEvery: ppoEvalEvery }),
+      ...(ppoEvalPrompts === undefined ? {} : { evalPrompts: ppoEvalPrompts }),
+      ppo: {
+        ...(ptxCoef === undefined ? {} : { ptxCoef }),
+        ...(ppoLr === undefined ? {} : { lr: ppoLr }),
+        ...(klCoef === undefined ? {} : { initKlCoef: klCoef }),
+      },
+      checkpointDir: ppoDir,
+    },
+  });
+  const total = (performance.now() - started) / 1000;
 
-const c = r.model.config;
-const last = (h: { eval: { loss: number }[] }) => h.eval.at(-1)?.loss.toFixed(3) ?? "-";
-console.log(`\n== ${r.task.name}: ${r.task.description} ==`);
-if (r.task.preference) console.log(`preference (what the simulated labeler ranks by): ${r.task.preference.description}`);
-console.log(
-  `backend ${backend}; model ${c.n_layer} layers × C=${c.n_embd}, vocab ${c.vocab_size}, ${
-    (countParams(r.model) / 1e6).toFixed(2)
-  }M parameters`,
-);
-console.log(`times: ${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}; total ${total.toFixed(0)} s`);
-console.log(
-  `held-out loss: ${values["from-scratch"] ? `pretrain ${last(r.pretrainHistory)}, ` : ""}SFT (assistant tokens) ${
-    last(r.sftHistory)
-  }; started from ${r.startedFrom}`,
-);
-if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
-
-const pp = r.ppo;
-const gamma = pp.config.ptxCoef;
-console.log(
-  `\nPPO (${pp.history.stats.length} iterations against the ${
-    ppoReward === "gold" ? "gold scorer" : "reward model"
-  }, KL penalty to the SFT model${
-    gamma ? `, PPO-ptx γ = ${gamma}` : ""
-  }), ${pp.after.samples.length} held-out requests, one answer each (gold ± ~0.01; the precise comparison is at the end):`,
-);
-console.table({
-  "reward-model score": { sft: +pp.before.rm.toFixed(3), ppo: +pp.after.rm.toFixed(3) },
-  "gold score": { sft: +pp.before.gold.toFixed(3), ppo: +pp.after.gold.toFixed(3) },
-  "KL to SFT (nats/answer)": { sft: +pp.before.kl.toFixed(3), ppo: +pp.after.kl.toFixed(3) },
-});
-for (let i = 0; i < Math.min(3, pp.after.samples.length); i++) {
-  const [b, a] = [pp.before.samples[i], pp.after.samples[i]];
-  console.log(`  request: ${a.prompt.messages.at(-1)!.content}`);
-  console.log(`    sft (gold ${b.gold.toFixed(2)}, rm ${b.rm.toFixed(2)}): ${JSON.stringify(b.response.slice(0, 60))}`);
-  console.log(`    ppo (gold ${a.gold.toFixed(2)}, rm ${a.rm.toFixed(2)}): ${JSON.stringify(a.response.slice(0, 60))}`);
-}
-disposePolicy(pp.policy);
-
-const rw = r.reward;
-console.log(`\nReward model: ${rw.trainLists} training rank lists (K=4, simulated labeler), ${rw.heldoutLists} held-out lists`);
-console.log(
-  `  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${
-    rw.heldoutAccuracy.pairwise.toFixed(3)
-  }, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)} (${
-    (100 * rw.heldoutTiedPairs).toFixed(0)
-  } % of pairs tied by the labeler, left out)`,
-);
-console.log(`  Spearman(RM score, gold score) on held-out responses: ${rw.spearmanWithGold.toFixed(3)}`);
-console.log(
-  `  pairs the gold score tells apart, by the part that differs (RM agreement): ${
-    rw.agreementByPart.map((a) => `${a.kind} ${a.agreement.toFixed(2)} (${a.pairs})`).join(", ")
-  }`,
-);
-console.log(
-  `  the best held-out answers made worse in one known way; RM prefers the original (chance 0.5): ${
-    rw.editProbe.map((e) => `${e.edit} ${e.rmPrefersOriginal.toFixed(2)}`).join(", ")
-  }`,
-);
-console.log(`  the gold scorer itself on the same labels: pairwise ${rw.goldAccuracy.pairwise.toFixed(3)} (the ceiling: label noise)`);
-disposeRewardModel(rw.rm);
-
-const { pretrained, sft, ppo } = r.summary;
-const partNames = Object.keys(sft.parts);
-const row = (pick: (s: typeof sft) => number) => ({
-  pretrained: +pick(pretrained).toFixed(3),
-  sft: +pick(sft).toFixed(3),
-  ppo: +pick(ppo).toFixed(3),
-});
-const bo = r.summary.bestOfN;
-console.log(
-  `\nGold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers each (pretrained-only: 1), same sampling for all (mean, in [0, 1])` +
-    (bo ? `; best-of-${bo.n}: the reward model picks one of SFT's ${bo.n} answers to each request:` : ":"),
-);
-const withBest = (pick: (s: typeof sft) => number) => ({
-  ...row(pick),
-  ...(bo ? { [`best-of-${bo.n}`]: +pick(bo.scores).toFixed(3) } : {}),
-});
-console.table(Object.fromEntries([
-  ["total", withBest((s) => s.total)],
-  ["ended its turn", withBest((s) => s.ended)],
-  ...partNames.map((k) => [k, withBest((s) => s.parts[k] ?? 0)]),
-]));
-const classes = r.summary.preferenceClasses;
-if (classes) {
-  const kinds = Object.keys({ ...classes.pretrained, ...classes.sft, ...classes.ppo });
-  console.log(`Answers by class of the preference (share of all answers):`);
-  console.table(Object.fromEntries(kinds.map((k) => [k, {
-    pretrained: +(classes.pretrained[k] ?? 0).toFixed(3),
-    sft: +(classes.sft[k] ?? 0).toFixed(3),
-    ppo: +(classes.ppo[k] ?? 0).toFixed(3),
-    ...(classes.bestOfN ? { [`best-of-${bo!.n}`]: +(classes.bestOfN[k] ?? 0).toFixed(3) } : {}),
-  }])));
-}
-console.log(
-  `Gain, request by request (mean of each request's answers; ± 1 standard error over requests): SFT − pretrained ${
-    formatDifference(r.summary.sftGain)
-  }, PPO − SFT ${formatDifference(r.summary.ppoGain)}`,
-);
-if (bo) {
+  const c = r.model.config;
+  const last = (h: { eval: { loss: number }[] }) => h.eval.at(-1)?.loss.toFixed(3) ?? "-";
+  console.log(`\n== ${r.task.name}: ${r.task.description} ==`);
+  if (r.task.preference) console.log(`preference (what the simulated labeler ranks by): ${r.task.preference.description}`);
   console.log(
-    `  best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)} nats (log ${bo.n} − ${
-      bo.n - 1
-    }/${bo.n}); PPO − best-of-${bo.n} ${formatDifference(bo.ppoOverIt)} at KL ${pp.after.kl.toFixed(3)}`,
+    `backend ${backend}; model ${c.n_layer} layers × C=${c.n_embd}, vocab ${c.vocab_size}, ${
+      (countParams(r.model) / 1e6).toFixed(2)
+    }M parameters`,
   );
-}
-console.log(`Samples, side by side:`);
-for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
-  const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);
-  console.log(`  request: ${r.after[i].prompt.messages.at(-1)!.content}`);
-  console.log(`    pretrained (${r.before[i].score.total.toFixed(2)}): ${show(r.before[i].response)}`);
-  console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
-  console.log(`    ppo        (${r.afterPpo[i].score.total.toFixed(2)}): ${show(r.afterPpo[i].response)}`);
-}
-const reportPaths = await writeReport(r, values.report ?? (values.quick ? "reports/quick" : "reports/latest"), {
-  backend,
-  totalSeconds: total,
-  options: values,
+  console.log(`times: ${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}; total ${total.toFixed(0)} s`);
+  console.log(
+    `held-out loss: ${flag("from-scratch") ? `pretrain ${last(r.pretrainHistory)}, ` : ""}SFT (assistant tokens) ${
+      last(r.sftHistory)
+    }; started from ${r.startedFrom}`,
+  );
+  if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
+
+  const pp = r.ppo;
+  const gamma = pp.config.ptxCoef;
+  console.log(
+    `\nPPO (${pp.history.stats.length} iterations against the ${
+      ppoReward === "gold" ? "gold scorer" : "reward model"
+    }, KL penalty to the SFT model${
+      gamma ? `, PPO-ptx γ = ${gamma}` : ""
+    }), ${pp.after.samples.length} held-out requests, one answer each (gold ± ~0.01; the precise comparison is at the end):`,
+  );
+  console.table({
+    "reward-model score": { sft: +pp.before.rm.toFixed(3), ppo: +pp.after.rm.toFixed(3) },
+    "gold score": { sft: +pp.before.gold.toFixed(3), ppo: +pp.after.gold.toFixed(3) },
+    "KL to SFT (nats/answer)": { sft: +pp.before.kl.toFixed(3), ppo: +pp.after.kl.toFixed(3) },
+  });
+  for (let i = 0; i < Math.min(3, pp.after.samples.length); i++) {
+    const [b, a] = [pp.before.samples[i], pp.after.samples[i]];
+    console.log(`  request: ${a.prompt.messages.at(-1)!.content}`);
+    console.log(`    sft (gold ${b.gold.toFixed(2)}, rm ${b.rm.toFixed(2)}): ${JSON.stringify(b.response.slice(0, 60))}`);
+    console.log(`    ppo (gold ${a.gold.toFixed(2)}, rm ${a.rm.toFixed(2)}): ${JSON.stringify(a.response.slice(0, 60))}`);
+  }
+  disposePolicy(pp.policy);
+
+  const rw = r.reward;
+  console.log(`\nReward model: ${rw.trainLists} training rank lists (K=4, simulated labeler), ${rw.heldoutLists} held-out lists`);
+  console.log(
+    `  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${
+      rw.heldoutAccuracy.pairwise.toFixed(3)
+    }, exact order ${rw.heldoutAccuracy.exactOrder.toFixed(3)} (${
+      (100 * rw.heldoutTiedPairs).toFixed(0)
+    } % of pairs tied by the labeler, left out)`,
+  );
+  console.log(`  Spearman(RM score, gold score) on held-out responses: ${rw.spearmanWithGold.toFixed(3)}`);
+  console.log(
+    `  pairs the gold score tells apart, by the part that differs (RM agreement): ${
+      rw.agreementByPart.map((a) => `${a.kind} ${a.agreement.toFixed(2)} (${a.pairs})`).join(", ")
+    }`,
+  );
+  console.log(
+    `  the best held-out answers made worse in one known way; RM prefers the original (chance 0.5): ${
+      rw.editProbe.map((e) => `${e.edit} ${e.rmPrefersOriginal.toFixed(2)}`).join(", ")
+    }`,
+  );
+  console.log(`  the gold scorer itself on the same labels: pairwise ${rw.goldAccuracy.pairwise.toFixed(3)} (the ceiling: label noise)`);
+  disposeRewardModel(rw.rm);
+
+  const { pretrained, sft, ppo } = r.summary;
+  const partNames = Object.keys(sft.parts);
+  const row = (pick: (s: typeof sft) => number) => ({
+    pretrained: +pick(pretrained).toFixed(3),
+    sft: +pick(sft).toFixed(3),
+    ppo: +pick(ppo).toFixed(3),
+  });
+  const bo = r.summary.bestOfN;
+  console.log(
+    `\nGold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers each (pretrained-only: 1), same sampling for all (mean, in [0, 1])` +
+      (bo ? `; best-of-${bo.n}: the reward model picks one of SFT's ${bo.n} answers to each request:` : ":"),
+  );
+  const withBest = (pick: (s: typeof sft) => number) => ({
+    ...row(pick),
+    ...(bo ? { [`best-of-${bo.n}`]: +pick(bo.scores).toFixed(3) } : {}),
+  });
+  console.table(Object.fromEntries([
+    ["total", withBest((s) => s.total)],
+    ["ended its turn", withBest((s) => s.ended)],
+    ...partNames.map((k) => [k, withBest((s) => s.parts[k] ?? 0)]),
+  ]));
+  const classes = r.summary.preferenceClasses;
+  if (classes) {
+    const kinds = Object.keys({ ...classes.pretrained, ...classes.sft, ...classes.ppo });
+    console.log(`Answers by class of the preference (share of all answers):`);
+    console.table(Object.fromEntries(kinds.map((k) => [k, {
+      pretrained: +(classes.pretrained[k] ?? 0).toFixed(3),
+      sft: +(classes.sft[k] ?? 0).toFixed(3),
+      ppo: +(classes.ppo[k] ?? 0).toFixed(3),
+      ...(classes.bestOfN ? { [`best-of-${bo!.n}`]: +(classes.bestOfN[k] ?? 0).toFixed(3) } : {}),
+    }])));
+  }
+  console.log(
+    `Gain, request by request (mean of each request's answers; ± 1 standard error over requests): SFT − pretrained ${
+      formatDifference(r.summary.sftGain)
+    }, PPO − SFT ${formatDifference(r.summary.ppoGain)}`,
+  );
+  if (bo) {
+    console.log(
+      `  best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)} nats (log ${bo.n} − ${
+        bo.n - 1
+      }/${bo.n}); PPO − best-of-${bo.n} ${formatDifference(bo.ppoOverIt)} at KL ${pp.after.kl.toFixed(3)}`,
+    );
+  }
+  console.log(`Samples, side by side:`);
+  for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
+    const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);
+    console.log(`  request: ${r.after[i].prompt.messages.at(-1)!.content}`);
+    console.log(`    pretrained (${r.before[i].score.total.toFixed(2)}): ${show(r.before[i].response)}`);
+    console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
+    console.log(`    ppo        (${r.afterPpo[i].score.total.toFixed(2)}): ${show(r.afterPpo[i].response)}`);
+  }
+  const reportPaths = await writeReport(r, str("report") ?? (quick ? "reports/quick" : "reports/latest"), {
+    backend,
+    totalSeconds: total,
+    options: values,
+  });
+  const q = quick ? "-quick" : "";
+  console.log(
+    `\ncheckpoints: ${flag("from-scratch") ? `${root}/pretrain${q}/, ` : ""}${root}/sft${q}/, rm${q}/, ${
+      ppoDir.slice(root.length + 1)
+    }/ (HF layout + vocab.txt); rank lists: data/labels/`,
+  );
+  console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
+  disposeGPT2(r.model);
 });
-const q = values.quick ? "-quick" : "";
-console.log(
-  `\ncheckpoints: ${values["from-scratch"] ? `${root}/pretrain${q}/, ` : ""}${root}/sft${q}/, rm${q}/, ${
-    ppoDir.slice(root.length + 1)
-  }/ (HF layout + vocab.txt); rank lists: data/labels/`,
-);
-console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
-disposeGPT2(r.model);
