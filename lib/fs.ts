@@ -18,6 +18,11 @@ export async function readJsonFile(path: string): Promise<unknown> {
   } catch (err) {
     throw new Error(`${path}: cannot read (${(err as Error).message})`);
   }
+  return parseJsonText(text, path);
+}
+
+/** JSON.parse whose error names the file it came from. */
+export function parseJsonText(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -82,6 +82,44 @@ Deno.test("resuming with a different config is refused with the field named", as
   }
 });
 
+Deno.test("resuming after a crash between the two renames of a checkpoint swap continues from that checkpoint", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const straight = createGPT2(config, { seed: 0 });
+    await trainLM({ model: straight, data, config: trainConfig, quiet: true });
+    const killed = createGPT2(config, { seed: 0 });
+    await trainLM({ model: killed, data, config: trainConfig, checkpointDir: `${dir}/ckpt`, stopAfterStep: 5, quiet: true });
+    disposeGPT2(killed);
+    // The crash: the finished checkpoint was renamed aside (.ckpt.old-<pid>-<tag>) and the new one never moved in.
+    await Deno.rename(`${dir}/ckpt`, `${dir}/.ckpt.old-999999-crash`);
+    const resumed = createGPT2(config, { seed: 99 }); // everything must come from the recovered checkpoint
+    await trainLM({ model: resumed, data, config: trainConfig, checkpointDir: `${dir}/ckpt`, quiet: true });
+    const [a, b] = [await weights(straight), await weights(resumed)];
+    a.forEach((w, i) => assert.deepEqual(b[i], w, `weight ${Object.keys(straight.params)[i]}`));
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ckpt"]);
+    disposeGPT2(straight);
+    disposeGPT2(resumed);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a corrupt train_state.json is an error that names the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = createGPT2(config, { seed: 0 });
+    await trainLM({ model, data, config: trainConfig, checkpointDir: dir, stopAfterStep: 2, quiet: true });
+    await Deno.writeTextFile(`${dir}/train_state.json`, '{"step": 2, "con');
+    await assert.rejects(
+      () => trainLM({ model, data, config: trainConfig, checkpointDir: dir, quiet: true }),
+      /train_state\.json: not valid JSON/,
+    );
+    disposeGPT2(model);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a training step with AdamW leaks no tensors", async () => {
   const model = createGPT2(config, { seed: 0 });
   const optimizer = new AdamW(model.params);

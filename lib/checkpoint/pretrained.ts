@@ -256,7 +256,7 @@ async function syncDirectory(path: string): Promise<void> {
  * processes (half-built `.new-*`, or `.old-*` once `dir` exists) are removed;
  * this process's own are still in use, so they are kept.
  */
-async function recoverInterruptedSwap(dir: string): Promise<void> {
+export async function recoverInterruptedSwap(dir: string): Promise<void> {
   const parent = dirname(dir);
   if (!(await pathExists(parent))) return;
   const prefix = `.${basename(dir)}.`;

@@ -5,11 +5,12 @@
  * in one atomic directory swap. Resuming restores all of it.
  */
 import { tf } from "../tf.ts";
-import { loadGPT2Weights, saveGPT2Weights } from "../checkpoint/pretrained.ts";
+import { loadGPT2Weights, recoverInterruptedSwap, saveGPT2Weights } from "../checkpoint/pretrained.ts";
 import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
 import type { AdamW } from "../train/adamw.ts";
 import type { Policy } from "./policy.ts";
+import { parseJsonText } from "../fs.ts";
 
 export interface PPOState<H> {
   readonly iteration: number;
@@ -49,6 +50,7 @@ export async function loadPPOCheckpoint<H>(
   optimizer: AdamW,
   config: unknown,
 ): Promise<PPOState<H> | undefined> {
+  await recoverInterruptedSwap(dir); // a crash between the two renames of a swap left the finished checkpoint aside
   let text: string;
   try {
     text = await Deno.readTextFile(`${dir}/ppo_state.json`);
@@ -56,7 +58,7 @@ export async function loadPPOCheckpoint<H>(
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
-  const state = JSON.parse(text) as PPOState<H>;
+  const state = parseJsonText(text, `${dir}/ppo_state.json`) as PPOState<H>;
   if (JSON.stringify(state.config) !== JSON.stringify(config)) {
     throw new Error(`${dir}/ppo_state.json: this PPO run used another config; use another checkpoint directory or delete this one`);
   }

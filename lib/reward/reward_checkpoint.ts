@@ -4,7 +4,7 @@
  * and `reward.json` (the normalisation), in one atomic directory swap.
  */
 import { tf, variableOf } from "../tf.ts";
-import { loadGPT2Weights, saveGPT2Weights } from "../checkpoint/pretrained.ts";
+import { loadGPT2Weights, recoverInterruptedSwap, saveGPT2Weights } from "../checkpoint/pretrained.ts";
 import { readSafetensorsFile, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
 import type { RewardModel } from "./reward_model.ts";
@@ -18,6 +18,7 @@ export const HISTORY_JSON = "reward_history.json";
  * undefined (nothing there, or a model fitted on something else).
  */
 export async function finishedRewardRun(dir: string, trainedOn: string): Promise<unknown | undefined> {
+  await recoverInterruptedSwap(dir);
   try {
     const meta = JSON.parse(await Deno.readTextFile(`${dir}/${REWARD_JSON}`)) as { trained_on?: unknown };
     if (meta.trained_on !== trainedOn) return undefined;

@@ -4,7 +4,8 @@
  * files, `optimizer.safetensors` (AdamW moments) and `train_state.json`
  * (step, config, history). Resuming reads all of it back.
  */
-import { loadGPT2Weights, saveGPT2Weights } from "../checkpoint/pretrained.ts";
+import { loadGPT2Weights, recoverInterruptedSwap, saveGPT2Weights } from "../checkpoint/pretrained.ts";
+import { parseJsonText } from "../fs.ts";
 import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
@@ -70,6 +71,7 @@ export async function readTrainCheckpoint(
   config: TrainConfig,
   startedFrom?: string,
 ): Promise<{ step: number; history: TrainHistory } | undefined> {
+  await recoverInterruptedSwap(dir); // a crash between the two renames of a swap left the finished checkpoint aside
   const statePath = `${dir}/${TRAIN_STATE_FILE}`;
   let text: string;
   try {
@@ -78,7 +80,7 @@ export async function readTrainCheckpoint(
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
   }
-  const state = JSON.parse(text) as TrainState;
+  const state = parseJsonText(text, statePath) as TrainState;
   for (const key of Object.keys(config) as (keyof TrainConfig)[]) {
     if (JSON.stringify(state.config?.[key]) !== JSON.stringify(config[key])) {
       throw new Error(
