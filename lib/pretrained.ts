@@ -3,6 +3,7 @@
  * (config.json + model.safetensors + tokenizer files) ⇄ a model in memory.
  */
 import { loadGPT2Weights, saveGPT2Weights } from "./checkpoint/pretrained.ts";
+import { disposeGPT2 } from "./gpt2/init.ts";
 import type { GPT2Model } from "./gpt2/model_types.ts";
 import { loadTokenizer, saveTokenizerFiles } from "./tokenizer/io.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
@@ -26,7 +27,13 @@ export async function loadPretrained(dir: string): Promise<PretrainedGPT2> {
   const model = await loadGPT2Weights(dir);
   const tokenizer = await loadTokenizer(dir);
   if (tokenizer && tokenizer.vocabSize > model.config.vocab_size) {
+    disposeGPT2(model);
     throw new Error(`${dir}: the tokenizer has ${tokenizer.vocabSize} ids but config.json vocab_size is ${model.config.vocab_size}`);
+  }
+  // A character vocabulary has one line per id (BERT-Chinese and ours): fewer lines is a truncated vocab.txt.
+  if (tokenizer?.kind === "char-vocab" && tokenizer.vocabSize < model.config.vocab_size) {
+    disposeGPT2(model);
+    throw new Error(`${dir}/vocab.txt: ${tokenizer.vocabSize} entries, but config.json vocab_size is ${model.config.vocab_size} (a truncated file?)`);
   }
   return { ...model, tokenizer };
 }

@@ -105,6 +105,10 @@ Deno.test("savePretrained() → loadPretrained() keeps the tokenizer files in th
     await assertSameWeights(model, loaded);
     assert.deepEqual(loaded.tokenizer?.encode("明月"), tokenizer.encode("明月"));
     assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/ckpt/config.json`)).eos_token_id, tokenizer.eosId);
+    // A truncated vocab.txt is refused with the file named, not found out later in chat.
+    const lines = (await Deno.readTextFile(`${dir}/ckpt/vocab.txt`)).split("\n");
+    await Deno.writeTextFile(`${dir}/ckpt/vocab.txt`, lines.slice(0, 7).join("\n") + "\n");
+    await assert.rejects(() => loadPretrained(`${dir}/ckpt`), /ckpt\/vocab\.txt: 7 entries, but config\.json vocab_size is 10 \(a truncated file\?\)/);
     dispose(model, loaded);
   }));
 
