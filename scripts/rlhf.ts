@@ -50,6 +50,8 @@ const SPEC: CommandSpec = {
     "ppo-eval-prompts": { type: "string", value: "N", help: "held-out requests in each PPO evaluation" },
     "eval-prompts": { type: "string", value: "N", help: "held-out requests in the final evaluation (default: all)" },
     "eval-answers": { type: "string", value: "N", help: "answers per request in the final evaluation (default 4)" },
+    labels: { type: "string", value: "FILE[,FILE]", help: "people's rank lists (deno task label) that join the reward model's training lists" },
+    "simulated-prompts": { type: "string", value: "N", help: "training prompts the simulated labeler ranks (0: people's rankings only; default 2400)" },
     "checkpoint-root": { type: "string", default: "checkpoints", value: "DIR", help: "where the stages' checkpoints go" },
     report: { type: "string", value: "DIR", help: "write report.html and metrics.json here (default reports/latest)" },
   },
@@ -58,6 +60,7 @@ const SPEC: CommandSpec = {
     "deno task rlhf --quick",
     "deno task rlhf --task poetry-zh-rules",
     "deno task rlhf --ppo-reward gold",
+    "deno task rlhf --labels data/labels/poetry-zh-human.jsonl            # your rankings beside the simulated ones",
     "deno task rlhf --from-scratch --preset gpt2-micro --pretrain-steps 1500",
     "deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall",
   ],
@@ -86,6 +89,16 @@ const ppoEvalPrompts = positiveIntFlag(values, "ppo-eval-prompts");
 const evalPrompts = positiveIntFlag(values, "eval-prompts");
 const evalAnswers = positiveIntFlag(values, "eval-answers");
 const quick = flag("quick");
+const humanLabels = str("labels")?.split(",").filter(Boolean);
+const simulatedPrompts = numberFlag(values, "simulated-prompts", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0");
+if (simulatedPrompts === 0 && !humanLabels?.length) usageError("--simulated-prompts 0 needs --labels FILE (the reward model needs some rankings)");
+for (const file of humanLabels ?? []) {
+  try {
+    Deno.statSync(file);
+  } catch {
+    usageError(`--labels ${file}: file not found`);
+  }
+}
 // Other PPO settings get their own checkpoint directory (a PPO checkpoint only resumes the run that wrote it);
 // giving a default value explicitly is the default run.
 const D = PPO_STAGE_DEFAULTS;
@@ -114,6 +127,10 @@ await runMain(async () => {
       ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
     },
     sft: sftSteps ? { train: { steps: sftSteps } } : {},
+  reward: {
+    ...(humanLabels ? { humanLabels } : {}),
+    ...(simulatedPrompts === undefined ? {} : { trainPrompts: simulatedPrompts }),
+  },
     ppo: {
       reward: ppoReward,
       ...(ppoIterations === undefined ? {} : { iterations: ppoIterations }),
@@ -169,7 +186,9 @@ await runMain(async () => {
   disposePolicy(pp.policy);
 
   const rw = r.reward;
-  console.log(`\nReward model: ${rw.trainLists} training rank lists (K=4, simulated labeler), ${rw.heldoutLists} held-out lists`);
+  console.log(
+  `\nReward model: ${rw.trainLists} training rank lists (${Object.entries(rw.listsByLabeler).map(([who, n]) => `${who}: ${n}`).join(", ")}), ${rw.heldoutLists} held-out lists (simulated labeler)`,
+);
   console.log(
     `  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${
       rw.heldoutAccuracy.pairwise.toFixed(3)

@@ -16,6 +16,7 @@ import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
 import { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
 import { finishedRewardRun, loadRewardModel, saveRewardModel } from "../reward/reward_checkpoint.ts";
 import { hashText } from "../hash.ts";
+import { pathExists } from "../fs.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
 import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.ts";
@@ -39,6 +40,12 @@ export interface RewardStageOptions {
   readonly seed: number;
   /** Where the rank lists are appended. @default "data/labels/<task>-simulated.jsonl" */
   readonly labelsPath?: string;
+  /**
+   * Label files of people (e.g. data/labels/poetry-zh-human.jsonl, written by `deno task label` or notebook 02):
+   * every rank list in them joins the training lists (with `trainPrompts: 0`, they are the only ones).
+   * @default []
+   */
+  readonly humanLabels?: readonly string[];
   /** @default "checkpoints/rm" */
   readonly checkpointDir: string;
   /** Reward-model training (epochs, lr, …). */
@@ -60,6 +67,8 @@ export interface RewardStageResult {
   readonly rm: RewardModel;
   readonly history: RewardHistory;
   readonly trainLists: number;
+  /** Training rank lists per labeler (the simulated one and each person). */
+  readonly listsByLabeler: Readonly<Record<string, number>>;
   readonly heldoutLists: number;
   /** On the held-out lists' strict pairs (tied pairs left out). */
   readonly heldoutAccuracy: { pairwise: number; exactOrder: number };
@@ -113,7 +122,15 @@ export async function runRewardStage(
     const byId = new Map([...done, ...fresh.map((r) => [r.prompt_id, r] as const)]);
     return prompts.map((p) => byId.get(p.id)).filter((r): r is RankRecord => r !== undefined);
   };
-  const trainLists = await collect(task.prompts("train", o.seed).slice(0, o.trainPrompts), o.seed + 1);
+  const simulatedLists = await collect(task.prompts("train", o.seed).slice(0, o.trainPrompts), o.seed + 1);
+  const humanLists = (await Promise.all((o.humanLabels ?? []).map(async (path) => {
+    if (!(await pathExists(path))) throw new Error(`${path}: label file not found`);
+    return await loadLabels(path);
+  }))).flat();
+  const trainLists = [...simulatedLists, ...humanLists];
+  if (trainLists.length === 0) throw new Error("reward model: no training rank lists (trainPrompts is 0 and no human label file has any)");
+  const listsByLabeler: Record<string, number> = {};
+  for (const l of trainLists) listsByLabeler[l.labeler] = (listsByLabeler[l.labeler] ?? 0) + 1;
   const heldoutPrompts = task.prompts("heldout", o.seed).slice(0, o.heldoutPrompts);
   const heldoutLists = await collect(heldoutPrompts, o.seed + 2);
   const promptById = new Map(heldoutPrompts.map((p) => [p.id, p]));
@@ -121,7 +138,7 @@ export async function runRewardStage(
   const untrained = createRewardModel(sft, { seed: o.seed });
   const accuracyBefore = await evaluateRewardModel(untrained, tokenizer, heldoutLists);
   // A reward model already fitted on the same SFT model, lists and settings is loaded, not trained again.
-  const trainedOn = `${sampledBy} lists:${hashText(JSON.stringify(trainLists.map((l) => [l.prompt_id, l.responses, ranksOf(l)])))} ` +
+  const trainedOn = `${sampledBy} lists:${hashText(JSON.stringify(trainLists.map((l) => [l.labeler, l.prompt_id, l.responses, ranksOf(l)])))} ` +
     `train:${JSON.stringify({ ...o.train, seed: o.seed })}`;
   const finished = (await finishedRewardRun(o.checkpointDir, trainedOn)) as RewardHistory | undefined;
   let rm: RewardModel, history: RewardHistory;
@@ -147,11 +164,16 @@ export async function runRewardStage(
   const probe = task.answerEdits
     ? await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, bestAnswers, task.answerEdits)
     : [];
-  if (!finished) await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer), { trainedOn, history });
+  if (!finished) await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer), {
+    trainedOn,
+    history,
+    labels: { files: [labelsPath, ...(o.humanLabels ?? [])], listsByLabeler },
+  });
   return {
     rm,
     history,
     trainLists: trainLists.length,
+    listsByLabeler,
     heldoutLists: heldoutLists.length,
     heldoutAccuracy,
     heldoutTiedPairs: tiedPairFraction(heldoutLists),

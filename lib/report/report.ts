@@ -45,6 +45,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
       reward_model: {
         seconds: seconds("reward model"),
         train_rank_lists: r.reward.trainLists,
+        train_rank_lists_by_labeler: r.reward.listsByLabeler,
         heldout_rank_lists: r.reward.heldoutLists,
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
         heldout_tied_pairs: r.reward.heldoutTiedPairs,
