@@ -33,7 +33,9 @@ export async function loadPretrained(dir: string): Promise<PretrainedGPT2> {
   // A character vocabulary has one line per id (BERT-Chinese and ours): fewer lines is a truncated vocab.txt.
   if (tokenizer?.kind === "char-vocab" && tokenizer.vocabSize < model.config.vocab_size) {
     disposeGPT2(model);
-    throw new Error(`${dir}/vocab.txt: ${tokenizer.vocabSize} entries, but config.json vocab_size is ${model.config.vocab_size} (a truncated file?)`);
+    throw new Error(
+      `${dir}/vocab.txt: ${tokenizer.vocabSize} entries, but config.json vocab_size is ${model.config.vocab_size} (a truncated file?)`,
+    );
   }
   return { ...model, tokenizer };
 }

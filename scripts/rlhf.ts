@@ -50,8 +50,16 @@ const SPEC: CommandSpec = {
     "ppo-eval-prompts": { type: "string", value: "N", help: "held-out requests in each PPO evaluation" },
     "eval-prompts": { type: "string", value: "N", help: "held-out requests in the final evaluation (default: all)" },
     "eval-answers": { type: "string", value: "N", help: "answers per request in the final evaluation (default 4)" },
-    labels: { type: "string", value: "FILE[,FILE]", help: "people's rank lists (deno task label) that join the reward model's training lists" },
-    "simulated-prompts": { type: "string", value: "N", help: "training prompts the simulated labeler ranks (0: people's rankings only; default 2400)" },
+    labels: {
+      type: "string",
+      value: "FILE[,FILE]",
+      help: "people's rank lists (deno task label) that join the reward model's training lists",
+    },
+    "simulated-prompts": {
+      type: "string",
+      value: "N",
+      help: "training prompts the simulated labeler ranks (0: people's rankings only; default 2400)",
+    },
     "checkpoint-root": { type: "string", default: "checkpoints", value: "DIR", help: "where the stages' checkpoints go" },
     report: { type: "string", value: "DIR", help: "write report.html and metrics.json here (default reports/latest)" },
   },
@@ -91,7 +99,9 @@ const evalAnswers = positiveIntFlag(values, "eval-answers");
 const quick = flag("quick");
 const humanLabels = str("labels")?.split(",").filter(Boolean);
 const simulatedPrompts = numberFlag(values, "simulated-prompts", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0");
-if (simulatedPrompts === 0 && !humanLabels?.length) usageError("--simulated-prompts 0 needs --labels FILE (the reward model needs some rankings)");
+if (simulatedPrompts === 0 && !humanLabels?.length) {
+  usageError("--simulated-prompts 0 needs --labels FILE (the reward model needs some rankings)");
+}
 for (const file of humanLabels ?? []) {
   try {
     Deno.statSync(file);
@@ -127,10 +137,10 @@ await runMain(async () => {
       ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
     },
     sft: sftSteps ? { train: { steps: sftSteps } } : {},
-  reward: {
-    ...(humanLabels ? { humanLabels } : {}),
-    ...(simulatedPrompts === undefined ? {} : { trainPrompts: simulatedPrompts }),
-  },
+    reward: {
+      ...(humanLabels ? { humanLabels } : {}),
+      ...(simulatedPrompts === undefined ? {} : { trainPrompts: simulatedPrompts }),
+    },
     ppo: {
       reward: ppoReward,
       ...(ppoIterations === undefined ? {} : { iterations: ppoIterations }),
@@ -187,8 +197,10 @@ await runMain(async () => {
 
   const rw = r.reward;
   console.log(
-  `\nReward model: ${rw.trainLists} training rank lists (${Object.entries(rw.listsByLabeler).map(([who, n]) => `${who}: ${n}`).join(", ")}), ${rw.heldoutLists} held-out lists (simulated labeler)`,
-);
+    `\nReward model: ${rw.trainLists} training rank lists (${
+      Object.entries(rw.listsByLabeler).map(([who, n]) => `${who}: ${n}`).join(", ")
+    }), ${rw.heldoutLists} held-out lists (simulated labeler)`,
+  );
   console.log(
     `  held-out pairwise accuracy ${rw.accuracyBefore.pairwise.toFixed(3)} (untrained head) → ${
       rw.heldoutAccuracy.pairwise.toFixed(3)

@@ -108,7 +108,10 @@ Deno.test("savePretrained() → loadPretrained() keeps the tokenizer files in th
     // A truncated vocab.txt is refused with the file named, not found out later in chat.
     const lines = (await Deno.readTextFile(`${dir}/ckpt/vocab.txt`)).split("\n");
     await Deno.writeTextFile(`${dir}/ckpt/vocab.txt`, lines.slice(0, 7).join("\n") + "\n");
-    await assert.rejects(() => loadPretrained(`${dir}/ckpt`), /ckpt\/vocab\.txt: 7 entries, but config\.json vocab_size is 10 \(a truncated file\?\)/);
+    await assert.rejects(
+      () => loadPretrained(`${dir}/ckpt`),
+      /ckpt\/vocab\.txt: 7 entries, but config\.json vocab_size is 10 \(a truncated file\?\)/,
+    );
     dispose(model, loaded);
   }));
 

@@ -138,7 +138,8 @@ export async function runRewardStage(
   const untrained = createRewardModel(sft, { seed: o.seed });
   const accuracyBefore = await evaluateRewardModel(untrained, tokenizer, heldoutLists);
   // A reward model already fitted on the same SFT model, lists and settings is loaded, not trained again.
-  const trainedOn = `${sampledBy} lists:${hashText(JSON.stringify(trainLists.map((l) => [l.labeler, l.prompt_id, l.responses, ranksOf(l)])))} ` +
+  const trainedOn =
+    `${sampledBy} lists:${hashText(JSON.stringify(trainLists.map((l) => [l.labeler, l.prompt_id, l.responses, ranksOf(l)])))} ` +
     `train:${JSON.stringify({ ...o.train, seed: o.seed })}`;
   const finished = (await finishedRewardRun(o.checkpointDir, trainedOn)) as RewardHistory | undefined;
   let rm: RewardModel, history: RewardHistory;
@@ -164,11 +165,13 @@ export async function runRewardStage(
   const probe = task.answerEdits
     ? await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, bestAnswers, task.answerEdits)
     : [];
-  if (!finished) await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer), {
-    trainedOn,
-    history,
-    labels: { files: [labelsPath, ...(o.humanLabels ?? [])], listsByLabeler },
-  });
+  if (!finished) {
+    await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer), {
+      trainedOn,
+      history,
+      labels: { files: [labelsPath, ...(o.humanLabels ?? [])], listsByLabeler },
+    });
+  }
   return {
     rm,
     history,

@@ -37,7 +37,11 @@ export async function saveRewardModel(
   rm: RewardModel,
   dir: string,
   extraFiles: Record<string, string | Uint8Array> = {},
-  record: { trainedOn?: string; history?: unknown; labels?: { files: readonly string[]; listsByLabeler: Readonly<Record<string, number>> } } = {},
+  record: {
+    trainedOn?: string;
+    history?: unknown;
+    labels?: { files: readonly string[]; listsByLabeler: Readonly<Record<string, number>> };
+  } = {},
 ): Promise<void> {
   const head = new Map([
     ["score.weight", { dtype: "F32" as const, shape: rm.head.weight.shape, data: (await rm.head.weight.data()) as Float32Array }],
@@ -47,8 +51,11 @@ export async function saveRewardModel(
     extraFiles: {
       ...extraFiles,
       [HEAD_FILE]: serializeSafetensors(head, { format: "pt" }),
-      [REWARD_JSON]:
-        JSON.stringify({ normalisation: rm.normalisation, readout: "last real token", trained_on: record.trainedOn, labels: record.labels }, null, 2) + "\n",
+      [REWARD_JSON]: JSON.stringify(
+        { normalisation: rm.normalisation, readout: "last real token", trained_on: record.trainedOn, labels: record.labels },
+        null,
+        2,
+      ) + "\n",
       ...(record.history === undefined ? {} : { [HISTORY_JSON]: JSON.stringify(record.history) + "\n" }),
     },
   });
