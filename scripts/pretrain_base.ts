@@ -10,7 +10,7 @@
 import { describeBackend, initBackend } from "../lib/backend.ts";
 import { loadPoems, splitPoems } from "../lib/data/poems.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
-import { BASE_PRETRAIN_DEFAULTS, runBasePretrain } from "../lib/pipeline/base_stage.ts";
+import { BASE_PRETRAIN_DEFAULTS, loadBaseRun, runBasePretrain } from "../lib/pipeline/base_stage.ts";
 import { exportBase } from "../lib/pipeline/base_export.ts";
 import { templateTexts, THEMES } from "../lib/tasks/poetry_zh/instructions.ts";
 import { parseCommand, positiveIntFlag, runMain } from "../lib/cli.ts";
@@ -21,6 +21,11 @@ const { values } = parseCommand({
   flags: {
     steps: { type: "string", value: "N", help: `optimiser steps (default ${BASE_PRETRAIN_DEFAULTS.train.steps})` },
     "checkpoint-dir": { type: "string", default: BASE_PRETRAIN_DEFAULTS.checkpointDir, value: "DIR", help: "the resumable training state" },
+    "export-only": {
+      type: "boolean",
+      default: false,
+      help: "write the model directory from the checkpoint as it stands, without training (a snapshot of a run in progress)",
+    },
     out: { type: "string", default: "models/gpt2-poetry-zh", value: "DIR", help: "where the finished model goes (HF layout + model card)" },
   },
   examples: ["deno task pretrain-base", "deno task pretrain-base --steps 200 --checkpoint-dir /tmp/base --out /tmp/base-model"],
@@ -30,7 +35,8 @@ const steps = positiveIntFlag(values, "steps");
 await runMain(async () => {
   const backend = await initBackend();
   const { heldout } = splitPoems(await loadPoems());
-  const result = await runBasePretrain(heldout, [...templateTexts(), ...Object.keys(THEMES)], {
+  const run = values["export-only"] ? loadBaseRun : runBasePretrain;
+  const result = await run(heldout, [...templateTexts(), ...Object.keys(THEMES)], {
     checkpointDir: values["checkpoint-dir"] as string,
     ...(steps ? { train: { steps } } : {}),
   });

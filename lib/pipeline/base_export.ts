@@ -61,6 +61,11 @@ export async function exportBase(
   const chart = lossChart(compact, "gpt2-poetry-zh: pretraining loss (train: mean of 100 steps)");
   const c = model.config;
   const t = resolveTrainConfig(options.train);
+  const snapshot = steps < t.steps
+    ? ` This is a snapshot of a run in progress, at step ${steps} of ${t.steps} (the learning rate was still ${
+      history.train.at(-1)?.lr.toExponential(2)
+    }).`
+    : "";
   const card = `# gpt2-poetry-zh
 
 A small GPT-2 (${options.preset}: ${c.n_layer} layers, ${c.n_head} heads, C = ${c.n_embd}, context ${c.n_positions},
@@ -90,7 +95,7 @@ pretrained Chinese GPT-2 in the same way.
     (steps * tokensPerStep / corpusChars).toFixed(1)
   } passes over the corpus), AdamW
   (β ${t.betas.join(", ")}), learning rate ${t.maxLr} → ${t.minLr} (warmup ${t.warmupSteps}, cosine),
-  weight decay ${t.weightDecay}, gradient clip ${t.gradClip}, no dropout. Training-step time ${
+  weight decay ${t.weightDecay}, gradient clip ${t.gradClip}, no dropout.${snapshot} Training-step time ${
     (seconds / 3600).toFixed(2)
   } h on ${facts.machine}
   (${facts.backend}); ${facts.date}.

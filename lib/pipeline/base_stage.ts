@@ -8,7 +8,9 @@
  *   deno task pretrain-base            # resumes checkpoints/base/ if a run is there
  */
 import { join } from "node:path";
-import { pathExists } from "../fs.ts";
+import { parseJsonText, pathExists } from "../fs.ts";
+import { loadGPT2Weights } from "../checkpoint/pretrained.ts";
+import { TRAIN_STATE_FILE } from "../train/train_checkpoint.ts";
 import { type BaseCorpus, loadBaseCorpus, poemDocument } from "../data/base_corpus.ts";
 import { randomWindows, sequentialWindows, tokenStream } from "../data/lm_batches.ts";
 import type { Poem } from "../data/poems.ts";
@@ -115,6 +117,26 @@ export async function runBasePretrain(
     quiet: o.quiet,
   });
   return { model, tokenizer, history, corpus, options: o };
+}
+
+/**
+ * The run in the checkpoint directory as it stands, without training (to export a snapshot of a run in
+ * progress): the same corpus and vocabulary, the checkpoint's weights and history.
+ */
+export async function loadBaseRun(
+  heldoutPoems: readonly Poem[],
+  requiredTexts: readonly string[],
+  overrides: Partial<BasePretrainOptions> = {},
+): Promise<BasePretrainResult> {
+  const o = { ...BASE_PRETRAIN_DEFAULTS, ...overrides, train: { ...BASE_PRETRAIN_DEFAULTS.train, ...overrides.train } };
+  const corpus = loadBaseCorpus(heldoutPoems);
+  const tokenizer = baseVocabulary(corpus, o.minCharCount, requiredTexts);
+  const statePath = join(o.checkpointDir, TRAIN_STATE_FILE);
+  if (!(await pathExists(statePath))) throw new Error(`${statePath}: no run to export (start one with deno task pretrain-base)`);
+  await refuseOtherVocabulary(o.checkpointDir, tokenizer);
+  const state = parseJsonText(await Deno.readTextFile(statePath), statePath) as { history: TrainHistory };
+  const model = await loadGPT2Weights(o.checkpointDir);
+  return { model, tokenizer, history: state.history, corpus, options: o };
 }
 
 /** A run in `dir` made with another vocabulary (other corpus or minimum count) cannot be resumed with this one. */
