@@ -46,6 +46,11 @@ Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupte
     assert.deepEqual(await resumed.policy.value.weight.data(), await straight.policy.value.weight.data());
     disposePolicy(straight.policy);
     disposePolicy(resumed.policy);
+    // A checkpoint of PPO on other models (another SFT model or reward model) is refused, not resumed.
+    await assert.rejects(
+      () => runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b`, startedFrom: "sft@other + rm@other" }),
+      /this PPO run used another config \(startedFrom: undefined → "sft@other \+ rm@other"\)/,
+    );
   } finally {
     disposeRewardModel(rm);
     disposeGPT2(sft);

@@ -82,6 +82,21 @@ Deno.test("resuming with a different config is refused with the field named", as
   }
 });
 
+Deno.test("a fine-tuning checkpoint that started from other weights is refused, not resumed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = createGPT2(config, { seed: 0 });
+    await trainLM({ model, data, config: trainConfig, checkpointDir: dir, startedFrom: "base@aaaa", stopAfterStep: 2, quiet: true });
+    await assert.rejects(
+      () => trainLM({ model, data, config: trainConfig, checkpointDir: dir, startedFrom: "base@bbbb", quiet: true }),
+      /trained from base@aaaa, the new run starts from base@bbbb; use another checkpoint directory or delete this one/,
+    );
+    disposeGPT2(model);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("resuming after a crash between the two renames of a checkpoint swap continues from that checkpoint", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -60,7 +60,15 @@ export async function loadPPOCheckpoint<H>(
   }
   const state = parseJsonText(text, `${dir}/ppo_state.json`) as PPOState<H>;
   if (JSON.stringify(state.config) !== JSON.stringify(config)) {
-    throw new Error(`${dir}/ppo_state.json: this PPO run used another config; use another checkpoint directory or delete this one`);
+    const [was, now] = [state.config, config] as Record<string, unknown>[];
+    const differs = [...new Set([...Object.keys(was ?? {}), ...Object.keys(now ?? {})])]
+      .filter((k) => JSON.stringify(was?.[k]) !== JSON.stringify(now?.[k]))
+      .map((k) => `${k}: ${JSON.stringify(was?.[k])} → ${JSON.stringify(now?.[k])}`);
+    throw new Error(
+      `${dir}/ppo_state.json: this PPO run used another config (${
+        differs.join("; ")
+      }); use another checkpoint directory or delete this one`,
+    );
   }
   const saved = await loadGPT2Weights(dir);
   try {
