@@ -13,13 +13,17 @@ import { Rng } from "../lib/train/rng.ts";
 import { FixedKLController } from "../lib/ppo/kl.ts";
 import { resolvePPOConfig } from "../lib/ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, policyParams } from "../lib/ppo/policy.ts";
-import { ppoIteration } from "../lib/ppo/ppo_step.ts";
+import { ppoIteration, type RewardFunction } from "../lib/ppo/ppo_step.ts";
 import { assert } from "./helpers.ts";
 
 await initBackend({ quiet: true });
 
-Deno.test("PPO raises a toy reward within a few iterations, with finite KL and no leaks", async () => {
-  const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 1 });
+/**
+ * Eight PPO iterations of a tiny policy (vocabulary of 8, id 7 ends an answer) on `prompt`, against `reward`:
+ * the rollout score of each iteration, and the live tensor count after the first and the last.
+ */
+async function toyPPO(seed: number, prompt: number[], reward: RewardFunction) {
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed });
   const policy = createPolicy(sft);
   const reference = cloneGPT2(sft, { trainable: false });
   disposeGPT2(sft);
@@ -36,24 +40,29 @@ Deno.test("PPO raises a toy reward within a few iterations, with finite KL and n
   });
   const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
   const kl = new FixedKLController(config.initKlCoef);
-  const rng = new Rng(4);
-  const prompts = Array.from({ length: config.batchSize }, () => [0, 1]);
-  const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.filter((t) => t === 3).length));
+  const rng = new Rng(seed + 3);
+  const prompts = Array.from({ length: config.batchSize }, () => prompt);
   const scores: number[] = [];
-  let tensorsAfterFirst = 0;
+  const tensors: number[] = [];
   for (let it = 0; it < 8; it++) {
     const { stats } = await ppoIteration(policy, reference, optimizer, kl, prompts, reward, config, { stopId: 7, padId: 0, rng });
     scores.push(stats["objective/scores"]);
     assert.ok(Number.isFinite(stats["objective/kl"]) && Number.isFinite(stats["loss/policy"]), JSON.stringify(stats));
-    if (it === 0) tensorsAfterFirst = tf.memory().numTensors;
+    if (it === 0 || it === 7) tensors.push(tf.memory().numTensors);
   }
-  assert.equal(tf.memory().numTensors, tensorsAfterFirst, "tensors leaked across PPO iterations");
-  const first = (scores[0] + scores[1]) / 2;
-  const last = (scores[6] + scores[7]) / 2;
-  assert.ok(last > first + 0.5, `toy reward ${scores.map((s) => s.toFixed(2)).join(" → ")}`);
   optimizer.dispose();
   disposePolicy(policy);
   disposeGPT2(reference);
+  const gain = (scores[6] + scores[7]) / 2 - (scores[0] + scores[1]) / 2;
+  return { scores, gain, tensors };
+}
+
+Deno.test("PPO raises a toy reward within a few iterations, with finite KL and no leaks", async () => {
+  // The score is how often token 3 appears in a 6-token response.
+  const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.filter((t) => t === 3).length));
+  const { scores, gain, tensors } = await toyPPO(1, [0, 1], reward);
+  assert.equal(tensors[1], tensors[0], "tensors leaked across PPO iterations");
+  assert.ok(gain > 0.5, `toy reward ${scores.map((s) => s.toFixed(2)).join(" → ")}`);
 });
 
 Deno.test("a PPO iteration handles prompts and responses of different lengths in its minibatches", async () => {
@@ -158,38 +167,8 @@ Deno.test("PPO raises the mood reward (the default preference's σ(bright − so
   const { loadValenceList, readMood } = await import("../lib/tasks/poetry_zh/mood.ts");
   const valence = await loadValenceList();
   const chars = ["，", "喜", "欢", "悲", "泪", "山", "水"]; // ids 0–6; id 7 ends the answer
-  const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 5 });
-  const policy = createPolicy(sft);
-  const reference = cloneGPT2(sft, { trainable: false });
-  disposeGPT2(sft);
-  const config = resolvePPOConfig({
-    batchSize: 16,
-    miniBatchSize: 8,
-    ppoEpochs: 4,
-    lr: 3e-3,
-    maxNewTokens: 6,
-    initKlCoef: 0.02,
-    klTarget: undefined,
-    maxApproxKl: 1,
-    noEndPenalty: 0,
-  });
-  const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
-  const rng = new Rng(8);
-  const prompts = Array.from({ length: config.batchSize }, () => [5, 6]);
   const text = (r: number[]) => r.filter((t) => t < chars.length).map((t) => chars[t]).join("");
   const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => readMood(text(r), valence).mood));
-  const scores: number[] = [];
-  for (let it = 0; it < 8; it++) {
-    const { stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(config.initKlCoef), prompts, reward, config, {
-      stopId: 7,
-      padId: 0,
-      rng,
-    });
-    scores.push(stats["objective/scores"]);
-  }
-  const first = (scores[0] + scores[1]) / 2, last = (scores[6] + scores[7]) / 2;
-  assert.ok(last > first + 0.1, `mood ${scores.map((s) => s.toFixed(2)).join(" → ")}`);
-  optimizer.dispose();
-  disposePolicy(policy);
-  disposeGPT2(reference);
+  const { scores, gain } = await toyPPO(5, [5, 6], reward);
+  assert.ok(gain > 0.1, `mood ${scores.map((s) => s.toFixed(2)).join(" → ")}`);
 });

@@ -95,15 +95,12 @@ export async function runBasePretrain(
   requiredTexts: readonly string[],
   overrides: Partial<BasePretrainOptions> = {},
 ): Promise<BasePretrainResult> {
-  const o = { ...BASE_PRETRAIN_DEFAULTS, ...overrides, train: { ...BASE_PRETRAIN_DEFAULTS.train, ...overrides.train } };
-  const corpus = loadBaseCorpus(heldoutPoems);
-  const tokenizer = baseVocabulary(corpus, o.minCharCount, requiredTexts);
+  const { o, corpus, tokenizer } = await prepareBaseRun(heldoutPoems, requiredTexts, overrides);
   const trainStream = tokenStream(corpus.train.map((p) => tokenizer.encode(poemDocument(p))), tokenizer.eosId);
   const evalStream = tokenStream(heldoutPoems.map((p) => tokenizer.encode(poemDocument(p))), tokenizer.eosId);
   const config = resolveGPT2Config({ preset: o.preset, vocab_size: tokenizer.vocabSize, dropout: 0 });
   if (o.seqLen > config.n_positions) throw new Error(`base.seqLen: ${o.seqLen} exceeds the preset's n_positions ${config.n_positions}`);
   const trainConfig = resolveTrainConfig(o.train);
-  await refuseOtherVocabulary(o.checkpointDir, tokenizer);
   const model = createGPT2(config, { seed: trainConfig.seed });
   const history = await trainLM({
     model,
@@ -128,15 +125,21 @@ export async function loadBaseRun(
   requiredTexts: readonly string[],
   overrides: Partial<BasePretrainOptions> = {},
 ): Promise<BasePretrainResult> {
-  const o = { ...BASE_PRETRAIN_DEFAULTS, ...overrides, train: { ...BASE_PRETRAIN_DEFAULTS.train, ...overrides.train } };
-  const corpus = loadBaseCorpus(heldoutPoems);
-  const tokenizer = baseVocabulary(corpus, o.minCharCount, requiredTexts);
+  const { o, corpus, tokenizer } = await prepareBaseRun(heldoutPoems, requiredTexts, overrides);
   const statePath = join(o.checkpointDir, TRAIN_STATE_FILE);
   if (!(await pathExists(statePath))) throw new Error(`${statePath}: no run to export (start one with deno task pretrain-base)`);
-  await refuseOtherVocabulary(o.checkpointDir, tokenizer);
   const state = parseJsonText(await Deno.readTextFile(statePath), statePath) as { history: TrainHistory };
   const model = await loadGPT2Weights(o.checkpointDir);
   return { model, tokenizer, history: state.history, corpus, options: o };
+}
+
+/** Options with defaults, the corpus and the vocabulary (checked against a run already in the checkpoint directory). */
+async function prepareBaseRun(heldoutPoems: readonly Poem[], requiredTexts: readonly string[], overrides: Partial<BasePretrainOptions>) {
+  const o = { ...BASE_PRETRAIN_DEFAULTS, ...overrides, train: { ...BASE_PRETRAIN_DEFAULTS.train, ...overrides.train } };
+  const corpus = loadBaseCorpus(heldoutPoems);
+  const tokenizer = baseVocabulary(corpus, o.minCharCount, requiredTexts);
+  await refuseOtherVocabulary(o.checkpointDir, tokenizer);
+  return { o, corpus, tokenizer };
 }
 
 /** A run in `dir` made with another vocabulary (other corpus or minimum count) cannot be resumed with this one. */
