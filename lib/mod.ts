@@ -118,3 +118,7 @@ export { ppoIteration, type PPOStats, type RewardFunction } from "./ppo/ppo_step
 export { evaluatePolicy, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";
 export { PPO_STAGE_DEFAULTS, type PPOHistory, type PPOStageOptions, type PPOStageResult, runPPOStage } from "./pipeline/ppo_stage.ts";
 export { ChatSession } from "./chat/chat_session.ts";
+export { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo/dpo_loss.ts";
+export { DPO_DEFAULTS, type DpoConfig, type DpoHistory, encodePairs, trainDpo } from "./dpo/train_dpo.ts";
+export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo/preference_pairs.ts";
+export { exportPreferencePairs } from "./dpo/export_pairs.ts";

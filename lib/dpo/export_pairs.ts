@@ -1,0 +1,17 @@
+/**
+ * The rank lists as preference data for GPU libraries: one JSON object a line,
+ * `{prompt, chosen, rejected}` with the chat template applied (the prompt ends
+ * with the assistant's role marker, each answer with the end-of-turn marker),
+ * ties skipped — what TRL's DPOTrainer and RewardTrainer and OpenRLHF read.
+ */
+import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
+import type { RankRecord } from "../reward/labels.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import { pairAsTemplatedText, preferencePairs } from "./preference_pairs.ts";
+
+/** Writes the pairs of `lists` to `path` atomically; returns how many. */
+export async function exportPreferencePairs(lists: readonly RankRecord[], tokenizer: Tokenizer, path: string): Promise<number> {
+  const records = preferencePairs(lists).map((p) => JSON.stringify(pairAsTemplatedText(p, tokenizer)));
+  await writeTextFileAtomic(path, records.map((r) => r + "\n").join(""));
+  return records.length;
+}

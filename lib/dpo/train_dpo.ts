@@ -1,0 +1,130 @@
+/**
+ * Trains a policy with DPO on preference pairs, against a frozen reference
+ * (the SFT model): shuffled pairs, a few per step, AdamW with gradient
+ * clipping and a linearly annealed learning rate. Each step puts the chosen
+ * and the rejected conversations of its pairs in one batch (one forward pass
+ * of each model).
+ */
+import { tf } from "../tf.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import { type EncodedExample, sftBatch } from "../data/sft_batches.ts";
+import { encodeChat } from "../tokenizer/chat_template.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import { AdamW } from "../train/adamw.ts";
+import { clipByGlobalNorm } from "../train/clip.ts";
+import { ProgressBar } from "../train/progress.ts";
+import { Rng } from "../train/rng.ts";
+import { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo_loss.ts";
+import type { PreferencePair } from "./preference_pairs.ts";
+
+export interface DpoConfig {
+  /** Strength of the implicit KL leash: small β lets the policy move far from the reference. @default 0.1 */
+  readonly beta: number;
+  /** Peak learning rate, annealed linearly to 0. @default 1e-4 */
+  readonly lr: number;
+  /** Passes over the pairs. @default 1 */
+  readonly epochs: number;
+  /** Pairs per step. @default 16 */
+  readonly pairsPerStep: number;
+  /** @default 1 */
+  readonly gradClip: number;
+  /** @default 0 */
+  readonly seed: number;
+  readonly quiet?: boolean;
+}
+
+export const DPO_DEFAULTS: Readonly<DpoConfig> = Object.freeze({ beta: 0.1, lr: 1e-4, epochs: 1, pairsPerStep: 16, gradClip: 1, seed: 0 });
+
+export interface DpoHistory {
+  train: (DpoStats & { step: number; loss: number; lr: number })[];
+}
+
+/** A pair encoded as two conversations (mask 1 on the answer's tokens). */
+interface EncodedPair {
+  readonly chosen: EncodedExample;
+  readonly rejected: EncodedExample;
+}
+
+/** Encodes pairs; a pair whose conversation is longer than `maxLength` is skipped and counted. */
+export function encodePairs(
+  pairs: readonly PreferencePair[],
+  tokenizer: Tokenizer,
+  maxLength: number,
+): { encoded: EncodedPair[]; skippedTooLong: number } {
+  const encoded: EncodedPair[] = [];
+  let skippedTooLong = 0;
+  for (const p of pairs) {
+    const chosen = encodeChat([...p.prompt, { role: "assistant", content: p.chosen }], tokenizer);
+    const rejected = encodeChat([...p.prompt, { role: "assistant", content: p.rejected }], tokenizer);
+    if (chosen.ids.length > maxLength || rejected.ids.length > maxLength) skippedTooLong++;
+    else encoded.push({ chosen, rejected });
+  }
+  return { encoded, skippedTooLong };
+}
+
+/** Validates overrides; errors name the field. */
+export function resolveDpoConfig(overrides: Partial<DpoConfig> = {}): Readonly<DpoConfig> {
+  const c = { ...DPO_DEFAULTS, ...overrides };
+  for (const key of ["beta", "lr", "gradClip"] as const) {
+    if (!(Number.isFinite(c[key]) && c[key] > 0)) throw new Error(`DpoConfig.${key}: expected a finite number > 0, got ${c[key]}`);
+  }
+  for (const key of ["epochs", "pairsPerStep"] as const) {
+    if (!Number.isInteger(c[key]) || c[key] <= 0) throw new Error(`DpoConfig.${key}: expected a positive integer, got ${c[key]}`);
+  }
+  return Object.freeze(c);
+}
+
+/** Trains `policy` in place; `reference` stays frozen. Returns the per-step statistics. */
+export async function trainDpo(
+  policy: GPT2Model,
+  reference: GPT2Model,
+  tokenizer: Tokenizer,
+  pairs: readonly PreferencePair[],
+  overrides: Partial<DpoConfig> = {},
+): Promise<DpoHistory> {
+  const c = resolveDpoConfig(overrides);
+  const { encoded } = encodePairs(pairs, tokenizer, policy.config.n_positions);
+  if (encoded.length === 0) throw new Error("trainDpo: no pair fits the model's context");
+  const rng = new Rng(c.seed);
+  const steps: EncodedPair[][] = [];
+  for (let e = 0; e < c.epochs; e++) {
+    const order = rng.shuffle(encoded);
+    for (let i = 0; i < order.length; i += c.pairsPerStep) steps.push(order.slice(i, i + c.pairsPerStep));
+  }
+  const optimizer = new AdamW(policy.params, { weightDecay: 0 });
+  const bar = c.quiet ? undefined : new ProgressBar({ total: steps.length, label: "dpo", unit: "step" });
+  const history: DpoHistory = { train: [] };
+  try {
+    for (let s = 0; s < steps.length; s++) {
+      const step = steps[s];
+      const P = step.length;
+      const lr = c.lr * (1 - s / steps.length);
+      const batch = sftBatch([...step.map((p) => p.chosen), ...step.map((p) => p.rejected)], tokenizer.eosId);
+      const out = tf.tidy(() => {
+        const ref = sequenceLogprobs(reference, batch);
+        const [refChosen, refRejected] = [ref.slice(0, P), ref.slice(P, P)] as tf.Tensor1D[];
+        let kept!: { chosen: tf.Tensor1D; rejected: tf.Tensor1D; pc: tf.Tensor1D; pr: tf.Tensor1D };
+        const { value, grads } = tf.variableGrads(() => {
+          const lp = sequenceLogprobs(policy, batch);
+          const [pc, pr] = [lp.slice(0, P), lp.slice(P, P)] as tf.Tensor1D[];
+          const r = dpoLoss(pc, pr, refChosen, refRejected, c.beta);
+          kept = { chosen: tf.keep(r.chosenRewards), rejected: tf.keep(r.rejectedRewards), pc: tf.keep(pc), pr: tf.keep(pr) };
+          return r.loss;
+        }, Object.values(policy.params));
+        const named = Object.fromEntries(Object.entries(policy.params).map(([k, v]) => [k, grads[v.name]]));
+        optimizer.step(clipByGlobalNorm(named, c.gradClip).grads, lr);
+        return { loss: value, ...kept };
+      });
+      const [loss, chosen, rejected, pc, pr] = await Promise.all([out.loss, out.chosen, out.rejected, out.pc, out.pr].map((t) => t.data()));
+      tf.dispose([out.loss, out.chosen, out.rejected, out.pc, out.pr]);
+      if (!Number.isFinite(loss[0])) throw new Error(`DPO diverged at step ${s}: loss is ${loss[0]}`);
+      const stats = dpoStats([...chosen], [...rejected], [...pc], [...pr]);
+      history.train.push({ step: s, loss: loss[0], lr, ...stats });
+      bar?.update(s + 1, { tokens: s + 1, extra: { loss: loss[0].toFixed(3), acc: stats["rewards/accuracies"].toFixed(2) } });
+    }
+    bar?.finish();
+    return history;
+  } finally {
+    optimizer.dispose();
+  }
+}
