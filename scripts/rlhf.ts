@@ -41,6 +41,12 @@ const SPEC: CommandSpec = {
     preset: { type: "string", value: "NAME", help: `with --from-scratch: ${Object.keys(GPT2_PRESETS).join(" | ")}` },
     "pretrain-steps": { type: "string", value: "N", help: "with --from-scratch: pretraining steps" },
     "sft-steps": { type: "string", value: "N", help: "SFT steps" },
+    method: {
+      type: "string",
+      default: "ppo",
+      value: "ppo|both",
+      help: "both: DPO on the same rank lists beside PPO, on the same evaluation",
+    },
     "ppo-reward": { type: "string", default: "rm", value: "rm|gold", help: "PPO's reward: the reward model, or the gold scorer itself" },
     "ppo-iterations": { type: "string", value: "N", help: "PPO iterations" },
     "ppo-lr": { type: "string", value: "X", help: "PPO learning rate" },
@@ -68,6 +74,7 @@ const SPEC: CommandSpec = {
     "deno task rlhf --quick",
     "deno task rlhf --task poetry-zh-rules",
     "deno task rlhf --ppo-reward gold",
+    "deno task rlhf --method both                                         # DPO beside PPO",
     "deno task rlhf --labels data/labels/poetry-zh-human.jsonl            # your rankings beside the simulated ones",
     "deno task rlhf --from-scratch --preset gpt2-micro --pretrain-steps 1500",
     "deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall",
@@ -87,6 +94,8 @@ if (!flag("from-scratch") && (str("preset") || pretrainSteps)) {
 }
 if (str("ppo-reward") !== "rm" && str("ppo-reward") !== "gold") usageError(`--ppo-reward ${str("ppo-reward")}: expected "rm" or "gold"`);
 const ppoReward = str("ppo-reward") as "rm" | "gold";
+if (str("method") !== "ppo" && str("method") !== "both") usageError(`--method ${str("method")}: expected "ppo" or "both"`);
+const method = str("method") as "ppo" | "both";
 const sftSteps = positiveIntFlag(values, "sft-steps");
 const ptxCoef = numberFlag(values, "ptx-coef", (n) => n >= 0, "a number ≥ 0");
 const ppoLr = numberFlag(values, "ppo-lr", (n) => n > 0, "a number > 0");
@@ -131,6 +140,7 @@ await runMain(async () => {
     evalAnswersPerPrompt: evalAnswers,
     initFrom: str("init"),
     fromScratch: flag("from-scratch"),
+    method,
     checkpointRoot: root,
     pretrain: {
       ...(str("preset") ? { preset: str("preset") as GPT2PresetName } : {}),
@@ -259,6 +269,18 @@ await runMain(async () => {
       formatDifference(r.summary.sftGain)
     }, PPO − SFT ${formatDifference(r.summary.ppoGain)}`,
   );
+  const dp = r.summary.dpo;
+  if (dp && r.dpo) {
+    console.log(
+      `DPO (${r.dpo.pairs} pairs of the same rank lists, β ${r.dpo.config.beta}): DPO − SFT ${formatDifference(dp.gain)}, DPO − PPO ${
+        formatDifference(dp.overPpo)
+      }; ` +
+        `on PPO's held-out view: RM ${dp.view.rm.toFixed(3)} (PPO ${pp.after.rm.toFixed(3)}), KL ${dp.view.kl.toFixed(3)} (PPO ${
+          pp.after.kl.toFixed(3)
+        })`,
+    );
+    disposeGPT2(r.dpo.policy);
+  }
   if (bo) {
     console.log(
       `  best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)} nats (log ${bo.n} − ${

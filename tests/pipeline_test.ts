@@ -38,6 +38,8 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
         checkpointEvery: 1,
         ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, maxNewTokens: 6 },
       },
+      method: "both",
+      dpo: { dpo: { pairsPerStep: 2 } },
       labelsPath: `${root}/labels.jsonl`,
       evalPrompts: 2,
       evalAnswersPerPrompt: 2,
@@ -55,7 +57,12 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(result.summary.answersPerRequest, 2);
     assert.equal(result.summary.ppoGain.n, 2);
     assert.ok(result.after.every((s) => s.score.total >= 0 && s.score.total <= 1));
-    assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "reward model", "ppo", "evaluate"]);
+    assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "reward model", "ppo", "dpo", "evaluate", "evaluate dpo"]);
+    // DPO beside PPO: trained on the reward model's lists, evaluated on the same requests, reported in metrics.json.
+    assert.ok(result.dpo && result.dpo.history.train.length > 0);
+    assert.equal(result.summary.dpo?.gain.n, 2);
+    assert.equal(result.summary.dpo?.samples.length, 4);
+    assert.deepEqual(result.summary.bestOfN?.n, 2);
     assert.equal(result.ppo.history.stats.length, 2);
     assert.deepEqual(result.ppo.history.eval.map((e) => e.iteration), [0, 1, 2]);
     for (
@@ -83,6 +90,9 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(metrics.heldout_gold.requests, 2);
     assert.equal(metrics.heldout_gold.answers_per_request, 2);
     assert.ok(typeof metrics.stages.reward_model.heldout_pairwise_accuracy === "number");
+    assert.equal(metrics.heldout_gold.dpo?.pairs, result.dpo!.pairs);
+    assert.ok(metrics.heldout_gold.best_of_n && Math.abs(metrics.heldout_gold.best_of_n.kl_to_sft - (Math.log(2) - 0.5)) < 1e-12);
+    disposeGPT2(result.dpo!.policy);
     // The edit probe ran on the held-out answers (each edit reported, with however many answers it applied to).
     assert.deepEqual(
       result.reward.editProbe.map((e) => e.edit),

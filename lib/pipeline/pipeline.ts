@@ -15,7 +15,8 @@ import type { TrainHistory } from "../train/trainer.ts";
 import { type PretrainOptions, type PretrainResult, runPretrainStage } from "./pretrain_stage.ts";
 import { loadPretrained } from "../pretrained.ts";
 import { bestOfN, bestOfNKl } from "../eval/best_of_n.ts";
-import { rewardModelScores } from "../eval/policy_eval.ts";
+import { evaluatePolicy, rewardModelScores } from "../eval/policy_eval.ts";
+import { type DpoStageOptions, type DpoStageResult, runDpoStage } from "./dpo_stage.ts";
 import { checkpointFingerprint, weightsFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
@@ -31,6 +32,9 @@ export interface PipelineOptions {
   readonly sft: Partial<SftOptions>;
   readonly reward: Partial<RewardStageOptions>;
   readonly ppo: Partial<PPOStageOptions>;
+  /** "both": DPO on the same rank lists beside PPO, on the same held-out evaluation. @default "ppo" */
+  readonly method: "ppo" | "both";
+  readonly dpo: Partial<DpoStageOptions>;
   /** Held-out prompts answered before/after (the gains are paired over them). @default all of the task's (quick: 16) */
   readonly evalPrompts?: number;
   /**
@@ -69,6 +73,8 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   sft: {},
   reward: {},
   ppo: {},
+  method: "ppo",
+  dpo: {},
   topP: 1,
   fromScratch: false,
   checkpointRoot: "checkpoints",
@@ -143,12 +149,23 @@ export interface PipelineResult {
       sft: Record<string, number>;
       ppo: Record<string, number>;
       bestOfN?: Record<string, number>;
+      dpo?: Record<string, number>;
+    };
+    /** DPO beside PPO (method "both"): gold on the same requests, its gain over SFT, and RM score / KL on PPO's held-out view. */
+    dpo?: {
+      scores: ReturnType<typeof summariseScores>;
+      gain: PairedDifference;
+      overPpo: PairedDifference;
+      view: { gold: number; rm: number; kl: number };
+      samples: ScoredSample[];
     };
   };
   /** The reward model (the caller disposes it) and how well it learned the rankings. */
   readonly reward: RewardStageResult;
   /** The PPO policy (the caller disposes it), its history and SFT-vs-PPO evaluation. */
   readonly ppo: PPOStageResult;
+  /** The DPO policy (method "both"; the caller disposes it) and its history. */
+  readonly dpo?: DpoStageResult;
   readonly timings: StageTiming[];
 }
 
@@ -208,6 +225,16 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ...o.ppo,
         ppo: { ...quick?.ppo.ppo, ...o.ppo.ppo },
       }));
+    const dpo = o.method === "both"
+      ? await timed("dpo", () =>
+        runDpoStage(pre.model, pre.tokenizer, reward.lists, {
+          checkpointDir: `${o.checkpointRoot}/dpo${suffix}`,
+          startedFrom: ppoStartedFrom.split(" + ")[0],
+          quiet: o.quiet,
+          ...o.dpo,
+          dpo: { ...(quick ? { epochs: 1, pairsPerStep: 4 } : {}), ...o.dpo.dpo },
+        }))
+      : undefined;
     const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts);
     const rounds = o.evalAnswersPerPrompt ?? quick?.evalAnswersPerPrompt ?? 4;
     const prompts = inRounds(heldout, rounds);
@@ -218,6 +245,23 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       await sampleAndScore(ppo.policy.lm, pre.tokenizer, task, prompts, sampling),
     ]);
     const n = heldout.length;
+    let dpoSummary: NonNullable<PipelineResult["summary"]["dpo"]> | undefined;
+    if (dpo) {
+      const samples = await timed("evaluate dpo", () => sampleAndScore(dpo.policy, pre.tokenizer, task, prompts, sampling));
+      const ppoView = task.prompts("heldout", 0).slice(0, ppo.after.samples.length);
+      const view = await evaluatePolicy(dpo.policy, pre.model, reward.rm, pre.tokenizer, task, ppoView, {
+        sampling: ppo.config.sampling,
+        maxNewTokens: ppo.config.maxNewTokens,
+        seed: 99,
+      });
+      dpoSummary = {
+        scores: summariseScores(samples),
+        gain: pairedDifference(perRequest(after, n), perRequest(samples, n)),
+        overPpo: pairedDifference(perRequest(afterPpo, n), perRequest(samples, n)),
+        view: { gold: view.gold, rm: view.rm, kl: view.kl },
+        samples,
+      };
+    }
     let bestOf: NonNullable<PipelineResult["summary"]["bestOfN"]> | undefined;
     if (rounds >= 2) {
       const rewards = await rewardModelScores(reward.rm, pre.tokenizer, after);
@@ -235,7 +279,13 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     const classOf = task.preference?.classOf;
     const shares = (samples: ScoredSample[]) => classShares(samples.map((s) => classOf!(s.response)));
     const preferenceClasses = classOf
-      ? { pretrained: shares(before), sft: shares(after), ppo: shares(afterPpo), ...(bestOf ? { bestOfN: shares(bestOf.picks) } : {}) }
+      ? {
+        pretrained: shares(before),
+        sft: shares(after),
+        ppo: shares(afterPpo),
+        ...(bestOf ? { bestOfN: shares(bestOf.picks) } : {}),
+        ...(dpoSummary ? { dpo: shares(dpoSummary.samples) } : {}),
+      }
       : undefined;
     return {
       task,
@@ -258,9 +308,11 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ppoGain: pairedDifference(perRequest(after, heldout.length), perRequest(afterPpo, heldout.length)),
         bestOfN: bestOf,
         preferenceClasses,
+        dpo: dpoSummary,
       },
       reward,
       ppo,
+      dpo,
       timings,
     };
   } finally {

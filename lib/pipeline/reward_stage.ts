@@ -67,6 +67,8 @@ export interface RewardStageResult {
   readonly rm: RewardModel;
   readonly history: RewardHistory;
   readonly trainLists: number;
+  /** The training rank lists themselves (DPO trains on the same ones). */
+  readonly lists: readonly RankRecord[];
   /** Training rank lists per labeler (the simulated one and each person). */
   readonly listsByLabeler: Readonly<Record<string, number>>;
   readonly heldoutLists: number;
@@ -176,6 +178,7 @@ export async function runRewardStage(
     rm,
     history,
     trainLists: trainLists.length,
+    lists: trainLists,
     listsByLabeler,
     heldoutLists: heldoutLists.length,
     heldoutAccuracy,

@@ -99,6 +99,19 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
           ppo_minus_best_of_n: { mean: r.summary.bestOfN.ppoOverIt.mean, standard_error: r.summary.bestOfN.ppoOverIt.standardError },
         }
         : null,
+      dpo: r.summary.dpo && r.dpo
+        ? {
+          pairs: r.dpo.pairs,
+          beta: r.dpo.config.beta,
+          gold: r.summary.dpo.scores.total,
+          parts: r.summary.dpo.scores.parts,
+          minus_sft: { mean: r.summary.dpo.gain.mean, standard_error: r.summary.dpo.gain.standardError },
+          minus_ppo: { mean: r.summary.dpo.overPpo.mean, standard_error: r.summary.dpo.overPpo.standardError },
+          ppo_view: r.summary.dpo.view,
+          seconds: seconds("dpo"),
+          history: r.dpo.history.train,
+        }
+        : null,
     },
   };
 }

@@ -1,0 +1,74 @@
+/**
+ * DPO beside PPO: the SFT model trained directly on the same rank lists the
+ * reward model learned from (their untied pairs), against the frozen SFT
+ * model, with no reward model and no sampling. The finished policy is saved
+ * in the HF layout; a run with the same SFT model, lists and settings loads it
+ * instead of training again.
+ */
+import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import { type DpoConfig, type DpoHistory, resolveDpoConfig, trainDpo } from "../dpo/train_dpo.ts";
+import { preferencePairs } from "../dpo/preference_pairs.ts";
+import { type RankRecord, ranksOf } from "../reward/labels.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import { loadPretrained, savePretrained } from "../pretrained.ts";
+import { hashText } from "../hash.ts";
+import { parseJsonText, pathExists } from "../fs.ts";
+
+export interface DpoStageOptions {
+  readonly dpo: Partial<DpoConfig>;
+  /** @default "checkpoints/dpo" */
+  readonly checkpointDir: string;
+  /** Names the SFT model (its fingerprint): part of the run's identity. */
+  readonly startedFrom?: string;
+  readonly quiet?: boolean;
+}
+
+export const DPO_STAGE_DEFAULTS: Readonly<DpoStageOptions> = Object.freeze({ dpo: {}, checkpointDir: "checkpoints/dpo" });
+
+export interface DpoStageResult {
+  /** The trained policy (the caller disposes it). */
+  readonly policy: GPT2Model;
+  readonly history: DpoHistory;
+  readonly config: Readonly<DpoConfig>;
+  readonly pairs: number;
+}
+
+const RUN_FILE = "dpo_run.json";
+
+export async function runDpoStage(
+  sft: GPT2Model,
+  tokenizer: Tokenizer,
+  lists: readonly RankRecord[],
+  overrides: Partial<DpoStageOptions> = {},
+): Promise<DpoStageResult> {
+  const o = { ...DPO_STAGE_DEFAULTS, ...overrides };
+  const config = resolveDpoConfig({ ...o.dpo, quiet: o.quiet });
+  const pairs = preferencePairs(lists);
+  const { quiet: _, ...settings } = config;
+  const identity = JSON.stringify({
+    startedFrom: o.startedFrom,
+    lists: hashText(JSON.stringify(lists.map((l) => [l.labeler, l.prompt_id, l.responses, ranksOf(l)]))),
+    settings,
+  });
+  const runPath = `${o.checkpointDir}/${RUN_FILE}`;
+  if (await pathExists(runPath)) {
+    const saved = parseJsonText(await Deno.readTextFile(runPath), runPath) as { identity: string; history: DpoHistory };
+    if (saved.identity === identity) {
+      const { tokenizer: _t, ...policy } = await loadPretrained(o.checkpointDir);
+      if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
+      return { policy, history: saved.history, config, pairs: pairs.length };
+    }
+  }
+  const policy = cloneGPT2(sft, { trainable: true });
+  try {
+    const history = await trainDpo(policy, sft, tokenizer, pairs, config);
+    await savePretrained({ ...policy, tokenizer }, o.checkpointDir, {
+      extraFiles: { [RUN_FILE]: JSON.stringify({ identity, history }) + "\n" },
+    });
+    return { policy, history, config, pairs: pairs.length };
+  } catch (err) {
+    disposeGPT2(policy);
+    throw err;
+  }
+}
