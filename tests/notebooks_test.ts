@@ -43,7 +43,13 @@ async function run(cmd: string, args: string[], cwd: string) {
 }
 
 Deno.test("notebooks exist, in the chapter's order, committed without outputs", () => {
-  assert.deepEqual(NOTEBOOKS, ["01_pretrain_sft.ipynb", "02_reward_model.ipynb", "03_ppo.ipynb", "04_chat_and_evaluate.ipynb", "05_dpo.ipynb"]);
+  assert.deepEqual(NOTEBOOKS, [
+    "01_pretrain_sft.ipynb",
+    "02_reward_model.ipynb",
+    "03_ppo.ipynb",
+    "04_chat_and_evaluate.ipynb",
+    "05_dpo.ipynb",
+  ]);
   for (const name of NOTEBOOKS) {
     assert.ok(Deno.statSync(join(DIR, name)).size < 100_000, `${name} is large`);
     assert.ok(cellsOf(name).every((c) => (c.outputs ?? []).length === 0), `${name} has committed outputs`);

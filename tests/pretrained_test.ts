@@ -224,9 +224,12 @@ Deno.test("loadGPT2Weights() explains missing weights, pytorch_model.bin and bad
   withTempDir(async (dir) => {
     await assert.rejects(() => loadGPT2Weights(dir), /config\.json: file not found/);
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(gpt2ConfigToHF(config)));
-    await assert.rejects(() => loadGPT2Weights(dir), /no model\.safetensors \(nor model\.safetensors\.index\.json\)/);
+    await assert.rejects(
+      () => loadGPT2Weights(dir),
+      /no model\.safetensors \(nor model\.safetensors\.index\.json, nor pytorch_model\.bin\)/,
+    );
     await Deno.writeFile(`${dir}/pytorch_model.bin`, new Uint8Array(4));
-    await assert.rejects(() => loadGPT2Weights(dir), /only pytorch_model\.bin found.*convert it to model\.safetensors/);
+    await assert.rejects(() => loadGPT2Weights(dir), /pytorch_model\.bin: neither a zip archive nor PyTorch's legacy format/);
     await Deno.writeTextFile(`${dir}/config.json`, "{ not json");
     await assert.rejects(() => loadGPT2Weights(dir), /config\.json: not valid JSON/);
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ ...gpt2ConfigToHF(config), activation_function: "relu" }));

@@ -14,12 +14,15 @@ import { gpt2ParamShapes } from "../gpt2/config.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf_config.ts";
 import { readSafetensorsFile, serializeSafetensors, type StoredTensor } from "./safetensors.ts";
+import { readTorchStateDict } from "./torch_pickle.ts";
 import { writeSynced } from "./atomic.ts";
 import { pathExists } from "../fs.ts";
 
 const CONFIG = "config.json";
 const WEIGHTS = "model.safetensors";
 const INDEX = "model.safetensors.index.json";
+/** PyTorch's own format (the book's uer/gpt2-chinese-cluecorpussmall ships only this). */
+const TORCH_WEIGHTS = "pytorch_model.bin";
 const PREFIX = "transformer.";
 /** Causal-mask buffers that older PyTorch versions saved with the weights; not parameters. */
 const MASK_BUFFER = /^h\.\d+\.attn\.(bias|masked_bias)$/;
@@ -124,13 +127,13 @@ async function readWeights(dir: string): Promise<{ stored: Map<string, Found>; d
     }
     return { stored, describe: `${indexPath} (shards ${shards.join(", ")})` };
   }
-  if (await pathExists(join(dir, "pytorch_model.bin"))) {
-    throw new Error(
-      `${dir}: only pytorch_model.bin found, which this project cannot read (it is a Python pickle); convert it to model.safetensors first, ` +
-        `e.g. in Python: GPT2LMHeadModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)`,
-    );
+  const binPath = join(dir, TORCH_WEIGHTS);
+  if (await pathExists(binPath)) {
+    // PyTorch's pickle format, read by a restricted unpickler that never runs code from the file.
+    for (const [name, tensor] of readTorchStateDict(await Deno.readFile(binPath), binPath)) stored.set(name, { tensor, file: binPath });
+    return { stored, describe: binPath };
   }
-  throw new Error(`${dir}: no ${WEIGHTS} (nor ${INDEX})`);
+  throw new Error(`${dir}: no ${WEIGHTS} (nor ${INDEX}, nor ${TORCH_WEIGHTS})`);
 }
 
 /** Options of `saveGPT2Weights`. */

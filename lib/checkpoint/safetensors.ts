@@ -38,7 +38,7 @@ export interface SafetensorsFile {
   readonly metadata: Record<string, string>;
 }
 
-const BYTES: Record<StoredDtype, number> = {
+export const STORED_DTYPE_BYTES: Record<StoredDtype, number> = {
   F64: 8,
   F32: 4,
   F16: 2,
@@ -89,8 +89,10 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
     if (name === METADATA_KEY) continue;
     const where = `${source}: tensor "${name}"`;
     const { dtype, shape, data_offsets: offsets } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
-    if (typeof dtype !== "string" || !(dtype in BYTES)) {
-      throw new Error(`${where}: unsupported dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(BYTES).join(", ")})`);
+    if (typeof dtype !== "string" || !(dtype in STORED_DTYPE_BYTES)) {
+      throw new Error(
+        `${where}: unsupported dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(STORED_DTYPE_BYTES).join(", ")})`,
+      );
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new Error(`${where}: shape must be a list of integers ≥ 0, got ${JSON.stringify(shape)}`);
@@ -103,7 +105,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
     const [begin, end] = offsets as [number, number];
     if (end > dataLength) throw new Error(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    const expectedBytes = count * BYTES[dtype as StoredDtype];
+    const expectedBytes = count * STORED_DTYPE_BYTES[dtype as StoredDtype];
     if (end - begin !== expectedBytes) {
       throw new Error(
         `${where}: shape [${shape}] of ${dtype} needs ${expectedBytes} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`,
@@ -114,7 +116,7 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Safetensors
   checkTiling(ranges, dataLength, source);
   for (const { begin, end, name } of ranges) {
     const { dtype, shape } = header[name] as { dtype: StoredDtype; shape: number[] };
-    const data = decode(bytes.subarray(dataStart + begin, dataStart + end), dtype, `${source}: tensor "${name}"`);
+    const data = decodeStored(bytes.subarray(dataStart + begin, dataStart + end), dtype, `${source}: tensor "${name}"`);
     tensors.set(name, { dtype, shape: [...shape], data });
   }
   return { tensors, metadata };
@@ -164,8 +166,8 @@ function checkTiling(ranges: { begin: number; end: number; name: string }[], dat
 }
 
 /** Converts one tensor's bytes; the result is a fresh, aligned array (a tensor may start at any byte offset). */
-function decode(raw: Uint8Array, dtype: StoredDtype, where: string): TensorData {
-  const count = raw.length / BYTES[dtype];
+export function decodeStored(raw: Uint8Array, dtype: StoredDtype, where: string): TensorData {
+  const count = raw.length / STORED_DTYPE_BYTES[dtype];
   if (HOST_LITTLE_ENDIAN && dtype === "F32") return new Float32Array(raw.slice().buffer);
   if (HOST_LITTLE_ENDIAN && dtype === "I32") return new Int32Array(raw.slice().buffer);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
