@@ -1,14 +1,14 @@
 /**
  * The pipeline end to end on a tiny budget, started the way the book does:
- * from a GPT-2 directory with a BERT-Chinese style vocab.txt (no chat tokens,
- * [unused1..99] reserved), as uer/gpt2-chinese-cluecorpussmall ships it.
+ * from a GPT-2 directory exactly as uer/gpt2-chinese-cluecorpussmall ships it
+ * (pytorch_model.bin only, a BERT-Chinese vocab.txt with no chat tokens and
+ * [unused1..99] reserved), here a tiny random one.
  */
 import { initBackend } from "../lib/backend.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadPretrained, savePretrained } from "../lib/pretrained.ts";
 import { runPipeline } from "../lib/pipeline/pipeline.ts";
-import { loadTask } from "../lib/tasks/registry.ts";
 import { CharVocabTokenizer } from "../lib/tokenizer/char_vocab.ts";
 import { assert } from "./helpers.ts";
 
@@ -17,14 +17,13 @@ await initBackend({ quiet: true });
 Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chinese vocab and evaluates it", async () => {
   const root = await Deno.makeTempDir();
   try {
-    const task = await loadTask("poetry-zh");
-    const chars = [...new Set(task.vocabularyTexts().join(""))].filter((c) => c !== "[" && c !== "]");
-    const unused = Array.from({ length: 99 }, (_, i) => `[unused${i + 1}]`);
-    const tokenizer = new CharVocabTokenizer(["[PAD]", ...unused, "[UNK]", "[CLS]", "[SEP]", "[MASK]", ...chars]);
-    const config = resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 128, n_embd: 16, n_layer: 1, n_head: 2 });
-    const base = { ...createGPT2(config, { seed: 2 }), tokenizer };
-    await savePretrained(base, `${root}/uer-like`);
+    // The book's layout: uer's config.json fields, a BERT-Chinese vocab.txt, only pytorch_model.bin (reference/make_torch_bin_fixtures.py).
+    const UER = new URL("./fixtures/uer-tiny", import.meta.url).pathname;
+    const base = await loadPretrained(UER);
+    const tokenizer = base.tokenizer as CharVocabTokenizer;
     disposeGPT2(base);
+    await Deno.mkdir(`${root}/uer-like`);
+    for (const f of ["config.json", "vocab.txt", "pytorch_model.bin"]) await Deno.copyFile(`${UER}/${f}`, `${root}/uer-like/${f}`);
 
     const result = await runPipeline({
       initFrom: `${root}/uer-like`,

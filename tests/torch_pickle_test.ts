@@ -73,3 +73,21 @@ Deno.test("damaged files are errors that name the file", async () => {
     /text\.bin: neither a zip archive nor PyTorch's legacy format/,
   );
 });
+
+Deno.test("convertTorchWeights() writes model.safetensors beside pytorch_model.bin, the same weights, other files untouched", async () => {
+  const { convertTorchWeights } = await import("../lib/checkpoint/pretrained.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const f of ["config.json", "pytorch_model.bin"]) await Deno.copyFile(`${FIX}gpt2-tiny-bin/${f}`, `${dir}/${f}`);
+    assert.equal(await convertTorchWeights(dir), `${dir}/model.safetensors`);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["config.json", "model.safetensors", "pytorch_model.bin"]);
+    const converted = await loadGPT2Weights(dir); // reads model.safetensors now
+    const original = await loadGPT2Weights(`${FIX}gpt2-tiny`);
+    for (const [name, v] of Object.entries(original.params)) assert.deepEqual(await converted.params[name].data(), await v.data(), name);
+    disposeGPT2(converted);
+    disposeGPT2(original);
+    await assert.rejects(() => convertTorchWeights(dir), /model\.safetensors exists already/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,22 +1,32 @@
 import { basename } from "node:path";
 
+/** The weights files a directory may hold, in the order they are looked for (the first found is hashed). */
+const WEIGHT_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"];
+
 /**
  * Which weights a checkpoint directory holds: `<dir>@<first 12 hex of the
- * SHA-256 of model.safetensors>`. Rank lists record it as the model that
- * sampled them, so a retrained model at the same path never reuses labels of
+ * SHA-256 of its weights file>` (model.safetensors, or else the shard index,
+ * or else pytorch_model.bin). Rank lists record it as the model that sampled
+ * them, so a retrained model at the same path never reuses labels of
  * responses it did not write.
  */
 export async function checkpointFingerprint(dir: string): Promise<string> {
-  const path = `${dir.replace(/\/+$/, "")}/model.safetensors`;
-  let bytes: Uint8Array<ArrayBuffer>;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    throw new Error(`checkpointFingerprint: cannot read ${path}: ${err instanceof Error ? err.message : err}`);
+  const base = dir.replace(/\/+$/, "");
+  let bytes: Uint8Array<ArrayBuffer> | undefined;
+  for (const file of WEIGHT_FILES) {
+    try {
+      bytes = await Deno.readFile(`${base}/${file}`);
+      break;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) {
+        throw new Error(`checkpointFingerprint: cannot read ${base}/${file}: ${(err as Error).message}`);
+      }
+    }
   }
+  if (!bytes) throw new Error(`checkpointFingerprint: ${base} holds no weights (${WEIGHT_FILES.join(", ")})`);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const hex = Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${dir.replace(/\/+$/, "")}@${hex}`;
+  return `${base}@${hex}`;
 }
 
 /**

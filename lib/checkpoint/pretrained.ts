@@ -15,7 +15,7 @@ import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf_config.ts";
 import { readSafetensorsFile, serializeSafetensors, type StoredTensor } from "./safetensors.ts";
 import { readTorchStateDict } from "./torch_pickle.ts";
-import { writeSynced } from "./atomic.ts";
+import { writeFileAtomic, writeSynced } from "./atomic.ts";
 import { pathExists } from "../fs.ts";
 
 const CONFIG = "config.json";
@@ -171,16 +171,22 @@ export interface SaveOptions {
  * ```
  */
 export async function saveGPT2Weights(model: GPT2Model, dir: string, options: SaveOptions = {}): Promise<void> {
+  for (const name of Object.keys(options.extraFiles ?? {})) {
+    if (name === CONFIG || name === WEIGHTS) throw new Error(`saveGPT2Weights: extraFiles may not replace ${name}`);
+  }
+  const weights = await serializeGPT2Weights(model, options.metadata);
+  const configText = JSON.stringify(gpt2ConfigToHF(model.config, options), null, 2) + "\n";
+  await writeDirectoryAtomic(dir, { [CONFIG]: configText, [WEIGHTS]: weights, ...options.extraFiles });
+}
+
+/** model.safetensors' bytes as HF writes them: F32, `transformer.`-prefixed names, no tied lm_head, metadata `{"format": "pt"}`. */
+export async function serializeGPT2Weights(model: GPT2Model, metadata: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
   const expected = gpt2ParamShapes(model.config);
   for (const name of Object.keys(model.params)) {
     if (!expected.has(name)) {
       throw new Error(`saveGPT2Weights: unexpected parameter "${name}" for a GPT-2 with n_layer = ${model.config.n_layer}`);
     }
   }
-  for (const name of Object.keys(options.extraFiles ?? {})) {
-    if (name === CONFIG || name === WEIGHTS) throw new Error(`saveGPT2Weights: extraFiles may not replace ${name}`);
-  }
-  const configText = JSON.stringify(gpt2ConfigToHF(model.config, options), null, 2) + "\n";
   const tensors = new Map<string, { dtype: "F32"; shape: number[]; data: Float32Array }>();
   for (const [name, shape] of expected) {
     const v = model.params[name];
@@ -191,11 +197,25 @@ export async function saveGPT2Weights(model: GPT2Model, dir: string, options: Sa
     if (v.dtype !== "float32") throw new Error(`saveGPT2Weights: parameter "${name}": expected float32, found ${v.dtype}`);
     tensors.set(PREFIX + name, { dtype: "F32", shape, data: (await v.data()) as Float32Array });
   }
-  await writeDirectoryAtomic(dir, {
-    [CONFIG]: configText,
-    [WEIGHTS]: serializeSafetensors(tensors, { ...options.metadata, format: "pt" }),
-    ...options.extraFiles,
-  });
+  return serializeSafetensors(tensors, { ...metadata, format: "pt" });
+}
+
+/**
+ * Writes model.safetensors beside a directory's pytorch_model.bin (read once
+ * through the restricted unpickler), leaving every other file as it is: later
+ * loads are fast and need no unpickler. Returns the path written.
+ */
+export async function convertTorchWeights(dir: string): Promise<string> {
+  const out = join(dir, WEIGHTS);
+  if (await pathExists(out)) throw new Error(`${out} exists already: nothing to convert`);
+  if (!(await pathExists(join(dir, TORCH_WEIGHTS)))) throw new Error(`${join(dir, TORCH_WEIGHTS)}: file not found`);
+  const model = await loadGPT2Weights(dir);
+  try {
+    await writeFileAtomic(out, await serializeGPT2Weights(model));
+  } finally {
+    for (const v of Object.values(model.params)) v.dispose();
+  }
+  return out;
 }
 
 /**

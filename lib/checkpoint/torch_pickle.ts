@@ -378,7 +378,7 @@ function readLegacy(bytes: Uint8Array, source: string): Map<string, StoredTensor
   try {
     magic = next();
   } catch (err) {
-    if ((err as Error).message.includes("refuses")) throw err; // a pickle that names code to run: say so
+    if ((err as Error).message.includes("refuses the global")) throw err; // a pickle that names code to run: say so
     throw new Error(`${source}: neither a zip archive nor PyTorch's legacy format`);
   }
   if (magic !== LEGACY_MAGIC) throw new Error(`${source}: neither a zip archive nor PyTorch's legacy format (wrong magic number)`);
