@@ -129,3 +129,31 @@ Deno.test("creating and disposing an optimizer, a PPO policy, a reward model and
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("gradientStep(): one step of every trainer — clipped update, kept statistics, nothing else left alive", async () => {
+  const { gradientStep } = await import("../lib/train/gradient_step.ts");
+  const { tf } = await import("../lib/tf.ts");
+  const { AdamW } = await import("../lib/train/adamw.ts");
+  const w = tf.variable(tf.tensor1d([3, 4]), true, "gs_w");
+  const optimizer = new AdamW({ w }, { weightDecay: 0 });
+  const before = tf.memory().numTensors;
+  // loss = Σ w², gradient 2w = [6, 8], norm 10; clipped to norm 1.
+  const out = gradientStep(
+    { w },
+    optimizer,
+    () => ({ loss: tf.sum(tf.square(w)) as ReturnType<typeof tf.scalar>, keep: { doubled: tf.mul(w, 2) } }),
+    {
+      lr: 0.1,
+      gradClip: 1,
+    },
+  );
+  assert.equal((await out.loss.data())[0], 25);
+  assert.ok(Math.abs((await out.gradNorm.data())[0] - 10) < 1e-5);
+  assert.deepEqual([...(await out.kept.doubled.data())], [6, 8], "kept tensors hold their value from before the update");
+  tf.dispose([out.loss, out.gradNorm, out.kept.doubled]);
+  assert.equal(tf.memory().numTensors, before, "the step left tensors alive");
+  const after = await w.data();
+  assert.ok(after[0] < 3 && after[1] < 4, "the weights moved downhill");
+  optimizer.dispose();
+  w.dispose();
+});

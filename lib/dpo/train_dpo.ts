@@ -11,7 +11,7 @@ import { type EncodedExample, sftBatch } from "../data/sft_batches.ts";
 import { encodeChat } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
-import { clipByGlobalNorm } from "../train/clip.ts";
+import { gradientStep } from "../train/gradient_step.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../train/rng.ts";
 import { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo_loss.ts";
@@ -103,20 +103,16 @@ export async function trainDpo(
       const out = tf.tidy(() => {
         const ref = sequenceLogprobs(reference, batch);
         const [refChosen, refRejected] = [ref.slice(0, P), ref.slice(P, P)] as tf.Tensor1D[];
-        let kept!: { chosen: tf.Tensor1D; rejected: tf.Tensor1D; pc: tf.Tensor1D; pr: tf.Tensor1D };
-        const { value, grads } = tf.variableGrads(() => {
+        return gradientStep(policy.params, optimizer, () => {
           const lp = sequenceLogprobs(policy, batch);
           const [pc, pr] = [lp.slice(0, P), lp.slice(P, P)] as tf.Tensor1D[];
           const r = dpoLoss(pc, pr, refChosen, refRejected, c.beta);
-          kept = { chosen: tf.keep(r.chosenRewards), rejected: tf.keep(r.rejectedRewards), pc: tf.keep(pc), pr: tf.keep(pr) };
-          return r.loss;
-        }, Object.values(policy.params));
-        const named = Object.fromEntries(Object.entries(policy.params).map(([k, v]) => [k, grads[v.name]]));
-        optimizer.step(clipByGlobalNorm(named, c.gradClip).grads, lr);
-        return { loss: value, ...kept };
+          return { loss: r.loss, keep: { chosen: r.chosenRewards, rejected: r.rejectedRewards, pc, pr } };
+        }, { lr, gradClip: c.gradClip });
       });
-      const [loss, chosen, rejected, pc, pr] = await Promise.all([out.loss, out.chosen, out.rejected, out.pc, out.pr].map((t) => t.data()));
-      tf.dispose([out.loss, out.chosen, out.rejected, out.pc, out.pr]);
+      const k = out.kept;
+      const [loss, chosen, rejected, pc, pr] = await Promise.all([out.loss, k.chosen, k.rejected, k.pc, k.pr].map((t) => t.data()));
+      tf.dispose([out.loss, out.gradNorm, k.chosen, k.rejected, k.pc, k.pr]);
       if (!Number.isFinite(loss[0])) throw new Error(`DPO diverged at step ${s}: loss is ${loss[0]}`);
       const stats = dpoStats([...chosen], [...rejected], [...pc], [...pr]);
       history.train.push({ step: s, loss: loss[0], lr, ...stats });

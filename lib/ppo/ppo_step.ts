@@ -17,7 +17,7 @@ import { tf } from "../tf.ts";
 import { generate } from "../generate/generate.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { AdamW } from "../train/adamw.ts";
-import { clipByGlobalNorm } from "../train/clip.ts";
+import { gradientStep } from "../train/gradient_step.ts";
 import type { Rng } from "../train/rng.ts";
 import { batchLoss } from "../train/train_step.ts";
 import type { BatchSource } from "../data/lm_batches.ts";
@@ -149,20 +149,22 @@ export async function ppoIteration(
       const ptxBatch = config.ptxCoef > 0 ? options.ptx!.batches.batch(ptxStep++) : undefined;
       const out = tf.tidy(() => {
         const m = tf.tensor2d(pick(mask));
-        let kept: tf.Tensor[] = []; // the minibatch's statistics, kept past the gradient scope
-        const { value, grads } = tf.variableGrads(() => {
+        const step = gradientStep(params, optimizer, () => {
           const ev = evaluateResponses(policy.lm, policy.value, mb, config.sampling);
           const pl = clippedPolicyLoss(ev.logprobs, tf.tensor2d(pick(oldLogp)), tf.tensor2d(pick(whitened)), m, config.clipRange);
           const vl = clippedValueLoss(ev.values!, tf.tensor2d(pick(oldValues)), tf.tensor2d(pick(returns)), m, config.clipRangeValue);
           const ptx = ptxBatch ? batchLoss(policy.lm, ptxBatch) : tf.scalar(0);
-          kept = [pl.loss, vl.loss, ptx, pl.clipfrac, vl.clipfrac, pl.approxkl, pl.ratio].map((t) => tf.keep(t));
           const ppoLoss = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss)) as tf.Scalar;
-          return ptxBatch ? tf.add(ppoLoss, tf.mul(config.ptxCoef, ptx)) as tf.Scalar : ppoLoss;
-        }, Object.values(params));
-        const named = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, grads[v.name]]));
-        optimizer.step(clipByGlobalNorm(named, config.gradClip).grads, config.lr);
-        value.dispose();
-        return kept;
+          return {
+            loss: ptxBatch ? tf.add(ppoLoss, tf.mul(config.ptxCoef, ptx)) as tf.Scalar : ppoLoss,
+            // the minibatch's statistics, kept past the gradient scope
+            keep: { pg: pl.loss, vf: vl.loss, ptx, clip: pl.clipfrac, vclip: vl.clipfrac, approxkl: pl.approxkl, ratio: pl.ratio },
+          };
+        }, { lr: config.lr, gradClip: config.gradClip });
+        step.loss.dispose();
+        step.gradNorm.dispose();
+        const k = step.kept;
+        return [k.pg, k.vf, k.ptx, k.clip, k.vclip, k.approxkl, k.ratio];
       });
       const [pg, vf, ptx, clip, vclip, approxkl, ratio] = await Promise.all(out.map(async (t) => (await t.data())[0]));
       tf.dispose(out);

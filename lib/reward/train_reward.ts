@@ -7,7 +7,7 @@ import { tf } from "../tf.ts";
 import { encodeChat } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
-import { clipByGlobalNorm } from "../train/clip.ts";
+import { gradientStep } from "../train/gradient_step.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../train/rng.ts";
 import { type RankRecord, ranksOf } from "./labels.ts";
@@ -122,20 +122,15 @@ export async function trainRewardModel(
         batch.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response }))),
         rm.backbone.config.n_positions,
       );
-      const { loss, scores } = tf.tidy(() => {
+      const { loss, gradNorm, kept: { scores } } = tf.tidy(() => {
         const ids = tf.tensor2d(enc.ids, undefined, "int32");
-        let scores!: tf.Tensor2D;
-        const { value, grads } = tf.variableGrads(() => {
-          // Kept so the step's accuracy can be read after the gradient scope ends.
-          scores = tf.keep(tf.reshape(rawRewards(rm, ids, enc.lastIndex), [batch.length, K]) as tf.Tensor2D);
-          return rankingLoss(scores, batch.map((l) => l.ranks));
-        }, Object.values(params));
-        const named = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, grads[v.name]]));
-        optimizer.step(clipByGlobalNorm(named, c.gradClip).grads, lr);
-        return { loss: value, scores };
+        return gradientStep(params, optimizer, () => {
+          const scores = tf.reshape(rawRewards(rm, ids, enc.lastIndex), [batch.length, K]) as tf.Tensor2D;
+          return { loss: rankingLoss(scores, batch.map((l) => l.ranks)), keep: { scores } };
+        }, { lr, gradClip: c.gradClip });
       });
       const [lossValue, scoreValues] = [(await loss.data())[0], await scores.array()];
-      tf.dispose([loss, scores]);
+      tf.dispose([loss, gradNorm, scores]);
       if (!Number.isFinite(lossValue)) throw new Error(`reward model training diverged at step ${s}: loss is ${lossValue} (nothing saved)`);
       history.train.push({ step: s, loss: lossValue, lr, accuracy: rankingAccuracy(scoreValues, batch.map((l) => l.ranks)).pairwise });
       bar?.update(s + 1, { tokens: s + 1, extra: { loss: lossValue.toFixed(3) } });

@@ -10,7 +10,7 @@ import { crossEntropy } from "../gpt2/loss.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { LMBatch } from "../data/lm_batches.ts";
 import type { AdamW } from "./adamw.ts";
-import { clipByGlobalNorm } from "./clip.ts";
+import { gradientsByName, gradientStep } from "./gradient_step.ts";
 
 export interface StepResult {
   readonly loss: tf.Scalar;
@@ -48,14 +48,10 @@ export function trainStep(
 ): StepResult {
   return tf.tidy(() => {
     const t = batchTensors(batch);
-    const { value, grads } = tf.variableGrads(
-      () => crossEntropy(logits(model, t.ids, { training: true, seed: options.seed }), t.targets, t.mask),
-      Object.values(model.params),
-    );
-    const named = byParamName(model, grads);
-    const clipped = clipByGlobalNorm(named, options.gradClip > 0 ? options.gradClip : Infinity);
-    optimizer.step(clipped.grads, options.lr);
-    return { loss: value, gradNorm: clipped.norm };
+    const { loss, gradNorm } = gradientStep(model.params, optimizer, () => ({
+      loss: crossEntropy(logits(model, t.ids, { training: true, seed: options.seed }), t.targets, t.mask),
+    }), options);
+    return { loss, gradNorm };
   });
 }
 
@@ -67,17 +63,6 @@ export function lossAndGrads(model: GPT2Model, batch: LMBatch): { loss: tf.Scala
       () => crossEntropy(logits(model, t.ids), t.targets, t.mask),
       Object.values(model.params),
     );
-    return { loss: value, grads: byParamName(model, grads) };
+    return { loss: value, grads: gradientsByName(model.params, grads) };
   });
-}
-
-/** variableGrads keys gradients by tfjs variable name; map them back to HF weight names. */
-function byParamName(model: GPT2Model, grads: tf.NamedTensorMap): Record<string, tf.Tensor> {
-  const out: Record<string, tf.Tensor> = {};
-  for (const [name, variable] of Object.entries(model.params)) {
-    const g = grads[variable.name];
-    if (!g) throw new Error(`trainStep: no gradient for weight "${name}"`);
-    out[name] = g;
-  }
-  return out;
 }
