@@ -114,7 +114,18 @@ export { clippedPolicyLoss, clippedValueLoss } from "./ppo/losses.ts";
 export { samplingEntropy, truncatedLogprobs } from "./ppo/logprobs.ts";
 export { PPO_DEFAULTS, type PPOConfig, resolvePPOConfig } from "./ppo/ppo_config.ts";
 export { createPolicy, disposePolicy, evaluateResponses, type Policy, policyParams, sequenceBatch } from "./ppo/policy.ts";
-export { ppoIteration, type PPOStats, type RewardFunction } from "./ppo/ppo_step.ts";
+export { ppoIteration, type PPOIterationOptions, type PPOStats } from "./ppo/ppo_step.ts";
+export {
+  type Advantages,
+  advantages,
+  ppoUpdate,
+  type RewardFunction,
+  type Rollout,
+  rollout,
+  type ScoredRollout,
+  scoreRollout,
+  type UpdateStats,
+} from "./ppo/ppo_phases.ts";
 export { evaluatePolicy, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";
 export { PPO_STAGE_DEFAULTS, type PPOHistory, type PPOStageOptions, type PPOStageResult, runPPOStage } from "./pipeline/ppo_stage.ts";
 export { ChatSession } from "./chat/chat_session.ts";

@@ -45,7 +45,18 @@ async function toyPPO(seed: number, prompt: number[], reward: RewardFunction) {
   const scores: number[] = [];
   const tensors: number[] = [];
   for (let it = 0; it < 8; it++) {
-    const { stats } = await ppoIteration(policy, reference, optimizer, kl, prompts, reward, config, { stopId: 7, padId: 0, rng });
+    const { stats } = await ppoIteration({
+      policy,
+      reference,
+      optimizer,
+      klController: kl,
+      prompts,
+      reward,
+      config,
+      stopId: 7,
+      padId: 0,
+      rng,
+    });
     scores.push(stats["objective/scores"]);
     assert.ok(Number.isFinite(stats["objective/kl"]) && Number.isFinite(stats["loss/policy"]), JSON.stringify(stats));
     if (it === 0 || it === 7) tensors.push(tf.memory().numTensors);
@@ -77,7 +88,14 @@ Deno.test("a PPO iteration handles prompts and responses of different lengths in
   const optimizer = new AdamW(policyParams(policy));
   const prompts = [[0], [0, 4, 5], [6, 6, 6, 6, 6], [5, 4]];
   const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.length));
-  const { responses, stats } = await ppoIteration(policy, reference, optimizer, new FixedKLController(0.1), prompts, reward, config, {
+  const { responses, stats } = await ppoIteration({
+    policy,
+    reference,
+    optimizer,
+    klController: new FixedKLController(0.1),
+    prompts,
+    reward,
+    config,
     stopId: 2,
     padId: 0,
     rng: new Rng(9),
@@ -115,21 +133,19 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
     const before = (await batchLoss(policy.lm, supervised).data())[0];
     const ptxLosses: number[] = [];
     for (let it = 0; it < 4; it++) {
-      const { stats } = await ppoIteration(
+      const { stats } = await ppoIteration({
         policy,
         reference,
         optimizer,
-        new FixedKLController(0.1),
-        [[0], [0], [0], [0], [0], [0], [0], [0]],
-        reward0,
+        klController: new FixedKLController(0.1),
+        prompts: [[0], [0], [0], [0], [0], [0], [0], [0]],
+        reward: reward0,
         config,
-        {
-          stopId: 7,
-          padId: 0,
-          rng,
-          ptx: { batches, iteration: it },
-        },
-      );
+        stopId: 7,
+        padId: 0,
+        rng,
+        ptx: { batches, iteration: it },
+      });
       ptxLosses.push(stats["loss/ptx"]);
     }
     const after = (await batchLoss(policy.lm, supervised).data())[0];
@@ -151,7 +167,14 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
   const noBatches = resolvePPOConfig({ batchSize: 2, miniBatchSize: 2, ptxCoef: 1 });
   await assert.rejects(
     () =>
-      ppoIteration(undefined as never, undefined as never, undefined as never, new FixedKLController(0.1), [[0]], reward0, noBatches, {
+      ppoIteration({
+        policy: undefined as never,
+        reference: undefined as never,
+        optimizer: undefined as never,
+        klController: new FixedKLController(0.1),
+        prompts: [[0]],
+        reward: reward0,
+        config: noBatches,
         stopId: 7,
         padId: 0,
         rng: new Rng(1),
@@ -171,4 +194,43 @@ Deno.test("PPO raises the mood reward (the default preference's σ(bright − so
   const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => readMood(text(r), valence).mood));
   const { scores, gain } = await toyPPO(5, [5, 6], reward);
   assert.ok(gain > 0.1, `mood ${scores.map((s) => s.toFixed(2)).join(" → ")}`);
+});
+
+Deno.test("the PPO phases run one at a time (as a notebook does) give exactly what ppoIteration gives", async () => {
+  const { advantages, ppoUpdate, rollout, scoreRollout } = await import("../lib/ppo/ppo_phases.ts");
+  const make = () => {
+    const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 11 });
+    const policy = createPolicy(sft);
+    const reference = cloneGPT2(sft, { trainable: false });
+    disposeGPT2(sft);
+    return { policy, reference, optimizer: new AdamW(policyParams(policy), { weightDecay: 0 }), rng: new Rng(12) };
+  };
+  const config = resolvePPOConfig({ batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, lr: 3e-3, maxNewTokens: 5, klTarget: undefined });
+  const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.filter((t) => t === 3).length));
+  const prompts = [[0, 1], [0], [1, 2, 3], [4]];
+  const a = make();
+  const whole = await ppoIteration({ ...a, klController: new FixedKLController(0.05), prompts, reward, config, stopId: 7, padId: 0 });
+  const b = make();
+  const rolled = await rollout({ policy: b.policy, prompts, config, stopId: 7, padId: 0, rng: b.rng });
+  const scored = await scoreRollout({ policy: b.policy, reference: b.reference, rollout: rolled, reward, config });
+  const adv = advantages({ scored, beta: 0.05, config });
+  const update = await ppoUpdate({
+    policy: b.policy,
+    optimizer: b.optimizer,
+    rollout: rolled,
+    scored,
+    advantages: adv,
+    config,
+    padId: 0,
+    rng: b.rng,
+  });
+  assert.deepEqual(rolled.tokens, whole.responses);
+  assert.deepEqual(scored.scores, whole.scores);
+  assert.equal(update.pg.reduce((x, y) => x + y, 0) / update.pg.length, whole.stats["loss/policy"]);
+  for (const [name, v] of Object.entries(a.policy.lm.params)) assert.deepEqual(await b.policy.lm.params[name].data(), await v.data(), name);
+  for (const run of [a, b]) {
+    run.optimizer.dispose();
+    disposePolicy(run.policy);
+    disposeGPT2(run.reference);
+  }
 });

@@ -167,21 +167,19 @@ export async function runPPOStage(
         if (!goldScale) return await rewardModelScores(rm, tokenizer, pairs);
         return pairs.map((p) => goldScale.gain * task.score(p.prompt, p.response).total + goldScale.bias);
       };
-      const result = await ppoIteration(
+      const result = await ppoIteration({
         policy,
         reference,
         optimizer,
-        kl,
-        batchPrompts.map((p) => encodePrompt(p.messages, tokenizer)),
+        klController: kl,
+        prompts: batchPrompts.map((p) => encodePrompt(p.messages, tokenizer)),
         reward,
         config,
-        {
-          stopId,
-          padId: tokenizer.eosId,
-          rng,
-          ptx: ptxBatches && { batches: ptxBatches, iteration: it },
-        },
-      );
+        stopId,
+        padId: tokenizer.eosId,
+        rng,
+        ptx: ptxBatches && { batches: ptxBatches, iteration: it },
+      });
       const done = it + 1;
       // Stop before a checkpoint can store a broken policy (the last good checkpoint stays).
       const broken = Object.entries(result.stats).filter(([, v]) => typeof v === "number" && !Number.isFinite(v)).map(([k, v]) =>

@@ -1,0 +1,212 @@
+/**
+ * The phases of one PPO iteration, each a function that takes an options
+ * object and returns plain data (number arrays), so that a notebook can run
+ * and inspect one phase at a time. `ppoIteration` (ppo_step.ts) composes them:
+ *
+ *   rollout      sample responses with the KV cache (dropout off); stop at the end token
+ *   scoreRollout the reward of each response (a penalty for one that never ends), and under the
+ *                sampling distribution the log-probs of the policy (old) and the frozen reference, the values
+ *   advantages   per-token rewards −β·KL_t plus the score at the last token; GAE (γ, λ); returns = A + V;
+ *                the advantages whitened over the whole batch (masked)
+ *   ppoUpdate    epochs over shuffled minibatches: clipped policy loss + c·clipped value loss
+ *                (+ the PPO-ptx coefficient × the next-token loss of a supervised batch), one gradient step
+ *                each; the epochs stop early when the approximate KL exceeds its limit
+ */
+import { tf } from "../tf.ts";
+import { generate } from "../generate/generate.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import type { AdamW } from "../train/adamw.ts";
+import { gradientStep } from "../train/gradient_step.ts";
+import type { Rng } from "../train/rng.ts";
+import { batchLoss } from "../train/train_step.ts";
+import type { BatchSource } from "../data/lm_batches.ts";
+import { computeGae, maskedWhiten, type Matrix } from "./advantages.ts";
+import { perTokenRewards } from "./kl.ts";
+import { clippedPolicyLoss, clippedValueLoss } from "./losses.ts";
+import type { PPOConfig } from "./ppo_config.ts";
+import { evaluateResponses, type Policy, policyParams, type SequenceBatch, sequenceBatch } from "./policy.ts";
+
+/** Scores a batch of (prompt index, response tokens); higher is better. */
+export type RewardFunction = (promptIndices: number[], responses: number[][]) => Promise<number[]>;
+
+/** Phase 1's result. */
+export interface Rollout {
+  readonly prompts: readonly number[][];
+  /** The sampled tokens of each response (may be empty). */
+  readonly tokens: number[][];
+  /** Whether each response produced the stop token. */
+  readonly finished: boolean[];
+  /** The responses as scored and trained: an empty one becomes [padId], so that it still has a state. */
+  readonly responses: number[][];
+  /** Prompts and responses padded into one batch. */
+  readonly batch: SequenceBatch;
+}
+
+export async function rollout(o: {
+  policy: Policy;
+  prompts: readonly number[][];
+  config: PPOConfig;
+  stopId: number;
+  padId: number;
+  rng: Rng;
+}): Promise<Rollout> {
+  const generation = await generate(o.policy.lm, o.prompts, {
+    ...o.config.sampling,
+    maxNewTokens: o.config.maxNewTokens,
+    stopIds: [o.stopId],
+    padId: o.padId,
+    rng: o.rng,
+  });
+  const responses = generation.tokens.map((r) => (r.length ? r : [o.padId]));
+  return {
+    prompts: o.prompts,
+    tokens: generation.tokens,
+    finished: generation.finished,
+    responses,
+    batch: sequenceBatch(o.prompts, responses, o.padId),
+  };
+}
+
+/** Phase 2's result: per response and per response token. */
+export interface ScoredRollout {
+  /** The reward of each response (clipped, minus the penalty when it never ended). */
+  readonly scores: number[];
+  readonly oldLogp: Matrix;
+  readonly refLogp: Matrix;
+  readonly oldValues: Matrix;
+  readonly entropy: Matrix;
+  /** 1 on response tokens, 0 on padding. */
+  readonly mask: Matrix;
+}
+
+const toMatrix = async (t: tf.Tensor) => (await t.array()) as Matrix;
+
+export async function scoreRollout(o: {
+  policy: Policy;
+  reference: GPT2Model;
+  rollout: Rollout;
+  reward: RewardFunction;
+  config: PPOConfig;
+}): Promise<ScoredRollout> {
+  const { config, rollout: r } = o;
+  const raw = await o.reward(r.prompts.map((_, i) => i), r.tokens);
+  const scores = raw.map((s, b) => {
+    const clipped = config.scoreClip > 0 ? Math.max(-config.scoreClip, Math.min(config.scoreClip, s)) : s;
+    return r.finished[b] ? clipped : clipped - config.noEndPenalty;
+  });
+  // No gradients here, dropout off.
+  const ev = tf.tidy(() => {
+    const p = evaluateResponses(o.policy.lm, o.policy.value, r.batch, config.sampling, { entropy: true });
+    const ref = evaluateResponses(o.reference, undefined, r.batch, config.sampling);
+    return [p.logprobs, ref.logprobs, p.values!, p.entropy!];
+  });
+  const [oldLogp, refLogp, oldValues, entropy] = await Promise.all(ev.map(toMatrix));
+  tf.dispose(ev);
+  return { scores, oldLogp, refLogp, oldValues, entropy, mask: r.batch.responseMask };
+}
+
+/** Phase 3's result. */
+export interface Advantages {
+  /** Per-token rewards: −β·KL_t, plus the score at the last response token. */
+  readonly rewards: Matrix;
+  /** Per-token KL estimate log π − log π_ref (or k3). */
+  readonly kl: Matrix;
+  readonly advantages: Matrix;
+  readonly returns: Matrix;
+  /** The advantages whitened over the whole batch. */
+  readonly whitened: Matrix;
+}
+
+export function advantages(o: { scored: ScoredRollout; beta: number; config: PPOConfig }): Advantages {
+  const { scored: s, config } = o;
+  const { rewards, kl } = perTokenRewards(s.scores, s.oldLogp, s.refLogp, s.mask, o.beta, config.klEstimator);
+  const { advantages, returns } = computeGae(rewards, s.oldValues, s.mask, { gamma: config.gamma, lambda: config.lambda });
+  return { rewards, kl, advantages, returns, whitened: maskedWhiten(advantages, s.mask) };
+}
+
+/** Phase 4's result: one value per minibatch step, and how many epochs ran. */
+export interface UpdateStats {
+  readonly pg: number[];
+  readonly vf: number[];
+  readonly ptx: number[];
+  readonly clip: number[];
+  readonly vclip: number[];
+  readonly approxkl: number[];
+  readonly ratio: number[];
+  readonly epochsDone: number;
+}
+
+export async function ppoUpdate(o: {
+  policy: Policy;
+  optimizer: AdamW;
+  rollout: Rollout;
+  scored: ScoredRollout;
+  advantages: Advantages;
+  config: PPOConfig;
+  padId: number;
+  rng: Rng;
+  /**
+   * Supervised batches for PPO-ptx (used when the coefficient is > 0) and this iteration's number: minibatch n of
+   * iteration i takes batch i · (minibatches per iteration) + n, so a resumed run reads the same batches.
+   */
+  ptx?: { batches: BatchSource; iteration: number };
+}): Promise<UpdateStats> {
+  const { config, rollout: r, scored: s, advantages: a } = o;
+  const params = policyParams(o.policy);
+  const B = r.prompts.length;
+  const stat = {
+    pg: [] as number[],
+    vf: [] as number[],
+    ptx: [] as number[],
+    clip: [] as number[],
+    vclip: [] as number[],
+    approxkl: [] as number[],
+    ratio: [] as number[],
+  };
+  let epochsDone = 0;
+  let ptxStep = o.ptx ? o.ptx.iteration * config.ppoEpochs * Math.ceil(B / config.miniBatchSize) : 0;
+  outer: for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
+    const order = o.rng.shuffle(Array.from({ length: B }, (_, i) => i));
+    for (let start = 0; start < B; start += config.miniBatchSize) {
+      const idx = order.slice(start, start + config.miniBatchSize);
+      // Padded to the minibatch's own longest prompt and response (not the whole batch's: less wasted
+      // compute); the [B, R] arrays (oldLogp, whitened, …) are right-padded, so their first R columns line up.
+      const mb = sequenceBatch(idx.map((i) => r.prompts[i]), idx.map((i) => r.responses[i]), o.padId);
+      const pick = (rows: Matrix) => idx.map((i) => rows[i].slice(0, mb.responseLength));
+      const ptxBatch = config.ptxCoef > 0 ? o.ptx!.batches.batch(ptxStep++) : undefined;
+      const out = tf.tidy(() => {
+        const m = tf.tensor2d(pick(s.mask));
+        const step = gradientStep(params, o.optimizer, () => {
+          const ev = evaluateResponses(o.policy.lm, o.policy.value, mb, config.sampling);
+          const pl = clippedPolicyLoss(ev.logprobs, tf.tensor2d(pick(s.oldLogp)), tf.tensor2d(pick(a.whitened)), m, config.clipRange);
+          const vl = clippedValueLoss(ev.values!, tf.tensor2d(pick(s.oldValues)), tf.tensor2d(pick(a.returns)), m, config.clipRangeValue);
+          const ptx = ptxBatch ? batchLoss(o.policy.lm, ptxBatch) : tf.scalar(0);
+          const ppoLoss = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss)) as tf.Scalar;
+          return {
+            loss: ptxBatch ? tf.add(ppoLoss, tf.mul(config.ptxCoef, ptx)) as tf.Scalar : ppoLoss,
+            keep: { pg: pl.loss, vf: vl.loss, ptx, clip: pl.clipfrac, vclip: vl.clipfrac, approxkl: pl.approxkl, ratio: pl.ratio },
+          };
+        }, { lr: config.lr, gradClip: config.gradClip });
+        step.loss.dispose();
+        step.gradNorm.dispose();
+        const k = step.kept;
+        return [k.pg, k.vf, k.ptx, k.clip, k.vclip, k.approxkl, k.ratio];
+      });
+      const [pg, vf, ptx, clip, vclip, approxkl, ratio] = await Promise.all(out.map(async (t) => (await t.data())[0]));
+      tf.dispose(out);
+      stat.pg.push(pg);
+      stat.vf.push(vf);
+      stat.ptx.push(ptx);
+      stat.clip.push(clip);
+      stat.vclip.push(vclip);
+      stat.approxkl.push(approxkl);
+      stat.ratio.push(ratio);
+      if (approxkl > config.maxApproxKl) {
+        epochsDone = epoch + 1;
+        break outer;
+      }
+    }
+    epochsDone = epoch + 1;
+  }
+  return { ...stat, epochsDone };
+}
