@@ -133,3 +133,5 @@ export { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo/dpo_lo
 export { DPO_DEFAULTS, type DpoConfig, type DpoHistory, encodePairs, trainDpo } from "./dpo/train_dpo.ts";
 export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo/preference_pairs.ts";
 export { exportPreferencePairs } from "./dpo/export_pairs.ts";
+export { groupAdvantages, type GroupMethod } from "./ppo/group_advantages.ts";
+export { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./ppo/group_step.ts";

@@ -211,7 +211,7 @@ Deno.test("the PPO phases run one at a time (as a notebook does) give exactly wh
   const a = make();
   const whole = await ppoIteration({ ...a, klController: new FixedKLController(0.05), prompts, reward, config, stopId: 7, padId: 0 });
   const b = make();
-  const rolled = await rollout({ policy: b.policy, prompts, config, stopId: 7, padId: 0, rng: b.rng });
+  const rolled = await rollout({ lm: b.policy.lm, prompts, config, stopId: 7, padId: 0, rng: b.rng });
   const scored = await scoreRollout({ policy: b.policy, reference: b.reference, rollout: rolled, reward, config });
   const adv = advantages({ scored, beta: 0.05, config });
   const update = await ppoUpdate({

@@ -43,14 +43,15 @@ export interface Rollout {
 }
 
 export async function rollout(o: {
-  policy: Policy;
+  /** The language model that samples (the policy's). */
+  lm: GPT2Model;
   prompts: readonly number[][];
-  config: PPOConfig;
+  config: Pick<PPOConfig, "sampling" | "maxNewTokens">;
   stopId: number;
   padId: number;
   rng: Rng;
 }): Promise<Rollout> {
-  const generation = await generate(o.policy.lm, o.prompts, {
+  const generation = await generate(o.lm, o.prompts, {
     ...o.config.sampling,
     maxNewTokens: o.config.maxNewTokens,
     stopIds: [o.stopId],

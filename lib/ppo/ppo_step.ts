@@ -82,7 +82,7 @@ export async function ppoIteration(o: PPOIterationOptions): Promise<PPOIteration
   const { config } = o;
   if (config.ptxCoef > 0 && !o.ptx) throw new Error("ppoIteration: config.ptxCoef > 0 needs options.ptx (the supervised batches)");
   const t0 = performance.now();
-  const rolled = await rollout({ policy: o.policy, prompts: o.prompts, config, stopId: o.stopId, padId: o.padId, rng: o.rng });
+  const rolled = await rollout({ lm: o.policy.lm, prompts: o.prompts, config, stopId: o.stopId, padId: o.padId, rng: o.rng });
   const t1 = performance.now();
   const scored = await scoreRollout({ policy: o.policy, reference: o.reference, rollout: rolled, reward: o.reward, config });
   const beta = o.klController.value;

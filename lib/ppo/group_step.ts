@@ -1,0 +1,171 @@
+/**
+ * One iteration of critic-free online RL (RLOO or GRPO): each prompt is
+ * answered G times, the reward model scores the answers, and the group's own
+ * mean is the baseline (group_advantages.ts) — no value head. The update is
+ * PPO's clipped ratio objective with that one advantage on every token of an
+ * answer. The KL to the frozen SFT model enters either the reward
+ * (r − β·KL(answer), as in PPO and RLOO) or the loss (+ β × the k3 estimate
+ * per token, as in GRPO).
+ */
+import { tf } from "../tf.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import type { SamplingOptions } from "../generate/sampling.ts";
+import type { AdamW } from "../train/adamw.ts";
+import { gradientStep } from "../train/gradient_step.ts";
+import type { Rng } from "../train/rng.ts";
+import type { Matrix } from "./advantages.ts";
+import { groupAdvantages, type GroupMethod } from "./group_advantages.ts";
+import { clippedPolicyLoss } from "./losses.ts";
+import { evaluateResponses, sequenceBatch } from "./policy.ts";
+import { type RewardFunction, rollout } from "./ppo_phases.ts";
+
+export interface GroupConfig {
+  /** "rloo" (leave-one-out mean) or "grpo" (group mean and std). @default "grpo" */
+  readonly method: GroupMethod;
+  /** Answers per prompt. @default 4 */
+  readonly groupSize: number;
+  /** Where the KL to the reference goes: "reward" (r − β·KL) or "loss" (+ β·k3). @default "loss" */
+  readonly klIn: "reward" | "loss";
+  /** @default 0.05 */
+  readonly beta: number;
+  /** @default 3e-5 */
+  readonly lr: number;
+  /** Passes over each batch of answers. @default 1 */
+  readonly epochs: number;
+  /** Answers per gradient step. @default 16 */
+  readonly miniBatchSize: number;
+  /** @default 0.2 */
+  readonly clipRange: number;
+  /** @default 1 */
+  readonly gradClip: number;
+  /** @default 80 */
+  readonly maxNewTokens: number;
+  /** @default temperature 1 */
+  readonly sampling: SamplingOptions;
+}
+
+export const GROUP_DEFAULTS: Readonly<GroupConfig> = Object.freeze({
+  method: "grpo",
+  groupSize: 4,
+  klIn: "loss",
+  beta: 0.05,
+  lr: 3e-5,
+  epochs: 1,
+  miniBatchSize: 16,
+  clipRange: 0.2,
+  gradClip: 1,
+  maxNewTokens: 80,
+  sampling: Object.freeze({ temperature: 1 }),
+});
+
+/** The iteration's statistics (TRL's names where they exist). */
+export interface GroupStats {
+  "objective/scores": number;
+  /** Mean KL(answer) to the reference, nats. */
+  "objective/kl": number;
+  "policy/clipfrac": number;
+  "policy/approxkl": number;
+  "loss/policy": number;
+  /** β × mean k3 per token (klIn "loss"), else 0. */
+  "loss/kl": number;
+  /** Share of groups whose answers all scored the same (they teach nothing). */
+  "group/flat": number;
+  "response/length": number;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/** k3 = e^(ref − logp) − (ref − logp) − 1 ≥ 0 per token: an unbiased, always-positive KL estimate (Schulman 2020). */
+function k3(logp: tf.Tensor2D, ref: tf.Tensor2D): tf.Tensor2D {
+  const d = tf.sub(ref, logp);
+  return tf.sub(tf.sub(tf.exp(d), d), 1) as tf.Tensor2D;
+}
+
+export async function groupIteration(o: {
+  lm: GPT2Model;
+  reference: GPT2Model;
+  optimizer: AdamW;
+  /** Distinct prompts; each is answered `groupSize` times. */
+  prompts: readonly number[][];
+  reward: RewardFunction;
+  config: GroupConfig;
+  stopId: number;
+  padId: number;
+  rng: Rng;
+}): Promise<{ stats: GroupStats; responses: number[][]; scores: number[] }> {
+  const { config: c } = o;
+  const G = c.groupSize;
+  const prompts = o.prompts.flatMap((p) => Array.from({ length: G }, () => p)); // group by group
+  const rolled = await rollout({
+    lm: o.lm,
+    prompts,
+    config: c,
+    stopId: o.stopId,
+    padId: o.padId,
+    rng: o.rng,
+  });
+  const scores = await o.reward(prompts.map((_, i) => i), rolled.tokens);
+  const ev = tf.tidy(
+    () => [
+      evaluateResponses(o.lm, undefined, rolled.batch, c.sampling).logprobs,
+      evaluateResponses(o.reference, undefined, rolled.batch, c.sampling).logprobs,
+    ],
+  );
+  const [oldLogp, refLogp] = (await Promise.all(ev.map((t) => t.array()))) as Matrix[];
+  tf.dispose(ev);
+  const mask = rolled.batch.responseMask;
+  const seqKl = oldLogp.map((row, b) => row.reduce((s, lp, t) => s + (mask[b][t] ? lp - refLogp[b][t] : 0), 0));
+  const rewards = c.klIn === "reward" ? scores.map((s, b) => s - c.beta * seqKl[b]) : scores;
+  const adv = groupAdvantages(rewards, G, c.method);
+  const advMatrix = mask.map((row, b) => row.map((m) => m * adv[b]));
+  const params = o.lm.params;
+  const stat = { pg: [] as number[], kl: [] as number[], clip: [] as number[], approxkl: [] as number[] };
+  const B = prompts.length;
+  for (let epoch = 0; epoch < c.epochs; epoch++) {
+    const order = o.rng.shuffle(Array.from({ length: B }, (_, i) => i));
+    for (let start = 0; start < B; start += c.miniBatchSize) {
+      const idx = order.slice(start, start + c.miniBatchSize);
+      const mb = sequenceBatch(idx.map((i) => prompts[i]), idx.map((i) => rolled.responses[i]), o.padId);
+      const pick = (rows: Matrix) => idx.map((i) => rows[i].slice(0, mb.responseLength));
+      const out = tf.tidy(() => {
+        const m = tf.tensor2d(pick(mask));
+        const step = gradientStep(params, o.optimizer, () => {
+          const logp = evaluateResponses(o.lm, undefined, mb, c.sampling).logprobs;
+          const pl = clippedPolicyLoss(logp, tf.tensor2d(pick(oldLogp)), tf.tensor2d(pick(advMatrix)), m, c.clipRange);
+          const klLoss = c.klIn === "loss"
+            ? tf.mul(c.beta, tf.div(tf.sum(tf.mul(k3(logp, tf.tensor2d(pick(refLogp))), m)), tf.maximum(tf.sum(m), 1))) as tf.Scalar
+            : tf.scalar(0);
+          return {
+            loss: tf.add(pl.loss, klLoss) as tf.Scalar,
+            keep: { pg: pl.loss, kl: klLoss, clip: pl.clipfrac, approxkl: pl.approxkl },
+          };
+        }, { lr: c.lr, gradClip: c.gradClip });
+        step.loss.dispose();
+        step.gradNorm.dispose();
+        return [step.kept.pg, step.kept.kl, step.kept.clip, step.kept.approxkl];
+      });
+      const [pg, kl, clip, approxkl] = await Promise.all(out.map(async (t) => (await t.data())[0]));
+      tf.dispose(out);
+      stat.pg.push(pg);
+      stat.kl.push(kl);
+      stat.clip.push(clip);
+      stat.approxkl.push(approxkl);
+    }
+  }
+  let flat = 0;
+  for (let g = 0; g < B; g += G) if (new Set(rewards.slice(g, g + G)).size === 1) flat++;
+  return {
+    stats: {
+      "objective/scores": mean(scores),
+      "objective/kl": mean(seqKl),
+      "policy/clipfrac": mean(stat.clip),
+      "policy/approxkl": mean(stat.approxkl),
+      "loss/policy": mean(stat.pg),
+      "loss/kl": mean(stat.kl),
+      "group/flat": flat / (B / G),
+      "response/length": mean(rolled.tokens.map((t) => t.length)),
+    },
+    responses: rolled.tokens,
+    scores,
+  };
+}
