@@ -23,7 +23,8 @@ import { type CommandSpec, numberFlag, parseCommand, positiveIntFlag, runMain, u
 import { formatDifference } from "../lib/eval/paired_difference.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
-import { runPipeline } from "../lib/pipeline/pipeline.ts";
+import { OTHER_METHODS, type OtherMethod, runPipeline } from "../lib/pipeline/pipeline.ts";
+import { methodComparison } from "../lib/report/comparison.ts";
 import { PPO_STAGE_DEFAULTS } from "../lib/pipeline/ppo_stage.ts";
 import { disposeRewardModel } from "../lib/reward/reward_model.ts";
 import { disposePolicy } from "../lib/ppo/policy.ts";
@@ -44,8 +45,8 @@ const SPEC: CommandSpec = {
     method: {
       type: "string",
       default: "ppo",
-      value: "ppo|both",
-      help: "both: DPO on the same rank lists beside PPO, on the same evaluation",
+      value: "ppo|dpo|rloo|grpo|all",
+      help: "methods beside PPO on the same data and evaluation (comma-separated, or all)",
     },
     "ppo-reward": { type: "string", default: "rm", value: "rm|gold", help: "PPO's reward: the reward model, or the gold scorer itself" },
     "ppo-iterations": { type: "string", value: "N", help: "PPO iterations" },
@@ -74,7 +75,7 @@ const SPEC: CommandSpec = {
     "deno task rlhf --quick",
     "deno task rlhf --task poetry-zh-rules",
     "deno task rlhf --ppo-reward gold",
-    "deno task rlhf --method both                                         # DPO beside PPO",
+    "deno task rlhf --method all                                          # DPO, RLOO and GRPO beside PPO",
     "deno task rlhf --labels data/labels/poetry-zh-human.jsonl            # your rankings beside the simulated ones",
     "deno task rlhf --from-scratch --preset gpt2-micro --pretrain-steps 1500",
     "deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall",
@@ -94,8 +95,13 @@ if (!flag("from-scratch") && (str("preset") || pretrainSteps)) {
 }
 if (str("ppo-reward") !== "rm" && str("ppo-reward") !== "gold") usageError(`--ppo-reward ${str("ppo-reward")}: expected "rm" or "gold"`);
 const ppoReward = str("ppo-reward") as "rm" | "gold";
-if (str("method") !== "ppo" && str("method") !== "both") usageError(`--method ${str("method")}: expected "ppo" or "both"`);
-const method = str("method") as "ppo" | "both";
+const methodNames = str("method")! === "all" ? ["ppo", ...OTHER_METHODS] : str("method")!.split(",");
+for (const m of methodNames) {
+  if (m !== "ppo" && !(OTHER_METHODS as readonly string[]).includes(m)) {
+    usageError(`--method ${str("method")}: expected ppo, ${OTHER_METHODS.join(", ")} or all (comma-separated)`);
+  }
+}
+const methods = methodNames.filter((m) => m !== "ppo") as OtherMethod[];
 const sftSteps = positiveIntFlag(values, "sft-steps");
 const ptxCoef = numberFlag(values, "ptx-coef", (n) => n >= 0, "a number ≥ 0");
 const ppoLr = numberFlag(values, "ppo-lr", (n) => n > 0, "a number > 0");
@@ -140,7 +146,7 @@ await runMain(async () => {
     evalAnswersPerPrompt: evalAnswers,
     initFrom: str("init"),
     fromScratch: flag("from-scratch"),
-    method,
+    methods,
     checkpointRoot: root,
     pretrain: {
       ...(str("preset") ? { preset: str("preset") as GPT2PresetName } : {}),
@@ -269,18 +275,12 @@ await runMain(async () => {
       formatDifference(r.summary.sftGain)
     }, PPO − SFT ${formatDifference(r.summary.ppoGain)}`,
   );
-  const dp = r.summary.dpo;
-  if (dp && r.dpo) {
-    console.log(
-      `DPO (${r.dpo.pairs} pairs of the same rank lists, β ${r.dpo.config.beta}): DPO − SFT ${formatDifference(dp.gain)}, DPO − PPO ${
-        formatDifference(dp.overPpo)
-      }; ` +
-        `on PPO's held-out view: RM ${dp.view.rm.toFixed(3)} (PPO ${pp.after.rm.toFixed(3)}), KL ${dp.view.kl.toFixed(3)} (PPO ${
-          pp.after.kl.toFixed(3)
-        })`,
-    );
-    disposeGPT2(r.dpo.policy);
+  if (Object.keys(r.summary.methods).length) {
+    console.log(`\nEvery method on the same held-out evaluation (RM score and KL on PPO's held-out view):`);
+    console.table(methodComparison(r));
   }
+  if (r.dpo) disposeGPT2(r.dpo.policy);
+  for (const g of Object.values(r.group)) disposeGPT2(g!.lm);
   if (bo) {
     console.log(
       `  best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)} nats (log ${bo.n} − ${

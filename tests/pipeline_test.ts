@@ -37,8 +37,9 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
         checkpointEvery: 1,
         ppo: { batchSize: 4, miniBatchSize: 2, ppoEpochs: 1, maxNewTokens: 6 },
       },
-      method: "both",
+      methods: ["dpo", "grpo"],
       dpo: { dpo: { pairsPerStep: 2 } },
+      group: { iterations: 1, promptsPerIteration: 2, evalPrompts: 2, evalEvery: 1, group: { maxNewTokens: 6, miniBatchSize: 4 } },
       labelsPath: `${root}/labels.jsonl`,
       evalPrompts: 2,
       evalAnswersPerPrompt: 2,
@@ -56,11 +57,23 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(result.summary.answersPerRequest, 2);
     assert.equal(result.summary.ppoGain.n, 2);
     assert.ok(result.after.every((s) => s.score.total >= 0 && s.score.total <= 1));
-    assert.deepEqual(result.timings.map((t) => t.stage), ["sft", "reward model", "ppo", "dpo", "evaluate", "evaluate dpo"]);
-    // DPO beside PPO: trained on the reward model's lists, evaluated on the same requests, reported in metrics.json.
+    assert.deepEqual(result.timings.map((t) => t.stage), [
+      "sft",
+      "reward model",
+      "ppo",
+      "dpo",
+      "grpo",
+      "evaluate",
+      "evaluate dpo",
+      "evaluate grpo",
+    ]);
+    // DPO and GRPO beside PPO: trained on the same lists / reward model, evaluated on the same requests, in metrics.json.
     assert.ok(result.dpo && result.dpo.history.train.length > 0);
-    assert.equal(result.summary.dpo?.gain.n, 2);
-    assert.equal(result.summary.dpo?.samples.length, 4);
+    assert.equal(result.summary.methods.dpo?.gain.n, 2);
+    assert.equal(result.summary.methods.dpo?.samples.length, 4);
+    assert.equal(result.group.grpo?.history.stats.length, 1);
+    const { methodComparison } = await import("../lib/report/comparison.ts");
+    assert.deepEqual(methodComparison(result).map((row) => row.method), ["SFT", "best-of-2 (RM picks)", "PPO", "DPO", "GRPO"]);
     assert.deepEqual(result.summary.bestOfN?.n, 2);
     assert.equal(result.ppo.history.stats.length, 2);
     assert.deepEqual(result.ppo.history.eval.map((e) => e.iteration), [0, 1, 2]);
@@ -89,9 +102,11 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(metrics.heldout_gold.requests, 2);
     assert.equal(metrics.heldout_gold.answers_per_request, 2);
     assert.ok(typeof metrics.stages.reward_model.heldout_pairwise_accuracy === "number");
-    assert.equal(metrics.heldout_gold.dpo?.pairs, result.dpo!.pairs);
+    assert.equal(metrics.heldout_gold.dpo_pairs, result.dpo!.pairs);
+    assert.deepEqual(Object.keys(metrics.heldout_gold.methods), ["dpo", "grpo"]);
     assert.ok(metrics.heldout_gold.best_of_n && Math.abs(metrics.heldout_gold.best_of_n.kl_to_sft - (Math.log(2) - 0.5)) < 1e-12);
     disposeGPT2(result.dpo!.policy);
+    disposeGPT2(result.group.grpo!.lm);
     // The edit probe ran on the held-out answers (each edit reported, with however many answers it applied to).
     assert.deepEqual(
       result.reward.editProbe.map((e) => e.edit),

@@ -17,6 +17,26 @@ import { loadPretrained } from "../pretrained.ts";
 import { bestOfN, bestOfNKl } from "../eval/best_of_n.ts";
 import { evaluatePolicy, rewardModelScores } from "../eval/policy_eval.ts";
 import { type DpoStageOptions, type DpoStageResult, runDpoStage } from "./dpo_stage.ts";
+import { type GroupStageOptions, type GroupStageResult, runGroupStage } from "./group_stage.ts";
+import type { GroupMethod } from "../ppo/group_advantages.ts";
+
+/** The methods that can run beside PPO. */
+export type OtherMethod = "dpo" | GroupMethod;
+export const OTHER_METHODS: readonly OtherMethod[] = ["dpo", "rloo", "grpo"];
+
+/** One method beside PPO, on the same held-out requests. */
+export interface MethodSummary {
+  scores: ReturnType<typeof summariseScores>;
+  /** Gold, request by request: this method − SFT. */
+  gain: PairedDifference;
+  /** This method − PPO. */
+  overPpo: PairedDifference;
+  /** On PPO's held-out view (the same requests, seed and sampling as PPO's own evaluation). */
+  view: { gold: number; rm: number; kl: number };
+  /** Training wall time. */
+  seconds: number;
+  samples: ScoredSample[];
+}
 import { checkpointFingerprint, weightsFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
@@ -32,9 +52,14 @@ export interface PipelineOptions {
   readonly sft: Partial<SftOptions>;
   readonly reward: Partial<RewardStageOptions>;
   readonly ppo: Partial<PPOStageOptions>;
-  /** "both": DPO on the same rank lists beside PPO, on the same held-out evaluation. @default "ppo" */
-  readonly method: "ppo" | "both";
+  /**
+   * Methods run beside PPO, on the same rank lists / reward model and the same held-out evaluation:
+   * DPO (no reward model, no sampling), RLOO and GRPO (online, a group baseline instead of a value head).
+   * @default [] (PPO alone, the chapter's method)
+   */
+  readonly methods: readonly OtherMethod[];
   readonly dpo: Partial<DpoStageOptions>;
+  readonly group: Partial<GroupStageOptions>;
   /** Held-out prompts answered before/after (the gains are paired over them). @default all of the task's (quick: 16) */
   readonly evalPrompts?: number;
   /**
@@ -73,8 +98,9 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   sft: {},
   reward: {},
   ppo: {},
-  method: "ppo",
+  methods: [],
   dpo: {},
+  group: {},
   topP: 1,
   fromScratch: false,
   checkpointRoot: "checkpoints",
@@ -149,23 +175,18 @@ export interface PipelineResult {
       sft: Record<string, number>;
       ppo: Record<string, number>;
       bestOfN?: Record<string, number>;
-      dpo?: Record<string, number>;
-    };
-    /** DPO beside PPO (method "both"): gold on the same requests, its gain over SFT, and RM score / KL on PPO's held-out view. */
-    dpo?: {
-      scores: ReturnType<typeof summariseScores>;
-      gain: PairedDifference;
-      overPpo: PairedDifference;
-      view: { gold: number; rm: number; kl: number };
-      samples: ScoredSample[];
-    };
+    } & Partial<Record<OtherMethod, Record<string, number>>>;
+    /** Each method beside PPO: gold on the same requests, its gain over SFT and over PPO, RM score / KL on PPO's held-out view. */
+    methods: Partial<Record<OtherMethod, MethodSummary>>;
   };
   /** The reward model (the caller disposes it) and how well it learned the rankings. */
   readonly reward: RewardStageResult;
   /** The PPO policy (the caller disposes it), its history and SFT-vs-PPO evaluation. */
   readonly ppo: PPOStageResult;
-  /** The DPO policy (method "both"; the caller disposes it) and its history. */
+  /** The DPO policy (when DPO ran; the caller disposes it) and its history. */
   readonly dpo?: DpoStageResult;
+  /** The RLOO / GRPO policies (when they ran; the caller disposes them) and their histories. */
+  readonly group: Partial<Record<GroupMethod, GroupStageResult>>;
   readonly timings: StageTiming[];
 }
 
@@ -225,16 +246,36 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ...o.ppo,
         ppo: { ...quick?.ppo.ppo, ...o.ppo.ppo },
       }));
-    const dpo = o.method === "both"
+    const sftFingerprint = ppoStartedFrom.split(" + ")[0];
+    const dpo = o.methods.includes("dpo")
       ? await timed("dpo", () =>
         runDpoStage(pre.model, pre.tokenizer, reward.lists, {
           checkpointDir: `${o.checkpointRoot}/dpo${suffix}`,
-          startedFrom: ppoStartedFrom.split(" + ")[0],
+          startedFrom: sftFingerprint,
           quiet: o.quiet,
           ...o.dpo,
           dpo: { ...(quick ? { epochs: 1, pairsPerStep: 4 } : {}), ...o.dpo.dpo },
         }))
       : undefined;
+    const group: Partial<Record<GroupMethod, GroupStageResult>> = {};
+    for (const method of (["rloo", "grpo"] as const).filter((m) => o.methods.includes(m))) {
+      group[method] = await timed(method, () =>
+        runGroupStage(pre.model, pre.tokenizer, task, reward.rm, {
+          checkpointDir: `${o.checkpointRoot}/${method}${suffix}`,
+          startedFrom: ppoStartedFrom,
+          quiet: o.quiet,
+          ...(quick ? { iterations: 2, promptsPerIteration: 2, evalPrompts: 8, evalEvery: 2 } : {}),
+          ...o.group,
+          // The reward enters as in PPO: RLOO with the KL in the reward, GRPO with the KL as a loss term.
+          group: {
+            maxNewTokens: ppo.config.maxNewTokens,
+            lr: ppo.config.lr,
+            method,
+            klIn: method === "rloo" ? "reward" : "loss",
+            ...o.group.group,
+          },
+        }));
+    }
     const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts);
     const rounds = o.evalAnswersPerPrompt ?? quick?.evalAnswersPerPrompt ?? 4;
     const prompts = inRounds(heldout, rounds);
@@ -245,20 +286,25 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       await sampleAndScore(ppo.policy.lm, pre.tokenizer, task, prompts, sampling),
     ]);
     const n = heldout.length;
-    let dpoSummary: NonNullable<PipelineResult["summary"]["dpo"]> | undefined;
-    if (dpo) {
-      const samples = await timed("evaluate dpo", () => sampleAndScore(dpo.policy, pre.tokenizer, task, prompts, sampling));
+    const methods: Partial<Record<OtherMethod, MethodSummary>> = {};
+    const others: [OtherMethod, GPT2Model][] = [
+      ...(dpo ? [["dpo", dpo.policy] as [OtherMethod, GPT2Model]] : []),
+      ...Object.entries(group).map(([m, r]) => [m, r!.lm] as [OtherMethod, GPT2Model]),
+    ];
+    for (const [method, lm] of others) {
+      const samples = await timed(`evaluate ${method}`, () => sampleAndScore(lm, pre.tokenizer, task, prompts, sampling));
       const ppoView = task.prompts("heldout", 0).slice(0, ppo.after.samples.length);
-      const view = await evaluatePolicy(dpo.policy, pre.model, reward.rm, pre.tokenizer, task, ppoView, {
+      const view = await evaluatePolicy(lm, pre.model, reward.rm, pre.tokenizer, task, ppoView, {
         sampling: ppo.config.sampling,
         maxNewTokens: ppo.config.maxNewTokens,
         seed: 99,
       });
-      dpoSummary = {
+      methods[method] = {
         scores: summariseScores(samples),
         gain: pairedDifference(perRequest(after, n), perRequest(samples, n)),
         overPpo: pairedDifference(perRequest(afterPpo, n), perRequest(samples, n)),
         view: { gold: view.gold, rm: view.rm, kl: view.kl },
+        seconds: timings.find((t) => t.stage === method)?.seconds ?? 0,
         samples,
       };
     }
@@ -284,7 +330,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         sft: shares(after),
         ppo: shares(afterPpo),
         ...(bestOf ? { bestOfN: shares(bestOf.picks) } : {}),
-        ...(dpoSummary ? { dpo: shares(dpoSummary.samples) } : {}),
+        ...Object.fromEntries(Object.entries(methods).map(([m, v]) => [m, shares(v!.samples)])),
       }
       : undefined;
     return {
@@ -308,11 +354,12 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ppoGain: pairedDifference(perRequest(after, heldout.length), perRequest(afterPpo, heldout.length)),
         bestOfN: bestOf,
         preferenceClasses,
-        dpo: dpoSummary,
+        methods,
       },
       reward,
       ppo,
       dpo,
+      group,
       timings,
     };
   } finally {

@@ -12,6 +12,7 @@ import { Table } from "../charts/table.ts";
 import { heldoutGoldChart, heldoutKlChart, heldoutRewardChart, lossChart, rewardTrainingChart } from "../charts/training.ts";
 import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
+import { COMPARISON_COLUMNS, methodComparison } from "./comparison.ts";
 
 export interface ReportContext {
   readonly backend: string;
@@ -99,19 +100,17 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
           ppo_minus_best_of_n: { mean: r.summary.bestOfN.ppoOverIt.mean, standard_error: r.summary.bestOfN.ppoOverIt.standardError },
         }
         : null,
-      dpo: r.summary.dpo && r.dpo
-        ? {
-          pairs: r.dpo.pairs,
-          beta: r.dpo.config.beta,
-          gold: r.summary.dpo.scores.total,
-          parts: r.summary.dpo.scores.parts,
-          minus_sft: { mean: r.summary.dpo.gain.mean, standard_error: r.summary.dpo.gain.standardError },
-          minus_ppo: { mean: r.summary.dpo.overPpo.mean, standard_error: r.summary.dpo.overPpo.standardError },
-          ppo_view: r.summary.dpo.view,
-          seconds: seconds("dpo"),
-          history: r.dpo.history.train,
-        }
-        : null,
+      methods: Object.fromEntries(
+        Object.entries(r.summary.methods).map(([m, v]) => [m, {
+          gold: v!.scores.total,
+          parts: v!.scores.parts,
+          minus_sft: { mean: v!.gain.mean, standard_error: v!.gain.standardError },
+          minus_ppo: { mean: v!.overPpo.mean, standard_error: v!.overPpo.standardError },
+          ppo_view: v!.view,
+          seconds: v!.seconds,
+        }]),
+      ),
+      dpo_pairs: r.dpo?.pairs ?? null,
     },
   };
 }
@@ -258,6 +257,9 @@ ${shareLine}`;
 table{border-collapse:collapse;margin:0.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}td{white-space:pre-wrap}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}</style></head><body>
 <h1>训练自己的 ChatGPT · RLHF report</h1>
 ${summary}
+<h2>Every method on the same held-out evaluation</h2>${
+    new Table(COMPARISON_COLUMNS, methodComparison(r).map((row) => Object.values(row))).html()
+  }
 <h2>What PPO did, on held-out requests</h2>${headline.map((c) => renderSvg(c.spec)).join("\n")}
 <h2>SFT and PPO answers to the same held-out requests</h2>${sideBySide.html()}
 <h2>Details</h2>

@@ -1,0 +1,164 @@
+/**
+ * RLOO or GRPO beside PPO: the SFT model trained online against the same
+ * reward model with a group baseline instead of a value head
+ * (lib/ppo/group_step.ts), evaluated on the same held-out view as PPO. The
+ * finished policy is saved in the HF layout; a run with the same SFT model,
+ * reward model and settings loads it instead of training again (a killed run
+ * starts this stage over).
+ */
+import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+import { evaluatePolicy, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
+import { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "../ppo/group_step.ts";
+import type { RewardModel } from "../reward/reward_model.ts";
+import type { Task } from "../tasks/types.ts";
+import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import { AdamW } from "../train/adamw.ts";
+import { ProgressBar } from "../train/progress.ts";
+import { Rng } from "../train/rng.ts";
+import { loadPretrained, savePretrained } from "../pretrained.ts";
+import { parseJsonText, pathExists } from "../fs.ts";
+
+export interface GroupStageOptions {
+  /** @default 30 (as PPO) */
+  readonly iterations: number;
+  /** Prompts per iteration; each is answered `group.groupSize` times. @default 16 (× 4 = PPO's 64 answers) */
+  readonly promptsPerIteration: number;
+  readonly group: Partial<GroupConfig>;
+  /** Held-out prompts of the periodic evaluation (as PPO's). @default 128 */
+  readonly evalPrompts: number;
+  /** @default 10 */
+  readonly evalEvery: number;
+  readonly checkpointDir: string;
+  /** Names the SFT model and reward model (their fingerprints): part of the run's identity. */
+  readonly startedFrom?: string;
+  readonly seed: number;
+  readonly quiet?: boolean;
+}
+
+export const GROUP_STAGE_DEFAULTS: Readonly<Omit<GroupStageOptions, "checkpointDir">> = Object.freeze({
+  iterations: 30,
+  promptsPerIteration: 16,
+  group: {},
+  evalPrompts: 128,
+  evalEvery: 10,
+  seed: 0,
+});
+
+export interface GroupHistory {
+  stats: (GroupStats & { iteration: number })[];
+  eval: { iteration: number; gold: number; goldSe: number; rm: number; rmSe: number; kl: number; parts: Record<string, number> }[];
+}
+
+export interface GroupStageResult {
+  /** The trained policy (the caller disposes it). */
+  readonly lm: GPT2Model;
+  readonly config: Readonly<GroupConfig>;
+  readonly history: GroupHistory;
+  readonly after: { gold: number; rm: number; kl: number };
+}
+
+const RUN_FILE = "group_run.json";
+
+export async function runGroupStage(
+  sft: GPT2Model,
+  tokenizer: Tokenizer,
+  task: Task,
+  rm: RewardModel,
+  overrides: Partial<GroupStageOptions> & { checkpointDir: string },
+): Promise<GroupStageResult> {
+  const o = { ...GROUP_STAGE_DEFAULTS, ...overrides };
+  const config: GroupConfig = { ...GROUP_DEFAULTS, ...o.group };
+  const identity = JSON.stringify({
+    startedFrom: o.startedFrom,
+    config,
+    iterations: o.iterations,
+    prompts: o.promptsPerIteration,
+    seed: o.seed,
+  });
+  const runPath = `${o.checkpointDir}/${RUN_FILE}`;
+  if (await pathExists(runPath)) {
+    const saved = parseJsonText(await Deno.readTextFile(runPath), runPath) as {
+      identity: string;
+      history: GroupHistory;
+      after: GroupStageResult["after"];
+    };
+    if (saved.identity === identity) {
+      const { tokenizer: _, ...lm } = await loadPretrained(o.checkpointDir);
+      if (!o.quiet) console.log(`${config.method}: loaded ${o.checkpointDir} (already trained with these settings)`);
+      return { lm, config, history: saved.history, after: saved.after };
+    }
+  }
+  const lm = cloneGPT2(sft, { trainable: true });
+  const reference = cloneGPT2(sft, { trainable: false });
+  const optimizer = new AdamW(lm.params, { weightDecay: 0 });
+  try {
+    const rng = new Rng(o.seed + 17);
+    const trainPrompts = task.prompts("train", o.seed + 11);
+    const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
+    const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: 99 };
+    const row = (iteration: number, e: PolicyEvaluation) => ({
+      iteration,
+      gold: e.gold,
+      goldSe: e.goldSe,
+      rm: e.rm,
+      rmSe: e.rmSe,
+      kl: e.kl,
+      parts: e.parts,
+    });
+    const history: GroupHistory = {
+      stats: [],
+      eval: [row(0, await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions))],
+    };
+    const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations, label: config.method, unit: "it" });
+    let last: PolicyEvaluation | undefined;
+    for (let it = 0; it < o.iterations; it++) {
+      const batch = Array.from(
+        { length: o.promptsPerIteration },
+        (_, i) => trainPrompts[(it * o.promptsPerIteration + i) % trainPrompts.length],
+      );
+      const G = config.groupSize;
+      const result = await groupIteration({
+        lm,
+        reference,
+        optimizer,
+        prompts: batch.map((p) => encodePrompt(p.messages, tokenizer)),
+        reward: (idx, responses) =>
+          rewardModelScores(
+            rm,
+            tokenizer,
+            idx.map((i) => ({ prompt: batch[Math.floor(i / G)], response: decodeReply(responses[i], tokenizer).text })),
+          ),
+        config,
+        stopId: endOfTurnId(tokenizer),
+        padId: tokenizer.eosId,
+        rng,
+      });
+      const done = it + 1;
+      const broken = Object.entries(result.stats).filter(([, v]) => !Number.isFinite(v)).map(([k, v]) => `${k} = ${v}`);
+      if (broken.length) throw new Error(`${config.method} diverged at iteration ${done}: ${broken.join(", ")} (nothing saved)`);
+      history.stats.push({ ...result.stats, iteration: done });
+      if (done % o.evalEvery === 0 || done === o.iterations) {
+        last = await evaluatePolicy(lm, reference, rm, tokenizer, task, heldout, evalOptions);
+        history.eval.push(row(done, last));
+      }
+      bar?.update(done, {
+        tokens: done,
+        extra: { score: result.stats["objective/scores"].toFixed(3), kl: result.stats["objective/kl"].toFixed(2) },
+      });
+    }
+    bar?.finish();
+    const after = { gold: last!.gold, rm: last!.rm, kl: last!.kl };
+    await savePretrained({ ...lm, tokenizer }, o.checkpointDir, {
+      extraFiles: { [RUN_FILE]: JSON.stringify({ identity, history, after }) + "\n" },
+    });
+    return { lm, config, history, after };
+  } catch (err) {
+    disposeGPT2(lm);
+    throw err;
+  } finally {
+    optimizer.dispose();
+    disposeGPT2(reference);
+  }
+}
