@@ -6,27 +6,10 @@
  * Notebook, nbconvert HTML, GitHub). Nothing here needs `Deno.jupyter`: the
  * Deno kernel shows any object with a `Symbol.for("Jupyter.display")` method.
  */
-import { renderSvg, SERIES_COLORS } from "./svg.ts";
+import { renderSvg } from "./svg.ts";
+import { type ChartSpec, SERIES_COLORS } from "./chart_spec.ts";
 
-/** One line (or set of markers) of a chart. */
-export interface Series {
-  readonly name: string;
-  readonly x: readonly number[];
-  readonly y: readonly number[];
-  /** "lines" (default) or "markers" (scatter). */
-  readonly mode?: "lines" | "markers";
-  /** A shaded band around the line, e.g. ± 1 standard error: its lower and upper edge at each x. */
-  readonly band?: { readonly low: readonly number[]; readonly high: readonly number[] };
-  /** Draw dashed (reference levels, e.g. the SFT model's score). @default false */
-  readonly dashed?: boolean;
-}
-
-export interface ChartSpec {
-  readonly title: string;
-  readonly xTitle: string;
-  readonly yTitle: string;
-  readonly series: readonly Series[];
-}
+export type { ChartSpec, Series } from "./chart_spec.ts";
 
 /** A Plotly figure: `{ data, layout }` as plotly.js takes it. */
 export interface PlotlyFigure {

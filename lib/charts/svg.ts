@@ -3,13 +3,11 @@
  * one colour per series, a legend. It is the fallback image of every chart
  * (see figure.ts), so it must be readable, not fancy.
  */
-import type { ChartSpec } from "./figure.ts";
+import { type ChartSpec, SERIES_COLORS } from "./chart_spec.ts";
 
 const W = 720;
 const H = 400;
 const M = { l: 64, r: 20, t: 44, b: 52 };
-/** One colour per series, in order (the Plotly figure uses the same). */
-export const SERIES_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 const COLORS = SERIES_COLORS;
 
 function escapeXml(text: string): string {

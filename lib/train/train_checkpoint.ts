@@ -10,7 +10,7 @@ import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensor
 import { disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { AdamW } from "./adamw.ts";
-import type { TrainConfig, TrainHistory } from "./trainer.ts";
+import type { TrainConfig, TrainHistory } from "./train_config.ts";
 
 export const TRAIN_STATE_FILE = "train_state.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
