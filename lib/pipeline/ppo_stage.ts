@@ -57,27 +57,20 @@ export interface PPOStageOptions {
 export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
   iterations: 30,
   reward: "rm",
-  // Measured on the default task: 32 rollouts × 4 epochs at lr 5e-5 drifted to KL 9 with the gold score falling;
-  // 64 rollouts × 2 epochs at 3e-5 keeps KL near 1.5. With the value head still learning (explained variance
-  // ≈ 0.1), λ = 1 gives every token the whole final score instead of 0.95^(tokens to the end) of it
-  // (0.05 for the first line of an 8-line poem). (With the gold score as reward the held-out gold gain
-  // read +0.015 with λ = 0.95 and +0.024 with λ = 1 in one run each, within the ±0.01 noise of that evaluation.)
-  // The adaptive β keeps the literature's horizon (10,000 answers), so over this run's 30 × 64 answers it moves
-  // by at most ±4 %: in effect β = 0.05 throughout. A responsive controller (horizon 200, target 3) did not help:
-  // against a reward model that had learned nothing useful (Spearman with gold 0.01), KL still went 3.8 → 9.5
-  // between iterations 10 and 20 as the policy found longer lines; what fixed that run was a better reward model.
-  // PPO-ptx (γ = 1, 8 SFT conversations per minibatch): without it, on one of two SFT models (two pretraining
-  // draws, reward models on 2,400 rank lists, gold on 602 held-out requests × 4) the policy found the reward
-  // model's blind spot, the number of lines (line count 0.97 → 0.86), and PPO − SFT read −0.005 ± 0.003; with it
-  // +0.006 ± 0.003 (line count 0.975). On the other model +0.011 without, +0.009 with. 16 conversations per
-  // minibatch: +0.012 and +0.007 (55 s more per run than none; 8 cost half that); γ = 4: +0.011 and +0.008.
-  // The control, γ = 1 with a reward model that scores everything 0: +0.005 and +0.003 (more SFT steps and the
-  // KL penalty alone), so the reward model's own share is about half of PPO's gain.
+  // Why these values (the measurements behind them are in docs/RESULTS.md, each with its command):
+  // - lr 1e-4: at 3e-5 the policy barely moved against the mood reward model; at 1e-4 it moves far beyond
+  //   noise within 30 iterations at a KL of a few nats (with β 0 and no PPO-ptx it over-optimises instead).
+  // - 64 rollouts × 2 epochs in minibatches of 16: a stable ratio (clipfrac and approx KL stay small).
+  // - λ = 1: the value head starts at zero, and λ = 0.95 would give the first line of an 8-line poem only
+  //   0.95^60 ≈ 0.05 of the final score.
+  // - β ≈ 0.05 (adaptive, with the literature's horizon of 10,000 answers: over 30 × 64 answers it stays
+  //   within a few per cent of its start) and PPO-ptx γ = 1 with 8 SFT conversations per minibatch: together
+  //   they hold the form, which the reward model hardly sees (SFT answers almost always have it right).
   ppo: {
     batchSize: 64,
     miniBatchSize: 16,
     ppoEpochs: 2,
-    lr: 3e-5,
+    lr: 1e-4,
     maxNewTokens: 80,
     initKlCoef: 0.05,
     klTarget: 6,
