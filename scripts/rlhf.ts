@@ -25,6 +25,7 @@ import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { OTHER_METHODS, type OtherMethod, runPipeline } from "../lib/pipeline/pipeline.ts";
 import { methodComparison } from "../lib/report/comparison.ts";
+import { sideBySidePicks } from "../lib/report/samples.ts";
 import { PPO_STAGE_DEFAULTS } from "../lib/pipeline/ppo_stage.ts";
 import { disposeRewardModel } from "../lib/reward/reward_model.ts";
 import { disposePolicy } from "../lib/ppo/policy.ts";
@@ -288,10 +289,13 @@ await runMain(async () => {
       }/${bo.n}); PPO − best-of-${bo.n} ${formatDifference(bo.ppoOverIt)} at KL ${pp.after.kl.toFixed(3)}`,
     );
   }
-  console.log(`Samples, side by side:`);
-  for (let i = 0; i < Math.min(4, r.summary.requests); i++) {
-    const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s);
-    console.log(`  request: ${r.after[i].prompt.messages.at(-1)!.content}`);
+  const classOf = r.task.preference?.classOf;
+  console.log(
+    `Samples, side by side: the first requests, then requests whose SFT answer is sorrowful and PPO answer bright (picked to show the change; the shares above are over all answers):`,
+  );
+  for (const { index: i, why } of sideBySidePicks(r)) {
+    const show = (s: string) => JSON.stringify(s.length > 60 ? s.slice(0, 60) + "…" : s) + (classOf ? ` [${classOf(s)}]` : "");
+    console.log(`  request (${why}): ${r.after[i].prompt.messages.at(-1)!.content}`);
     console.log(`    pretrained (${r.before[i].score.total.toFixed(2)}): ${show(r.before[i].response)}`);
     console.log(`    sft        (${r.after[i].score.total.toFixed(2)}): ${show(r.after[i].response)}`);
     console.log(`    ppo        (${r.afterPpo[i].score.total.toFixed(2)}): ${show(r.afterPpo[i].response)}`);

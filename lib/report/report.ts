@@ -13,6 +13,7 @@ import { heldoutGoldChart, heldoutKlChart, heldoutRewardChart, lossChart, reward
 import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { COMPARISON_COLUMNS, methodComparison } from "./comparison.ts";
+import { sideBySidePicks } from "./samples.ts";
 
 export interface ReportContext {
   readonly backend: string;
