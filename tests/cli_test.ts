@@ -23,7 +23,7 @@ Deno.test("every script: --help prints usage and examples; an unknown flag is on
   for (const script of SCRIPTS) {
     const help = await run(script, ["--help"]);
     assert.equal(help.code, 0, `${script} --help: ${help.err}`);
-    assert.match(help.out, /Examples:\n  deno task /, script);
+    assert.match(help.out, /Examples:\n {2}deno task /, script);
     const bad = await run(script, ["--no-such-flag"]);
     assert.equal(bad.code, 2, `${script} --no-such-flag`);
     assert.equal(bad.err.trim().split("\n").length, 1, `${script}: ${bad.err}`);

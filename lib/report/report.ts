@@ -173,12 +173,15 @@ ${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.tas
       bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""
     }.</p>
 ${shareLine}`;
+  const classOf = r.task.preference?.classOf;
+  const tag = (text: string) => (classOf ? ` · ${classOf(text)}` : "");
   const sideBySide = new Table(
-    ["request", "SFT", "PPO"],
-    r.after.slice(0, Math.min(8, r.summary.requests)).map((s, i) => [
-      s.prompt.messages.at(-1)!.content,
-      `${s.response}\n(gold ${s.score.total.toFixed(2)})`,
-      `${r.afterPpo[i]?.response ?? ""}\n(gold ${r.afterPpo[i]?.score.total.toFixed(2) ?? ""})`,
+    ["request", "shown because", "SFT", "PPO"],
+    sideBySidePicks(r, 4, 4).map(({ index: i, why }) => [
+      r.after[i].prompt.messages.at(-1)!.content,
+      why,
+      `${r.after[i].response}\n(gold ${r.after[i].score.total.toFixed(2)}${tag(r.after[i].response)})`,
+      `${r.afterPpo[i].response}\n(gold ${r.afterPpo[i].score.total.toFixed(2)}${tag(r.afterPpo[i].response)})`,
     ]),
   );
   const tables = [
