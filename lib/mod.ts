@@ -99,6 +99,7 @@ export {
   type HeldoutPoint,
   heldoutRewardChart,
   lossChart,
+  rewardAccuracyChart,
   rewardTrainingChart,
   smooth,
 } from "./charts/training.ts";

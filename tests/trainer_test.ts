@@ -152,3 +152,8 @@ Deno.test("resolveTrainConfig() names a bad field", () => {
   assert.throws(() => resolveTrainConfig({ steps: 0 }), /TrainConfig\.steps: expected a positive integer, got 0/);
   assert.throws(() => resolveTrainConfig({ minLr: 1, maxLr: 0.1 }), /TrainConfig\.minLr/);
 });
+
+Deno.test("resolveTrainConfig() refuses ±Infinity and NaN in any field", () => {
+  assert.throws(() => resolveTrainConfig({ maxLr: Infinity, minLr: 0 }), /TrainConfig\.maxLr: expected a finite number, got Infinity/);
+  assert.throws(() => resolveTrainConfig({ weightDecay: NaN }), /TrainConfig\.weightDecay/);
+});

@@ -28,13 +28,24 @@ export function lossChart(history: TrainHistory, title: string): Chart {
 /** Reward-model loss and in-batch pairwise accuracy against the step. */
 export function rewardTrainingChart(history: RewardHistory): Chart {
   return lineChart({
-    title: "奖励模型训练 reward model training",
+    title: "奖励模型训练 reward model training: loss",
     xTitle: "step",
-    yTitle: "loss / accuracy",
-    series: [
-      { name: "pairwise loss (smoothed)", x: history.train.map((r) => r.step + 1), y: smooth(history.train.map((r) => r.loss)) },
-      { name: "pairwise accuracy (smoothed)", x: history.train.map((r) => r.step + 1), y: smooth(history.train.map((r) => r.accuracy)) },
-    ],
+    yTitle: "pairwise loss −log σ(r_i − r_j) (nats)",
+    series: [{ name: "pairwise loss (smoothed)", x: history.train.map((r) => r.step + 1), y: smooth(history.train.map((r) => r.loss)) }],
+  });
+}
+
+/** In-batch pairwise accuracy of the reward model against the step (its own axis: a fraction, not nats). */
+export function rewardAccuracyChart(history: RewardHistory): Chart {
+  return lineChart({
+    title: "奖励模型训练 reward model training: in-batch accuracy",
+    xTitle: "step",
+    yTitle: "share of pairs ordered right",
+    series: [{
+      name: "pairwise accuracy (smoothed)",
+      x: history.train.map((r) => r.step + 1),
+      y: smooth(history.train.map((r) => r.accuracy)),
+    }],
   });
 }
 

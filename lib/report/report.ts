@@ -9,7 +9,14 @@ import { formatDifference } from "../eval/paired_difference.ts";
 import { lineChart } from "../charts/figure.ts";
 import { renderSvg } from "../charts/svg.ts";
 import { Table } from "../charts/table.ts";
-import { heldoutGoldChart, heldoutKlChart, heldoutRewardChart, lossChart, rewardTrainingChart } from "../charts/training.ts";
+import {
+  heldoutGoldChart,
+  heldoutKlChart,
+  heldoutRewardChart,
+  lossChart,
+  rewardAccuracyChart,
+  rewardTrainingChart,
+} from "../charts/training.ts";
 import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { COMPARISON_COLUMNS, methodComparison } from "./comparison.ts";
@@ -126,6 +133,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
     ...(r.pretrainHistory.train.length ? [lossChart(r.pretrainHistory, "预训练 pretraining loss")] : []),
     lossChart(r.sftHistory, "SFT loss (assistant tokens)"),
     rewardTrainingChart(r.reward.history),
+    rewardAccuracyChart(r.reward.history),
     lineChart({
       title: "PPO rollouts: reward-model score",
       xTitle: "iteration",

@@ -50,6 +50,9 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
   if (!(c.minLr >= 0 && c.minLr <= c.maxLr)) throw new Error(`TrainConfig.minLr: expected in [0, maxLr], got ${c.minLr}`);
   if (!(c.gradClip >= 0)) throw new Error(`TrainConfig.gradClip: expected ≥ 0, got ${c.gradClip}`);
   if (!(c.weightDecay >= 0)) throw new Error(`TrainConfig.weightDecay: expected ≥ 0, got ${c.weightDecay}`);
+  for (const [key, value] of Object.entries(c)) {
+    if (typeof value === "number" && !Number.isFinite(value)) throw new Error(`TrainConfig.${key}: expected a finite number, got ${value}`);
+  }
   return Object.freeze({ ...c, betas: Object.freeze([...c.betas]) as unknown as readonly [number, number] });
 }
 
