@@ -8,19 +8,18 @@
  *   deno task pretrain-base            # resumes checkpoints/base/ if a run is there
  */
 import { join } from "node:path";
-import { parseJsonText, pathExists } from "../fs.ts";
+import { pathExists, readJsonFile } from "../fs.ts";
 import { loadGPT2Weights } from "../checkpoint/pretrained.ts";
 import { TRAIN_STATE_FILE } from "../train/train_checkpoint.ts";
 import { type BaseCorpus, loadBaseCorpus, poemDocument } from "../data/base_corpus.ts";
-import { randomWindows, sequentialWindows, tokenStream } from "../data/lm_batches.ts";
+import { sequentialWindows, tokenStream } from "../data/lm_batches.ts";
 import type { Poem } from "../data/poems.ts";
-import { type GPT2PresetName, resolveGPT2Config } from "../gpt2/config.ts";
-import { createGPT2 } from "../gpt2/init.ts";
+import type { GPT2PresetName } from "../gpt2/config.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { buildCharVocab, type CharVocabTokenizer } from "../tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS } from "../tokenizer/chat_template.ts";
-import { saveTokenizerFiles } from "../tokenizer/io.ts";
-import { evaluateLoss, resolveTrainConfig, type TrainConfig, type TrainHistory, trainLM } from "../train/trainer.ts";
+import { evaluateLoss, type TrainConfig, type TrainHistory } from "../train/trainer.ts";
+import { pretrainOnDocuments } from "./pretrain_stage.ts";
 
 /** What the base pretraining needs to know. */
 export interface BasePretrainOptions {
@@ -96,22 +95,10 @@ export async function runBasePretrain(
   overrides: Partial<BasePretrainOptions> = {},
 ): Promise<BasePretrainResult> {
   const { o, corpus, tokenizer } = await prepareBaseRun(heldoutPoems, requiredTexts, overrides);
-  const trainStream = tokenStream(corpus.train.map((p) => tokenizer.encode(poemDocument(p))), tokenizer.eosId);
-  const evalStream = tokenStream(heldoutPoems.map((p) => tokenizer.encode(poemDocument(p))), tokenizer.eosId);
-  const config = resolveGPT2Config({ preset: o.preset, vocab_size: tokenizer.vocabSize, dropout: 0 });
-  if (o.seqLen > config.n_positions) throw new Error(`base.seqLen: ${o.seqLen} exceeds the preset's n_positions ${config.n_positions}`);
-  const trainConfig = resolveTrainConfig(o.train);
-  const model = createGPT2(config, { seed: trainConfig.seed });
-  const history = await trainLM({
-    model,
-    data: randomWindows(trainStream, { batchSize: o.batchSize, seqLen: o.seqLen, seed: trainConfig.seed }),
-    evalData: sequentialWindows(evalStream, { batchSize: o.batchSize, seqLen: o.seqLen, maxBatches: 1_000 }),
-    config: trainConfig,
-    checkpointDir: o.checkpointDir,
-    extras: { files: saveTokenizerFiles(tokenizer), bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId },
+  const { model, history } = await pretrainOnDocuments(tokenizer, corpus.train.map(poemDocument), heldoutPoems.map(poemDocument), {
+    ...o,
+    evalBatches: 1_000, // every held-out poem
     label: "base",
-    stopAfterStep: o.stopAfterStep,
-    quiet: o.quiet,
   });
   return { model, tokenizer, history, corpus, options: o };
 }
@@ -128,7 +115,7 @@ export async function loadBaseRun(
   const { o, corpus, tokenizer } = await prepareBaseRun(heldoutPoems, requiredTexts, overrides);
   const statePath = join(o.checkpointDir, TRAIN_STATE_FILE);
   if (!(await pathExists(statePath))) throw new Error(`${statePath}: no run to export (start one with deno task pretrain-base)`);
-  const state = parseJsonText(await Deno.readTextFile(statePath), statePath) as { history: TrainHistory };
+  const state = (await readJsonFile(statePath)) as { history: TrainHistory };
   const model = await loadGPT2Weights(o.checkpointDir);
   return { model, tokenizer, history: state.history, corpus, options: o };
 }

@@ -48,23 +48,57 @@ export async function runPretrainStage(task: Task, overrides: Partial<PretrainOp
   const o = { ...PRETRAIN_DEFAULTS, ...overrides, train: { ...PRETRAIN_DEFAULTS.train, ...overrides.train } };
   // A character vocabulary over the corpus and the instruction templates (no labels involved), plus chat markers.
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
-  const encode = (texts: string[]) => texts.map((t) => tokenizer.encode(t));
-  const trainStream = tokenStream(encode(task.pretrainTexts("train")), tokenizer.eosId);
-  const evalStream = tokenStream(encode(task.pretrainTexts("heldout")), tokenizer.eosId);
+  const { model, history } = await pretrainOnDocuments(tokenizer, task.pretrainTexts("train"), task.pretrainTexts("heldout"), {
+    ...o,
+    evalBatches: 4,
+    label: "pretrain",
+  });
+  return { model, tokenizer, history };
+}
 
+/** How `pretrainOnDocuments` trains: the model size, windows, loop settings and where checkpoints go. */
+export interface DocumentPretraining {
+  readonly preset: GPT2PresetName;
+  readonly seqLen: number;
+  readonly batchSize: number;
+  /** Held-out windows of `batchSize × seqLen` evaluated (at most). */
+  readonly evalBatches: number;
+  readonly train: Partial<TrainConfig>;
+  readonly checkpointDir: string;
+  /** Progress-bar label. */
+  readonly label: string;
+  readonly stopAfterStep?: number;
+  readonly quiet?: boolean;
+}
+
+/**
+ * Causal-LM pretraining of a new GPT-2 on documents (each followed by the end token): random windows to
+ * train, the first held-out windows to evaluate, resumable from `checkpointDir`. Shared by the pipeline's
+ * short pretraining from scratch and the shipped base's long one.
+ */
+export async function pretrainOnDocuments(
+  tokenizer: Tokenizer,
+  trainDocs: readonly string[],
+  evalDocs: readonly string[],
+  o: DocumentPretraining,
+): Promise<{ model: GPT2Model; history: TrainHistory }> {
+  const stream = (docs: readonly string[]) => tokenStream(docs.map((d) => tokenizer.encode(d)), tokenizer.eosId);
   const config = resolveGPT2Config({ preset: o.preset, vocab_size: tokenizer.vocabSize, dropout: 0 });
-  if (o.seqLen > config.n_positions) throw new Error(`pretrain.seqLen: ${o.seqLen} exceeds the preset's n_positions ${config.n_positions}`);
+  if (o.seqLen > config.n_positions) {
+    throw new Error(`${o.label}.seqLen: ${o.seqLen} exceeds the preset's n_positions ${config.n_positions}`);
+  }
   const trainConfig = resolveTrainConfig(o.train);
   const model = createGPT2(config, { seed: trainConfig.seed });
   const history = await trainLM({
     model,
-    data: randomWindows(trainStream, { batchSize: o.batchSize, seqLen: o.seqLen, seed: trainConfig.seed }),
-    evalData: sequentialWindows(evalStream, { batchSize: o.batchSize, seqLen: o.seqLen, maxBatches: 4 }),
+    data: randomWindows(stream(trainDocs), { batchSize: o.batchSize, seqLen: o.seqLen, seed: trainConfig.seed }),
+    evalData: sequentialWindows(stream(evalDocs), { batchSize: o.batchSize, seqLen: o.seqLen, maxBatches: o.evalBatches }),
     config: trainConfig,
     checkpointDir: o.checkpointDir,
     extras: { files: saveTokenizerFiles(tokenizer), bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId },
-    label: "pretrain",
+    label: o.label,
+    stopAfterStep: o.stopAfterStep,
     quiet: o.quiet,
   });
-  return { model, tokenizer, history };
+  return { model, history };
 }
