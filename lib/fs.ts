@@ -16,6 +16,7 @@ export async function readJsonFile(path: string): Promise<unknown> {
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
     throw new Error(`${path}: cannot read (${(err as Error).message})`);
   }
   return parseJsonText(text, path);

@@ -16,7 +16,7 @@ import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf_config.ts";
 import { readSafetensorsFile, serializeSafetensors, type StoredTensor } from "./safetensors.ts";
 import { readTorchStateDict } from "./torch_pickle.ts";
 import { writeFileAtomic, writeSynced } from "./atomic.ts";
-import { pathExists } from "../fs.ts";
+import { pathExists, readJsonFile } from "../fs.ts";
 
 const CONFIG = "config.json";
 const WEIGHTS = "model.safetensors";
@@ -48,7 +48,7 @@ interface Found {
 export async function loadGPT2Weights(dir: string): Promise<GPT2Model> {
   await recoverInterruptedSwap(dir);
   const configPath = join(dir, CONFIG);
-  const config = gpt2ConfigFromHF(await readJson(configPath), configPath);
+  const config = gpt2ConfigFromHF(await readJsonFile(configPath), configPath);
   const { stored, describe } = await readWeights(dir);
   const expected = gpt2ParamShapes(config);
   const wteShape = expected.get("wte.weight")!;
@@ -108,7 +108,7 @@ async function readWeights(dir: string): Promise<{ stored: Map<string, Found>; d
     return { stored, describe: weightsPath };
   }
   if (await pathExists(indexPath)) {
-    const index = await readJson(indexPath);
+    const index = await readJsonFile(indexPath);
     const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
     if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
       throw new Error(`${indexPath}: expected an object "weight_map"`);
@@ -301,19 +301,4 @@ export async function recoverInterruptedSwap(dir: string): Promise<void> {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
-    throw err;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
-  }
 }

@@ -104,3 +104,19 @@ export async function evaluatePolicy(
     parts,
   };
 }
+
+/** One point of a policy's held-out curve during training (iteration 0 = the SFT model). */
+export interface HeldoutRow {
+  readonly iteration: number;
+  readonly gold: number;
+  readonly goldSe: number;
+  readonly rm: number;
+  readonly rmSe: number;
+  readonly kl: number;
+  readonly parts: Record<string, number>;
+}
+
+/** The row of an evaluation at `iteration` (the samples left out: the history stays small). */
+export function heldoutRow(iteration: number, e: PolicyEvaluation): HeldoutRow {
+  return { iteration, gold: e.gold, goldSe: e.goldSe, rm: e.rm, rmSe: e.rmSe, kl: e.kl, parts: e.parts };
+}

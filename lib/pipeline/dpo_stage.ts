@@ -9,11 +9,9 @@ import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { type DpoConfig, type DpoHistory, resolveDpoConfig, trainDpo } from "../dpo/train_dpo.ts";
 import { preferencePairs } from "../dpo/preference_pairs.ts";
-import { type RankRecord, ranksOf } from "../reward/labels.ts";
+import { rankListsFingerprint, type RankRecord } from "../reward/labels.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
-import { loadPretrained, savePretrained } from "../pretrained.ts";
-import { hashText } from "../hash.ts";
-import { parseJsonText, pathExists } from "../fs.ts";
+import { loadFinishedPolicy, saveFinishedPolicy } from "./finished_policy.ts";
 
 export interface DpoStageOptions {
   readonly dpo: Partial<DpoConfig>;
@@ -48,24 +46,18 @@ export async function runDpoStage(
   const { quiet: _, ...settings } = config;
   const identity = JSON.stringify({
     startedFrom: o.startedFrom,
-    lists: hashText(JSON.stringify(lists.map((l) => [l.labeler, l.prompt_id, l.responses, ranksOf(l)]))),
+    lists: rankListsFingerprint(lists),
     settings,
   });
-  const runPath = `${o.checkpointDir}/${RUN_FILE}`;
-  if (await pathExists(runPath)) {
-    const saved = parseJsonText(await Deno.readTextFile(runPath), runPath) as { identity: string; history: DpoHistory };
-    if (saved.identity === identity) {
-      const { tokenizer: _t, ...policy } = await loadPretrained(o.checkpointDir);
-      if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
-      return { policy, history: saved.history, config, pairs: pairs.length };
-    }
+  const finished = await loadFinishedPolicy<DpoHistory>(o.checkpointDir, RUN_FILE, identity);
+  if (finished) {
+    if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
+    return { policy: finished.lm, history: finished.record, config, pairs: pairs.length };
   }
   const policy = cloneGPT2(sft, { trainable: true });
   try {
     const history = await trainDpo(policy, sft, tokenizer, pairs, config);
-    await savePretrained({ ...policy, tokenizer }, o.checkpointDir, {
-      extraFiles: { [RUN_FILE]: JSON.stringify({ identity, history }) + "\n" },
-    });
+    await saveFinishedPolicy(policy, tokenizer, o.checkpointDir, RUN_FILE, identity, history);
     return { policy, history, config, pairs: pairs.length };
   } catch (err) {
     disposeGPT2(policy);

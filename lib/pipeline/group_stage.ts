@@ -8,7 +8,7 @@
  */
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import { evaluatePolicy, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
+import { evaluatePolicy, type HeldoutRow, heldoutRow, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
 import { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "../ppo/group_step.ts";
 import type { RewardModel } from "../reward/reward_model.ts";
 import type { Task } from "../tasks/types.ts";
@@ -17,8 +17,7 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../train/rng.ts";
-import { loadPretrained, savePretrained } from "../pretrained.ts";
-import { parseJsonText, pathExists } from "../fs.ts";
+import { loadFinishedPolicy, saveFinishedPolicy } from "./finished_policy.ts";
 
 export interface GroupStageOptions {
   /** @default 30 (as PPO) */
@@ -48,7 +47,7 @@ export const GROUP_STAGE_DEFAULTS: Readonly<Omit<GroupStageOptions, "checkpointD
 
 export interface GroupHistory {
   stats: (GroupStats & { iteration: number })[];
-  eval: { iteration: number; gold: number; goldSe: number; rm: number; rmSe: number; kl: number; parts: Record<string, number> }[];
+  eval: HeldoutRow[];
 }
 
 export interface GroupStageResult {
@@ -77,18 +76,14 @@ export async function runGroupStage(
     prompts: o.promptsPerIteration,
     seed: o.seed,
   });
-  const runPath = `${o.checkpointDir}/${RUN_FILE}`;
-  if (await pathExists(runPath)) {
-    const saved = parseJsonText(await Deno.readTextFile(runPath), runPath) as {
-      identity: string;
-      history: GroupHistory;
-      after: GroupStageResult["after"];
-    };
-    if (saved.identity === identity) {
-      const { tokenizer: _, ...lm } = await loadPretrained(o.checkpointDir);
-      if (!o.quiet) console.log(`${config.method}: loaded ${o.checkpointDir} (already trained with these settings)`);
-      return { lm, config, history: saved.history, after: saved.after };
-    }
+  const finished = await loadFinishedPolicy<{ history: GroupHistory; after: GroupStageResult["after"] }>(
+    o.checkpointDir,
+    RUN_FILE,
+    identity,
+  );
+  if (finished) {
+    if (!o.quiet) console.log(`${config.method}: loaded ${o.checkpointDir} (already trained with these settings)`);
+    return { lm: finished.lm, config, ...finished.record };
   }
   const lm = cloneGPT2(sft, { trainable: true });
   const reference = cloneGPT2(sft, { trainable: false });
@@ -98,18 +93,9 @@ export async function runGroupStage(
     const trainPrompts = task.prompts("train", o.seed + 11);
     const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
     const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: 99 };
-    const row = (iteration: number, e: PolicyEvaluation) => ({
-      iteration,
-      gold: e.gold,
-      goldSe: e.goldSe,
-      rm: e.rm,
-      rmSe: e.rmSe,
-      kl: e.kl,
-      parts: e.parts,
-    });
     const history: GroupHistory = {
       stats: [],
-      eval: [row(0, await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions))],
+      eval: [heldoutRow(0, await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions))],
     };
     const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations, label: config.method, unit: "it" });
     let last: PolicyEvaluation | undefined;
@@ -141,7 +127,7 @@ export async function runGroupStage(
       history.stats.push({ ...result.stats, iteration: done });
       if (done % o.evalEvery === 0 || done === o.iterations) {
         last = await evaluatePolicy(lm, reference, rm, tokenizer, task, heldout, evalOptions);
-        history.eval.push(row(done, last));
+        history.eval.push(heldoutRow(done, last));
       }
       bar?.update(done, {
         tokens: done,
@@ -150,9 +136,7 @@ export async function runGroupStage(
     }
     bar?.finish();
     const after = { gold: last!.gold, rm: last!.rm, kl: last!.kl };
-    await savePretrained({ ...lm, tokenizer }, o.checkpointDir, {
-      extraFiles: { [RUN_FILE]: JSON.stringify({ identity, history, after }) + "\n" },
-    });
+    await saveFinishedPolicy(lm, tokenizer, o.checkpointDir, RUN_FILE, identity, { history, after });
     return { lm, config, history, after };
   } catch (err) {
     disposeGPT2(lm);

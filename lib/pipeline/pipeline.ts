@@ -20,6 +20,12 @@ import { type DpoStageOptions, type DpoStageResult, runDpoStage } from "./dpo_st
 import { type GroupStageOptions, type GroupStageResult, runGroupStage } from "./group_stage.ts";
 import type { GroupMethod } from "../ppo/group_advantages.ts";
 
+import { checkpointFingerprint, weightsFingerprint } from "../checkpoint/fingerprint.ts";
+import { BASE_MODEL_DIR } from "./base_export.ts";
+import { runSftStage, type SftOptions } from "./sft_stage.ts";
+import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
+import { type PPOStageOptions, type PPOStageResult, runPPOStage } from "./ppo_stage.ts";
+
 /** The methods that can run beside PPO. */
 export type OtherMethod = "dpo" | GroupMethod;
 export const OTHER_METHODS: readonly OtherMethod[] = ["dpo", "rloo", "grpo"];
@@ -37,11 +43,6 @@ export interface MethodSummary {
   seconds: number;
   samples: ScoredSample[];
 }
-import { checkpointFingerprint, weightsFingerprint } from "../checkpoint/fingerprint.ts";
-import { BASE_MODEL_DIR } from "./base_export.ts";
-import { runSftStage, type SftOptions } from "./sft_stage.ts";
-import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
-import { type PPOStageOptions, type PPOStageResult, runPPOStage } from "./ppo_stage.ts";
 
 export interface PipelineOptions {
   /** Task name. @default "poetry-zh" */
@@ -236,7 +237,8 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ...quick?.reward,
         ...o.reward,
       }));
-    const ppoStartedFrom = `${await checkpointFingerprint(sftDir)} + ${await checkpointFingerprint(rmDir)}`;
+    const sftFingerprint = await checkpointFingerprint(sftDir);
+    const ppoStartedFrom = `${sftFingerprint} + ${await checkpointFingerprint(rmDir)}`;
     const ppo = await timed("ppo", () =>
       runPPOStage(pre.model, pre.tokenizer, task, reward.rm, {
         checkpointDir: `${o.checkpointRoot}/ppo${suffix}`,
@@ -246,7 +248,6 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ...o.ppo,
         ppo: { ...quick?.ppo.ppo, ...o.ppo.ppo },
       }));
-    const sftFingerprint = ppoStartedFrom.split(" + ")[0];
     const dpo = o.methods.includes("dpo")
       ? await timed("dpo", () =>
         runDpoStage(pre.model, pre.tokenizer, reward.lists, {

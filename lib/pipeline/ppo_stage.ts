@@ -8,7 +8,7 @@
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { sampleAndScore } from "../eval/sample_and_score.ts";
-import { evaluatePolicy, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
+import { evaluatePolicy, type HeldoutRow, heldoutRow, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
 import { AdaptiveKLController, FixedKLController } from "../ppo/kl.ts";
 import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
@@ -91,7 +91,7 @@ export interface PPOHistory {
    * Held-out gold / RM score / KL of the policy over training (iteration 0 = the SFT model), with the
    * standard errors of the gold and RM means over the requests, and the mean of each gold part.
    */
-  eval: { iteration: number; gold: number; goldSe: number; rm: number; rmSe: number; kl: number; parts: Record<string, number> }[];
+  eval: HeldoutRow[];
   samples: { iteration: number; prompt: string; response: string; score: number }[];
 }
 
@@ -146,7 +146,7 @@ export async function runPPOStage(
       : undefined;
     const goldScale = o.reward === "gold" ? await goldNormalisation(reference, tokenizer, task, trainPrompts, config) : undefined;
     const before = await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions);
-    if (start === 0) history.eval.push(evalRow(0, before));
+    if (start === 0) history.eval.push(heldoutRow(0, before));
 
     let finalEval: Awaited<ReturnType<typeof evaluatePolicy>> | undefined;
     const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations - start, label: "ppo", unit: "it" });
@@ -198,7 +198,7 @@ export async function runPPOStage(
       }
       if (done % o.evalEvery === 0 || done === o.iterations) {
         const e = await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
-        history.eval.push(evalRow(done, e));
+        history.eval.push(heldoutRow(done, e));
         if (done === o.iterations) finalEval = e; // the final policy: the same evaluation as `after` below
       }
       bar?.update(done - start, {
@@ -230,11 +230,6 @@ export async function runPPOStage(
     optimizer.dispose();
     disposeGPT2(reference);
   }
-}
-
-/** One row of the held-out evaluation history. */
-function evalRow(iteration: number, e: PolicyEvaluation): PPOHistory["eval"][number] {
-  return { iteration, gold: e.gold, goldSe: e.goldSe, rm: e.rm, rmSe: e.rmSe, kl: e.kl, parts: e.parts };
 }
 
 /**

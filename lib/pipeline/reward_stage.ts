@@ -11,11 +11,10 @@ import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import { collectRankings } from "../reward/collect.ts";
-import { appendLabels, loadLabels, type RankRecord, ranksOf } from "../reward/labels.ts";
+import { appendLabels, loadLabels, rankListsFingerprint, type RankRecord, ranksOf } from "../reward/labels.ts";
 import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
 import { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
 import { finishedRewardRun, loadRewardModel, saveRewardModel } from "../reward/reward_checkpoint.ts";
-import { hashText } from "../hash.ts";
 import { pathExists } from "../fs.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
@@ -140,8 +139,7 @@ export async function runRewardStage(
   const untrained = createRewardModel(sft, { seed: o.seed });
   const accuracyBefore = await evaluateRewardModel(untrained, tokenizer, heldoutLists);
   // A reward model already fitted on the same SFT model, lists and settings is loaded, not trained again.
-  const trainedOn =
-    `${sampledBy} lists:${hashText(JSON.stringify(trainLists.map((l) => [l.labeler, l.prompt_id, l.responses, ranksOf(l)])))} ` +
+  const trainedOn = `${sampledBy} lists:${rankListsFingerprint(trainLists)} ` +
     `train:${JSON.stringify({ ...o.train, seed: o.seed })}`;
   const finished = (await finishedRewardRun(o.checkpointDir, trainedOn)) as RewardHistory | undefined;
   let rm: RewardModel, history: RewardHistory;

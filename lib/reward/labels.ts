@@ -6,6 +6,7 @@
  * labeler ranked the same responses of the same prompt differently, stops
  * with an error naming the file and line.
  */
+import { hashText } from "../hash.ts";
 import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
 import { readJsonl } from "../data/jsonl.ts";
 import { pathExists } from "../fs.ts";
@@ -34,6 +35,11 @@ export interface RankRecord {
 /** The rank of each response of a list: its `ranks`, or 1, 2, …, K for a strict order. */
 export function ranksOf(r: Pick<RankRecord, "responses" | "ranks">): readonly number[] {
   return r.ranks ?? r.responses.map((_, i) => i + 1);
+}
+
+/** A short hash of rank lists (who ranked what, how): the same lists give the same value in every run. */
+export function rankListsFingerprint(lists: readonly RankRecord[]): number {
+  return hashText(JSON.stringify(lists.map((l) => [l.labeler, l.prompt_id, l.responses, ranksOf(l)])));
 }
 
 const ROLES: readonly Role[] = ["system", "user", "assistant"];

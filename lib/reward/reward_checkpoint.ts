@@ -7,6 +7,7 @@ import { tf, variableOf } from "../tf.ts";
 import { loadGPT2Weights, recoverInterruptedSwap, saveGPT2Weights } from "../checkpoint/pretrained.ts";
 import { readSafetensorsFile, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
+import { readJsonFile } from "../fs.ts";
 import type { RewardModel } from "./reward_model.ts";
 
 export const HEAD_FILE = "reward_head.safetensors";
@@ -74,7 +75,7 @@ export async function loadRewardModel(dir: string): Promise<RewardModel> {
     if (!b || b.shape.join() !== "1") {
       throw new Error(`${dir}/${HEAD_FILE}: tensor "score.bias": expected shape [1], found ${b ? `[${b.shape}]` : "nothing"}`);
     }
-    const meta = JSON.parse(await Deno.readTextFile(`${dir}/${REWARD_JSON}`)) as { normalisation?: { gain?: unknown; bias?: unknown } };
+    const meta = (await readJsonFile(`${dir}/${REWARD_JSON}`)) as { normalisation?: { gain?: unknown; bias?: unknown } };
     const { gain, bias } = meta.normalisation ?? {};
     if (typeof gain !== "number" || typeof bias !== "number") {
       throw new Error(`${dir}/${REWARD_JSON}: "normalisation" must have numbers "gain" and "bias"`);
