@@ -307,6 +307,13 @@ function materialise(t: TensorRef, storage: Uint8Array, where: string): StoredTe
     throw new Error(`${where}: storage ${t.storage.key} has ${storage.length} bytes, fewer than ${t.storage.numel} elements`);
   }
   const count = t.shape.reduce((a, b) => a * b, 1);
+  // A row-major view (what a state dict almost always holds) is one slice of its storage; any other is gathered element by element.
+  const rowMajor = t.stride.every((st, d) => t.shape[d] === 1 || st === t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  if (rowMajor) {
+    if (t.offset < 0 || t.offset + count > t.storage.numel) throw new Error(`${where}: a view reaches outside its storage`);
+    const bytes = storage.subarray(t.offset * size, (t.offset + count) * size);
+    return { dtype: t.storage.dtype, shape: t.shape, data: decodeStored(bytes, t.storage.dtype, where) };
+  }
   const out = new Uint8Array(count * size);
   const index = new Array(t.shape.length).fill(0);
   for (let i = 0; i < count; i++) {
