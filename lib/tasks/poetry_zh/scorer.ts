@@ -55,8 +55,11 @@ export function parseLines(response: string): ParsedLine[] {
 }
 
 /** The form of a poem: line count, characters per line, punctuation, clean output (each in [0, 1]). */
-export function formParts(response: string, c: Pick<PoemConstraints, "chars_per_line" | "n_lines">): Record<string, number> {
-  const lines = parseLines(response);
+export function formParts(
+  response: string,
+  c: Pick<PoemConstraints, "chars_per_line" | "n_lines">,
+  lines: readonly ParsedLine[] = parseLines(response),
+): Record<string, number> {
   const n = c.n_lines;
   const parts: Record<string, number> = {};
   parts.line_count = Math.max(0, 1 - Math.abs(lines.length - n) / n);
@@ -81,11 +84,12 @@ export const FORM_PARTS = ["line_count", "chars_per_line", "punctuation", "clean
  * mean of the parts.
  */
 export function scorePoem(response: string, c: PoemConstraints): GoldScore {
-  const form = formParts(response, c);
+  const lines = parseLines(response);
+  const form = formParts(response, c, lines);
   const parts: Record<string, number> = { line_count: form.line_count, chars_per_line: form.chars_per_line, punctuation: form.punctuation };
   if (c.include) parts.include = response.includes(c.include) ? 1 : 0;
   if (c.themeMarks) parts.theme = [...c.themeMarks].some((m) => response.includes(m)) ? 1 : 0;
-  parts.rhyme = rhymeScore(parseLines(response), c.n_lines);
+  parts.rhyme = rhymeScore(lines, c.n_lines);
   parts.clean = form.clean;
   const values = Object.values(parts);
   return { total: values.reduce((s, v) => s + v, 0) / values.length, parts };
