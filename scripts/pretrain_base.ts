@@ -13,12 +13,19 @@ import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { BASE_PRETRAIN_DEFAULTS, loadBaseRun, runBasePretrain } from "../lib/pipeline/base_stage.ts";
 import { exportBase } from "../lib/pipeline/base_export.ts";
 import { templateTexts, THEMES } from "../lib/tasks/poetry_zh/instructions.ts";
-import { parseCommand, positiveIntFlag, runMain } from "../lib/cli.ts";
+import { parseCommand, positiveIntFlag, runMain, usageError } from "../lib/cli.ts";
+import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 
 const { values } = parseCommand({
   command: "deno task pretrain-base",
   summary: "Pretrain the shipped base (models/gpt2-poetry-zh) on every regular Tang and Song poem; hours on a CPU, resumable.",
   flags: {
+    preset: {
+      type: "string",
+      default: BASE_PRETRAIN_DEFAULTS.preset,
+      value: "NAME",
+      help: `model size, one of ${Object.keys(GPT2_PRESETS).join(", ")}`,
+    },
     steps: { type: "string", value: "N", help: `optimiser steps (default ${BASE_PRETRAIN_DEFAULTS.train.steps})` },
     "checkpoint-dir": { type: "string", default: BASE_PRETRAIN_DEFAULTS.checkpointDir, value: "DIR", help: "the resumable training state" },
     "export-only": {
@@ -31,6 +38,8 @@ const { values } = parseCommand({
   examples: ["deno task pretrain-base", "deno task pretrain-base --steps 200 --checkpoint-dir /tmp/base --out /tmp/base-model"],
 });
 const steps = positiveIntFlag(values, "steps");
+const preset = values.preset as string;
+if (!(preset in GPT2_PRESETS)) usageError(`--preset: unknown size "${preset}"; expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
 
 await runMain(async () => {
   const backend = await initBackend();
@@ -38,6 +47,7 @@ await runMain(async () => {
   const run = values["export-only"] ? loadBaseRun : runBasePretrain;
   const result = await run(heldout, [...templateTexts(), ...Object.keys(THEMES)], {
     checkpointDir: values["checkpoint-dir"] as string,
+    preset: preset as GPT2PresetName,
     ...(steps ? { train: { steps } } : {}),
   });
   const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown CPU";

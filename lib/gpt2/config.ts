@@ -43,6 +43,7 @@ export const GPT2_PRESETS = Object.freeze(
     // Tiny presets for a laptop CPU. Vocabulary and context come from the task.
     "gpt2-nano": { n_layer: 2, n_head: 2, n_embd: 64, n_positions: 128 },
     "gpt2-micro": { n_layer: 4, n_head: 4, n_embd: 128, n_positions: 128 },
+    "gpt2-micro-6l": { n_layer: 6, n_head: 4, n_embd: 128, n_positions: 128 }, // between micro and mini
     "gpt2-mini": { n_layer: 6, n_head: 6, n_embd: 192, n_positions: 256 },
   } satisfies Record<string, Partial<GPT2Config>>,
 );
