@@ -14,15 +14,7 @@ export { tf } from "./tf.ts";
 export { BACKEND_ORDER, type BackendName, initBackend } from "./backend.ts";
 
 // GPT-2
-export {
-  GPT2_DEFAULTS,
-  GPT2_PRESETS,
-  type GPT2Config,
-  gpt2ParamShapes,
-  type GPT2PresetName,
-  headSize,
-  resolveGPT2Config,
-} from "./gpt2/config.ts";
+export { GPT2_DEFAULTS, GPT2_PRESETS, type GPT2Config, gpt2ParamShapes, type GPT2PresetName, resolveGPT2Config } from "./gpt2/config.ts";
 export type { GPT2Model, GPT2Params } from "./gpt2/model_types.ts";
 export { cloneGPT2, countParams, createGPT2, disposeGPT2 } from "./gpt2/init.ts";
 export { type ForwardOptions, gpt2Hidden, gpt2HiddenWithCache, lmHead, logits } from "./gpt2/forward.ts";
@@ -53,7 +45,6 @@ export { ProgressBar } from "./train/progress.ts";
 
 // Tasks, SFT data and evaluation
 export type { AnswerEdit, GoldScore, SftExample, Split, Task, TaskPrompt } from "./tasks/types.ts";
-export { rankByScore } from "./tasks/types.ts";
 export { DEFAULT_TASK, loadTask, TASKS } from "./tasks/registry.ts";
 export { loadPoetryTask, poetryTask } from "./tasks/poetry_zh/task.ts";
 export { parseLines, scorePoem } from "./tasks/poetry_zh/scorer.ts";

@@ -68,7 +68,16 @@ const SPEC: CommandSpec = {
       value: "N",
       help: "training prompts the simulated labeler ranks (0: people's rankings only; default 2400)",
     },
-    "checkpoint-root": { type: "string", default: "checkpoints", value: "DIR", help: "where the stages' checkpoints go" },
+    "sft-data": {
+      type: "string",
+      value: "FILE",
+      help: "your own SFT conversations (JSONL: {prompt, response} or {messages}) instead of the task's",
+    },
+    "checkpoint-root": {
+      type: "string",
+      value: "DIR",
+      help: "where the stages' checkpoints go (default checkpoints, with --sft-data checkpoints/own-sft)",
+    },
     report: { type: "string", value: "DIR", help: "write report.html and metrics.json here (default reports/latest)" },
   },
   examples: [
@@ -78,6 +87,7 @@ const SPEC: CommandSpec = {
     "deno task rlhf --ppo-reward gold",
     "deno task rlhf --method all                                          # DPO, RLOO and GRPO beside PPO",
     "deno task rlhf --labels data/labels/poetry-zh-human.jsonl            # your rankings beside the simulated ones",
+    "deno task rlhf --sft-data my_conversations.jsonl                     # your own SFT data",
     "deno task rlhf --from-scratch --preset gpt2-micro --pretrain-steps 1500",
     "deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall",
   ],
@@ -129,7 +139,15 @@ for (const file of humanLabels ?? []) {
 // giving a default value explicitly is the default run.
 const D = PPO_STAGE_DEFAULTS;
 const other = (v: number | undefined, d: number | undefined) => v !== undefined && v !== d;
-const root = str("checkpoint-root")!;
+const sftData = str("sft-data");
+if (sftData) {
+  try {
+    Deno.statSync(sftData);
+  } catch {
+    usageError(`--sft-data ${sftData}: file not found`);
+  }
+}
+const root = str("checkpoint-root") ?? (sftData ? "checkpoints/own-sft" : "checkpoints");
 const ppoDir = `${root}/ppo` + (ppoReward === "gold" ? "-gold" : "") +
   (other(ptxCoef, D.ppo.ptxCoef) ? `-ptx${ptxCoef}` : "") +
   (other(ppoLr, D.ppo.lr) ? `-lr${ppoLr}` : "") +
@@ -147,6 +165,7 @@ await runMain(async () => {
     evalAnswersPerPrompt: evalAnswers,
     initFrom: str("init"),
     fromScratch: flag("from-scratch"),
+    sftDataPath: sftData,
     methods,
     checkpointRoot: root,
     pretrain: {

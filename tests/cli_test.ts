@@ -42,6 +42,7 @@ Deno.test("bad values are refused where they are parsed, naming the flag and wha
     ["label", ["--k", "1"], /--k 1: expected an integer ≥ 2/],
     ["label", ["--port", "abc"], /--port abc: expected a port number/],
     ["figures", ["only-one"], /expected two arguments/],
+    ["rlhf", ["--sft-data", "/nonexistent.jsonl"], /--sft-data \/nonexistent.jsonl: file not found/],
   ];
   for (const [script, args, message] of cases) {
     const r = await run(script, args);

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { tf } from "../lib/tf.ts";
+import type { Task, TaskPrompt } from "../lib/tasks/types.ts";
 
 export { assert };
 
@@ -47,4 +48,10 @@ export async function assertNoLeak(step: () => unknown | Promise<unknown>, what 
   await step();
   const after = tf.memory().numTensors;
   assert.equal(after, before, `${what} leaked ${after - before} tensors`);
+}
+
+/** Indices of `responses` ordered best → worst by the task's gold score (ties keep input order). */
+export function rankByScore(task: Task, prompt: TaskPrompt, responses: readonly string[]): number[] {
+  const totals = responses.map((r) => task.score(prompt, r).total);
+  return totals.map((_, i) => i).sort((a, b) => totals[b] - totals[a] || a - b);
 }

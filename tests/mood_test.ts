@@ -9,8 +9,7 @@ import { loadPoetryTask } from "../lib/tasks/poetry_zh/task.ts";
 import { loadTask } from "../lib/tasks/registry.ts";
 import { loadPoems } from "../lib/data/poems.ts";
 import { SimulatedLabeler } from "../lib/reward/simulated_labeler.ts";
-import { rankByScore } from "../lib/tasks/types.ts";
-import { assert } from "./helpers.ts";
+import { assert, rankByScore } from "./helpers.ts";
 
 const valence = await loadValenceList();
 const quatrain = { chars_per_line: 5, n_lines: 4 };

@@ -11,10 +11,23 @@ import { readSafetensorsFile } from "../lib/checkpoint/safetensors.ts";
 import { logits } from "../lib/gpt2/forward.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { AdamW } from "../lib/train/adamw.ts";
-import { lossAndGrads, trainStep } from "../lib/train/train_step.ts";
+import { crossEntropy } from "../lib/gpt2/loss.ts";
+import type { GPT2Model } from "../lib/gpt2/model_types.ts";
+import type { LMBatch } from "../lib/data/lm_batches.ts";
+import { gradientsByName } from "../lib/train/gradient_step.ts";
+import { batchTensors, trainStep } from "../lib/train/train_step.ts";
 import { assert, assertAllClose, maxAbsDiff } from "./helpers.ts";
 
 await initBackend({ quiet: true });
+/** The loss and the gradient of every weight, keyed by HF weight name. */
+function lossAndGrads(model: GPT2Model, batch: LMBatch): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  return tf.tidy(() => {
+    const t = batchTensors(batch);
+    const { value, grads } = tf.variableGrads(() => crossEntropy(logits(model, t.ids), t.targets, t.mask), Object.values(model.params));
+    return { loss: value, grads: gradientsByName(model.params, grads) };
+  });
+}
+
 const dir = new URL("./fixtures/gpt2-tiny/", import.meta.url).pathname;
 const fixtures = await readSafetensorsFile(`${dir}fixtures.safetensors`);
 const expected = JSON.parse(await Deno.readTextFile(`${dir}fixtures.json`));

@@ -25,8 +25,13 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     await Deno.mkdir(`${root}/uer-like`);
     for (const f of ["config.json", "vocab.txt", "pytorch_model.bin"]) await Deno.copyFile(`${UER}/${f}`, `${root}/uer-like/${f}`);
 
+    // Your own SFT data (--sft-data): 20 conversations, one held out; the rest of the pipeline uses the task's requests.
+    const ownSft = Array.from({ length: 20 }, (_, i) => JSON.stringify({ prompt: "写一首诗", response: i % 2 ? "春风。" : "明月。" }));
+    await Deno.writeTextFile(`${root}/own_sft.jsonl`, ownSft.join("\n") + "\n");
+
     const result = await runPipeline({
       initFrom: `${root}/uer-like`,
+      sftDataPath: `${root}/own_sft.jsonl`,
       sft: { batchSize: 2, train: { steps: 3, evalEvery: 3, checkpointEvery: 3, warmupSteps: 1 } },
       reward: { trainPrompts: 4, heldoutPrompts: 3, k: 2, train: { epochs: 1 } },
       ppo: {
@@ -48,6 +53,7 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
       quiet: true,
     });
     assert.equal(result.sftHistory.train.length, 3);
+    assert.match(result.startedFrom, / \+ sft data [0-9a-f]+$/);
     // 2 requests asked in 2 rounds: request i's answers at i and i + 2; gains are paired over the 2 requests
     assert.equal(result.before.length, 2); // the pretrained-only model answers each request once
     assert.equal(result.after.length, 4);

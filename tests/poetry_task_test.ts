@@ -2,9 +2,8 @@ import { loadPoems } from "../lib/data/poems.ts";
 import { parseLines, scorePoem } from "../lib/tasks/poetry_zh/scorer.ts";
 import { rhymes } from "../lib/tasks/poetry_zh/rhyme.ts";
 import { poetryTask } from "../lib/tasks/poetry_zh/task.ts";
-import { rankByScore } from "../lib/tasks/types.ts";
 import { loadTask } from "../lib/tasks/registry.ts";
-import { assert, assertAllClose } from "./helpers.ts";
+import { assert, assertAllClose, rankByScore } from "./helpers.ts";
 
 const JINGYESI = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。";
 const WUJUE = { chars_per_line: 5, n_lines: 4 };

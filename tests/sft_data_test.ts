@@ -2,6 +2,11 @@ import { encodeSftExamples, randomSftBatches, sftBatch } from "../lib/data/sft_b
 import { loadSftJsonl } from "../lib/data/sft_jsonl.ts";
 import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS } from "../lib/tokenizer/chat_template.ts";
+import { initBackend } from "../lib/backend.ts";
+import { resolveGPT2Config } from "../lib/gpt2/config.ts";
+import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
+import { runSftStage, splitOwnExamples } from "../lib/pipeline/sft_stage.ts";
+import type { Task } from "../lib/tasks/types.ts";
 import { assert } from "./helpers.ts";
 
 const tok = buildCharVocab(["写一首五言绝句床前明月光，疑是地上霜。\n举头望明月，低头思故乡。"], {
@@ -76,5 +81,33 @@ Deno.test("loadSftJsonl() reads both formats and names the file and line of bad 
     }
   } finally {
     await Deno.remove(path);
+  }
+});
+
+Deno.test("your own SFT data (--sft-data): every 20th conversation held out, the task's conversations never used", async () => {
+  await initBackend({ quiet: true });
+  const examples = Array.from({ length: 40 }, (_, i) => ({ ...example(i % 2 ? "床前明月光，疑是地上霜。" : "举头望明月。"), id: i }));
+  const { train, heldout } = splitOwnExamples(examples);
+  assert.equal(train.length, 38);
+  assert.deepEqual(heldout.map((e) => e.id), [19, 39]);
+  assert.throws(() => splitOwnExamples(examples.slice(0, 1)), /at least 2/);
+
+  const task = { sftExamples: () => assert.fail("the task's conversations were used") } as unknown as Task;
+  const model = createGPT2(resolveGPT2Config({ preset: "gpt2-nano", vocab_size: tok.vocabSize, n_positions: 64 }), { seed: 0 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const result = await runSftStage(model, tok, task, {
+      examples,
+      checkpointDir: dir,
+      batchSize: 4,
+      train: { steps: 2, evalEvery: 2, checkpointEvery: 2, warmupSteps: 1 },
+      quiet: true,
+    });
+    assert.equal(result.trainExamples, 38);
+    assert.equal(result.history.train.length, 2);
+    assert.ok(Number.isFinite(result.history.eval.at(-1)!.loss));
+  } finally {
+    disposeGPT2(model);
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -10,7 +10,6 @@
  * Rust implementation: the tensors must tile the data exactly (no overlap,
  * gap or trailing bytes), so a truncated or corrupted file fails loudly.
  */
-import { writeFileAtomic } from "./atomic.ts";
 
 /** Float dtypes (read as Float32Array) and integer dtypes (read as Int32Array). */
 export type StoredDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "U64" | "I32" | "U32" | "I16" | "U16" | "I8" | "U8" | "BOOL";
@@ -305,13 +304,4 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsFile
     throw err;
   }
   return parseSafetensors(bytes, path);
-}
-
-/** Writes a .safetensors file atomically (temp file + rename): a crash leaves the old file or the new one. */
-export async function writeSafetensorsFile(
-  path: string,
-  tensors: TensorsToWrite,
-  metadata: Readonly<Record<string, string>> = {},
-): Promise<void> {
-  await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

@@ -88,11 +88,6 @@ export function resolveGPT2Config(
   return Object.freeze(config);
 }
 
-/** Width of one attention head. */
-export function headSize(config: GPT2Config): number {
-  return config.n_embd / config.n_head;
-}
-
 /**
  * The weight names and shapes of a GPT-2, exactly as in HF checkpoints
  * (without the `transformer.` prefix). Conv1D weights are `[in, out]`.

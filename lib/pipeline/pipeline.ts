@@ -23,6 +23,8 @@ import type { GroupMethod } from "../ppo/group_advantages.ts";
 import { checkpointFingerprint, weightsFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
+import { loadSftJsonl } from "../data/sft_jsonl.ts";
+import { hashText } from "../hash.ts";
 import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
 import { type PPOStageOptions, type PPOStageResult, runPPOStage } from "./ppo_stage.ts";
 
@@ -81,6 +83,11 @@ export interface PipelineOptions {
    * @default the shipped base, models/gpt2-poetry-zh
    */
   readonly initFrom?: string;
+  /**
+   * Your own SFT conversations (a JSONL file, see lib/data/sft_jsonl.ts) instead of the task's; the reward
+   * model and PPO still use the task's requests and preference.
+   */
+  readonly sftDataPath?: string;
   /** Pretrain a small model on the task's corpus first (minutes) instead of starting from a directory. @default false */
   readonly fromScratch: boolean;
   /** Longest answer sampled in the evaluation. @default 96 */
@@ -206,7 +213,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
   if (o.fromScratch && o.initFrom) throw new Error("runPipeline: fromScratch and initFrom exclude each other");
   const pretrainDir = `${o.checkpointRoot}/pretrain${suffix}`;
   const initDir = o.initFrom ?? BASE_MODEL_DIR;
-  const pre = o.fromScratch
+  const base = o.fromScratch
     ? await timed("pretrain", () =>
       runPretrainStage(task, {
         checkpointDir: pretrainDir,
@@ -215,22 +222,31 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         train: { ...quick?.pretrain.train, ...o.pretrain.train },
       }))
     : await loadInitialModel(initDir);
-  // SFT records which weights it started from, so that it never resumes a run that started elsewhere.
-  const startedFrom = o.fromScratch ? await checkpointFingerprint(pretrainDir) : await weightsFingerprint(initDir);
-  const pretrainedOnly = cloneGPT2(pre.model, { trainable: false });
+  const tokenizer = base.tokenizer;
+  const ownSftData = o.sftDataPath ? await loadSftJsonl(o.sftDataPath) : undefined;
+  // SFT records which weights (and which data of your own) it started from, so that it never resumes a run that started elsewhere.
+  const startedFrom = [
+    o.fromScratch ? await checkpointFingerprint(pretrainDir) : await weightsFingerprint(initDir),
+    ...(ownSftData ? [`sft data ${hashText(JSON.stringify(ownSftData)).toString(16)}`] : []),
+  ].join(" + ");
+  const pretrainedOnly = cloneGPT2(base.model, { trainable: false });
+  // SFT fine-tunes the base's weights in place: from here on they are the SFT model, the start of the
+  // reward model and of PPO's policy, value model and frozen reference.
+  const sftModel = base.model;
   const sftDir = `${o.checkpointRoot}/sft${suffix}`;
   try {
     const sft = await timed("sft", () =>
-      runSftStage(pre.model, pre.tokenizer, task, {
+      runSftStage(sftModel, tokenizer, task, {
         checkpointDir: sftDir,
         startedFrom,
         quiet: o.quiet,
+        ...(ownSftData ? { examples: ownSftData } : {}),
         ...o.sft,
         train: { ...quick?.sft.train, ...o.sft.train },
       }));
     const rmDir = o.reward.checkpointDir ?? `${o.checkpointRoot}/rm${suffix}`;
     const reward = await timed("reward model", () =>
-      runRewardStage(pre.model, pre.tokenizer, task, sftDir, {
+      runRewardStage(sftModel, tokenizer, task, sftDir, {
         checkpointDir: rmDir,
         labelsPath: o.labelsPath,
         quiet: o.quiet,
@@ -240,7 +256,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     const sftFingerprint = await checkpointFingerprint(sftDir);
     const ppoStartedFrom = `${sftFingerprint} + ${await checkpointFingerprint(rmDir)}`;
     const ppo = await timed("ppo", () =>
-      runPPOStage(pre.model, pre.tokenizer, task, reward.rm, {
+      runPPOStage(sftModel, tokenizer, task, reward.rm, {
         checkpointDir: `${o.checkpointRoot}/ppo${suffix}`,
         startedFrom: ppoStartedFrom,
         quiet: o.quiet,
@@ -250,7 +266,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       }));
     const dpo = o.methods.includes("dpo")
       ? await timed("dpo", () =>
-        runDpoStage(pre.model, pre.tokenizer, reward.lists, {
+        runDpoStage(sftModel, tokenizer, reward.lists, {
           checkpointDir: `${o.checkpointRoot}/dpo${suffix}`,
           startedFrom: sftFingerprint,
           quiet: o.quiet,
@@ -261,7 +277,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     const group: Partial<Record<GroupMethod, GroupStageResult>> = {};
     for (const method of (["rloo", "grpo"] as const).filter((m) => o.methods.includes(m))) {
       group[method] = await timed(method, () =>
-        runGroupStage(pre.model, pre.tokenizer, task, reward.rm, {
+        runGroupStage(sftModel, tokenizer, task, reward.rm, {
           checkpointDir: `${o.checkpointRoot}/${method}${suffix}`,
           startedFrom: ppoStartedFrom,
           quiet: o.quiet,
@@ -282,9 +298,9 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     const prompts = inRounds(heldout, rounds);
     const sampling = { topP: o.topP, seed: 123, maxNewTokens: o.evalMaxNewTokens };
     const [before, after, afterPpo] = await timed("evaluate", async () => [
-      await sampleAndScore(pretrainedOnly, pre.tokenizer, task, heldout, sampling),
-      await sampleAndScore(pre.model, pre.tokenizer, task, prompts, sampling),
-      await sampleAndScore(ppo.policy.lm, pre.tokenizer, task, prompts, sampling),
+      await sampleAndScore(pretrainedOnly, tokenizer, task, heldout, sampling),
+      await sampleAndScore(sftModel, tokenizer, task, prompts, sampling),
+      await sampleAndScore(ppo.policy.lm, tokenizer, task, prompts, sampling),
     ]);
     const n = heldout.length;
     const methods: Partial<Record<OtherMethod, MethodSummary>> = {};
@@ -293,9 +309,9 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       ...Object.entries(group).map(([m, r]) => [m, r!.lm] as [OtherMethod, GPT2Model]),
     ];
     for (const [method, lm] of others) {
-      const samples = await timed(`evaluate ${method}`, () => sampleAndScore(lm, pre.tokenizer, task, prompts, sampling));
+      const samples = await timed(`evaluate ${method}`, () => sampleAndScore(lm, tokenizer, task, prompts, sampling));
       const ppoView = task.prompts("heldout", 0).slice(0, ppo.after.samples.length);
-      const view = await evaluatePolicy(lm, pre.model, reward.rm, pre.tokenizer, task, ppoView, {
+      const view = await evaluatePolicy(lm, sftModel, reward.rm, tokenizer, task, ppoView, {
         sampling: ppo.config.sampling,
         maxNewTokens: ppo.config.maxNewTokens,
         seed: 99,
@@ -311,7 +327,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     }
     let bestOf: NonNullable<PipelineResult["summary"]["bestOfN"]> | undefined;
     if (rounds >= 2) {
-      const rewards = await rewardModelScores(reward.rm, pre.tokenizer, after);
+      const rewards = await rewardModelScores(reward.rm, tokenizer, after);
       const picks = bestOfN(rewards, n).map((i) => after[i]);
       const totals = picks.map((s) => s.score.total);
       bestOf = {
@@ -336,10 +352,10 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       : undefined;
     return {
       task,
-      tokenizer: pre.tokenizer,
-      model: pre.model,
+      tokenizer,
+      model: sftModel,
       startedFrom,
-      pretrainHistory: pre.history,
+      pretrainHistory: base.history,
       sftHistory: sft.history,
       skippedTooLong: sft.skippedTooLong,
       before,

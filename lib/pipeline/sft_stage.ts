@@ -4,7 +4,7 @@
  */
 import { encodeSftExamples, randomSftBatches, sequentialSftBatches } from "../data/sft_batches.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import type { Task } from "../tasks/types.ts";
+import type { SftExample, Task } from "../tasks/types.ts";
 import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { resolveTrainConfig, type TrainConfig, type TrainHistory, trainLM } from "../train/trainer.ts";
@@ -18,6 +18,8 @@ export interface SftOptions {
   readonly checkpointDir: string;
   /** Names the weights SFT starts from; a checkpoint that started from others is refused, not resumed. */
   readonly startedFrom?: string;
+  /** Your own conversations (e.g. from `loadSftJsonl`) instead of the task's: every 20th is held out. */
+  readonly examples?: readonly SftExample[];
   readonly quiet?: boolean;
 }
 
@@ -44,8 +46,10 @@ export async function runSftStage(
   const o = { ...SFT_DEFAULTS, ...overrides, train: { ...SFT_DEFAULTS.train, ...overrides.train } };
   const config = resolveTrainConfig(o.train);
   const maxLength = model.config.n_positions;
-  const train = encodeSftExamples(task.sftExamples("train", config.seed), tokenizer, maxLength);
-  const heldout = encodeSftExamples(task.sftExamples("heldout", config.seed), tokenizer, maxLength);
+  const own = o.examples ? splitOwnExamples(o.examples) : undefined;
+  const train = encodeSftExamples(own?.train ?? task.sftExamples("train", config.seed), tokenizer, maxLength);
+  const heldout = encodeSftExamples(own?.heldout ?? task.sftExamples("heldout", config.seed), tokenizer, maxLength);
+  if (train.encoded.length === 0) throw new Error("SFT: no training conversation fits the model's context");
   const padId = tokenizer.eosId;
   const history = await trainLM({
     model,
@@ -59,4 +63,14 @@ export async function runSftStage(
     quiet: o.quiet,
   });
   return { history, skippedTooLong: train.skippedTooLong + heldout.skippedTooLong, trainExamples: train.encoded.length };
+}
+
+/** Every 20th conversation (at least one) is held out to measure the SFT loss on; the rest train. */
+export function splitOwnExamples<T extends SftExample>(examples: readonly T[]): { train: T[]; heldout: T[] } {
+  if (examples.length < 2) throw new Error(`SFT data: ${examples.length} conversation(s); at least 2 are needed (one is held out)`);
+  const every = Math.min(20, examples.length);
+  return {
+    train: examples.filter((_, i) => i % every !== every - 1),
+    heldout: examples.filter((_, i) => i % every === every - 1),
+  };
 }

@@ -64,9 +64,3 @@ export interface Task {
   /** Edits that make an answer worse in one known way, to see what a reward model has learned (lib/eval/edit_probe.ts). */
   readonly answerEdits?: readonly AnswerEdit[];
 }
-
-/** Indices of `responses` ordered best → worst by the task's gold score (ties keep input order). */
-export function rankByScore(task: Task, prompt: TaskPrompt, responses: readonly string[]): number[] {
-  const totals = responses.map((r) => task.score(prompt, r).total);
-  return totals.map((_, i) => i).sort((a, b) => totals[b] - totals[a] || a - b);
-}

@@ -10,7 +10,7 @@ import { crossEntropy } from "../gpt2/loss.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { LMBatch } from "../data/lm_batches.ts";
 import type { AdamW } from "./adamw.ts";
-import { gradientsByName, gradientStep } from "./gradient_step.ts";
+import { gradientStep } from "./gradient_step.ts";
 
 export interface StepResult {
   readonly loss: tf.Scalar;
@@ -52,17 +52,5 @@ export function trainStep(
       loss: crossEntropy(logits(model, t.ids, { training: true, seed: options.seed }), t.targets, t.mask),
     }), options);
     return { loss, gradNorm };
-  });
-}
-
-/** Gradients of the model's weights, keyed by HF weight name (for tests and inspection). */
-export function lossAndGrads(model: GPT2Model, batch: LMBatch): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
-  return tf.tidy(() => {
-    const t = batchTensors(batch);
-    const { value, grads } = tf.variableGrads(
-      () => crossEntropy(logits(model, t.ids), t.targets, t.mask),
-      Object.values(model.params),
-    );
-    return { loss: value, grads: gradientsByName(model.params, grads) };
   });
 }
