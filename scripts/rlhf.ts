@@ -26,7 +26,6 @@ import { countParams, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { OTHER_METHODS, type OtherMethod, runPipeline } from "../lib/pipeline/pipeline.ts";
 import { methodComparison } from "../lib/report/comparison.ts";
 import { sideBySidePicks } from "../lib/report/samples.ts";
-import { PPO_STAGE_DEFAULTS } from "../lib/pipeline/ppo_stage.ts";
 import { disposeRewardModel } from "../lib/reward/reward_model.ts";
 import { disposePolicy } from "../lib/ppo/policy.ts";
 import { writeReport } from "../lib/report/report.ts";
@@ -135,10 +134,6 @@ for (const file of humanLabels ?? []) {
     usageError(`--labels ${file}: file not found`);
   }
 }
-// Other PPO settings get their own checkpoint directory (a PPO checkpoint only resumes the run that wrote it);
-// giving a default value explicitly is the default run.
-const D = PPO_STAGE_DEFAULTS;
-const other = (v: number | undefined, d: number | undefined) => v !== undefined && v !== d;
 const sftData = str("sft-data");
 if (sftData) {
   try {
@@ -148,13 +143,6 @@ if (sftData) {
   }
 }
 const root = str("checkpoint-root") ?? (sftData ? "checkpoints/own-sft" : "checkpoints");
-const ppoDir = `${root}/ppo` + (ppoReward === "gold" ? "-gold" : "") +
-  (other(ptxCoef, D.ppo.ptxCoef) ? `-ptx${ptxCoef}` : "") +
-  (other(ppoLr, D.ppo.lr) ? `-lr${ppoLr}` : "") +
-  (other(klCoef, D.ppo.initKlCoef) ? `-kl${klCoef}` : "") +
-  (other(ppoIterations, D.iterations) ? `-it${ppoIterations}` : "") +
-  (quick ? "-quick" : "");
-
 await runMain(async () => {
   const backend = await initBackend();
   const started = performance.now();
@@ -187,7 +175,6 @@ await runMain(async () => {
         ...(ppoLr === undefined ? {} : { lr: ppoLr }),
         ...(klCoef === undefined ? {} : { initKlCoef: klCoef }),
       },
-      checkpointDir: ppoDir,
     },
   });
   const total = (performance.now() - started) / 1000;
@@ -324,12 +311,9 @@ await runMain(async () => {
     totalSeconds: total,
     options: values,
   });
-  const q = quick ? "-quick" : "";
-  console.log(
-    `\ncheckpoints: ${flag("from-scratch") ? `${root}/pretrain${q}/, ` : ""}${root}/sft${q}/, rm${q}/, ${
-      ppoDir.slice(root.length + 1)
-    }/ (HF layout + vocab.txt); rank lists: data/labels/`,
-  );
+  const dirs = r.checkpointDirs;
+  const trained = [...(flag("from-scratch") ? [dirs.pretrain] : []), dirs.sft, dirs.rm, dirs.ppo, ...methods.map((m) => dirs[m])];
+  console.log(`\ncheckpoints: ${trained.map((d) => `${d}/`).join(", ")} (HF layout + vocab.txt); rank lists: data/labels/`);
   console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
   disposeGPT2(r.model);
 });

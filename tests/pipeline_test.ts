@@ -124,7 +124,9 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.ok(!/<script/.test(html), "the report is static");
     const { disposePolicy } = await import("../lib/ppo/policy.ts");
     disposePolicy(result.ppo.policy);
-    assert.ok((await Deno.stat(`${root}/ppo/ppo_state.json`)).isFile);
+    // Settings other than the defaults (2 iterations) get a PPO directory of their own.
+    assert.equal(result.checkpointDirs.ppo, `${root}/ppo-it2`);
+    assert.ok((await Deno.stat(`${result.checkpointDirs.ppo}/ppo_state.json`)).isFile);
     assert.ok(result.reward.trainLists >= 1 && result.reward.heldoutLists >= 1);
     const { loadLabels } = await import("../lib/reward/labels.ts");
     const labels = await loadLabels(`${root}/labels.jsonl`);
@@ -160,4 +162,18 @@ Deno.test("runPipeline() explains a starting directory without tokenizer files",
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("checkpointDirs(): the default PPO run in ppo/, other settings in a directory named by them", async () => {
+  const { checkpointDirs } = await import("../lib/pipeline/checkpoint_dirs.ts");
+  const { PPO_DEFAULTS } = await import("../lib/ppo/ppo_config.ts");
+  assert.equal(checkpointDirs("c").ppo, "c/ppo");
+  assert.equal(
+    checkpointDirs("c", { ppo: { lr: PPO_DEFAULTS.lr, reward: "rm", iterations: 30 } }).ppo,
+    "c/ppo",
+    "defaults given explicitly",
+  );
+  assert.equal(checkpointDirs("c", { ppo: { lr: 3e-5, reward: "gold" } }).ppo, "c/ppo-gold-lr0.00003");
+  assert.equal(checkpointDirs("c", { quick: true, ppo: { ptxCoef: 0, initKlCoef: 0 } }).ppo, "c/ppo-ptx0-kl0-quick");
+  assert.equal(checkpointDirs("c", { quick: true }).sft, "c/sft-quick");
 });

@@ -28,6 +28,7 @@ async function toyPPO(seed: number, prompt: number[], reward: RewardFunction) {
   const reference = cloneGPT2(sft, { trainable: false });
   disposeGPT2(sft);
   const config = resolvePPOConfig({
+    ...TOY,
     batchSize: 16,
     miniBatchSize: 8,
     ppoEpochs: 4,
@@ -68,6 +69,9 @@ async function toyPPO(seed: number, prompt: number[], reward: RewardFunction) {
   return { scores, gain, tensors };
 }
 
+/** The toys have no supervised data (no PPO-ptx) and keep TRL's GAE λ. */
+const TOY = { ptxCoef: 0, lambda: 0.95 } as const;
+
 Deno.test("PPO raises a toy reward within a few iterations, with finite KL and no leaks", async () => {
   // The score is how often token 3 appears in a 6-token response.
   const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.filter((t) => t === 3).length));
@@ -84,7 +88,7 @@ Deno.test("a PPO iteration handles prompts and responses of different lengths in
   const reference = cloneGPT2(sft, { trainable: false });
   disposeGPT2(sft);
   // Stop ids 1..3 end most responses early, at different lengths; one rollout per minibatch.
-  const config = resolvePPOConfig({ batchSize: 4, miniBatchSize: 1, ppoEpochs: 1, maxNewTokens: 12, lr: 1e-3 });
+  const config = resolvePPOConfig({ ...TOY, batchSize: 4, miniBatchSize: 1, ppoEpochs: 1, maxNewTokens: 12, lr: 1e-3 });
   const optimizer = new AdamW(policyParams(policy));
   const prompts = [[0], [0, 4, 5], [6, 6, 6, 6, 6], [5, 4]];
   const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.length));
@@ -205,7 +209,7 @@ Deno.test("the PPO phases run one at a time (as a notebook does) give exactly wh
     disposeGPT2(sft);
     return { policy, reference, optimizer: new AdamW(policyParams(policy), { weightDecay: 0 }), rng: new Rng(12) };
   };
-  const config = resolvePPOConfig({ batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, lr: 3e-3, maxNewTokens: 5, klTarget: undefined });
+  const config = resolvePPOConfig({ ...TOY, batchSize: 4, miniBatchSize: 2, ppoEpochs: 2, lr: 3e-3, maxNewTokens: 5, klTarget: undefined });
   const reward = (_: number[], responses: number[][]) => Promise.resolve(responses.map((r) => r.filter((t) => t === 3).length));
   const prompts = [[0, 1], [0], [1, 2, 3], [4]];
   const a = make();

@@ -23,6 +23,7 @@ import type { GroupMethod } from "../ppo/group_advantages.ts";
 import { checkpointFingerprint, weightsFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
+import { checkpointDirs, type StageName } from "./checkpoint_dirs.ts";
 import { loadSftJsonl } from "../data/sft_jsonl.ts";
 import { hashText } from "../hash.ts";
 import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
@@ -196,6 +197,8 @@ export interface PipelineResult {
   /** The RLOO / GRPO policies (when they ran; the caller disposes them) and their histories. */
   readonly group: Partial<Record<GroupMethod, GroupStageResult>>;
   readonly timings: StageTiming[];
+  /** Where each stage's checkpoint is (those of stages that did not run are where they would be). */
+  readonly checkpointDirs: Record<StageName, string>;
 }
 
 export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Promise<PipelineResult> {
@@ -208,10 +211,14 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     timings.push({ stage, seconds: (performance.now() - start) / 1000 });
     return result;
   };
-  const suffix = o.quick ? "-quick" : "";
+  const defaultDirs = checkpointDirs(o.checkpointRoot, {
+    quick: o.quick,
+    ppo: { reward: o.ppo.reward, iterations: o.ppo.iterations, ...o.ppo.ppo },
+  });
+  const dirs = { ...defaultDirs, rm: o.reward.checkpointDir ?? defaultDirs.rm, ppo: o.ppo.checkpointDir ?? defaultDirs.ppo };
   const task = await loadTask(o.task);
   if (o.fromScratch && o.initFrom) throw new Error("runPipeline: fromScratch and initFrom exclude each other");
-  const pretrainDir = `${o.checkpointRoot}/pretrain${suffix}`;
+  const pretrainDir = dirs.pretrain;
   const initDir = o.initFrom ?? BASE_MODEL_DIR;
   const base = o.fromScratch
     ? await timed("pretrain", () =>
@@ -233,7 +240,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
   // SFT fine-tunes the base's weights in place: from here on they are the SFT model, the start of the
   // reward model and of PPO's policy, value model and frozen reference.
   const sftModel = base.model;
-  const sftDir = `${o.checkpointRoot}/sft${suffix}`;
+  const sftDir = dirs.sft;
   try {
     const sft = await timed("sft", () =>
       runSftStage(sftModel, tokenizer, task, {
@@ -244,7 +251,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ...o.sft,
         train: { ...quick?.sft.train, ...o.sft.train },
       }));
-    const rmDir = o.reward.checkpointDir ?? `${o.checkpointRoot}/rm${suffix}`;
+    const rmDir = dirs.rm;
     const reward = await timed("reward model", () =>
       runRewardStage(sftModel, tokenizer, task, sftDir, {
         checkpointDir: rmDir,
@@ -257,7 +264,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     const ppoStartedFrom = `${sftFingerprint} + ${await checkpointFingerprint(rmDir)}`;
     const ppo = await timed("ppo", () =>
       runPPOStage(sftModel, tokenizer, task, reward.rm, {
-        checkpointDir: `${o.checkpointRoot}/ppo${suffix}`,
+        checkpointDir: dirs.ppo,
         startedFrom: ppoStartedFrom,
         quiet: o.quiet,
         ...quick?.ppo,
@@ -267,7 +274,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     const dpo = o.methods.includes("dpo")
       ? await timed("dpo", () =>
         runDpoStage(sftModel, tokenizer, reward.lists, {
-          checkpointDir: `${o.checkpointRoot}/dpo${suffix}`,
+          checkpointDir: dirs.dpo,
           startedFrom: sftFingerprint,
           quiet: o.quiet,
           ...o.dpo,
@@ -278,12 +285,13 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     for (const method of (["rloo", "grpo"] as const).filter((m) => o.methods.includes(m))) {
       group[method] = await timed(method, () =>
         runGroupStage(sftModel, tokenizer, task, reward.rm, {
-          checkpointDir: `${o.checkpointRoot}/${method}${suffix}`,
+          checkpointDir: dirs[method],
           startedFrom: ppoStartedFrom,
           quiet: o.quiet,
           ...(quick ? { iterations: 2, promptsPerIteration: 2, evalPrompts: 8, evalEvery: 2 } : {}),
           ...o.group,
-          // The reward enters as in PPO: RLOO with the KL in the reward, GRPO with the KL as a loss term.
+          // On PPO's terms (its learning rate and answer length, also when they are changed for PPO); the KL
+          // enters as each method's paper has it: RLOO in the reward, GRPO as a loss term.
           group: {
             maxNewTokens: ppo.config.maxNewTokens,
             lr: ppo.config.lr,
@@ -378,6 +386,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       dpo,
       group,
       timings,
+      checkpointDirs: dirs,
     };
   } finally {
     disposeGPT2(pretrainedOnly);

@@ -33,6 +33,7 @@ export interface PPOStageOptions {
    * that β means the same for both. @default "rm"
    */
   readonly reward: "rm" | "gold";
+  /** PPO's own settings, over PPO_DEFAULTS. @default {} */
   readonly ppo: Partial<PPOConfig>;
   /** Held-out prompts for the periodic and final evaluation. @default 128 */
   readonly evalPrompts: number;
@@ -57,27 +58,7 @@ export interface PPOStageOptions {
 export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
   iterations: 30,
   reward: "rm",
-  // Why these values (the measurements behind them are in docs/RESULTS.md, each with its command):
-  // - lr 1e-4: on the default run's SFT and reward models, PPO − SFT was +0.075 ± 0.007 at a KL of 0.5 nats with
-  //   lr 3e-5 and +0.152 ± 0.007 at 2.3 nats with 1e-4; without the KL penalty and PPO-ptx the same lr over-optimises.
-  // - 64 rollouts × 2 epochs in minibatches of 16: a stable ratio (clipfrac and approx KL stay small).
-  // - λ = 1: the value head starts at zero, and λ = 0.95 would give the first line of an 8-line poem only
-  //   0.95^60 ≈ 0.05 of the final score.
-  // - β ≈ 0.05 (adaptive, with the literature's horizon of 10,000 answers: over 30 × 64 answers it stays
-  //   within a few per cent of its start) and PPO-ptx γ = 1 with 8 SFT conversations per minibatch: together
-  //   they hold the form, which the reward model hardly sees (SFT answers almost always have it right).
-  ppo: {
-    batchSize: 64,
-    miniBatchSize: 16,
-    ppoEpochs: 2,
-    lr: 1e-4,
-    maxNewTokens: 80,
-    initKlCoef: 0.05,
-    klTarget: 6,
-    lambda: 1,
-    valueHeadLrScale: 10,
-    ptxCoef: 1,
-  },
+  ppo: {}, // PPO_DEFAULTS (lib/ppo/ppo_config.ts)
   evalPrompts: 128,
   evalEvery: 10,
   sampleEvery: 5,

@@ -25,9 +25,7 @@ import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
 
 export interface RewardStageOptions {
   /**
-   * Training prompts to rank (held-in). @default 2400: measured on the default task (one SFT model, reward models of
-   * seeds 0–2, PPO 30 iterations, gold on 602 held-out requests × 4): with 1,200 lists PPO − SFT was +0.004, +0.001
-   * and −0.003 ± 0.002; with 2,400, +0.011, +0.007 and +0.007 ± 0.002 (one SFT model: a draw of its own).
+   * Training prompts to rank (held-in). @default 2400
    */
   readonly trainPrompts: number;
   /** Held-out prompts whose rank lists only evaluate (200: the accuracy's standard error is ~0.02). @default 200 */

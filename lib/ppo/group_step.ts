@@ -7,6 +7,7 @@
  * (r − β·KL(answer), as in PPO and RLOO) or the loss (+ β × the k3 estimate
  * per token, as in GRPO).
  */
+import { PPO_DEFAULTS } from "./ppo_config.ts";
 import { tf } from "../tf.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { SamplingOptions } from "../generate/sampling.ts";
@@ -28,7 +29,7 @@ export interface GroupConfig {
   readonly klIn: "reward" | "loss";
   /** @default 0.05 */
   readonly beta: number;
-  /** @default 3e-5 */
+  /** @default 1e-4 (PPO's, PPO_DEFAULTS.lr) */
   readonly lr: number;
   /** Passes over each batch of answers. @default 1 */
   readonly epochs: number;
@@ -49,7 +50,7 @@ export const GROUP_DEFAULTS: Readonly<GroupConfig> = Object.freeze({
   groupSize: 4,
   klIn: "loss",
   beta: 0.05,
-  lr: 3e-5,
+  lr: PPO_DEFAULTS.lr,
   epochs: 1,
   miniBatchSize: 16,
   clipRange: 0.2,

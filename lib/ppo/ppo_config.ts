@@ -1,15 +1,18 @@
-/** PPO hyper-parameters (defaults as in lm-human-preferences / TRL where they apply). */
+/**
+ * PPO hyper-parameters. The defaults are the ones `deno task rlhf` runs; the runs that chose them, each with
+ * its command, are in docs/RESULTS.md. Where lm-human-preferences / TRL use another value, the comment says so.
+ */
 import type { SamplingOptions } from "../generate/sampling.ts";
 import type { KlEstimator } from "./kl.ts";
 
 export interface PPOConfig {
-  /** Prompts (rollouts) per iteration. @default 32 */
+  /** Prompts (rollouts) per iteration. @default 64 */
   readonly batchSize: number;
-  /** Rollouts per gradient step. @default 8 */
+  /** Rollouts per gradient step. @default 16 */
   readonly miniBatchSize: number;
-  /** Passes over each rollout batch. @default 4 */
+  /** Passes over each rollout batch. @default 2 (TRL: 4) */
   readonly ppoEpochs: number;
-  /** @default 1e-5 */
+  /** Learning rate of the policy. @default 1e-4 (TRL: 1e-5, for models a hundred times larger) */
   readonly lr: number;
   /** Clip range ε of the ratio. @default 0.2 */
   readonly clipRange: number;
@@ -22,18 +25,21 @@ export interface PPOConfig {
    * does not grow with the gradient, so `vfCoef` cannot speed the head up: at
    * the policy's lr (1e-5…1e-4) its bias needs thousands of steps to reach
    * the scale of the returns, and meanwhile GAE (λ < 1) bootstraps from
-   * values that say nothing. @default 1 (same lr as the policy)
+   * values that say nothing. @default 10
    */
   readonly valueHeadLrScale: number;
-  /** @default 1 */
+  /** Discount γ of the returns (GAE), per token. @default 1 */
   readonly gamma: number;
-  /** @default 0.95 */
+  /**
+   * GAE λ. @default 1 (TRL: 0.95): the value head starts at zero, and λ = 0.95 would give the first line
+   * of an 8-line poem only 0.95^60 ≈ 0.05 of the final score.
+   */
   readonly lambda: number;
-  /** Initial β of the KL penalty. @default 0.1 */
+  /** Initial β of the KL penalty. @default 0.05 (TRL: 0.05; lm-human-preferences: 0.1) */
   readonly initKlCoef: number;
   /** Adaptive β: target KL per sequence (nats); undefined = fixed β. @default 6 */
   readonly klTarget?: number;
-  /** Adaptive β horizon (samples). @default 10000 */
+  /** Adaptive β horizon (samples): over 30 × 64 answers β stays within a few per cent of its start. @default 10000 */
   readonly klHorizon: number;
   /** @default "k1" */
   readonly klEstimator: KlEstimator;
@@ -46,14 +52,14 @@ export interface PPOConfig {
   /**
    * γ of InstructGPT's "PPO-ptx": each minibatch also takes γ × the next-token loss of a batch of
    * supervised examples (InstructGPT: pretraining data; here the SFT conversations), so that what the
-   * reward model does not look at (e.g. how many lines a poem has) stays as SFT taught it. 0 = off. @default 0
+   * reward model does not look at (e.g. how many lines a poem has) stays as SFT taught it. 0 = off. @default 1
    */
   readonly ptxCoef: number;
   /** Supervised examples per minibatch for PPO-ptx. @default 8 */
   readonly ptxBatchSize: number;
   /** @default 1 */
   readonly gradClip: number;
-  /** Longest response. @default 64 */
+  /** Longest response (an 8-line 七言 poem is 69 tokens). @default 80 */
   readonly maxNewTokens: number;
   /** How responses are sampled (and so how their log-probs are computed). @default temperature 1 */
   readonly sampling: SamplingOptions;
@@ -62,27 +68,27 @@ export interface PPOConfig {
 }
 
 export const PPO_DEFAULTS: Readonly<PPOConfig> = Object.freeze({
-  batchSize: 32,
-  miniBatchSize: 8,
-  ppoEpochs: 4,
-  lr: 1e-5,
+  batchSize: 64,
+  miniBatchSize: 16,
+  ppoEpochs: 2,
+  lr: 1e-4,
   clipRange: 0.2,
   clipRangeValue: 0.2,
   vfCoef: 0.1,
   gamma: 1,
-  lambda: 0.95,
-  initKlCoef: 0.1,
+  lambda: 1,
+  initKlCoef: 0.05,
   klTarget: 6,
-  valueHeadLrScale: 1,
+  valueHeadLrScale: 10,
   klHorizon: 10000,
   klEstimator: "k1",
   noEndPenalty: 1,
   scoreClip: 0,
   maxApproxKl: 0.1,
-  ptxCoef: 0,
+  ptxCoef: 1,
   ptxBatchSize: 8,
   gradClip: 1,
-  maxNewTokens: 64,
+  maxNewTokens: 80,
   sampling: Object.freeze({ temperature: 1 }),
   seed: 0,
 });

@@ -1,7 +1,6 @@
 /**
- * Fitting the reward model on rank lists (one epoch by default, learning rate
- * annealed linearly to 0: small label sets overfit quickly), and measuring it
- * on held-out lists.
+ * Fitting the reward model on rank lists (learning rate annealed linearly to
+ * 0: small label sets overfit quickly), and measuring it on held-out lists.
  */
 import { tf } from "../tf.ts";
 import { encodeChat } from "../tokenizer/chat_template.ts";
@@ -16,9 +15,7 @@ import { rawRewards, type RewardModel, rewardModelParams } from "./reward_model.
 
 export interface RewardTrainConfig {
   /**
-   * Passes over the rank lists. @default 2: on two label sets of the default task (1,200 lists each, from
-   * two SFT models) one pass left Spearman(RM, gold) on held-out answers at 0.01–0.16 and 0.23 depending
-   * on the seed, two passes 0.17–0.25 and 0.33–0.37; three passes overfit (0.18).
+   * Passes over the rank lists. @default 2
    */
   readonly epochs: number;
   /** Rank lists per step. @default 4 */
