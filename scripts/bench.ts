@@ -21,12 +21,16 @@ import { type GPT2Config, resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { measureGeneration, measureTraining, type Throughput } from "../lib/bench/measure.ts";
 import { runTorchBench, torchAvailable, type TorchBenchResult, torchHasOpenMpBlas } from "../lib/bench/torch_reference.ts";
 import { measureMatmulPeak, trainingStepFlops } from "../lib/bench/flops.ts";
+import { formatKernelProfile, profileKernels } from "../lib/bench/kernel_profile.ts";
 
 const { values } = parseCommand({
   command: "deno task bench",
   summary: "Training and generation throughput of this project's GPT-2 against PyTorch on the same configs, in one run, as ratios.",
-  flags: { quick: { type: "boolean", default: false, help: "the default preset only, fewer repetitions" } },
-  examples: ["deno task bench", "deno task bench --quick"],
+  flags: {
+    quick: { type: "boolean", default: false, help: "the default preset only, fewer repetitions" },
+    profile: { type: "boolean", default: false, help: "time every kernel of a training step of the default preset, and stop" },
+  },
+  examples: ["deno task bench", "deno task bench --quick", "deno task bench --profile"],
 });
 const quick = values.quick === true;
 const backend = await initBackend();
@@ -44,6 +48,17 @@ const cases: BenchCase[] = [
   { name: "gpt2-micro v50257", config: resolveGPT2Config({ preset: "gpt2-micro", vocab_size: 50257 }), batch: 4, seq: 64 },
 ];
 const selected = quick ? cases.slice(0, 1) : cases;
+if (values.profile) {
+  const { name, config, batch, seq } = cases[0];
+  const steps = 10;
+  await measureTraining(config, { batch, seq, warmup: 3, steps: 1, seed: 0 }); // first-use costs stay out of the profile
+  const { result, kernels } = await profileKernels(() => measureTraining(config, { batch, seq, warmup: 0, steps, seed: 0 }));
+  console.log(
+    `[bench] ${name}, batch ${batch} × ${seq}: kernel profile of ${steps} training steps, median step ${result.medianMs.toFixed(1)} ms`,
+  );
+  console.log(formatKernelProfile(kernels, steps, kernels.length ? result.medianMs : 1));
+  Deno.exit(0);
+}
 const steps = quick ? 3 : 6;
 const gen = { batch: 8, promptLength: 8, newTokens: 64, runs: quick ? 2 : 3, seed: 0 };
 const withTorch = await torchAvailable();

@@ -46,6 +46,15 @@ const values = {
 };
 if (!values.labeler) usageError("--labeler NAME: say who ranks (it is stored with every ranking)");
 if (!(values.task in TASKS)) usageError(`--task ${values.task}: expected one of ${Object.keys(TASKS).join(", ")}`);
+// The port is checked before minutes of sampling, not after.
+if (values.port !== 0) {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: values.port }).close();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    usageError(`--port ${values.port}: another program is listening on it; pick a free one, e.g. --port ${values.port + 1}`);
+  }
+}
 await runMain(async () => {
   await initBackend();
   const task = await loadTask(values.task);

@@ -52,6 +52,18 @@ Deno.test("bad values are refused where they are parsed, naming the flag and wha
   }
 });
 
+Deno.test("deno task label: a port in use is refused before any sampling, naming the flag", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    const r = await run("label", ["--labeler", "t", "--port", String(port)]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, new RegExp(`--port ${port}: another program is listening on it`));
+  } finally {
+    listener.close();
+  }
+});
+
 Deno.test("an error after parsing (a missing checkpoint) is one line naming the path, exit 1", async () => {
   const r = await run("chat", ["--checkpoint", "/nonexistent/model"]);
   assert.equal(r.code, 1, r.err);
