@@ -34,11 +34,11 @@ export { generate, type GenerateOptions, type Generation } from "./generate/gene
 export { type RandomSource, sampleToken, samplingDistribution, type SamplingOptions } from "./generate/sampling.ts";
 
 // Data and training
-export { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText, splitPoems } from "./data/poems.ts";
+export { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText, splitPoems } from "./corpus/poems.ts";
 export { type BatchSource, type LMBatch, randomWindows, sequentialWindows, tokenStream } from "./data/lm_batches.ts";
 export { AdamW } from "./train/adamw.ts";
 export { learningRateAt } from "./train/schedule.ts";
-export { Rng } from "./train/rng.ts";
+export { Rng } from "./rng.ts";
 export { evaluateLoss, resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig, type TrainHistory, trainLM } from "./train/trainer.ts";
 export { clipByGlobalNorm } from "./train/clip.ts";
 export { ProgressBar } from "./train/progress.ts";

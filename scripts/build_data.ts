@@ -9,9 +9,9 @@
  * sampled deterministically to keep the file small for git. Running it twice
  * gives byte-identical files.
  */
-import type { Poem } from "../lib/data/poems.ts";
+import type { Poem } from "../lib/corpus/poems.ts";
 import { parseCommand } from "../lib/cli.ts";
-import { readRegularPoems, type SourceCounts } from "../lib/data/poem_source.ts";
+import { readRegularPoems, type SourceCounts } from "../lib/corpus/poem_source.ts";
 import { hashText } from "../lib/hash.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../lib/checkpoint/atomic.ts";
 

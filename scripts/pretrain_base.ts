@@ -8,7 +8,7 @@
  *   deno task pretrain-base --steps 200 --checkpoint-dir /tmp/base --out /tmp/base-model   # a short try
  */
 import { describeBackend, initBackend } from "../lib/backend.ts";
-import { loadPoems, splitPoems } from "../lib/data/poems.ts";
+import { loadPoems, splitPoems } from "../lib/corpus/poems.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { BASE_PRETRAIN_DEFAULTS, loadBaseRun, runBasePretrain } from "../lib/pipeline/base_stage.ts";
 import { exportBase } from "../lib/pipeline/base_export.ts";

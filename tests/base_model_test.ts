@@ -5,8 +5,8 @@
  * the fixed slice is the one the model card and training log state.
  */
 import { initBackend } from "../lib/backend.ts";
-import { loadPoems, splitPoems } from "../lib/data/poems.ts";
-import { poemDocument } from "../lib/data/base_corpus.ts";
+import { loadPoems, splitPoems } from "../lib/corpus/poems.ts";
+import { poemDocument } from "../lib/corpus/base_corpus.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { BASE_MODEL_DIR } from "../lib/pipeline/base_export.ts";
 import { heldoutSliceLoss, unknownShare } from "../lib/pipeline/base_stage.ts";

@@ -10,7 +10,7 @@ import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { logits } from "../lib/gpt2/forward.ts";
 import { generate } from "../lib/generate/generate.ts";
 import { samplingDistribution } from "../lib/generate/sampling.ts";
-import { Rng } from "../lib/train/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 
 await initBackend({ quiet: true });

@@ -11,7 +11,7 @@ import { cloneGPT2, createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { groupAdvantages } from "../lib/ppo/group_advantages.ts";
 import { GROUP_DEFAULTS, groupIteration } from "../lib/ppo/group_step.ts";
 import { AdamW } from "../lib/train/adamw.ts";
-import { Rng } from "../lib/train/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { assert } from "./helpers.ts";
 
 await initBackend({ quiet: true });

@@ -7,7 +7,7 @@ import { checkValenceList, loadValenceList, moodClass, readMood, varietyScore } 
 import { FORM_PARTS, scoreMoodPoem } from "../lib/tasks/poetry_zh/scorer.ts";
 import { loadPoetryTask } from "../lib/tasks/poetry_zh/task.ts";
 import { loadTask } from "../lib/tasks/registry.ts";
-import { loadPoems } from "../lib/data/poems.ts";
+import { loadPoems } from "../lib/corpus/poems.ts";
 import { SimulatedLabeler } from "../lib/reward/simulated_labeler.ts";
 import { assert, rankByScore } from "./helpers.ts";
 

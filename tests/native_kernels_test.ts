@@ -348,7 +348,7 @@ Deno.test({
   ignore: !native,
   fn: async () => {
     const { sampleRows, sampleToken } = await import("../lib/generate/sampling.ts");
-    const { Rng } = await import("../lib/train/rng.ts");
+    const { Rng } = await import("../lib/rng.ts");
     const V = 5000;
     const rows = 40;
     const values = randomValues(rows * V, 7, 6); // logits in [−6, 6): a spread-out distribution

@@ -1,4 +1,4 @@
-import { DEFAULT_POEMS_PATH, loadPoems, poemText, splitPoems } from "../lib/data/poems.ts";
+import { DEFAULT_POEMS_PATH, loadPoems, poemText, splitPoems } from "../lib/corpus/poems.ts";
 import { assert } from "./helpers.ts";
 
 Deno.test("loadPoems() reads the bundled corpus: valid poems, a disjoint held-out split", async () => {

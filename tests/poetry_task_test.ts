@@ -1,4 +1,4 @@
-import { loadPoems } from "../lib/data/poems.ts";
+import { loadPoems } from "../lib/corpus/poems.ts";
 import { parseLines, scorePoem } from "../lib/tasks/poetry_zh/scorer.ts";
 import { rhymes } from "../lib/tasks/poetry_zh/rhyme.ts";
 import { poetryTask } from "../lib/tasks/poetry_zh/task.ts";

@@ -81,7 +81,7 @@ Deno.test("PPO's evaluateResponses() gives the log-probs generate() sampled with
   const { createGPT2, disposeGPT2 } = await import("../lib/gpt2/init.ts");
   const { generate } = await import("../lib/generate/generate.ts");
   const { evaluateResponses, sequenceBatch } = await import("../lib/ppo/policy.ts");
-  const { Rng } = await import("../lib/train/rng.ts");
+  const { Rng } = await import("../lib/rng.ts");
   const model = createGPT2(
     resolveGPT2Config({ vocab_size: 30, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, initializer_range: 0.3 }),
     { seed: 2 },

@@ -6,7 +6,7 @@ import { runPPOStage } from "../lib/pipeline/ppo_stage.ts";
 import { disposePolicy } from "../lib/ppo/policy.ts";
 import { createRewardModel, disposeRewardModel } from "../lib/reward/reward_model.ts";
 import { poetryTask } from "../lib/tasks/poetry_zh/task.ts";
-import { loadPoems } from "../lib/data/poems.ts";
+import { loadPoems } from "../lib/corpus/poems.ts";
 import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS } from "../lib/tokenizer/chat_template.ts";
 import { assert } from "./helpers.ts";

@@ -9,7 +9,7 @@ import { initBackend } from "../lib/backend.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { cloneGPT2, createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { AdamW } from "../lib/train/adamw.ts";
-import { Rng } from "../lib/train/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { FixedKLController } from "../lib/ppo/kl.ts";
 import { resolvePPOConfig } from "../lib/ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, policyParams } from "../lib/ppo/policy.ts";

@@ -11,7 +11,7 @@ import { runRewardStage } from "../lib/pipeline/reward_stage.ts";
 import { savePretrained } from "../lib/pretrained.ts";
 import { appendLabels, type RankRecord } from "../lib/reward/labels.ts";
 import { disposeRewardModel } from "../lib/reward/reward_model.ts";
-import { loadPoems } from "../lib/data/poems.ts";
+import { loadPoems } from "../lib/corpus/poems.ts";
 import { loadValenceList } from "../lib/tasks/poetry_zh/mood.ts";
 import { poetryTask } from "../lib/tasks/poetry_zh/task.ts";
 import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";

@@ -174,7 +174,7 @@ Deno.test("trainRewardModel() learns a preference from rank lists and generalise
   const { buildCharVocab } = await import("../lib/tokenizer/char_vocab.ts");
   const { CHAT_SPECIAL_TOKENS } = await import("../lib/tokenizer/chat_template.ts");
   const { trainRewardModel, evaluateRewardModel } = await import("../lib/reward/train_reward.ts");
-  const { Rng } = await import("../lib/train/rng.ts");
+  const { Rng } = await import("../lib/rng.ts");
   const tok = buildCharVocab(["月山水花风雨写诗"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
   // The "person" prefers responses with more 月: rank lists of 4 random 6-character responses.
   const rng = new Rng(5);

@@ -2,7 +2,7 @@
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
 import { learningRateAt } from "../lib/train/schedule.ts";
-import { Rng } from "../lib/train/rng.ts";
+import { Rng } from "../lib/rng.ts";
 import { formatDuration, formatRate, ProgressBar } from "../lib/train/progress.ts";
 import { randomWindows, sequentialWindows, tokenStream } from "../lib/data/lm_batches.ts";
 import { clipByGlobalNorm } from "../lib/train/clip.ts";

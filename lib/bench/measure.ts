@@ -9,7 +9,7 @@ import type { GPT2Config } from "../gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import { generate } from "../generate/generate.ts";
 import { AdamW } from "../train/adamw.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 import { trainStep } from "../train/train_step.ts";
 
 export interface TrainBenchOptions {

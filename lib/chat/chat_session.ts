@@ -8,7 +8,7 @@ import type { SamplingOptions } from "../generate/sampling.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { type ChatMessage, decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 
 export class ChatSession {
   readonly messages: ChatMessage[] = [];

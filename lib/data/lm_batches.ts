@@ -5,7 +5,7 @@
  * A batch depends only on (seed, step), never on how many batches came before,
  * so a resumed run sees exactly the batches an uninterrupted one would.
  */
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 
 /** One batch: ids [B, T], next-token targets [B, T], and an optional loss mask [B, T] (1 = train on it). */
 export interface LMBatch {

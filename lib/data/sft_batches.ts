@@ -6,7 +6,7 @@
 import type { SftExample } from "../tasks/types.ts";
 import { encodeChat } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 import type { BatchSource, LMBatch } from "./lm_batches.ts";
 
 /** One encoded conversation: ids and the loss mask (1 = an assistant token). */

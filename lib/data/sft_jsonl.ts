@@ -8,7 +8,7 @@
  */
 import type { Role } from "../tokenizer/chat_template.ts";
 import type { SftExample } from "../tasks/types.ts";
-import { readJsonl } from "./jsonl.ts";
+import { readJsonl } from "../jsonl.ts";
 
 const ROLES: readonly Role[] = ["system", "user", "assistant"];
 

@@ -13,7 +13,7 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { gradientStep } from "../train/gradient_step.ts";
 import { ProgressBar } from "../train/progress.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 import { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo_loss.ts";
 import type { PreferencePair } from "./preference_pairs.ts";
 

@@ -14,7 +14,7 @@ import { rawRewardsOfPairs } from "../reward/train_reward.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 
 export interface PolicySample {
   readonly prompt: TaskPrompt;

@@ -7,7 +7,7 @@ import { lossChart } from "../charts/training.ts";
 import { renderSvg } from "../charts/svg.ts";
 import { countParams } from "../gpt2/init.ts";
 import { savePretrained } from "../pretrained.ts";
-import type { Poem } from "../data/poems.ts";
+import type { Poem } from "../corpus/poems.ts";
 import { resolveTrainConfig, type TrainHistory } from "../train/trainer.ts";
 import { type BasePretrainResult, HELDOUT_SLICE, heldoutSliceLoss, unknownShare } from "./base_stage.ts";
 
@@ -80,7 +80,7 @@ pretrained Chinese GPT-2 in the same way.
 
 - **Corpus:** every regular poem (4 or 8 lines of 5 or 7 characters) of the Tang (${corpus.counts.tang.toLocaleString("en")})
   and Song (${corpus.counts.song.toLocaleString("en")}) collections of the npm package \`chinese-poetry\` 2.0.1 (MIT),
-  converted to simplified characters with \`opencc-js\`, duplicates removed (lib/data/base_corpus.ts). Left out: the
+  converted to simplified characters with \`opencc-js\`, duplicates removed (lib/corpus/base_corpus.ts). Left out: the
   held-out split (${corpus.heldout.length.toLocaleString("en")} poems, 5 % by a hash of the id, which contains the
   pipeline's ${heldoutPoems.length} held-out poems) and ${corpus.counts.nearCopiesDropped} training poems that share two or more lines with one of those ${heldoutPoems.length}.
   Training: ${corpus.train.length.toLocaleString("en")} poems, ${corpusChars.toLocaleString("en")} characters. Each poem is

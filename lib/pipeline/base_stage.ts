@@ -1,6 +1,6 @@
 /**
  * The shipped base: a poetry GPT-2 pretrained once by this project's own
- * trainer on every regular Tang and Song poem (lib/data/base_corpus.ts) and
+ * trainer on every regular Tang and Song poem (lib/corpus/base_corpus.ts) and
  * written in the Hugging Face layout to models/gpt2-poetry-zh/, with a model
  * card. The book starts from a pretrained Chinese GPT-2
  * (uer/gpt2-chinese-cluecorpussmall); this is ours, made on a CPU in hours.
@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { pathExists, readJsonFile } from "../fs.ts";
 import { loadGPT2Weights } from "../checkpoint/pretrained.ts";
 import { TRAIN_STATE_FILE } from "../train/train_checkpoint.ts";
-import { type BaseCorpus, loadBaseCorpus, poemDocument } from "../data/base_corpus.ts";
+import { type BaseCorpus, loadBaseCorpus, poemDocument } from "../corpus/base_corpus.ts";
 import { sequentialWindows, tokenStream } from "../data/lm_batches.ts";
-import type { Poem } from "../data/poems.ts";
+import type { Poem } from "../corpus/poems.ts";
 import type { GPT2PresetName } from "../gpt2/config.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { buildCharVocab, type CharVocabTokenizer } from "../tokenizer/char_vocab.ts";

@@ -16,7 +16,7 @@ import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_templa
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { ProgressBar } from "../train/progress.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 import { loadFinishedPolicy, saveFinishedPolicy } from "./finished_policy.ts";
 
 export interface GroupStageOptions {

@@ -21,7 +21,7 @@ import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { ProgressBar } from "../train/progress.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 import { encodeSftExamples, randomSftBatches } from "../data/sft_batches.ts";
 
 export interface PPOStageOptions {

@@ -13,7 +13,7 @@ import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { SamplingOptions } from "../generate/sampling.ts";
 import type { AdamW } from "../train/adamw.ts";
 import { gradientStep } from "../train/gradient_step.ts";
-import type { Rng } from "../train/rng.ts";
+import type { Rng } from "../rng.ts";
 import type { Matrix } from "./advantages.ts";
 import { groupAdvantages, type GroupMethod } from "./group_advantages.ts";
 import { clippedPolicyLoss } from "./losses.ts";

@@ -17,7 +17,7 @@ import { generate } from "../generate/generate.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { AdamW } from "../train/adamw.ts";
 import { gradientStep } from "../train/gradient_step.ts";
-import type { Rng } from "../train/rng.ts";
+import type { Rng } from "../rng.ts";
 import { batchLoss } from "../train/train_step.ts";
 import type { BatchSource } from "../data/lm_batches.ts";
 import { computeGae, maskedWhiten, type Matrix } from "./advantages.ts";

@@ -16,7 +16,7 @@
  */
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { AdamW } from "../train/adamw.ts";
-import type { Rng } from "../train/rng.ts";
+import type { Rng } from "../rng.ts";
 import type { BatchSource } from "../data/lm_batches.ts";
 import { maskedVar, type Matrix } from "./advantages.ts";
 import type { AdaptiveKLController, FixedKLController } from "./kl.ts";

@@ -7,7 +7,7 @@ import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 import { ProgressBar } from "../train/progress.ts";
 import type { RankRecord } from "./labels.ts";
 

@@ -8,7 +8,7 @@
  */
 import { hashText } from "../hash.ts";
 import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
-import { readJsonl } from "../data/jsonl.ts";
+import { readJsonl } from "../jsonl.ts";
 import { pathExists } from "../fs.ts";
 import type { ChatMessage, Role } from "../tokenizer/chat_template.ts";
 

@@ -9,7 +9,7 @@
  * K = 4 answers of the default task tie.
  */
 import { hashText } from "../hash.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 
 export interface SimulatedLabelerOptions {
   /** Noise: 0 ranks exactly by score. @default 0.05 */

@@ -8,7 +8,7 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { gradientStep } from "../train/gradient_step.ts";
 import { ProgressBar } from "../train/progress.ts";
-import { Rng } from "../train/rng.ts";
+import { Rng } from "../rng.ts";
 import { type RankRecord, ranksOf } from "./labels.ts";
 import { rankingAccuracy, rankingLoss } from "./ranking_loss.ts";
 import { rawRewards, type RewardModel, rewardModelParams } from "./reward_model.ts";

@@ -3,9 +3,9 @@
  * has (its form, its title, a character or word in it), in several phrasings.
  * The poem is then a correct answer to the request: SFT data from real text.
  */
-import type { Poem } from "../../data/poems.ts";
-import { lineBody } from "../../data/poems.ts";
-import type { Rng } from "../../train/rng.ts";
+import type { Poem } from "../../corpus/poems.ts";
+import { lineBody } from "../../corpus/poems.ts";
+import type { Rng } from "../../rng.ts";
 import type { TaskPrompt } from "../types.ts";
 
 /** 五言绝句, 七言律诗, … */

@@ -3,8 +3,8 @@
  * form, maybe with a title or a word to use; the assistant answers with a
  * poem. Data: the bundled Tang poems (data/poetry-zh). Gold scorer: scorer.ts.
  */
-import { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText } from "../../data/poems.ts";
-import { Rng } from "../../train/rng.ts";
+import { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText } from "../../corpus/poems.ts";
+import { Rng } from "../../rng.ts";
 import type { GoldScore, SftExample, Split, Task, TaskPrompt } from "../types.ts";
 import { requestFor, templateTexts, THEMES } from "./instructions.ts";
 import { scoreMoodPoem, scorePoem } from "./scorer.ts";

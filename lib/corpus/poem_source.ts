@@ -3,7 +3,7 @@
  * (MIT): the Tang (全唐诗, `poet.tang.*.json`) and Song (全宋诗,
  * `poet.song.*.json`) collections, in traditional characters, converted to
  * simplified with opencc-js. Used by scripts/build_data.ts (the bundled
- * poems.jsonl) and by the shipped base's corpus (lib/data/base_corpus.ts).
+ * poems.jsonl) and by the shipped base's corpus (lib/corpus/base_corpus.ts).
  */
 import * as OpenCC from "opencc-js";
 import { checkPoem, LINE_END, type Poem } from "./poems.ts";

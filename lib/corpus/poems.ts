@@ -20,7 +20,7 @@ export interface Poem {
 
 export const DEFAULT_POEMS_PATH = new URL("../../data/poetry-zh/poems.jsonl", import.meta.url).pathname;
 
-import { readJsonl } from "./jsonl.ts";
+import { readJsonl } from "../jsonl.ts";
 
 /** Punctuation that may end a verse line. */
 export const LINE_END = "，。？！；";

@@ -1,0 +1,73 @@
+/**
+ * The layering of lib/ (docs/ARCHITECTURE.md): a module imports only from its
+ * own layer or a lower one, and no chain of imports comes back to where it
+ * started. A new folder must be given a layer here.
+ */
+import { dirname, join, relative, resolve } from "node:path";
+import { assert } from "./helpers.ts";
+
+const LIB = new URL("../lib/", import.meta.url).pathname;
+
+/** Bottom to top. Entries are folders of lib/ or single files at its root. */
+export const LAYERS: readonly (readonly string[])[] = [
+  ["tf.ts", "fs.ts", "jsonl.ts", "hash.ts", "rng.ts", "cli.ts", "fast"], // foundations: tfjs, files, seeds, the fast CPU kernels
+  ["backend.ts", "tokenizer", "gpt2", "corpus"], // the model, its text, the poems
+  ["checkpoint", "generate", "tasks"], // weights on disk, sampling, what is asked and how it is scored
+  ["pretrained.ts", "data"], // loading a model directory; batches
+  ["train"], // one gradient step, the training loop
+  ["reward", "ppo"], // the reward model; PPO and its group variants
+  ["dpo", "eval", "chat", "labeling", "charts", "bench"], // methods and tools built on them
+  ["pipeline"], // the stages of deno task rlhf
+  ["report"], // the report of a run
+  ["mod.ts"], // the public door
+];
+
+function layerOf(file: string): number {
+  const top = relative(LIB, file).split("/")[0];
+  const i = LAYERS.findIndex((l) => l.includes(top));
+  if (i < 0) throw new Error(`${relative(LIB, file)}: lib/${top} has no layer in tests/architecture_test.ts`);
+  return i;
+}
+
+function libFiles(dir = LIB): string[] {
+  return [...Deno.readDirSync(dir)].flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory) return e.name === "native" ? [] : libFiles(path);
+    return e.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/** The lib/ files a file imports (static and dynamic imports with a relative path). */
+function importsOf(file: string): string[] {
+  const text = Deno.readTextFileSync(file).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, ""); // code only
+  const specs = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+\.ts)"/g)].map((m) => m[1]);
+  return specs.map((s) => resolve(dirname(file), s)).filter((p) => p.startsWith(LIB));
+}
+
+Deno.test("lib/: no module imports from a higher layer", () => {
+  const upward: string[] = [];
+  for (const file of libFiles()) {
+    for (const target of importsOf(file)) {
+      if (layerOf(target) > layerOf(file)) upward.push(`${relative(LIB, file)} → ${relative(LIB, target)}`);
+    }
+  }
+  assert.deepEqual(upward, []);
+});
+
+Deno.test("lib/: no import cycles between files", () => {
+  const graph = new Map(libFiles().map((f) => [f, importsOf(f)]));
+  const state = new Map<string, "open" | "done">();
+  const cycles: string[] = [];
+  const visit = (f: string, path: string[]) => {
+    if (state.get(f) === "done") return;
+    if (state.get(f) === "open") {
+      cycles.push([...path.slice(path.indexOf(f)), f].map((p) => relative(LIB, p)).join(" → "));
+      return;
+    }
+    state.set(f, "open");
+    for (const t of graph.get(f) ?? []) visit(t, [...path, f]);
+    state.set(f, "done");
+  };
+  for (const f of graph.keys()) visit(f, []);
+  assert.deepEqual(cycles, []);
+});
