@@ -11,7 +11,7 @@
  *   deno task rlhf --task poetry-zh-rules   # the rule-following preference instead of the mood one
  *   deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall   # SFT a real GPT-2, as the book does
  *   deno task rlhf --ppo-reward gold   # PPO on the task's scorer instead of the reward model
- *   deno task rlhf --ptx-coef 0        # plain PPO, without InstructGPT's SFT-loss term (PPO-ptx, γ = 1 by default)
+ *   deno task rlhf --ptx-coef 0        # plain PPO, without InstructGPT's SFT-loss term (PPO-ptx, c_ptx = 1 by default)
  *   deno task rlhf --eval-prompts 256 --eval-answers 1   # a faster, less precise final evaluation
  *   deno task rlhf --ppo-lr 1e-4 --kl-coef 0.02 --ppo-iterations 60   # other PPO settings (their own checkpoint directory)
  *   deno task rlhf --report docs/runs/name   # write report.html and metrics.json there instead of reports/latest
@@ -52,7 +52,7 @@ const SPEC: CommandSpec = {
     "ppo-iterations": { type: "string", value: "N", help: "PPO iterations" },
     "ppo-lr": { type: "string", value: "X", help: "PPO learning rate" },
     "kl-coef": { type: "string", value: "X", help: "initial KL coefficient β (0: no KL penalty)" },
-    "ptx-coef": { type: "string", value: "X", help: "PPO-ptx γ (0: plain PPO)" },
+    "ptx-coef": { type: "string", value: "X", help: "PPO-ptx coefficient c_ptx (0: plain PPO)" },
     "ppo-eval-every": { type: "string", value: "N", help: "held-out evaluation (and checkpoint) every N PPO iterations" },
     "ppo-eval-prompts": { type: "string", value: "N", help: "held-out requests in each PPO evaluation" },
     "eval-prompts": { type: "string", value: "N", help: "held-out requests in the final evaluation (default: all)" },
@@ -197,12 +197,12 @@ await runMain(async () => {
   if (r.skippedTooLong) console.log(`SFT examples skipped as longer than the context: ${r.skippedTooLong}`);
 
   const pp = r.ppo;
-  const gamma = pp.config.ptxCoef;
+  const ptxCoefUsed = pp.config.ptxCoef;
   console.log(
     `\nPPO (${pp.history.stats.length} iterations against the ${
       ppoReward === "gold" ? "gold scorer" : "reward model"
     }, KL penalty to the SFT model${
-      gamma ? `, PPO-ptx γ = ${gamma}` : ""
+      ptxCoefUsed ? `, PPO-ptx c_ptx = ${ptxCoefUsed}` : ""
     }), ${pp.after.samples.length} held-out requests, one answer each (gold ± ~0.01; the precise comparison is at the end):`,
   );
   console.table({

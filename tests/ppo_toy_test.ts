@@ -111,7 +111,7 @@ Deno.test("a PPO iteration handles prompts and responses of different lengths in
   disposeGPT2(reference);
 });
 
-Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches; with γ = 0 they are not used", async () => {
+Deno.test("PPO-ptx: with c_ptx > 0 each minibatch also fits the supervised batches; with c_ptx = 0 they are not used", async () => {
   const { batchLoss } = await import("../lib/train/train_step.ts");
   // The supervised data: after token 0 always comes token 5 (the toy's "form" that no reward looks at).
   const supervised = { ids: [[0, 5, 5, 5]], targets: [[5, 5, 5, 5]], mask: [[1, 1, 1, 1]] };
@@ -159,14 +159,14 @@ Deno.test("PPO-ptx: with γ > 0 each minibatch also fits the supervised batches;
     return { before, after, ptxLosses };
   };
   const off = await run(0);
-  assert.equal(batchesRead, 0, "γ = 0 reads no supervised batch");
+  assert.equal(batchesRead, 0, "c_ptx = 0 reads no supervised batch");
   assert.deepEqual(off.ptxLosses, [0, 0, 0, 0]);
   const on = await run(1);
   assert.equal(batchesRead, 16, "one supervised batch per minibatch: 4 iterations × 2 epochs × 2 minibatches");
   assert.ok(Math.abs(on.ptxLosses[0] - on.before) < 0.5, `first ptx loss ${on.ptxLosses[0]} vs ${on.before} before any step`);
   assert.ok(
     on.after < 0.6 * on.before && on.after < off.after - 0.5,
-    `supervised loss: γ = 1 ${on.before} → ${on.after}, γ = 0 → ${off.after}`,
+    `supervised loss: c_ptx = 1 ${on.before} → ${on.after}, c_ptx = 0 → ${off.after}`,
   );
   const noBatches = resolvePPOConfig({ batchSize: 2, miniBatchSize: 2, ptxCoef: 1 });
   await assert.rejects(

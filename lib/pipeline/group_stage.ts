@@ -6,6 +6,7 @@
  * reward model and settings loads it instead of training again (a killed run
  * starts this stage over).
  */
+import { SEEDS } from "./seeds.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { evaluatePolicy, type HeldoutRow, heldoutRow, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
@@ -89,10 +90,10 @@ export async function runGroupStage(
   const reference = cloneGPT2(sft, { trainable: false });
   const optimizer = new AdamW(lm.params, { weightDecay: 0 });
   try {
-    const rng = new Rng(o.seed + 17);
-    const trainPrompts = task.prompts("train", o.seed + 11);
+    const rng = new Rng(o.seed + SEEDS.groupSampling);
+    const trainPrompts = task.prompts("train", o.seed + SEEDS.trainRequestOrder);
     const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
-    const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: 99 };
+    const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView };
     const history: GroupHistory = {
       stats: [],
       eval: [heldoutRow(0, await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions))],

@@ -4,6 +4,7 @@
  * held-out prompts with the gold scorer.
  * `deno task rlhf` and the notebooks call it.
  */
+import { SEEDS } from "./seeds.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { inRounds, meanPerRequest, type PairedDifference, pairedDifference } from "../eval/paired_difference.ts";
@@ -304,7 +305,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts);
     const rounds = o.evalAnswersPerPrompt ?? quick?.evalAnswersPerPrompt ?? 4;
     const prompts = inRounds(heldout, rounds);
-    const sampling = { topP: o.topP, seed: 123, maxNewTokens: o.evalMaxNewTokens };
+    const sampling = { topP: o.topP, seed: SEEDS.finalEvaluation, maxNewTokens: o.evalMaxNewTokens };
     const [before, after, afterPpo] = await timed("evaluate", async () => [
       await sampleAndScore(pretrainedOnly, tokenizer, task, heldout, sampling),
       await sampleAndScore(sftModel, tokenizer, task, prompts, sampling),
@@ -322,7 +323,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       const view = await evaluatePolicy(lm, sftModel, reward.rm, tokenizer, task, ppoView, {
         sampling: ppo.config.sampling,
         maxNewTokens: ppo.config.maxNewTokens,
-        seed: 99,
+        seed: SEEDS.heldoutView,
       });
       methods[method] = {
         scores: summariseScores(samples),

@@ -5,6 +5,7 @@
  * samples every `sampleEvery` iterations, and held-out gold / RM / KL every
  * `evalEvery` iterations; checkpoints every `checkpointEvery` (resumable).
  */
+import { SEEDS } from "./seeds.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { sampleAndScore } from "../eval/sample_and_score.ts";
@@ -102,9 +103,9 @@ export async function runPPOStage(
     ? new AdaptiveKLController(config.initKlCoef, config.klTarget, config.klHorizon)
     : new FixedKLController(config.initKlCoef);
   let rng = new Rng(config.seed);
-  const trainPrompts = task.prompts("train", config.seed + 11);
+  const trainPrompts = task.prompts("train", config.seed + SEEDS.trainRequestOrder);
   const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
-  const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: 99 };
+  const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView };
   const stopId = endOfTurnId(tokenizer);
   let history: PPOHistory = { stats: [], eval: [], samples: [] };
   let start = 0;
@@ -119,11 +120,14 @@ export async function runPPOStage(
     }
     // PPO-ptx: a batch of the task's SFT conversations in every minibatch.
     const ptxBatches = config.ptxCoef > 0
-      ? randomSftBatches(encodeSftExamples(task.sftExamples("train", config.seed + 13), tokenizer, sft.config.n_positions).encoded, {
-        batchSize: config.ptxBatchSize,
-        seed: config.seed + 13,
-        padId: tokenizer.eosId,
-      })
+      ? randomSftBatches(
+        encodeSftExamples(task.sftExamples("train", config.seed + SEEDS.ptxConversations), tokenizer, sft.config.n_positions).encoded,
+        {
+          batchSize: config.ptxBatchSize,
+          seed: config.seed + SEEDS.ptxConversations,
+          padId: tokenizer.eosId,
+        },
+      )
       : undefined;
     const goldScale = o.reward === "gold" ? await goldNormalisation(reference, tokenizer, task, trainPrompts, config) : undefined;
     const before = await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions);
@@ -221,7 +225,7 @@ async function goldNormalisation(sft: GPT2Model, tokenizer: Tokenizer, task: Tas
   const samples = await sampleAndScore(sft, tokenizer, task, prompts.slice(0, 128), {
     ...config.sampling,
     maxNewTokens: config.maxNewTokens,
-    seed: 7,
+    seed: SEEDS.goldNormalisation,
   });
   return standardisation(samples.map((s) => s.score.total));
 }

@@ -5,6 +5,7 @@
  * notebook cell writes the same files), and a reward model fitted on the
  * rankings learns to score answers the way the labeler ranks them.
  */
+import { SEEDS } from "./seeds.ts";
 import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { Task } from "../tasks/types.ts";
@@ -121,7 +122,7 @@ export async function runRewardStage(
     const byId = new Map([...done, ...fresh.map((r) => [r.prompt_id, r] as const)]);
     return prompts.map((p) => byId.get(p.id)).filter((r): r is RankRecord => r !== undefined);
   };
-  const simulatedLists = await collect(task.prompts("train", o.seed).slice(0, o.trainPrompts), o.seed + 1);
+  const simulatedLists = await collect(task.prompts("train", o.seed).slice(0, o.trainPrompts), o.seed + SEEDS.trainRankAnswers);
   const humanLists = (await Promise.all((o.humanLabels ?? []).map(async (path) => {
     if (!(await pathExists(path))) throw new Error(`${path}: label file not found`);
     return await loadLabels(path);
@@ -131,7 +132,7 @@ export async function runRewardStage(
   const listsByLabeler: Record<string, number> = {};
   for (const l of trainLists) listsByLabeler[l.labeler] = (listsByLabeler[l.labeler] ?? 0) + 1;
   const heldoutPrompts = task.prompts("heldout", o.seed).slice(0, o.heldoutPrompts);
-  const heldoutLists = await collect(heldoutPrompts, o.seed + 2);
+  const heldoutLists = await collect(heldoutPrompts, o.seed + SEEDS.heldoutRankAnswers);
   const promptById = new Map(heldoutPrompts.map((p) => [p.id, p]));
 
   const untrained = createRewardModel(sft, { seed: o.seed });

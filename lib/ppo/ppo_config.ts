@@ -50,7 +50,8 @@ export interface PPOConfig {
   /** Stop an iteration's epochs early when approx KL of a minibatch exceeds this. @default 0.1 */
   readonly maxApproxKl: number;
   /**
-   * γ of InstructGPT's "PPO-ptx": each minibatch also takes γ × the next-token loss of a batch of
+   * The coefficient c_ptx of InstructGPT's "PPO-ptx" (the paper's γ, renamed so as not to be confused with the
+   * discount γ): each minibatch also takes c_ptx × the next-token loss of a batch of
    * supervised examples (InstructGPT: pretraining data; here the SFT conversations), so that what the
    * reward model does not look at (e.g. how many lines a poem has) stays as SFT taught it. 0 = off. @default 1
    */

@@ -10,7 +10,7 @@
  *   5. advantages by GAE (γ, λ) and returns = A + V
  *   6. whiten the advantages over the whole batch (masked)
  *   7. several epochs over shuffled minibatches: clipped policy loss + c·clipped value loss
- *      (+ γ·next-token loss on a supervised batch: InstructGPT's PPO-ptx, when γ > 0),
+ *      (+ c_ptx · next-token loss on a supervised batch: InstructGPT's PPO-ptx, when c_ptx > 0),
  *      gradient clipping, AdamW; stop the epochs early if approx KL exceeds its limit
  *   8. update the KL controller with this batch's mean KL
  */
@@ -36,7 +36,7 @@ export interface PPOStats {
   "policy/clipfrac": number;
   "loss/policy": number;
   "loss/value": number;
-  /** Next-token loss on the supervised batches (PPO-ptx); 0 when γ = 0. */
+  /** Next-token loss on the supervised batches (PPO-ptx); 0 when c_ptx = 0. */
   "loss/ptx": number;
   "val/clipfrac": number;
   "val/explained_variance": number;
