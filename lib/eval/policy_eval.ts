@@ -4,11 +4,9 @@
  * log π − log π_ref under the sampling distribution). Plotting gold against RM
  * score against KL makes reward over-optimisation visible.
  */
-import { tf } from "../tf.ts";
-import { generate } from "../generate/generate.ts";
 import type { SamplingOptions } from "../generate/sampling.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import { evaluateResponses, sequenceBatch } from "../ppo/policy.ts";
+import { rollout, underPolicyAndReference } from "../ppo/ppo_phases.ts";
 import { normalisedReward, type RewardModel } from "../reward/reward_model.ts";
 import { rawRewardsOfPairs } from "../reward/train_reward.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
@@ -61,23 +59,16 @@ export async function evaluatePolicy(
   const samples: PolicySample[] = [];
   for (let i = 0; i < prompts.length; i += 64) {
     const chunk = prompts.slice(i, i + 64);
-    const ids = chunk.map((p) => encodePrompt(p.messages, tokenizer));
-    const gen = await generate(lm, ids, {
-      ...options.sampling,
-      maxNewTokens: options.maxNewTokens,
-      stopIds: [endOfTurnId(tokenizer)],
+    // Sampled and scored as PPO's rollout and scoring phases do.
+    const gen = await rollout({
+      lm,
+      prompts: chunk.map((p) => encodePrompt(p.messages, tokenizer)),
+      config: options,
+      stopId: endOfTurnId(tokenizer),
       padId: tokenizer.eosId,
       rng,
     });
-    const batch = sequenceBatch(ids, gen.tokens.map((r) => (r.length ? r : [tokenizer.eosId])), tokenizer.eosId);
-    const lp = tf.tidy(
-      () => [
-        evaluateResponses(lm, undefined, batch, options.sampling).logprobs,
-        evaluateResponses(reference, undefined, batch, options.sampling).logprobs,
-      ],
-    );
-    const [pol, ref] = (await Promise.all(lp.map((t) => t.array()))) as number[][][];
-    tf.dispose(lp);
+    const { logp: pol, refLogp: ref } = await underPolicyAndReference({ lm, reference, batch: gen.batch, sampling: options.sampling });
     const texts = gen.tokens.map((t) => decodeReply(t, tokenizer).text);
     const rmScores = await rewardModelScores(rm, tokenizer, chunk.map((prompt, b) => ({ prompt, response: texts[b] })));
     chunk.forEach((prompt, b) => {

@@ -95,15 +95,36 @@ export async function scoreRollout(o: {
     const clipped = config.scoreClip > 0 ? Math.max(-config.scoreClip, Math.min(config.scoreClip, s)) : s;
     return r.finished[b] ? clipped : clipped - config.noEndPenalty;
   });
-  // No gradients here, dropout off.
-  const ev = tf.tidy(() => {
-    const p = evaluateResponses(o.policy.lm, o.policy.value, r.batch, config.sampling, { entropy: true });
-    const ref = evaluateResponses(o.reference, undefined, r.batch, config.sampling);
-    return [p.logprobs, ref.logprobs, p.values!, p.entropy!];
+  const { logp, refLogp, values, entropy } = await underPolicyAndReference({
+    lm: o.policy.lm,
+    value: o.policy.value,
+    reference: o.reference,
+    batch: r.batch,
+    sampling: config.sampling,
   });
-  const [oldLogp, refLogp, oldValues, entropy] = await Promise.all(ev.map(toMatrix));
+  return { scores, oldLogp: logp, refLogp, oldValues: values!, entropy: entropy!, mask: r.batch.responseMask };
+}
+
+/**
+ * The log-probs of each response token under the policy and under the frozen reference (both in the
+ * sampling distribution), [B, R] each, and with a value head the values and the policy's entropy.
+ * No gradients, dropout off. PPO's scoring phase and the held-out evaluation (lib/eval) both use it.
+ */
+export async function underPolicyAndReference(o: {
+  lm: GPT2Model;
+  value?: Policy["value"];
+  reference: GPT2Model;
+  batch: SequenceBatch;
+  sampling: PPOConfig["sampling"];
+}): Promise<{ logp: Matrix; refLogp: Matrix; values?: Matrix; entropy?: Matrix }> {
+  const ev = tf.tidy(() => {
+    const p = evaluateResponses(o.lm, o.value, o.batch, o.sampling, { entropy: o.value !== undefined });
+    const ref = evaluateResponses(o.reference, undefined, o.batch, o.sampling);
+    return [p.logprobs, ref.logprobs, ...(o.value ? [p.values!, p.entropy!] : [])];
+  });
+  const [logp, refLogp, values, entropy] = await Promise.all(ev.map(toMatrix));
   tf.dispose(ev);
-  return { scores, oldLogp, refLogp, oldValues, entropy, mask: r.batch.responseMask };
+  return { logp, refLogp, values, entropy };
 }
 
 /** Phase 3's result. */
