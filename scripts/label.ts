@@ -10,11 +10,10 @@
 import { initBackend } from "../lib/backend.ts";
 import { checkpointFingerprint } from "../lib/checkpoint/fingerprint.ts";
 import { numberFlag, parseCommand, positiveIntFlag, runMain, usageError } from "../lib/cli.ts";
-import { TASKS } from "../lib/tasks/registry.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadPretrained } from "../lib/pretrained.ts";
 import { sampleCandidates } from "../lib/reward/collect.ts";
-import { loadTask } from "../lib/tasks/registry.ts";
+import { DEFAULT_TASK, loadTask, TASKS } from "../lib/tasks/registry.ts";
 import { LabelSession } from "../lib/labeling/session.ts";
 import { startLabelServer } from "../lib/labeling/server.ts";
 
@@ -25,7 +24,7 @@ const { values: v } = parseCommand({
   flags: {
     labeler: { type: "string", default: Deno.env.get("USER") ?? "", value: "NAME", help: "who ranks (stored with every ranking)" },
     checkpoint: { type: "string", default: "checkpoints/sft", value: "DIR", help: "the model that answers" },
-    task: { type: "string", default: "poetry-zh", value: "NAME", help: `the task: ${Object.keys(TASKS).join(" | ")}` },
+    task: { type: "string", default: DEFAULT_TASK, value: "NAME", help: `the task: ${Object.keys(TASKS).join(" | ")}` },
     prompts: { type: "string", default: "20", value: "N", help: "requests to rank" },
     k: { type: "string", default: "4", value: "K", help: "answers per request (≥ 2)" },
     port: { type: "string", default: "8765", value: "PORT", help: "port on 127.0.0.1 (0: any free port)" },

@@ -6,10 +6,12 @@
  */
 import { SEEDS } from "./seeds.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
+import { disposePolicy } from "../ppo/policy.ts";
+import { disposeRewardModel } from "../reward/reward_model.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { inRounds, meanPerRequest, type PairedDifference, pairedDifference } from "../eval/paired_difference.ts";
 import { sampleAndScore, type ScoredSample, summariseScores } from "../eval/sample_and_score.ts";
-import { loadTask } from "../tasks/registry.ts";
+import { DEFAULT_TASK, loadTask } from "../tasks/registry.ts";
 import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import type { TrainHistory } from "../train/trainer.ts";
@@ -102,7 +104,7 @@ export interface PipelineOptions {
 }
 
 export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
-  task: "poetry-zh",
+  task: DEFAULT_TASK,
   quick: false,
   pretrain: {},
   sft: {},
@@ -412,4 +414,13 @@ async function loadInitialModel(dir: string): Promise<PretrainResult> {
     throw new Error(`${dir}: no tokenizer files (vocab.txt, or vocab.json + merges.txt) next to the weights`);
   }
   return { model, tokenizer, history: { train: [], eval: [] } };
+}
+
+/** Frees every model a run returns: the SFT model, PPO's policy, the reward model, DPO's and the group methods' policies. */
+export function disposePipelineResult(r: PipelineResult): void {
+  disposePolicy(r.ppo.policy);
+  disposeRewardModel(r.reward.rm);
+  if (r.dpo) disposeGPT2(r.dpo.policy);
+  for (const g of Object.values(r.group)) disposeGPT2(g!.lm);
+  disposeGPT2(r.model);
 }
