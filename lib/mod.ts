@@ -31,7 +31,8 @@ export * from "./tokenizer/mod.ts";
 
 // Generation
 export { generate, type GenerateOptions, type Generation } from "./generate/generate.ts";
-export { type RandomSource, sampleToken, samplingDistribution, type SamplingOptions } from "./generate/sampling.ts";
+export { type RandomSource, sampleToken, type SamplingOptions } from "./generate/sampling.ts";
+export { samplingDistribution } from "./generate/truncation.ts";
 
 // Data and training
 export { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText, splitPoems } from "./corpus/poems.ts";

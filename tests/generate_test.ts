@@ -9,7 +9,7 @@ import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { logits } from "../lib/gpt2/forward.ts";
 import { generate } from "../lib/generate/generate.ts";
-import { samplingDistribution } from "../lib/generate/sampling.ts";
+import { samplingDistribution } from "../lib/generate/truncation.ts";
 import { Rng } from "../lib/rng.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 

@@ -1,6 +1,6 @@
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
-import { samplingDistribution } from "../lib/generate/sampling.ts";
+import { samplingDistribution } from "../lib/generate/truncation.ts";
 import { samplingEntropy, truncatedLogprobs, truncatedLogprobsComposite } from "../lib/ppo/logprobs.ts";
 import { fusedKernelAvailable } from "../lib/fast/fused_ops.ts";
 import { CROSS_ENTROPY } from "../lib/fast/kernel_names.ts";

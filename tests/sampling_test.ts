@@ -1,5 +1,7 @@
-import { logSoftmaxAt, sampleToken, samplingDistribution } from "../lib/generate/sampling.ts";
+import { logSoftmaxAt, sampleToken } from "../lib/generate/sampling.ts";
+import { samplingDistribution, truncatedDistribution } from "../lib/generate/truncation.ts";
 import { assert, assertAllClose } from "./helpers.ts";
+import { Rng } from "../lib/rng.ts";
 
 /** A fixed stream of uniform numbers: 0.5/n, 1.5/n, … so frequencies are exact. */
 function gridRng(n: number) {
@@ -103,5 +105,30 @@ Deno.test("samplingDistribution() matches the sort-everything definition on a la
       counts.set(token, (counts.get(token) ?? 0) + 1);
     }
     for (const [id, p] of probOf) assert.ok(Math.abs((counts.get(id) ?? 0) / n - p) <= 1 / n + 1e-12, `frequency of ${id}`);
+  }
+});
+
+Deno.test("truncation: the fast kept set (truncatedDistribution) is the readers' one (samplingDistribution), ties included", () => {
+  const rng = new Rng(5);
+  const rows: number[][] = [
+    [1, 1, 1, 1], // all tied
+    [3, 2, 2, 2, 1, 0], // ties at the k-th and at the nucleus edge
+    ...Array.from({ length: 40 }, () => Array.from({ length: 60 }, () => Math.round(rng.nextFloat() * 40) / 8 - 2.5)),
+  ];
+  const settings = [{}, { topK: 1 }, { topK: 3 }, { topP: 0.5 }, { topP: 0.95, temperature: 0.7 }, {
+    topK: 10,
+    topP: 0.8,
+    temperature: 1.4,
+  }];
+  for (const [r, row] of rows.entries()) {
+    for (const s of settings) {
+      const reference = samplingDistribution(row, s);
+      const fast = truncatedDistribution(row, s.temperature ?? 1, s.topK ?? 0, s.topP ?? 1);
+      const ids = row.map((_, i) => i).filter(fast.isKept);
+      assert.deepEqual([...reference.ids].sort((a, b) => a - b), ids, `row ${r} ${JSON.stringify(s)}`);
+      for (const [j, id] of reference.ids.entries()) {
+        assert.ok(Math.abs(reference.probs[j] - fast.probs[id] / fast.mass) < 1e-12, `row ${r} ${JSON.stringify(s)} id ${id}`);
+      }
+    }
   }
 });

@@ -7,6 +7,7 @@
  * `sampleRows` hands plain sampling of a whole batch to a C kernel when one is loaded.
  */
 import { loadedNativeKernels } from "../fast/native_kernels.ts";
+import { truncatedDistribution } from "./truncation.ts";
 
 /** Where uniform random numbers in [0, 1) come from (seeded in practice). */
 export interface RandomSource {
@@ -36,27 +37,6 @@ export function checkSamplingOptions(options: SamplingOptions): void {
   if (!(temperature > 0)) throw new Error(`sampling.temperature: expected > 0, got ${temperature}`);
   if (!Number.isInteger(topK) || topK < 0) throw new Error(`sampling.topK: expected an integer ≥ 0, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`sampling.topP: expected a number in (0, 1], got ${topP}`);
-}
-
-/**
- * The truncated, renormalised sampling distribution of one logits row:
- * the kept token ids and their probabilities (summing to 1). Without
- * truncation ids are in vocabulary order; with top-k/top-p they are sorted by
- * logit, descending (ties by id). `sampleToken` draws from the same
- * distribution without sorting.
- */
-export function samplingDistribution(
-  logits: ArrayLike<number>,
-  options: SamplingOptions = {},
-): { ids: number[]; probs: number[] } {
-  const { temperature = 1, topK = 0, topP = 1 } = options;
-  const d = truncatedDistribution(logits, temperature, topK, topP);
-  const kept: number[] = [];
-  for (let i = 0; i < logits.length; i++) if (d.isKept(i)) kept.push(i);
-  if (topK > 0 || topP < 1) kept.sort((a, b) => logits[b] - logits[a] || a - b);
-  // Top-p renormalises over the nucleus; without it the probabilities already sum to 1.
-  const scale = topP < 1 ? d.mass : 1;
-  return { ids: kept, probs: kept.map((i) => d.probs[i] / scale) };
 }
 
 /**
@@ -138,8 +118,8 @@ function sampleFullSoftmax(logits: ArrayLike<number>, temperature: number, rng: 
 
 /**
  * Sampling with top-k / top-p: walk the kept tokens in vocabulary order.
- * Sorting every row's ids with a comparator (as `samplingDistribution` does
- * for people and tests) made top-p sampling 3× slower than plain sampling.
+ * Sorting every row's ids with a comparator (as `samplingDistribution` in
+ * truncation.ts does, for readers) made top-p sampling 3× slower than plain sampling.
  */
 function sampleTruncated(logits: ArrayLike<number>, temperature: number, topK: number, topP: number, rng: RandomSource): SampledToken {
   const { probs, isKept, mass } = truncatedDistribution(logits, temperature, topK, topP);
@@ -153,65 +133,6 @@ function sampleTruncated(logits: ArrayLike<number>, temperature: number, topK: n
     if (target < cumulative) break;
   }
   return { token: last, logprob: Math.log(probs[last] / mass) };
-}
-
-/**
- * One logits row after temperature and top-k: the softmax over the top-k
- * candidates (0 outside; ties with the k-th kept, as HF's warpers and
- * lib/ppo/logprobs.ts do), which tokens top-p then keeps (probability at or
- * above the nucleus cutoff), and the kept tokens' total probability.
- */
-function truncatedDistribution(logits: ArrayLike<number>, temperature: number, topK: number, topP: number) {
-  const V = logits.length;
-  const kth = topK > 0 && topK < V ? kthLargest(logits, topK) : -Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
-  const probs = new Float64Array(V);
-  let sum = 0;
-  for (let i = 0; i < V; i++) if (logits[i] >= kth) sum += probs[i] = Math.exp((logits[i] - max) / temperature);
-  for (let i = 0; i < V; i++) probs[i] /= sum;
-  const cutoff = topP < 1 ? nucleusCutoff(probs, topP) : 0;
-  const isKept = (i: number) => logits[i] >= kth && probs[i] >= cutoff;
-  let mass = 0;
-  for (let i = 0; i < V; i++) if (isKept(i)) mass += probs[i];
-  return { probs, isKept, mass };
-}
-
-/**
- * The smallest probability in the top-p nucleus: walking probabilities from
- * the largest, the one at which the running sum first reaches `topP` (so
- * tokens tied with it are kept too). Only tokens above a threshold that
- * already holds `topP` of the mass are sorted (natively, as a Float64Array).
- */
-function nucleusCutoff(probs: Float64Array, topP: number): number {
-  const threshold = likelyThreshold(probs, topP);
-  const sorted = probs.filter((p) => p >= threshold).sort(); // ascending
-  let cumulative = 0;
-  for (let i = sorted.length - 1; i >= 0; i--) {
-    cumulative += sorted[i];
-    if (cumulative >= topP) return sorted[i];
-  }
-  return sorted[0] > 0 ? sorted[0] : Number.MIN_VALUE; // rounding kept the sum below topP: keep every candidate
-}
-
-/**
- * A probability threshold such that the tokens at or above it already hold
- * `topP` of the mass (1e-3, else 1e-5, …; 0 if none does): the nucleus is
- * among them, and sorting only them is enough.
- */
-function likelyThreshold(probs: Float64Array, topP: number): number {
-  for (let threshold = 1e-3; threshold > 1e-12; threshold /= 100) {
-    let mass = 0;
-    for (let i = 0; i < probs.length; i++) if (probs[i] >= threshold) mass += probs[i];
-    if (mass >= topP) return threshold;
-  }
-  return 0;
-}
-
-/** The k-th largest value (1-based), by sorting a float64 copy (typed-array sort is native). */
-function kthLargest(values: ArrayLike<number>, k: number): number {
-  const sorted = Float64Array.from(values).sort();
-  return sorted[values.length - k];
 }
 
 function argmax(values: ArrayLike<number>): number {

@@ -2,15 +2,8 @@
  * Causal multi-head self-attention of one GPT-2 block (HF `GPT2Attention`).
  */
 import { tf } from "../tf.ts";
-import { conv1d, dropout } from "./layers.ts";
-import {
-  fusedAttention,
-  fusedAttentionInference,
-  fusedKernelAvailable,
-  fusedMaskedSoftmax,
-  recordingGradients,
-} from "../fast/fused_ops.ts";
-import { ATTENTION, ATTENTION_INFERENCE, MASKED_SOFTMAX } from "../fast/kernel_names.ts";
+import { dropout, linear } from "./layers.ts";
+import { withFastPath } from "../ops/fast_path.ts";
 import type { LayerCache } from "./kv_cache.ts";
 
 /** A large negative number instead of −∞, so a row with every key masked (a
@@ -39,42 +32,46 @@ export interface AttentionInputs {
 /** Returns the attention output [B, T, C] and (unless `keepCache` is false) this layer's keys/values including the new positions. */
 export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; present?: LayerCache } {
   const [B, T, C] = inp.x.shape;
-  const hs = C / inp.nHead;
-  const qkv = conv1d(tf.reshape(inp.x, [B * T, C]), inp.cAttnWeight, inp.cAttnBias); // [B*T, 3C]
-  if (inp.dropoutRate === 0 && !recordingGradients() && fusedKernelAvailable(ATTENTION_INFERENCE)) {
-    // Inference (sampling, scoring): the steps below in one native kernel.
-    const past = inp.past ?? { key: tf.zeros([B, inp.nHead, 0, hs]) as tf.Tensor4D, value: tf.zeros([B, inp.nHead, 0, hs]) as tf.Tensor4D };
-    const fused = fusedAttentionInference(qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs));
-    const out = tf.reshape(conv1d(fused.out, inp.cProjWeight, inp.cProjBias), [B, T, C]) as tf.Tensor3D;
-    return { out, present: { key: fused.key, value: fused.value } };
-  }
-  if (inp.dropoutRate === 0 && !inp.past && inp.keepCache === false && fusedKernelAvailable(ATTENTION)) {
-    // Training without dropout (pretraining, SFT, reward model, PPO here): the steps below and their gradient in
-    // one native kernel each, which also skips the keys a causal row cannot see.
-    const out = tf.reshape(conv1d(fusedAttention(qkv, inp.mask, inp.nHead, 1 / Math.sqrt(hs)), inp.cProjWeight, inp.cProjBias), [B, T, C]);
-    return { out: out as tf.Tensor3D };
-  }
-  // One transpose to [3, B, nh, T, hs], then q, k, v are contiguous slices along the first axis.
-  const [q, kNew, vNew] = tf.unstack(tf.transpose(tf.reshape(qkv, [B, T, 3, inp.nHead, hs]), [2, 0, 3, 1, 4])) as tf.Tensor4D[];
-  const key = inp.past ? tf.concat([inp.past.key, kNew], 2) as tf.Tensor4D : kNew; // [B, nh, S, hs]
-  const value = inp.past ? tf.concat([inp.past.value, vNew], 2) as tf.Tensor4D : vNew;
-
-  const weights = dropout(attentionWeights(tf.matMul(q, key, false, true), inp.mask, 1 / Math.sqrt(hs)), inp.dropoutRate, inp.seed);
-  const heads = tf.matMul(weights, value); // [B, nh, T, hs]
-  const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B * T, C]) as tf.Tensor2D; // [B*T, C]
-  const projected = conv1d(merged, inp.cProjWeight, inp.cProjBias);
+  const qkv = linear(tf.reshape(inp.x, [B * T, C]), inp.cAttnWeight as tf.Tensor2D, inp.cAttnBias as tf.Tensor1D); // [B·T, 3C]
+  const { heads, present } = attend({
+    qkv,
+    batch: B,
+    nHead: inp.nHead,
+    past: inp.past,
+    mask: inp.mask,
+    dropoutRate: inp.dropoutRate,
+    seed: inp.seed,
+    keepCache: inp.keepCache ?? true,
+  });
+  const projected = linear(heads, inp.cProjWeight as tf.Tensor2D, inp.cProjBias as tf.Tensor1D);
   const out = dropout(tf.reshape(projected, [B, T, C]), inp.dropoutRate, inp.seed === undefined ? undefined : inp.seed + 1);
-  return { out: out as tf.Tensor3D, present: { key, value } };
+  return { out: out as tf.Tensor3D, present };
 }
 
 /**
- * softmax(scale·scores + mask) over the keys, [B, nh, T, S]. One fused kernel
- * where the backend has it (lib/fast), else tfjs ops.
+ * Attention of every head after the qkv projection: softmax(q·kᵀ / √hs + mask)·v, the heads merged back
+ * into [B·T, C]. Keys and values of earlier positions (generation) come first along the key axis.
  */
-export function attentionWeights(scores: tf.Tensor4D, mask: tf.Tensor, scale: number): tf.Tensor4D {
-  if (fusedKernelAvailable(MASKED_SOFTMAX)) return fusedMaskedSoftmax(scores, mask, scale);
-  return tf.tidy(() => tf.softmax(tf.add(tf.mul(scores, scale), mask)) as tf.Tensor4D);
-}
+export const attend = withFastPath("attend", (inp) => {
+  const [BT, threeC] = inp.qkv.shape;
+  const [B, T, H] = [inp.batch, BT / inp.batch, inp.nHead];
+  const hs = threeC / 3 / H;
+  // One transpose to [3, B, H, T, hs], then q, k, v are contiguous slices along the first axis.
+  const [q, kNew, vNew] = tf.unstack(tf.transpose(tf.reshape(inp.qkv, [B, T, 3, H, hs]), [2, 0, 3, 1, 4])) as tf.Tensor4D[];
+  const key = inp.past ? tf.concat([inp.past.key, kNew], 2) as tf.Tensor4D : kNew; // [B, H, S, hs]
+  const value = inp.past ? tf.concat([inp.past.value, vNew], 2) as tf.Tensor4D : vNew;
+
+  const weights = dropout(attentionWeights(tf.matMul(q, key, false, true), inp.mask, 1 / Math.sqrt(hs)), inp.dropoutRate, inp.seed);
+  const heads = tf.matMul(weights, value); // [B, H, T, hs]
+  const merged = tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [B * T, H * hs]) as tf.Tensor2D;
+  return { heads: merged, present: inp.keepCache ? { key, value } : undefined };
+});
+
+/** softmax(scale·scores + mask) over the keys, [B, nh, T, S]. */
+export const attentionWeights = withFastPath(
+  "maskedSoftmax",
+  (scores, mask, scale) => tf.tidy(() => tf.softmax(tf.add(tf.mul(scores, scale), mask)) as tf.Tensor4D),
+);
 
 /**
  * The additive causal mask for T new queries after `past` cached positions:

@@ -7,7 +7,7 @@ import { tf } from "../tf.ts";
 import { attentionMask, causalSelfAttention } from "./attention.ts";
 import type { KVCache, LayerCache } from "./kv_cache.ts";
 import { cacheLength } from "./kv_cache.ts";
-import { conv1d, dropout, embeddingLookup, geluNew, layerNorm, matMul2dTransposeB } from "./layers.ts";
+import { dropout, embeddingLookup, geluNew, layerNorm, linear, matMulTransposeB } from "./layers.ts";
 import type { GPT2Model } from "./model_types.ts";
 
 export interface ForwardOptions {
@@ -88,10 +88,12 @@ function forwardBlocks(
       if (keepCache && attn.present) cache.push(attn.present); // otherwise the tidy below disposes them
       x = tf.add(x, attn.out); // residual
       const h2d = tf.reshape(layerNorm(x, p("ln_2.weight"), p("ln_2.bias"), eps), [B * T, C]) as tf.Tensor2D;
-      const mlp = conv1d(
-        geluNew(conv1d(h2d, p("mlp.c_fc.weight"), p("mlp.c_fc.bias"))) as tf.Tensor2D,
-        p("mlp.c_proj.weight"),
-        p("mlp.c_proj.bias"),
+      const w = (name: string) => p(name) as tf.Tensor2D;
+      const b = (name: string) => p(name) as tf.Tensor1D;
+      const mlp = linear(
+        geluNew(linear(h2d, w("mlp.c_fc.weight"), b("mlp.c_fc.bias"))) as tf.Tensor2D,
+        w("mlp.c_proj.weight"),
+        b("mlp.c_proj.bias"),
       );
       x = tf.add(x, dropout(tf.reshape(mlp, [B, T, C]), rate, seedAt(10 * i + 3))); // residual
     }
@@ -109,7 +111,7 @@ function forwardBlocks(
 export function lmHead(model: GPT2Model, hidden: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, C] = hidden.shape;
-    const flat = matMul2dTransposeB(tf.reshape(hidden, [B * T, C]) as tf.Tensor2D, model.params["wte.weight"] as tf.Tensor2D);
+    const flat = matMulTransposeB(tf.reshape(hidden, [B * T, C]) as tf.Tensor2D, model.params["wte.weight"] as tf.Tensor2D);
     return tf.reshape(flat, [B, T, model.config.vocab_size]) as tf.Tensor3D;
   });
 }

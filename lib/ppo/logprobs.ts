@@ -5,68 +5,48 @@
  * common, quiet bug: the ratio π_new/π_old then compares two different
  * distributions.)
  *
- * The truncated log-softmax is one custom op with its own gradient, so the
- * ranking ops that pick the kept set (TopK, no gradient in tfjs) stay out of
- * the backward pass: for kept tokens ∂/∂z_j = dy_j − p_j·Σ_i dy_i, for dropped
+ * The truncated log-softmax is one custom op with its own gradient; the kept
+ * set is the sampler's own (generate/truncation.ts, computed on the values
+ * read back), so it stays out of the backward pass: for kept tokens ∂/∂z_j = dy_j − p_j·Σ_i dy_i, for dropped
  * tokens the gradient is 0.
  */
 import { tf } from "../tf.ts";
 import { keepsEveryToken, type SamplingOptions } from "../generate/sampling.ts";
-import { fusedCrossEntropyRows, fusedKernelAvailable } from "../fast/fused_ops.ts";
-import { CROSS_ENTROPY } from "../fast/kernel_names.ts";
+import { keptMask } from "../generate/truncation.ts";
+import { crossEntropyRows } from "../gpt2/loss.ts";
 
 /** A large negative logit for tokens outside the kept set (−∞ would give NaN in 0·∞). */
 const DROPPED = -1e9;
 
-/** 1 for the tokens the sampler may draw at each row of z = logits / temperature, else 0. [N, V] */
-function keptSet(z: tf.Tensor2D, topK: number, topP: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const [N, V] = z.shape;
-    let keep = tf.onesLike(z) as tf.Tensor2D;
-    if (topK > 0 && topK < V) {
-      const kth = tf.slice(tf.topk(z, topK).values, [0, topK - 1], [N, 1]); // [N, 1]
-      keep = tf.cast(tf.greaterEqual(z, kth), "float32") as tf.Tensor2D;
-    }
-    if (topP < 1) {
-      // Sort each row (of the top-k survivors), keep the shortest prefix whose probability reaches topP.
-      const masked = tf.add(z, tf.mul(tf.sub(1, keep), DROPPED));
-      const sorted = tf.topk(masked, V).values; // [N, V] descending
-      const probs = tf.softmax(sorted);
-      const before = tf.sub(tf.cumsum(probs, 1), probs); // mass strictly before each sorted token
-      const inPrefix = tf.cast(tf.less(before, topP), "float32");
-      const count = tf.sum(inPrefix, 1, true); // ≥ 1
-      const threshold = tf.sum(tf.mul(sorted, tf.oneHot(tf.cast(tf.sub(tf.reshape(count, [N]), 1), "int32"), V)), 1, true);
-      keep = tf.mul(keep, tf.cast(tf.greaterEqual(masked, threshold), "float32")) as tf.Tensor2D;
-    }
-    return keep;
-  });
+/** 1 for the tokens the sampler may draw at each row of `logits` [N, V], else 0: the sampler's own rule (generate/truncation.ts). */
+function keptSet(logits: tf.Tensor2D, sampling: SamplingOptions): tf.Tensor2D {
+  const [N, V] = logits.shape;
+  return tf.tensor2d(keptMask(logits.dataSync() as Float32Array, V, sampling), [N, V]);
 }
 
 /** log p(token) for every row of `logits` [N, V] and `tokens` [N], under the sampling distribution. */
 export function truncatedLogprobs(logits: tf.Tensor2D, tokens: tf.Tensor1D, sampling: SamplingOptions = {}): tf.Tensor1D {
-  if (keepsEveryToken(sampling, logits.shape[1]) && fusedKernelAvailable(CROSS_ENTROPY)) {
-    // Nothing truncated: log p = −cross-entropy of logits / temperature, one native pass per row
-    // (and one for the gradient) instead of ~10 passes of tfjs ops over the [N, V] logits.
+  if (keepsEveryToken(sampling, logits.shape[1])) {
+    // Nothing truncated: log p = −cross-entropy of logits / temperature (one native pass per row where the
+    // backend has the fused kernel, and one for the gradient) instead of ~10 tfjs ops over the [N, V] logits.
     return tf.tidy(() => {
       const temperature = sampling.temperature ?? 1;
       const z = temperature === 1 ? logits : tf.div(logits, temperature) as tf.Tensor2D;
-      return tf.neg(fusedCrossEntropyRows(z, tf.cast(tokens, "int32") as tf.Tensor1D)) as tf.Tensor1D;
+      return tf.neg(crossEntropyRows(z, tf.cast(tokens, "int32") as tf.Tensor1D)) as tf.Tensor1D;
     });
   }
   return truncatedLogprobsComposite(logits, tokens, sampling);
 }
 
-/** The same log-probs from tfjs ops only (every backend, every truncation; the reference for the fused path). */
+/** The same log-probs for every truncation, from tfjs ops and the sampler's kept set (the reference for the cross-entropy path). */
 export function truncatedLogprobsComposite(logits: tf.Tensor2D, tokens: tf.Tensor1D, sampling: SamplingOptions = {}): tf.Tensor1D {
   const temperature = sampling.temperature ?? 1;
-  const topK = sampling.topK ?? 0;
-  const topP = sampling.topP ?? 1;
   return tf.tidy(() => {
     const V = logits.shape[1];
     const onehot = tf.oneHot(tf.cast(tokens, "int32"), V); // [N, V]
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const z = tf.div(args[0] as tf.Tensor2D, temperature) as tf.Tensor2D;
-      const keep = keptSet(z, topK, topP);
+      const keep = keptSet(args[0] as tf.Tensor2D, sampling);
       const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, keep), DROPPED))); // log of the renormalised truncated distribution
       (args[1] as tf.GradSaveFunc)([logp, keep, onehot]);
       return {
@@ -91,7 +71,7 @@ export function samplingEntropy(logits: tf.Tensor2D, sampling: SamplingOptions =
       const logp = tf.logSoftmax(z);
       return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)) as tf.Tensor1D;
     }
-    const keep = keptSet(z, sampling.topK ?? 0, sampling.topP ?? 1);
+    const keep = keptSet(logits, sampling);
     const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, keep), DROPPED)));
     return tf.neg(tf.sum(tf.mul(tf.mul(tf.exp(logp), keep), logp), 1)) as tf.Tensor1D;
   });
