@@ -71,7 +71,7 @@ if (withTorch && !(await torchHasOpenMpBlas())) {
 }
 
 const peak = await measureMatmulPeak();
-console.log(`[bench] matmul peak on this backend (1024³): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
+console.log(`[bench] matmul peak on this backend (best 2048³ tf.matMul): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
 const rows: Record<string, string | number>[] = [];
 let headline: { train?: number; gen?: number } = {};
 const rounds = quick ? 2 : 3;
@@ -117,6 +117,9 @@ for (const c of selected) {
   }
   rows.push(row);
   console.log(`[bench] ${JSON.stringify(row)}`);
+  if ((row["train % of matmul peak"] as number) > 100) {
+    console.log("[bench] WARNING: the step ran above the measured matmul peak: the machine was busier while the peak was measured");
+  }
 }
 console.log(
   `\nbackend: ${backend}, tfjs ${tf.version_core}, train batch×seq as listed, generation batch ${gen.batch}, prompt ${gen.promptLength}, ${gen.newTokens} new tokens; best of ${rounds} alternating rounds per side`,
