@@ -236,3 +236,20 @@ Deno.test("spearman() matches hand-computed values, with ties", async () => {
   // ranks x: 1,2,3 ; y with a tie: 1.5,1.5,3 → r = 0.866…
   assertAllClose([spearman([1, 2, 3], [5, 5, 9])], [Math.sqrt(3) / 2], { atol: 1e-12 });
 });
+
+Deno.test("trainRewardModel() stops at the first non-finite loss, naming the step, with nothing saved", async () => {
+  const { buildCharVocab } = await import("../lib/tokenizer/char_vocab.ts");
+  const { CHAT_SPECIAL_TOKENS } = await import("../lib/tokenizer/chat_template.ts");
+  const { trainRewardModel } = await import("../lib/reward/train_reward.ts");
+  const tok = buildCharVocab(["月山水花"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: tok.vocabSize, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 1 });
+  const rm = createRewardModel(sft, { seed: 1 });
+  disposeGPT2(sft);
+  rm.head.bias.assign(tf.tensor1d([NaN])); // a broken weight: every reward, and so the loss, is NaN
+  const lists = Array.from({ length: 8 }, (_, i) => ({ ...record(["月月", "月山", "山水", "水花"]), prompt_id: `p${i}` }));
+  await assert.rejects(
+    () => trainRewardModel(rm, tok, lists, { epochs: 1, quiet: true }),
+    /reward model training diverged at step 0: loss is NaN \(nothing saved\)/,
+  );
+  disposeRewardModel(rm);
+});

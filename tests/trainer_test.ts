@@ -157,3 +157,19 @@ Deno.test("resolveTrainConfig() refuses ±Infinity and NaN in any field", () => 
   assert.throws(() => resolveTrainConfig({ maxLr: Infinity, minLr: 0 }), /TrainConfig\.maxLr: expected a finite number, got Infinity/);
   assert.throws(() => resolveTrainConfig({ weightDecay: NaN }), /TrainConfig\.weightDecay/);
 });
+
+Deno.test("trainLM() stops at the first non-finite loss, naming the step, and writes no checkpoint from that state", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = createGPT2(config, { seed: 0 });
+  try {
+    model.params["ln_f.bias"].assign(tf.fill(model.params["ln_f.bias"].shape, NaN)); // a broken weight: the loss is NaN
+    await assert.rejects(
+      () => trainLM({ model, data, evalData, config: trainConfig, checkpointDir: `${dir}/ckpt`, quiet: true }),
+      /training diverged at step 0: loss is NaN/,
+    );
+    assert.equal([...Deno.readDirSync(dir)].filter((e) => !e.name.startsWith(".")).length, 0, "no checkpoint written");
+  } finally {
+    disposeGPT2(model);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

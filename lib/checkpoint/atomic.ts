@@ -5,17 +5,53 @@
  */
 import { dirname, join } from "node:path";
 
-/** Writes `data` to `path` atomically, creating parent directories. */
+/**
+ * Writes `data` to `path` atomically, creating parent directories. Temporary files of earlier writers of
+ * `path` that died before their rename are removed first. A failure (disk full, read-only, …) names `path`.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
   try {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await removeStaleTempFiles(path);
     await writeSynced(tmp, data);
     await Deno.rename(tmp, path); // the bytes are on disk before the rename makes them visible
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
-    throw err;
+    throw new Error(`${path}: could not write it (${(err as Error).message})`, { cause: err });
   }
+}
+
+/**
+ * Removes `.<name>.tmp-<pid>-*` files beside `path` left by writers that are gone: a process that no
+ * longer exists (Linux: no /proc/<pid>), or elsewhere a file untouched for an hour. A live writer's
+ * file is left alone.
+ */
+export async function removeStaleTempFiles(path: string): Promise<string[]> {
+  const prefix = `.${basename(path)}.tmp-`;
+  const removed: string[] = [];
+  for await (const entry of Deno.readDir(dirname(path))) {
+    if (!entry.name.startsWith(prefix)) continue;
+    const pid = Number(entry.name.slice(prefix.length).split("-")[0]);
+    const file = join(dirname(path), entry.name);
+    if (pid === Deno.pid || (await writerAlive(pid, file))) continue;
+    await Deno.remove(file).catch(() => {});
+    removed.push(file);
+  }
+  return removed;
+}
+
+async function writerAlive(pid: number, file: string): Promise<boolean> {
+  if (Deno.build.os === "linux") {
+    try {
+      await Deno.stat(`/proc/${pid}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  const mtime = (await Deno.stat(file).catch(() => undefined))?.mtime?.getTime() ?? 0;
+  return Date.now() - mtime < 3_600_000;
 }
 
 /** Writes a new file and flushes it to disk (not atomic by itself: callers rename it into place). */

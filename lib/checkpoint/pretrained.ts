@@ -252,7 +252,7 @@ export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<s
     }
   } catch (err) {
     await Deno.remove(fresh, { recursive: true }).catch(() => {});
-    throw err;
+    throw new Error(`${dir}: could not write the checkpoint (${(err as Error).message})`, { cause: err });
   }
   await syncDirectory(parent);
   // The new checkpoint is in place; failing to delete the old copy is not an error (the next swap removes it).
