@@ -120,7 +120,14 @@ export {
   type UpdateStats,
 } from "./ppo/ppo_phases.ts";
 export { evaluatePolicy, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";
-export { PPO_STAGE_DEFAULTS, type PPOHistory, type PPOStageOptions, type PPOStageResult, runPPOStage } from "./pipeline/ppo_stage.ts";
+export {
+  PPO_STAGE_DEFAULTS,
+  type PPOHistory,
+  type PPOStageOptions,
+  type PPOStageResult,
+  ppoStartedFrom,
+  runPPOStage,
+} from "./pipeline/ppo_stage.ts";
 export { ChatSession } from "./chat/chat_session.ts";
 export { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo/dpo_loss.ts";
 export { DPO_DEFAULTS, type DpoConfig, type DpoHistory, encodePairs, trainDpo } from "./dpo/train_dpo.ts";

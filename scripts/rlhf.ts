@@ -23,6 +23,7 @@ import { type CommandSpec, numberFlag, parseCommand, positiveIntFlag, runMain, u
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { disposePipelineResult, OTHER_METHODS, type OtherMethod, runPipeline } from "../lib/pipeline/pipeline.ts";
 import { printRunSummary } from "../lib/report/console_summary.ts";
+import { checkpointDirs } from "../lib/pipeline/checkpoint_dirs.ts";
 import { writeReport } from "../lib/report/report.ts";
 import { DEFAULT_TASK, TASKS } from "../lib/tasks/registry.ts";
 
@@ -34,6 +35,11 @@ const SPEC: CommandSpec = {
     task: { type: "string", default: DEFAULT_TASK, value: "NAME", help: `the task: ${Object.keys(TASKS).join(" | ")}` },
     init: { type: "string", value: "DIR", help: "start from this GPT-2 directory (HF layout) instead of models/gpt2-poetry-zh" },
     "from-scratch": { type: "boolean", default: false, help: "pretrain a small model on the task's corpus first instead" },
+    fresh: {
+      type: "boolean",
+      default: false,
+      help: "delete this run's stage checkpoints first and train every stage again (rank lists of the same SFT model are reused)",
+    },
     preset: { type: "string", value: "NAME", help: `with --from-scratch: ${Object.keys(GPT2_PRESETS).join(" | ")}` },
     "pretrain-steps": { type: "string", value: "N", help: "with --from-scratch: pretraining steps" },
     "sft-steps": { type: "string", value: "N", help: "SFT steps" },
@@ -77,6 +83,7 @@ const SPEC: CommandSpec = {
   examples: [
     "deno task rlhf",
     "deno task rlhf --quick",
+    "deno task rlhf --fresh                                               # every stage trained again",
     "deno task rlhf --task poetry-zh-rules",
     "deno task rlhf --ppo-reward gold",
     "deno task rlhf --method all                                          # DPO, RLOO and GRPO beside PPO",
@@ -139,6 +146,16 @@ if (sftData) {
 }
 const root = str("checkpoint-root") ?? (sftData ? "checkpoints/own-sft" : "checkpoints");
 await runMain(async () => {
+  if (flag("fresh")) {
+    const dirs = checkpointDirs(root, {
+      quick,
+      ppo: { reward: ppoReward, iterations: ppoIterations, ptxCoef, lr: ppoLr, initKlCoef: klCoef },
+    });
+    const stages = [...(flag("from-scratch") ? ["pretrain" as const] : []), "sft" as const, "rm" as const, "ppo" as const, ...methods];
+    for (const stage of stages) {
+      await Deno.remove(dirs[stage], { recursive: true }).then(() => console.log(`[rlhf] --fresh: removed ${dirs[stage]}/`), () => {});
+    }
+  }
   const backend = await initBackend();
   const started = performance.now();
   const r = await runPipeline({

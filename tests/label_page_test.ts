@@ -100,3 +100,60 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "rank in the page, then train: the reward model trains on the saved lists, and its checkpoint records the files and counts",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const { initBackend } = await import("../lib/backend.ts");
+    const { loadPretrained } = await import("../lib/pretrained.ts");
+    const { disposeGPT2 } = await import("../lib/gpt2/init.ts");
+    const { loadTask } = await import("../lib/tasks/registry.ts");
+    const { runRewardStage } = await import("../lib/pipeline/reward_stage.ts");
+    const { disposeRewardModel } = await import("../lib/reward/reward_model.ts");
+    await initBackend({ quiet: true });
+    const dir = await Deno.makeTempDir();
+    const sftDir = new URL("./fixtures/uer-tiny", import.meta.url).pathname; // a tiny model in the book's layout, as the "SFT model"
+    const path = `${dir}/poetry-zh-human.jsonl`;
+    const server = startLabelServer(new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint: "checkpoints/sft@test" }), {
+      port: 0,
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      await page.waitForSelector("li.card");
+      await page.click("#save"); // the first list as shown
+      await page.waitForFunction(`${textOf("#status")}.includes("已保存 1 条")`);
+      await page.click("li.card:nth-child(1) button.down"); // the second list: 二 above 一
+      await page.click("#save");
+      await page.waitForFunction(`${textOf("#status")}.includes("已保存 2 条")`);
+    } finally {
+      await browser.close();
+      await server.shutdown();
+    }
+    const sft = await loadPretrained(sftDir);
+    try {
+      const result = await runRewardStage(sft, sft.tokenizer!, await loadTask("poetry-zh"), sftDir, {
+        checkpointDir: `${dir}/rm`,
+        labelsPath: `${dir}/simulated.jsonl`,
+        humanLabels: [path],
+        trainPrompts: 0, // the person's rankings alone
+        heldoutPrompts: 2,
+        k: 2,
+        train: { epochs: 1 },
+        quiet: true,
+      });
+      assert.deepEqual(result.listsByLabeler, { "李老师": 2 });
+      const record = JSON.parse(await Deno.readTextFile(`${dir}/rm/reward.json`));
+      assert.deepEqual(record.labels, { files: [`${dir}/simulated.jsonl`, path], listsByLabeler: { "李老师": 2 } });
+      assert.deepEqual((await loadLabels(path)).map((l) => l.responses), [["甲答", "乙答", "丙答"], ["二", "一"]]);
+      disposeRewardModel(result.rm);
+    } finally {
+      disposeGPT2(sft);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -82,6 +82,28 @@ Deno.test("resuming with a different config is refused with the field named", as
   }
 });
 
+Deno.test("another evaluation or checkpoint cadence is the same run: a finished run is reused as it is", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const model = createGPT2(config, { seed: 0 });
+    const finished = await trainLM({ model, data, config: trainConfig, checkpointDir: dir, quiet: true }); // evalEvery 6, checkpointEvery 5
+    const again = createGPT2(config, { seed: 9 });
+    const reused = await trainLM({
+      model: again,
+      data,
+      config: resolveTrainConfig({ ...trainConfig, evalEvery: 4, checkpointEvery: 3 }), // a notebook's cadence
+      checkpointDir: dir,
+      quiet: true,
+    });
+    assert.deepEqual(reused, finished, "the finished run's history, no new steps");
+    assert.deepEqual(await weights(again), await weights(model), "the finished run's weights");
+    disposeGPT2(model);
+    disposeGPT2(again);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a fine-tuning checkpoint that started from other weights is refused, not resumed", async () => {
   const dir = await Deno.makeTempDir();
   try {

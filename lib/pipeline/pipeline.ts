@@ -30,7 +30,7 @@ import { checkpointDirs, type StageName } from "./checkpoint_dirs.ts";
 import { loadSftJsonl } from "../data/sft_jsonl.ts";
 import { hashText } from "../hash.ts";
 import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
-import { type PPOStageOptions, type PPOStageResult, runPPOStage } from "./ppo_stage.ts";
+import { type PPOStageOptions, type PPOStageResult, ppoStartedFrom, runPPOStage } from "./ppo_stage.ts";
 
 /** The methods that can run beside PPO. */
 export type OtherMethod = "dpo" | GroupMethod;
@@ -264,11 +264,11 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
         ...o.reward,
       }));
     const sftFingerprint = await checkpointFingerprint(sftDir);
-    const ppoStartedFrom = `${sftFingerprint} + ${await checkpointFingerprint(rmDir)}`;
+    const startedFromSftAndRm = await ppoStartedFrom(sftDir, rmDir);
     const ppo = await timed("ppo", () =>
       runPPOStage(sftModel, tokenizer, task, reward.rm, {
         checkpointDir: dirs.ppo,
-        startedFrom: ppoStartedFrom,
+        startedFrom: startedFromSftAndRm,
         quiet: o.quiet,
         ...quick?.ppo,
         ...o.ppo,
@@ -289,7 +289,7 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       group[method] = await timed(method, () =>
         runGroupStage(sftModel, tokenizer, task, reward.rm, {
           checkpointDir: dirs[method],
-          startedFrom: ppoStartedFrom,
+          startedFrom: startedFromSftAndRm,
           quiet: o.quiet,
           ...(quick ? { iterations: 2, promptsPerIteration: 2, evalPrompts: 8, evalEvery: 2 } : {}),
           ...o.group,

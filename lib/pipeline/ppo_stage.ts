@@ -6,6 +6,7 @@
  * `evalEvery` iterations; checkpoints every `checkpointEvery` (resumable).
  */
 import { SEEDS } from "./seeds.ts";
+import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { sampleAndScore } from "../eval/sample_and_score.ts";
@@ -66,6 +67,14 @@ export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
   checkpointEvery: 10,
   checkpointDir: "checkpoints/ppo",
 });
+
+/**
+ * What a PPO run starts from, as its checkpoint records it: the fingerprints of the SFT model's and the
+ * reward model's checkpoints (the pipeline and notebook 03 record the same, so either resumes the other's run).
+ */
+export async function ppoStartedFrom(sftDir: string, rmDir: string): Promise<string> {
+  return `${await checkpointFingerprint(sftDir)} + ${await checkpointFingerprint(rmDir)}`;
+}
 
 export interface PPOHistory {
   stats: (PPOStats & { iteration: number })[];

@@ -58,6 +58,9 @@ export async function writeTrainCheckpoint(
   });
 }
 
+/** Settings that do not change the trained weights (how often to evaluate and save): a run resumes whatever they are. */
+const CADENCE: readonly (keyof TrainConfig)[] = ["evalEvery", "checkpointEvery"];
+
 /**
  * Loads an unfinished run from `dir` into `model` and `optimizer`.
  * Returns undefined when `dir` holds no training state; throws when it was
@@ -81,7 +84,7 @@ export async function readTrainCheckpoint(
     throw err;
   }
   const state = parseJsonText(text, statePath) as TrainState;
-  for (const key of Object.keys(config) as (keyof TrainConfig)[]) {
+  for (const key of (Object.keys(config) as (keyof TrainConfig)[]).filter((k) => !CADENCE.includes(k))) {
     if (JSON.stringify(state.config?.[key]) !== JSON.stringify(config[key])) {
       throw new Error(
         `${statePath}: this checkpoint was trained with ${key}=${JSON.stringify(state.config?.[key])}, ` +

@@ -53,7 +53,16 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
   try {
     if (run.checkpointDir) {
       const resumed = await readTrainCheckpoint(run.checkpointDir, model, optimizer, config, run.startedFrom);
-      if (resumed) ({ step: start, history } = resumed);
+      if (resumed) {
+        ({ step: start, history } = resumed);
+        if (!run.quiet) {
+          console.log(
+            start >= config.steps
+              ? `[${run.label ?? "train"}] ${run.checkpointDir}: a finished run of the same settings, reused (${start} steps)`
+              : `[${run.label ?? "train"}] ${run.checkpointDir}: resuming at step ${start} of ${config.steps}`,
+          );
+        }
+      }
     }
     const bar = run.quiet ? undefined : new ProgressBar({ total: config.steps - start, label: run.label ?? "train", unit: "tok" });
     let tokens = 0;
