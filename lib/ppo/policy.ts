@@ -90,13 +90,21 @@ export function evaluateResponses(
   valueHead: Policy["value"] | undefined,
   batch: SequenceBatch,
   sampling: SamplingOptions,
-  options: { entropy?: boolean } = {},
+  options: {
+    entropy?: boolean;
+    /**
+     * Run the forward pass in training mode, dropout on with this seed. PPO never does (log-probs and
+     * values must not change between two passes over the same tokens); notebook 03 shows what goes wrong if it did.
+     */
+    dropoutSeed?: number;
+  } = {},
 ): { logprobs: tf.Tensor2D; values?: tf.Tensor2D; entropy?: tf.Tensor2D } {
   const B = batch.ids.length;
   const { promptLength: P, responseLength: R } = batch;
   const hidden = gpt2Hidden(lm, tf.tensor2d(batch.ids, undefined, "int32"), {
     attentionMask: tf.tensor2d(batch.attentionMask, undefined, "int32"),
     positionIds: tf.tensor2d(batch.positionIds, undefined, "int32"),
+    ...(options.dropoutSeed === undefined ? {} : { training: true, seed: options.dropoutSeed }),
   }); // [B, P + R, C]
   // The state before response token t is position P − 1 + t.
   const states = tf.slice(hidden, [0, P - 1, 0], [B, R, -1]) as tf.Tensor3D; // [B, R, C]
