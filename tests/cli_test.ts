@@ -6,7 +6,19 @@
 import { assert } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const SCRIPTS = ["rlhf", "chat", "label", "bench", "build_data", "pretrain_base", "figures", "bench_sizes", "export_prefs", "convert"];
+const SCRIPTS = [
+  "rlhf",
+  "chat",
+  "label",
+  "bench",
+  "build_data",
+  "pretrain_base",
+  "figures",
+  "bench_sizes",
+  "export_prefs",
+  "convert",
+  "notebooks",
+];
 
 async function run(script: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {

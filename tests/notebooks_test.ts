@@ -3,7 +3,7 @@
  * 1. its code cells, extracted in order into a .ts file beside it, pass
  *    `deno check` and `deno run` (the kernel does not catch type errors,
  *    missing exports or unhandled rejections);
- * 2. the real Deno Jupyter kernel executes it headlessly (tests/run_notebook.py),
+ * 2. the real Deno Jupyter kernel executes it headlessly (scripts/run_notebook.py),
  *    every cell succeeds, and chart and table cells really produce their
  *    Plotly/SVG and HTML outputs (none lost to the kernel's idle race).
  * Both with RLHF_NOTEBOOK_QUICK=1 (a few steps). 01 runs before 02, which
@@ -80,7 +80,7 @@ for (const name of NOTEBOOKS) {
       await freshStart(name);
       const out = await Deno.makeTempFile({ suffix: ".ipynb" });
       try {
-        const runner = new URL("./run_notebook.py", import.meta.url).pathname;
+        const runner = new URL("../scripts/run_notebook.py", import.meta.url).pathname;
         const result = await run("/usr/bin/python3", [runner, join(DIR, name), out], DIR);
         assert.ok(result.ok, `${name} failed in the kernel:\n${result.stderr.slice(-3000)}`);
         const executed: Cell[] = JSON.parse(await Deno.readTextFile(out)).cells;
@@ -92,6 +92,17 @@ for (const name of NOTEBOOKS) {
           }
           if (/^new Table\(/m.test(code(cell))) assert.ok(mimes.has("text/html"), `${name} cell ${i}: table output missing`);
         });
+        // The offline page (deno task notebooks) shows every chart as SVG and every formula as MathML.
+        const { notebookToHtml } = await import("../lib/report/notebook_html.ts");
+        const html = notebookToHtml({ cells: executed } as Parameters<typeof notebookToHtml>[0], name);
+        const charts = executed.flatMap((c) => c.outputs ?? []).filter((o) =>
+          (o as { data?: object }).data && "image/svg+xml" in (o as { data: object }).data
+        );
+        assert.equal(html.match(/<div class="chart"><svg/g)?.length ?? 0, charts.length, `${name}: every chart in the HTML`);
+        const formulas = executed.filter((c) =>
+          c.cell_type === "markdown"
+        ).map((c) => code(c)).join("\n").match(/\$\$[\s\S]+?\$\$|\$[^$\n]+?\$/g) ?? [];
+        assert.equal(html.match(/<math/g)?.length ?? 0, formulas.length, `${name}: every formula as MathML`);
       } finally {
         await Deno.remove(out);
       }

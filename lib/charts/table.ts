@@ -2,7 +2,7 @@
  * A table that displays itself in notebooks (HTML) and as plain text
  * elsewhere: for samples side by side and score summaries.
  */
-function escapeHtml(text: string): string {
+export function escapeHtml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
 }
 

@@ -1,6 +1,6 @@
 """Runs a notebook in the real Deno Jupyter kernel, headless, cell by cell.
 
-    /usr/bin/python3 tests/run_notebook.py notebooks/01_pretrain_sft.ipynb OUT.ipynb
+    /usr/bin/python3 scripts/run_notebook.py notebooks/01_pretrain_sft.ipynb OUT.ipynb
 
 Uses jupyter_client directly (Debian: jupyter-client, python3-ipykernel) with a
 kernelspec made here (deno jupyter --kernel). The Deno kernel sometimes sends a
