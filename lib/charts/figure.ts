@@ -43,9 +43,11 @@ export function plotlyFigure(spec: ChartSpec): PlotlyFigure {
       title: { text: spec.title },
       xaxis: { title: { text: spec.xTitle } },
       yaxis: { title: { text: spec.yTitle } },
+      // The legend below the plot, never on the data.
+      legend: { orientation: "h", x: 0, xanchor: "left", y: -0.2, yanchor: "top" },
       width: 720,
-      height: 400,
-      margin: { l: 60, r: 20, t: 50, b: 50 },
+      height: 400 + 20 * Math.ceil(spec.series.length / 3),
+      margin: { l: 60, r: 20, t: 50, b: 50 + 20 * Math.ceil(spec.series.length / 3) },
     },
   };
 }
