@@ -122,6 +122,7 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     const html = await Deno.readTextFile(paths.html);
     assert.match(html, /<svg /);
     assert.ok(!/<script/.test(html), "the report is static");
+    await Deno.copyFile(paths.html, REPORT_COPY); // for the browser test below
     const { disposePolicy } = await import("../lib/ppo/policy.ts");
     disposePolicy(result.ppo.policy);
     // Settings other than the defaults (2 iterations) get a PPO directory of their own.
@@ -176,4 +177,30 @@ Deno.test("checkpointDirs(): the default PPO run in ppo/, other settings in a di
   assert.equal(checkpointDirs("c", { ppo: { lr: 3e-5, reward: "gold" } }).ppo, "c/ppo-gold-lr0.00003");
   assert.equal(checkpointDirs("c", { quick: true, ppo: { ptxCoef: 0, initKlCoef: 0 } }).ppo, "c/ppo-ptx0-kl0-quick");
   assert.equal(checkpointDirs("c", { quick: true }).sft, "c/sft-quick");
+});
+
+const REPORT_COPY = await Deno.makeTempFile({ suffix: ".html" });
+const CHROMIUM = "/usr/bin/chromium";
+
+Deno.test({
+  name: "the report reads on a phone-sized screen (nothing wider than the page) and prints to PDF (headless Chromium)",
+  ignore: !(await Deno.stat(CHROMIUM).then(() => true, () => false)), // CI installs it
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const { chromium } = await import("playwright-core");
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 375, height: 700 } });
+      await page.goto(`file://${REPORT_COPY}`);
+      const widths = await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]") as number[];
+      assert.ok(widths[0] <= widths[1], `the report is ${widths[0]} px wide on a ${widths[1]} px screen`);
+      const pdf = await page.pdf({ format: "A4" });
+      assert.equal(new TextDecoder().decode(pdf.subarray(0, 5)), "%PDF-");
+      assert.ok(pdf.length > 20_000, `PDF of ${pdf.length} bytes`);
+    } finally {
+      await browser.close();
+      await Deno.remove(REPORT_COPY);
+    }
+  },
 });

@@ -264,14 +264,16 @@ ${shareLine}`;
       ),
     ],
   ] as const;
-  const html = `<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>RLHF report · ${r.task.name}</title>
+  const html =
+    `<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>RLHF report · ${r.task.name}</title>
 <style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}td{white-space:pre-wrap}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}</style></head><body>
+table{border-collapse:collapse;margin:0.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}td{white-space:pre-wrap}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}
+@media print{body{max-width:none;margin:0}pre{white-space:pre-wrap;word-break:break-all}table{display:table}svg,tr{break-inside:avoid}}</style></head><body>
 <h1>训练自己的 ChatGPT · RLHF report</h1>
 ${summary}
 <h2>Every method on the same held-out evaluation</h2>${
-    new Table(COMPARISON_COLUMNS, methodComparison(r).map((row) => Object.values(row))).html()
-  }
+      new Table(COMPARISON_COLUMNS, methodComparison(r).map((row) => Object.values(row))).html()
+    }
 <h2>What PPO did, on held-out requests</h2>${headline.map((c) => renderSvg(c.spec)).join("\n")}
 <h2>SFT and PPO answers to the same held-out requests</h2>${sideBySide.html()}
 <h2>Details</h2>
