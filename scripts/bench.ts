@@ -15,6 +15,8 @@
  * (the spread of the per-round ratios is printed too).
  */
 import { initBackend } from "../lib/backend.ts";
+import { machineLine } from "../lib/machine.ts";
+import { nativeKernelsBuild } from "../lib/fast/native_kernels.ts";
 import { parseCommand } from "../lib/cli.ts";
 import { tf } from "../lib/tf.ts";
 import { type GPT2Config, resolveGPT2Config } from "../lib/gpt2/config.ts";
@@ -34,6 +36,15 @@ const { values } = parseCommand({
 });
 const quick = values.quick === true;
 const backend = await initBackend();
+// Name the machine class: the ratios depend on the CPU's vector units and on which kernels BLAS and the C compiler chose.
+console.log(`[bench] ${
+  JSON.stringify({
+    machine: machineLine(),
+    backend,
+    openblas_coretype: Deno.env.get("OPENBLAS_CORETYPE") ?? null,
+    native_kernels_build: nativeKernelsBuild() ?? null,
+  })
+}`);
 
 interface BenchCase {
   name: string;

@@ -6,6 +6,7 @@
  * runs the same model, so its cost scales with these numbers.
  */
 import { initBackend } from "../lib/backend.ts";
+import { machineLine } from "../lib/machine.ts";
 import { parseCommand } from "../lib/cli.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { measureTraining } from "../lib/bench/measure.ts";
@@ -17,7 +18,6 @@ parseCommand({
   examples: ["deno task bench-sizes"],
 });
 await initBackend();
-const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown CPU";
 const sizes = [
   { name: "gpt2-micro (4 × 128)", n_layer: 4, n_embd: 128, n_head: 4 },
   { name: "6 × 128", n_layer: 6, n_embd: 128, n_head: 4 },
@@ -25,7 +25,7 @@ const sizes = [
   { name: "4 × 192", n_layer: 4, n_embd: 192, n_head: 6 },
   { name: "gpt2-mini (6 × 192)", n_layer: 6, n_embd: 192, n_head: 6 },
 ];
-console.log(`${cpu}, ${navigator.hardwareConcurrency} cores; batch 16 × 128 tokens, vocabulary 5,676`);
+console.log(`${machineLine()}; batch 16 × 128 tokens, vocabulary 5,676`);
 let first = 0;
 for (const s of sizes) {
   const config = resolveGPT2Config({ ...s, n_positions: 128, vocab_size: 5676, dropout: 0 });

@@ -8,6 +8,7 @@
  *   deno task pretrain-base --steps 200 --checkpoint-dir /tmp/base --out /tmp/base-model   # a short try
  */
 import { describeBackend, initBackend } from "../lib/backend.ts";
+import { machineLine } from "../lib/machine.ts";
 import { loadPoems, splitPoems } from "../lib/corpus/poems.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { BASE_PRETRAIN_DEFAULTS, loadBaseRun, runBasePretrain } from "../lib/pipeline/base_stage.ts";
@@ -50,11 +51,10 @@ await runMain(async () => {
     preset: preset as GPT2PresetName,
     ...(steps ? { train: { steps } } : {}),
   });
-  const cpu = Deno.readTextFileSync("/proc/cpuinfo").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown CPU";
   const command = ["deno task pretrain-base", ...Deno.args].join(" ");
   const { heldoutSliceLoss, heldoutLoss } = await exportBase(result, heldout, {
     command,
-    machine: `${cpu}, ${navigator.hardwareConcurrency} cores`,
+    machine: machineLine(),
     backend: describeBackend(backend),
     date: new Date().toISOString().slice(0, 10),
   }, values.out as string);

@@ -90,11 +90,17 @@ export type NativeKernels = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** Compiler flag sets, tried in order (-march=native is not accepted everywhere). */
 const FLAG_SETS = [
-  ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
+  // RLHF_NATIVE_MARCH=haswell builds for AVX2 machines on one that has AVX-512 (to measure the AVX2 path).
+  ["-O3", `-march=${Deno.env.get("RLHF_NATIVE_MARCH") ?? "native"}`, "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
   ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
 ];
 
-let cached: { kernels?: NativeKernels; reason?: string } | undefined;
+let cached: { kernels?: NativeKernels; reason?: string; build?: string } | undefined;
+
+/** How the loaded kernels were compiled ("cc -O3 -march=native …"), or undefined when they are not in use. */
+export function nativeKernelsBuild(): string | undefined {
+  return cached?.build;
+}
 
 /** Why the native kernels are not in use ("" when they are). */
 export function nativeKernelsUnavailableReason(): string {
@@ -114,15 +120,15 @@ export function loadNativeKernels(): NativeKernels | undefined {
     return undefined;
   }
   try {
-    const path = buildLibrary();
-    cached = { kernels: Deno.dlopen(path, SYMBOLS).symbols };
+    const { path, build } = buildLibrary();
+    cached = { kernels: Deno.dlopen(path, SYMBOLS).symbols, build };
   } catch (err) {
     cached = { reason: err instanceof Error ? err.message.split("\n")[0] : String(err) };
   }
   return cached.kernels;
 }
 
-function buildLibrary(): string {
+function buildLibrary(): { path: string; build: string } {
   const source = Deno.readTextFileSync(SOURCE);
   const ext = Deno.build.os === "darwin" ? "dylib" : "so";
   const compiler = Deno.env.get("CC") ?? "cc";
@@ -130,7 +136,8 @@ function buildLibrary(): string {
   for (const flags of FLAG_SETS) {
     const tag = hashText(`${source}\0${compiler}\0${flags.join(" ")}\0${Deno.build.target}`).toString(16).padStart(8, "0");
     const target = new URL(`librlhf_kernels-${tag}.${ext}`, BUILD_DIR).pathname;
-    if (exists(target)) return target;
+    const build = `${compiler} ${flags.join(" ")}`;
+    if (exists(target)) return { path: target, build };
     Deno.mkdirSync(BUILD_DIR, { recursive: true });
     const temp = `${target}.tmp-${Deno.pid}`;
     try {
@@ -141,7 +148,7 @@ function buildLibrary(): string {
       }).outputSync();
       if (out.success) {
         Deno.renameSync(temp, target);
-        return target;
+        return { path: target, build };
       }
       errors.push(`${compiler} ${flags.join(" ")}: ${new TextDecoder().decode(out.stderr).trim().split("\n")[0]}`);
     } catch (err) {

@@ -4,6 +4,8 @@
  * `metrics.json` beside it with the final numbers, so runs can be compared by
  * a script. Both written atomically.
  */
+import { escapeHtml } from "../charts/table.ts";
+import { machineLine } from "../machine.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../checkpoint/atomic.ts";
 import { formatDifference } from "../eval/paired_difference.ts";
 import { lineChart } from "../charts/figure.ts";
@@ -39,6 +41,7 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
     preference_part: r.task.preference?.part ?? null,
     started_from: r.startedFrom,
     backend: ctx.backend,
+    machine: machineLine(),
     sizes: {
       n_layer: c.n_layer,
       n_head: c.n_head,
@@ -166,20 +169,19 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
     }.</p>`
     : "";
   const se = (p: { mean: number; standardError: number }) => (p.standardError > 0 ? (p.mean / p.standardError).toFixed(0) : "∞");
-  const summary =
-    `<p>Task <b>${r.task.name}</b> (${r.task.description}), started from <code>${r.startedFrom}</code>; backend ${ctx.backend}; total ${
-      ctx.totalSeconds.toFixed(0)
-    } s
+  const summary = `<p>Task <b>${r.task.name}</b> (${r.task.description}), started from <code>${r.startedFrom}</code>; ${
+    escapeHtml(machineLine())
+  }; backend ${ctx.backend}; total ${ctx.totalSeconds.toFixed(0)} s
 (${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}); ${metrics.date}.</p>
 ${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.task.preference.description}.</p>` : ""}
 <p><b>Reward model</b>: held-out pairwise accuracy ${r.reward.heldoutAccuracy.pairwise.toFixed(3)} (untrained ${
-      r.reward.accuracyBefore.pairwise.toFixed(3)
-    }, ceiling ${r.reward.goldAccuracy.pairwise.toFixed(3)}), Spearman with gold ${r.reward.spearmanWithGold.toFixed(3)}.
+    r.reward.accuracyBefore.pairwise.toFixed(3)
+  }, ceiling ${r.reward.goldAccuracy.pairwise.toFixed(3)}), Spearman with gold ${r.reward.spearmanWithGold.toFixed(3)}.
 <b>PPO − SFT</b> on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers: gold ${
-      formatDifference(r.summary.ppoGain)
-    } (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${
-      bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""
-    }.</p>
+    formatDifference(r.summary.ppoGain)
+  } (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${
+    bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""
+  }.</p>
 ${shareLine}`;
   const classOf = r.task.preference?.classOf;
   const tag = (text: string) => (classOf ? ` · ${classOf(text)}` : "");
