@@ -138,7 +138,9 @@ export function describeBackend(name: BackendName): string {
     const blas = tf.getKernel(tf.BatchMatMul, "wasm") && Deno.env.get("RLHF_FAST_MATMUL") !== "0" ? loadBlas() : undefined;
     return `wasm (${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"})` +
       (blas ? ` + BLAS matmul (${blas.path})` : "") +
-      (loadNativeKernels() ? " + native fused kernels" : ` (native kernels off: ${nativeKernelsUnavailableReason()})`);
+      (loadNativeKernels()
+        ? ` + native fused kernels${Deno.env.get("RLHF_NATIVE_MARCH") ? ` (-march=${Deno.env.get("RLHF_NATIVE_MARCH")})` : ""}`
+        : ` (native kernels off: ${nativeKernelsUnavailableReason()})`);
   }
   if (name === "tensorflow-gpu") return "tensorflow (tfjs-node-gpu, CUDA)";
   if (name === "tensorflow") return "tensorflow (tfjs-node, CPU)";

@@ -6,6 +6,7 @@
  * fallbacks a user without OpenBLAS, a C compiler or wasm gets must be as
  * right as the fast path.
  */
+import { describeMachine } from "../lib/machine.ts";
 import { assert } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -59,6 +60,12 @@ const PATHS: ComputePath[] = [
     env: { ...ALL_ON, RLHF_FAST_MATMUL: "0" },
     banner: { has: ["native fused kernels"], hasNot: ["BLAS"] },
     available: hasNative,
+  },
+  {
+    name: "wasm + BLAS + native kernels built for AVX2 (-march=haswell), as on most laptops",
+    env: { ...ALL_ON, RLHF_NATIVE_MARCH: "haswell" },
+    banner: { has: ["native fused kernels (-march=haswell)"], hasNot: [] },
+    available: hasNative && describeMachine().vectorSets.includes("avx2"),
   },
   { name: "cpu (pure JS)", env: { ...ALL_ON, RLHF_BACKEND: "cpu" }, banner: { has: ["cpu (pure JS)"], hasNot: [] }, available: true },
 ];
