@@ -94,3 +94,39 @@ Deno.test("runPPOStage(): a non-finite statistic stops the run with the iteratio
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runGroupStage() (GRPO): killed after iteration 1 and resumed = an uninterrupted run (weights, history)", async () => {
+  const { runGroupStage } = await import("../lib/pipeline/group_stage.ts");
+  const task = poetryTask((await loadPoems()).slice(0, 200), { preference: "rules" });
+  const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+  const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), {
+    seed: 3,
+  });
+  const rm = createRewardModel(sft, { seed: 1 });
+  const options = {
+    iterations: 3,
+    promptsPerIteration: 2,
+    evalPrompts: 2,
+    evalEvery: 3,
+    checkpointEvery: 5,
+    quiet: true,
+    group: { method: "grpo" as const, maxNewTokens: 8, miniBatchSize: 4, lr: 1e-3 },
+  };
+  const dir = await Deno.makeTempDir();
+  try {
+    const straight = await runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/a` });
+    await assert.rejects(
+      () => runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b`, stopAfterIteration: 1 }),
+      /grpo: stopped after iteration 1/,
+    );
+    const resumed = await runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b` });
+    assert.deepEqual(resumed.history, straight.history);
+    for (const [name, v] of Object.entries(straight.lm.params)) assert.deepEqual(await resumed.lm.params[name].data(), await v.data(), name);
+    disposeGPT2(straight.lm);
+    disposeGPT2(resumed.lm);
+  } finally {
+    disposeRewardModel(rm);
+    disposeGPT2(sft);
+    await Deno.remove(dir, { recursive: true });
+  }
+});

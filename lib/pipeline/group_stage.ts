@@ -19,6 +19,8 @@ import { AdamW } from "../train/adamw.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../rng.ts";
 import { loadFinishedPolicy, saveFinishedPolicy } from "./finished_policy.ts";
+import { loadPPOCheckpoint, savePPOCheckpoint } from "../ppo/ppo_checkpoint.ts";
+import { saveTokenizerFiles } from "../tokenizer/io.ts";
 
 export interface GroupStageOptions {
   /** @default 30 (as PPO) */
@@ -30,7 +32,11 @@ export interface GroupStageOptions {
   readonly evalPrompts: number;
   /** @default 10 */
   readonly evalEvery: number;
+  /** A resumable checkpoint every this many iterations (as PPO's). @default 10 */
+  readonly checkpointEvery: number;
   readonly checkpointDir: string;
+  /** Stop after this iteration as if the process were killed, with its checkpoint written (tests). */
+  readonly stopAfterIteration?: number;
   /** Names the SFT model and reward model (their fingerprints): part of the run's identity. */
   readonly startedFrom?: string;
   readonly seed: number;
@@ -43,6 +49,7 @@ export const GROUP_STAGE_DEFAULTS: Readonly<Omit<GroupStageOptions, "checkpointD
   group: {},
   evalPrompts: 128,
   evalEvery: 10,
+  checkpointEvery: 10,
   seed: 0,
 });
 
@@ -90,17 +97,21 @@ export async function runGroupStage(
   const reference = cloneGPT2(sft, { trainable: false });
   const optimizer = new AdamW(lm.params, { weightDecay: 0 });
   try {
-    const rng = new Rng(o.seed + SEEDS.groupSampling);
     const trainPrompts = task.prompts("train", o.seed + SEEDS.trainRequestOrder);
     const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
     const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView };
-    const history: GroupHistory = {
+    // A run killed part-way resumes from its last checkpoint: weights, optimizer, sampling RNG and history.
+    const resumed = await loadPPOCheckpoint<GroupHistory>(o.checkpointDir, { lm }, optimizer, identity);
+    if (resumed && !o.quiet) console.log(`${config.method}: resuming ${o.checkpointDir} at iteration ${resumed.iteration}`);
+    const rng = resumed ? Rng.fromState(resumed.rngState) : new Rng(o.seed + SEEDS.groupSampling);
+    const history: GroupHistory = resumed?.history ?? {
       stats: [],
       eval: [heldoutRow(0, await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions))],
     };
-    const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations, label: config.method, unit: "it" });
+    const start = resumed?.iteration ?? 0;
+    const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations - start, label: config.method, unit: "it" });
     let last: PolicyEvaluation | undefined;
-    for (let it = 0; it < o.iterations; it++) {
+    for (let it = start; it < o.iterations; it++) {
       const batch = Array.from(
         { length: o.promptsPerIteration },
         (_, i) => trainPrompts[(it * o.promptsPerIteration + i) % trainPrompts.length],
@@ -130,7 +141,19 @@ export async function runGroupStage(
         last = await evaluatePolicy(lm, reference, rm, tokenizer, task, heldout, evalOptions);
         history.eval.push(heldoutRow(done, last));
       }
-      bar?.update(done, {
+      if (done !== o.iterations && (done % o.checkpointEvery === 0 || done === o.stopAfterIteration)) {
+        await savePPOCheckpoint(o.checkpointDir, { lm }, optimizer, {
+          iteration: done,
+          config: identity,
+          klCoef: config.beta,
+          rngState: rng.state(),
+          history,
+        }, saveTokenizerFiles(tokenizer));
+      }
+      if (done === o.stopAfterIteration) {
+        throw new Error(`${config.method}: stopped after iteration ${done} as asked (stopAfterIteration); its checkpoint resumes the run`);
+      }
+      bar?.update(done - start, {
         tokens: done,
         extra: { score: result.stats["objective/scores"].toFixed(3), kl: result.stats["objective/kl"].toFixed(2) },
       });

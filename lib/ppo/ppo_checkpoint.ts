@@ -1,8 +1,9 @@
 /**
- * A PPO checkpoint: the policy's GPT-2 (HF layout, loads as a plain model for
- * chat), `value_head.safetensors`, `optimizer.safetensors` and
- * `ppo_state.json` (iteration, config, KL coefficient, RNG state, history),
- * in one atomic directory swap. Resuming restores all of it.
+ * A checkpoint of an online RL run (PPO; RLOO and GRPO without a value head):
+ * the policy's GPT-2 (HF layout, loads as a plain model for chat),
+ * `value_head.safetensors` when there is a value head, `optimizer.safetensors`
+ * and `ppo_state.json` (iteration, config, KL coefficient, RNG state,
+ * history), in one atomic directory swap. Resuming restores all of it.
  */
 import { tf } from "../tf.ts";
 import { loadGPT2Weights, recoverInterruptedSwap, saveGPT2Weights } from "../checkpoint/pretrained.ts";
@@ -10,6 +11,10 @@ import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensor
 import { disposeGPT2 } from "../gpt2/init.ts";
 import type { AdamW } from "../train/adamw.ts";
 import type { Policy } from "./policy.ts";
+import type { GPT2Model } from "../gpt2/model_types.ts";
+
+/** A policy as checkpointed: PPO's has a value head, RLOO's and GRPO's do not. */
+export type CheckpointedPolicy = Policy | { readonly lm: GPT2Model; readonly value?: undefined };
 import { parseJsonText } from "../fs.ts";
 
 export interface PPOState<H> {
@@ -22,21 +27,22 @@ export interface PPOState<H> {
 
 export async function savePPOCheckpoint<H>(
   dir: string,
-  policy: Policy,
+  policy: CheckpointedPolicy,
   optimizer: AdamW,
   state: PPOState<H>,
   extraFiles: Record<string, string | Uint8Array>,
 ): Promise<void> {
   const opt = await optimizer.state();
   const optTensors = new Map([...opt.tensors].map(([k, v]) => [k, { dtype: "F32" as const, shape: v.shape, data: v.data }]));
-  const head = new Map([
-    ["value.weight", { dtype: "F32" as const, shape: policy.value.weight.shape, data: (await policy.value.weight.data()) as Float32Array }],
-    ["value.bias", { dtype: "F32" as const, shape: policy.value.bias.shape, data: (await policy.value.bias.data()) as Float32Array }],
+  const value = policy.value;
+  const head = value && new Map([
+    ["value.weight", { dtype: "F32" as const, shape: value.weight.shape, data: (await value.weight.data()) as Float32Array }],
+    ["value.bias", { dtype: "F32" as const, shape: value.bias.shape, data: (await value.bias.data()) as Float32Array }],
   ]);
   await saveGPT2Weights(policy.lm, dir, {
     extraFiles: {
       ...extraFiles,
-      "value_head.safetensors": serializeSafetensors(head),
+      ...(head ? { "value_head.safetensors": serializeSafetensors(head) } : {}),
       "optimizer.safetensors": serializeSafetensors(optTensors, { adamw_step: String(opt.step) }),
       "ppo_state.json": JSON.stringify(state) + "\n",
     },
@@ -46,7 +52,7 @@ export async function savePPOCheckpoint<H>(
 /** Restores a PPO run from `dir` into `policy` and `optimizer`; undefined if `dir` has no PPO state. */
 export async function loadPPOCheckpoint<H>(
   dir: string,
-  policy: Policy,
+  policy: CheckpointedPolicy,
   optimizer: AdamW,
   config: unknown,
 ): Promise<PPOState<H> | undefined> {
@@ -76,11 +82,14 @@ export async function loadPPOCheckpoint<H>(
   } finally {
     disposeGPT2(saved);
   }
-  const head = parseSafetensors(await Deno.readFile(`${dir}/value_head.safetensors`), `${dir}/value_head.safetensors`);
-  tf.tidy(() => {
-    policy.value.weight.assign(tf.tensor(head.tensors.get("value.weight")!.data, policy.value.weight.shape));
-    policy.value.bias.assign(tf.tensor(head.tensors.get("value.bias")!.data, policy.value.bias.shape));
-  });
+  const value = policy.value;
+  if (value) {
+    const head = parseSafetensors(await Deno.readFile(`${dir}/value_head.safetensors`), `${dir}/value_head.safetensors`);
+    tf.tidy(() => {
+      value.weight.assign(tf.tensor(head.tensors.get("value.weight")!.data, value.weight.shape));
+      value.bias.assign(tf.tensor(head.tensors.get("value.bias")!.data, value.bias.shape));
+    });
+  }
   const opt = parseSafetensors(await Deno.readFile(`${dir}/optimizer.safetensors`), `${dir}/optimizer.safetensors`);
   optimizer.loadState({
     step: Number(opt.metadata.adamw_step),
