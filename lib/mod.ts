@@ -135,3 +135,4 @@ export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo
 export { exportPreferencePairs } from "./dpo/export_pairs.ts";
 export { groupAdvantages, type GroupMethod } from "./ppo/group_advantages.ts";
 export { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./ppo/group_step.ts";
+export { GROUP_STAGE_DEFAULTS, type GroupStageOptions, type GroupStageResult, runGroupStage } from "./pipeline/group_stage.ts";
