@@ -13,13 +13,18 @@ import { assert } from "./helpers.ts";
 
 await initBackend({ quiet: true });
 
-Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupted run (weights, β, history; with PPO-ptx)", async () => {
+/** A tiny SFT model and reward model on 200 poems of the rule-following task. */
+async function tinySetup() {
   const task = poetryTask((await loadPoems()).slice(0, 200), { preference: "rules" });
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
   const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), {
     seed: 3,
   });
-  const rm = createRewardModel(sft, { seed: 1 });
+  return { task, tokenizer, sft, rm: createRewardModel(sft, { seed: 1 }) };
+}
+
+Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupted run (weights, β, history; with PPO-ptx)", async () => {
+  const { task, tokenizer, sft, rm } = await tinySetup();
   const options = {
     iterations: 2,
     evalPrompts: 2,
@@ -65,12 +70,7 @@ Deno.test("runPPOStage(): a non-finite statistic stops the run with the iteratio
     /PPOConfig\.ptxCoef: expected ≥ 0, got Infinity|PPOConfig\.ptxCoef: expected a finite number/,
   );
   assert.throws(() => resolvePPOConfig({ initKlCoef: NaN }), /PPOConfig\.initKlCoef: expected a finite number, got NaN/);
-  const task = poetryTask((await loadPoems()).slice(0, 200), { preference: "rules" });
-  const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
-  const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), {
-    seed: 3,
-  });
-  const rm = createRewardModel(sft, { seed: 1 });
+  const { task, tokenizer, sft, rm } = await tinySetup();
   rm.normalisation = { gain: NaN, bias: 0 }; // a reward model whose every score is NaN
   const dir = await Deno.makeTempDir();
   try {
@@ -97,12 +97,7 @@ Deno.test("runPPOStage(): a non-finite statistic stops the run with the iteratio
 
 Deno.test("runGroupStage() (GRPO): killed after iteration 1 and resumed = an uninterrupted run (weights, history)", async () => {
   const { runGroupStage } = await import("../lib/pipeline/group_stage.ts");
-  const task = poetryTask((await loadPoems()).slice(0, 200), { preference: "rules" });
-  const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
-  const sft = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 64, n_embd: 16, n_layer: 1, n_head: 2 }), {
-    seed: 3,
-  });
-  const rm = createRewardModel(sft, { seed: 1 });
+  const { task, tokenizer, sft, rm } = await tinySetup();
   const options = {
     iterations: 3,
     promptsPerIteration: 2,
@@ -121,7 +116,9 @@ Deno.test("runGroupStage() (GRPO): killed after iteration 1 and resumed = an uni
     );
     const resumed = await runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b` });
     assert.deepEqual(resumed.history, straight.history);
-    for (const [name, v] of Object.entries(straight.lm.params)) assert.deepEqual(await resumed.lm.params[name].data(), await v.data(), name);
+    for (const [name, v] of Object.entries(straight.lm.params)) {
+      assert.deepEqual(await resumed.lm.params[name].data(), await v.data(), name);
+    }
     disposeGPT2(straight.lm);
     disposeGPT2(resumed.lm);
   } finally {
