@@ -82,3 +82,22 @@ Deno.test("an error after parsing (a missing checkpoint) is one line naming the 
   assert.match(r.err, /^error: .*\/nonexistent\/model/m);
   assert.ok(!/\n\s+at /.test(r.err), r.err);
 });
+
+Deno.test("deno task chat: an over-long message is reported and the chat goes on", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "scripts/chat.ts", "--checkpoint", "tests/fixtures/uer-tiny"],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(`${"春".repeat(400)}\n你好\n\n`));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const out = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.match(out, /\(not answered: chat: the message is too long for the model's context/);
+  assert.match(out.slice(out.indexOf("not answered")), /助手> /, "the next message is answered");
+});
