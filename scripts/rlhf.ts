@@ -46,8 +46,8 @@ const SPEC: CommandSpec = {
     method: {
       type: "string",
       default: "ppo",
-      value: "ppo|dpo|rloo|grpo|all",
-      help: "methods beside PPO on the same data and evaluation (comma-separated, or all)",
+      value: "ppo|dpo|rloo|grpo|both|all",
+      help: "methods on the same data and evaluation (comma-separated; both = PPO and DPO; all = every one)",
     },
     "ppo-reward": { type: "string", default: "rm", value: "rm|gold", help: "PPO's reward: the reward model, or the gold scorer itself" },
     "ppo-iterations": { type: "string", value: "N", help: "PPO iterations" },
@@ -107,10 +107,11 @@ if (!flag("from-scratch") && (str("preset") || pretrainSteps)) {
 }
 if (str("ppo-reward") !== "rm" && str("ppo-reward") !== "gold") usageError(`--ppo-reward ${str("ppo-reward")}: expected "rm" or "gold"`);
 const ppoReward = str("ppo-reward") as "rm" | "gold";
-const methodNames = str("method")! === "all" ? ["ppo", ...OTHER_METHODS] : str("method")!.split(",");
+const METHOD_SETS: Record<string, string[]> = { all: ["ppo", ...OTHER_METHODS], both: ["ppo", "dpo"] };
+const methodNames = METHOD_SETS[str("method")!] ?? str("method")!.split(",");
 for (const m of methodNames) {
   if (m !== "ppo" && !(OTHER_METHODS as readonly string[]).includes(m)) {
-    usageError(`--method ${str("method")}: expected ppo, ${OTHER_METHODS.join(", ")} or all (comma-separated)`);
+    usageError(`--method ${str("method")}: expected ppo, ${OTHER_METHODS.join(", ")}, both (PPO and DPO) or all (comma-separated)`);
   }
 }
 const methods = methodNames.filter((m) => m !== "ppo") as OtherMethod[];

@@ -50,6 +50,7 @@ Deno.test("bad values are refused where they are parsed, naming the flag and wha
     ["rlhf", ["--ptx-coef", "Infinity"], /--ptx-coef Infinity: expected a number ≥ 0/],
     ["rlhf", ["--preset", "gpt2-micro"], /add --from-scratch/],
     ["rlhf", ["--task", "nope"], /--task nope: expected one of poetry-zh/],
+    ["rlhf", ["--method", "ppo,nope"], /--method ppo,nope: expected ppo, dpo, rloo, grpo, both \(PPO and DPO\) or all/],
     ["chat", ["--top-p", "2"], /--top-p 2: expected a number in \(0, 1\]/],
     ["label", ["--k", "1"], /--k 1: expected an integer ≥ 2/],
     ["label", ["--port", "abc"], /--port abc: expected a port number/],
