@@ -13,10 +13,13 @@
 import { tf } from "../tf.ts";
 import { blasMatMulActive } from "../fast/blas_matmul_kernel.ts";
 import {
+  type AdamWScalars,
+  fusedAdamWUpdate,
   fusedAttention,
   fusedAttentionInference,
   fusedCrossEntropyRows,
   fusedGeluNew,
+  fusedGlobalNorm,
   fusedKernelAvailable,
   fusedLayerNorm,
   fusedLinear,
@@ -67,6 +70,10 @@ export interface FastPathOps {
   maskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor, scale: number): tf.Tensor4D;
   /** Per-row cross-entropy lse(z) − z[target] of logits [N, V] against int32 targets [N] → [N]. */
   crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D;
+  /** One AdamW step of one weight → [new weight, new first moment, new second moment]. */
+  adamWUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWScalars): tf.Tensor[];
+  /** √(Σ_i Σ x_i²) over tensors (the global gradient norm). */
+  globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar;
 }
 
 export type OpName = keyof FastPathOps;
@@ -146,6 +153,14 @@ export const FAST_PATHS: FastPathTable = {
       what: "native cross-entropy (one pass per row, and one for the gradient)",
       applies: has(kernels.CROSS_ENTROPY),
       run: fusedCrossEntropyRows,
+    },
+  ],
+  adamWUpdate: [{ what: "native AdamW (one pass per weight)", applies: has(kernels.ADAMW_UPDATE), run: fusedAdamWUpdate }],
+  globalNorm: [
+    {
+      what: "native sum of squares over every tensor in one call",
+      applies: (tensors) => fusedKernelAvailable(kernels.GLOBAL_NORM) && tensors.every((t) => t.dtype === "float32"),
+      run: fusedGlobalNorm,
     },
   ],
 };

@@ -8,8 +8,7 @@
  *   p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
  */
 import { tf, variableOf } from "../tf.ts";
-import { fusedAdamWUpdate, fusedKernelAvailable } from "../fast/fused_ops.ts";
-import { ADAMW_UPDATE } from "../fast/kernel_names.ts";
+import { withFastPath } from "../ops/fast_path.ts";
 
 export interface AdamWOptions {
   /** Adam's decay rates of the first and second moments. @default [0.9, 0.95] */
@@ -69,7 +68,6 @@ export class AdamW {
     this.#step += 1;
     const t = this.#step;
     const sqrtBias2 = Math.sqrt(1 - this.#beta2 ** t);
-    const fused = fusedKernelAvailable(ADAMW_UPDATE);
     for (const [name, p] of Object.entries(this.#params)) {
       const lr = baseLr * (this.#lrScale[name] ?? 1);
       const stepSize = lr / (1 - this.#beta1 ** t);
@@ -77,26 +75,9 @@ export class AdamW {
       if (!g) throw new Error(`AdamW.step: no gradient for "${name}"`);
       const decay = this.#decay[name] ? 1 - lr * this.#weightDecay : 1; // multiplier of p before the update
       tf.tidy(() => {
-        if (fused) {
-          // The same formula in one native pass (lib/fast/native/kernels.c).
-          const [newP, m, v] = fusedAdamWUpdate(p, g, this.#m[name], this.#v[name], {
-            beta1: this.#beta1,
-            beta2: this.#beta2,
-            eps: this.#eps,
-            decay,
-            stepSize,
-            sqrtBias2,
-          });
-          p.assign(newP);
-          this.#m[name].assign(m);
-          this.#v[name].assign(v);
-          return;
-        }
-        const m = tf.add(tf.mul(this.#m[name], this.#beta1), tf.mul(g, 1 - this.#beta1));
-        const v = tf.add(tf.mul(this.#v[name], this.#beta2), tf.mul(tf.square(g), 1 - this.#beta2));
-        const decayed = decay !== 1 ? tf.mul(p, decay) : p;
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBias2), this.#eps);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
+        const scalars = { beta1: this.#beta1, beta2: this.#beta2, eps: this.#eps, decay, stepSize, sqrtBias2 };
+        const [newP, m, v] = adamWUpdate(p, g, this.#m[name], this.#v[name], scalars);
+        p.assign(newP);
         this.#m[name].assign(m);
         this.#v[name].assign(v);
       });
@@ -138,3 +119,16 @@ export class AdamW {
     }
   }
 }
+
+/**
+ * One AdamW step of one weight (decoupled weight decay, as torch.optim.AdamW):
+ *   m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²,   p ← decay·p − stepSize · m / (√v / √(1 − β2ᵗ) + ε)
+ * with decay = 1 − lr·weight_decay and stepSize = lr / (1 − β1ᵗ).
+ */
+export const adamWUpdate = withFastPath("adamWUpdate", (p, g, m0, v0, s) => {
+  const m = tf.add(tf.mul(m0, s.beta1), tf.mul(g, 1 - s.beta1));
+  const v = tf.add(tf.mul(v0, s.beta2), tf.mul(tf.square(g), 1 - s.beta2));
+  const decayed = s.decay !== 1 ? tf.mul(p, s.decay) : p;
+  const denom = tf.add(tf.div(tf.sqrt(v), s.sqrtBias2), s.eps);
+  return [tf.sub(decayed, tf.mul(tf.div(m, denom), s.stepSize)), m, v];
+});

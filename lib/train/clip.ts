@@ -2,8 +2,7 @@
  * Gradient clipping by the global norm, as `torch.nn.utils.clip_grad_norm_`.
  */
 import { tf } from "../tf.ts";
-import { fusedGlobalNorm, fusedKernelAvailable } from "../fast/fused_ops.ts";
-import { GLOBAL_NORM } from "../fast/kernel_names.ts";
+import { withFastPath } from "../ops/fast_path.ts";
 
 /**
  * Scales all gradients by min(1, maxNorm / (‖g‖ + 1e-6)), where ‖g‖ is the
@@ -25,8 +24,8 @@ export function clipByGlobalNorm(
   });
 }
 
-/** √(Σ ‖g‖²): one native kernel where the backend has it, else a square, a sum and an add per tensor. */
-export function globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
-  if (fusedKernelAvailable(GLOBAL_NORM) && tensors.every((t) => t.dtype === "float32")) return fusedGlobalNorm(tensors);
-  return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
-}
+/** √(Σ ‖g‖²) over every gradient. */
+export const globalNorm = withFastPath(
+  "globalNorm",
+  (tensors) => tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))) as tf.Scalar),
+);
