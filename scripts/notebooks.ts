@@ -43,7 +43,14 @@ await runMain(async () => {
     }).output();
     if (code !== 0) throw new Error(`${name}: a cell failed in the kernel (the executed part is in ${executed})`);
     const html = join(out, basename(name, ".ipynb") + ".html");
-    await writeTextFileAtomic(html, notebookToHtml(JSON.parse(await Deno.readTextFile(executed)), basename(name, ".ipynb")));
-    console.log(`[notebooks] ${name}: ${((performance.now() - started) / 1000).toFixed(0)} s → ${html}`);
+    const nb = JSON.parse(await Deno.readTextFile(executed));
+    await writeTextFileAtomic(html, notebookToHtml(nb, basename(name, ".ipynb")));
+    const cells = (nb.cells as { metadata?: { execution_seconds?: number } }[]).map((c, i) =>
+      [i, c.metadata?.execution_seconds ?? 0] as const
+    );
+    const [slowest, seconds] = cells.reduce((a, b) => (b[1] > a[1] ? b : a));
+    console.log(
+      `[notebooks] ${name}: ${((performance.now() - started) / 1000).toFixed(0)} s (slowest cell ${slowest}: ${seconds} s) → ${html}`,
+    );
   }
 });

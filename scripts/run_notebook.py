@@ -7,7 +7,8 @@ kernelspec made here (deno jupyter --kernel). The Deno kernel sometimes sends a
 cell's result after it reports idle; nbclient drops such outputs, so this
 runner keeps listening for a short grace period after each cell. Exits 1 on
 the first cell error, printing it. Writes the executed notebook to OUT.
-Prints one JSON line per cell: index, status, output MIME types.
+Prints one JSON line per cell: index, status, seconds, output MIME types; the
+executed notebook keeps each cell's seconds in its metadata (execution_seconds).
 """
 import json
 import os
@@ -43,6 +44,7 @@ def main(src, out):
         for index, cell in enumerate(nb["cells"]):
             if cell["cell_type"] != "code":
                 continue
+            started = time.time()
             msg_id = kc.execute("".join(cell["source"]))
             outputs, status, idle_at = [], None, None
             deadline = time.time() + CELL_TIMEOUT_S
@@ -76,8 +78,10 @@ def main(src, out):
             else:
                 status = "timeout"
             cell["outputs"] = outputs
+            seconds = round(time.time() - started, 1)
+            cell.setdefault("metadata", {})["execution_seconds"] = seconds
             mimes = sorted({m for o in outputs for m in o.get("data", {})})
-            print(json.dumps({"cell": index, "status": status, "mimes": mimes}), flush=True)
+            print(json.dumps({"cell": index, "status": status, "seconds": seconds, "mimes": mimes}), flush=True)
             if status != "ok":
                 err = [o for o in outputs if o["output_type"] == "error"]
                 print(f"cell {index} failed ({status}): " + (f"{err[0]['ename']}: {err[0]['evalue']}" if err else ""), file=sys.stderr)
