@@ -16,3 +16,18 @@ Deno.test("checkpointFingerprint() names the directory and changes with the weig
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("checkpointFingerprint() names a directory inside the repository the same from the root and from notebooks/", async () => {
+  const { REPO_ROOT } = await import("../lib/fs.ts");
+  const name = `checkpoints/.fingerprint-test-${crypto.randomUUID().slice(0, 8)}`;
+  const dir = `${REPO_ROOT}${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.writeFile(`${dir}/model.safetensors`, new Uint8Array([1, 2, 3]));
+    const fromRoot = await checkpointFingerprint(dir);
+    assert.match(fromRoot, new RegExp(`^${name.replace(".", "\\.")}@[0-9a-f]{12}$`));
+    assert.equal(await checkpointFingerprint(`${REPO_ROOT}notebooks/../${name}`), fromRoot);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

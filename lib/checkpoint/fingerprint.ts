@@ -1,11 +1,13 @@
 import { basename } from "node:path";
+import { repoRelative } from "../fs.ts";
 
 /** The weights files a directory may hold, in the order they are looked for (the first found is hashed). */
 const WEIGHT_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"];
 
 /**
  * Which weights a checkpoint directory holds: `<dir>@<first 12 hex of the
- * SHA-256 of its weights file>` (model.safetensors, or else the shard index,
+ * SHA-256 of its weights file>`, the directory named relative to the
+ * repository root (the same from the root and from notebooks/) (model.safetensors, or else the shard index,
  * or else pytorch_model.bin). Rank lists record it as the model that sampled
  * them, so a retrained model at the same path never reuses labels of
  * responses it did not write.
@@ -26,7 +28,7 @@ export async function checkpointFingerprint(dir: string): Promise<string> {
   if (!bytes) throw new Error(`checkpointFingerprint: ${base} holds no weights (${WEIGHT_FILES.join(", ")})`);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const hex = Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${base}@${hex}`;
+  return `${repoRelative(base)}@${hex}`;
 }
 
 /**

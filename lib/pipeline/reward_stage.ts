@@ -16,7 +16,7 @@ import { appendLabels, loadLabels, rankListsFingerprint, type RankRecord, ranksO
 import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
 import { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
 import { finishedRewardRun, loadRewardModel, saveRewardModel } from "../reward/reward_checkpoint.ts";
-import { pathExists } from "../fs.ts";
+import { pathExists, repoPath } from "../fs.ts";
 import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
 import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.ts";
@@ -103,7 +103,7 @@ export async function runRewardStage(
   overrides: Partial<RewardStageOptions> = {},
 ): Promise<RewardStageResult> {
   const o = { ...REWARD_STAGE_DEFAULTS, ...overrides };
-  const labelsPath = o.labelsPath ?? `data/labels/${task.name}-simulated.jsonl`;
+  const labelsPath = o.labelsPath ?? repoPath(`data/labels/${task.name}-simulated.jsonl`); // the same file from notebooks/
   const labeler = new SimulatedLabeler({
     temperature: o.labelerTemperature,
     seed: o.seed,
