@@ -3,6 +3,7 @@
  * corpus (causal language modelling). The book starts from a pretrained
  * Chinese GPT-2; on a CPU we train our own small one first.
  */
+import { hashText } from "../hash.ts";
 import { randomWindows, sequentialWindows, tokenStream } from "../data/lm_batches.ts";
 import { type GPT2PresetName, resolveGPT2Config } from "../gpt2/config.ts";
 import { createGPT2 } from "../gpt2/init.ts";
@@ -48,10 +49,15 @@ export async function runPretrainStage(task: Task, overrides: Partial<PretrainOp
   const o = { ...PRETRAIN_DEFAULTS, ...overrides, train: { ...PRETRAIN_DEFAULTS.train, ...overrides.train } };
   // A character vocabulary over the corpus and the instruction templates (no labels involved), plus chat markers.
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
-  const { model, history } = await pretrainOnDocuments(tokenizer, task.pretrainTexts("train"), task.pretrainTexts("heldout"), {
+  const trainDocs = task.pretrainTexts("train");
+  const { model, history } = await pretrainOnDocuments(tokenizer, trainDocs, task.pretrainTexts("heldout"), {
     ...o,
     evalBatches: 4,
     label: "pretrain",
+    // What the checkpoint is built from: another corpus or vocabulary is another run, refused rather than resumed.
+    startedFrom: `corpus ${hashText(trainDocs.join("\n")).toString(16)} + vocabulary ${tokenizer.vocabSize}@${
+      hashText(saveTokenizerFiles(tokenizer)["vocab.txt"] ?? "").toString(16)
+    }`,
   });
   return { model, tokenizer, history };
 }
@@ -68,6 +74,8 @@ export interface DocumentPretraining {
   /** Progress-bar label. */
   readonly label: string;
   readonly stopAfterStep?: number;
+  /** What the run is built from (its data); a checkpoint built from something else is refused, not resumed. */
+  readonly startedFrom?: string;
   readonly quiet?: boolean;
 }
 
@@ -98,6 +106,7 @@ export async function pretrainOnDocuments(
     extras: { files: saveTokenizerFiles(tokenizer), bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId },
     label: o.label,
     stopAfterStep: o.stopAfterStep,
+    startedFrom: o.startedFrom,
     quiet: o.quiet,
   });
   return { model, history };
