@@ -97,15 +97,7 @@ export async function evaluatePolicy(
 }
 
 /** One point of a policy's held-out curve during training (iteration 0 = the SFT model). */
-export interface HeldoutRow {
-  readonly iteration: number;
-  readonly gold: number;
-  readonly goldSe: number;
-  readonly rm: number;
-  readonly rmSe: number;
-  readonly kl: number;
-  readonly parts: Record<string, number>;
-}
+export type HeldoutRow = Omit<PolicyEvaluation, "samples"> & { readonly iteration: number };
 
 /** The row of an evaluation at `iteration` (the samples left out: the history stays small). */
 export function heldoutRow(iteration: number, e: PolicyEvaluation): HeldoutRow {

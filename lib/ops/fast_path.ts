@@ -177,9 +177,3 @@ export function withFastPath<K extends OpName>(op: K, reference: FastPathOps[K])
   };
   return Object.assign(dispatch, { reference }) as WithFastPath<K>;
 }
-
-/** Which implementation `op` would take for these arguments now (notebooks and tests show it). */
-export function fastPathFor<K extends OpName>(op: K, ...args: Parameters<FastPathOps[K]>): string {
-  const paths = FAST_PATHS[op] as readonly FastImplementation<(...args: unknown[]) => unknown>[];
-  return paths.find((p) => p.applies(...args))?.what ?? "the reference (tfjs ops)";
-}

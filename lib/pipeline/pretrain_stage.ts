@@ -50,13 +50,14 @@ export async function runPretrainStage(task: Task, overrides: Partial<PretrainOp
   // A character vocabulary over the corpus and the instruction templates (no labels involved), plus chat markers.
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
   const trainDocs = task.pretrainTexts("train");
+  const vocabText = saveTokenizerFiles(tokenizer)["vocab.txt"] ?? "";
   const { model, history } = await pretrainOnDocuments(tokenizer, trainDocs, task.pretrainTexts("heldout"), {
     ...o,
     evalBatches: 4,
     label: "pretrain",
     // What the checkpoint is built from: another corpus or vocabulary is another run, refused rather than resumed.
     startedFrom: `corpus ${hashText(trainDocs.join("\n")).toString(16)} + vocabulary ${tokenizer.vocabSize}@${
-      hashText(saveTokenizerFiles(tokenizer)["vocab.txt"] ?? "").toString(16)
+      hashText(vocabText).toString(16)
     }`,
   });
   return { model, tokenizer, history };
