@@ -19,7 +19,7 @@ import type { GPT2Model } from "../gpt2/model_types.ts";
 import { buildCharVocab, type CharVocabTokenizer } from "../tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS } from "../tokenizer/chat_template.ts";
 import { evaluateLoss, type TrainConfig, type TrainHistory } from "../train/trainer.ts";
-import { pretrainOnDocuments } from "./pretrain_stage.ts";
+import { pretrainingInputs, pretrainOnDocuments } from "./pretrain_stage.ts";
 
 /** What the base pretraining needs to know. */
 export interface BasePretrainOptions {
@@ -95,10 +95,12 @@ export async function runBasePretrain(
   overrides: Partial<BasePretrainOptions> = {},
 ): Promise<BasePretrainResult> {
   const { o, corpus, tokenizer } = await prepareBaseRun(heldoutPoems, requiredTexts, overrides);
-  const { model, history } = await pretrainOnDocuments(tokenizer, corpus.train.map(poemDocument), heldoutPoems.map(poemDocument), {
+  const trainDocs = corpus.train.map(poemDocument);
+  const { model, history } = await pretrainOnDocuments(tokenizer, trainDocs, heldoutPoems.map(poemDocument), {
     ...o,
     evalBatches: 1_000, // every held-out poem
     label: "base",
+    startedFrom: pretrainingInputs(trainDocs, tokenizer),
   });
   return { model, tokenizer, history, corpus, options: o };
 }

@@ -50,17 +50,22 @@ export async function runPretrainStage(task: Task, overrides: Partial<PretrainOp
   // A character vocabulary over the corpus and the instruction templates (no labels involved), plus chat markers.
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
   const trainDocs = task.pretrainTexts("train");
-  const vocabText = saveTokenizerFiles(tokenizer)["vocab.txt"] ?? "";
   const { model, history } = await pretrainOnDocuments(tokenizer, trainDocs, task.pretrainTexts("heldout"), {
     ...o,
     evalBatches: 4,
     label: "pretrain",
-    // What the checkpoint is built from: another corpus or vocabulary is another run, refused rather than resumed.
-    startedFrom: `corpus ${hashText(trainDocs.join("\n")).toString(16)} + vocabulary ${tokenizer.vocabSize}@${
-      hashText(vocabText).toString(16)
-    }`,
+    startedFrom: pretrainingInputs(trainDocs, tokenizer),
   });
   return { model, tokenizer, history };
+}
+
+/**
+ * What a pretraining checkpoint is built from: fingerprints of its corpus and vocabulary. A run in the
+ * checkpoint directory built from another corpus or vocabulary is another run, refused rather than resumed.
+ */
+export function pretrainingInputs(trainDocs: readonly string[], tokenizer: Tokenizer): string {
+  const vocabText = saveTokenizerFiles(tokenizer)["vocab.txt"] ?? "";
+  return `corpus ${hashText(trainDocs.join("\n")).toString(16)} + vocabulary ${tokenizer.vocabSize}@${hashText(vocabText).toString(16)}`;
 }
 
 /** How `pretrainOnDocuments` trains: the model size, windows, loop settings and where checkpoints go. */
