@@ -8,7 +8,8 @@ Training: random ids, forward + mean cross-entropy + backward + AdamW;
 `--warmup` untimed steps, then the median of `--train-steps` timed steps.
 Generation: `--gen-new` tokens for `--gen-batch` random prompts with a KV
 cache, multinomial sampling at temperature 1; one untimed run, then the
-median of `--gen-runs`.
+median of `--gen-runs`. With `--profile`, the JSON also holds each op's
+self CPU time (torch.profiler) per training step and per generation run.
 """
 import argparse
 import json
@@ -21,6 +22,24 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 from gpt2_ref import forward, init_params, loss_fn  # noqa: E402
+
+
+def op_profile(run, repeats):
+    """Self CPU time of every ATen op while `run()` runs (a training step, or one
+    generation), per repeat: [{kernel, calls, ms}] largest first, and the
+    wall time per repeat with the profiler on."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        run()
+        wall_ms = (time.perf_counter() - start) * 1000 / repeats
+    ops = [
+        {"kernel": e.key, "calls": e.count / repeats, "ms": e.self_cpu_time_total / 1000 / repeats}
+        for e in prof.key_averages()
+        if e.self_cpu_time_total > 0
+    ]
+    return {"wall_ms": wall_ms, "ops": sorted(ops, key=lambda o: -o["ms"])}
 
 
 def main():
@@ -36,6 +55,7 @@ def main():
     ap.add_argument("--gen-runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", action="store_true", help="also time every op (torch.profiler, self CPU time)")
     a = ap.parse_args()
     cfg = json.loads(a.config)
     torch.set_num_threads(a.threads)
@@ -44,8 +64,8 @@ def main():
     V = cfg["vocab_size"]
 
     opt = torch.optim.AdamW(list(params.values()), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
-    times = []
-    for i in range(a.warmup + a.train_steps):
+
+    def train_step():
         rows = torch.randint(0, V, (a.batch, a.seq + 1), generator=g)
         start = time.perf_counter()
         opt.zero_grad(set_to_none=True)
@@ -53,23 +73,30 @@ def main():
         loss.backward()
         opt.step()
         loss.item()
-        if i >= a.warmup:
-            times.append(time.perf_counter() - start)
-    train_s = statistics.median(times)
+        return time.perf_counter() - start
 
     prompts = torch.randint(0, V, (a.gen_batch, a.gen_prompt), generator=g)
-    gen_times = []
-    with torch.no_grad():
-        for i in range(1 + a.gen_runs):
-            start = time.perf_counter()
-            logits, cache = forward(params, cfg, prompts)
-            for _ in range(a.gen_new):
-                probs = torch.softmax(logits[:, -1, :], dim=-1)
-                nxt = torch.multinomial(probs, 1, generator=g)
-                logits, cache = forward(params, cfg, nxt, cache)
-            if i >= 1:
-                gen_times.append(time.perf_counter() - start)
+
+    @torch.no_grad()
+    def generate():
+        start = time.perf_counter()
+        logits, cache = forward(params, cfg, prompts)
+        for _ in range(a.gen_new):
+            probs = torch.softmax(logits[:, -1, :], dim=-1)
+            nxt = torch.multinomial(probs, 1, generator=g)
+            logits, cache = forward(params, cfg, nxt, cache)
+        return time.perf_counter() - start
+
+    times = [train_step() for _ in range(a.warmup + a.train_steps)][a.warmup:]
+    train_s = statistics.median(times)
+    gen_times = [generate() for _ in range(1 + a.gen_runs)][1:]
     gen_s = statistics.median(gen_times)
+    profile = {}
+    if a.profile:
+        profile = {
+            "train_profile": op_profile(lambda: [train_step() for _ in range(a.train_steps)], a.train_steps),
+            "gen_profile": op_profile(generate, 1),
+        }
 
     blas = "openblas" if "openblas" in os.environ.get("LD_LIBRARY_PATH", "") else "default (Debian reference BLAS unless OpenBLAS is linked)"
     if os.environ.get("OPENBLAS_CORETYPE"):
@@ -79,6 +106,7 @@ def main():
         "gen_tokens_per_s": a.gen_batch * a.gen_new / gen_s, "gen_ms_median": gen_s * 1000,
         "threads": a.threads, "torch": torch.__version__, "blas": blas,
         "params": sum(p.numel() for p in params.values()),
+        **profile,
     }))
 
 

@@ -30,9 +30,13 @@ const { values } = parseCommand({
   summary: "Training and generation throughput of this project's GPT-2 against PyTorch on the same configs, in one run, as ratios.",
   flags: {
     quick: { type: "boolean", default: false, help: "the default preset only, fewer repetitions" },
-    profile: { type: "boolean", default: false, help: "time every kernel of a training step of the default preset, and stop" },
+    profile: {
+      type: "boolean",
+      default: false,
+      help: "time every kernel of a training step and of a generation, ours and PyTorch's ops beside them, and stop",
+    },
   },
-  examples: ["deno task bench", "deno task bench --quick", "deno task bench --profile"],
+  examples: ["deno task bench", "deno task bench --quick", "deno task bench --profile --quick"],
 });
 const quick = values.quick === true;
 const backend = await initBackend();
@@ -59,17 +63,6 @@ const cases: BenchCase[] = [
   { name: "gpt2-micro v50257", config: resolveGPT2Config({ preset: "gpt2-micro", vocab_size: 50257 }), batch: 4, seq: 64 },
 ];
 const selected = quick ? cases.slice(0, 1) : cases;
-if (values.profile) {
-  const { name, config, batch, seq } = cases[0];
-  const steps = 10;
-  await measureTraining(config, { batch, seq, warmup: 3, steps: 1, seed: 0 }); // first-use costs stay out of the profile
-  const { result, kernels } = await profileKernels(() => measureTraining(config, { batch, seq, warmup: 0, steps, seed: 0 }));
-  console.log(
-    `[bench] ${name}, batch ${batch} × ${seq}: kernel profile of ${steps} training steps, median step ${result.medianMs.toFixed(1)} ms`,
-  );
-  console.log(formatKernelProfile(kernels, steps, kernels.length ? result.medianMs : 1));
-  Deno.exit(0);
-}
 const steps = quick ? 3 : 6;
 const gen = { batch: 8, promptLength: 8, newTokens: 64, runs: quick ? 2 : 3, seed: 0 };
 const withTorch = await torchAvailable();
@@ -79,6 +72,11 @@ if (withTorch && !(await torchHasOpenMpBlas())) {
     "[bench] WARNING: libopenblas0-openmp is not installed, so PyTorch runs with oversubscribed threads (3–4× slower here):" +
       " the ratios below flatter this project. Install it (apt-get install libopenblas0-openmp) for a fair comparison.",
   );
+}
+
+if (values.profile) {
+  for (const c of selected) await profileCase(c);
+  Deno.exit(0);
 }
 
 const peak = await measureMatmulPeak();
@@ -138,3 +136,33 @@ console.log(
 console.table(rows);
 const fmt = (x?: number) => (x === undefined ? "n/a" : x.toFixed(3));
 console.log(`bench: train_ratio=${fmt(headline.train)} gen_ratio=${fmt(headline.gen)}`);
+
+/** Where a training step's and a generation's time goes, kernel by kernel, and PyTorch's ops on the same config. */
+async function profileCase({ name, config, batch, seq }: BenchCase): Promise<void> {
+  const train = { batch, seq, warmup: 0, steps: 10, seed: 0 };
+  await measureTraining(config, { ...train, warmup: 3, steps: 1 }); // first-use costs stay out of the profile
+  const trained = await profileKernels(() => measureTraining(config, train));
+  console.log(
+    `\n[bench] ${name}, batch ${batch} × ${seq}: kernels of ${train.steps} training steps, median step ${
+      trained.result.medianMs.toFixed(1)
+    } ms`,
+  );
+  console.log(formatKernelProfile(trained.kernels, train.steps, trained.result.medianMs));
+  // One generation warms up inside measureGeneration; both runs are in the profile.
+  const generated = await profileKernels(() => measureGeneration(config, { ...gen, runs: 1 }));
+  console.log(
+    `\n[bench] ${name}: kernels of a generation (batch ${gen.batch}, ${gen.newTokens} new tokens), median ${
+      generated.result.medianMs.toFixed(1)
+    } ms`,
+  );
+  console.log(formatKernelProfile(generated.kernels, 2, generated.result.medianMs, { per: "run" }));
+  if (!withTorch) return;
+  const torch = await runTorchBench(config, { ...train, warmup: 3 }, { ...gen, runs: 1 }, { profile: true });
+  for (const [what, per, p] of [["training step", "step", torch.train_profile], ["generation", "run", torch.gen_profile]] as const) {
+    if (!p) continue;
+    console.log(
+      `\n[bench] ${name}: PyTorch ops of a ${what} (torch.profiler, self CPU time), ${p.wall_ms.toFixed(1)} ms with the profiler on`,
+    );
+    console.log(formatKernelProfile(p.ops, 1, p.wall_ms, { unit: "op", per, outside: "outside ops (Python)" }));
+  }
+}

@@ -52,27 +52,25 @@ export async function profileKernels<T>(measure: () => Promise<T>): Promise<{ re
   }
 }
 
-/** The profile as a table: per step, each kernel's calls and milliseconds and its share of the step. */
-export function formatKernelProfile(kernels: readonly KernelTime[], steps: number, stepMs: number, top = 20): string {
-  const pad = (s: string, n: number) => s.padStart(n);
-  const lines = [`${"kernel".padEnd(28)} ${pad("calls/step", 10)} ${pad("ms/step", 8)} ${pad("% of step", 9)}`];
-  for (const k of kernels.slice(0, top)) {
-    const ms = k.ms / steps;
-    lines.push(
-      `${k.kernel.padEnd(28)} ${pad((k.calls / steps).toFixed(0), 10)} ${pad(ms.toFixed(2), 8)} ${pad((100 * ms / stepMs).toFixed(1), 9)}`,
-    );
-  }
+/**
+ * The profile as a table: per step (or per `per`), each kernel's calls and milliseconds and its share of
+ * `stepMs`; then all kernels together and the time outside them. `unit` names the rows ("op" for PyTorch).
+ */
+export function formatKernelProfile(
+  kernels: readonly KernelTime[],
+  steps: number,
+  stepMs: number,
+  { top = 20, unit = "kernel", per = "step", outside = "outside kernels (JS, tape)" } = {},
+): string {
+  const row = (name: string, calls: string, ms: number | string, share: string) =>
+    `${name.padEnd(32)} ${calls.padStart(10)} ${String(ms).padStart(8)} ${share.padStart(9)}`;
+  const line = (name: string, calls: number | undefined, ms: number) =>
+    row(name, calls === undefined ? "" : calls.toFixed(0), ms.toFixed(2), (100 * ms / stepMs).toFixed(1));
   const inKernels = kernels.reduce((s, k) => s + k.ms, 0) / steps;
-  const calls = kernels.reduce((s, k) => s + k.calls, 0) / steps;
-  lines.push(
-    `${"all kernels".padEnd(28)} ${pad(calls.toFixed(0), 10)} ${pad(inKernels.toFixed(2), 8)} ${
-      pad((100 * inKernels / stepMs).toFixed(1), 9)
-    }`,
-  );
-  lines.push(
-    `${"outside kernels (JS, tape)".padEnd(28)} ${pad("", 10)} ${pad((stepMs - inKernels).toFixed(2), 8)} ${
-      pad((100 * (stepMs - inKernels) / stepMs).toFixed(1), 9)
-    }`,
-  );
-  return lines.join("\n");
+  return [
+    row(unit, `calls/${per}`, `ms/${per}`, `% of ${per}`),
+    ...kernels.slice(0, top).map((k) => line(k.kernel, k.calls / steps, k.ms / steps)),
+    line(`all ${unit}s`, kernels.reduce((s, k) => s + k.calls, 0) / steps, inKernels),
+    line(outside, undefined, stepMs - inKernels),
+  ].join("\n");
 }

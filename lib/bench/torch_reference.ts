@@ -6,6 +6,7 @@
  */
 import type { GPT2Config } from "../gpt2/config.ts";
 import type { GenBenchOptions } from "./measure.ts";
+import type { KernelTime } from "./kernel_profile.ts";
 import { pathExists } from "../fs.ts";
 import { chooseOpenBlasCoreType } from "../fast/openblas.ts";
 
@@ -21,6 +22,16 @@ export interface TorchBenchResult {
   threads: number;
   torch: string;
   blas: string;
+  /** With `profile`: each op's self CPU time per training step, and the step's wall time with the profiler on. */
+  train_profile?: TorchOpProfile;
+  /** With `profile`: the same per generation run (prompt + all new tokens). */
+  gen_profile?: TorchOpProfile;
+}
+
+/** torch.profiler's view of one repeat: ops by self CPU time, largest first. */
+export interface TorchOpProfile {
+  wall_ms: number;
+  ops: KernelTime[];
 }
 
 /** True when /usr/bin/python3 can import torch. */
@@ -49,6 +60,7 @@ export async function runTorchBench(
   config: GPT2Config,
   train: { batch: number; seq: number; warmup: number; steps: number; seed: number },
   gen: GenBenchOptions,
+  options: { profile?: boolean } = {},
 ): Promise<TorchBenchResult> {
   const script = new URL("../../reference/bench_torch.py", import.meta.url).pathname;
   const modelConfig = {
@@ -87,6 +99,7 @@ export async function runTorchBench(
     "2",
     "--seed",
     String(train.seed),
+    ...(options.profile ? ["--profile"] : []),
   ];
   const out = await new Deno.Command(PYTHON, { args, env, stdout: "piped", stderr: "piped" }).output();
   const stdout = new TextDecoder().decode(out.stdout).trim();
