@@ -8,6 +8,7 @@
  * backend per step, in JavaScript or a C kernel (see sampling.ts).
  */
 import { tf } from "../tf.ts";
+import { float32HeapView } from "../fast/wasm_heap.ts";
 import { gpt2HiddenWithCache, lmHead } from "../gpt2/forward.ts";
 import type { KVCache } from "../gpt2/kv_cache.ts";
 import { disposeCache } from "../gpt2/kv_cache.ts";
@@ -99,10 +100,10 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
       disposeCache(cache);
       cache = options.noCache ? undefined : pairs(kv);
       if (options.noCache) kv.forEach((t) => t.dispose());
-      const values = await lastLogits.data(); // the one device sync of the step
+      // The one device sync of the step (on wasm no copy: sampling reads the heap before anything allocates).
+      const values = float32HeapView(lastLogits) ?? (await lastLogits.data() as Float32Array);
+      const sampled = sampleRows(values, model.config.vocab_size, active.map((b) => !finished[b]), options, options.rng);
       lastLogits.dispose();
-
-      const sampled = sampleRows(values as Float32Array, model.config.vocab_size, active.map((b) => !finished[b]), options, options.rng);
       active.forEach((b, i) => {
         let chosen = padId;
         if (!finished[b]) {
