@@ -7,8 +7,8 @@ lib/bench/measure.ts on the same config, printed as one line of JSON.
 Training: random ids, forward + mean cross-entropy + backward + AdamW;
 `--warmup` untimed steps, then the median of `--train-steps` timed steps.
 Generation: `--gen-new` tokens for `--gen-batch` random prompts with a KV
-cache, multinomial sampling at temperature 1; one untimed run, then the
-median of `--gen-runs`. With `--profile`, the JSON also holds each op's
+cache, multinomial sampling at temperature 1; `--gen-warmup` untimed runs, then
+the median of `--gen-runs`. With `--profile`, the JSON also holds each op's
 self CPU time (torch.profiler) per training step and per generation run.
 """
 import argparse
@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--gen-batch", type=int, default=8)
     ap.add_argument("--gen-prompt", type=int, default=8)
     ap.add_argument("--gen-new", type=int, default=64)
+    ap.add_argument("--gen-warmup", type=int, default=1)
     ap.add_argument("--gen-runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -89,7 +90,7 @@ def main():
 
     times = [train_step() for _ in range(a.warmup + a.train_steps)][a.warmup:]
     train_s = statistics.median(times)
-    gen_times = [generate() for _ in range(1 + a.gen_runs)][1:]
+    gen_times = [generate() for _ in range(a.gen_warmup + a.gen_runs)][a.gen_warmup:]
     gen_s = statistics.median(gen_times)
     profile = {}
     if a.profile:

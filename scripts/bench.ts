@@ -78,8 +78,8 @@ const bookCase: BenchCase = {
 const selected = values.book ? [bookCase] : quick ? cases.slice(0, 1) : cases;
 const steps = quick ? 3 : 6;
 const gen = values.book
-  ? { batch: 4, promptLength: 8, newTokens: 32, runs: 2, seed: 0 }
-  : { batch: 8, promptLength: 8, newTokens: 64, runs: quick ? 2 : 3, seed: 0 };
+  ? { batch: 4, promptLength: 8, newTokens: 32, warmup: 1, runs: 2, seed: 0 }
+  : { batch: 8, promptLength: 8, newTokens: 64, warmup: 8, runs: quick ? 2 : 3, seed: 0 }; // warm-up: see GenBenchOptions
 const withTorch = await torchAvailable();
 if (!withTorch) console.log("[bench] PyTorch not found (/usr/bin/python3 -c 'import torch'): reporting this project only");
 if (withTorch && !(await torchHasOpenMpBlas())) {
@@ -164,8 +164,8 @@ async function profileCase({ name, config, batch, seq }: BenchCase): Promise<voi
     } ms`,
   );
   console.log(formatKernelProfile(trained.kernels, train.steps, trained.result.medianMs));
-  // One generation warms up inside measureGeneration; both runs are in the profile.
-  const generated = await profileKernels(() => measureGeneration(config, { ...gen, runs: 1 }));
+  await measureGeneration(config, gen); // compiled paths, as in the timed rounds
+  const generated = await profileKernels(() => measureGeneration(config, { ...gen, warmup: 0, runs: 2 }));
   console.log(
     `\n[bench] ${name}: kernels of a generation (batch ${gen.batch}, ${gen.newTokens} new tokens), median ${
       generated.result.medianMs.toFixed(1)

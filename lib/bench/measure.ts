@@ -24,6 +24,12 @@ export interface GenBenchOptions {
   readonly batch: number;
   readonly promptLength: number;
   readonly newTokens: number;
+  /**
+   * Untimed generations first. A small model's generation makes ~45 tfjs calls per token, and V8 takes
+   * some 20 runs of 64 tokens to compile those paths fully (gpt2-nano: 53 ms a run cold, 30 ms warm);
+   * a PPO run generates hundreds of batches, so the warm speed is the one that counts.
+   */
+  readonly warmup: number;
   readonly runs: number;
   readonly seed: number;
 }
@@ -81,7 +87,7 @@ export async function measureTraining(config: GPT2Config, o: TrainBenchOptions):
   return { tokensPerSecond: (o.batch * o.seq) / (medianMs / 1000), medianMs, numTensorsAfter, peakBytes, peakRssBytes: peakRss };
 }
 
-/** Times `runs` generations of `newTokens` tokens for a batch of random prompts. */
+/** Times `runs` generations of `newTokens` tokens for a batch of random prompts, after `warmup` untimed ones. */
 export async function measureGeneration(config: GPT2Config, o: GenBenchOptions): Promise<Throughput> {
   const model = createGPT2({ ...config, dropout: 0 }, { seed: o.seed });
   const rng = new Rng(o.seed);
@@ -91,13 +97,13 @@ export async function measureGeneration(config: GPT2Config, o: GenBenchOptions):
   let peakBytes = 0;
   let peakRss = 0;
   try {
-    for (let i = 0; i < 1 + o.runs; i++) {
+    for (let i = 0; i < o.warmup + o.runs; i++) {
       const start = performance.now();
       await generate(model, prompts, { maxNewTokens: o.newTokens, rng, temperature: 1 });
       const ms = performance.now() - start;
       peakBytes = Math.max(peakBytes, tf.memory().numBytes);
       peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
-      if (i >= 1) {
+      if (i >= o.warmup) {
         times.push(ms);
         numTensorsAfter.push(tf.memory().numTensors);
       }

@@ -93,6 +93,8 @@ export async function runTorchBench(
     String(gen.promptLength),
     "--gen-new",
     String(gen.newTokens),
+    "--gen-warmup",
+    String(gen.warmup),
     "--gen-runs",
     String(gen.runs),
     "--threads",
