@@ -30,5 +30,5 @@ export function describeMachine(): MachineInfo {
 export function machineLine(m: MachineInfo = describeMachine()): string {
   const names: Record<string, string> = { avx2: "AVX2", fma: "FMA", avx512f: "AVX-512", amx_tile: "AMX" };
   const sets = m.vectorSets.map((s) => names[s]).join(" + ");
-  return `${m.cpu}, ${m.cores} cores${sets ? `, ${sets}` : ""}`;
+  return `${m.cpu}, ${m.cores} ${m.cores === 1 ? "core" : "cores"}${sets ? `, ${sets}` : ""}`;
 }

@@ -143,7 +143,9 @@ for (const c of selected) {
   rows.push(row);
   console.log(`[bench] ${JSON.stringify(row)}`);
   if ((row["train % of matmul peak"] as number) > 100) {
-    console.log("[bench] WARNING: the step ran above the measured matmul peak: the machine was busier while the peak was measured");
+    console.log(
+      "[bench] WARNING: the step ran above the measured matmul peak: the peak varies from run to run (and a busy machine lowers it)",
+    );
   }
 }
 console.log(
@@ -171,7 +173,7 @@ async function profileCase({ name, config, batch, seq }: BenchCase): Promise<voi
       generated.result.medianMs.toFixed(1)
     } ms`,
   );
-  console.log(formatKernelProfile(generated.kernels, 2, generated.result.medianMs, { per: "run" }));
+  console.log(formatKernelProfile(generated.kernels, 2, generated.result.medianMs, { per: "run", outside: "outside kernels (JS)" }));
   if (!withTorch) return;
   const torch = await runTorchBench(config, { ...train, warmup: 3 }, { ...gen, runs: 1 }, { profile: true });
   for (const [what, per, p] of [["training step", "step", torch.train_profile], ["generation", "run", torch.gen_profile]] as const) {

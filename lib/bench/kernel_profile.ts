@@ -1,5 +1,5 @@
 /**
- * Where a training step's time goes, kernel by kernel: every tfjs kernel
+ * Where a training step's or a generation's time goes, kernel by kernel: every tfjs kernel
  * registered for the active backend is wrapped with a timer for the length of
  * one measurement. Meaningful on backends whose kernels run synchronously
  * (wasm, cpu): there a kernel's wall time is its cost. On tfjs-node or a GPU

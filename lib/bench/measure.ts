@@ -25,9 +25,9 @@ export interface GenBenchOptions {
   readonly promptLength: number;
   readonly newTokens: number;
   /**
-   * Untimed generations first. A small model's generation makes ~45 tfjs calls per token, and V8 takes
-   * some 20 runs of 64 tokens to compile those paths fully (gpt2-nano: 53 ms a run cold, 30 ms warm);
-   * a PPO run generates hundreds of batches, so the warm speed is the one that counts.
+   * Untimed generations first. A small model's generation makes ~45 tfjs calls per token, and V8 compiles
+   * those paths over the first ~20 runs of 64 tokens (gpt2-nano: 53 ms a run in runs 2–6, 33 ms in runs
+   * 13–18, 30 ms after); a PPO run generates hundreds of batches, so the warm speed is the one that counts.
    */
   readonly warmup: number;
   readonly runs: number;

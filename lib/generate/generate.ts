@@ -102,8 +102,12 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
       if (options.noCache) kv.forEach((t) => t.dispose());
       // The one device sync of the step (on wasm no copy: sampling reads the heap before anything allocates).
       const values = float32HeapView(lastLogits) ?? (await lastLogits.data() as Float32Array);
-      const sampled = sampleRows(values, model.config.vocab_size, active.map((b) => !finished[b]), options, options.rng);
-      lastLogits.dispose();
+      let sampled;
+      try {
+        sampled = sampleRows(values, model.config.vocab_size, active.map((b) => !finished[b]), options, options.rng);
+      } finally {
+        lastLogits.dispose();
+      }
       active.forEach((b, i) => {
         let chosen = padId;
         if (!finished[b]) {

@@ -9,7 +9,7 @@
 import { loadedNativeKernels } from "../fast/native_kernels.ts";
 import { truncatedDistribution } from "./truncation.ts";
 
-/** Where uniform random numbers in [0, 1) come from (seeded in practice). */
+/** Where uniform random numbers in [0, 1) come from (seeded in practice); plain JS, no tfjs calls (see sampleRows). */
 export interface RandomSource {
   nextFloat(): number;
 }
@@ -56,6 +56,8 @@ export function keepsEveryToken(options: SamplingOptions, vocabSize: number): bo
  * takes one draw from `rng`, in row order, as `sampleToken` does. Plain
  * sampling (no top-k/top-p, not greedy) runs in the native kernel when the
  * backend set-up has loaded it (lib/fast: the same walk, in C); the rest in JS.
+ * `values` may be a view of the wasm heap (generate does this): nothing here,
+ * `rng` included, may call tfjs, which could grow the heap and detach the view.
  */
 export function sampleRows(
   values: Float32Array,
