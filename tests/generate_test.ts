@@ -106,6 +106,17 @@ Deno.test("generate() leaks no tensors", async () => {
   const out = await generate(model, prompts, { maxNewTokens: 12, stopIds: [2, 11, 17, 23, 31], greedy: true, rng: new Rng(1) });
   assert.ok(out.finished.some(Boolean));
   assert.equal(tf.memory().numTensors, before);
+  // …and when sampling throws mid-generation (the step's logits and the cache are freed).
+  let draws = 0;
+  const failing = {
+    nextFloat: () => (++draws > 5
+      ? (() => {
+        throw new Error("rng failed");
+      })()
+      : 0.5),
+  };
+  await assert.rejects(() => generate(model, prompts, { maxNewTokens: 6, rng: failing }), /rng failed/);
+  assert.equal(tf.memory().numTensors, before);
 });
 
 Deno.test("generate() rejects prompts that fill the context", async () => {
