@@ -1,7 +1,7 @@
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
 import { samplingDistribution } from "../lib/generate/truncation.ts";
-import { samplingEntropy, truncatedLogprobs, truncatedLogprobsComposite } from "../lib/ppo/logprobs.ts";
+import { logprobsAndEntropy, samplingEntropy, truncatedLogprobs, truncatedLogprobsComposite } from "../lib/ppo/logprobs.ts";
 import { fusedKernelAvailable } from "../lib/fast/fused_ops.ts";
 import { CROSS_ENTROPY } from "../lib/fast/kernel_names.ts";
 import { assert, assertAllClose } from "./helpers.ts";
@@ -60,6 +60,28 @@ Deno.test({
     }
     tf.dispose([logits, tokens, weights]);
   },
+});
+
+Deno.test("logprobsAndEntropy(): the log-probs and entropy of the two functions, the kept set read back once, nothing left behind", async () => {
+  const logits = tf.tensor2d(rows);
+  const tokens = tf.tensor1d([5, 3, 0], "int32");
+  for (const sampling of [{}, { topP: 0.8 }, { temperature: 1.3, topK: 4 }]) {
+    const before = tf.memory().numTensors;
+    const reads = { count: 0 };
+    const dataSync = logits.dataSync.bind(logits);
+    logits.dataSync = (() => (reads.count++, dataSync())) as typeof logits.dataSync;
+    const both = logprobsAndEntropy(logits, tokens, sampling, true);
+    logits.dataSync = dataSync;
+    const alone = tf.tidy(() => [truncatedLogprobs(logits, tokens, sampling), samplingEntropy(logits, sampling)]);
+    assertAllClose(await both.logprobs.data(), await alone[0].data(), { atol: 1e-6, what: `log-probs ${JSON.stringify(sampling)}` });
+    assertAllClose(await both.entropy!.data(), await alone[1].data(), { atol: 1e-6, what: `entropy ${JSON.stringify(sampling)}` });
+    assert.equal(reads.count, Object.keys(sampling).some((k) => k !== "temperature") ? 1 : 0, "read-backs of the logits");
+    tf.dispose([both.logprobs, both.entropy!, ...alone]);
+    assert.equal(tf.memory().numTensors, before);
+  }
+  const withoutEntropy = logprobsAndEntropy(logits, tokens, {}, false);
+  assert.equal(withoutEntropy.entropy, undefined);
+  tf.dispose([withoutEntropy.logprobs, logits, tokens]);
 });
 
 Deno.test("samplingEntropy() of the full distribution at a temperature", async () => {

@@ -7,7 +7,7 @@
  *
  * The truncated log-softmax is one custom op with its own gradient; the kept
  * set is the sampler's own (generate/truncation.ts, computed on the values
- * read back), so it stays out of the backward pass: for kept tokens ∂/∂z_j = dy_j − p_j·Σ_i dy_i, for dropped
+ * read back), a constant of the op, so it stays out of the backward pass: for kept tokens ∂/∂z_j = dy_j − p_j·Σ_i dy_i, for dropped
  * tokens the gradient is 0.
  */
 import { tf } from "../tf.ts";
@@ -18,7 +18,10 @@ import { crossEntropyRows } from "../gpt2/loss.ts";
 /** A large negative logit for tokens outside the kept set (−∞ would give NaN in 0·∞). */
 const DROPPED = -1e9;
 
-/** 1 for the tokens the sampler may draw at each row of `logits` [N, V], else 0: the sampler's own rule (generate/truncation.ts). */
+/**
+ * 1 for the tokens the sampler may draw at each row of `logits` [N, V], else 0: the sampler's own rule
+ * (generate/truncation.ts), on the values read back (one device sync).
+ */
 function keptSet(logits: tf.Tensor2D, sampling: SamplingOptions): tf.Tensor2D {
   const [N, V] = logits.shape;
   return tf.tensor2d(keptMask(logits.dataSync() as Float32Array, V, sampling), [N, V]);
@@ -38,17 +41,25 @@ export function truncatedLogprobs(logits: tf.Tensor2D, tokens: tf.Tensor1D, samp
   return truncatedLogprobsComposite(logits, tokens, sampling);
 }
 
-/** The same log-probs for every truncation, from tfjs ops and the sampler's kept set (the reference for the cross-entropy path). */
-export function truncatedLogprobsComposite(logits: tf.Tensor2D, tokens: tf.Tensor1D, sampling: SamplingOptions = {}): tf.Tensor1D {
+/**
+ * The same log-probs for every truncation, from tfjs ops and the sampler's kept set (the reference for the
+ * cross-entropy path). `keep`: that kept set when the caller has it already (logprobsAndEntropy).
+ */
+export function truncatedLogprobsComposite(
+  logits: tf.Tensor2D,
+  tokens: tf.Tensor1D,
+  sampling: SamplingOptions = {},
+  keep?: tf.Tensor2D,
+): tf.Tensor1D {
   const temperature = sampling.temperature ?? 1;
   return tf.tidy(() => {
     const V = logits.shape[1];
     const onehot = tf.oneHot(tf.cast(tokens, "int32"), V); // [N, V]
+    const kept = keep ?? keptSet(logits, sampling); // a constant of the op: no gradient flows into it
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const z = tf.div(args[0] as tf.Tensor2D, temperature) as tf.Tensor2D;
-      const keep = keptSet(args[0] as tf.Tensor2D, sampling);
-      const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, keep), DROPPED))); // log of the renormalised truncated distribution
-      (args[1] as tf.GradSaveFunc)([logp, keep, onehot]);
+      const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, kept), DROPPED))); // log of the renormalised truncated distribution
+      (args[1] as tf.GradSaveFunc)([logp, kept, onehot]);
       return {
         value: tf.sum(tf.mul(logp, onehot), 1),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -63,16 +74,36 @@ export function truncatedLogprobsComposite(logits: tf.Tensor2D, tokens: tf.Tenso
   });
 }
 
-/** Entropy (nats) of the sampling distribution at each row, no gradient needed. [N] */
-export function samplingEntropy(logits: tf.Tensor2D, sampling: SamplingOptions = {}): tf.Tensor1D {
+/** Entropy (nats) of the sampling distribution at each row, no gradient needed. [N] `keep`: as for truncatedLogprobsComposite. */
+export function samplingEntropy(logits: tf.Tensor2D, sampling: SamplingOptions = {}, keep?: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const z = tf.div(logits, sampling.temperature ?? 1) as tf.Tensor2D;
     if (keepsEveryToken(sampling, z.shape[1])) {
       const logp = tf.logSoftmax(z);
       return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)) as tf.Tensor1D;
     }
+    const kept = keep ?? keptSet(logits, sampling);
+    const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, kept), DROPPED)));
+    return tf.neg(tf.sum(tf.mul(tf.mul(tf.exp(logp), kept), logp), 1)) as tf.Tensor1D;
+  });
+}
+
+/**
+ * The log-probs of `tokens` and, with `withEntropy`, the entropy of every row, both under the sampling
+ * distribution: with top-k/top-p the kept set is read back once for the two.
+ */
+export function logprobsAndEntropy(
+  logits: tf.Tensor2D,
+  tokens: tf.Tensor1D,
+  sampling: SamplingOptions,
+  withEntropy: boolean,
+): { logprobs: tf.Tensor1D; entropy?: tf.Tensor1D } {
+  if (keepsEveryToken(sampling, logits.shape[1])) {
+    return { logprobs: truncatedLogprobs(logits, tokens, sampling), entropy: withEntropy ? samplingEntropy(logits, sampling) : undefined };
+  }
+  return tf.tidy(() => {
     const keep = keptSet(logits, sampling);
-    const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, keep), DROPPED)));
-    return tf.neg(tf.sum(tf.mul(tf.mul(tf.exp(logp), keep), logp), 1)) as tf.Tensor1D;
+    const logprobs = truncatedLogprobsComposite(logits, tokens, sampling, keep);
+    return withEntropy ? { logprobs, entropy: samplingEntropy(logits, sampling, keep) } : { logprobs };
   });
 }

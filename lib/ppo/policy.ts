@@ -10,7 +10,7 @@ import { gpt2Hidden, lmHead } from "../gpt2/forward.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { SamplingOptions } from "../generate/sampling.ts";
-import { samplingEntropy, truncatedLogprobs } from "./logprobs.ts";
+import { logprobsAndEntropy } from "./logprobs.ts";
 
 export interface Policy {
   readonly lm: GPT2Model;
@@ -110,7 +110,8 @@ export function evaluateResponses(
   const states = tf.slice(hidden, [0, P - 1, 0], [B, R, -1]) as tf.Tensor3D; // [B, R, C]
   const logits = tf.reshape(lmHead(lm, states), [B * R, lm.config.vocab_size]) as tf.Tensor2D;
   const tokens = tf.tensor1d(batch.responseTokens.flat(), "int32");
-  const logprobs = tf.reshape(truncatedLogprobs(logits, tokens, sampling), [B, R]) as tf.Tensor2D;
+  const scored = logprobsAndEntropy(logits, tokens, sampling, options.entropy === true);
+  const logprobs = tf.reshape(scored.logprobs, [B, R]) as tf.Tensor2D;
   const C = lm.config.n_embd;
   const values = valueHead
     ? tf.reshape(tf.add(tf.matMul(tf.reshape(states, [B * R, C]) as tf.Tensor2D, valueHead.weight as tf.Tensor2D), valueHead.bias), [
@@ -118,6 +119,6 @@ export function evaluateResponses(
       R,
     ]) as tf.Tensor2D
     : undefined;
-  const entropy = options.entropy ? tf.reshape(samplingEntropy(logits, sampling), [B, R]) as tf.Tensor2D : undefined;
+  const entropy = scored.entropy && tf.reshape(scored.entropy, [B, R]) as tf.Tensor2D;
   return { logprobs, values, entropy };
 }
