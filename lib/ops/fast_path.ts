@@ -109,6 +109,9 @@ function matMulPlainGradient(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return product(a, b) as tf.Tensor2D;
 }
 
+/** Width of one attention head: the qkv projection is [B·T, 3 · heads · head size]. */
+const headSize = (inp: AttendInputs) => inp.qkv.shape[1] / 3 / inp.nHead;
+
 /** Without BLAS behind matMul (where transposed products are slow), products keep to the plain arrangement. */
 const withoutBlas = () => !blasMatMulActive();
 
@@ -131,7 +134,7 @@ export const FAST_PATHS: FastPathTable = {
       what: "native inference attention: cache append, masked softmax and p·v in one kernel",
       applies: (inp) => inp.dropoutRate === 0 && !recordingGradients() && fusedKernelAvailable(kernels.ATTENTION_INFERENCE),
       run: (inp) => {
-        const hs = inp.qkv.shape[1] / 3 / inp.nHead;
+        const hs = headSize(inp);
         const empty = () => tf.zeros([inp.batch, inp.nHead, 0, hs]) as tf.Tensor4D;
         const past = inp.past ?? { key: empty(), value: empty() };
         const fused = fusedAttentionInference(inp.qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs));
@@ -141,10 +144,7 @@ export const FAST_PATHS: FastPathTable = {
     {
       what: "native training attention (and its gradient), skipping the keys a causal row cannot see",
       applies: (inp) => inp.dropoutRate === 0 && !inp.past && !inp.keepCache && fusedKernelAvailable(kernels.ATTENTION),
-      run: (inp) => {
-        const hs = inp.qkv.shape[1] / 3 / inp.nHead;
-        return { heads: fusedAttention(inp.qkv, inp.mask, inp.nHead, 1 / Math.sqrt(hs)) };
-      },
+      run: (inp) => ({ heads: fusedAttention(inp.qkv, inp.mask, inp.nHead, 1 / Math.sqrt(headSize(inp))) }),
     },
   ],
   maskedSoftmax: [{ what: "native masked softmax", applies: has(kernels.MASKED_SOFTMAX), run: fusedMaskedSoftmax }],

@@ -12,10 +12,10 @@ import { disposeGPT2 } from "../gpt2/init.ts";
 import type { AdamW } from "../train/adamw.ts";
 import type { Policy } from "./policy.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
+import { parseJsonText } from "../fs.ts";
 
 /** A policy as checkpointed: PPO's has a value head, RLOO's and GRPO's do not. */
 export type CheckpointedPolicy = Policy | { readonly lm: GPT2Model; readonly value?: undefined };
-import { parseJsonText } from "../fs.ts";
 
 export interface PPOState<H> {
   readonly iteration: number;

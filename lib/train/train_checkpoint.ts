@@ -94,7 +94,7 @@ export async function readTrainCheckpoint(
   }
   if (state.started_from !== startedFrom) {
     throw new Error(
-      `${statePath}: this checkpoint was trained from ${state.started_from ?? "inputs it does not record (an older version wrote it)"}, ` +
+      `${statePath}: this checkpoint was trained from ${state.started_from ?? "inputs it does not record"}, ` +
         `the new run starts from ${startedFrom ?? "new weights"}; use another checkpoint directory or delete this one`,
     );
   }
