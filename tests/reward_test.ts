@@ -3,7 +3,7 @@ import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
 import { rankingAccuracy, rankingLoss, rankPairs } from "../lib/reward/ranking_loss.ts";
 import { SimulatedLabeler } from "../lib/reward/simulated_labeler.ts";
-import { appendLabels, loadLabels, type RankRecord } from "../lib/reward/labels.ts";
+import { appendLabels, loadLabels, type RankRecord, uniqueRankLists } from "../lib/reward/labels.ts";
 import { createRewardModel, disposeRewardModel, fitNormalisation, rawRewards, rewardModelParams } from "../lib/reward/reward_model.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
@@ -123,7 +123,10 @@ Deno.test("label files: atomic appends keep old lines, skip repeats, refuse conf
     assert.equal(await appendLabels(path, [record(["a", "b", "c"]), record(["x", "y"], "李老师")]), 1);
     assert.ok((await Deno.readTextFile(path)).startsWith(firstBytes), "old lines kept byte for byte");
     assert.equal((await loadLabels(path)).length, 2);
-    await assert.rejects(() => appendLabels(path, [record(["b", "a", "c"])]), /conflicts with a ranking already in the file/);
+    await assert.rejects(
+      () => appendLabels(path, [record(["b", "a", "c"])]),
+      /poetry\.jsonl:1: "simulated:0" already ranked these responses/,
+    );
     assert.equal((await loadLabels(path)).length, 2, "a refused append changes nothing");
     // A hand-edited conflicting file names both lines.
     await Deno.writeTextFile(path, [record(["a", "b"]), record(["b", "a"])].map((r) => JSON.stringify(r)).join("\n"));
@@ -132,7 +135,7 @@ Deno.test("label files: atomic appends keep old lines, skip repeats, refuse conf
     await Deno.writeTextFile(path, "");
     assert.equal(await appendLabels(path, [{ ...record(["a", "b", "c"]), ranks: [1, 2, 2] }]), 1);
     assert.deepEqual((await loadLabels(path))[0].ranks, [1, 2, 2]);
-    await assert.rejects(() => appendLabels(path, [record(["a", "b", "c"])]), /conflicts/);
+    await assert.rejects(() => appendLabels(path, [record(["a", "b", "c"])]), /already ranked these responses .* in another order/);
     await assert.rejects(
       () => appendLabels(path, [{ ...record(["p", "q", "r"]), ranks: [1, 3, 3] }]),
       /field "ranks" must give each response its rank/,
@@ -141,6 +144,66 @@ Deno.test("label files: atomic appends keep old lines, skip repeats, refuse conf
     await Deno.writeTextFile(path, JSON.stringify({ ...record(["a", "b"]), responses: ["a"] }));
     await assert.rejects(() => loadLabels(path), /poetry\.jsonl:1: field "responses" must list at least 2/);
     assert.deepEqual(await loadLabels(`${dir}/missing.jsonl`), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("label files: a refused ranking says why in words (file:line, labeler, prompt) and how to change a ranking", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/poetry.jsonl`;
+  try {
+    await appendLabels(path, [record(["a", "b", "c"])]);
+    const err = await appendLabels(path, [record(["c", "b", "a"])]).then(() => undefined, (e: Error) => e);
+    assert.ok(err, "a conflicting ranking is refused");
+    assert.match(err.message, /poetry\.jsonl:1: "simulated:0" already ranked these responses of prompt "tang\.1\.2"/);
+    assert.match(err.message, /rank it again/);
+    assert.doesNotMatch(err.message, /appendLabels|record \d/, "no internal names");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("label files: a line repeated in a file counts once; uniqueRankLists() keeps the first of identical lists", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/poetry.jsonl`;
+  try {
+    const tied = { ...record(["a", "b", "c"]), ranks: [1, 2, 2] };
+    const lines = [
+      record(["a", "b"]),
+      record(["a", "b"]),
+      record(["x", "y"], "李老师"),
+      { ...record(["a", "b"]), time: "2026-12-01T00:00:00Z" },
+      tied,
+      tied,
+    ];
+    await Deno.writeTextFile(path, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const loaded = await loadLabels(path);
+    assert.deepEqual(loaded.map((l) => [l.labeler, l.responses]), [["simulated:0", ["a", "b"]], ["李老师", ["x", "y"]], ["simulated:0", [
+      "a",
+      "b",
+      "c",
+    ]]]);
+    assert.equal(loaded[0].time, "2026-11-28T18:00:00Z", "the first copy is kept");
+    // Merged files: the same list from two files once; another labeler's, another order's or other ties' lists stay.
+    const strict = record(["a", "b", "c"]);
+    const merged = uniqueRankLists([
+      record(["a", "b"]),
+      strict,
+      { ...strict, ranks: [1, 2, 3] },
+      tied,
+      record(["a", "b"], "李老师"),
+      record(["b", "a"]),
+    ]);
+    assert.deepEqual(merged.map((l) => [l.labeler, l.responses, l.ranks]), [
+      ["simulated:0", ["a", "b"], undefined],
+      ["simulated:0", ["a", "b", "c"], undefined], // [1, 2, 3] is the same strict order
+      ["simulated:0", ["a", "b", "c"], [1, 2, 2]],
+      ["李老师", ["a", "b"], undefined],
+      ["simulated:0", ["b", "a"], undefined],
+    ]);
+    const first = record(["a", "b"]);
+    assert.equal(uniqueRankLists([first, { ...first, time: "2027-01-01T00:00:00Z" }])[0], first, "the first occurrence itself");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

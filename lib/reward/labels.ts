@@ -8,7 +8,7 @@
  */
 import { hashText } from "../hash.ts";
 import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
-import { readJsonl } from "../jsonl.ts";
+import { withFileLock } from "../file_lock.ts";
 import { pathExists } from "../fs.ts";
 import type { ChatMessage, Role } from "../tokenizer/chat_template.ts";
 
@@ -94,51 +94,111 @@ function orderKey(r: RankRecord): string {
   return JSON.stringify([r.responses, ranksOf(r)]);
 }
 
-/** Reads a labels file (an empty list if it does not exist). */
-export async function loadLabels(path: string): Promise<RankRecord[]> {
-  if (!(await pathExists(path))) return [];
-  const seen = new Map<string, { order: string; line: string }>();
-  return await readJsonl(path, (value, where) => {
+/** One line of a label file: its record, its index in `text.split("\n")`, and `file:line` for messages. */
+interface LabelLine {
+  readonly record: RankRecord;
+  readonly index: number;
+  readonly where: string;
+}
+
+/** The text of a labels file, "" if it does not exist; a failure names the file. */
+async function readLabelText(path: string): Promise<string> {
+  if (!(await pathExists(path))) return "";
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    throw new Error(`${path}: cannot read it as a label file (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/**
+ * Checks every line of a label file's text: a malformed line, or two lines where the same labeler ranked the
+ * same responses differently, throws naming file:line (both lines for a conflict).
+ */
+function parseLabelText(text: string, path: string): LabelLine[] {
+  const parsed: LabelLine[] = [];
+  const seen = new Map<string, LabelLine>();
+  text.split("\n").forEach((raw, index) => {
+    if (raw.trim() === "") return;
+    const where = `${path}:${index + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      throw new Error(`${where}: invalid JSON (${(err as Error).message})`);
+    }
     const record = checkRankRecord(value, where);
-    const key = rankingKey(record);
-    const order = orderKey(record);
-    const earlier = seen.get(key);
-    if (earlier && earlier.order !== order) {
+    const earlier = seen.get(rankingKey(record));
+    if (earlier && orderKey(earlier.record) !== orderKey(record)) {
       throw new Error(
-        `${where}: conflicts with ${earlier.line}: the same labeler ranked the same responses of prompt "${record.prompt_id}" differently`,
+        `${where}: conflicts with ${earlier.where}: the same labeler ranked the same responses of prompt "${record.prompt_id}" differently`,
       );
     }
-    seen.set(key, { order, line: where });
-    return record;
+    const line = { record, index, where };
+    if (!earlier) seen.set(rankingKey(record), line);
+    parsed.push(line);
   });
+  return parsed;
+}
+
+/** What makes two rank lists the same list: who ranked, which prompt, the responses in order, the ranks (not the time). */
+function rankListKey(l: RankRecord): string {
+  return JSON.stringify([l.labeler, l.prompt_id, l.responses, ranksOf(l)]);
+}
+
+/**
+ * One copy of each rank list, the first one met: a line repeated in a file, or the same list in two
+ * files being merged, must count once in training and evaluation, not once per copy.
+ */
+export function uniqueRankLists<T extends RankRecord>(lists: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return lists.filter((l) => {
+    const key = rankListKey(l);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Reads a labels file (an empty list if it does not exist); a list repeated in the file is returned once. */
+export async function loadLabels(path: string): Promise<RankRecord[]> {
+  return uniqueRankLists(parseLabelText(await readLabelText(path), path).map((l) => l.record));
+}
+
+/** Why a ranking is refused: its labeler already ranked the same item otherwise (at `where`), and how to change a ranking. */
+function conflictMessage(r: RankRecord, where: string): string {
+  return `${where}: "${r.labeler}" already ranked these responses of prompt "${r.prompt_id}" in another order, so the new ranking is not added` +
+    " (to change a ranking, go back to the item in `deno task label` and rank it again: that replaces the earlier line)";
+}
+
+/** `text` with `lines` added at the end, on lines of their own. */
+function withLinesAppended(text: string, lines: readonly string[]): string {
+  const joined = text === "" || text.endsWith("\n") ? text : text + "\n";
+  return joined + lines.join("\n") + "\n";
 }
 
 /**
  * Appends records to a labels file atomically. Re-appending an identical
  * ranking is a no-op; a conflicting one is refused. Returns how many were added.
+ * The file is read and written under its lock, so two processes appending at
+ * once (two labelling servers on one file) both keep every line.
  */
-export async function appendLabels(path: string, records: readonly RankRecord[]): Promise<number> {
-  const existing = await loadLabels(path);
-  const known = new Map(existing.map((r) => [rankingKey(r), orderKey(r)]));
-  const lines: string[] = [];
-  records.forEach((r, i) => {
-    checkRankRecord(r, `appendLabels(${path}) record ${i}`);
-    const key = rankingKey(r);
-    const order = orderKey(r);
-    if (known.has(key)) {
-      if (known.get(key) !== order) {
-        throw new Error(
-          `appendLabels(${path}) record ${i}: conflicts with a ranking already in the file (prompt "${r.prompt_id}", labeler "${r.labeler}")`,
-        );
-      }
-      return; // already there
-    }
-    known.set(key, order);
-    lines.push(JSON.stringify(r));
+export function appendLabels(path: string, records: readonly RankRecord[]): Promise<number> {
+  return withFileLock(path, async () => {
+    const before = await readLabelText(path);
+    const known = new Map(parseLabelText(before, path).map((l) => [rankingKey(l.record), l]));
+    const lines: string[] = [];
+    records.forEach((r, i) => {
+      const where = `${path}: the ${records.length > 1 ? `ranking number ${i + 1} to add` : "ranking to add"}`;
+      checkRankRecord(r, where);
+      const earlier = known.get(rankingKey(r));
+      if (earlier && orderKey(earlier.record) !== orderKey(r)) throw new Error(conflictMessage(r, earlier.where));
+      if (earlier) return; // already there
+      known.set(rankingKey(r), { record: r, index: -1, where });
+      lines.push(JSON.stringify(r));
+    });
+    if (lines.length === 0) return 0;
+    await writeTextFileAtomic(path, withLinesAppended(before, lines));
+    return lines.length;
   });
-  if (lines.length === 0) return 0;
-  const before = (await pathExists(path)) ? await Deno.readTextFile(path) : "";
-  const joined = before === "" || before.endsWith("\n") ? before : before + "\n";
-  await writeTextFileAtomic(path, joined + lines.join("\n") + "\n");
-  return lines.length;
 }
