@@ -34,14 +34,21 @@ export async function removeStaleTempFiles(path: string): Promise<string[]> {
     if (!entry.name.startsWith(prefix)) continue;
     const pid = Number(entry.name.slice(prefix.length).split("-")[0]);
     const file = join(dirname(path), entry.name);
-    if (pid === Deno.pid || (await writerAlive(pid, file))) continue;
+    if (await writerAlive(pid, file)) continue;
     await Deno.remove(file).catch(() => {});
     removed.push(file);
   }
   return removed;
 }
 
-async function writerAlive(pid: number, file: string): Promise<boolean> {
+/**
+ * Whether the writer that made `path` (a temporary file or directory named with its PID) may still be using it:
+ * this process, or (Linux) a process that exists, or (elsewhere, no cheap way to ask) a path touched within the
+ * last hour. The one rule for every cleanup of leftovers, so that no reader or writer removes a live writer's
+ * files. A reused PID only keeps a leftover longer, never removes a live one.
+ */
+export async function writerAlive(pid: number, path: string): Promise<boolean> {
+  if (pid === Deno.pid) return true;
   if (Deno.build.os === "linux") {
     try {
       await Deno.stat(`/proc/${pid}`);
@@ -50,7 +57,7 @@ async function writerAlive(pid: number, file: string): Promise<boolean> {
       return false;
     }
   }
-  const mtime = (await Deno.stat(file).catch(() => undefined))?.mtime?.getTime() ?? 0;
+  const mtime = (await Deno.stat(path).catch(() => undefined))?.mtime?.getTime() ?? 0;
   return Date.now() - mtime < 3_600_000;
 }
 

@@ -15,7 +15,7 @@ import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf_config.ts";
 import { readSafetensorsFile, serializeSafetensors, type StoredTensor } from "./safetensors.ts";
 import { readTorchStateDict } from "./torch_pickle.ts";
-import { writeFileAtomic, writeSynced } from "./atomic.ts";
+import { writeFileAtomic, writerAlive, writeSynced } from "./atomic.ts";
 import { pathExists, readJsonFile } from "../fs.ts";
 
 const CONFIG = "config.json";
@@ -222,7 +222,8 @@ export async function convertTorchWeights(dir: string): Promise<string> {
  * Replaces directory `dir` by one holding exactly `files` (plain file names),
  * atomically: build `.<name>.new-<pid>-<tag>` beside it, rename the old one to
  * `.<name>.old-<pid>-<tag>`, rename the new one into place, remove the old.
- * A crash between the two renames is repaired by the next load or swap.
+ * A crash between the two renames is repaired by the next load or swap; the
+ * leftovers of writers that died are removed here, those of live ones kept.
  */
 export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<string, string | Uint8Array>>): Promise<void> {
   for (const name of Object.keys(files)) {
@@ -231,6 +232,7 @@ export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<s
     }
   }
   await recoverInterruptedSwap(dir);
+  await removeDeadSwapLeftovers(dir);
   const parent = dirname(dir);
   await Deno.mkdir(parent, { recursive: true });
   const tag = `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
@@ -273,29 +275,53 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
+/** A `.<name>.old-<pid>-<tag>` or `.<name>.new-<pid>-<tag>` beside a checkpoint directory, and the PID of its writer. */
+interface SwapLeftover {
+  readonly path: string;
+  readonly kind: "old" | "new";
+  readonly pid: number;
+}
+
+/** The swap directories beside `dir`, sorted by name; none when the parent does not exist. */
+async function swapLeftovers(dir: string): Promise<SwapLeftover[]> {
+  const parent = dirname(dir);
+  if (!(await pathExists(parent))) return [];
+  const prefix = `.${basename(dir)}.`;
+  const found: SwapLeftover[] = [];
+  for await (const entry of Deno.readDir(parent)) {
+    if (!entry.name.startsWith(prefix)) continue;
+    const kind = entry.name.slice(prefix.length, prefix.length + 4);
+    if (kind !== "old-" && kind !== "new-") continue;
+    const pid = Number(entry.name.slice(prefix.length + 4).split("-")[0]);
+    found.push({ path: join(parent, entry.name), kind: kind === "old-" ? "old" : "new", pid });
+  }
+  return found.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
 /**
- * If a crash hit between the two renames of a swap, `dir` is missing and its
- * previous version waits as `.<name>.old-*`: put it back. Leftovers of other
- * processes (half-built `.new-*`, or `.old-*` once `dir` exists) are removed;
- * this process's own are still in use, so they are kept.
+ * If a writer died between the two renames of a swap, `dir` is missing and its
+ * previous version waits as `.<name>.old-*`: put it back. Safe for readers
+ * (load, resume, chat) while another process writes: it never removes
+ * anything, and it leaves alone an `.old-*` whose writer is alive, because
+ * that writer is between its renames and its new directory arrives next
+ * (putting the old one back would make the writer's second rename fail).
+ * Leftovers of dead writers are removed by the next write (writeDirectoryAtomic).
  */
 export async function recoverInterruptedSwap(dir: string): Promise<void> {
-  const parent = dirname(dir);
-  if (!(await pathExists(parent))) return;
-  const prefix = `.${basename(dir)}.`;
-  const leftovers: string[] = [];
-  for await (const entry of Deno.readDir(parent)) {
-    if (entry.name.startsWith(`${prefix}old-`) || entry.name.startsWith(`${prefix}new-`)) leftovers.push(entry.name);
-  }
-  leftovers.sort();
-  for (const name of leftovers) {
-    const path = join(parent, name);
-    if (name.startsWith(`${prefix}old-`) && !(await pathExists(dir))) {
-      await Deno.rename(path, dir);
-      continue;
-    }
-    const pid = Number(name.split("-").at(-2));
-    if (pid !== Deno.pid) await Deno.remove(path, { recursive: true }).catch(() => {});
+  if (await pathExists(dir)) return;
+  const olds = (await swapLeftovers(dir)).filter((l) => l.kind === "old");
+  for (const old of olds) if (await writerAlive(old.pid, old.path)) return;
+  if (!olds.length) return;
+  // Another reader may put it back at the same moment: then the rename fails and `dir` is there all the same.
+  await Deno.rename(olds[0].path, dir).catch(async (err) => {
+    if (!(await pathExists(dir))) throw err;
+  });
+}
+
+/** Removes the `.old-*` / `.new-*` directories of writers of `dir` that are dead; a live writer's are kept. For writers only. */
+async function removeDeadSwapLeftovers(dir: string): Promise<void> {
+  for (const leftover of await swapLeftovers(dir)) {
+    if (!(await writerAlive(leftover.pid, leftover.path))) await Deno.remove(leftover.path, { recursive: true }).catch(() => {});
   }
 }
 
