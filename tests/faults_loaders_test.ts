@@ -119,3 +119,32 @@ Deno.test("F18: a reader does not put back the old directory of a live writer be
     assert.ok(!(await exists(old)));
     assert.ok(await exists(fresh));
   }));
+
+// ---------------------------------------------------------------------------------------------------------------
+// F8: a non-finite weight loaded silently, and chat failed much later with an index outside the vocabulary.
+
+/** Overwrites element `index` of tensor `name` in a model.safetensors file with `value` (float32). */
+async function pokeWeight(path: string, name: string, index: number, value: number): Promise<void> {
+  const bytes = await Deno.readFile(path);
+  const view = new DataView(bytes.buffer);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  view.setFloat32(8 + headerLength + header[name].data_offsets[0] + 4 * index, value, true);
+  await Deno.writeFile(path, bytes);
+}
+
+Deno.test("F8: a NaN or infinite weight is refused on load, naming the file, the tensor and the index of the first bad value", () =>
+  withTempDir(async (dir) => {
+    for (const [value, shown] of [[NaN, "NaN"], [-Infinity, "-Infinity"]] as const) {
+      await saveTiny(`${dir}/ckpt`);
+      await pokeWeight(`${dir}/ckpt/model.safetensors`, "transformer.h.1.mlp.c_fc.weight", 37, value);
+      await pokeWeight(`${dir}/ckpt/model.safetensors`, "transformer.h.1.mlp.c_fc.weight", 90, value); // only the first is named
+      await assert.rejects(
+        () => loadGPT2Weights(`${dir}/ckpt`),
+        (err: Error) =>
+          err.message ===
+            `${dir}/ckpt/model.safetensors: tensor "h.1.mlp.c_fc.weight": ${shown} at index 37 ([1, 5] of shape [8, 32]); ` +
+              `the checkpoint is damaged or its training diverged`,
+      );
+    }
+  }));

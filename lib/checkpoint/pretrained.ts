@@ -81,6 +81,7 @@ export async function loadGPT2Weights(dir: string): Promise<GPT2Model> {
       throw new Error(`${entry.file}: tensor "${name}": expected a float dtype, found ${entry.tensor.dtype}`);
     }
   }
+  for (const [name, shape] of expected) checkFinite(found.get(name)!, name, shape);
   // All checks passed, so creating the variables cannot fail half-way and leak.
   // No variable names: tfjs names are global and a duplicate throws, so two loads of
   // one checkpoint would collide; unnamed variables get a fresh numeric id each.
@@ -323,6 +324,31 @@ async function removeDeadSwapLeftovers(dir: string): Promise<void> {
   for (const leftover of await swapLeftovers(dir)) {
     if (!(await writerAlive(leftover.pid, leftover.path))) await Deno.remove(leftover.path, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Refuses a NaN or ±Infinity weight, naming the first: such a model loads and runs, but every logit it computes
+ * is NaN and sampling fails far from the cause (chat's "gather: index -1 …"). One pass over the values.
+ */
+function checkFinite(entry: Found, name: string, shape: readonly number[]): void {
+  const data = entry.tensor.data;
+  for (let i = 0; i < data.length; i++) {
+    if (Number.isFinite(data[i])) continue;
+    throw new Error(
+      `${entry.file}: tensor "${name}": ${data[i]} at index ${i} ([${positionOf(i, shape).join(", ")}] of shape [${shape.join(", ")}]); ` +
+        `the checkpoint is damaged or its training diverged`,
+    );
+  }
+}
+
+/** The row-major coordinates of flat index `i` in `shape`. */
+function positionOf(i: number, shape: readonly number[]): number[] {
+  const position = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    position[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return position;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
