@@ -55,3 +55,24 @@ Deno.test("two processes append 40 rankings each to one label file at once: all 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("two processes at once: one appends 40 rankings while the other re-ranks and undoes its own: nothing is lost", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/poetry-zh-human.jsonl`;
+  try {
+    const appendForty = `for (let i = 0; i < 40; i++) await labels.appendLabels(path, [record(i)]);`;
+    // B ranks its item 0 again and again (each replaces its line), and ranks item 1 and takes it back each time.
+    const rerankAndUndo = `for (let i = 0; i < 40; i++) {
+      await labels.replaceRanking(path, record(0, i % 2 ? ["甲", "乙"] : ["乙", "甲"]));
+      await labels.withdrawRanking(path, await labels.replaceRanking(path, record(1)));
+    }`;
+    await runTogether(dir, { A: spawnWriter(dir, "A", path, appendForty), B: spawnWriter(dir, "B", path, rerankAndUndo) });
+    const lists = await loadLabels(path);
+    const fromA = lists.filter((r) => r.labeler === "A").map((r) => r.prompt_id);
+    assert.equal(fromA.length, 40, `A's rankings kept: ${fromA.length} of 40`);
+    assert.deepEqual(lists.filter((r) => r.labeler === "B").map((r) => [r.prompt_id, r.responses]), [["B-0", ["甲", "乙"]]]);
+    assert.equal((await Deno.readTextFile(path)).trim().split("\n").length, 41, "one line each");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,8 +1,9 @@
 /**
  * The labelling page: a request and K answers; the person orders the answers
- * best → worst (drag a card, or use its ↑ ↓ buttons) and saves. Skip, undo,
- * progress and the number of saved rank lists are on the page. No framework,
- * no network beyond this server.
+ * best → worst (drag a card, or use its ↑ ↓ buttons) and saves. Skip, back,
+ * undo, progress and the number of saved rank lists are on the page; an item
+ * ranked before shows the earlier order, and saving it replaces that ranking
+ * (the rules are in session.ts). No framework, no network beyond this server.
  */
 export const LABEL_PAGE_HTML = `<!doctype html>
 <html lang="zh">
@@ -22,12 +23,17 @@ export const LABEL_PAGE_HTML = `<!doctype html>
 </head>
 <body>
 <h1>哪个回答更好？Rank the answers, best first</h1>
-<p class="hint">拖动卡片或用 ↑ ↓ 调整顺序（最好的放最上面），然后保存。Drag the cards or use ↑ ↓, best at the top, then save.</p>
+<p class="hint">拖动卡片或用 ↑ ↓ 调整顺序（最好的放最上面），然后保存。Drag the cards or use ↑ ↓, best at the top, then save.<br>
+下次启动会从你还没排过的第一条继续。“上一条”回到前一条：已排过的显示你原来的顺序，再保存会替换原来的排序。“撤销”收回本次的上一步。<br>
+A restart goes on at the first item you have not ranked. Back shows the previous item: one you ranked shows your order, and saving it
+again replaces your earlier ranking. Undo takes back your last step.</p>
 <div id="prompt"></div>
+<div id="earlier" class="hint"></div>
 <ol id="answers"></ol>
 <div class="bar">
   <button id="save">保存排序 Save ranking</button>
   <button id="skip">跳过 Skip</button>
+  <button id="back">上一条 Back</button>
   <button id="undo">撤销 Undo</button>
   <span id="status"></span>
 </div>
@@ -39,14 +45,18 @@ let item = null;
 const $ = (id) => document.getElementById(id);
 
 function render(state) {
-  $("status").textContent = "第 " + Math.min(state.index + 1, state.total) + " / " + state.total + " 条 · 已保存 " + state.labelled + " 条排序 (labelled)";
+  $("status").textContent = "第 " + Math.min(state.index + 1, state.total) + " / " + state.total + " 条 · 已保存 " + state.labelled +
+    " 条排序 (labelled) · 你已排 " + state.done + " 条 (yours)";
   $("undo").disabled = !state.canUndo;
+  $("back").disabled = !state.canGoBack;
   item = state.item || null;
   shownIndex = state.index;
   $("done").style.display = item ? "none" : "block";
   for (const id of ["save", "skip"]) $(id).disabled = !item;
   $("prompt").textContent = item ? item.prompt.map((m) => m.content).join("\\n") : "";
-  order = item ? item.responses.map((_, i) => i) : [];
+  // An item ranked before starts in the earlier order; saving replaces that ranking.
+  order = item ? (state.ranked ? [...state.ranked] : item.responses.map((_, i) => i)) : [];
+  $("earlier").textContent = state.ranked ? "你排过这一条，下面是你原来的顺序；再保存会替换它。You ranked this before (your order below); saving replaces it." : "";
   drawAnswers();
 }
 
@@ -98,6 +108,7 @@ async function call(path, body) {
 
 $("save").onclick = () => call("/api/rank", { order, index: shownIndex });
 $("skip").onclick = () => call("/api/skip");
+$("back").onclick = () => call("/api/back");
 $("undo").onclick = () => call("/api/undo");
 call("/api/state");
 </script>

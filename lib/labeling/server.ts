@@ -4,9 +4,11 @@
  * LabelSession.
  *
  *   GET  /            the page
- *   GET  /api/state   {index, total, labelled, item, canUndo}
- *   POST /api/rank    {"order": [2, 0, 1, 3], "index": 0}  (response indices, best first; the item they rank)
- *   POST /api/skip, POST /api/undo
+ *   GET  /api/state   {index, total, labelled, done, item, ranked?, canUndo, canGoBack}
+ *   POST /api/rank    {"order": [2, 0, 1, 3], "index": 0}  (response indices, best first; the item they rank, required)
+ *   POST /api/skip, POST /api/back, POST /api/undo
+ *
+ * What Back, Undo and ranking an earlier item again do is written in session.ts.
  *
  * Only its own page may write. Any other web page the person has open could
  * otherwise send "simple" cross-origin POSTs (text/plain needs no CORS
@@ -30,7 +32,14 @@ export function startLabelServer(session: LabelSession, options: { port?: number
     new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
   const token = crypto.randomUUID();
   const page = LABEL_PAGE_HTML.replace("__LABEL_TOKEN__", token);
-  const routes: Record<string, string> = { "/": "GET", "/api/state": "GET", "/api/rank": "POST", "/api/skip": "POST", "/api/undo": "POST" };
+  const routes: Record<string, string> = {
+    "/": "GET",
+    "/api/state": "GET",
+    "/api/rank": "POST",
+    "/api/skip": "POST",
+    "/api/back": "POST",
+    "/api/undo": "POST",
+  };
   let port = 0;
   const ownHosts = () => [`127.0.0.1:${port}`, `localhost:${port}`];
   const server = Deno.serve({ hostname: "127.0.0.1", port: options.port ?? 8765, onListen: () => {} }, async (req) => {
@@ -53,16 +62,13 @@ export function startLabelServer(session: LabelSession, options: { port?: number
       }
       if (pathname === "/api/state") return json(await session.state());
       if (pathname === "/api/rank") {
-        const body = await req.json().catch(() => undefined) as { order?: unknown; index?: unknown } | undefined;
-        if (!body || !Array.isArray(body.order)) return json({ error: 'expected {"order": [indices, best first], "index": item}' }, 400);
-        await session.rank(body.order as number[], typeof body.index === "number" ? body.index : undefined);
+        const body = await req.json().catch(() => undefined);
+        const ranking = rankRequest(body);
+        if (typeof ranking === "string") return json({ error: ranking }, 400);
+        await session.rank(ranking.order, ranking.index);
         return json(await session.state());
       }
-      if (pathname === "/api/skip") {
-        await session.skip();
-        return json(await session.state());
-      }
-      await session.undo();
+      await (pathname === "/api/skip" ? session.skip() : pathname === "/api/back" ? session.back() : session.undo());
       return json(await session.state());
     } catch (err) {
       if (err instanceof RankingError) return json({ error: err.message }, 409);
@@ -71,4 +77,22 @@ export function startLabelServer(session: LabelSession, options: { port?: number
   });
   port = server.addr.port;
   return { url: `http://127.0.0.1:${port}/`, shutdown: () => server.shutdown() };
+}
+
+/**
+ * The body of POST /api/rank, or what is wrong with it (one line naming the field). `index` is required:
+ * without it a second submit of the same ranking would rank whichever item is current by then.
+ */
+function rankRequest(body: unknown): { order: number[]; index: number } | string {
+  const usage = 'expected {"order": [response indices, best first], "index": the item\'s number from /api/state}';
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return `the body must be a JSON object; ${usage}`;
+  const { order, index } = body as { order?: unknown; index?: unknown };
+  if (!Array.isArray(order)) return `field "order" must be a list of response indices; ${usage}`;
+  if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) {
+    const got = JSON.stringify(index) ?? "nothing";
+    return `field "index" must be the item's number, a non-negative integer (got ${
+      got.length > 40 ? got.slice(0, 40) + "…" : got
+    }); ${usage}`;
+  }
+  return { order, index };
 }

@@ -1,12 +1,26 @@
 /**
  * A labelling session: a queue of (prompt, K responses) items that a person
- * ranks one by one. Each ranking is appended to the labels file at once
- * (atomically), so closing the page loses nothing. Undo retracts the person's
- * own last ranking of this session and shows that item again.
+ * ranks one by one. Each ranking is written to the labels file at once
+ * (atomically, under the file's lock, so two servers on one file both keep
+ * every line), so closing the page loses nothing.
+ *
+ * The rules a labeler sees:
+ * - An item is a prompt and its set of responses (prompt_id + the responses,
+ *   in any order); the same seed samples the same items again.
+ * - A session starts at the first item this labeler has not ranked yet, so a
+ *   restarted `deno task label` goes on where the person left off.
+ * - After a ranking, the session moves to the next item this labeler has not
+ *   ranked; Skip moves one item on without ranking.
+ * - Back goes to the previous item, ranked or not. A ranked item shows the
+ *   labeler's earlier order, and ranking it again REPLACES their earlier line
+ *   for that item in the file (every other line stays byte for byte): one
+ *   ranking per labeler and item, the latest.
+ * - Undo takes back this session's last action and shows that item again: a
+ *   new ranking leaves the file, a replacing one puts the earlier line back, a
+ *   skip is undone.
  */
-import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
 import type { ChatMessage } from "../tokenizer/chat_template.ts";
-import { appendLabels, loadLabels, type RankRecord } from "../reward/labels.ts";
+import { loadLabels, type RankRecord, replaceRanking, type SavedRanking, withdrawRanking } from "../reward/labels.ts";
 
 export interface LabelItem {
   readonly prompt_id: string;
@@ -20,8 +34,18 @@ export interface SessionState {
   readonly total: number;
   /** Rank lists in the labels file (all labelers). */
   readonly labelled: number;
+  /** How many of this session's items this labeler has ranked (in the file, this start or earlier). */
+  readonly done: number;
   readonly item?: LabelItem;
+  /** When this labeler already ranked the current item: their order, as indices into `item.responses`, best first. */
+  readonly ranked?: readonly number[];
   readonly canUndo: boolean;
+  readonly canGoBack: boolean;
+}
+
+/** An item's identity: its prompt and its set of responses (not their order, not who ranked them). */
+function itemKey(item: Pick<LabelItem, "prompt_id" | "responses">): string {
+  return JSON.stringify([item.prompt_id, [...item.responses].sort()]);
 }
 
 export class LabelSession {
@@ -30,8 +54,10 @@ export class LabelSession {
   readonly #labeler: string;
   readonly #checkpoint: string;
   #index = 0;
-  /** (item index, record) of this session's rankings, newest last. */
-  readonly #done: { index: number; record: RankRecord | undefined }[] = [];
+  /** Set once the label file has been read at the start (a failed read is tried again on the next request). */
+  #resumed = false;
+  /** This session's actions, newest last: the item, and for a ranking where it went in the file. */
+  readonly #done: { index: number; saved?: SavedRanking }[] = [];
 
   constructor(items: readonly LabelItem[], options: { labelsPath: string; labeler: string; checkpoint: string }) {
     if (!options.labeler.trim()) throw new Error("LabelSession: a labeler name is required");
@@ -41,19 +67,44 @@ export class LabelSession {
     this.#checkpoint = options.checkpoint;
   }
 
-  async state(): Promise<SessionState> {
+  state(): Promise<SessionState> {
+    return this.#serialised(() => this.#state());
+  }
+
+  async #state(): Promise<SessionState> {
+    const all = await loadLabels(this.#path);
+    const mine = this.#mine(all);
+    const item = this.#items[this.#index];
+    const earlier = item && mine.get(itemKey(item));
     return {
       index: this.#index,
       total: this.#items.length,
-      labelled: (await loadLabels(this.#path)).length,
-      item: this.#items[this.#index],
+      labelled: all.length,
+      done: this.#items.filter((i) => mine.has(itemKey(i))).length,
+      item,
+      ...(earlier ? { ranked: earlier.responses.map((r) => item.responses.indexOf(r)) } : {}),
       canUndo: this.#done.length > 0,
+      canGoBack: this.#index > 0,
     };
+  }
+
+  /** This labeler's rankings by item. */
+  #mine(all: readonly RankRecord[]): Map<string, RankRecord> {
+    return new Map(all.filter((r) => r.labeler === this.#labeler).map((r) => [itemKey(r), r]));
+  }
+
+  /** The first item at or after `from` this labeler has not ranked (the item count when there is none). */
+  async #nextUnranked(from: number): Promise<number> {
+    const mine = this.#mine(await loadLabels(this.#path));
+    let i = from;
+    while (i < this.#items.length && mine.has(itemKey(this.#items[i]))) i++;
+    return i;
   }
 
   /**
    * Ranks the current item: `order` lists response indices best first. It must
    * name every response exactly once (a tie or a gap is refused with a reason).
+   * `forIndex`, the item the page showed, guards against a second submit ranking the next item.
    */
   rank(order: readonly number[], forIndex?: number): Promise<void> {
     return this.#serialised(() => this.#rank(order, forIndex));
@@ -62,13 +113,23 @@ export class LabelSession {
   /**
    * Runs state changes one at a time: two submits that arrive together (a
    * double click) must not both read the same current item before either moves on.
+   * The first one also finds where this labeler left off.
    */
   #serialised<T>(change: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(change, change);
+    const run = this.#queue.then(async () => {
+      await this.#resume();
+      return await change();
+    });
     this.#queue = run.then(() => {}, () => {});
     return run;
   }
   #queue: Promise<void> = Promise.resolve();
+
+  async #resume(): Promise<void> {
+    if (this.#resumed) return;
+    this.#index = await this.#nextUnranked(0);
+    this.#resumed = true;
+  }
 
   async #rank(order: readonly number[], forIndex?: number): Promise<void> {
     if (forIndex !== undefined && forIndex !== this.#index) {
@@ -93,27 +154,32 @@ export class LabelSession {
       time: new Date().toISOString(),
       checkpoint: this.#checkpoint,
     };
-    try {
-      await appendLabels(this.#path, [record]);
-    } catch (err) {
-      throw new RankingError((err as Error).message); // e.g. conflicts with an earlier ranking
-    }
-    this.#done.push({ index: this.#index, record });
-    this.#index++;
+    // The re-rank path: this labeler's earlier ranking of the item, if any, is replaced.
+    const saved = await replaceRanking(this.#path, record);
+    this.#done.push({ index: this.#index, saved });
+    this.#index = await this.#nextUnranked(this.#index + 1);
   }
 
   /** Moves on without ranking. */
   skip(): Promise<void> {
     return this.#serialised(() => {
       if (this.#index < this.#items.length) {
-        this.#done.push({ index: this.#index, record: undefined });
+        this.#done.push({ index: this.#index });
         this.#index++;
       }
       return Promise.resolve();
     });
   }
 
-  /** Goes back one item; a ranking made for it in this session is removed from the file. */
+  /** Goes to the previous item (ranked or not), without changing the file; ranking it again replaces the earlier ranking. */
+  back(): Promise<void> {
+    return this.#serialised(() => {
+      if (this.#index > 0) this.#index--;
+      return Promise.resolve();
+    });
+  }
+
+  /** Takes back this session's last action and shows its item again; a ranking made by it leaves the file (or gives back the line it replaced). */
   undo(): Promise<void> {
     return this.#serialised(() => this.#undo());
   }
@@ -121,13 +187,7 @@ export class LabelSession {
   async #undo(): Promise<void> {
     const last = this.#done.pop();
     if (!last) return;
-    if (last.record) {
-      // Remove exactly the line this session appended; every other line stays byte for byte.
-      const lines = (await Deno.readTextFile(this.#path)).split("\n");
-      const at = lines.lastIndexOf(JSON.stringify(last.record));
-      if (at >= 0) lines.splice(at, 1);
-      await writeTextFileAtomic(this.#path, lines.join("\n"));
-    }
+    if (last.saved) await withdrawRanking(this.#path, last.saved);
     this.#index = last.index;
   }
 }

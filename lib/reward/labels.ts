@@ -202,3 +202,49 @@ export function appendLabels(path: string, records: readonly RankRecord[]): Prom
     return lines.length;
   });
 }
+
+/** Where a labeler's ranking of an item went: the line written, and the labeler's earlier line it replaced (if any). */
+export interface SavedRanking {
+  readonly line: string;
+  readonly replaced?: string;
+}
+
+/**
+ * Saves a labeler's ranking of an item, the re-rank path of `deno task label`: when the same labeler
+ * already ranked the same responses of the same prompt, the new line takes the place of their earlier
+ * one (and of any copies of it); otherwise it is appended. Every other line stays byte for byte.
+ */
+export function replaceRanking(path: string, record: RankRecord): Promise<SavedRanking> {
+  checkRankRecord(record, `${path}: the ranking to save`);
+  return withFileLock(path, async () => {
+    const text = await readLabelText(path);
+    const line = JSON.stringify(record);
+    const earlier = parseLabelText(text, path).filter((l) => rankingKey(l.record) === rankingKey(record)).map((l) => l.index);
+    if (earlier.length === 0) {
+      await writeTextFileAtomic(path, withLinesAppended(text, [line]));
+      return { line };
+    }
+    const lines = text.split("\n");
+    const replaced = lines[earlier[0]];
+    lines[earlier[0]] = line;
+    const kept = lines.filter((_, i) => !earlier.slice(1).includes(i));
+    await writeTextFileAtomic(path, kept.join("\n"));
+    return { line, replaced };
+  });
+}
+
+/**
+ * Takes back a ranking saved by `replaceRanking` (undo): its line is removed, or the line it replaced is
+ * put back in its place. False when the line is no longer in the file (someone removed it); nothing changes then.
+ */
+export function withdrawRanking(path: string, saved: SavedRanking): Promise<boolean> {
+  return withFileLock(path, async () => {
+    const lines = (await readLabelText(path)).split("\n");
+    const at = lines.lastIndexOf(saved.line);
+    if (at < 0) return false;
+    if (saved.replaced === undefined) lines.splice(at, 1);
+    else lines[at] = saved.replaced;
+    await writeTextFileAtomic(path, lines.join("\n"));
+    return true;
+  });
+}
