@@ -53,10 +53,24 @@ export async function withFileLock<T>(path: string, change: () => Promise<T>): P
   }
 }
 
-/** Takes the exclusive lock on `path` if nobody holds it; undefined when another holder has it. */
+/**
+ * Takes the exclusive lock on `path` if nobody holds it, and writes this process's id into the lock file
+ * (for `lockHolder`); undefined when another holder has it.
+ */
 export async function tryLockFile(path: string): Promise<HeldLock | undefined> {
   const file = await openLockFile(path);
-  if (await file.tryLock(true)) return held(file, path);
-  file.close();
-  return undefined;
+  if (!(await file.tryLock(true))) {
+    file.close();
+    return undefined;
+  }
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  return held(file, path);
+}
+
+/** The process id that the holder of `path`'s lock wrote (tryLockFile), if it can be read. */
+export async function lockHolder(path: string): Promise<number | undefined> {
+  const text = await Deno.readTextFile(lockPathFor(path)).catch(() => "");
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

@@ -1,5 +1,5 @@
 /** Small file-system helpers shared across lib/. */
-import { isAbsolute, relative, resolve } from "node:path";
+import { resolve } from "node:path";
 
 /** The repository's root directory (scripts run there; notebooks run in notebooks/). */
 export const REPO_ROOT = new URL("../", import.meta.url).pathname;
@@ -7,17 +7,6 @@ export const REPO_ROOT = new URL("../", import.meta.url).pathname;
 /** A path inside the repository, the same from any working directory (e.g. `repoPath("data/labels")`). */
 export function repoPath(path: string): string {
   return resolve(REPO_ROOT, path);
-}
-
-/**
- * How a path is named in records (label files, fingerprints): relative to the repository root when it is
- * inside it (`checkpoints/sft`, whether given as `checkpoints/sft` from the root or `../checkpoints/sft` from
- * notebooks/), else absolute.
- */
-export function repoRelative(path: string): string {
-  const absolute = resolve(path);
-  const inside = relative(REPO_ROOT, absolute);
-  return inside && !inside.startsWith("..") && !isAbsolute(inside) ? inside : absolute;
 }
 
 /** Whether a file or directory exists. */

@@ -79,7 +79,7 @@ export { formatDifference, inRounds, meanPerRequest, type PairedDifference, pair
 export { agreementByPart, type PartAgreement } from "./eval/agreement_by_part.ts";
 export { editProbe, type EditProbeRow } from "./eval/edit_probe.ts";
 export { LabelSession, RankingError } from "./labeling/session.ts";
-export { checkpointFingerprint, weightsFingerprint } from "./checkpoint/fingerprint.ts";
+export { checkpointFingerprint } from "./checkpoint/fingerprint.ts";
 export { startLabelServer } from "./labeling/server.ts";
 
 // Charts and tables for notebooks and reports

@@ -4,7 +4,7 @@
  * for TRL / OpenRLHF on GPUs, with the checkpoint's tokenizer deciding the
  * chat template.
  */
-import { parseCommand, runMain } from "../lib/cli.ts";
+import { parseCommand, refuseOutputOverInput, runMain } from "../lib/cli.ts";
 import { exportPreferencePairs } from "../lib/dpo/export_pairs.ts";
 import { loadLabels } from "../lib/reward/labels.ts";
 import { loadTokenizer } from "../lib/tokenizer/io.ts";
@@ -25,6 +25,11 @@ const { values } = parseCommand({
   },
   examples: ["deno task export-prefs", "deno task export-prefs --labels data/labels/poetry-zh-human.jsonl --out prefs.jsonl"],
 });
+// The pairs never overwrite the rank lists they come from (nor the tokenizer's files).
+refuseOutputOverInput({ flag: "out", path: values.out as string }, [
+  { flag: "labels", path: values.labels as string },
+  { flag: "checkpoint", path: values.checkpoint as string },
+]);
 await runMain(async () => {
   const labels = values.labels as string;
   const lists = await loadLabels(labels);

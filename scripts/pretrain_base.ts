@@ -14,7 +14,7 @@ import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { BASE_PRETRAIN_DEFAULTS, loadBaseRun, runBasePretrain } from "../lib/pipeline/base_stage.ts";
 import { exportBase } from "../lib/pipeline/base_export.ts";
 import { templateTexts, THEMES } from "../lib/tasks/poetry_zh/instructions.ts";
-import { parseCommand, positiveIntFlag, runMain, usageError } from "../lib/cli.ts";
+import { choiceFlag, parseCommand, positiveIntFlag, refuseOutputOverInput, runMain } from "../lib/cli.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 
 const { values } = parseCommand({
@@ -27,7 +27,7 @@ const { values } = parseCommand({
       value: "NAME",
       help: `model size, one of ${Object.keys(GPT2_PRESETS).join(", ")}`,
     },
-    steps: { type: "string", value: "N", help: `optimiser steps (default ${BASE_PRETRAIN_DEFAULTS.train.steps})` },
+    steps: { type: "string", value: "N", range: [1, 1_000_000], help: `optimiser steps (default ${BASE_PRETRAIN_DEFAULTS.train.steps})` },
     "checkpoint-dir": { type: "string", default: BASE_PRETRAIN_DEFAULTS.checkpointDir, value: "DIR", help: "the resumable training state" },
     "export-only": {
       type: "boolean",
@@ -39,8 +39,8 @@ const { values } = parseCommand({
   examples: ["deno task pretrain-base", "deno task pretrain-base --steps 200 --checkpoint-dir /tmp/base --out /tmp/base-model"],
 });
 const steps = positiveIntFlag(values, "steps");
-const preset = values.preset as string;
-if (!(preset in GPT2_PRESETS)) usageError(`--preset: unknown size "${preset}"; expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
+const preset = choiceFlag(values, "preset", GPT2_PRESETS) as GPT2PresetName;
+refuseOutputOverInput({ flag: "out", path: values.out as string }, [{ flag: "checkpoint-dir", path: values["checkpoint-dir"] as string }]);
 
 await runMain(async () => {
   const backend = await initBackend();
@@ -48,7 +48,7 @@ await runMain(async () => {
   const run = values["export-only"] ? loadBaseRun : runBasePretrain;
   const result = await run(heldout, [...templateTexts(), ...Object.keys(THEMES)], {
     checkpointDir: values["checkpoint-dir"] as string,
-    preset: preset as GPT2PresetName,
+    preset,
     ...(steps ? { train: { steps } } : {}),
   });
   const command = ["deno task pretrain-base", ...Deno.args].join(" ");

@@ -19,11 +19,23 @@
  * A killed run resumes from checkpoints/<stage>/ when started again with the same settings.
  */
 import { initBackend } from "../lib/backend.ts";
-import { type CommandSpec, numberFlag, parseCommand, positiveIntFlag, runMain, usageError } from "../lib/cli.ts";
+import {
+  checkInputFile,
+  choiceFlag,
+  type CommandSpec,
+  numberFlag,
+  parseCommand,
+  positiveIntFlag,
+  runMain,
+  usageError,
+} from "../lib/cli.ts";
+import { loadLabels } from "../lib/reward/labels.ts";
+import { loadSftJsonl } from "../lib/data/sft_jsonl.ts";
+import { readJsonFile } from "../lib/fs.ts";
+import { gpt2ConfigFromHF } from "../lib/checkpoint/hf_config.ts";
 import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { disposePipelineResult, OTHER_METHODS, type OtherMethod, runPipeline } from "../lib/pipeline/pipeline.ts";
 import { printRunSummary } from "../lib/report/console_summary.ts";
-import { checkpointDirs } from "../lib/pipeline/checkpoint_dirs.ts";
 import { writeReport } from "../lib/report/report.ts";
 import { DEFAULT_TASK, TASKS } from "../lib/tasks/registry.ts";
 
@@ -41,8 +53,8 @@ const SPEC: CommandSpec = {
       help: "delete this run's stage checkpoints first and train every stage again (rank lists of the same SFT model are reused)",
     },
     preset: { type: "string", value: "NAME", help: `with --from-scratch: ${Object.keys(GPT2_PRESETS).join(" | ")}` },
-    "pretrain-steps": { type: "string", value: "N", help: "with --from-scratch: pretraining steps" },
-    "sft-steps": { type: "string", value: "N", help: "SFT steps" },
+    "pretrain-steps": { type: "string", value: "N", range: [1, 200_000], help: "with --from-scratch: pretraining steps" },
+    "sft-steps": { type: "string", value: "N", range: [1, 100_000], help: "SFT steps" },
     method: {
       type: "string",
       default: "ppo",
@@ -50,14 +62,19 @@ const SPEC: CommandSpec = {
       help: "methods on the same data and evaluation (comma-separated; both = PPO and DPO; all = every one)",
     },
     "ppo-reward": { type: "string", default: "rm", value: "rm|gold", help: "PPO's reward: the reward model, or the gold scorer itself" },
-    "ppo-iterations": { type: "string", value: "N", help: "PPO iterations" },
+    "ppo-iterations": { type: "string", value: "N", range: [1, 10_000], help: "PPO iterations" },
     "ppo-lr": { type: "string", value: "X", help: "PPO learning rate" },
     "kl-coef": { type: "string", value: "X", help: "initial KL coefficient β (0: no KL penalty)" },
     "ptx-coef": { type: "string", value: "X", help: "PPO-ptx coefficient c_ptx (0: plain PPO)" },
-    "ppo-eval-every": { type: "string", value: "N", help: "held-out evaluation (and checkpoint) every N PPO iterations" },
-    "ppo-eval-prompts": { type: "string", value: "N", help: "held-out requests in each PPO evaluation" },
-    "eval-prompts": { type: "string", value: "N", help: "held-out requests in the final evaluation (default: all)" },
-    "eval-answers": { type: "string", value: "N", help: "answers per request in the final evaluation (default 4)" },
+    "ppo-eval-every": {
+      type: "string",
+      value: "N",
+      range: [1, 10_000],
+      help: "held-out evaluation (and checkpoint) every N PPO iterations",
+    },
+    "ppo-eval-prompts": { type: "string", value: "N", range: [1, 10_000], help: "held-out requests in each PPO evaluation" },
+    "eval-prompts": { type: "string", value: "N", range: [1, 10_000], help: "held-out requests in the final evaluation (default: all)" },
+    "eval-answers": { type: "string", value: "N", range: [1, 64], help: "answers per request in the final evaluation (default 4)" },
     labels: {
       type: "string",
       value: "FILE[,FILE]",
@@ -66,6 +83,7 @@ const SPEC: CommandSpec = {
     "simulated-prompts": {
       type: "string",
       value: "N",
+      range: [0, 100_000],
       help: "training prompts the simulated labeler ranks (0: people's rankings only; default 2400)",
     },
     "sft-data": {
@@ -96,19 +114,17 @@ const SPEC: CommandSpec = {
 const { values } = parseCommand(SPEC);
 const str = (name: string) => values[name] as string | undefined;
 const flag = (name: string) => values[name] === true;
-if (!(str("task")! in TASKS)) usageError(`--task ${str("task")}: expected one of ${Object.keys(TASKS).join(", ")}`);
-if (str("preset") && !(str("preset")! in GPT2_PRESETS)) {
-  usageError(`--preset ${str("preset")}: expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`);
-}
+const task = choiceFlag(values, "task", TASKS)!;
+const preset = choiceFlag(values, "preset", GPT2_PRESETS) as GPT2PresetName | undefined;
 const pretrainSteps = positiveIntFlag(values, "pretrain-steps");
 if (flag("from-scratch") && str("init")) usageError("--from-scratch and --init exclude each other");
-if (!flag("from-scratch") && (str("preset") || pretrainSteps)) {
+if (!flag("from-scratch") && (preset || pretrainSteps)) {
   usageError("--preset and --pretrain-steps size the pretraining of --from-scratch; add --from-scratch");
 }
 if (str("ppo-reward") !== "rm" && str("ppo-reward") !== "gold") usageError(`--ppo-reward ${str("ppo-reward")}: expected "rm" or "gold"`);
 const ppoReward = str("ppo-reward") as "rm" | "gold";
 const METHOD_SETS: Record<string, string[]> = { all: ["ppo", ...OTHER_METHODS], both: ["ppo", "dpo"] };
-const methodNames = METHOD_SETS[str("method")!] ?? str("method")!.split(",");
+const methodNames = Object.hasOwn(METHOD_SETS, str("method")!) ? METHOD_SETS[str("method")!] : str("method")!.split(",");
 for (const m of methodNames) {
   if (m !== "ppo" && !(OTHER_METHODS as readonly string[]).includes(m)) {
     usageError(`--method ${str("method")}: expected ppo, ${OTHER_METHODS.join(", ")}, both (PPO and DPO) or all (comma-separated)`);
@@ -130,38 +146,20 @@ const simulatedPrompts = numberFlag(values, "simulated-prompts", (n) => Number.i
 if (simulatedPrompts === 0 && !humanLabels?.length) {
   usageError("--simulated-prompts 0 needs --labels FILE (the reward model needs some rankings)");
 }
-for (const file of humanLabels ?? []) {
-  try {
-    Deno.statSync(file);
-  } catch {
-    usageError(`--labels ${file}: file not found`);
-  }
-}
 const sftData = str("sft-data");
-if (sftData) {
-  try {
-    Deno.statSync(sftData);
-  } catch {
-    usageError(`--sft-data ${sftData}: file not found`);
-  }
-}
+// Every file named on the command line is read and checked now, before minutes of training: a malformed
+// line is reported here, naming the file and line, not after SFT.
+for (const file of new Set(humanLabels)) await checkInputFile("labels", file, loadLabels);
+if (sftData) await checkInputFile("sft-data", sftData, loadSftJsonl);
+if (str("init")) await checkInputFile("init", `${str("init")}/config.json`, async (p) => gpt2ConfigFromHF(await readJsonFile(p), p));
 const root = str("checkpoint-root") ?? (sftData ? "checkpoints/own-sft" : "checkpoints");
 await runMain(async () => {
-  if (flag("fresh")) {
-    const dirs = checkpointDirs(root, {
-      quick,
-      ppo: { reward: ppoReward, iterations: ppoIterations, ptxCoef, lr: ppoLr, initKlCoef: klCoef },
-    });
-    const stages = [...(flag("from-scratch") ? ["pretrain" as const] : []), "sft" as const, "rm" as const, "ppo" as const, ...methods];
-    for (const stage of stages) {
-      await Deno.remove(dirs[stage], { recursive: true }).then(() => console.log(`[rlhf] --fresh: removed ${dirs[stage]}/`), () => {});
-    }
-  }
   const backend = await initBackend();
   const started = performance.now();
   const r = await runPipeline({
-    task: str("task"),
+    task,
     quick,
+    fresh: flag("fresh"),
     evalPrompts,
     evalAnswersPerPrompt: evalAnswers,
     initFrom: str("init"),
@@ -170,12 +168,12 @@ await runMain(async () => {
     methods,
     checkpointRoot: root,
     pretrain: {
-      ...(str("preset") ? { preset: str("preset") as GPT2PresetName } : {}),
+      ...(preset ? { preset } : {}),
       ...(pretrainSteps ? { train: { steps: pretrainSteps } } : {}),
     },
     sft: sftSteps ? { train: { steps: sftSteps } } : {},
     reward: {
-      ...(humanLabels ? { humanLabels } : {}),
+      ...(humanLabels ? { humanLabels: [...new Set(humanLabels)] } : {}),
       ...(simulatedPrompts === undefined ? {} : { trainPrompts: simulatedPrompts }),
     },
     ppo: {

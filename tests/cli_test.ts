@@ -3,7 +3,7 @@
  * an unknown flag or a bad value prints one line naming it (exit 2), with no
  * stack trace, before any slow work.
  */
-import { assert } from "./helpers.ts";
+import { assert, runScript } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SCRIPTS = [
@@ -20,16 +20,7 @@ const SCRIPTS = [
   "notebooks",
 ];
 
-async function run(script: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `scripts/${script}.ts`, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
-}
+const run = runScript;
 
 Deno.test("every script: --help prints usage and examples; an unknown flag is one line naming it, exit 2", async () => {
   for (const script of SCRIPTS) {

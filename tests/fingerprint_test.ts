@@ -6,7 +6,7 @@ Deno.test("checkpointFingerprint() names the directory and changes with the weig
   try {
     await Deno.writeFile(`${dir}/model.safetensors`, new Uint8Array([1, 2, 3]));
     const a = await checkpointFingerprint(dir);
-    assert.match(a, new RegExp(`^${dir}@[0-9a-f]{12}$`));
+    assert.match(a, new RegExp(`^${dir.split("/").pop()}@[0-9a-f]{12}$`));
     assert.equal(await checkpointFingerprint(`${dir}/`), a);
     await Deno.writeFile(`${dir}/model.safetensors`, new Uint8Array([1, 2, 4]));
     assert.notEqual(await checkpointFingerprint(dir), a);
@@ -17,17 +17,18 @@ Deno.test("checkpointFingerprint() names the directory and changes with the weig
   }
 });
 
-Deno.test("checkpointFingerprint() names a directory inside the repository the same from the root and from notebooks/", async () => {
-  const { REPO_ROOT } = await import("../lib/fs.ts");
-  const name = `checkpoints/.fingerprint-test-${crypto.randomUUID().slice(0, 8)}`;
-  const dir = `${REPO_ROOT}${name}`;
-  await Deno.mkdir(dir, { recursive: true });
+Deno.test("checkpointFingerprint() is the same through a symlinked root, a moved root and a relative path", async () => {
+  const root = await Deno.makeTempDir();
   try {
-    await Deno.writeFile(`${dir}/model.safetensors`, new Uint8Array([1, 2, 3]));
-    const fromRoot = await checkpointFingerprint(dir);
-    assert.match(fromRoot, new RegExp(`^${name.replace(".", "\\.")}@[0-9a-f]{12}$`));
-    assert.equal(await checkpointFingerprint(`${REPO_ROOT}notebooks/../${name}`), fromRoot);
+    await Deno.mkdir(`${root}/checkpoints/sft`, { recursive: true });
+    await Deno.writeFile(`${root}/checkpoints/sft/model.safetensors`, new Uint8Array([1, 2, 3]));
+    const original = await checkpointFingerprint(`${root}/checkpoints/sft`);
+    await Deno.symlink(`${root}/checkpoints`, `${root}/linked`);
+    assert.equal(await checkpointFingerprint(`${root}/linked/sft`), original, "through a symlink");
+    assert.equal(await checkpointFingerprint(`${root}/checkpoints/../checkpoints/sft`), original, "another spelling");
+    await Deno.rename(`${root}/checkpoints`, `${root}/moved`);
+    assert.equal(await checkpointFingerprint(`${root}/moved/sft`), original, "a moved root");
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(root, { recursive: true });
   }
 });

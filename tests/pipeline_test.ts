@@ -8,7 +8,7 @@ import { initBackend } from "../lib/backend.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadPretrained, savePretrained } from "../lib/pretrained.ts";
-import { runPipeline } from "../lib/pipeline/pipeline.ts";
+import { type PipelineOptions, runPipeline } from "../lib/pipeline/pipeline.ts";
 import { CharVocabTokenizer } from "../lib/tokenizer/char_vocab.ts";
 import { assert } from "./helpers.ts";
 
@@ -26,10 +26,10 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     for (const f of ["config.json", "vocab.txt", "pytorch_model.bin"]) await Deno.copyFile(`${UER}/${f}`, `${root}/uer-like/${f}`);
 
     // Your own SFT data (--sft-data): 20 conversations, one held out; the rest of the pipeline uses the task's requests.
-    const ownSft = Array.from({ length: 20 }, (_, i) => JSON.stringify({ prompt: "写一首诗", response: i % 2 ? "春风。" : "明月。" }));
+    const ownSft = Array.from({ length: 20 }, (_, i) => JSON.stringify({ prompt: "作一首诗", response: i % 2 ? "春风。" : "明月。" }));
     await Deno.writeTextFile(`${root}/own_sft.jsonl`, ownSft.join("\n") + "\n");
 
-    const result = await runPipeline({
+    const options = (root: string): Partial<PipelineOptions> => ({
       initFrom: `${root}/uer-like`,
       sftDataPath: `${root}/own_sft.jsonl`,
       sft: { batchSize: 2, train: { steps: 3, evalEvery: 3, checkpointEvery: 3, warmupSteps: 1 } },
@@ -52,6 +52,7 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
       checkpointRoot: root,
       quiet: true,
     });
+    const result = await runPipeline(options(root));
     assert.equal(result.sftHistory.train.length, 3);
     assert.match(result.startedFrom, / \+ sft data [0-9a-f]+$/);
     // 2 requests asked in 2 rounds: request i's answers at i and i + 2; gains are paired over the 2 requests
@@ -132,7 +133,7 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     const { loadLabels } = await import("../lib/reward/labels.ts");
     const labels = await loadLabels(`${root}/labels.jsonl`);
     assert.equal(labels.length, result.reward.trainLists + result.reward.heldoutLists);
-    assert.ok(labels.every((l) => /^simulated:mood@[0-9a-f]{8}:0$/.test(l.labeler) && l.checkpoint.startsWith(`${root}/sft@`)));
+    assert.ok(labels.every((l) => /^simulated:mood@[0-9a-f]{8}:0$/.test(l.labeler) && l.checkpoint.startsWith("sft@")));
     // The saved reward model loads back with the same scores.
     const { loadRewardModel } = await import("../lib/reward/reward_checkpoint.ts");
     const { scoreRankLists } = await import("../lib/reward/train_reward.ts");
@@ -148,8 +149,27 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(sft.tokenizer?.vocabSize, tokenizer.vocabSize);
     assert.ok((await Deno.stat(`${root}/sft/train_state.json`)).isFile);
     disposeGPT2(sft);
+
+    // The same checkpoints under a moved root, reached through a symlink: every stage is reused or resumed as
+    // it was (fingerprints identify content, not paths), nothing is refitted or refused.
+    const rmWritten = (await Deno.stat(`${root}/rm/model.safetensors`)).mtime?.getTime();
+    const ppoWritten = (await Deno.stat(`${root}/ppo-it2/ppo_state.json`)).mtime?.getTime();
+    await Deno.rename(root, `${root}-moved`);
+    const linked = `${root}-linked`;
+    await Deno.symlink(`${root}-moved`, linked);
+    const again = await runPipeline({ ...options(linked), methods: [] });
+    assert.equal(
+      (await Deno.stat(`${linked}/rm/model.safetensors`)).mtime?.getTime(),
+      rmWritten,
+      "the reward model is loaded, not refitted",
+    );
+    assert.equal((await Deno.stat(`${linked}/ppo-it2/ppo_state.json`)).mtime?.getTime(), ppoWritten, "PPO's finished run is reused");
+    assert.equal(again.ppo.history.stats.length, 2);
+    disposePolicy(again.ppo.policy);
+    disposeRewardModel(again.reward.rm);
+    disposeGPT2(again.model);
   } finally {
-    await Deno.remove(root, { recursive: true });
+    for (const dir of [root, `${root}-moved`, `${root}-linked`]) await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
 

@@ -1,5 +1,7 @@
 import { encodeSftExamples, randomSftBatches, sftBatch } from "../lib/data/sft_batches.ts";
-import { loadSftJsonl } from "../lib/data/sft_jsonl.ts";
+import { checkSftVocabulary, loadSftJsonl } from "../lib/data/sft_jsonl.ts";
+import { loadTokenizer } from "../lib/tokenizer/io.ts";
+import { runPipeline } from "../lib/pipeline/pipeline.ts";
 import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS } from "../lib/tokenizer/chat_template.ts";
 import { initBackend } from "../lib/backend.ts";
@@ -109,5 +111,44 @@ Deno.test("your own SFT data (--sft-data): every 20th conversation held out, the
   } finally {
     disposeGPT2(model);
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("checkSftVocabulary(): characters outside a character vocabulary are named (warning), and refused when they are many", async () => {
+  const tokenizer = (await loadTokenizer(new URL("./fixtures/uer-tiny", import.meta.url).pathname))!;
+  const example = (prompt: string, response: string) => ({
+    prompt: { id: "x", messages: [{ role: "user" as const, content: prompt }], constraints: {} },
+    response,
+  });
+  assert.equal(checkSftVocabulary("a.jsonl", [example("作一首诗", "春风明月。")], tokenizer), undefined);
+  const some = Array.from({ length: 30 }, () => example("作一首诗", "春风明月。"));
+  assert.match(
+    checkSftVocabulary("a.jsonl", [...some, example("写一首诗", "春风明月。")], tokenizer)!,
+    /^a\.jsonl: 1 of 279 characters .* \[UNK\]: "写" ×1$/,
+  );
+  assert.throws(
+    () => checkSftVocabulary("b.jsonl", [example("write a poem", "spring wind")], tokenizer),
+    /^Error: b\.jsonl: .* would train as \[UNK\]: .*--init DIR/,
+  );
+});
+
+Deno.test("runPipeline(): SFT data that the starting model's vocabulary cannot spell is refused before SFT", async () => {
+  await initBackend({ quiet: true });
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/own.jsonl`, JSON.stringify({ prompt: "write a poem", response: "The spring wind." }) + "\n");
+    await assert.rejects(
+      () =>
+        runPipeline({
+          initFrom: new URL("./fixtures/uer-tiny", import.meta.url).pathname,
+          sftDataPath: `${root}/own.jsonl`,
+          checkpointRoot: root,
+          quiet: true,
+        }),
+      new RegExp(`${root}/own.jsonl: .* would train as \\[UNK\\]`),
+    );
+    assert.ok(!(await Deno.stat(`${root}/sft`).then(() => true, () => false)), "SFT never started");
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

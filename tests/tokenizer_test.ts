@@ -271,3 +271,9 @@ Deno.test("loadTokenizer() names the file of a bad or ambiguous tokenizer", asyn
     await assert.rejects(() => loadTokenizer(`${dir}/both`), /both vocab\.txt and rlhf_tokenizer\.json are present/);
   });
 });
+
+Deno.test("CharVocabTokenizer: a vocabulary line that is an Object.prototype name (toString) is an ordinary token", () => {
+  const tok = CharVocabTokenizer.fromVocabText(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "toString", "constructor", "a"].join("\n"));
+  assert.equal(tok.tokens[4], "toString");
+  assert.equal(tok.vocabSize, 7);
+});

@@ -9,6 +9,8 @@
 import type { Role } from "../tokenizer/chat_template.ts";
 import type { SftExample } from "../tasks/types.ts";
 import { readJsonl } from "../jsonl.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
+import { unknownCharacters } from "../tokenizer/coverage.ts";
 
 const ROLES: readonly Role[] = ["system", "user", "assistant"];
 
@@ -43,4 +45,30 @@ function parseExample(value: unknown, where: string, index: number): SftExample 
   const prompt = nonEmpty(v.prompt, "prompt");
   const response = nonEmpty(v.response, "response");
   return { prompt: { id: `line-${index}`, messages: [{ role: "user", content: prompt }], constraints: {} }, response };
+}
+
+/**
+ * Most of the characters a model is fine-tuned on must be in its vocabulary: a character vocabulary turns
+ * the others into `[UNK]`, and the model learns to write `[UNK]`. Throws (naming the file, the share and
+ * examples) when more than `maxUnknownShare` of the characters are unknown, and returns a one-line warning
+ * when some are.
+ * @param maxUnknownShare @default 0.05
+ */
+export function checkSftVocabulary(
+  path: string,
+  examples: readonly SftExample[],
+  tokenizer: Tokenizer,
+  maxUnknownShare = 0.05,
+): string | undefined {
+  const texts = examples.flatMap((e) => [...e.prompt.messages.map((m) => m.content), e.response]);
+  const { unknown, characters } = unknownCharacters(tokenizer, texts);
+  const count = [...unknown.values()].reduce((a, b) => a + b, 0);
+  if (count === 0) return undefined;
+  const examplesOf = [...unknown.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([c, n]) => `${JSON.stringify(c)} ×${n}`);
+  const what = `${count} of ${characters} characters (${(100 * count / characters).toFixed(1)} %) are not in the model's vocabulary and ` +
+    `would train as [UNK]: ${examplesOf.join(", ")}`;
+  if (count > maxUnknownShare * characters) {
+    throw new Error(`${path}: ${what}; start from a model whose vocabulary covers them (--init DIR)`);
+  }
+  return `${path}: ${what}`;
 }

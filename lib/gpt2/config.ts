@@ -55,7 +55,7 @@ export function resolveGPT2Config(
   overrides: Partial<GPT2Config> & { preset?: GPT2PresetName } = {},
 ): Readonly<GPT2Config> {
   const { preset, ...rest } = overrides;
-  if (preset !== undefined && !(preset in GPT2_PRESETS)) {
+  if (preset !== undefined && !Object.hasOwn(GPT2_PRESETS, preset)) { // own keys only: "toString" is no preset
     throw new Error(
       `GPT2Config.preset: unknown preset "${preset}"; expected one of ${Object.keys(GPT2_PRESETS).join(", ")}`,
     );

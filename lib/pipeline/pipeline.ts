@@ -23,11 +23,12 @@ import { type DpoStageOptions, type DpoStageResult, runDpoStage } from "./dpo_st
 import { type GroupStageOptions, type GroupStageResult, runGroupStage } from "./group_stage.ts";
 import type { GroupMethod } from "../ppo/group_advantages.ts";
 
-import { checkpointFingerprint, weightsFingerprint } from "../checkpoint/fingerprint.ts";
+import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";
 import { runSftStage, type SftOptions } from "./sft_stage.ts";
 import { checkpointDirs, type StageName } from "./checkpoint_dirs.ts";
-import { loadSftJsonl } from "../data/sft_jsonl.ts";
+import { checkSftVocabulary, loadSftJsonl } from "../data/sft_jsonl.ts";
+import { lockHolder, tryLockFile } from "../file_lock.ts";
 import { hashText } from "../hash.ts";
 import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
 import { type PPOStageOptions, type PPOStageResult, ppoStartedFrom, runPPOStage } from "./ppo_stage.ts";
@@ -98,8 +99,13 @@ export interface PipelineOptions {
   readonly evalMaxNewTokens?: number;
   /** Where rank lists are appended. @default data/labels/<task>-simulated.jsonl (quick: under the checkpoint root) */
   readonly labelsPath?: string;
-  /** Root of the checkpoint directories. @default "checkpoints" */
+  /** Root of the checkpoint directories. One run at a time writes it (a second is refused). @default "checkpoints" */
   readonly checkpointRoot: string;
+  /**
+   * Delete the checkpoints of the stages this run trains before it starts, so that every stage is trained
+   * again (rank lists of the same SFT model are still reused). @default false
+   */
+  readonly fresh: boolean;
   readonly quiet?: boolean;
 }
 
@@ -116,6 +122,7 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   topP: 1,
   fromScratch: false,
   checkpointRoot: "checkpoints",
+  fresh: false,
 });
 
 /** The sizes of `--quick`: a first run in about a minute. */
@@ -204,8 +211,55 @@ export interface PipelineResult {
   readonly checkpointDirs: Record<StageName, string>;
 }
 
+/**
+ * Runs the pipeline with `overrides` of PIPELINE_DEFAULTS. The checkpoint root is locked for the whole run:
+ * a second run on the same root (another terminal, a notebook) is refused instead of overwriting this one's
+ * checkpoints half-way.
+ */
 export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Promise<PipelineResult> {
   const o = { ...PIPELINE_DEFAULTS, ...overrides };
+  if (o.fromScratch && o.initFrom) throw new Error("runPipeline: fromScratch and initFrom exclude each other");
+  const lock = await tryLockFile(o.checkpointRoot);
+  if (!lock) {
+    const pid = await lockHolder(o.checkpointRoot);
+    throw new Error(
+      `${o.checkpointRoot}: another run${pid ? ` (process ${pid})` : ""} is writing these checkpoints; ` +
+        "wait for it to end, or give this run a checkpoint root of its own (--checkpoint-root DIR)",
+    );
+  }
+  try {
+    if (o.fresh) await removeStageCheckpoints(o);
+    return await runStages(o);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The checkpoint directory of every stage. */
+function stageDirs(o: PipelineOptions): Record<StageName, string> {
+  const defaultDirs = checkpointDirs(o.checkpointRoot, {
+    quick: o.quick,
+    ppo: { reward: o.ppo.reward, iterations: o.ppo.iterations, ...o.ppo.ppo },
+  });
+  return { ...defaultDirs, rm: o.reward.checkpointDir ?? defaultDirs.rm, ppo: o.ppo.checkpointDir ?? defaultDirs.ppo };
+}
+
+/** `fresh`: removes the checkpoints of the stages this run trains; one that cannot be removed stops the run, naming it. */
+async function removeStageCheckpoints(o: PipelineOptions): Promise<void> {
+  const dirs = stageDirs(o);
+  const stages: StageName[] = [...(o.fromScratch ? ["pretrain" as const] : []), "sft", "rm", "ppo", ...o.methods];
+  for (const stage of stages) {
+    try {
+      await Deno.remove(dirs[stage], { recursive: true });
+      if (!o.quiet) console.log(`[rlhf] fresh: removed ${dirs[stage]}/`);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      throw new Error(`${dirs[stage]}: could not remove it to start afresh (${(err as Error).message})`);
+    }
+  }
+}
+
+async function runStages(o: PipelineOptions): Promise<PipelineResult> {
   const quick = o.quick ? QUICK : undefined;
   const timings: StageTiming[] = [];
   const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
@@ -214,13 +268,10 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
     timings.push({ stage, seconds: (performance.now() - start) / 1000 });
     return result;
   };
-  const defaultDirs = checkpointDirs(o.checkpointRoot, {
-    quick: o.quick,
-    ppo: { reward: o.ppo.reward, iterations: o.ppo.iterations, ...o.ppo.ppo },
-  });
-  const dirs = { ...defaultDirs, rm: o.reward.checkpointDir ?? defaultDirs.rm, ppo: o.ppo.checkpointDir ?? defaultDirs.ppo };
+  const dirs = stageDirs(o);
   const task = await loadTask(o.task);
-  if (o.fromScratch && o.initFrom) throw new Error("runPipeline: fromScratch and initFrom exclude each other");
+  // Your own SFT data is read (and any malformed line reported) before the first stage.
+  const ownSftData = o.sftDataPath ? await loadSftJsonl(o.sftDataPath) : undefined;
   const pretrainDir = dirs.pretrain;
   const initDir = o.initFrom ?? BASE_MODEL_DIR;
   const base = o.fromScratch
@@ -233,10 +284,19 @@ export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Pro
       }))
     : await loadInitialModel(initDir);
   const tokenizer = base.tokenizer;
-  const ownSftData = o.sftDataPath ? await loadSftJsonl(o.sftDataPath) : undefined;
+  if (ownSftData) {
+    let warning: string | undefined;
+    try {
+      warning = checkSftVocabulary(o.sftDataPath!, ownSftData, tokenizer);
+    } catch (err) {
+      disposeGPT2(base.model);
+      throw err;
+    }
+    if (warning) console.warn(`warning: ${warning}`);
+  }
   // SFT records which weights (and which data of your own) it started from, so that it never resumes a run that started elsewhere.
   const startedFrom = [
-    o.fromScratch ? await checkpointFingerprint(pretrainDir) : await weightsFingerprint(initDir),
+    await checkpointFingerprint(o.fromScratch ? pretrainDir : initDir),
     ...(ownSftData ? [`sft data ${hashText(JSON.stringify(ownSftData)).toString(16)}`] : []),
   ].join(" + ");
   const pretrainedOnly = cloneGPT2(base.model, { trainable: false });

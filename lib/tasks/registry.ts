@@ -11,7 +11,7 @@ export const DEFAULT_TASK = "poetry-zh";
 
 /** Loads a task by name; an unknown name lists the known ones. */
 export function loadTask(name: string = DEFAULT_TASK): Promise<Task> {
-  const make = TASKS[name];
+  const make = Object.hasOwn(TASKS, name) ? TASKS[name] : undefined; // own keys only: "toString" is no task
   if (!make) throw new Error(`task "${name}" is unknown; expected one of ${Object.keys(TASKS).join(", ")}`);
   return make();
 }

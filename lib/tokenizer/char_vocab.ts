@@ -52,7 +52,7 @@ export class CharVocabTokenizer implements Tokenizer {
     this.#ids = new Map();
     tokens.forEach((t, i) => {
       if (t.length === 0) throw new Error(`${source}:${i + 1}: empty token`);
-      if (t in UNESCAPES) {
+      if (Object.hasOwn(UNESCAPES, t)) {
         throw new Error(`${source}:${i + 1}: ${t} is reserved (it is how vocab.txt writes ${JSON.stringify(UNESCAPES[t])})`);
       }
       const first = this.#ids.get(t);
@@ -78,7 +78,7 @@ export class CharVocabTokenizer implements Tokenizer {
   static fromVocabText(text: string, source = "vocab.txt"): CharVocabTokenizer {
     const lines = text.split(/\r\n|\r|\n/);
     if (lines.at(-1) === "") lines.pop();
-    return new CharVocabTokenizer(lines.map((l) => UNESCAPES[l] ?? l), source);
+    return new CharVocabTokenizer(lines.map((l) => Object.hasOwn(UNESCAPES, l) ? UNESCAPES[l] : l), source);
   }
 
   /** The id of a token string, or undefined. */
