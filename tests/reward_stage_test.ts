@@ -68,6 +68,17 @@ Deno.test("runRewardStage(): people's label files join (or replace) the simulate
       humanLabels: [`${dir}/human.jsonl`],
     });
     assert.deepEqual(only.listsByLabeler, { "李老师": 1, "王同学": 1 });
+    // The same file named twice, and a copy of it: each list counts once (and the fitted model is the same one).
+    await Deno.copyFile(`${dir}/human.jsonl`, `${dir}/human-copy.jsonl`);
+    const twice = await runRewardStage(sft, tokenizer, task, `${dir}/sft`, {
+      ...base,
+      trainPrompts: 0,
+      checkpointDir: `${dir}/rm-human`,
+      humanLabels: [`${dir}/human.jsonl`, `${dir}/human.jsonl`, `${dir}/human-copy.jsonl`],
+    });
+    assert.equal(twice.trainLists, 2);
+    assert.deepEqual(twice.listsByLabeler, { "李老师": 1, "王同学": 1 });
+    disposeRewardModel(twice.rm);
     await assert.rejects(
       () =>
         runRewardStage(sft, tokenizer, task, `${dir}/sft`, {

@@ -12,7 +12,7 @@ import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import { collectRankings } from "../reward/collect.ts";
-import { appendLabels, loadLabels, rankListsFingerprint, type RankRecord, ranksOf } from "../reward/labels.ts";
+import { appendLabels, loadLabels, rankListsFingerprint, type RankRecord, ranksOf, uniqueRankLists } from "../reward/labels.ts";
 import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
 import { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
 import { finishedRewardRun, loadRewardModel, saveRewardModel } from "../reward/reward_checkpoint.ts";
@@ -127,7 +127,8 @@ export async function runRewardStage(
     if (!(await pathExists(path))) throw new Error(`${path}: label file not found`);
     return await loadLabels(path);
   }))).flat();
-  const trainLists = [...simulatedLists, ...humanLists];
+  // A list given twice (the same file named twice, or copied into a second one) counts once.
+  const trainLists = uniqueRankLists([...simulatedLists, ...humanLists]);
   if (trainLists.length === 0) throw new Error("reward model: no training rank lists (trainPrompts is 0 and no human label file has any)");
   const listsByLabeler: Record<string, number> = {};
   for (const l of trainLists) listsByLabeler[l.labeler] = (listsByLabeler[l.labeler] ?? 0) + 1;

@@ -7,6 +7,7 @@
 import { escapeHtml } from "../charts/table.ts";
 import { machineLine } from "../machine.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../checkpoint/atomic.ts";
+import { withFileLock } from "../file_lock.ts";
 import { formatDifference } from "../eval/paired_difference.ts";
 import { lineChart } from "../charts/figure.ts";
 import { renderSvg } from "../charts/svg.ts";
@@ -285,7 +286,10 @@ ${tables.map(([title, table]) => `<h3>${title}</h3>${table.html()}`).join("\n")}
 <h2>metrics.json</h2><pre>${JSON.stringify(metrics, null, 2).replace(/</g, "&lt;")}</pre>
 </body></html>\n`;
   const paths = { html: `${dir}/report.html`, metrics: `${dir}/metrics.json` };
-  await writeTextFileAtomic(paths.html, html);
-  await writeJsonAtomic(paths.metrics, metrics);
+  // Two runs that end together write their pairs one after the other: never one's report beside the other's numbers.
+  await withFileLock(dir, async () => {
+    await writeTextFileAtomic(paths.html, html);
+    await writeJsonAtomic(paths.metrics, metrics);
+  });
   return paths;
 }
