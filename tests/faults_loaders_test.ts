@@ -6,6 +6,7 @@
  */
 import { initBackend } from "../lib/backend.ts";
 import { loadGPT2Weights, recoverInterruptedSwap, saveGPT2Weights } from "../lib/checkpoint/pretrained.ts";
+import { gpt2ConfigToHF } from "../lib/checkpoint/hf_config.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { assert } from "./helpers.ts";
@@ -147,4 +148,106 @@ Deno.test("F8: a NaN or infinite weight is refused on load, naming the file, the
               `the checkpoint is damaged or its training diverged`,
       );
     }
+  }));
+
+// ---------------------------------------------------------------------------------------------------------------
+// F6: sizes declared by config.json or a safetensors header are checked before anything is allocated.
+
+const MB = 2 ** 20;
+
+/** This process's peak resident memory so far, in bytes (Linux); undefined elsewhere. */
+function peakRss(): number | undefined {
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"))![1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `body`, which must throw, and returns the error, the time it took and how far this process's resident
+ * memory rose: the peak (Linux's VmHWM, reset to the current size first) or, elsewhere, the size after.
+ */
+async function measureRefusal(body: () => Promise<unknown>): Promise<{ error: Error; ms: number; growthMB: number }> {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5"); // resets VmHWM to the current resident size
+  } catch { /* not Linux: the size after is measured instead */ }
+  const before = Deno.memoryUsage().rss;
+  const start = performance.now();
+  let error: Error | undefined;
+  try {
+    await body();
+  } catch (err) {
+    error = err as Error;
+  }
+  const ms = performance.now() - start;
+  const growthMB = ((peakRss() ?? Deno.memoryUsage().rss) - before) / MB;
+  if (!error) throw new assert.AssertionError({ message: "expected a refusal, the load succeeded" });
+  return { error, ms, growthMB };
+}
+
+Deno.test("F6: a config.json with an absurd size is refused from the config alone: fast, small, naming the file, field and limit", () =>
+  withTempDir(async (dir) => {
+    await saveTiny(`${dir}/ckpt`);
+    const good = gpt2ConfigToHF(TINY);
+    const cases: [Record<string, unknown>, string, number][] = [
+      [{ vocab_size: 2_000_000_000 }, "vocab_size", 1_000_000],
+      [{ n_embd: 2 ** 20, n_head: 2 }, "n_embd", 16384],
+      [{ n_positions: 1e9, n_ctx: 1e9 }, "n_positions", 131072],
+      [{ n_positions: undefined, n_ctx: 1e9 }, "n_ctx", 131072],
+      [{ n_head: 512, n_embd: 1024 }, "n_head", 256],
+      [{ n_layer: 50_000_000 }, "n_layer", 256], // last: before the fix this one alone took 30 s and 2.7 GB
+    ];
+    for (const [change, field, limit] of cases) {
+      await Deno.writeTextFile(`${dir}/ckpt/config.json`, JSON.stringify({ ...good, ...change }));
+      const { error, ms, growthMB } = await measureRefusal(() => loadGPT2Weights(`${dir}/ckpt`));
+      const value = (change as Record<string, number>)[field];
+      assert.match(
+        error.message,
+        new RegExp(`^${dir}/ckpt/config\\.json: field "${field}" is ${value}, more than ${limit}[^\\n]*$`),
+        field,
+      );
+      assert.ok(ms < 2000, `${field}: refused after ${ms.toFixed(0)} ms`);
+      assert.ok(growthMB < 100, `${field}: memory rose by ${growthMB.toFixed(0)} MB before the refusal`);
+    }
+  }));
+
+/** A model.safetensors whose header declares `tensors` (all F32) over a sparse file of that size: no disk, no memory. */
+async function writeSparseSafetensors(path: string, tensors: Record<string, number[]>, fileBytes?: number): Promise<number> {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [name, shape] of Object.entries(tensors)) {
+    const bytes = 4 * shape.reduce((a, b) => a * b, 1);
+    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const start = new Uint8Array(8 + json.length);
+  new DataView(start.buffer).setBigUint64(0, BigInt(json.length), true);
+  start.set(json, 8);
+  await Deno.writeFile(path, start);
+  const size = fileBytes ?? start.length + offset;
+  await Deno.truncate(path, size); // extends with a hole
+  return size;
+}
+
+Deno.test("F6: a safetensors header whose shapes do not fit config.json, or whose sizes pass the end of the file, is refused before any tensor data is read", () =>
+  withTempDir(async (dir) => {
+    await saveTiny(`${dir}/ckpt`);
+    const weights = `${dir}/ckpt/model.safetensors`;
+    // 400 MB of declared data that the config does not ask for.
+    const size = await writeSparseSafetensors(weights, { "transformer.wte.weight": [100_000, 1024] });
+    assert.ok(size > 400e6);
+    const misfit = await measureRefusal(() => loadGPT2Weights(`${dir}/ckpt`));
+    assert.equal(misfit.error.message, `${weights}: tensor "wte.weight": expected shape [30, 8], found [100000, 1024]`);
+    assert.ok(misfit.ms < 2000, `refused after ${misfit.ms.toFixed(0)} ms`);
+    assert.ok(misfit.growthMB < 100, `memory rose by ${misfit.growthMB.toFixed(0)} MB before the refusal`);
+    // A header that declares 400 MB in a 1 kB file.
+    await writeSparseSafetensors(weights, { "transformer.wte.weight": [100_000, 1024] }, 1024);
+    const short = await measureRefusal(() => loadGPT2Weights(`${dir}/ckpt`));
+    assert.match(
+      short.error.message,
+      new RegExp(`^${weights}: tensor "transformer\\.wte\\.weight": data_offsets \\[0, 409600000\\] run past the end`),
+    );
+    assert.ok(short.ms < 2000 && short.growthMB < 100);
   }));

@@ -7,6 +7,8 @@ import {
   halfToFloat,
   parseSafetensors,
   readSafetensorsFile,
+  readSafetensorsHeader,
+  readSafetensorsTensors,
   serializeSafetensors,
   type TensorToWrite,
 } from "../lib/checkpoint/safetensors.ts";
@@ -269,6 +271,33 @@ Deno.test("serializeSafetensors() → readSafetensorsFile() round trip on disk; 
     const back = await readSafetensorsFile(path);
     assert.deepEqual(Array.from(back.tensors.get("odd")!.data), Array.from(TENSORS.get("odd")!.data));
     await assert.rejects(() => readSafetensorsFile(`${dir}/nope.safetensors`), /nope\.safetensors: file not found/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readSafetensorsHeader() refuses a header longer than 100 MB before reading it; readSafetensorsTensors() reads only the tensors asked for", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/x.safetensors`;
+    // A 150 MB "header" (a hole in a sparse file): refused from its length alone, not read and parsed.
+    const length = new Uint8Array(8);
+    new DataView(length.buffer).setBigUint64(0, 150_000_000n, true);
+    await Deno.writeFile(path, length);
+    await Deno.truncate(path, 8 + 150_000_000);
+    const start = performance.now();
+    await assert.rejects(
+      () => readSafetensorsHeader(path),
+      (e: Error) => e.message === `${path}: header length 150000000 is more than the 100000000 bytes accepted; not safetensors`,
+    );
+    assert.ok(performance.now() - start < 1000, "refused from the length alone");
+    await Deno.writeFile(path, serializeSafetensors(TENSORS));
+    const header = await readSafetensorsHeader(path);
+    assert.deepEqual([...header.tensors.keys()].sort(), [...TENSORS.keys()].sort());
+    assert.deepEqual(header.tensors.get("b.weight")!.shape, [2, 3]);
+    const some = await readSafetensorsTensors(header, ["odd", "a.ids"]);
+    assert.deepEqual([...some.keys()], ["odd", "a.ids"]);
+    assert.deepEqual(Array.from(some.get("a.ids")!.data), Array.from(TENSORS.get("a.ids")!.data));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -8,6 +8,21 @@
  */
 import { type GPT2Config, resolveGPT2Config } from "../gpt2/config.ts";
 
+/**
+ * The largest size config.json may declare for each field. A GPT-2 built from the file is allocated from these
+ * numbers (one map entry per weight, then the weights), so a damaged or hostile file with `n_layer` 50,000,000
+ * would take minutes and gigabytes before failing somewhere unrelated. The limits are far above any model that
+ * trains or runs here, and above the large public models of this shape: GPT-3 175B has 96 layers, 96 heads and a
+ * width of 12,288; tokenizers reach 256k entries; contexts reach 128k positions.
+ */
+const SIZE_LIMITS = {
+  n_layer: 256,
+  n_head: 256,
+  n_embd: 16384,
+  vocab_size: 1_000_000,
+  n_positions: 131072,
+} as const;
+
 /** The special token ids written into config.json. */
 export interface HFTokenIds {
   /** `bos_token_id`; omitted from config.json when undefined. */
@@ -55,12 +70,20 @@ export function gpt2ConfigFromHF(json: unknown, source: string): Readonly<GPT2Co
   const set = (key: keyof GPT2Config, value: number | undefined) => {
     if (value !== undefined) overrides[key] = value;
   };
-  set("vocab_size", number("vocab_size"));
+  /** A size field, refused above its limit before any model is built from it. */
+  const size = (field: string, limit: number): number | undefined => {
+    const v = number(field);
+    if (v !== undefined && v > limit) {
+      throw new Error(`${source}: field "${field}" is ${v}, more than ${limit} (the largest accepted; a damaged or foreign config.json?)`);
+    }
+    return v;
+  };
+  set("vocab_size", size("vocab_size", SIZE_LIMITS.vocab_size));
   // Old hub files carry both n_ctx and n_positions (equal); some only n_ctx. HF reads n_positions.
-  set("n_positions", number("n_positions") ?? number("n_ctx"));
-  set("n_embd", number("n_embd"));
-  set("n_layer", number("n_layer"));
-  set("n_head", number("n_head"));
+  set("n_positions", size("n_positions", SIZE_LIMITS.n_positions) ?? size("n_ctx", SIZE_LIMITS.n_positions));
+  set("n_embd", size("n_embd", SIZE_LIMITS.n_embd));
+  set("n_layer", size("n_layer", SIZE_LIMITS.n_layer));
+  set("n_head", size("n_head", SIZE_LIMITS.n_head));
   // HF has three dropout rates (resid_pdrop, embd_pdrop, attn_pdrop); every real GPT-2 uses one value for
   // all three, and our config has a single `dropout`, so resid_pdrop is read and the other two are ignored
   // (dropout only matters for training, never for the loaded weights or for inference).

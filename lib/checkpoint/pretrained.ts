@@ -13,7 +13,16 @@ import { tf, variableOf } from "../tf.ts";
 import { gpt2ParamShapes } from "../gpt2/config.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { gpt2ConfigFromHF, gpt2ConfigToHF } from "./hf_config.ts";
-import { readSafetensorsFile, serializeSafetensors, type StoredTensor } from "./safetensors.ts";
+import {
+  isFloatDtype,
+  readSafetensorsHeader,
+  readSafetensorsTensors,
+  type SafetensorsHeader,
+  serializeSafetensors,
+  type StoredDtype,
+  type StoredTensor,
+  type TensorData,
+} from "./safetensors.ts";
 import { readTorchStateDict } from "./torch_pickle.ts";
 import { writeFileAtomic, writerAlive, writeSynced } from "./atomic.ts";
 import { pathExists, readJsonFile } from "../fs.ts";
@@ -27,16 +36,29 @@ const PREFIX = "transformer.";
 /** Causal-mask buffers that older PyTorch versions saved with the weights; not parameters. */
 const MASK_BUFFER = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 
-/** A stored tensor and the file it came from (for error messages). */
-interface Found {
-  readonly tensor: StoredTensor;
+/** A stored tensor's dtype and shape as its file declares them (a safetensors header, a pickle), and that file. */
+interface Declared {
+  readonly dtype: StoredDtype;
+  readonly shape: readonly number[];
   readonly file: string;
+}
+
+/** A checkpoint's weights file(s): every tensor declared first, the data read only when asked for. */
+interface WeightsFiles {
+  /** By stored name. */
+  readonly declared: Map<string, Declared>;
+  /** The file(s), for errors about a tensor that is in none of them. */
+  readonly describe: string;
+  /** The named tensors' data (stored names); only called once their declarations passed every check. */
+  read(names: readonly string[]): Promise<Map<string, StoredTensor>>;
 }
 
 /**
  * Loads config.json and the weights of a GPT-2 directory into new trainable
- * variables. Every error names the file and the tensor; shapes are checked
- * against `gpt2ParamShapes(config)`.
+ * variables. Every error names the file and the tensor. The config's sizes,
+ * then every declared shape, are checked against `gpt2ParamShapes(config)`
+ * before any weight is read, so a damaged or hostile file is refused before
+ * it costs memory; a NaN or infinite weight is refused too.
  *
  * @example
  * ```ts
@@ -49,92 +71,123 @@ export async function loadGPT2Weights(dir: string): Promise<GPT2Model> {
   await recoverInterruptedSwap(dir);
   const configPath = join(dir, CONFIG);
   const config = gpt2ConfigFromHF(await readJsonFile(configPath), configPath);
-  const { stored, describe } = await readWeights(dir);
   const expected = gpt2ParamShapes(config);
-  const wteShape = expected.get("wte.weight")!;
-  const found = new Map<string, Found>();
-  for (const [rawName, entry] of stored) {
-    const name = rawName.startsWith(PREFIX) ? rawName.slice(PREFIX.length) : rawName;
-    if (MASK_BUFFER.test(name)) continue;
-    if (name === "lm_head.weight") {
-      // Tied to wte.weight: HF ties it again on load, so the stored copy is redundant.
-      if (!sameShape(entry.tensor.shape, wteShape)) {
-        throw new Error(
-          `${entry.file}: tensor "${rawName}": expected shape [${wteShape.join(", ")}] (tied to wte.weight), found [${
-            entry.tensor.shape.join(", ")
-          }]`,
-        );
-      }
-      continue;
-    }
-    if (!expected.has(name)) throw new Error(`${entry.file}: unexpected tensor "${rawName}" for a GPT-2 with n_layer = ${config.n_layer}`);
-    if (found.has(name)) throw new Error(`${entry.file}: tensor "${name}" appears twice (with and without the ${PREFIX} prefix)`);
-    found.set(name, entry);
-  }
+  const weights = await openWeights(dir);
+  const chosen = chooseTensors(weights, expected, config.n_layer);
+  const stored = await weights.read([...chosen.values()]);
+  const values = new Map<string, TensorData>();
   for (const [name, shape] of expected) {
-    const entry = found.get(name);
-    if (!entry) throw new Error(`${describe}: missing tensor "${name}" (expected shape [${shape.join(", ")}])`);
-    if (!sameShape(entry.tensor.shape, shape)) {
-      throw new Error(`${entry.file}: tensor "${name}": expected shape [${shape.join(", ")}], found [${entry.tensor.shape.join(", ")}]`);
-    }
-    if (!(entry.tensor.data instanceof Float32Array)) {
-      throw new Error(`${entry.file}: tensor "${name}": expected a float dtype, found ${entry.tensor.dtype}`);
-    }
+    const storedName = chosen.get(name)!;
+    values.set(name, stored.get(storedName)!.data);
+    checkFinite(values.get(name)!, weights.declared.get(storedName)!.file, name, shape);
   }
-  for (const [name, shape] of expected) checkFinite(found.get(name)!, name, shape);
   // All checks passed, so creating the variables cannot fail half-way and leak.
   // No variable names: tfjs names are global and a duplicate throws, so two loads of
   // one checkpoint would collide; unnamed variables get a fresh numeric id each.
   const params: GPT2Params = {};
   for (const [name, shape] of expected) {
-    params[name] = variableOf(() => tf.tensor(found.get(name)!.tensor.data, shape, "float32"));
+    params[name] = variableOf(() => tf.tensor(values.get(name)!, shape, "float32"));
   }
   return { config, params };
 }
 
-/** Reads model.safetensors, or every shard listed by model.safetensors.index.json. */
-async function readWeights(dir: string): Promise<{ stored: Map<string, Found>; describe: string }> {
-  const stored = new Map<string, Found>();
-  const add = async (file: string) => {
-    for (const [name, tensor] of (await readSafetensorsFile(file)).tensors) {
-      const other = stored.get(name);
-      if (other) throw new Error(`${file}: tensor "${name}" is also in ${other.file}`);
-      stored.set(name, { tensor, file });
+/**
+ * Which stored tensor holds each parameter (parameter name → stored name), checked from the declarations alone:
+ * every parameter present once with its shape and a float dtype, nothing unexpected. Mask buffers and the tied
+ * lm_head are skipped (never read).
+ */
+function chooseTensors(weights: WeightsFiles, expected: Map<string, number[]>, nLayer: number): Map<string, string> {
+  const wteShape = expected.get("wte.weight")!;
+  const chosen = new Map<string, string>();
+  for (const [rawName, entry] of weights.declared) {
+    const name = rawName.startsWith(PREFIX) ? rawName.slice(PREFIX.length) : rawName;
+    if (MASK_BUFFER.test(name)) continue;
+    if (name === "lm_head.weight") {
+      // Tied to wte.weight: HF ties it again on load, so the stored copy is redundant.
+      if (!sameShape(entry.shape, wteShape)) {
+        throw new Error(
+          `${entry.file}: tensor "${rawName}": expected shape [${wteShape.join(", ")}] (tied to wte.weight), found [${
+            entry.shape.join(", ")
+          }]`,
+        );
+      }
+      continue;
     }
-  };
+    if (!expected.has(name)) throw new Error(`${entry.file}: unexpected tensor "${rawName}" for a GPT-2 with n_layer = ${nLayer}`);
+    if (chosen.has(name)) throw new Error(`${entry.file}: tensor "${name}" appears twice (with and without the ${PREFIX} prefix)`);
+    chosen.set(name, rawName);
+  }
+  for (const [name, shape] of expected) {
+    const entry = weights.declared.get(chosen.get(name) ?? "");
+    if (!entry) throw new Error(`${weights.describe}: missing tensor "${name}" (expected shape [${shape.join(", ")}])`);
+    if (!sameShape(entry.shape, shape)) {
+      throw new Error(`${entry.file}: tensor "${name}": expected shape [${shape.join(", ")}], found [${entry.shape.join(", ")}]`);
+    }
+    if (!isFloatDtype(entry.dtype)) throw new Error(`${entry.file}: tensor "${name}": expected a float dtype, found ${entry.dtype}`);
+  }
+  return chosen;
+}
+
+/** model.safetensors, or every shard listed by model.safetensors.index.json, or pytorch_model.bin. */
+async function openWeights(dir: string): Promise<WeightsFiles> {
   const weightsPath = join(dir, WEIGHTS);
   const indexPath = join(dir, INDEX);
-  if (await pathExists(weightsPath)) {
-    await add(weightsPath);
-    return { stored, describe: weightsPath };
-  }
-  if (await pathExists(indexPath)) {
-    const index = await readJsonFile(indexPath);
-    const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
-    if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
-      throw new Error(`${indexPath}: expected an object "weight_map"`);
-    }
-    for (const [name, shard] of Object.entries(weightMap)) {
-      if (typeof shard !== "string" || shard !== basename(shard) || shard === "." || shard === "..") {
-        throw new Error(`${indexPath}: weight_map["${name}"] must be a file name in the same directory, got ${JSON.stringify(shard)}`);
-      }
-    }
-    const shards = [...new Set(Object.values(weightMap as Record<string, string>))].sort();
-    for (const shard of shards) await add(join(dir, shard));
-    for (const [name, shard] of Object.entries(weightMap as Record<string, string>)) {
-      if (stored.get(name)?.file !== join(dir, shard)) {
-        throw new Error(`${indexPath}: tensor "${name}" is listed in ${shard}, but that file does not hold it`);
-      }
-    }
-    return { stored, describe: `${indexPath} (shards ${shards.join(", ")})` };
-  }
+  if (await pathExists(weightsPath)) return await safetensorsWeights([weightsPath], weightsPath);
+  if (await pathExists(indexPath)) return await shardedWeights(dir, indexPath);
   const binPath = join(dir, TORCH_WEIGHTS);
   if (await pathExists(binPath)) {
     // PyTorch's pickle format, read by a restricted unpickler that never runs code from the file.
-    for (const [name, tensor] of readTorchStateDict(await Deno.readFile(binPath), binPath)) stored.set(name, { tensor, file: binPath });
-    return { stored, describe: binPath };
+    const tensors = readTorchStateDict(await Deno.readFile(binPath), binPath);
+    const declared = new Map([...tensors].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, file: binPath }]));
+    return { declared, describe: binPath, read: (names) => Promise.resolve(new Map(names.map((n) => [n, tensors.get(n)!]))) };
   }
   throw new Error(`${dir}: no ${WEIGHTS} (nor ${INDEX}, nor ${TORCH_WEIGHTS})`);
+}
+
+/** Safetensors files read header first: the data of a tensor is read only when asked for. */
+async function safetensorsWeights(files: readonly string[], describe: string): Promise<WeightsFiles> {
+  const headers = new Map<string, SafetensorsHeader>();
+  const declared = new Map<string, Declared>();
+  for (const file of files) {
+    const header = await readSafetensorsHeader(file);
+    for (const [name, { dtype, shape }] of header.tensors) {
+      const other = declared.get(name);
+      if (other) throw new Error(`${file}: tensor "${name}" is also in ${other.file}`);
+      declared.set(name, { dtype, shape, file });
+    }
+    headers.set(file, header);
+  }
+  const read = async (names: readonly string[]) => {
+    const out = new Map<string, StoredTensor>();
+    for (const [file, header] of headers) {
+      const here = names.filter((n) => declared.get(n)?.file === file);
+      for (const [name, tensor] of await readSafetensorsTensors(header, here)) out.set(name, tensor);
+    }
+    return out;
+  };
+  return { declared, describe, read };
+}
+
+/** The shards listed by model.safetensors.index.json, each checked to hold what the index says. */
+async function shardedWeights(dir: string, indexPath: string): Promise<WeightsFiles> {
+  const index = await readJsonFile(indexPath);
+  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
+    throw new Error(`${indexPath}: expected an object "weight_map"`);
+  }
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== "string" || shard !== basename(shard) || shard === "." || shard === "..") {
+      throw new Error(`${indexPath}: weight_map["${name}"] must be a file name in the same directory, got ${JSON.stringify(shard)}`);
+    }
+  }
+  const shards = [...new Set(Object.values(weightMap as Record<string, string>))].sort();
+  const weights = await safetensorsWeights(shards.map((shard) => join(dir, shard)), `${indexPath} (shards ${shards.join(", ")})`);
+  for (const [name, shard] of Object.entries(weightMap as Record<string, string>)) {
+    if (weights.declared.get(name)?.file !== join(dir, shard)) {
+      throw new Error(`${indexPath}: tensor "${name}" is listed in ${shard}, but that file does not hold it`);
+    }
+  }
+  return weights;
 }
 
 /** Options of `saveGPT2Weights`. */
@@ -330,12 +383,11 @@ async function removeDeadSwapLeftovers(dir: string): Promise<void> {
  * Refuses a NaN or ±Infinity weight, naming the first: such a model loads and runs, but every logit it computes
  * is NaN and sampling fails far from the cause (chat's "gather: index -1 …"). One pass over the values.
  */
-function checkFinite(entry: Found, name: string, shape: readonly number[]): void {
-  const data = entry.tensor.data;
+function checkFinite(data: TensorData, file: string, name: string, shape: readonly number[]): void {
   for (let i = 0; i < data.length; i++) {
     if (Number.isFinite(data[i])) continue;
     throw new Error(
-      `${entry.file}: tensor "${name}": ${data[i]} at index ${i} ([${positionOf(i, shape).join(", ")}] of shape [${shape.join(", ")}]); ` +
+      `${file}: tensor "${name}": ${data[i]} at index ${i} ([${positionOf(i, shape).join(", ")}] of shape [${shape.join(", ")}]); ` +
         `the checkpoint is damaged or its training diverged`,
     );
   }

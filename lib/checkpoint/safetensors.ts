@@ -53,9 +53,34 @@ export const STORED_DTYPE_BYTES: Record<StoredDtype, number> = {
   BOOL: 1,
 };
 const FLOAT_DTYPES = new Set<StoredDtype>(["F64", "F32", "F16", "BF16"]);
+
+/** Whether a stored dtype is read as Float32Array (the float ones) rather than Int32Array. */
+export function isFloatDtype(dtype: StoredDtype): boolean {
+  return FLOAT_DTYPES.has(dtype);
+}
 /** Whether this machine stores typed arrays little-endian (all common ones do): then F32/I32 are one memcpy. */
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const METADATA_KEY = "__metadata__";
+
+/** Where one tensor's bytes are, as a safetensors header declares them (offsets relative to the data's start). */
+export interface TensorLayout {
+  readonly dtype: StoredDtype;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/** A safetensors file's header, checked against the file's size before any tensor data is read. */
+export interface SafetensorsHeader {
+  readonly path: string;
+  /** Byte offset of the tensors' data in the file. */
+  readonly dataStart: number;
+  readonly tensors: Map<string, TensorLayout>;
+  readonly metadata: Record<string, string>;
+}
+
+/** The reference implementation's limit on the header: a longer one is refused before it is read. */
+const MAX_HEADER_BYTES = 100_000_000;
 
 /**
  * Parses safetensors bytes; `source` (a path) names the file in errors.
@@ -67,58 +92,75 @@ const METADATA_KEY = "__metadata__";
  * ```
  */
 export function parseSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
-  if (bytes.length < 8) {
-    throw new Error(`${source}: not a safetensors file (${bytes.length} bytes, too short for the 8-byte header length)`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = view.getBigUint64(0, true);
-  if (8n + headerLength > BigInt(bytes.length)) {
-    throw new Error(
-      `${source}: header length ${headerLength} is larger than the file (${bytes.length} bytes); truncated or not safetensors`,
-    );
-  }
-  const dataStart = 8 + Number(headerLength);
-  const dataLength = bytes.length - dataStart;
-  const header = parseHeader(bytes.subarray(8, dataStart), source);
-  const metadata = readMetadata(header[METADATA_KEY], source);
-
+  const dataStart = 8 + headerLengthOf(bytes, bytes.length, source);
+  const { tensors: layouts, metadata } = layoutOf(bytes.subarray(8, dataStart), bytes.length - dataStart, source);
   const tensors = new Map<string, StoredTensor>();
-  const ranges: { begin: number; end: number; name: string }[] = [];
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === METADATA_KEY) continue;
-    const where = `${source}: tensor "${name}"`;
-    const { dtype, shape, data_offsets: offsets } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
-    if (typeof dtype !== "string" || !(dtype in STORED_DTYPE_BYTES)) {
-      throw new Error(
-        `${where}: unsupported dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(STORED_DTYPE_BYTES).join(", ")})`,
-      );
-    }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new Error(`${where}: shape must be a list of integers ≥ 0, got ${JSON.stringify(shape)}`);
-    }
-    if (
-      !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
-    ) {
-      throw new Error(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
-    }
-    const [begin, end] = offsets as [number, number];
-    if (end > dataLength) throw new Error(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
-    const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    const expectedBytes = count * STORED_DTYPE_BYTES[dtype as StoredDtype];
-    if (end - begin !== expectedBytes) {
-      throw new Error(
-        `${where}: shape [${shape}] of ${dtype} needs ${expectedBytes} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`,
-      );
-    }
-    ranges.push({ begin, end, name });
-  }
-  checkTiling(ranges, dataLength, source);
-  for (const { begin, end, name } of ranges) {
-    const { dtype, shape } = header[name] as { dtype: StoredDtype; shape: number[] };
+  for (const [name, { dtype, shape, begin, end }] of layouts) {
     const data = decodeStored(bytes.subarray(dataStart + begin, dataStart + end), dtype, `${source}: tensor "${name}"`);
     tensors.set(name, { dtype, shape: [...shape], data });
   }
   return { tensors, metadata };
+}
+
+/** The header length that the file's first 8 bytes declare, checked against the file's length and the limit. */
+function headerLengthOf(first8: Uint8Array, fileLength: number, source: string): number {
+  if (fileLength < 8) {
+    throw new Error(`${source}: not a safetensors file (${fileLength} bytes, too short for the 8-byte header length)`);
+  }
+  const headerLength = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (8n + headerLength > BigInt(fileLength)) {
+    throw new Error(
+      `${source}: header length ${headerLength} is larger than the file (${fileLength} bytes); truncated or not safetensors`,
+    );
+  }
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+    throw new Error(`${source}: header length ${headerLength} is more than the ${MAX_HEADER_BYTES} bytes accepted; not safetensors`);
+  }
+  return Number(headerLength);
+}
+
+/**
+ * Every tensor's dtype, shape and place from the header bytes, checked against the data's length (`dataLength`
+ * bytes follow the header): this is where a file that declares more than it holds is refused, before any data
+ * is read.
+ */
+function layoutOf(raw: Uint8Array, dataLength: number, source: string): Omit<SafetensorsHeader, "path" | "dataStart"> {
+  const header = parseHeader(raw, source);
+  const metadata = readMetadata(header[METADATA_KEY], source);
+  const tensors = new Map<string, TensorLayout>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name !== METADATA_KEY) tensors.set(name, tensorLayout(name, entry, dataLength, source));
+  }
+  checkTiling([...tensors].map(([name, { begin, end }]) => ({ name, begin, end })), dataLength, source);
+  return { tensors, metadata };
+}
+
+function tensorLayout(name: string, entry: unknown, dataLength: number, source: string): TensorLayout {
+  const where = `${source}: tensor "${name}"`;
+  const { dtype, shape, data_offsets: offsets } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+  if (typeof dtype !== "string" || !(dtype in STORED_DTYPE_BYTES)) {
+    throw new Error(
+      `${where}: unsupported dtype ${JSON.stringify(dtype)} (expected one of ${Object.keys(STORED_DTYPE_BYTES).join(", ")})`,
+    );
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new Error(`${where}: shape must be a list of integers ≥ 0, got ${JSON.stringify(shape)}`);
+  }
+  if (
+    !Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
+  ) {
+    throw new Error(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end > dataLength) throw new Error(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`);
+  const count = (shape as number[]).reduce((a, b) => a * b, 1);
+  const expectedBytes = count * STORED_DTYPE_BYTES[dtype as StoredDtype];
+  if (end - begin !== expectedBytes) {
+    throw new Error(
+      `${where}: shape [${shape}] of ${dtype} needs ${expectedBytes} bytes, data_offsets [${begin}, ${end}] give ${end - begin}`,
+    );
+  }
+  return { dtype: dtype as StoredDtype, shape: [...shape], begin, end };
 }
 
 function parseHeader(raw: Uint8Array, source: string): Record<string, unknown> {
@@ -294,14 +336,69 @@ export function serializeSafetensors(tensors: TensorsToWrite, metadata: Readonly
   return out;
 }
 
-/** Reads and parses a .safetensors file; errors name `path`. */
-export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
+/**
+ * Reads only the header of a .safetensors file and checks it against the file's size: a caller can refuse
+ * misfit shapes before any tensor data is read. Errors name `path`.
+ */
+export async function readSafetensorsHeader(path: string): Promise<SafetensorsHeader> {
+  const file = await openForReading(path);
   try {
-    bytes = await Deno.readFile(path);
+    const fileLength = (await file.stat()).size;
+    const first8 = await readAt(file, 0, Math.min(8, fileLength), path);
+    const dataStart = 8 + headerLengthOf(first8, fileLength, path);
+    const raw = await readAt(file, 8, dataStart - 8, path);
+    return { path, dataStart, ...layoutOf(raw, fileLength - dataStart, path) };
+  } finally {
+    file.close();
+  }
+}
+
+/** Reads and converts the named tensors of a file whose header was read by readSafetensorsHeader(); nothing else is read. */
+export async function readSafetensorsTensors(header: SafetensorsHeader, names: Iterable<string>): Promise<Map<string, StoredTensor>> {
+  const file = await openForReading(header.path);
+  try {
+    const tensors = new Map<string, StoredTensor>();
+    for (const name of names) {
+      const layout = header.tensors.get(name);
+      if (!layout) throw new Error(`${header.path}: no tensor "${name}"`);
+      const raw = await readAt(file, header.dataStart + layout.begin, layout.end - layout.begin, header.path);
+      tensors.set(name, {
+        dtype: layout.dtype,
+        shape: [...layout.shape],
+        data: decodeStored(raw, layout.dtype, `${header.path}: tensor "${name}"`),
+      });
+    }
+    return tensors;
+  } finally {
+    file.close();
+  }
+}
+
+/** Reads and parses a .safetensors file (the header first, checked against the file's size); errors name `path`. */
+export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
+  const header = await readSafetensorsHeader(path);
+  return { tensors: await readSafetensorsTensors(header, header.tensors.keys()), metadata: header.metadata };
+}
+
+async function openForReading(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
     throw err;
   }
-  return parseSafetensors(bytes, path);
+}
+
+/** Exactly `length` bytes from `position` of `file`; an error naming `path` if the file ends first (it changed under us). */
+async function readAt(file: Deno.FsFile, position: number, length: number, path: string): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  await file.seek(position, Deno.SeekMode.Start);
+  for (let filled = 0; filled < length;) {
+    const n = await file.read(out.subarray(filled));
+    if (n === null) {
+      throw new Error(`${path}: the file ends at byte ${position + filled}, before the ${length} bytes its header declares there`);
+    }
+    filled += n;
+  }
+  return out;
 }
