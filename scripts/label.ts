@@ -2,20 +2,27 @@
  * `deno task label`: rank answers yourself in the browser — the "human" of
  * RLHF. Samples K answers per request from a checkpoint and serves the
  * labelling page on 127.0.0.1; rankings go to the same JSONL files as the
- * simulated labeler's (data/labels/), one atomic append per ranking.
+ * simulated labeler's (data/labels/), one atomic write per ranking. A restart
+ * goes on at the first item this labeler has not ranked (see lib/labeling/session.ts).
  *
  *   deno task label --labeler 李老师
  *   deno task label --checkpoint checkpoints/sft --prompts 20 --k 4 --port 8765
  */
 import { initBackend } from "../lib/backend.ts";
 import { checkpointFingerprint } from "../lib/checkpoint/fingerprint.ts";
-import { numberFlag, parseCommand, positiveIntFlag, runMain, usageError } from "../lib/cli.ts";
+import { numberFlag, parseCommand, runMain, usageError } from "../lib/cli.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadPretrained } from "../lib/pretrained.ts";
 import { sampleCandidates } from "../lib/reward/collect.ts";
 import { DEFAULT_TASK, loadTask, TASKS } from "../lib/tasks/registry.ts";
 import { LabelSession } from "../lib/labeling/session.ts";
 import { startLabelServer } from "../lib/labeling/server.ts";
+import { loadLabels } from "../lib/reward/labels.ts";
+import { withFileLock } from "../lib/file_lock.ts";
+
+/** Bounds checked as the flags are parsed: more is a typo, not a labelling session (and would sample for hours first). */
+const MAX_PROMPTS = 1000; // more than a person ranks in a day; a restart goes on where the labeler left off
+const MAX_K = 9; // InstructGPT's labelers ranked 4 to 9 answers; more cards than that is hard to order by hand
 
 const { values: v } = parseCommand({
   command: "deno task label",
@@ -25,35 +32,71 @@ const { values: v } = parseCommand({
     labeler: { type: "string", default: Deno.env.get("USER") ?? "", value: "NAME", help: "who ranks (stored with every ranking)" },
     checkpoint: { type: "string", default: "checkpoints/sft", value: "DIR", help: "the model that answers" },
     task: { type: "string", default: DEFAULT_TASK, value: "NAME", help: `the task: ${Object.keys(TASKS).join(" | ")}` },
-    prompts: { type: "string", default: "20", value: "N", help: "requests to rank" },
-    k: { type: "string", default: "4", value: "K", help: "answers per request (≥ 2)" },
+    prompts: { type: "string", default: "20", value: "N", help: `requests to rank, at most ${MAX_PROMPTS}` },
+    k: { type: "string", default: "4", value: "K", help: `answers per request, 2 to ${MAX_K}` },
     port: { type: "string", default: "8765", value: "PORT", help: "port on 127.0.0.1 (0: any free port)" },
-    labels: { type: "string", value: "FILE", help: "where rankings are appended (default data/labels/<task>-human.jsonl)" },
+    labels: {
+      type: "string",
+      value: "FILE",
+      help: "where rankings are saved (default data/labels/<task>-human.jsonl); a restart goes on at your first unranked item",
+    },
     seed: { type: "string", default: "7", value: "N", help: "which requests and answers" },
   },
   examples: ["deno task label --labeler 李老师", "deno task label --checkpoint checkpoints/sft --prompts 20 --k 4 --port 8765"],
 });
 const values = {
-  labeler: v.labeler as string,
+  labeler: (v.labeler as string).trim(), // "李老师 " and "李老师" are one person
   checkpoint: v.checkpoint as string,
   task: v.task as string,
-  labels: v.labels as string | undefined,
-  prompts: positiveIntFlag(v, "prompts")!,
-  k: numberFlag(v, "k", (n) => Number.isInteger(n) && n >= 2, "an integer ≥ 2")!,
+  labels: (v.labels as string | undefined) ?? `data/labels/${v.task}-human.jsonl`,
+  prompts: numberFlag(v, "prompts", (n) => Number.isInteger(n) && n >= 1 && n <= MAX_PROMPTS, `an integer ≥ 1 and ≤ ${MAX_PROMPTS}`)!,
+  k: numberFlag(v, "k", (n) => Number.isInteger(n) && n >= 2 && n <= MAX_K, `an integer ≥ 2 and ≤ ${MAX_K}`)!,
   port: numberFlag(v, "port", (n) => Number.isInteger(n) && n >= 0 && n < 65536, "a port number 0–65535")!,
   seed: numberFlag(v, "seed", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0")!,
 };
-if (!values.labeler) usageError("--labeler NAME: say who ranks (it is stored with every ranking)");
-if (!(values.task in TASKS)) usageError(`--task ${values.task}: expected one of ${Object.keys(TASKS).join(", ")}`);
-// The port is checked before minutes of sampling, not after.
-if (values.port !== 0) {
+// Everything below is checked before minutes of sampling, not after.
+if (!values.labeler) usageError(`--labeler ${JSON.stringify(v.labeler)}: expected a name (not blank); it is stored with every ranking`);
+// Own keys only: "toString" is a property of every object, not a task.
+if (!Object.hasOwn(TASKS, values.task)) usageError(`--task ${values.task}: expected one of ${Object.keys(TASKS).join(", ")}`);
+checkPortFree(values.port);
+await checkCheckpointDir(values.checkpoint);
+await checkLabelsPath(values.labels);
+
+function checkPortFree(port: number): void {
+  if (port === 0) return;
   try {
-    Deno.listen({ hostname: "127.0.0.1", port: values.port }).close();
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
   } catch (err) {
     if (!(err instanceof Deno.errors.AddrInUse)) throw err;
-    usageError(`--port ${values.port}: another program is listening on it; pick a free one, e.g. --port ${values.port + 1}`);
+    usageError(`--port ${port}: another program is listening on it; pick a free one, e.g. --port ${port + 1}`);
   }
 }
+
+async function checkCheckpointDir(dir: string): Promise<void> {
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (!info?.isDirectory) usageError(`--checkpoint ${dir}: no such directory; train one with \`deno task rlhf\` or name another`);
+}
+
+/**
+ * The label file must be one the server can read and write: not a directory, every existing line a
+ * ranking (else each page load would fail), and its directory writable (taking the file's lock creates
+ * `.<name>.lock` there, as every save will).
+ */
+async function checkLabelsPath(path: string): Promise<void> {
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (info?.isDirectory) usageError(`--labels ${path}: is a directory; expected a .jsonl file (it is created when missing)`);
+  try {
+    await withFileLock(path, () => Promise.resolve());
+  } catch (err) {
+    usageError(`--labels ${path}: cannot write there (${(err as Error).message})`);
+  }
+  try {
+    await loadLabels(path);
+  } catch (err) {
+    usageError(`--labels: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
 await runMain(async () => {
   await initBackend();
   const task = await loadTask(values.task);
@@ -77,13 +120,14 @@ await runMain(async () => {
       responses: c.responses,
     })),
     {
-      labelsPath: values.labels ?? `data/labels/${task.name}-human.jsonl`,
+      labelsPath: values.labels,
       labeler: values.labeler,
       checkpoint: await checkpointFingerprint(values.checkpoint),
     },
   );
   const server = startLabelServer(session, { port: values.port });
+  const { done, total } = await session.state();
   console.log(
-    `[label] open ${server.url} — rankings are saved to ${values.labels ?? `data/labels/${task.name}-human.jsonl`} (Ctrl-C to stop)`,
+    `[label] open ${server.url} — rankings are saved to ${values.labels}; ${values.labeler} has ranked ${done} of ${total} (Ctrl-C to stop)`,
   );
 });

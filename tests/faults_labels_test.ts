@@ -76,3 +76,77 @@ Deno.test("two processes at once: one appends 40 rankings while the other re-ran
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Runs `deno task label` with `args`; a run still going after `seconds` (sampling, serving) is ended and reported as code -1. */
+async function runLabel(args: string[], seconds = 60): Promise<{ code: number; out: string; err: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "scripts/label.ts", "--port", "0", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, seconds * 1000);
+  const { code, stdout, stderr } = await child.output();
+  clearTimeout(timer);
+  return { code: timedOut ? -1 : code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+/** Asserts a usage error: exit 2, one line naming what is wrong, no stack trace, and no sampling started. */
+function assertRefusedBeforeSampling(r: { code: number; out: string; err: string }, message: RegExp, what: string): void {
+  assert.equal(r.code, 2, `${what}: exit ${r.code}\n${r.out}\n${r.err}`);
+  assert.match(r.err, message, what);
+  assert.equal(r.err.trim().split("\n").length, 1, `${what}: one line: ${r.err}`);
+  assert.doesNotMatch(r.out, /sampling/, `${what}: nothing sampled`);
+}
+
+const TINY = "tests/fixtures/uer-tiny"; // a checkpoint that exists, so that only the flag under test is wrong
+
+Deno.test("deno task label: a blank labeler, an unknown task, absurd --k/--prompts and a missing checkpoint are refused before sampling", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--labeler", "   ", "--checkpoint", TINY], /--labeler " {3}": expected a name/],
+    [["--labeler", "t", "--task", "toString", "--checkpoint", TINY], /--task toString: expected one of poetry-zh, poetry-zh-rules/],
+    [["--labeler", "t", "--task", "constructor", "--checkpoint", TINY], /--task constructor: expected one of/],
+    [["--labeler", "t", "--k", "1e9", "--checkpoint", TINY], /--k 1e9: expected an integer ≥ 2 and ≤ 9/],
+    [["--labeler", "t", "--prompts", "1000000", "--checkpoint", TINY], /--prompts 1000000: expected an integer ≥ 1 and ≤ 1000/],
+    [["--labeler", "t", "--checkpoint", "/nonexistent/model"], /--checkpoint \/nonexistent\/model: no such directory/],
+  ];
+  for (const [args, message] of cases) assertRefusedBeforeSampling(await runLabel(args), message, args.join(" "));
+  const help = await runLabel(["--help"]);
+  assert.match(help.out, /--k K .*2 to 9/);
+  assert.match(help.out, /--prompts N .*at most 1000/);
+});
+
+Deno.test("deno task label: a labels path that is a directory, not writable, or not a label file is refused before sampling", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const notLabels = `${dir}/hostname`;
+    await Deno.writeTextFile(notLabels, "my-machine\n");
+    const badSecondLine = `${dir}/human.jsonl`;
+    const good = {
+      prompt_id: "p1",
+      prompt: [{ role: "user", content: "写诗" }],
+      responses: ["a", "b"],
+      labeler: "t",
+      time: "2026-11-28T18:00:00Z",
+      checkpoint: "c",
+    };
+    await Deno.writeTextFile(badSecondLine, `${JSON.stringify(good)}\n${JSON.stringify({ ...good, responses: ["a"] })}\n`);
+    const cases: [string, RegExp][] = [
+      [notLabels, new RegExp(`--labels: ${notLabels}:1: invalid JSON`)],
+      [badSecondLine, new RegExp(`--labels: ${badSecondLine}:2: field "responses"`)],
+      [dir, new RegExp(`--labels ${dir}: is a directory; expected a \\.jsonl file`)],
+      [`${notLabels}/human.jsonl`, new RegExp(`--labels ${notLabels}/human\\.jsonl: cannot write there`)],
+    ];
+    for (const [labels, message] of cases) {
+      assertRefusedBeforeSampling(await runLabel(["--labeler", "t", "--checkpoint", TINY, "--labels", labels]), message, labels);
+    }
+    assert.equal(await Deno.readTextFile(notLabels), "my-machine\n", "the file is left as it was");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
