@@ -2,9 +2,14 @@
  * Human (or simulated) rankings on disk: data/labels/*.jsonl, one rank list a
  * line. Appends rewrite the file atomically with the old lines kept byte for
  * byte, so nothing already labelled is ever lost, and a crash leaves either
- * the old file or the new one. A malformed line, or two lines where the same
- * labeler ranked the same responses of the same prompt differently, stops
- * with an error naming the file and line.
+ * the old file or the new one. Every change reads the file under its lock
+ * (lib/file_lock.ts): two processes on one file (two labelling servers) would
+ * otherwise each rewrite it from what they read and drop the other's lines.
+ * A malformed line, or two lines where the same labeler ranked the same
+ * responses of the same prompt differently, stops with an error naming the
+ * file and line; identical lines count once. The one way to change a ranking
+ * is `replaceRanking` (the labelling page's re-rank): the labeler's earlier
+ * line for the item is replaced in place.
  */
 import { hashText } from "../hash.ts";
 import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
