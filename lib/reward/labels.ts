@@ -219,9 +219,9 @@ export interface SavedRanking {
  * already ranked the same responses of the same prompt, the new line takes the place of their earlier
  * one (and of any copies of it); otherwise it is appended. Every other line stays byte for byte.
  */
-export function replaceRanking(path: string, record: RankRecord): Promise<SavedRanking> {
+export async function replaceRanking(path: string, record: RankRecord): Promise<SavedRanking> {
   checkRankRecord(record, `${path}: the ranking to save`);
-  return withFileLock(path, async () => {
+  return await withFileLock(path, async () => {
     const text = await readLabelText(path);
     const line = JSON.stringify(record);
     const earlier = parseLabelText(text, path).filter((l) => rankingKey(l.record) === rankingKey(record)).map((l) => l.index);
