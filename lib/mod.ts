@@ -19,7 +19,7 @@ export type { GPT2Model, GPT2Params } from "./gpt2/model_types.ts";
 export { cloneGPT2, countParams, createGPT2, disposeGPT2 } from "./gpt2/init.ts";
 export { type ForwardOptions, gpt2Hidden, gpt2HiddenWithCache, lmHead, logits } from "./gpt2/forward.ts";
 export { crossEntropy } from "./gpt2/loss.ts";
-export { cacheLength, disposeCache, type KVCache } from "./gpt2/kv_cache.ts";
+export { cacheLength, disposeCache, type KVCache } from "./ops/kv_cache.ts";
 
 // Checkpoints
 export { loadPretrained, type PretrainedGPT2, savePretrained } from "./pretrained.ts";

@@ -8,7 +8,7 @@ import { initBackend } from "../lib/backend.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { gpt2HiddenWithCache, lmHead, logits } from "../lib/gpt2/forward.ts";
-import { disposeCache } from "../lib/gpt2/kv_cache.ts";
+import { disposeCache } from "../lib/ops/kv_cache.ts";
 import { crossEntropy } from "../lib/gpt2/loss.ts";
 import { assert, assertAllClose, assertNoLeak, maxAbsDiff } from "./helpers.ts";
 

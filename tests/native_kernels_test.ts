@@ -22,7 +22,7 @@ import { AdamW } from "../lib/train/adamw.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { gpt2Hidden, gpt2HiddenWithCache } from "../lib/gpt2/forward.ts";
-import { disposeCache } from "../lib/gpt2/kv_cache.ts";
+import { disposeCache, flattenCache } from "../lib/ops/kv_cache.ts";
 import { ATTENTION, ATTENTION_INFERENCE } from "../lib/fast/kernel_names.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 
@@ -328,7 +328,7 @@ Deno.test({
     const run = () => {
       const first = gpt2HiddenWithCache(model, ids, { attentionMask: padding, positionIds: positions });
       const second = gpt2HiddenWithCache(model, next, { cache: first.cache, attentionMask: padding2, positionIds: positions2 });
-      const out = [first.hidden, second.hidden, ...second.cache.flatMap((c) => [c.key, c.value])];
+      const out = [first.hidden, second.hidden, ...flattenCache(second.cache)];
       disposeCache(first.cache);
       return out;
     };

@@ -10,8 +10,8 @@
 import { tf } from "../tf.ts";
 import { float32HeapView } from "../fast/wasm_heap.ts";
 import { gpt2HiddenWithCache, lmHead } from "../gpt2/forward.ts";
-import type { KVCache } from "../gpt2/kv_cache.ts";
-import { disposeCache } from "../gpt2/kv_cache.ts";
+import type { KVCache } from "../ops/kv_cache.ts";
+import { disposeCache, flattenCache, unflattenCache } from "../ops/kv_cache.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { RandomSource, SamplingOptions } from "./sampling.ts";
 import { checkSamplingOptions, sampleRows } from "./sampling.ts";
@@ -94,11 +94,11 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
         });
         const T = ids.shape[1];
         const lastHidden = tf.slice(out.hidden, [0, T - 1, 0], [n, 1, -1]) as tf.Tensor3D;
-        return [tf.reshape(lmHead(model, lastHidden), [n, -1]), ...out.cache.flatMap((c) => [c.key, c.value])];
+        return [tf.reshape(lmHead(model, lastHidden), [n, -1]), ...flattenCache(out.cache)];
       });
       const [lastLogits, ...kv] = last;
       disposeCache(cache);
-      cache = options.noCache ? undefined : pairs(kv);
+      cache = options.noCache ? undefined : unflattenCache(kv);
       if (options.noCache) kv.forEach((t) => t.dispose());
       // The one device sync of the step (on wasm no copy: sampling reads the heap before anything allocates).
       const values = float32HeapView(lastLogits) ?? (await lastLogits.data() as Float32Array);
@@ -140,14 +140,8 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
 function keepRows(cache: KVCache, keep: number[]): KVCache {
   const kept = tf.tidy(() => {
     const index = tf.tensor1d(keep, "int32");
-    return cache.flatMap((c) => [tf.gather(c.key, index), tf.gather(c.value, index)]);
+    return flattenCache(cache).map((t) => tf.gather(t, index));
   });
   disposeCache(cache);
-  return pairs(kept);
-}
-
-function pairs(kv: tf.Tensor[]): KVCache {
-  const cache = [];
-  for (let i = 0; i < kv.length; i += 2) cache.push({ key: kv[i] as tf.Tensor4D, value: kv[i + 1] as tf.Tensor4D });
-  return cache;
+  return unflattenCache(kept);
 }

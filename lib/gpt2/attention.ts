@@ -4,7 +4,7 @@
 import { tf } from "../tf.ts";
 import { dropout, linear } from "./layers.ts";
 import { withFastPath } from "../ops/fast_path.ts";
-import type { LayerCache } from "./kv_cache.ts";
+import type { LayerCache } from "../ops/kv_cache.ts";
 
 /** A large negative number instead of −∞, so a row with every key masked (a
  * left-padding query) gives a harmless uniform softmax instead of NaN. */

@@ -5,8 +5,8 @@
  */
 import { tf } from "../tf.ts";
 import { attentionMask, causalSelfAttention } from "./attention.ts";
-import type { KVCache, LayerCache } from "./kv_cache.ts";
-import { cacheLength } from "./kv_cache.ts";
+import type { KVCache, LayerCache } from "../ops/kv_cache.ts";
+import { cacheLength, flattenCache, unflattenCache } from "../ops/kv_cache.ts";
 import { dropout, embeddingLookup, geluNew, layerNorm, linear, matMulTransposeB } from "./layers.ts";
 import type { GPT2Model } from "./model_types.ts";
 
@@ -60,7 +60,7 @@ function forwardBlocks(
   const seedAt = (k: number) => (options.seed === undefined ? undefined : options.seed + k);
   const C = config.n_embd;
   const eps = config.layer_norm_epsilon;
-  let cache: LayerCache[] = [];
+  const cache: LayerCache[] = [];
 
   const hidden = tf.tidy(() => {
     const tokens = tf.reshape(embeddingLookup(params["wte.weight"] as tf.Tensor2D, tf.reshape(ids, [B * T])), [B, T, C]);
@@ -99,12 +99,10 @@ function forwardBlocks(
     }
     const out = layerNorm(x, params["ln_f.weight"], params["ln_f.bias"], eps) as tf.Tensor3D;
     // Keep the cache tensors alive past this tidy by returning them with the result.
-    return [out, ...cache.flatMap((c) => [c.key, c.value])];
+    return [out, ...flattenCache(cache)];
   }) as tf.Tensor[];
   const [out, ...kv] = hidden;
-  cache = [];
-  for (let i = 0; i < kv.length; i += 2) cache.push({ key: kv[i] as tf.Tensor4D, value: kv[i + 1] as tf.Tensor4D });
-  return { hidden: out as tf.Tensor3D, cache };
+  return { hidden: out as tf.Tensor3D, cache: unflattenCache(kv) };
 }
 
 /** LM head tied to the token embeddings: logits = hidden · wteᵀ, [B, T, V]. */

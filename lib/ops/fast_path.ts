@@ -27,12 +27,7 @@ import {
   recordingGradients,
 } from "../fast/fused_ops.ts";
 import * as kernels from "../fast/kernel_names.ts";
-
-/** Keys and values of one layer's earlier positions, [B, H, S, hs]. */
-export interface KeysAndValues {
-  readonly key: tf.Tensor4D;
-  readonly value: tf.Tensor4D;
-}
+import type { LayerCache } from "./kv_cache.ts";
 
 /** What causal self-attention after the qkv projection takes. */
 export interface AttendInputs {
@@ -41,7 +36,7 @@ export interface AttendInputs {
   readonly batch: number;
   readonly nHead: number;
   /** Keys/values of earlier positions (generation), or undefined. */
-  readonly past?: KeysAndValues;
+  readonly past?: LayerCache;
   /** Additive mask [T, S] or [B, 1, T, S] (0 = attend, a large negative number = do not), S = past + T. */
   readonly mask: tf.Tensor;
   /** Dropout rate on the attention weights (0 when not training). */
@@ -54,7 +49,7 @@ export interface AttendInputs {
 /** The heads' outputs merged, [B·T, C], and (when kept) the keys and values including the new positions. */
 export interface AttendOutput {
   readonly heads: tf.Tensor2D;
-  readonly present?: KeysAndValues;
+  readonly present?: LayerCache;
 }
 
 /** The signature of every op that has a fast path. */

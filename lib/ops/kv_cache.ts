@@ -1,0 +1,48 @@
+/**
+ * Key/value cache for generation: the keys and values of every past position,
+ * per layer, so each new token attends to them without recomputing them.
+ *
+ * It lives with the ops (layer 0) because the attention op takes and returns
+ * one layer of it (lib/ops/fast_path.ts); the model (lib/gpt2) and generation
+ * (lib/generate) use the same type and helpers.
+ */
+import type { tf } from "../tf.ts";
+
+/** One layer's cached keys and values, each [B, n_head, T_past, head_size]. */
+export interface LayerCache {
+  readonly key: tf.Tensor4D;
+  readonly value: tf.Tensor4D;
+}
+
+/** The cache of all layers, in layer order. Its length in positions is `key.shape[2]`. */
+export type KVCache = readonly LayerCache[];
+
+/** Number of positions a cache holds (0 for none). */
+export function cacheLength(cache: KVCache | undefined): number {
+  return cache && cache.length > 0 ? cache[0].key.shape[2] : 0;
+}
+
+/** Frees every tensor of a cache. */
+export function disposeCache(cache: KVCache | undefined): void {
+  for (const layer of cache ?? []) {
+    layer.key.dispose();
+    layer.value.dispose();
+  }
+}
+
+/**
+ * The cache's tensors as one list [key 0, value 0, key 1, value 1, …]. Code
+ * that makes a cache inside `tf.tidy` returns this list, beside its other
+ * results (tidy's result type takes arrays of tensors, not our interfaces),
+ * and rebuilds the cache from it with `unflattenCache`.
+ */
+export function flattenCache(cache: KVCache): tf.Tensor4D[] {
+  return cache.flatMap((layer) => [layer.key, layer.value]);
+}
+
+/** The cache from a list made by `flattenCache`. */
+export function unflattenCache(tensors: readonly tf.Tensor[]): KVCache {
+  const cache: LayerCache[] = [];
+  for (let i = 0; i < tensors.length; i += 2) cache.push({ key: tensors[i] as tf.Tensor4D, value: tensors[i + 1] as tf.Tensor4D });
+  return cache;
+}
