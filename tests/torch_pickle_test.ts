@@ -91,3 +91,63 @@ Deno.test("convertTorchWeights() writes model.safetensors beside pytorch_model.b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/**
+ * The same archive with every entry's sizes and offset moved into zip64 extra fields (what torch writes for
+ * entries past 4 GiB) and the end of central directory pointing to the zip64 end record only.
+ */
+function withZip64Extras(zip: Uint8Array): Uint8Array {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let end = zip.length - 22;
+  while (view.getUint32(end, true) !== 0x06054b50) end--;
+  const count = view.getUint16(end + 10, true);
+  const cdStart = view.getUint32(end + 16, true);
+  const parts: Uint8Array[] = [];
+  for (let i = 0, at = cdStart; i < count; i++) {
+    const nameLength = view.getUint16(at + 28, true);
+    const header = zip.slice(at, at + 46 + nameLength);
+    const h = new DataView(header.buffer);
+    const extra = new DataView(new ArrayBuffer(28));
+    extra.setUint16(0, 1, true);
+    extra.setUint16(2, 24, true);
+    for (const [k, field] of [24, 20, 42].entries()) { // uncompressed size, compressed size, local header offset: that order
+      extra.setBigUint64(4 + 8 * k, BigInt(h.getUint32(field, true)), true);
+      h.setUint32(field, 0xffffffff, true);
+    }
+    h.setUint16(30, 28, true);
+    h.setUint16(32, 0, true);
+    parts.push(header, new Uint8Array(extra.buffer));
+    at += 46 + nameLength + view.getUint16(at + 30, true) + view.getUint16(at + 32, true);
+  }
+  const cdSize = parts.reduce((n, p) => n + p.length, 0);
+  const tail = new DataView(new ArrayBuffer(56 + 20 + 22));
+  const end64 = cdStart + cdSize;
+  tail.setUint32(0, 0x06064b50, true); // zip64 end of central directory
+  tail.setBigUint64(4, 44n, true);
+  tail.setBigUint64(24, BigInt(count), true);
+  tail.setBigUint64(32, BigInt(count), true);
+  tail.setBigUint64(40, BigInt(cdSize), true);
+  tail.setBigUint64(48, BigInt(cdStart), true);
+  tail.setUint32(56, 0x07064b50, true); // its locator
+  tail.setBigUint64(64, BigInt(end64), true);
+  tail.setUint32(72, 1, true);
+  tail.setUint32(76, 0x06054b50, true); // end of central directory: everything in the zip64 record
+  for (const at of [84, 86]) tail.setUint16(at, 0xffff, true);
+  for (const at of [88, 92]) tail.setUint32(at, 0xffffffff, true);
+  const out = new Uint8Array(end64 + tail.byteLength);
+  out.set(zip.subarray(0, cdStart));
+  let at = cdStart;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  out.set(new Uint8Array(tail.buffer), end64);
+  return out;
+}
+
+Deno.test("a zip whose sizes and offsets are in zip64 extra fields (entries past 4 GiB) reads the same", async () => {
+  const plain = await Deno.readFile(`${FIX}gpt2-tiny-bin/pytorch_model.bin`);
+  const zip64 = withZip64Extras(plain);
+  assert.notDeepEqual(zip64, plain);
+  const expected = readTorchStateDict(plain, "plain.bin");
+  const tensors = readTorchStateDict(zip64, "zip64.bin");
+  assert.deepEqual([...tensors.keys()], [...expected.keys()]);
+  for (const [name, t] of expected) assert.deepEqual(tensors.get(name), t, name);
+});

@@ -23,7 +23,7 @@ import {
   type StoredTensor,
   type TensorData,
 } from "./safetensors.ts";
-import { readTorchStateDict } from "./torch_pickle.ts";
+import { openTorchStateDict } from "./torch_pickle.ts";
 import { writeFileAtomic, writerAlive, writeSynced } from "./atomic.ts";
 import { pathExists, readJsonFile } from "../fs.ts";
 
@@ -72,7 +72,7 @@ export async function loadGPT2Weights(dir: string): Promise<GPT2Model> {
   const configPath = join(dir, CONFIG);
   const config = gpt2ConfigFromHF(await readJsonFile(configPath), configPath);
   const expected = gpt2ParamShapes(config);
-  const weights = await openWeights(dir);
+  const weights = await openWeights(dir, expected);
   const chosen = chooseTensors(weights, expected, config.n_layer);
   const stored = await weights.read([...chosen.values()]);
   const values = new Map<string, TensorData>();
@@ -129,19 +129,27 @@ function chooseTensors(weights: WeightsFiles, expected: Map<string, number[]>, n
 }
 
 /** model.safetensors, or every shard listed by model.safetensors.index.json, or pytorch_model.bin. */
-async function openWeights(dir: string): Promise<WeightsFiles> {
+async function openWeights(dir: string, expected: Map<string, number[]>): Promise<WeightsFiles> {
   const weightsPath = join(dir, WEIGHTS);
   const indexPath = join(dir, INDEX);
   if (await pathExists(weightsPath)) return await safetensorsWeights([weightsPath], weightsPath);
   if (await pathExists(indexPath)) return await shardedWeights(dir, indexPath);
   const binPath = join(dir, TORCH_WEIGHTS);
-  if (await pathExists(binPath)) {
-    // PyTorch's pickle format, read by a restricted unpickler that never runs code from the file.
-    const tensors = readTorchStateDict(await Deno.readFile(binPath), binPath);
-    const declared = new Map([...tensors].map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape, file: binPath }]));
-    return { declared, describe: binPath, read: (names) => Promise.resolve(new Map(names.map((n) => [n, tensors.get(n)!]))) };
-  }
+  if (await pathExists(binPath)) return torchWeights(binPath, expected);
   throw new Error(`${dir}: no ${WEIGHTS} (nor ${INDEX}, nor ${TORCH_WEIGHTS})`);
+}
+
+/**
+ * pytorch_model.bin through the restricted unpickler, which never runs code from the file. Shapes come from the
+ * pickle; read() inflates only the storages of the tensors asked for, together at most 8 bytes (float64, the
+ * widest dtype) for each weight the config declares, so a storage far larger than the model is refused first.
+ */
+async function torchWeights(path: string, expected: Map<string, number[]>): Promise<WeightsFiles> {
+  const dict = openTorchStateDict(await Deno.readFile(path), path);
+  const declared = new Map([...dict.declared].map(([name, t]) => [name, { ...t, file: path }]));
+  const elements = [...expected.values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
+  const limit = { bytes: 8 * elements, why: `8 bytes for each of the ${elements} weights config.json declares` };
+  return { declared, describe: path, read: (names) => Promise.resolve(dict.read(names, limit)) };
 }
 
 /** Safetensors files read header first: the data of a tensor is read only when asked for. */

@@ -11,8 +11,14 @@
  * Two layouts: the zip format of PyTorch ≥ 1.6 (`<name>/data.pkl` and one
  * file `<name>/data/<key>` per storage) and the legacy format (a sequence of
  * pickles followed by the raw storages).
+ *
+ * Sizes are checked before they cost memory: the pickle's size and object
+ * count, each view against its storage (no view with more elements than its
+ * storage holds), each zip entry's declared size against its storage, and the
+ * total of the storages asked for against a limit; only the entries asked for
+ * are inflated, and an entry that inflates past its declared size is stopped.
  */
-import { unzipSync } from "fflate";
+import { Inflate } from "fflate";
 import { decodeStored, STORED_DTYPE_BYTES, type StoredDtype, type StoredTensor } from "./safetensors.ts";
 
 /** Storage types and the dtype of their elements. */
@@ -56,6 +62,14 @@ const ALLOWED_GLOBALS = new Set([
   ...Object.keys(STORAGES).map((s) => `torch.${s}`),
 ]);
 
+/**
+ * Opcodes that build an object (a dict, list, tuple, mark, storage or call result): a state dict's pickle uses
+ * about 10 a tensor. One byte each, so a few kB of zip can hold millions (4 MiB of EMPTY_DICT took 860 MB);
+ * more than MAX_PICKLE_OBJECTS (~25,000 tensors, ~50 MB at worst) is refused.
+ */
+const BUILDS_OBJECT = new Set([0x7d, 0x5d, 0x29, 0x74, 0x85, 0x86, 0x87, 0x28, 0x51, 0x52]);
+const MAX_PICKLE_OBJECTS = 250_000;
+
 const isTuple = (v: Value): v is { tuple: Value[] } => typeof v === "object" && v !== null && "tuple" in v;
 const isGlobal = (v: Value, name?: string): v is Global =>
   typeof v === "object" && v !== null && (v as Global).kind === "global" && (name === undefined || (v as Global).name === name);
@@ -75,6 +89,7 @@ export function restrictedUnpickle(
   const marks: number[] = [];
   const memo = new Map<number, Value>();
   let at = start;
+  let built = 0;
   const fail = (what: string): never => {
     throw new Error(`${source}: ${what} (at byte ${at})`);
   };
@@ -125,6 +140,9 @@ export function restrictedUnpickle(
   };
   for (;;) {
     const op = u8();
+    if (BUILDS_OBJECT.has(op) && ++built > MAX_PICKLE_OBJECTS) {
+      fail(`builds more than ${MAX_PICKLE_OBJECTS} objects; a state dict needs about 10 a tensor`);
+    }
     switch (op) {
       case 0x80: // PROTO
         u8();
@@ -300,17 +318,135 @@ function storageOf(pid: Value, source: string): StorageRef {
   return { kind: "storage", dtype, key: String(key), numel: Number(numel) };
 }
 
-/** A strided view copied out as a contiguous row-major tensor. */
+/** A tensor's dtype and shape as the pickle declares them. */
+export interface DeclaredTensor {
+  readonly dtype: StoredDtype;
+  readonly shape: readonly number[];
+}
+
+/** How many bytes of storage one read() may inflate and copy, and why that many (for the error). */
+export interface StorageLimit {
+  readonly bytes: number;
+  readonly why: string;
+}
+
+/**
+ * A state dict as its pickle declares it: every tensor's dtype and shape, checked against its storage's element
+ * count, and nothing inflated or copied yet. A caller that knows the shapes it expects checks them here first.
+ */
+export interface TorchStateDict {
+  readonly declared: ReadonlyMap<string, DeclaredTensor>;
+  /** Copies out the named tensors, inflating only their storages, which together may not pass `limit`. */
+  read(names: Iterable<string>, limit?: StorageLimit): Map<string, StoredTensor>;
+}
+
+/** When no expected size is known: a billion float32 weights (GPT-2 large's file is 3.1 GB). */
+const HARD_LIMIT: StorageLimit = { bytes: 4 * 2 ** 30, why: "the cap when no expected size is known" };
+/**
+ * A state dict's pickle is about 100 bytes a tensor (GPT-2 XL's is under 100 kB); 4 MiB is ~40,000 tensors. A
+ * larger one is refused before it is inflated (the objects it builds are capped too: MAX_PICKLE_OBJECTS).
+ */
+const MAX_PICKLE_BYTES = 4 * 2 ** 20;
+/** Deflated entries are inflated this many compressed bytes at a time, so a bomb is stopped within ~16 MB of output. */
+const INFLATE_SLICE = 16 * 1024;
+
+/**
+ * Reads a `torch.save`d state dict (zip or legacy format) into tensors by name; never runs code from the file.
+ * Storages together may not pass 4 GiB; use openTorchStateDict() to check shapes first and set the limit.
+ */
+export function readTorchStateDict(bytes: Uint8Array, source: string): Map<string, StoredTensor> {
+  const dict = openTorchStateDict(bytes, source);
+  return dict.read(dict.declared.keys());
+}
+
+/**
+ * Reads a `torch.save`d state dict's pickle (zip or legacy format) without copying any tensor data: the shapes
+ * can be checked before read() inflates and copies what is asked for. Never runs code from the file.
+ *
+ * @example
+ * ```ts
+ * const dict = openTorchStateDict(await Deno.readFile("pytorch_model.bin"), "pytorch_model.bin");
+ * dict.declared.get("wte.weight")!.shape; // [50257, 768], nothing read yet
+ * const tensors = dict.read(["wte.weight"], { bytes: 200e6, why: "the size config.json declares" });
+ * ```
+ */
+export function openTorchStateDict(bytes: Uint8Array, source: string): TorchStateDict {
+  const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  return isZip ? openZip(bytes, source) : openLegacy(bytes, source);
+}
+
+/**
+ * The tensor views of a state dict pickle, by name, each checked against its storage: sizes, strides and offset
+ * integers ≥ 0, every element inside the storage, and no more elements than the storage holds. The last refuses
+ * a view that repeats elements (stride 0: one stored float shown 10,000 × 10,000 times), which torch.save of a
+ * model's weights never writes, before its copy costs memory. `label` names a storage in errors.
+ */
+function stateDictViews(root: Value, label: (ref: StorageRef) => string, source: string): Map<string, TensorRef> {
+  if (!(root instanceof Map)) throw new Error(`${source}: the pickle holds no state dict (a dict of tensors)`);
+  const views = new Map<string, TensorRef>();
+  for (const [name, value] of root) {
+    if (typeof name !== "string") throw new Error(`${source}: a state-dict key that is not a string`);
+    if (!(typeof value === "object" && value !== null && (value as TensorRef).kind === "tensor")) continue; // e.g. a version number
+    const t = value as TensorRef;
+    checkView(t, label(t.storage), `${source}: tensor "${name}"`);
+    views.set(name, t);
+  }
+  return views;
+}
+
+function checkView(t: TensorRef, storage: string, where: string): void {
+  const whole = (v: number) => Number.isSafeInteger(v) && v >= 0;
+  if (!t.shape.every(whole) || !t.stride.every(whole) || !whole(t.offset) || t.shape.length !== t.stride.length) {
+    throw new Error(
+      `${where}: size [${t.shape}], stride [${t.stride}] and offset ${t.offset} must be integers ≥ 0, one stride a dimension`,
+    );
+  }
+  if (!whole(t.storage.numel)) throw new Error(`${where}: storage ${storage} declares ${t.storage.numel} elements`);
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (count > t.storage.numel) {
+    throw new Error(
+      `${where}: shape [${t.shape.join(", ")}] has ${count} elements, more than its storage ${storage} holds (${t.storage.numel}); ` +
+        `a view that repeats elements is not a saved weight`,
+    );
+  }
+  const last = t.shape.reduce((at, size, d) => at + (size - 1) * t.stride[d], t.offset);
+  if (count > 0 && last >= t.storage.numel) {
+    throw new Error(`${where}: its view reaches element ${last} of storage ${storage}, which holds ${t.storage.numel}`);
+  }
+}
+
+/**
+ * A TorchStateDict over checked views. `storageBytes` returns one storage's bytes (inflating it if need be); it is
+ * called once a storage, only for the storages of the tensors asked for, once their total passed the limit.
+ */
+function stateDict(views: Map<string, TensorRef>, storageBytes: (ref: StorageRef) => Uint8Array, source: string): TorchStateDict {
+  const declared = new Map([...views].map(([name, t]) => [name, { dtype: t.storage.dtype, shape: t.shape }]));
+  const read = (names: Iterable<string>, limit: StorageLimit = HARD_LIMIT) => {
+    const wanted = [...names].map((name) => [name, views.get(name) ?? missingTensor(name, source)] as const);
+    const storages = new Map(wanted.map(([, t]) => [t.storage.key, t.storage]));
+    const total = [...storages.values()].reduce((sum, ref) => sum + ref.numel * STORED_DTYPE_BYTES[ref.dtype], 0);
+    if (total > limit.bytes) {
+      throw new Error(
+        `${source}: the tensors asked for need storages of ${total} bytes, more than the ${limit.bytes} accepted (${limit.why})`,
+      );
+    }
+    const bytes = new Map([...storages].map(([key, ref]) => [key, storageBytes(ref)]));
+    return new Map(wanted.map(([name, t]) => [name, materialise(t, bytes.get(t.storage.key)!, `${source}: tensor "${name}"`)]));
+  };
+  return { declared, read };
+}
+
+function missingTensor(name: string, source: string): never {
+  throw new Error(`${source}: no tensor "${name}" in the state dict`);
+}
+
+/** A checked view (checkView) copied out as a contiguous row-major tensor; `storage` holds at least its numel elements. */
 function materialise(t: TensorRef, storage: Uint8Array, where: string): StoredTensor {
   const size = STORED_DTYPE_BYTES[t.storage.dtype];
-  if (storage.length < t.storage.numel * size) {
-    throw new Error(`${where}: storage ${t.storage.key} has ${storage.length} bytes, fewer than ${t.storage.numel} elements`);
-  }
   const count = t.shape.reduce((a, b) => a * b, 1);
   // A row-major view (what a state dict almost always holds) is one slice of its storage; any other is gathered element by element.
   const rowMajor = t.stride.every((st, d) => t.shape[d] === 1 || st === t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
   if (rowMajor) {
-    if (t.offset < 0 || t.offset + count > t.storage.numel) throw new Error(`${where}: a view reaches outside its storage`);
     const bytes = storage.subarray(t.offset * size, (t.offset + count) * size);
     return { dtype: t.storage.dtype, shape: t.shape, data: decodeStored(bytes, t.storage.dtype, where) };
   }
@@ -319,7 +455,6 @@ function materialise(t: TensorRef, storage: Uint8Array, where: string): StoredTe
   for (let i = 0; i < count; i++) {
     let element = t.offset;
     for (let d = 0; d < index.length; d++) element += index[d] * t.stride[d];
-    if (element < 0 || element >= t.storage.numel) throw new Error(`${where}: a view reaches outside its storage`);
     out.set(storage.subarray(element * size, (element + 1) * size), i * size);
     for (let d = index.length - 1; d >= 0; d--) {
       if (++index[d] < t.shape[d]) break;
@@ -329,48 +464,160 @@ function materialise(t: TensorRef, storage: Uint8Array, where: string): StoredTe
   return { dtype: t.storage.dtype, shape: t.shape, data: decodeStored(out, t.storage.dtype, where) };
 }
 
-/** The tensors of a state dict pickle, by name. */
-function stateDictTensors(root: Value, storageBytes: (ref: StorageRef) => Uint8Array, source: string): Map<string, StoredTensor> {
-  if (!(root instanceof Map)) throw new Error(`${source}: the pickle holds no state dict (a dict of tensors)`);
-  const tensors = new Map<string, StoredTensor>();
-  for (const [name, value] of root) {
-    if (typeof name !== "string") throw new Error(`${source}: a state-dict key that is not a string`);
-    if (!(typeof value === "object" && value !== null && (value as TensorRef).kind === "tensor")) continue; // e.g. a version number
-    const t = value as TensorRef;
-    tensors.set(name, materialise(t, storageBytes(t.storage), `${source}: tensor "${name}"`));
-  }
-  return tensors;
-}
-
-/** Reads a `torch.save`d state dict (zip or legacy format) into tensors by name; never runs code from the file. */
-export function readTorchStateDict(bytes: Uint8Array, source: string): Map<string, StoredTensor> {
-  const isZip = bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
-  return isZip ? readZip(bytes, source) : readLegacy(bytes, source);
-}
-
-function readZip(bytes: Uint8Array, source: string): Map<string, StoredTensor> {
-  let files: Record<string, Uint8Array>;
-  try {
-    files = unzipSync(bytes);
-  } catch (err) {
-    throw new Error(`${source}: not a readable zip archive (${(err as Error).message})`);
-  }
-  const pkl = Object.keys(files).find((n) => /^[^/]+\/data\.pkl$/.test(n));
+function openZip(bytes: Uint8Array, source: string): TorchStateDict {
+  const entries = zipEntries(bytes, source);
+  const pkl = [...entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (!pkl) throw new Error(`${source}: no <name>/data.pkl in the archive (not a torch.save file)`);
   const prefix = pkl.slice(0, -"data.pkl".length);
-  const byteorder = files[`${prefix}byteorder`];
-  if (byteorder && new TextDecoder().decode(byteorder).trim() !== "little") {
+  const byteorder = entries.get(`${prefix}byteorder`);
+  if (byteorder && new TextDecoder().decode(entryBytes(bytes, byteorder, 16, "", source)).trim() !== "little") {
     throw new Error(`${source}: big-endian storages are not supported`);
   }
-  const { value } = restrictedUnpickle(files[pkl], `${source}:${pkl}`, (pid) => storageOf(pid, source));
-  return stateDictTensors(value, (ref) => {
-    const data = files[`${prefix}data/${ref.key}`];
-    if (!data) throw new Error(`${source}: storage file ${prefix}data/${ref.key} is missing`);
-    return data;
+  const pickle = entryBytes(
+    bytes,
+    entries.get(pkl)!,
+    MAX_PICKLE_BYTES,
+    "accepted for a pickle (a state dict's is ~100 bytes a tensor)",
+    source,
+  );
+  const { value } = restrictedUnpickle(pickle, `${source}:${pkl}`, (pid) => storageOf(pid, source));
+  const entryName = (ref: StorageRef) => `${prefix}data/${ref.key}`;
+  return stateDict(stateDictViews(value, entryName, source), (ref) => {
+    const entry = entries.get(entryName(ref));
+    if (!entry) throw new Error(`${source}: storage file ${entryName(ref)} is missing`);
+    const need = ref.numel * STORED_DTYPE_BYTES[ref.dtype];
+    if (entry.declaredSize !== need) {
+      throw new Error(
+        `${source}: ${entry.name} declares ${entry.declaredSize} bytes, but storage ${ref.key} holds ${ref.numel} ${ref.dtype} ` +
+          `element${ref.numel === 1 ? "" : "s"} (${need} bytes)`,
+      );
+    }
+    return entryBytes(bytes, entry, need, "its storage holds", source);
   }, source);
 }
 
-function readLegacy(bytes: Uint8Array, source: string): Map<string, StoredTensor> {
+/** One file of a zip archive, from its central directory: how it is stored and the size it declares. */
+interface ZipEntry {
+  readonly name: string;
+  /** 0 stored, 8 deflated. */
+  readonly method: number;
+  readonly compressedSize: number;
+  readonly declaredSize: number;
+  readonly localHeader: number;
+}
+
+/**
+ * The entries of a zip archive, read from its central directory (zip64 too) without inflating anything, so that
+ * declared sizes can be checked first and only the entries needed are ever inflated. Every read is bounds-checked.
+ */
+function zipEntries(bytes: Uint8Array, source: string): Map<string, ZipEntry> {
+  const bad = (why: string): never => {
+    throw new Error(`${source}: not a readable zip archive (${why})`);
+  };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const within = (at: number, n: number) => (at >= 0 && at + n <= bytes.length ? at : bad(`it ends before byte ${at + n}`));
+  const u16 = (at: number) => view.getUint16(within(at, 2), true);
+  const u32 = (at: number) => view.getUint32(within(at, 4), true);
+  const u64 = (at: number) => Number(view.getBigUint64(within(at, 8), true));
+  const lowest = Math.max(0, bytes.length - 22 - 0xffff); // the end record is within the last 64 kB (its comment is at most that)
+  let end = bytes.length - 22;
+  while (end >= lowest && u32(end) !== 0x06054b50) end--;
+  if (end < lowest) bad("no end of central directory");
+  let count = u16(end + 10);
+  let at = u32(end + 16);
+  if (end >= 20 && u32(end - 20) === 0x07064b50) { // a zip64 locator: the real count and offset are in the zip64 end record
+    const end64 = u64(end - 12);
+    if (u32(end64) !== 0x06064b50) bad("a broken zip64 end record");
+    count = u64(end64 + 32);
+    at = u64(end64 + 48);
+  }
+  const entries = new Map<string, ZipEntry>();
+  for (let i = 0; i < count; i++) {
+    if (u32(at) !== 0x02014b50) bad(`a broken central directory entry at byte ${at}`);
+    const nameLength = u16(at + 28), extraLength = u16(at + 30), commentLength = u16(at + 32);
+    const name = new TextDecoder().decode(bytes.subarray(within(at + 46, nameLength), at + 46 + nameLength));
+    const sizes = { declaredSize: u32(at + 24), compressedSize: u32(at + 20), localHeader: u32(at + 42) };
+    readZip64Sizes(sizes, at + 46 + nameLength, extraLength, u16, u64);
+    entries.set(name, { name, method: u16(at + 10), ...sizes });
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** Sizes and offsets too large for 32 bits are 0xffffffff in the entry and follow, in this order, in extra field 0x0001. */
+function readZip64Sizes(
+  sizes: { declaredSize: number; compressedSize: number; localHeader: number },
+  extra: number,
+  length: number,
+  u16: (at: number) => number,
+  u64: (at: number) => number,
+): void {
+  for (let at = extra; at + 4 <= extra + length; at += 4 + u16(at + 2)) {
+    if (u16(at) !== 0x0001) continue;
+    let field = at + 4;
+    for (const key of ["declaredSize", "compressedSize", "localHeader"] as const) {
+      if (sizes[key] !== 0xffffffff) continue;
+      sizes[key] = u64(field);
+      field += 8;
+    }
+  }
+}
+
+/**
+ * An entry's bytes: stored ones are a view of the archive, deflated ones are inflated. An entry that declares
+ * more than `limit` bytes is refused before anything is inflated (`why` says where the limit comes from), and one
+ * that inflates to more than it declares is stopped as soon as it does.
+ */
+function entryBytes(bytes: Uint8Array, entry: ZipEntry, limit: number, why: string, source: string): Uint8Array {
+  if (entry.declaredSize > limit) {
+    throw new Error(`${source}: ${entry.name} declares ${entry.declaredSize} bytes, more than the ${limit} ${why}`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const local = entry.localHeader;
+  if (local + 30 > bytes.length || view.getUint32(local, true) !== 0x04034b50) {
+    throw new Error(`${source}: not a readable zip archive (no local header for ${entry.name})`);
+  }
+  const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
+  if (start + entry.compressedSize > bytes.length) {
+    throw new Error(`${source}: not a readable zip archive (${entry.name} runs past its end)`);
+  }
+  const raw = bytes.subarray(start, start + entry.compressedSize);
+  if (entry.method === 8) return inflateCapped(raw, entry.declaredSize, `${source}: ${entry.name}`);
+  if (entry.method !== 0) {
+    throw new Error(`${source}: ${entry.name} uses zip compression method ${entry.method} (expected stored or deflated)`);
+  }
+  if (raw.length !== entry.declaredSize) {
+    throw new Error(`${source}: ${entry.name} is stored with ${raw.length} bytes but declares ${entry.declaredSize}`);
+  }
+  return raw;
+}
+
+/** Inflates a raw deflate stream that must give exactly `declared` bytes, a slice at a time, stopping once it gives more. */
+function inflateCapped(compressed: Uint8Array, declared: number, where: string): Uint8Array {
+  const out = new Uint8Array(declared);
+  let filled = 0;
+  let overflow = false;
+  const inflater = new Inflate((chunk) => {
+    if (filled + chunk.length > declared) {
+      overflow = true;
+      throw new Error("overflow");
+    }
+    out.set(chunk, filled);
+    filled += chunk.length;
+  });
+  try {
+    for (let at = 0; at < compressed.length || at === 0; at += INFLATE_SLICE) {
+      inflater.push(compressed.subarray(at, at + INFLATE_SLICE), at + INFLATE_SLICE >= compressed.length);
+    }
+  } catch (err) {
+    if (overflow) throw new Error(`${where} inflates to more than the ${declared} bytes it declares`);
+    throw new Error(`${where}: not a valid deflate stream (${(err as Error).message})`);
+  }
+  if (filled !== declared) throw new Error(`${where} inflates to ${filled} bytes, fewer than the ${declared} it declares`);
+  return out;
+}
+
+function openLegacy(bytes: Uint8Array, source: string): TorchStateDict {
   const noPid = () => {
     throw new Error(`${source}: a persistent id outside the state dict`);
   };
@@ -399,6 +646,7 @@ function readLegacy(bytes: Uint8Array, source: string): Map<string, StoredTensor
   });
   const keys = next();
   if (!Array.isArray(keys)) throw new Error(`${source}: the list of storage keys is missing`);
+  // The storages follow the pickles in the file itself: views of it, nothing inflated or copied here.
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Map<string, Uint8Array>();
   for (const key of keys.map(String)) {
@@ -408,12 +656,20 @@ function readLegacy(bytes: Uint8Array, source: string): Map<string, StoredTensor
     const numel = Number(view.getBigInt64(at, true));
     at += 8;
     const length = numel * STORED_DTYPE_BYTES[ref.dtype];
-    if (at + length > bytes.length) throw new Error(`${source}: the file ends inside storage ${key}`);
+    if (!(length >= 0) || at + length > bytes.length) throw new Error(`${source}: the file ends inside storage ${key}`);
     data.set(key, bytes.subarray(at, at + length));
     at += length;
   }
-  return stateDictTensors(root, (ref) =>
-    data.get(ref.key) ?? (() => {
-      throw new Error(`${source}: storage ${ref.key} has no data`);
-    })(), source);
+  return stateDict(stateDictViews(root, (ref) => ref.key, source), (ref) => {
+    const stored = data.get(ref.key) ?? missingStorage(ref.key, source);
+    const need = ref.numel * STORED_DTYPE_BYTES[ref.dtype];
+    if (stored.length < need) {
+      throw new Error(`${source}: storage ${ref.key} has ${stored.length} bytes, fewer than its ${ref.numel} ${ref.dtype} elements`);
+    }
+    return stored;
+  }, source);
+}
+
+function missingStorage(key: string, source: string): never {
+  throw new Error(`${source}: storage ${key} has no data`);
 }
