@@ -26,6 +26,9 @@ import { installNativeWasmKernels } from "./fast/wasm_native_kernels.ts";
 import { installSharedIdentity } from "./fast/wasm_identity.ts";
 import { installWasmCopyKernels } from "./fast/wasm_copy_kernels.ts";
 
+/** The OpenBLAS kernel family of this process, for tools that start another OpenBLAS (the PyTorch benchmark) to match it. */
+export { chooseOpenBlasCoreType } from "./fast/openblas.ts";
+
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
 

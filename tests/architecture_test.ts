@@ -1,7 +1,8 @@
 /**
  * The layering of lib/ (docs/ARCHITECTURE.md): a module imports only from its
  * own layer or a lower one, and no chain of imports comes back to where it
- * started. A new folder must be given a layer here.
+ * started. A new folder must be given a layer here. And only two doors lead
+ * to the fast kernels of lib/fast: the fast-path table and the backend's start-up.
  */
 import { dirname, join, relative, resolve } from "node:path";
 import { assert } from "./helpers.ts";
@@ -52,6 +53,23 @@ Deno.test("lib/: no module imports from a higher layer", () => {
     }
   }
   assert.deepEqual(upward, []);
+});
+
+/** What may import lib/fast: lib/ops (the one table of fast paths) and lib/backend.ts (start-up registers the kernels). */
+const FAST_DOORS = ["ops", "backend.ts"];
+const FAST = join(LIB, "fast/");
+
+Deno.test("lib/: only lib/ops and lib/backend.ts import lib/fast", () => {
+  const importsFast = (file: string) => importsOf(file).filter((target) => target.startsWith(FAST));
+  const others: string[] = [];
+  for (const file of libFiles()) {
+    const top = relative(LIB, file).split("/")[0];
+    if (top === "fast" || FAST_DOORS.includes(top)) continue;
+    for (const target of importsFast(file)) others.push(`${relative(LIB, file)} → ${relative(LIB, target)}`);
+  }
+  assert.deepEqual(others, []);
+  // The doors themselves are seen to import it (so a change in how imports are read cannot pass this vacuously).
+  assert.ok(importsFast(join(LIB, "backend.ts")).length > 0 && importsFast(join(LIB, "ops/fast_path.ts")).length > 0);
 });
 
 Deno.test("lib/: no import cycles between files", () => {

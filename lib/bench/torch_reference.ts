@@ -8,7 +8,7 @@ import type { GPT2Config } from "../gpt2/config.ts";
 import type { GenBenchOptions } from "./measure.ts";
 import type { KernelTime } from "./kernel_profile.ts";
 import { pathExists } from "../fs.ts";
-import { chooseOpenBlasCoreType } from "../fast/openblas.ts";
+import { chooseOpenBlasCoreType } from "../backend.ts";
 
 const PYTHON = "/usr/bin/python3";
 /** Debian's multiarch directory of the OpenMP build of OpenBLAS (Linux only). */

@@ -87,14 +87,14 @@ export function replaceWasmKernel(
 }
 
 /**
- * A float32 tensor's values without copying them where that is possible: on
- * wasm, a view of its place in the heap, valid only until the next tfjs
- * allocation or the tensor's disposal (read it at once). Elsewhere undefined:
- * use `await t.data()`. On wasm a read-back copies through a fresh
- * ArrayBuffer, ~170 µs for 8 × 2048 logits on a 2-core VM, a third of a
- * small model's generation step; sampling straight from the heap skips it.
+ * A float32 tensor's values without copying them: a view of its place in the
+ * heap of the active backend, which must be wasm (the `float32View` row of
+ * lib/ops/fast_path.ts checks). Valid only until the next tfjs allocation or
+ * the tensor's disposal: read it at once. A read-back (`data()`) copies
+ * through a fresh ArrayBuffer, ~170 µs for 8 × 2048 logits on a 2-core VM, a
+ * third of a small model's generation step; sampling straight from the heap
+ * skips it.
  */
-export function float32HeapView(t: tf.Tensor): Float32Array | undefined {
-  if (tf.getBackend() !== "wasm" || t.dtype !== "float32") return undefined;
+export function float32HeapView(t: tf.Tensor): Float32Array {
   return f32View(tf.backend() as unknown as WasmBackendInternals, t);
 }

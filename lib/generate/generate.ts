@@ -8,10 +8,10 @@
  * backend per step, in JavaScript or a C kernel (see sampling.ts).
  */
 import { tf } from "../tf.ts";
-import { float32HeapView } from "../fast/wasm_heap.ts";
 import { gpt2HiddenWithCache, lmHead } from "../gpt2/forward.ts";
 import type { KVCache } from "../ops/kv_cache.ts";
 import { disposeCache, flattenCache, unflattenCache } from "../ops/kv_cache.ts";
+import { withFastPath } from "../ops/fast_path.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { RandomSource, SamplingOptions } from "./sampling.ts";
 import { checkSamplingOptions, sampleRows } from "./sampling.ts";
@@ -101,7 +101,7 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
       cache = options.noCache ? undefined : unflattenCache(kv);
       if (options.noCache) kv.forEach((t) => t.dispose());
       // The one device sync of the step (on wasm no copy: sampling reads the heap before anything allocates).
-      const values = float32HeapView(lastLogits) ?? (await lastLogits.data() as Float32Array);
+      const values = float32View(lastLogits) ?? (await lastLogits.data() as Float32Array);
       let sampled;
       try {
         sampled = sampleRows(values, model.config.vocab_size, active.map((b) => !finished[b]), options, options.rng);
@@ -145,3 +145,9 @@ function keepRows(cache: KVCache, keep: number[]): KVCache {
   disposeCache(cache);
   return unflattenCache(kept);
 }
+
+/**
+ * A float32 tensor's values without a copy where the backend allows it (on wasm, a view of the heap:
+ * lib/ops/fast_path.ts), valid until the next tfjs call; undefined elsewhere: tfjs has no such view.
+ */
+export const float32View = withFastPath("float32View", () => undefined);

@@ -4,9 +4,10 @@
  * it was drawn from: after temperature, top-k and top-p truncation and
  * renormalisation. PPO later scores tokens with the same rules; scoring with
  * the full softmax instead (as much RLHF code does) is quietly wrong.
- * `sampleRows` hands plain sampling of a whole batch to a C kernel when one is loaded.
+ * `sampleRows` samples a whole batch; plain sampling (`sampleSoftmaxRows`) has
+ * a fast path in C (lib/ops/fast_path.ts).
  */
-import { loadedNativeKernels } from "../fast/native_kernels.ts";
+import { type SampledToken, withFastPath } from "../ops/fast_path.ts";
 import { truncatedDistribution } from "./truncation.ts";
 
 /** Where uniform random numbers in [0, 1) come from (seeded in practice); plain JS, no tfjs calls (see sampleRows). */
@@ -23,12 +24,6 @@ export interface SamplingOptions {
   readonly topP?: number;
   /** Take the most likely token instead of sampling. @default false */
   readonly greedy?: boolean;
-}
-
-export interface SampledToken {
-  readonly token: number;
-  /** log p(token) under the sampling distribution (greedy: under the temperature softmax). */
-  readonly logprob: number;
 }
 
 /** Validates sampling options; throws naming the field. */
@@ -54,8 +49,8 @@ export function keepsEveryToken(options: SamplingOptions, vocabSize: number): bo
  * Draws the next token of the rows `wanted[i]` of a [n, V] block of logits
  * (row i at values[i·V …]); undefined for the other rows. Each wanted row
  * takes one draw from `rng`, in row order, as `sampleToken` does. Plain
- * sampling (no top-k/top-p, not greedy) runs in the native kernel when the
- * backend set-up has loaded it (lib/fast: the same walk, in C); the rest in JS.
+ * sampling (no top-k/top-p, not greedy) goes to `sampleSoftmaxRows` for the
+ * whole block; the rest row by row.
  * `values` may be a view of the wasm heap (generate does this): nothing here,
  * `rng` included, may call tfjs, which could grow the heap and detach the view.
  */
@@ -67,19 +62,24 @@ export function sampleRows(
   rng: RandomSource,
 ): (SampledToken | undefined)[] {
   checkSamplingOptions(options);
-  const native = loadedNativeKernels();
-  const plain = !options.greedy && keepsEveryToken(options, V);
-  if (!native || !plain) return wanted.map((w, i) => (w ? sampleToken(values.subarray(i * V, (i + 1) * V), options, rng) : undefined));
-  const n = wanted.length;
-  const uniforms = Float64Array.from(wanted, (w) => (w ? rng.nextFloat() : 0));
-  const tokens = new Int32Array(n);
-  const logprobs = new Float32Array(n);
-  native.sample_softmax_rows(values, uniforms, n, V, options.temperature ?? 1, tokens, logprobs);
-  if (tokens.some((t) => t < 0)) throw new Error("sample_softmax_rows: out of memory");
-  return wanted.map((w, i) => (w ? { token: tokens[i], logprob: logprobs[i] } : undefined));
+  if (options.greedy || !keepsEveryToken(options, V)) {
+    return wanted.map((w, i) => (w ? sampleToken(values.subarray(i * V, (i + 1) * V), options, rng) : undefined));
+  }
+  const uniforms = wanted.map((w) => (w ? rng.nextFloat() : undefined));
+  return sampleSoftmaxRows(values, V, uniforms, options.temperature ?? 1);
 }
 
-/** Draws the next token from one logits row. */
+/**
+ * Plain sampling of each row of a [n, V] block with its uniform number (undefined: the row is skipped),
+ * in JS (float64); where the C kernels are loaded, in C (lib/ops/fast_path.ts).
+ */
+export const sampleSoftmaxRows = withFastPath(
+  "sampleSoftmaxRows",
+  (logits, V, uniforms, temperature) =>
+    uniforms.map((u, i) => (u === undefined ? undefined : sampleFullSoftmax(logits.subarray(i * V, (i + 1) * V), temperature, u))),
+);
+
+/** Draws the next token from one logits row; its log-prob is under the sampling distribution (greedy: under the temperature softmax). */
 export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, rng: RandomSource): SampledToken {
   checkSamplingOptions(options);
   if (options.greedy) {
@@ -88,7 +88,7 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
     return { token, logprob: logSoftmaxAt(logits, token, t) };
   }
   const { topK = 0, topP = 1, temperature = 1 } = options;
-  if (keepsEveryToken(options, logits.length)) return sampleFullSoftmax(logits, temperature, rng);
+  if (keepsEveryToken(options, logits.length)) return sampleFullSoftmax(logits, temperature, rng.nextFloat());
   return sampleTruncated(logits, temperature, topK, topP, rng);
 }
 
@@ -105,16 +105,16 @@ function walk(weights: Float64Array, target: number): number {
 /**
  * Sampling without truncation, the common case, in one exp pass: walk the
  * unnormalised weights against u·Σw (the same draw as walking the
- * probabilities against u).
+ * probabilities against u), for a uniform number u in [0, 1).
  */
-function sampleFullSoftmax(logits: ArrayLike<number>, temperature: number, rng: RandomSource): SampledToken {
+function sampleFullSoftmax(logits: ArrayLike<number>, temperature: number, u: number): SampledToken {
   const V = logits.length;
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
   const weights = new Float64Array(V);
   let sum = 0;
   for (let i = 0; i < V; i++) sum += weights[i] = Math.exp((logits[i] - max) / temperature);
-  const pick = walk(weights, rng.nextFloat() * sum);
+  const pick = walk(weights, u * sum);
   return { token: pick, logprob: Math.log(weights[pick] / sum) };
 }
 

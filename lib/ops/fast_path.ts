@@ -1,17 +1,28 @@
 /**
- * The one place that maps an op of the model to its fast implementation.
+ * The one place that maps an op to its fast implementation.
  *
- * lib/gpt2 writes each op as the math, in tfjs ops (the reference, which runs
- * on every backend), and wraps it with `withFastPath(name, reference)`. At
- * each call the wrapper takes the first fast implementation listed here that
- * is available on the active backend and applies to the arguments, or else
- * runs the reference. The fast implementations are the project's native
- * kernels (lib/fast, registered on the wasm backend by `initBackend`) and
- * matmul arrangements that suit a backend; tests/native_kernels_test.ts checks
- * each against its reference (values and gradients).
+ * The code that owns an op (lib/gpt2, lib/train, lib/generate) writes it as
+ * the math, in tfjs ops or plain JavaScript (the reference, which runs
+ * everywhere), and wraps it with `withFastPath(name, reference)`. At each call
+ * the wrapper takes the first fast implementation listed here that is
+ * available in this process and accepts the arguments, or else runs the
+ * reference. The fast implementations are the project's native kernels
+ * (lib/fast), matmul arrangements that suit a backend, and the wasm heap read
+ * in place. tests/native_kernels_test.ts walks this table and checks every row
+ * against its op's reference (values, and gradients where the row is taken
+ * while they are recorded); a row it has no case for fails it.
+ *
+ * Only one other module reaches lib/fast: `initBackend` (lib/backend.ts) at
+ * start-up, which loads BLAS and the C kernels and registers tfjs kernels on
+ * the wasm backend: the fused ones this table calls, and drop-in replacements
+ * of stock kernels (BatchMatMul on BLAS, Transpose, Sum, Add, GatherV2,
+ * Unpack, Identity) that every tfjs op then uses without asking.
+ * tests/architecture_test.ts keeps it so.
  */
 import { tf } from "../tf.ts";
 import { blasMatMulActive } from "../fast/blas_matmul_kernel.ts";
+import { nativeSampleSoftmaxRows, nativeSamplingAvailable } from "../fast/native_sampling.ts";
+import { float32HeapView } from "../fast/wasm_heap.ts";
 import {
   type AdamWScalars,
   fusedAdamWUpdate,
@@ -52,6 +63,12 @@ export interface AttendOutput {
   readonly present?: LayerCache;
 }
 
+/** A token drawn from a row of logits, with its log-probability under the distribution it was drawn from. */
+export interface SampledToken {
+  readonly token: number;
+  readonly logprob: number;
+}
+
 /** The signature of every op that has a fast path. */
 export interface FastPathOps {
   layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor;
@@ -69,20 +86,41 @@ export interface FastPathOps {
   adamWUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWScalars): tf.Tensor[];
   /** √(Σ_i Σ x_i²) over tensors (the global gradient norm). */
   globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar;
+  /**
+   * Plain sampling, softmax(logits / temperature) with nothing truncated, of each row of a [n, V] block of
+   * logits (row i at logits[i·V …]) with the uniform number uniforms[i] in [0, 1); a row whose uniform is
+   * undefined is skipped. Plain arrays, not tensors: `logits` may be a view of the wasm heap (see float32View).
+   */
+  sampleSoftmaxRows(
+    logits: Float32Array,
+    vocabSize: number,
+    uniforms: readonly (number | undefined)[],
+    temperature: number,
+  ): (SampledToken | undefined)[];
+  /**
+   * A float32 tensor's values read where they lie, without a copy, valid only until the next tfjs call (which
+   * may move or free them); undefined where there is no such view (tfjs itself has none: read a copy with `data()`).
+   */
+  float32View(t: tf.Tensor): Float32Array | undefined;
 }
 
 export type OpName = keyof FastPathOps;
 
-interface FastImplementation<F extends (...args: never[]) => unknown> {
+/** One row of the table: a fast implementation of an op, and when it is taken. */
+export interface FastImplementation<F extends (...args: never[]) => unknown> {
   /** What it is, for readers and profiles. */
   readonly what: string;
-  readonly applies: (...args: Parameters<F>) => boolean;
+  /** Whether this process uses it: its kernel is registered on the active backend, BLAS is loaded or not, … */
+  readonly available: () => boolean;
+  /** Whether it handles these arguments (dtypes, dropout, a cache, a gradient being recorded, …). */
+  readonly accepts: (...args: Parameters<F>) => boolean;
   readonly run: F;
 }
 
 type FastPathTable = { readonly [K in OpName]: readonly FastImplementation<FastPathOps[K]>[] };
 
 const has = (kernel: string) => () => fusedKernelAvailable(kernel);
+const always = () => true;
 
 /**
  * a·b for 2-D operands with a gradient made of non-transposed products (da = dy·bᵀ, db = aᵀ·dy with explicit
@@ -111,23 +149,37 @@ const headSize = (inp: AttendInputs) => inp.qkv.shape[1] / 3 / inp.nHead;
 const withoutBlas = () => !blasMatMulActive();
 
 export const FAST_PATHS: FastPathTable = {
-  layerNorm: [{ what: "native LayerNorm (one pass, and one for the gradient)", applies: has(kernels.LAYER_NORM), run: fusedLayerNorm }],
-  geluNew: [{ what: "native gelu_new", applies: has(kernels.GELU_NEW), run: fusedGeluNew }],
+  layerNorm: [
+    {
+      what: "native LayerNorm (one pass, and one for the gradient)",
+      available: has(kernels.LAYER_NORM),
+      accepts: always,
+      run: fusedLayerNorm,
+    },
+  ],
+  geluNew: [{ what: "native gelu_new", available: has(kernels.GELU_NEW), accepts: always, run: fusedGeluNew }],
   linear: [
-    { what: "native linear: BLAS accumulates onto the copied bias", applies: has(kernels.LINEAR), run: fusedLinear },
+    { what: "native linear: BLAS accumulates onto the copied bias", available: has(kernels.LINEAR), accepts: always, run: fusedLinear },
     {
       what: "matmul with a plain-product gradient",
-      applies: withoutBlas,
+      available: withoutBlas,
+      accepts: always,
       run: (x, weight, bias) => tf.tidy(() => tf.add(matMulPlainGradient(x, weight), bias)),
     },
   ],
   matMulTransposeB: [
-    { what: "an explicit transpose, then a plain product", applies: withoutBlas, run: (a, b) => matMulPlainGradient(a, tf.transpose(b)) },
+    {
+      what: "an explicit transpose, then a plain product",
+      available: withoutBlas,
+      accepts: always,
+      run: (a, b) => matMulPlainGradient(a, tf.transpose(b)),
+    },
   ],
   attend: [
     {
       what: "native inference attention: cache append, masked softmax and p·v in one kernel",
-      applies: (inp) => inp.dropoutRate === 0 && !recordingGradients() && fusedKernelAvailable(kernels.ATTENTION_INFERENCE),
+      available: has(kernels.ATTENTION_INFERENCE),
+      accepts: (inp) => inp.dropoutRate === 0 && !recordingGradients(),
       run: (inp) => {
         const hs = headSize(inp);
         const empty = () => tf.zeros([inp.batch, inp.nHead, 0, hs]) as tf.Tensor4D;
@@ -138,24 +190,48 @@ export const FAST_PATHS: FastPathTable = {
     },
     {
       what: "native training attention (and its gradient), skipping the keys a causal row cannot see",
-      applies: (inp) => inp.dropoutRate === 0 && !inp.past && !inp.keepCache && fusedKernelAvailable(kernels.ATTENTION),
+      available: has(kernels.ATTENTION),
+      accepts: (inp) => inp.dropoutRate === 0 && !inp.past && !inp.keepCache,
       run: (inp) => ({ heads: fusedAttention(inp.qkv, inp.mask, inp.nHead, 1 / Math.sqrt(headSize(inp))) }),
     },
   ],
-  maskedSoftmax: [{ what: "native masked softmax", applies: has(kernels.MASKED_SOFTMAX), run: fusedMaskedSoftmax }],
+  maskedSoftmax: [{ what: "native masked softmax", available: has(kernels.MASKED_SOFTMAX), accepts: always, run: fusedMaskedSoftmax }],
   crossEntropyRows: [
     {
       what: "native cross-entropy (one pass per row, and one for the gradient)",
-      applies: has(kernels.CROSS_ENTROPY),
+      available: has(kernels.CROSS_ENTROPY),
+      accepts: always,
       run: fusedCrossEntropyRows,
     },
   ],
-  adamWUpdate: [{ what: "native AdamW (one pass per weight)", applies: has(kernels.ADAMW_UPDATE), run: fusedAdamWUpdate }],
+  adamWUpdate: [{
+    what: "native AdamW (one pass per weight)",
+    available: has(kernels.ADAMW_UPDATE),
+    accepts: always,
+    run: fusedAdamWUpdate,
+  }],
   globalNorm: [
     {
       what: "native sum of squares over every tensor in one call",
-      applies: (tensors) => fusedKernelAvailable(kernels.GLOBAL_NORM) && tensors.every((t) => t.dtype === "float32"),
+      available: has(kernels.GLOBAL_NORM),
+      accepts: (tensors) => tensors.every((t) => t.dtype === "float32"),
       run: fusedGlobalNorm,
+    },
+  ],
+  sampleSoftmaxRows: [
+    {
+      what: "native sampling of every row in one call (the same walk, in C)",
+      available: nativeSamplingAvailable,
+      accepts: always,
+      run: nativeSampleSoftmaxRows,
+    },
+  ],
+  float32View: [
+    {
+      what: "a view of the tensor's place in the wasm heap",
+      available: () => tf.getBackend() === "wasm",
+      accepts: (t) => t.dtype === "float32",
+      run: float32HeapView,
     },
   ],
 };
@@ -163,11 +239,11 @@ export const FAST_PATHS: FastPathTable = {
 /** An op that runs its fast path where one applies; `reference` is the math itself (for tests and readers). */
 export type WithFastPath<K extends OpName> = FastPathOps[K] & { readonly reference: FastPathOps[K] };
 
-/** Wraps the reference implementation of `op` so that each call takes the first fast path that applies. */
+/** Wraps the reference implementation of `op` so that each call takes the first fast path that is available and accepts the arguments. */
 export function withFastPath<K extends OpName>(op: K, reference: FastPathOps[K]): WithFastPath<K> {
   const paths = FAST_PATHS[op] as readonly FastImplementation<(...args: unknown[]) => unknown>[];
   const dispatch = (...args: unknown[]) => {
-    for (const path of paths) if (path.applies(...args)) return path.run(...args);
+    for (const path of paths) if (path.available() && path.accepts(...args)) return path.run(...args);
     return (reference as (...args: unknown[]) => unknown)(...args);
   };
   return Object.assign(dispatch, { reference }) as WithFastPath<K>;
