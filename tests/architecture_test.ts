@@ -15,7 +15,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["backend.ts", "tokenizer", "gpt2", "corpus"], // the model, its text, the poems
   ["checkpoint", "generate", "tasks"], // weights on disk, sampling, what is asked and how it is scored
   ["pretrained.ts", "data"], // loading a model directory; batches
-  ["train"], // one gradient step, the training loop
+  ["train", "run"], // one gradient step, the training loop; a stage's run directory (identity, weights, optimiser, progress)
   ["reward", "ppo"], // the reward model; PPO and its group variants
   ["dpo", "eval", "chat", "labeling", "charts", "bench"], // methods and tools built on them
   ["pipeline"], // the stages of deno task rlhf

@@ -10,7 +10,7 @@ import { poemDocument } from "../lib/corpus/base_corpus.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { runBasePretrain } from "../lib/pipeline/base_stage.ts";
 import { pretrainingInputs } from "../lib/pipeline/pretrain_stage.ts";
-import { TRAIN_STATE_FILE } from "../lib/train/train_checkpoint.ts";
+import { RUN_FILE } from "../lib/run/run_directory.ts";
 import { assert } from "./helpers.ts";
 
 await initBackend({ quiet: true });
@@ -29,7 +29,7 @@ Deno.test("runBasePretrain(): the checkpoint names the corpus and vocabulary it 
   try {
     const first = await runBasePretrain(heldout.slice(0, 20), ["春风"], options);
     disposeGPT2(first.model);
-    const state = JSON.parse(await Deno.readTextFile(join(dir, TRAIN_STATE_FILE))) as { started_from?: string };
+    const state = JSON.parse(await Deno.readTextFile(join(dir, RUN_FILE))).identity as { started_from?: string };
     assert.equal(state.started_from, pretrainingInputs(first.corpus.train.map(poemDocument), first.tokenizer));
   } finally {
     await Deno.remove(dir, { recursive: true });

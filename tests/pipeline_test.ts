@@ -128,7 +128,7 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     disposePolicy(result.ppo.policy);
     // Settings other than the defaults (2 iterations) get a PPO directory of their own.
     assert.equal(result.checkpointDirs.ppo, `${root}/ppo-it2`);
-    assert.ok((await Deno.stat(`${result.checkpointDirs.ppo}/ppo_state.json`)).isFile);
+    assert.ok((await Deno.stat(`${result.checkpointDirs.ppo}/run.json`)).isFile);
     assert.ok(result.reward.trainLists >= 1 && result.reward.heldoutLists >= 1);
     const { loadLabels } = await import("../lib/reward/labels.ts");
     const labels = await loadLabels(`${root}/labels.jsonl`);
@@ -147,13 +147,13 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
 
     const sft = await loadPretrained(`${root}/sft`);
     assert.equal(sft.tokenizer?.vocabSize, tokenizer.vocabSize);
-    assert.ok((await Deno.stat(`${root}/sft/train_state.json`)).isFile);
+    assert.ok((await Deno.stat(`${root}/sft/run.json`)).isFile);
     disposeGPT2(sft);
 
     // The same checkpoints under a moved root, reached through a symlink: every stage is reused or resumed as
     // it was (fingerprints identify content, not paths), nothing is refitted or refused.
     const rmWritten = (await Deno.stat(`${root}/rm/model.safetensors`)).mtime?.getTime();
-    const ppoWritten = (await Deno.stat(`${root}/ppo-it2/ppo_state.json`)).mtime?.getTime();
+    const ppoWritten = (await Deno.stat(`${root}/ppo-it2/run.json`)).mtime?.getTime();
     await Deno.rename(root, `${root}-moved`);
     const linked = `${root}-linked`;
     await Deno.symlink(`${root}-moved`, linked);
@@ -163,7 +163,7 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
       rmWritten,
       "the reward model is loaded, not refitted",
     );
-    assert.equal((await Deno.stat(`${linked}/ppo-it2/ppo_state.json`)).mtime?.getTime(), ppoWritten, "PPO's finished run is reused");
+    assert.equal((await Deno.stat(`${linked}/ppo-it2/run.json`)).mtime?.getTime(), ppoWritten, "PPO's finished run is reused");
     assert.equal(again.ppo.history.stats.length, 2);
     disposePolicy(again.ppo.policy);
     disposeRewardModel(again.reward.rm);

@@ -51,8 +51,9 @@ Deno.test("a killed and resumed run ends with the same weights as an uninterrupt
     const killed = createGPT2(config, { seed: 0 });
     await trainLM({ model: killed, data, evalData, config: trainConfig, checkpointDir: `${dirB}/ckpt`, stopAfterStep: 7, quiet: true });
     disposeGPT2(killed);
-    const state = JSON.parse(await Deno.readTextFile(`${dirB}/ckpt/train_state.json`));
-    assert.equal(state.step, 7);
+    const state = JSON.parse(await Deno.readTextFile(`${dirB}/ckpt/run.json`));
+    assert.equal(state.progress.step, 7);
+    assert.equal(state.finished, false);
 
     const resumed = createGPT2(config, { seed: 99 }); // different init: everything must come from the checkpoint
     const h2 = await trainLM({ model: resumed, data, evalData, config: trainConfig, checkpointDir: `${dirB}/ckpt`, quiet: true });
@@ -74,7 +75,7 @@ Deno.test("resuming with a different config is refused with the field named", as
     await trainLM({ model, data, config: trainConfig, checkpointDir: dir, stopAfterStep: 2, quiet: true });
     await assert.rejects(
       () => trainLM({ model, data, config: resolveTrainConfig({ ...trainConfig, maxLr: 5e-3 }), checkpointDir: dir, quiet: true }),
-      /trained with maxLr=0\.01, the new run asks for 0\.005/,
+      /this train run was made from other inputs or settings \(maxLr: 0\.01 → 0\.005\); start afresh/,
     );
     disposeGPT2(model);
   } finally {
@@ -111,7 +112,7 @@ Deno.test("a fine-tuning checkpoint that started from other weights is refused, 
     await trainLM({ model, data, config: trainConfig, checkpointDir: dir, startedFrom: "base@aaaa", stopAfterStep: 2, quiet: true });
     await assert.rejects(
       () => trainLM({ model, data, config: trainConfig, checkpointDir: dir, startedFrom: "base@bbbb", quiet: true }),
-      /trained from base@aaaa, the new run starts from base@bbbb; use another checkpoint directory or delete this one/,
+      /started_from: "base@aaaa" → "base@bbbb"\); start afresh/,
     );
     disposeGPT2(model);
   } finally {
@@ -133,7 +134,7 @@ Deno.test("resuming after a crash between the two renames of a checkpoint swap c
     await trainLM({ model: resumed, data, config: trainConfig, checkpointDir: `${dir}/ckpt`, quiet: true });
     const [a, b] = [await weights(straight), await weights(resumed)];
     a.forEach((w, i) => assert.deepEqual(b[i], w, `weight ${Object.keys(straight.params)[i]}`));
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ckpt"]);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => !n.endsWith(".lock")), ["ckpt"]);
     disposeGPT2(straight);
     disposeGPT2(resumed);
   } finally {
@@ -141,15 +142,15 @@ Deno.test("resuming after a crash between the two renames of a checkpoint swap c
   }
 });
 
-Deno.test("a corrupt train_state.json is an error that names the file", async () => {
+Deno.test("a corrupt run.json is an error that names the file", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const model = createGPT2(config, { seed: 0 });
     await trainLM({ model, data, config: trainConfig, checkpointDir: dir, stopAfterStep: 2, quiet: true });
-    await Deno.writeTextFile(`${dir}/train_state.json`, '{"step": 2, "con');
+    await Deno.writeTextFile(`${dir}/run.json`, '{"step": 2, "con');
     await assert.rejects(
       () => trainLM({ model, data, config: trainConfig, checkpointDir: dir, quiet: true }),
-      /train_state\.json: not valid JSON/,
+      /run\.json: not valid JSON/,
     );
     disposeGPT2(model);
   } finally {

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { pathExists, readJsonFile } from "../fs.ts";
 import { loadGPT2Weights } from "../checkpoint/pretrained.ts";
-import { TRAIN_STATE_FILE } from "../train/train_checkpoint.ts";
+import { RUN_FILE } from "../run/run_directory.ts";
 import { type BaseCorpus, loadBaseCorpus, poemDocument } from "../corpus/base_corpus.ts";
 import { sequentialWindows, tokenStream } from "../data/lm_batches.ts";
 import type { Poem } from "../corpus/poems.ts";
@@ -115,11 +115,12 @@ export async function loadBaseRun(
   overrides: Partial<BasePretrainOptions> = {},
 ): Promise<BasePretrainResult> {
   const { o, corpus, tokenizer } = await prepareBaseRun(heldoutPoems, requiredTexts, overrides);
-  const statePath = join(o.checkpointDir, TRAIN_STATE_FILE);
+  const statePath = join(o.checkpointDir, RUN_FILE);
   if (!(await pathExists(statePath))) throw new Error(`${statePath}: no run to export (start one with deno task pretrain-base)`);
-  const state = (await readJsonFile(statePath)) as { history: TrainHistory };
+  const history = ((await readJsonFile(statePath)) as { progress?: { history?: TrainHistory } }).progress?.history;
+  if (!history) throw new Error(`${statePath}: no "progress.history"`);
   const model = await loadGPT2Weights(o.checkpointDir);
-  return { model, tokenizer, history: state.history, corpus, options: o };
+  return { model, tokenizer, history, corpus, options: o };
 }
 
 /** Options with defaults, the corpus and the vocabulary (checked against a run already in the checkpoint directory). */

@@ -11,7 +11,7 @@ import { type DpoConfig, type DpoHistory, resolveDpoConfig, trainDpo } from "../
 import { preferencePairs } from "../dpo/preference_pairs.ts";
 import { rankListsFingerprint, type RankRecord } from "../reward/labels.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
-import { loadFinishedPolicy, saveFinishedPolicy } from "./finished_policy.ts";
+import { RunDirectory } from "../run/run_directory.ts";
 
 export interface DpoStageOptions {
   readonly dpo: Partial<DpoConfig>;
@@ -32,8 +32,6 @@ export interface DpoStageResult {
   readonly pairs: number;
 }
 
-const RUN_FILE = "dpo_run.json";
-
 export async function runDpoStage(
   sft: GPT2Model,
   tokenizer: Tokenizer,
@@ -44,23 +42,22 @@ export async function runDpoStage(
   const config = resolveDpoConfig({ ...o.dpo, quiet: o.quiet });
   const pairs = preferencePairs(lists);
   const { quiet: _, ...settings } = config;
-  const identity = JSON.stringify({
-    startedFrom: o.startedFrom,
-    lists: rankListsFingerprint(lists),
-    settings,
-  });
-  const finished = await loadFinishedPolicy<DpoHistory>(o.checkpointDir, RUN_FILE, identity);
-  if (finished) {
-    if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
-    return { policy: finished.lm, history: finished.record, config, pairs: pairs.length };
-  }
+  const run = new RunDirectory(o.checkpointDir, "dpo", { ...settings, lists: rankListsFingerprint(lists), started_from: o.startedFrom });
   const policy = cloneGPT2(sft, { trainable: true });
   try {
+    const saved = await run.open<{ history: DpoHistory }>();
+    if (saved?.finished) {
+      await run.restore(policy.params);
+      if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
+      return { policy, history: saved.progress.history, config, pairs: pairs.length };
+    }
     const history = await trainDpo(policy, sft, tokenizer, pairs, config);
-    await saveFinishedPolicy(policy, tokenizer, o.checkpointDir, RUN_FILE, identity, history);
+    await run.save({ model: policy, tokenizer }, { history }, { finished: true });
     return { policy, history, config, pairs: pairs.length };
   } catch (err) {
     disposeGPT2(policy);
     throw err;
+  } finally {
+    run.close();
   }
 }

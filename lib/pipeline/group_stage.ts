@@ -18,9 +18,7 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../rng.ts";
-import { loadFinishedPolicy, saveFinishedPolicy } from "./finished_policy.ts";
-import { loadPPOCheckpoint, savePPOCheckpoint } from "../ppo/ppo_checkpoint.ts";
-import { saveTokenizerFiles } from "../tokenizer/io.ts";
+import { RunDirectory } from "../run/run_directory.ts";
 
 export interface GroupStageOptions {
   /** @default 30 (as PPO) */
@@ -66,8 +64,6 @@ export interface GroupStageResult {
   readonly after: { gold: number; rm: number; kl: number };
 }
 
-const RUN_FILE = "group_run.json";
-
 export async function runGroupStage(
   sft: GPT2Model,
   tokenizer: Tokenizer,
@@ -77,32 +73,29 @@ export async function runGroupStage(
 ): Promise<GroupStageResult> {
   const o = { ...GROUP_STAGE_DEFAULTS, ...overrides };
   const config: GroupConfig = { ...GROUP_DEFAULTS, ...o.group };
-  const identity = JSON.stringify({
-    startedFrom: o.startedFrom,
-    config,
+  const run = new RunDirectory(o.checkpointDir, config.method, {
+    ...config,
     iterations: o.iterations,
     prompts: o.promptsPerIteration,
     seed: o.seed,
+    started_from: o.startedFrom,
   });
-  const finished = await loadFinishedPolicy<{ history: GroupHistory; after: GroupStageResult["after"] }>(
-    o.checkpointDir,
-    RUN_FILE,
-    identity,
-  );
-  if (finished) {
-    if (!o.quiet) console.log(`${config.method}: loaded ${o.checkpointDir} (already trained with these settings)`);
-    return { lm: finished.lm, config, ...finished.record };
-  }
   const lm = cloneGPT2(sft, { trainable: true });
   const reference = cloneGPT2(sft, { trainable: false });
   const optimizer = new AdamW(lm.params, { weightDecay: 0 });
   try {
+    // A finished run is reused; a run killed part-way resumes from its last checkpoint: weights, optimizer, sampling RNG and history.
+    const saved = await run.open<GroupProgress>();
+    if (saved) await run.restore(lm.params, optimizer);
+    if (saved?.finished) {
+      if (!o.quiet) console.log(`${config.method}: loaded ${o.checkpointDir} (already trained with these settings)`);
+      return { lm, config, history: saved.progress.history, after: saved.progress.after! };
+    }
+    if (saved && !o.quiet) console.log(`${config.method}: resuming ${o.checkpointDir} at iteration ${saved.progress.iteration}`);
+    const resumed = saved?.progress;
     const trainPrompts = task.prompts("train", o.seed + SEEDS.trainRequestOrder);
     const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
     const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView };
-    // A run killed part-way resumes from its last checkpoint: weights, optimizer, sampling RNG and history.
-    const resumed = await loadPPOCheckpoint<GroupHistory>(o.checkpointDir, { lm }, optimizer, identity);
-    if (resumed && !o.quiet) console.log(`${config.method}: resuming ${o.checkpointDir} at iteration ${resumed.iteration}`);
     const rng = resumed ? Rng.fromState(resumed.rngState) : new Rng(o.seed + SEEDS.groupSampling);
     const history: GroupHistory = resumed?.history ?? {
       stats: [],
@@ -142,13 +135,13 @@ export async function runGroupStage(
         history.eval.push(heldoutRow(done, last));
       }
       if (done !== o.iterations && (done % o.checkpointEvery === 0 || done === o.stopAfterIteration)) {
-        await savePPOCheckpoint(o.checkpointDir, { lm }, optimizer, {
-          iteration: done,
-          config: identity,
-          klCoef: config.beta,
-          rngState: rng.state(),
-          history,
-        }, saveTokenizerFiles(tokenizer));
+        await run.save(
+          { model: lm, optimizer, tokenizer },
+          { iteration: done, rngState: rng.state(), history },
+          {
+            finished: false,
+          },
+        );
       }
       if (done === o.stopAfterIteration) {
         throw new Error(`${config.method}: stopped after iteration ${done} as asked (stopAfterIteration); its checkpoint resumes the run`);
@@ -160,7 +153,14 @@ export async function runGroupStage(
     }
     bar?.finish();
     const after = { gold: last!.gold, rm: last!.rm, kl: last!.kl };
-    await saveFinishedPolicy(lm, tokenizer, o.checkpointDir, RUN_FILE, identity, { history, after });
+    await run.save({ model: lm, optimizer, tokenizer }, {
+      iteration: o.iterations,
+      rngState: rng.state(),
+      history,
+      after,
+    }, {
+      finished: true,
+    });
     return { lm, config, history, after };
   } catch (err) {
     disposeGPT2(lm);
@@ -168,5 +168,14 @@ export async function runGroupStage(
   } finally {
     optimizer.dispose();
     disposeGPT2(reference);
+    run.close();
   }
+}
+
+/** What an RLOO/GRPO run saves: the next iteration, the sampling RNG, the history, and (finished) the last evaluation. */
+interface GroupProgress {
+  iteration: number;
+  rngState: number;
+  history: GroupHistory;
+  after?: GroupStageResult["after"];
 }

@@ -15,11 +15,10 @@ import { AdaptiveKLController, FixedKLController } from "../ppo/kl.ts";
 import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
 import { ppoIteration, type PPOStats, type RewardFunction } from "../ppo/ppo_step.ts";
-import { loadPPOCheckpoint, savePPOCheckpoint } from "../ppo/ppo_checkpoint.ts";
+import { RunDirectory, tensorFile } from "../run/run_directory.ts";
 import { type RewardModel, standardisation } from "../reward/reward_model.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
-import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { ProgressBar } from "../train/progress.ts";
@@ -118,14 +117,20 @@ export async function runPPOStage(
   const stopId = endOfTurnId(tokenizer);
   let history: PPOHistory = { stats: [], eval: [], samples: [] };
   let start = 0;
+  const run = new RunDirectory(o.checkpointDir, "ppo", {
+    ...config,
+    reward: o.reward,
+    iterations: o.iterations,
+    started_from: o.startedFrom,
+  });
   try {
-    const runConfig = { ...config, reward: o.reward, iterations: o.iterations, startedFrom: o.startedFrom };
-    const resumed = await loadPPOCheckpoint<PPOHistory>(o.checkpointDir, policy, optimizer, runConfig);
+    const resumed = await run.open<PPOProgress>();
     if (resumed) {
-      start = resumed.iteration;
-      history = resumed.history;
-      kl.value = resumed.klCoef;
-      rng = Rng.fromState(resumed.rngState);
+      await run.restore(policy.lm.params, optimizer);
+      await run.restoreTensors(VALUE_HEAD_FILE, { "value.weight": policy.value.weight, "value.bias": policy.value.bias });
+      ({ iteration: start, history } = resumed.progress);
+      kl.value = resumed.progress.klCoef;
+      rng = Rng.fromState(resumed.progress.rngState);
     }
     // PPO-ptx: a batch of the task's SFT conversations in every minibatch.
     const ptxBatches = config.ptxCoef > 0
@@ -204,13 +209,12 @@ export async function runPPOStage(
         },
       });
       if (done % o.checkpointEvery === 0 || done === o.iterations || done === o.stopAfterIteration) {
-        await savePPOCheckpoint(o.checkpointDir, policy, optimizer, {
-          iteration: done,
-          config: runConfig,
-          klCoef: kl.value,
-          rngState: rng.state(),
-          history,
-        }, saveTokenizerFiles(tokenizer));
+        const valueHead = await tensorFile({ "value.weight": policy.value.weight, "value.bias": policy.value.bias });
+        await run.save(
+          { model: policy.lm, optimizer, tokenizer, files: { [VALUE_HEAD_FILE]: valueHead } },
+          { iteration: done, klCoef: kl.value, rngState: rng.state(), history },
+          { finished: done === o.iterations },
+        );
       }
       if (done === o.stopAfterIteration) break;
     }
@@ -223,7 +227,19 @@ export async function runPPOStage(
   } finally {
     optimizer.dispose();
     disposeGPT2(reference);
+    run.close();
   }
+}
+
+/** The policy's value head beside its GPT-2 weights. */
+const VALUE_HEAD_FILE = "value_head.safetensors";
+
+/** What a PPO run saves to go on: the next iteration, the KL coefficient, the sampling RNG and the history. */
+interface PPOProgress {
+  iteration: number;
+  klCoef: number;
+  rngState: number;
+  history: PPOHistory;
 }
 
 /**

@@ -109,7 +109,7 @@ export async function pretrainOnDocuments(
     evalData: sequentialWindows(stream(evalDocs), { batchSize: o.batchSize, seqLen: o.seqLen, maxBatches: o.evalBatches }),
     config: trainConfig,
     checkpointDir: o.checkpointDir,
-    extras: { files: saveTokenizerFiles(tokenizer), bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId },
+    tokenizer,
     label: o.label,
     stopAfterStep: o.stopAfterStep,
     startedFrom: o.startedFrom,

@@ -10,14 +10,20 @@ import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
-import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import { collectRankings } from "../reward/collect.ts";
 import { appendLabels, loadLabels, rankListsFingerprint, type RankRecord, ranksOf, uniqueRankLists } from "../reward/labels.ts";
 import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
 import { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
-import { finishedRewardRun, loadRewardModel, saveRewardModel } from "../reward/reward_checkpoint.ts";
+import { loadRewardModel, rewardModelFiles } from "../reward/reward_checkpoint.ts";
+import { RunDirectory } from "../run/run_directory.ts";
 import { pathExists, repoPath } from "../fs.ts";
-import { evaluateRewardModel, type RewardHistory, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
+import {
+  evaluateRewardModel,
+  REWARD_TRAIN_DEFAULTS,
+  type RewardHistory,
+  scoreRankLists,
+  trainRewardModel,
+} from "../reward/train_reward.ts";
 import { spearman } from "../eval/spearman.ts";
 import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.ts";
 import { editProbe, type EditProbeRow } from "../eval/edit_probe.ts";
@@ -139,20 +145,26 @@ export async function runRewardStage(
   const untrained = createRewardModel(sft, { seed: o.seed });
   const accuracyBefore = await evaluateRewardModel(untrained, tokenizer, heldoutLists);
   // A reward model already fitted on the same SFT model, lists and settings is loaded, not trained again.
-  const trainedOn = `${sampledBy} lists:${rankListsFingerprint(trainLists)} ` +
-    `train:${JSON.stringify({ ...o.train, seed: o.seed })}`;
-  const finished = (await finishedRewardRun(o.checkpointDir, trainedOn)) as RewardHistory | undefined;
+  const train = { ...REWARD_TRAIN_DEFAULTS, ...o.train, seed: o.seed };
+  const run = new RunDirectory(o.checkpointDir, "rm", { sampled_by: sampledBy, lists: rankListsFingerprint(trainLists), ...train });
+  const saved = await run.open<{ history: RewardHistory }>();
   let rm: RewardModel, history: RewardHistory;
-  if (finished) {
-    disposeRewardModel(untrained);
-    rm = await loadRewardModel(o.checkpointDir);
-    history = finished;
-    if (!o.quiet) console.log(`reward model: loaded ${o.checkpointDir} (already fitted on these ${trainLists.length} lists)`);
-  } else {
-    rm = untrained;
-    history = await trainRewardModel(rm, tokenizer, trainLists, { ...o.train, seed: o.seed, quiet: o.quiet });
-    // Normalise on SFT samples: the responses of the training lists.
-    fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, trainLists)).flat());
+  try {
+    if (saved?.finished) {
+      disposeRewardModel(untrained);
+      rm = await loadRewardModel(o.checkpointDir);
+      history = saved.progress.history;
+      if (!o.quiet) console.log(`reward model: loaded ${o.checkpointDir} (already fitted on these ${trainLists.length} lists)`);
+    } else {
+      rm = untrained;
+      history = await trainRewardModel(rm, tokenizer, trainLists, { ...o.train, seed: o.seed, quiet: o.quiet });
+      // Normalise on SFT samples: the responses of the training lists.
+      fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, trainLists)).flat());
+      const labels = { files: [labelsPath, ...(o.humanLabels ?? [])], listsByLabeler };
+      await run.save({ model: rm.backbone, tokenizer, files: await rewardModelFiles(rm, labels) }, { history }, { finished: true });
+    }
+  } finally {
+    run.close();
   }
   const heldoutScores = await scoreRankLists(rm, tokenizer, heldoutLists);
   const heldoutRanks = heldoutLists.map((l) => l.ranks);
@@ -165,13 +177,6 @@ export async function runRewardStage(
   const probe = task.answerEdits
     ? await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, bestAnswers, task.answerEdits)
     : [];
-  if (!finished) {
-    await saveRewardModel(rm, o.checkpointDir, saveTokenizerFiles(tokenizer), {
-      trainedOn,
-      history,
-      labels: { files: [labelsPath, ...(o.humanLabels ?? [])], listsByLabeler },
-    });
-  }
   return {
     rm,
     history,

@@ -5,7 +5,6 @@
 import { encodeSftExamples, randomSftBatches, sequentialSftBatches } from "../data/sft_batches.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { SftExample, Task } from "../tasks/types.ts";
-import { saveTokenizerFiles } from "../tokenizer/io.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { resolveTrainConfig, type TrainConfig, type TrainHistory, trainLM } from "../train/trainer.ts";
 
@@ -57,7 +56,7 @@ export async function runSftStage(
     evalData: sequentialSftBatches(heldout.encoded, { batchSize: o.batchSize, maxBatches: 4, padId }),
     config,
     checkpointDir: o.checkpointDir,
-    extras: { files: saveTokenizerFiles(tokenizer), bosTokenId: tokenizer.eosId, eosTokenId: tokenizer.eosId },
+    tokenizer,
     label: "sft",
     startedFrom: o.startedFrom,
     quiet: o.quiet,

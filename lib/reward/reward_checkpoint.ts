@@ -4,7 +4,7 @@
  * and `reward.json` (the normalisation), in one atomic directory swap.
  */
 import { tf, variableOf } from "../tf.ts";
-import { loadGPT2Weights, recoverInterruptedSwap, saveGPT2Weights } from "../checkpoint/pretrained.ts";
+import { loadGPT2Weights, saveGPT2Weights } from "../checkpoint/pretrained.ts";
 import { readSafetensorsFile, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
 import { readJsonFile } from "../fs.ts";
@@ -12,54 +12,33 @@ import type { RewardModel } from "./reward_model.ts";
 
 export const HEAD_FILE = "reward_head.safetensors";
 export const REWARD_JSON = "reward.json";
-export const HISTORY_JSON = "reward_history.json";
 
-/**
- * The history of a saved reward model whose `trained_on` equals `trainedOn`, or
- * undefined (nothing there, or a model fitted on something else).
- */
-export async function finishedRewardRun(dir: string, trainedOn: string): Promise<unknown | undefined> {
-  await recoverInterruptedSwap(dir);
-  try {
-    const meta = JSON.parse(await Deno.readTextFile(`${dir}/${REWARD_JSON}`)) as { trained_on?: unknown };
-    if (meta.trained_on !== trainedOn) return undefined;
-    return JSON.parse(await Deno.readTextFile(`${dir}/${HISTORY_JSON}`));
-  } catch {
-    return undefined;
-  }
+/** Who ranked what, recorded in reward.json beside the normalisation. */
+export interface RewardLabelsRecord {
+  readonly files: readonly string[];
+  readonly listsByLabeler: Readonly<Record<string, number>>;
 }
 
-/**
- * Writes the reward model as one atomic directory. `trainedOn` (what it was
- * fitted on and how) and `history` are stored beside it so that a later run
- * with the same inputs can load it instead of training again.
- */
-export async function saveRewardModel(
-  rm: RewardModel,
-  dir: string,
-  extraFiles: Record<string, string | Uint8Array> = {},
-  record: {
-    trainedOn?: string;
-    history?: unknown;
-    labels?: { files: readonly string[]; listsByLabeler: Readonly<Record<string, number>> };
-  } = {},
-): Promise<void> {
+/** The files a reward model adds to its backbone's directory: the head and reward.json (normalisation, read-out, labels). */
+export async function rewardModelFiles(rm: RewardModel, labels?: RewardLabelsRecord): Promise<Record<string, string | Uint8Array>> {
   const head = new Map([
     ["score.weight", { dtype: "F32" as const, shape: rm.head.weight.shape, data: (await rm.head.weight.data()) as Float32Array }],
     ["score.bias", { dtype: "F32" as const, shape: rm.head.bias.shape, data: (await rm.head.bias.data()) as Float32Array }],
   ]);
-  await saveGPT2Weights(rm.backbone, dir, {
-    extraFiles: {
-      ...extraFiles,
-      [HEAD_FILE]: serializeSafetensors(head, { format: "pt" }),
-      [REWARD_JSON]: JSON.stringify(
-        { normalisation: rm.normalisation, readout: "last real token", trained_on: record.trainedOn, labels: record.labels },
-        null,
-        2,
-      ) + "\n",
-      ...(record.history === undefined ? {} : { [HISTORY_JSON]: JSON.stringify(record.history) + "\n" }),
-    },
-  });
+  return {
+    [HEAD_FILE]: serializeSafetensors(head, { format: "pt" }),
+    [REWARD_JSON]: JSON.stringify({ normalisation: rm.normalisation, readout: "last real token", labels }, null, 2) + "\n",
+  };
+}
+
+/** Writes the reward model (backbone in the HF layout, head, reward.json, `extraFiles`) as one atomic directory. */
+export async function saveRewardModel(
+  rm: RewardModel,
+  dir: string,
+  extraFiles: Record<string, string | Uint8Array> = {},
+  labels?: RewardLabelsRecord,
+): Promise<void> {
+  await saveGPT2Weights(rm.backbone, dir, { extraFiles: { ...extraFiles, ...await rewardModelFiles(rm, labels) } });
 }
 
 export async function loadRewardModel(dir: string): Promise<RewardModel> {

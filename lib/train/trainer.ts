@@ -1,9 +1,9 @@
 /**
  * The training loop shared by pretraining and SFT: AdamW, warmup + cosine
  * learning rate, gradient clipping, periodic evaluation, a progress bar, and
- * periodic checkpoints (weights + optimiser + loop state, written atomically
- * as one directory) from which a killed run resumes to the same final
- * weights as an uninterrupted one.
+ * periodic checkpoints in a run directory (weights + optimiser + loop state,
+ * written atomically as one directory) from which a killed run resumes to the
+ * same final weights as an uninterrupted one.
  */
 import { tf } from "../tf.ts";
 import type { BatchSource, LMBatch } from "../data/lm_batches.ts";
@@ -12,8 +12,9 @@ import { AdamW } from "./adamw.ts";
 import { learningRateAt } from "./schedule.ts";
 import { ProgressBar } from "./progress.ts";
 import { batchLoss, trainStep } from "./train_step.ts";
-import { type CheckpointExtras, readTrainCheckpoint, writeTrainCheckpoint } from "./train_checkpoint.ts";
 import type { TrainConfig, TrainHistory } from "./train_config.ts";
+import { RunDirectory } from "../run/run_directory.ts";
+import type { Tokenizer } from "../tokenizer/types.ts";
 
 export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig, type TrainHistory } from "./train_config.ts";
 
@@ -26,8 +27,8 @@ export interface TrainRun {
   readonly config: Readonly<TrainConfig>;
   /** Where periodic checkpoints go, and where a previous run is resumed from. */
   readonly checkpointDir?: string;
-  /** Files written into every checkpoint beside the weights (e.g. the tokenizer's). */
-  readonly extras?: CheckpointExtras;
+  /** Written into every checkpoint beside the weights (its files, and its end-of-text id into config.json). */
+  readonly tokenizer?: Tokenizer;
   /** Label of the progress bar, e.g. "pretrain" or "sft". @default "train" */
   readonly label?: string;
   /**
@@ -47,24 +48,25 @@ export interface TrainRun {
  */
 export async function trainLM(run: TrainRun): Promise<TrainHistory> {
   const { model, config } = run;
+  const label = run.label ?? "train";
   const optimizer = new AdamW(model.params, { betas: config.betas, weightDecay: config.weightDecay });
+  const saved = run.checkpointDir ? new RunDirectory(run.checkpointDir, label, trainIdentity(config, run.startedFrom)) : undefined;
   let history: TrainHistory = { train: [], eval: [] };
   let start = 0;
   try {
-    if (run.checkpointDir) {
-      const resumed = await readTrainCheckpoint(run.checkpointDir, model, optimizer, config, run.startedFrom);
-      if (resumed) {
-        ({ step: start, history } = resumed);
-        if (!run.quiet) {
-          console.log(
-            start >= config.steps
-              ? `[${run.label ?? "train"}] ${run.checkpointDir}: a finished run of the same settings, reused (${start} steps)`
-              : `[${run.label ?? "train"}] ${run.checkpointDir}: resuming at step ${start} of ${config.steps}`,
-          );
-        }
+    const resumed = await saved?.open<TrainProgress>();
+    if (saved && resumed) {
+      await saved.restore(model.params, optimizer);
+      ({ step: start, history } = resumed.progress);
+      if (!run.quiet) {
+        console.log(
+          resumed.finished
+            ? `[${label}] ${saved.dir}: a finished run of the same settings, reused (${start} steps)`
+            : `[${label}] ${saved.dir}: resuming at step ${start} of ${config.steps}`,
+        );
       }
     }
-    const bar = run.quiet ? undefined : new ProgressBar({ total: config.steps - start, label: run.label ?? "train", unit: "tok" });
+    const bar = run.quiet ? undefined : new ProgressBar({ total: config.steps - start, label, unit: "tok" });
     let tokens = 0;
     for (let step = start; step < config.steps; step++) {
       const batch = run.data.batch(step);
@@ -97,16 +99,8 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
         tokens,
         extra: { step: done, loss: lossValue.toFixed(3), ...(history.eval.length ? { eval: history.eval.at(-1)!.loss.toFixed(3) } : {}) },
       });
-      if (run.checkpointDir && (done % config.checkpointEvery === 0 || last || done === run.stopAfterStep)) {
-        await writeTrainCheckpoint(run.checkpointDir, {
-          model,
-          optimizer,
-          config,
-          step: done,
-          history,
-          extras: run.extras,
-          startedFrom: run.startedFrom,
-        });
+      if (saved && (done % config.checkpointEvery === 0 || last || done === run.stopAfterStep)) {
+        await saved.save({ model, optimizer, tokenizer: run.tokenizer }, { step: done, history }, { finished: last });
       }
       if (done === run.stopAfterStep) break;
     }
@@ -114,7 +108,23 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
     return history;
   } finally {
     optimizer.dispose();
+    saved?.close();
   }
+}
+
+/** What a training run saves to go on: the next step and the history so far. */
+interface TrainProgress {
+  step: number;
+  history: TrainHistory;
+}
+
+/** Settings that do not change the trained weights (how often to evaluate and save): a run resumes whatever they are. */
+const CADENCE: readonly (keyof TrainConfig)[] = ["evalEvery", "checkpointEvery"];
+
+/** A training run's identity: its settings but the cadence, and the weights it started from (fine-tuning). */
+export function trainIdentity(config: TrainConfig, startedFrom?: string): Record<string, unknown> {
+  const settings = Object.fromEntries(Object.entries(config).filter(([k]) => !CADENCE.includes(k as keyof TrainConfig)));
+  return { ...settings, started_from: startedFrom };
 }
 
 /** Mean loss over a fixed set of batches, dropout off. */
