@@ -10,7 +10,7 @@
  */
 import { initBackend } from "../lib/backend.ts";
 import { checkpointFingerprint } from "../lib/checkpoint/fingerprint.ts";
-import { numberFlag, parseCommand, runMain, usageError } from "../lib/cli.ts";
+import { choiceFlag, numberFlag, parseCommand, runMain, usageError } from "../lib/cli.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadPretrained } from "../lib/pretrained.ts";
 import { sampleCandidates } from "../lib/reward/collect.ts";
@@ -32,8 +32,8 @@ const { values: v } = parseCommand({
     labeler: { type: "string", default: Deno.env.get("USER") ?? "", value: "NAME", help: "who ranks (stored with every ranking)" },
     checkpoint: { type: "string", default: "checkpoints/sft", value: "DIR", help: "the model that answers" },
     task: { type: "string", default: DEFAULT_TASK, value: "NAME", help: `the task: ${Object.keys(TASKS).join(" | ")}` },
-    prompts: { type: "string", default: "20", value: "N", help: `requests to rank, at most ${MAX_PROMPTS}` },
-    k: { type: "string", default: "4", value: "K", help: `answers per request, 2 to ${MAX_K}` },
+    prompts: { type: "string", default: "20", value: "N", range: [1, MAX_PROMPTS], help: "requests to rank" },
+    k: { type: "string", default: "4", value: "K", range: [2, MAX_K], help: "answers per request" },
     port: { type: "string", default: "8765", value: "PORT", help: "port on 127.0.0.1 (0: any free port)" },
     labels: {
       type: "string",
@@ -47,17 +47,15 @@ const { values: v } = parseCommand({
 const values = {
   labeler: (v.labeler as string).trim(), // "李老师 " and "李老师" are one person
   checkpoint: v.checkpoint as string,
-  task: v.task as string,
+  task: choiceFlag(v, "task", TASKS)!,
   labels: (v.labels as string | undefined) ?? `data/labels/${v.task}-human.jsonl`,
-  prompts: numberFlag(v, "prompts", (n) => Number.isInteger(n) && n >= 1 && n <= MAX_PROMPTS, `an integer ≥ 1 and ≤ ${MAX_PROMPTS}`)!,
-  k: numberFlag(v, "k", (n) => Number.isInteger(n) && n >= 2 && n <= MAX_K, `an integer ≥ 2 and ≤ ${MAX_K}`)!,
+  prompts: Number(v.prompts), // checked against its range as the flags were parsed
+  k: Number(v.k),
   port: numberFlag(v, "port", (n) => Number.isInteger(n) && n >= 0 && n < 65536, "a port number 0–65535")!,
   seed: numberFlag(v, "seed", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0")!,
 };
 // Everything below is checked before minutes of sampling, not after.
 if (!values.labeler) usageError(`--labeler ${JSON.stringify(v.labeler)}: expected a name (not blank); it is stored with every ranking`);
-// Own keys only: "toString" is a property of every object, not a task.
-if (!Object.hasOwn(TASKS, values.task)) usageError(`--task ${values.task}: expected one of ${Object.keys(TASKS).join(", ")}`);
 checkPortFree(values.port);
 await checkCheckpointDir(values.checkpoint);
 await checkLabelsPath(values.labels);

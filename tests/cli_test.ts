@@ -43,7 +43,7 @@ Deno.test("bad values are refused where they are parsed, naming the flag and wha
     ["rlhf", ["--task", "nope"], /--task nope: expected one of poetry-zh/],
     ["rlhf", ["--method", "ppo,nope"], /--method ppo,nope: expected ppo, dpo, rloo, grpo, both \(PPO and DPO\) or all/],
     ["chat", ["--top-p", "2"], /--top-p 2: expected a number in \(0, 1\]/],
-    ["label", ["--k", "1"], /--k 1: expected an integer ≥ 2/],
+    ["label", ["--k", "1"], /--k 1: expected an integer 2–9/],
     ["label", ["--port", "abc"], /--port abc: expected a port number/],
     ["figures", ["only-one"], /expected two arguments/],
     ["rlhf", ["--sft-data", "/nonexistent.jsonl"], /--sft-data \/nonexistent.jsonl: file not found/],

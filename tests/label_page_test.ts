@@ -68,7 +68,7 @@ Deno.test({
 
       // A tie sent by hand is refused and the page shows why.
       const status = await page.evaluate(
-        `fetch("/api/rank", { method: "POST", headers: { "content-type": "application/json", "x-label-token": LABEL_TOKEN }, body: JSON.stringify({ order: [0, 0, 1] }) }).then((r) => r.status)`,
+        `fetch("/api/rank", { method: "POST", headers: { "content-type": "application/json", "x-label-token": LABEL_TOKEN }, body: JSON.stringify({ order: [0, 0, 1], index: 0 }) }).then((r) => r.status)`,
       );
       assert.equal(status, 409);
       // A page on another local origin cannot write, even with no-cors (its POST arrives without the token).
