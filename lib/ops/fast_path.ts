@@ -185,7 +185,9 @@ export const FAST_PATHS: FastPathTable = {
         const empty = () => tf.zeros([inp.batch, inp.nHead, 0, hs]) as tf.Tensor4D;
         const past = inp.past ?? { key: empty(), value: empty() };
         const fused = fusedAttentionInference(inp.qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs));
-        return { heads: fused.out, present: { key: fused.key, value: fused.value } };
+        if (inp.keepCache) return { heads: fused.out, present: { key: fused.key, value: fused.value } };
+        tf.dispose([fused.key, fused.value]); // the kernel always extends the cache; not asked for, it goes at once
+        return { heads: fused.out };
       },
     },
     {
