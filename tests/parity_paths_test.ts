@@ -4,9 +4,12 @@
  * its own process (a backend and its kernels are chosen once per process).
  * `deno task test` runs parity_test.ts itself on the default path; the
  * fallbacks a user without OpenBLAS, a C compiler or wasm gets must be as
- * right as the fast path.
+ * right as the fast path. And the fast-path table's test
+ * (native_kernels_test.ts) on every path, so that each row of the table is
+ * checked where it is in use.
  */
 import { describeMachine } from "../lib/machine.ts";
+import { FAST_PATHS } from "../lib/ops/fast_path.ts";
 import { assert } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -85,3 +88,25 @@ for (const path of PATHS) {
     },
   });
 }
+
+/** The name of the table's test (a --filter for it) and of its steps, one per row: "<op>: <what>". */
+const TABLE_TEST = "every row of the fast-path table";
+const ROWS = Object.entries(FAST_PATHS).flatMap(([op, rows]) => rows.map((row) => `${op}: ${row.what}`));
+
+/** The rows whose step passed in a test run's output (the others were ignored there: not in use on that path). */
+function rowsChecked(output: string): string[] {
+  return ROWS.filter((row) => output.includes(`${row} ... ok`));
+}
+
+Deno.test("the fast-path table's test passes on every path, and each row is checked on one of them", async () => {
+  const checked = new Set<string>();
+  for (const path of [{ name: "everything on", env: ALL_ON, available: true }, ...PATHS]) {
+    if (!path.available) continue;
+    const out = await run(["test", "-A", "tests/native_kernels_test.ts", "--filter", TABLE_TEST], path.env);
+    assert.ok(out.ok, `${path.name}:\n${out.text}`);
+    rowsChecked(out.text).forEach((row) => checked.add(row));
+  }
+  // With BLAS and the C kernels every row is in use on some path; without them, their rows cannot be reached here.
+  if (hasBlas && hasNative) assert.deepEqual(ROWS.filter((row) => !checked.has(row)), [], "rows no path checked");
+  assert.ok(checked.size > 0);
+});
