@@ -163,10 +163,10 @@ const CASES: { readonly [K in OpName]: OpCase<K> } = {
     },
   },
   maskedSoftmax: {
-    args: () =>
-      [attentionMask(4, 2), tf.tidy(() => attentionMask(4, 2, padding(2, 6, 2)))].map((
-        mask,
-      ) => [rand([2, 3, 4, 6], 5, 3) as tf.Tensor4D, mask, 0.5]),
+    args: () => {
+      const masks = [attentionMask(4, 2), tf.tidy(() => attentionMask(4, 2, padding(2, 6, 2)))]; // causal; causal and left-padded
+      return masks.map((mask) => [rand([2, 3, 4, 6], 5, 3) as tf.Tensor4D, mask, 0.5]);
+    },
     check: async (fast, [scores, mask, scale], withGradient) => {
       await assertSameFunction(
         `maskedSoftmax [${mask.shape}]`,
@@ -243,7 +243,9 @@ function tensorsIn(value: unknown): tf.Tensor[] {
   return [];
 }
 
+/** A row and a case with the op's types erased, for the loop over every op. */
 type AnyRow = FastImplementation<(...args: unknown[]) => unknown>;
+type AnyCase = { args: () => unknown[][]; check: (fast: unknown, args: unknown[], withGradient: boolean) => void | Promise<void> };
 
 /** Whether dispatch takes `row` for `args` while a gradient is recorded (inside tf.grad, variableGrads, …). */
 function acceptedWhileRecording(row: AnyRow, args: unknown[]): boolean {
@@ -262,10 +264,7 @@ function acceptedWhileRecording(row: AnyRow, args: unknown[]): boolean {
 /** Checks one row on every argument list of its op's case that it accepts (at least one), and that nothing leaks. */
 async function checkRow(op: OpName, row: AnyRow): Promise<void> {
   const before = tf.memory().numTensors;
-  const testCase = CASES[op] as unknown as OpCase<OpName> & {
-    args: () => unknown[][];
-    check: (fast: unknown, args: unknown[], withGradient: boolean) => void | Promise<void>;
-  };
+  const testCase = CASES[op] as unknown as AnyCase;
   const argLists = testCase.args();
   const accepted = argLists.filter((args) => row.accepts(...args));
   assert.ok(accepted.length > 0, `${op}: no argument list of its case is accepted by "${row.what}"; add one to CASES`);
