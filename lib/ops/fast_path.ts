@@ -11,6 +11,8 @@
  * in place. tests/native_kernels_test.ts walks this table and checks every row
  * against its op's reference (values, and gradients where the row is taken
  * while they are recorded); a row it has no case for fails it.
+ * tests/parity_paths_test.ts runs that test on every compute path (BLAS off,
+ * C kernels off, cpu, …), so rows this process does not use are checked too.
  *
  * Only one other module reaches lib/fast: `initBackend` (lib/backend.ts) at
  * start-up, which loads BLAS and the C kernels and registers tfjs kernels on
