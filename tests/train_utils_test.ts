@@ -157,3 +157,21 @@ Deno.test("gradientStep(): one step of every trainer — clipped update, kept st
   optimizer.dispose();
   w.dispose();
 });
+
+Deno.test("minibatchEpochs() visits every row once per pass in the Rng's order, and a stop ends the passes", async () => {
+  const { minibatchEpochs } = await import("../lib/train/minibatch_epochs.ts");
+  const seen: number[][] = [];
+  const passes = await minibatchEpochs(5, { epochs: 2, miniBatchSize: 2, rng: new Rng(3) }, (rows) => {
+    seen.push(rows);
+    return Promise.resolve(false);
+  });
+  assert.equal(passes, 2);
+  assert.deepEqual(seen.map((r) => r.length), [2, 2, 1, 2, 2, 1]);
+  const expected = new Rng(3);
+  assert.deepEqual(seen.slice(0, 3).flat(), expected.shuffle([0, 1, 2, 3, 4]));
+  assert.deepEqual(seen.slice(3).flat(), expected.shuffle([0, 1, 2, 3, 4]));
+  let calls = 0;
+  const stopped = await minibatchEpochs(5, { epochs: 3, miniBatchSize: 2, rng: new Rng(3) }, () => Promise.resolve(++calls === 4));
+  assert.equal(stopped, 2, "stopped in the second pass");
+  assert.equal(calls, 4);
+});

@@ -12,7 +12,8 @@ import { tf } from "../tf.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { SamplingOptions } from "../generate/sampling.ts";
 import type { AdamW } from "../train/adamw.ts";
-import { gradientStep } from "../train/gradient_step.ts";
+import { gradientStepStats } from "../train/gradient_step.ts";
+import { minibatchEpochs } from "../train/minibatch_epochs.ts";
 import type { Rng } from "../rng.ts";
 import type { Matrix } from "./advantages.ts";
 import { groupAdvantages, type GroupMethod } from "./group_advantages.ts";
@@ -122,37 +123,21 @@ export async function groupIteration(o: {
   const params = o.lm.params;
   const stat = { pg: [] as number[], kl: [] as number[], clip: [] as number[], approxkl: [] as number[] };
   const B = prompts.length;
-  for (let epoch = 0; epoch < c.epochs; epoch++) {
-    const order = o.rng.shuffle(Array.from({ length: B }, (_, i) => i));
-    for (let start = 0; start < B; start += c.miniBatchSize) {
-      const idx = order.slice(start, start + c.miniBatchSize);
-      const mb = sequenceBatch(idx.map((i) => prompts[i]), idx.map((i) => rolled.responses[i]), o.padId);
-      const pick = (rows: Matrix) => idx.map((i) => rows[i].slice(0, mb.responseLength));
-      const out = tf.tidy(() => {
-        const m = tf.tensor2d(pick(mask));
-        const step = gradientStep(params, o.optimizer, () => {
-          const logp = evaluateResponses(o.lm, undefined, mb, c.sampling).logprobs;
-          const pl = clippedPolicyLoss(logp, tf.tensor2d(pick(oldLogp)), tf.tensor2d(pick(advMatrix)), m, c.clipRange);
-          const klLoss = c.klIn === "loss"
-            ? tf.mul(c.beta, tf.div(tf.sum(tf.mul(k3(logp, tf.tensor2d(pick(refLogp))), m)), tf.maximum(tf.sum(m), 1))) as tf.Scalar
-            : tf.scalar(0);
-          return {
-            loss: tf.add(pl.loss, klLoss) as tf.Scalar,
-            keep: { pg: pl.loss, kl: klLoss, clip: pl.clipfrac, approxkl: pl.approxkl },
-          };
-        }, { lr: c.lr, gradClip: c.gradClip });
-        step.loss.dispose();
-        step.gradNorm.dispose();
-        return [step.kept.pg, step.kept.kl, step.kept.clip, step.kept.approxkl];
-      });
-      const [pg, kl, clip, approxkl] = await Promise.all(out.map(async (t) => (await t.data())[0]));
-      tf.dispose(out);
-      stat.pg.push(pg);
-      stat.kl.push(kl);
-      stat.clip.push(clip);
-      stat.approxkl.push(approxkl);
-    }
-  }
+  await minibatchEpochs(B, { epochs: c.epochs, miniBatchSize: c.miniBatchSize, rng: o.rng }, async (idx) => {
+    const mb = sequenceBatch(idx.map((i) => prompts[i]), idx.map((i) => rolled.responses[i]), o.padId);
+    const pick = (rows: Matrix) => idx.map((i) => rows[i].slice(0, mb.responseLength));
+    const got = await gradientStepStats(params, o.optimizer, () => {
+      const m = tf.tensor2d(pick(mask));
+      const logp = evaluateResponses(o.lm, undefined, mb, c.sampling).logprobs;
+      const pl = clippedPolicyLoss(logp, tf.tensor2d(pick(oldLogp)), tf.tensor2d(pick(advMatrix)), m, c.clipRange);
+      const klLoss = c.klIn === "loss"
+        ? tf.mul(c.beta, tf.div(tf.sum(tf.mul(k3(logp, tf.tensor2d(pick(refLogp))), m)), tf.maximum(tf.sum(m), 1))) as tf.Scalar
+        : tf.scalar(0);
+      return { loss: tf.add(pl.loss, klLoss) as tf.Scalar, keep: { pg: pl.loss, kl: klLoss, clip: pl.clipfrac, approxkl: pl.approxkl } };
+    }, { lr: c.lr, gradClip: c.gradClip });
+    for (const key of Object.keys(stat) as (keyof typeof stat)[]) stat[key].push(got[key]);
+    return false;
+  });
   let flat = 0;
   for (let g = 0; g < B; g += G) if (new Set(rewards.slice(g, g + G)).size === 1) flat++;
   return {

@@ -16,7 +16,8 @@ import { tf } from "../tf.ts";
 import { generate } from "../generate/generate.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { AdamW } from "../train/adamw.ts";
-import { gradientStep } from "../train/gradient_step.ts";
+import { gradientStepStats } from "../train/gradient_step.ts";
+import { minibatchEpochs } from "../train/minibatch_epochs.ts";
 import type { Rng } from "../rng.ts";
 import { batchLoss } from "../train/train_step.ts";
 import type { BatchSource } from "../data/lm_batches.ts";
@@ -185,50 +186,31 @@ export async function ppoUpdate(o: {
     approxkl: [] as number[],
     ratio: [] as number[],
   };
-  let epochsDone = 0;
   let ptxStep = o.ptx ? o.ptx.iteration * config.ppoEpochs * Math.ceil(B / config.miniBatchSize) : 0;
-  outer: for (let epoch = 0; epoch < config.ppoEpochs; epoch++) {
-    const order = o.rng.shuffle(Array.from({ length: B }, (_, i) => i));
-    for (let start = 0; start < B; start += config.miniBatchSize) {
-      const idx = order.slice(start, start + config.miniBatchSize);
+  const epochsDone = await minibatchEpochs(
+    B,
+    { epochs: config.ppoEpochs, miniBatchSize: config.miniBatchSize, rng: o.rng },
+    async (idx) => {
       // Padded to the minibatch's own longest prompt and response (not the whole batch's: less wasted
       // compute); the [B, R] arrays (oldLogp, whitened, …) are right-padded, so their first R columns line up.
       const mb = sequenceBatch(idx.map((i) => r.prompts[i]), idx.map((i) => r.responses[i]), o.padId);
       const pick = (rows: Matrix) => idx.map((i) => rows[i].slice(0, mb.responseLength));
       const ptxBatch = config.ptxCoef > 0 ? o.ptx!.batches.batch(ptxStep++) : undefined;
-      const out = tf.tidy(() => {
+      const got = await gradientStepStats(params, o.optimizer, () => {
         const m = tf.tensor2d(pick(s.mask));
-        const step = gradientStep(params, o.optimizer, () => {
-          const ev = evaluateResponses(o.policy.lm, o.policy.value, mb, config.sampling);
-          const pl = clippedPolicyLoss(ev.logprobs, tf.tensor2d(pick(s.oldLogp)), tf.tensor2d(pick(a.whitened)), m, config.clipRange);
-          const vl = clippedValueLoss(ev.values!, tf.tensor2d(pick(s.oldValues)), tf.tensor2d(pick(a.returns)), m, config.clipRangeValue);
-          const ptx = ptxBatch ? batchLoss(o.policy.lm, ptxBatch) : tf.scalar(0);
-          const ppoLoss = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss)) as tf.Scalar;
-          return {
-            loss: ptxBatch ? tf.add(ppoLoss, tf.mul(config.ptxCoef, ptx)) as tf.Scalar : ppoLoss,
-            keep: { pg: pl.loss, vf: vl.loss, ptx, clip: pl.clipfrac, vclip: vl.clipfrac, approxkl: pl.approxkl, ratio: pl.ratio },
-          };
-        }, { lr: config.lr, gradClip: config.gradClip });
-        step.loss.dispose();
-        step.gradNorm.dispose();
-        const k = step.kept;
-        return [k.pg, k.vf, k.ptx, k.clip, k.vclip, k.approxkl, k.ratio];
-      });
-      const [pg, vf, ptx, clip, vclip, approxkl, ratio] = await Promise.all(out.map(async (t) => (await t.data())[0]));
-      tf.dispose(out);
-      stat.pg.push(pg);
-      stat.vf.push(vf);
-      stat.ptx.push(ptx);
-      stat.clip.push(clip);
-      stat.vclip.push(vclip);
-      stat.approxkl.push(approxkl);
-      stat.ratio.push(ratio);
-      if (approxkl > config.maxApproxKl) {
-        epochsDone = epoch + 1;
-        break outer;
-      }
-    }
-    epochsDone = epoch + 1;
-  }
+        const ev = evaluateResponses(o.policy.lm, o.policy.value, mb, config.sampling);
+        const pl = clippedPolicyLoss(ev.logprobs, tf.tensor2d(pick(s.oldLogp)), tf.tensor2d(pick(a.whitened)), m, config.clipRange);
+        const vl = clippedValueLoss(ev.values!, tf.tensor2d(pick(s.oldValues)), tf.tensor2d(pick(a.returns)), m, config.clipRangeValue);
+        const ptx = ptxBatch ? batchLoss(o.policy.lm, ptxBatch) : tf.scalar(0);
+        const ppoLoss = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss)) as tf.Scalar;
+        return {
+          loss: ptxBatch ? tf.add(ppoLoss, tf.mul(config.ptxCoef, ptx)) as tf.Scalar : ppoLoss,
+          keep: { pg: pl.loss, vf: vl.loss, ptx, clip: pl.clipfrac, vclip: vl.clipfrac, approxkl: pl.approxkl, ratio: pl.ratio },
+        };
+      }, { lr: config.lr, gradClip: config.gradClip });
+      for (const key of Object.keys(stat) as (keyof typeof stat)[]) stat[key].push(got[key]);
+      return got.approxkl > config.maxApproxKl;
+    },
+  );
   return { ...stat, epochsDone };
 }

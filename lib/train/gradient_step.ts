@@ -56,3 +56,21 @@ export function gradientsByName(params: Readonly<Record<string, tf.Variable>>, g
   }
   return named;
 }
+
+/**
+ * `gradientStep` whose kept statistics (scalars) are read back as numbers, with one sync, and every tensor
+ * freed: the minibatch step of PPO and the group methods.
+ */
+export async function gradientStepStats<K extends string>(
+  params: Readonly<Record<string, tf.Variable>>,
+  optimizer: AdamW,
+  lossFn: () => StepLoss<Record<K, tf.Scalar>>,
+  options: { readonly lr: number; readonly gradClip: number },
+): Promise<Record<K, number>> {
+  const step = gradientStep(params, optimizer, lossFn, options);
+  tf.dispose([step.loss, step.gradNorm]);
+  const names = Object.keys(step.kept) as K[];
+  const values = await Promise.all(names.map(async (name) => (await step.kept[name].data())[0]));
+  tf.dispose(Object.values(step.kept));
+  return Object.fromEntries(names.map((name, i) => [name, values[i]])) as Record<K, number>;
+}
