@@ -114,12 +114,17 @@ Deno.test("runGroupStage() (GRPO): killed after iteration 1 and resumed = an uni
   const dir = await Deno.makeTempDir();
   try {
     const straight = await runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/a` });
-    await assert.rejects(
-      () => runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b`, stopAfterIteration: 1 }),
-      /grpo: stopped after iteration 1/,
-    );
+    // An early stop ends the stage as PPO's does: its checkpoint written, the history so far returned.
+    const stopped = await runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b`, stopAfterIteration: 1 });
+    assert.equal(stopped.history.stats.length, 1);
+    disposeGPT2(stopped.lm);
     const resumed = await runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b` });
     assert.deepEqual(resumed.history, straight.history);
+    // A finished run is reused as it is (the same history and final view), not trained again.
+    const reused = await runGroupStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b` });
+    assert.deepEqual(reused.history, straight.history);
+    assert.deepEqual(reused.after, straight.after);
+    disposeGPT2(reused.lm);
     for (const [name, v] of Object.entries(straight.lm.params)) {
       assert.deepEqual(await resumed.lm.params[name].data(), await v.data(), name);
     }

@@ -1,24 +1,20 @@
 /**
  * RLOO or GRPO beside PPO: the SFT model trained online against the same
  * reward model with a group baseline instead of a value head
- * (lib/ppo/group_step.ts), evaluated on the same held-out view as PPO. The
- * finished policy is saved in the HF layout; a run with the same SFT model,
- * reward model and settings loads it instead of training again (a killed run
- * starts this stage over).
+ * (lib/ppo/group_step.ts), in the online-RL loop PPO runs in (online_rl.ts):
+ * the same requests, reward, held-out view, checkpoints and resume rule.
  */
 import { SEEDS } from "./seeds.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import { evaluatePolicy, type HeldoutRow, heldoutRow, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
+import { rewardModelScores } from "../eval/policy_eval.ts";
 import { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "../ppo/group_step.ts";
 import type { RewardModel } from "../reward/reward_model.ts";
 import type { Task } from "../tasks/types.ts";
-import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
+import { encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
-import { ProgressBar } from "../train/progress.ts";
-import { Rng } from "../rng.ts";
-import { RunDirectory } from "../run/run_directory.ts";
+import { type OnlineHistory, type OnlineMethod, runOnlineRL } from "./online_rl.ts";
 
 export interface GroupStageOptions {
   /** @default 30 (as PPO) */
@@ -51,10 +47,8 @@ export const GROUP_STAGE_DEFAULTS: Readonly<Omit<GroupStageOptions, "checkpointD
   seed: 0,
 });
 
-export interface GroupHistory {
-  stats: (GroupStats & { iteration: number })[];
-  eval: HeldoutRow[];
-}
+/** An RLOO/GRPO run's record, as PPO's: statistics per iteration, held-out rows, a few samples. */
+export type GroupHistory = OnlineHistory<GroupStats>;
 
 export interface GroupStageResult {
   /** The trained policy (the caller disposes it). */
@@ -73,109 +67,61 @@ export async function runGroupStage(
 ): Promise<GroupStageResult> {
   const o = { ...GROUP_STAGE_DEFAULTS, ...overrides };
   const config: GroupConfig = { ...GROUP_DEFAULTS, ...o.group };
-  const run = new RunDirectory(o.checkpointDir, config.method, {
-    ...config,
-    iterations: o.iterations,
-    prompts: o.promptsPerIteration,
-    seed: o.seed,
-    started_from: o.startedFrom,
-  });
   const lm = cloneGPT2(sft, { trainable: true });
   const reference = cloneGPT2(sft, { trainable: false });
   const optimizer = new AdamW(lm.params, { weightDecay: 0 });
   try {
-    // A finished run is reused; a run killed part-way resumes from its last checkpoint: weights, optimizer, sampling RNG and history.
-    const saved = await run.open<GroupProgress>();
-    if (saved) await run.restore(lm.params, optimizer);
-    if (saved?.finished) {
-      if (!o.quiet) console.log(`${config.method}: loaded ${o.checkpointDir} (already trained with these settings)`);
-      return { lm, config, history: saved.progress.history, after: saved.progress.after! };
-    }
-    if (saved && !o.quiet) console.log(`${config.method}: resuming ${o.checkpointDir} at iteration ${saved.progress.iteration}`);
-    const resumed = saved?.progress;
-    const trainPrompts = task.prompts("train", o.seed + SEEDS.trainRequestOrder);
-    const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
-    const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView };
-    const rng = resumed ? Rng.fromState(resumed.rngState) : new Rng(o.seed + SEEDS.groupSampling);
-    const history: GroupHistory = resumed?.history ?? {
-      stats: [],
-      eval: [heldoutRow(0, await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions))],
+    const G = config.groupSize;
+    const group: OnlineMethod<GroupStats, Record<string, never>> = {
+      name: config.method,
+      lm,
+      optimizer,
+      promptsPerIteration: o.promptsPerIteration,
+      step: async (prompts, _iteration, rng, rewardFor) => {
+        const answered = prompts.flatMap((p) => Array.from({ length: G }, () => p)); // each request G times, group by group
+        const result = await groupIteration({
+          lm,
+          reference,
+          optimizer,
+          prompts: prompts.map((p) => encodePrompt(p.messages, tokenizer)),
+          reward: rewardFor(answered),
+          config,
+          stopId: endOfTurnId(tokenizer),
+          padId: tokenizer.eosId,
+          rng,
+        });
+        return { ...result, answered };
+      },
+      state: () => ({}),
+      restore: () => Promise.resolve(),
+      files: () => Promise.resolve({}),
+      barValues: (stats) => ({ score: stats["objective/scores"].toFixed(3), kl: stats["objective/kl"].toFixed(2) }),
     };
-    const start = resumed?.iteration ?? 0;
-    const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations - start, label: config.method, unit: "it" });
-    let last: PolicyEvaluation | undefined;
-    for (let it = start; it < o.iterations; it++) {
-      const batch = Array.from(
-        { length: o.promptsPerIteration },
-        (_, i) => trainPrompts[(it * o.promptsPerIteration + i) % trainPrompts.length],
-      );
-      const G = config.groupSize;
-      const result = await groupIteration({
-        lm,
-        reference,
-        optimizer,
-        prompts: batch.map((p) => encodePrompt(p.messages, tokenizer)),
-        reward: (idx, responses) =>
-          rewardModelScores(
-            rm,
-            tokenizer,
-            idx.map((i) => ({ prompt: batch[Math.floor(i / G)], response: decodeReply(responses[i], tokenizer).text })),
-          ),
-        config,
-        stopId: endOfTurnId(tokenizer),
-        padId: tokenizer.eosId,
-        rng,
-      });
-      const done = it + 1;
-      const broken = Object.entries(result.stats).filter(([, v]) => !Number.isFinite(v)).map(([k, v]) => `${k} = ${v}`);
-      if (broken.length) throw new Error(`${config.method} diverged at iteration ${done}: ${broken.join(", ")} (nothing saved)`);
-      history.stats.push({ ...result.stats, iteration: done });
-      if (done % o.evalEvery === 0 || done === o.iterations) {
-        last = await evaluatePolicy(lm, reference, rm, tokenizer, task, heldout, evalOptions);
-        history.eval.push(heldoutRow(done, last));
-      }
-      if (done !== o.iterations && (done % o.checkpointEvery === 0 || done === o.stopAfterIteration)) {
-        await run.save(
-          { model: lm, optimizer, tokenizer },
-          { iteration: done, rngState: rng.state(), history },
-          {
-            finished: false,
-          },
-        );
-      }
-      if (done === o.stopAfterIteration) {
-        throw new Error(`${config.method}: stopped after iteration ${done} as asked (stopAfterIteration); its checkpoint resumes the run`);
-      }
-      bar?.update(done - start, {
-        tokens: done,
-        extra: { score: result.stats["objective/scores"].toFixed(3), kl: result.stats["objective/kl"].toFixed(2) },
-      });
-    }
-    bar?.finish();
-    const after = { gold: last!.gold, rm: last!.rm, kl: last!.kl };
-    await run.save({ model: lm, optimizer, tokenizer }, {
-      iteration: o.iterations,
-      rngState: rng.state(),
-      history,
-      after,
-    }, {
-      finished: true,
+    const { history, after } = await runOnlineRL(group, {
+      tokenizer,
+      task,
+      reference,
+      rm,
+      score: (pairs) => rewardModelScores(rm, tokenizer, pairs),
+      trainPrompts: task.prompts("train", o.seed + SEEDS.trainRequestOrder),
+      heldout: task.prompts("heldout", 0).slice(0, o.evalPrompts),
+      evalOptions: { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView },
+      seed: o.seed + SEEDS.groupSampling,
+      iterations: o.iterations,
+      evalEvery: o.evalEvery,
+      sampleEvery: o.evalEvery,
+      checkpointEvery: o.checkpointEvery,
+      checkpointDir: o.checkpointDir,
+      identity: { ...config, iterations: o.iterations, prompts: o.promptsPerIteration, seed: o.seed, started_from: o.startedFrom },
+      stopAfterIteration: o.stopAfterIteration,
+      quiet: o.quiet,
     });
-    return { lm, config, history, after };
+    return { lm, config, history, after: { gold: after.gold, rm: after.rm, kl: after.kl } };
   } catch (err) {
     disposeGPT2(lm);
     throw err;
   } finally {
     optimizer.dispose();
     disposeGPT2(reference);
-    run.close();
   }
-}
-
-/** What an RLOO/GRPO run saves: the next iteration, the sampling RNG, the history, and (finished) the last evaluation. */
-interface GroupProgress {
-  iteration: number;
-  rngState: number;
-  history: GroupHistory;
-  after?: GroupStageResult["after"];
 }

@@ -10,19 +10,18 @@ import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { sampleAndScore } from "../eval/sample_and_score.ts";
-import { evaluatePolicy, type HeldoutRow, heldoutRow, type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
+import { type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
 import { AdaptiveKLController, FixedKLController } from "../ppo/kl.ts";
 import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
-import { ppoIteration, type PPOStats, type RewardFunction } from "../ppo/ppo_step.ts";
-import { RunDirectory, tensorFile } from "../run/run_directory.ts";
+import { ppoIteration, type PPOStats } from "../ppo/ppo_step.ts";
+import { tensorFile } from "../run/run_directory.ts";
+import { type OnlineHistory, type OnlineMethod, runOnlineRL } from "./online_rl.ts";
 import { type RewardModel, standardisation } from "../reward/reward_model.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
-import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
+import { encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
-import { ProgressBar } from "../train/progress.ts";
-import { Rng } from "../rng.ts";
 import { encodeSftExamples, randomSftBatches } from "../data/sft_batches.ts";
 
 export interface PPOStageOptions {
@@ -75,15 +74,8 @@ export async function ppoStartedFrom(sftDir: string, rmDir: string): Promise<str
   return `${await checkpointFingerprint(sftDir)} + ${await checkpointFingerprint(rmDir)}`;
 }
 
-export interface PPOHistory {
-  stats: (PPOStats & { iteration: number })[];
-  /**
-   * Held-out gold / RM score / KL of the policy over training (iteration 0 = the SFT model), with the
-   * standard errors of the gold and RM means over the requests, and the mean of each gold part.
-   */
-  eval: HeldoutRow[];
-  samples: { iteration: number; prompt: string; response: string; score: number }[];
-}
+/** PPO's training record: statistics per iteration, held-out rows (iteration 0 = the SFT model), a few samples. */
+export type PPOHistory = OnlineHistory<PPOStats>;
 
 export interface PPOStageResult {
   readonly policy: Policy;
@@ -110,28 +102,8 @@ export async function runPPOStage(
   const kl = config.klTarget
     ? new AdaptiveKLController(config.initKlCoef, config.klTarget, config.klHorizon)
     : new FixedKLController(config.initKlCoef);
-  let rng = new Rng(config.seed);
   const trainPrompts = task.prompts("train", config.seed + SEEDS.trainRequestOrder);
-  const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts);
-  const evalOptions = { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView };
-  const stopId = endOfTurnId(tokenizer);
-  let history: PPOHistory = { stats: [], eval: [], samples: [] };
-  let start = 0;
-  const run = new RunDirectory(o.checkpointDir, "ppo", {
-    ...config,
-    reward: o.reward,
-    iterations: o.iterations,
-    started_from: o.startedFrom,
-  });
   try {
-    const resumed = await run.open<PPOProgress>();
-    if (resumed) {
-      await run.restore(policy.lm.params, optimizer);
-      await run.restoreTensors(VALUE_HEAD_FILE, { "value.weight": policy.value.weight, "value.bias": policy.value.bias });
-      ({ iteration: start, history } = resumed.progress);
-      kl.value = resumed.progress.klCoef;
-      rng = Rng.fromState(resumed.progress.rngState);
-    }
     // PPO-ptx: a batch of the task's SFT conversations in every minibatch.
     const ptxBatches = config.ptxCoef > 0
       ? randomSftBatches(
@@ -144,82 +116,62 @@ export async function runPPOStage(
       )
       : undefined;
     const goldScale = o.reward === "gold" ? await goldNormalisation(reference, tokenizer, task, trainPrompts, config) : undefined;
-    const before = await evaluatePolicy(reference, reference, rm, tokenizer, task, heldout, evalOptions);
-    if (start === 0) history.eval.push(heldoutRow(0, before));
-
-    let finalEval: Awaited<ReturnType<typeof evaluatePolicy>> | undefined;
-    const bar = o.quiet ? undefined : new ProgressBar({ total: o.iterations - start, label: "ppo", unit: "it" });
-    for (let it = start; it < o.iterations; it++) {
-      const batchPrompts = Array.from(
-        { length: config.batchSize },
-        (_, i) => trainPrompts[(it * config.batchSize + i) % trainPrompts.length],
-      );
-      const reward: RewardFunction = async (idx, responses) => {
-        const pairs = idx.map((i) => ({ prompt: batchPrompts[i], response: decodeReply(responses[i], tokenizer).text }));
-        if (!goldScale) return await rewardModelScores(rm, tokenizer, pairs);
-        return pairs.map((p) => goldScale.gain * task.score(p.prompt, p.response).total + goldScale.bias);
-      };
-      const result = await ppoIteration({
-        policy,
-        reference,
-        optimizer,
-        klController: kl,
-        prompts: batchPrompts.map((p) => encodePrompt(p.messages, tokenizer)),
-        reward,
-        config,
-        stopId,
-        padId: tokenizer.eosId,
-        rng,
-        ptx: ptxBatches && { batches: ptxBatches, iteration: it },
-      });
-      const done = it + 1;
-      // Stop before a checkpoint can store a broken policy (the last good checkpoint stays).
-      const broken = Object.entries(result.stats).filter(([, v]) => typeof v === "number" && !Number.isFinite(v)).map(([k, v]) =>
-        `${k} = ${v}`
-      );
-      if (broken.length || !Number.isFinite(kl.value)) {
-        throw new Error(
-          `PPO diverged at iteration ${done}: ${
-            [...broken, ...(Number.isFinite(kl.value) ? [] : [`β = ${kl.value}`])].join(", ")
-          } (no checkpoint written)`,
-        );
-      }
-      history.stats.push({ ...result.stats, iteration: done });
-      if (done % o.sampleEvery === 0 || done === o.iterations) {
-        for (let i = 0; i < 3; i++) {
-          history.samples.push({
-            iteration: done,
-            prompt: batchPrompts[i].messages.at(-1)!.content,
-            response: decodeReply(result.responses[i], tokenizer).text,
-            score: result.scores[i],
-          });
-        }
-      }
-      if (done % o.evalEvery === 0 || done === o.iterations) {
-        const e = await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
-        history.eval.push(heldoutRow(done, e));
-        if (done === o.iterations) finalEval = e; // the final policy: the same evaluation as `after` below
-      }
-      bar?.update(done - start, {
-        tokens: done - start,
-        extra: {
-          score: result.stats["objective/scores"].toFixed(3),
-          kl: result.stats["objective/kl"].toFixed(2),
-          beta: kl.value.toFixed(3),
-        },
-      });
-      if (done % o.checkpointEvery === 0 || done === o.iterations || done === o.stopAfterIteration) {
-        const valueHead = await tensorFile({ "value.weight": policy.value.weight, "value.bias": policy.value.bias });
-        await run.save(
-          { model: policy.lm, optimizer, tokenizer, files: { [VALUE_HEAD_FILE]: valueHead } },
-          { iteration: done, klCoef: kl.value, rngState: rng.state(), history },
-          { finished: done === o.iterations },
-        );
-      }
-      if (done === o.stopAfterIteration) break;
-    }
-    bar?.finish();
-    const after = finalEval ?? await evaluatePolicy(policy.lm, reference, rm, tokenizer, task, heldout, evalOptions);
+    const valueHead = { "value.weight": policy.value.weight, "value.bias": policy.value.bias };
+    const ppo: OnlineMethod<PPOStats, { klCoef: number }> = {
+      name: "ppo",
+      lm: policy.lm,
+      optimizer,
+      promptsPerIteration: config.batchSize,
+      step: async (prompts, iteration, rng, rewardFor) => {
+        const result = await ppoIteration({
+          policy,
+          reference,
+          optimizer,
+          klController: kl,
+          prompts: prompts.map((p) => encodePrompt(p.messages, tokenizer)),
+          reward: rewardFor(prompts),
+          config,
+          stopId: endOfTurnId(tokenizer),
+          padId: tokenizer.eosId,
+          rng,
+          ptx: ptxBatches && { batches: ptxBatches, iteration },
+        });
+        return { ...result, answered: prompts };
+      },
+      state: () => ({ klCoef: kl.value }),
+      restore: async (state, run) => {
+        kl.value = state.klCoef;
+        await run.restoreTensors(VALUE_HEAD_FILE, valueHead);
+      },
+      files: async () => ({ [VALUE_HEAD_FILE]: await tensorFile(valueHead) }),
+      barValues: (stats) => ({
+        score: stats["objective/scores"].toFixed(3),
+        kl: stats["objective/kl"].toFixed(2),
+        beta: kl.value.toFixed(3),
+      }),
+    };
+    const { history, before, after } = await runOnlineRL(ppo, {
+      tokenizer,
+      task,
+      reference,
+      rm,
+      score: async (pairs) =>
+        goldScale
+          ? pairs.map((p) => goldScale.gain * task.score(p.prompt, p.response).total + goldScale.bias)
+          : await rewardModelScores(rm, tokenizer, pairs),
+      trainPrompts,
+      heldout: task.prompts("heldout", 0).slice(0, o.evalPrompts),
+      evalOptions: { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView },
+      seed: config.seed,
+      iterations: o.iterations,
+      evalEvery: o.evalEvery,
+      sampleEvery: o.sampleEvery,
+      checkpointEvery: o.checkpointEvery,
+      checkpointDir: o.checkpointDir,
+      identity: { ...config, reward: o.reward, iterations: o.iterations, started_from: o.startedFrom },
+      stopAfterIteration: o.stopAfterIteration,
+      quiet: o.quiet,
+    });
     return { policy, config, history, before, after };
   } catch (err) {
     disposePolicy(policy);
@@ -227,20 +179,11 @@ export async function runPPOStage(
   } finally {
     optimizer.dispose();
     disposeGPT2(reference);
-    run.close();
   }
 }
 
 /** The policy's value head beside its GPT-2 weights. */
 const VALUE_HEAD_FILE = "value_head.safetensors";
-
-/** What a PPO run saves to go on: the next iteration, the KL coefficient, the sampling RNG and the history. */
-interface PPOProgress {
-  iteration: number;
-  klCoef: number;
-  rngState: number;
-  history: PPOHistory;
-}
 
 /**
  * The reward model's shift and scale for the gold score: mean 0, std 1 over the SFT model's answers
