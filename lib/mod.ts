@@ -100,25 +100,20 @@ export { BASE_MODEL_DIR, exportBase } from "./pipeline/base_export.ts";
 export { BASE_PRETRAIN_DEFAULTS, type BasePretrainOptions, runBasePretrain } from "./pipeline/base_stage.ts";
 export { loadValenceList, moodClass, readMood, type ValenceList, varietyScore } from "./tasks/poetry_zh/mood.ts";
 
+// Rollouts: sampling answers and scoring them under the policy and the reference (every online method)
+export { type RewardFunction, type Rollout, rollout, underPolicyAndReference } from "./rollout/rollout.ts";
+export { evaluateResponses, type Matrix, type SequenceBatch, sequenceBatch, type ValueHead } from "./rollout/sequence_batch.ts";
+export { samplingEntropy, truncatedLogprobs } from "./rollout/logprobs.ts";
+export { k3Tensor, type KlEstimator, klPerToken, sequenceKl } from "./rollout/kl_estimators.ts";
+
 // PPO
 export { computeGae, maskedMean, maskedVar, maskedWhiten } from "./ppo/advantages.ts";
-export { AdaptiveKLController, FixedKLController, klPerToken, perTokenRewards } from "./ppo/kl.ts";
+export { AdaptiveKLController, FixedKLController, perTokenRewards } from "./ppo/kl.ts";
 export { clippedPolicyLoss, clippedValueLoss } from "./ppo/losses.ts";
-export { samplingEntropy, truncatedLogprobs } from "./ppo/logprobs.ts";
 export { PPO_DEFAULTS, type PPOConfig, resolvePPOConfig } from "./ppo/ppo_config.ts";
-export { createPolicy, disposePolicy, evaluateResponses, type Policy, policyParams, sequenceBatch } from "./ppo/policy.ts";
+export { createPolicy, disposePolicy, type Policy, policyParams } from "./ppo/policy.ts";
 export { ppoIteration, type PPOIterationOptions, type PPOStats } from "./ppo/ppo_step.ts";
-export {
-  type Advantages,
-  advantages,
-  ppoUpdate,
-  type RewardFunction,
-  type Rollout,
-  rollout,
-  type ScoredRollout,
-  scoreRollout,
-  type UpdateStats,
-} from "./ppo/ppo_phases.ts";
+export { type Advantages, advantages, ppoUpdate, type ScoredRollout, scoreRollout, type UpdateStats } from "./ppo/ppo_phases.ts";
 export { evaluatePolicy, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";
 export {
   PPO_STAGE_DEFAULTS,
@@ -133,6 +128,6 @@ export { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo/dpo_lo
 export { DPO_DEFAULTS, type DpoConfig, type DpoHistory, encodePairs, trainDpo } from "./dpo/train_dpo.ts";
 export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo/preference_pairs.ts";
 export { exportPreferencePairs } from "./dpo/export_pairs.ts";
-export { groupAdvantages, type GroupMethod } from "./ppo/group_advantages.ts";
-export { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./ppo/group_step.ts";
+export { groupAdvantages, type GroupMethod } from "./group/group_advantages.ts";
+export { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./group/group_step.ts";
 export { GROUP_STAGE_DEFAULTS, type GroupStageOptions, type GroupStageResult, runGroupStage } from "./pipeline/group_stage.ts";

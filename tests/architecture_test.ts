@@ -16,8 +16,9 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["checkpoint", "generate", "tasks"], // weights on disk, sampling, what is asked and how it is scored
   ["pretrained.ts", "data"], // loading a model directory; batches
   ["train", "run"], // one gradient step, the training loop; a stage's run directory (identity, weights, optimiser, progress)
-  ["reward", "ppo"], // the reward model; PPO and its group variants
-  ["dpo", "eval", "chat", "labeling", "charts", "bench"], // methods and tools built on them
+  ["rollout"], // sampling answers, scoring them under policy and reference, log-probs, KL estimators
+  ["reward", "ppo", "group", "dpo"], // the reward model; the methods: PPO, RLOO/GRPO, DPO
+  ["eval", "chat", "labeling", "charts", "bench"], // tools built on them
   ["pipeline"], // the stages of deno task rlhf
   ["report"], // the report of a run
   ["mod.ts"], // the public door

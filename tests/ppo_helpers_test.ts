@@ -2,7 +2,8 @@
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
 import { computeGae, maskedMean, maskedVar, maskedWhiten } from "../lib/ppo/advantages.ts";
-import { AdaptiveKLController, FixedKLController, klPerToken, perTokenRewards } from "../lib/ppo/kl.ts";
+import { AdaptiveKLController, FixedKLController, perTokenRewards } from "../lib/ppo/kl.ts";
+import { klPerToken } from "../lib/rollout/kl_estimators.ts";
 import { clippedPolicyLoss, clippedValueLoss } from "../lib/ppo/losses.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 

@@ -13,7 +13,8 @@ import { Rng } from "../lib/rng.ts";
 import { FixedKLController } from "../lib/ppo/kl.ts";
 import { resolvePPOConfig } from "../lib/ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, policyParams } from "../lib/ppo/policy.ts";
-import { ppoIteration, type RewardFunction } from "../lib/ppo/ppo_step.ts";
+import { ppoIteration } from "../lib/ppo/ppo_step.ts";
+import type { RewardFunction } from "../lib/rollout/rollout.ts";
 import { assert } from "./helpers.ts";
 
 await initBackend({ quiet: true });
@@ -201,7 +202,8 @@ Deno.test("PPO raises the mood reward (the default preference's σ(bright − so
 });
 
 Deno.test("the PPO phases run one at a time (as a notebook does) give exactly what ppoIteration gives", async () => {
-  const { advantages, ppoUpdate, rollout, scoreRollout } = await import("../lib/ppo/ppo_phases.ts");
+  const { advantages, ppoUpdate, scoreRollout } = await import("../lib/ppo/ppo_phases.ts");
+  const { rollout } = await import("../lib/rollout/rollout.ts");
   const make = () => {
     const sft = createGPT2(resolveGPT2Config({ vocab_size: 8, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 11 });
     const policy = createPolicy(sft);

@@ -17,7 +17,7 @@ import { logits } from "../gpt2/forward.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { LMBatch } from "../data/lm_batches.ts";
 import { batchTensors } from "../train/train_step.ts";
-import { truncatedLogprobs } from "../ppo/logprobs.ts";
+import { truncatedLogprobs } from "../rollout/logprobs.ts";
 
 /**
  * log π(response | prompt) of each row of a next-token batch: the sum of

@@ -6,7 +6,8 @@
  */
 import type { SamplingOptions } from "../generate/sampling.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import { rollout, underPolicyAndReference } from "../ppo/ppo_phases.ts";
+import { rollout, underPolicyAndReference } from "../rollout/rollout.ts";
+import { sequenceKl } from "../rollout/kl_estimators.ts";
 import { normalisedReward, type RewardModel } from "../reward/reward_model.ts";
 import { rawRewardsOfPairs } from "../reward/train_reward.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
@@ -71,10 +72,12 @@ export async function evaluatePolicy(
     const { logp: pol, refLogp: ref } = await underPolicyAndReference({ lm, reference, batch: gen.batch, sampling: options.sampling });
     const texts = gen.tokens.map((t) => decodeReply(t, tokenizer).text);
     const rmScores = await rewardModelScores(rm, tokenizer, chunk.map((prompt, b) => ({ prompt, response: texts[b] })));
+    // k1 over the answer's own tokens (an empty answer, scored as one pad token, has none).
+    const sampled = gen.tokens.map((tokens, b) => pol[b].map((_, t) => (t < tokens.length ? 1 : 0)));
+    const kl = sequenceKl(pol, ref, sampled);
     chunk.forEach((prompt, b) => {
-      const kl = pol[b].reduce((s, v, t) => s + (t < gen.tokens[b].length ? v - ref[b][t] : 0), 0);
       const score = task.score(prompt, texts[b]);
-      samples.push({ prompt, response: texts[b], gold: score.total, parts: score.parts, rm: rmScores[b], kl });
+      samples.push({ prompt, response: texts[b], gold: score.total, parts: score.parts, rm: rmScores[b], kl: kl[b] });
     });
   }
   const n = Math.max(1, samples.length);

@@ -37,7 +37,7 @@ export function checkSamplingOptions(options: SamplingOptions): void {
 /**
  * True when sampling keeps every token (no top-k, or one that keeps the whole
  * vocabulary; no top-p): the distribution is plain softmax(logits / temperature).
- * The samplers here and PPO's log-probs (lib/ppo/logprobs.ts) take their fast
+ * The samplers here and the log-probs of answers (lib/rollout/logprobs.ts) take their fast
  * paths on the same condition.
  */
 export function keepsEveryToken(options: SamplingOptions, vocabSize: number): boolean {

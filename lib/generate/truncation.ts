@@ -4,7 +4,7 @@
  *
  * - `samplingDistribution`, for readers: sort, cut, renormalise;
  * - `truncatedDistribution`, the same set without sorting the vocabulary,
- *   which the sampler (sampling.ts) and PPO's log-probs (lib/ppo/logprobs.ts)
+ *   which the sampler (sampling.ts) and the log-probs of answers (lib/rollout/logprobs.ts)
  *   use. tests/sampling_test.ts checks the two against each other.
  *
  * The rule, as Hugging Face's logits warpers apply it: divide by the

@@ -1,14 +1,14 @@
 /**
  * RLOO or GRPO beside PPO: the SFT model trained online against the same
  * reward model with a group baseline instead of a value head
- * (lib/ppo/group_step.ts), in the online-RL loop PPO runs in (online_rl.ts):
+ * (lib/group/group_step.ts), in the online-RL loop PPO runs in (online_rl.ts):
  * the same requests, reward, held-out view, checkpoints and resume rule.
  */
 import { SEEDS } from "./seeds.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { rewardModelScores } from "../eval/policy_eval.ts";
-import { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "../ppo/group_step.ts";
+import { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "../group/group_step.ts";
 import type { RewardModel } from "../reward/reward_model.ts";
 import type { Task } from "../tasks/types.ts";
 import { encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";

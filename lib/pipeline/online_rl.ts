@@ -1,6 +1,6 @@
 /**
  * The loop every online RL stage shares (PPO, RLOO, GRPO): the methods differ only in their step, what
- * one iteration does with its requests (lib/ppo/ppo_step.ts, lib/ppo/group_step.ts). The loop owns the
+ * one iteration does with its requests (lib/ppo/ppo_step.ts, lib/group/group_step.ts). The loop owns the
  * rest, the same for each:
  *
  *   - the run directory: resume an unfinished run, reuse a finished one, refuse another's (run_directory.ts);
@@ -14,7 +14,7 @@
  */
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { evaluatePolicy, type HeldoutRow, heldoutRow, type PolicyEvaluation } from "../eval/policy_eval.ts";
-import type { RewardFunction } from "../ppo/ppo_step.ts";
+import type { RewardFunction } from "../rollout/rollout.ts";
 import type { RewardModel } from "../reward/reward_model.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { decodeReply } from "../tokenizer/chat_template.ts";

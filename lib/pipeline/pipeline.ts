@@ -21,7 +21,7 @@ import { bestOfN, bestOfNKl } from "../eval/best_of_n.ts";
 import { evaluatePolicy, rewardModelScores } from "../eval/policy_eval.ts";
 import { type DpoStageOptions, type DpoStageResult, runDpoStage } from "./dpo_stage.ts";
 import { type GroupStageOptions, type GroupStageResult, runGroupStage } from "./group_stage.ts";
-import type { GroupMethod } from "../ppo/group_advantages.ts";
+import type { GroupMethod } from "../group/group_advantages.ts";
 
 import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";

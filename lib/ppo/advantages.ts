@@ -10,7 +10,7 @@
  * responses together), never per sequence.
  */
 
-export type Matrix = number[][];
+import type { Matrix } from "../rollout/sequence_batch.ts";
 
 /** Mean of x over positions where mask = 1. */
 export function maskedMean(x: Matrix, mask: Matrix): number {

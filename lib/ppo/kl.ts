@@ -1,17 +1,9 @@
 /**
  * The KL penalty that keeps the policy near the SFT model, and the controller
- * of its coefficient β.
- *
- * Per token, with r = log π(y_t) − log π_ref(y_t) for the sampled token:
- *   k1 = r                 (unbiased, can be negative per token; the default)
- *   k3 = (e^{−r} − 1) + r  (unbiased, always ≥ 0, lower variance; Schulman's "approximating KL")
+ * of its coefficient β. The per-token estimators (k1, k3) are in
+ * lib/rollout/kl_estimators.ts.
  */
-export type KlEstimator = "k1" | "k3";
-
-export function klPerToken(logp: number, logpRef: number, estimator: KlEstimator = "k1"): number {
-  const r = logp - logpRef;
-  return estimator === "k1" ? r : Math.expm1(-r) + r;
-}
+import { type KlEstimator, klPerToken } from "../rollout/kl_estimators.ts";
 
 /** β that stays put. */
 export class FixedKLController {

@@ -1,20 +1,17 @@
 /**
  * The PPO policy: the SFT model's GPT-2 (trainable copy) plus a value head
  * `Linear(C, 1)` initialised to zero (so the first values say nothing and the
- * first advantages are the rewards themselves). `evaluateResponses` scores a
- * rollout's response tokens: their log-probs under the sampling distribution
- * and the values of the states before them.
+ * first advantages are the rewards themselves). `evaluateResponses`
+ * (lib/rollout/sequence_batch.ts) scores a rollout's response tokens with it.
  */
 import { tf, variableOf } from "../tf.ts";
-import { gpt2Hidden, lmHead } from "../gpt2/forward.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import type { SamplingOptions } from "../generate/sampling.ts";
-import { logprobsAndEntropy } from "./logprobs.ts";
+import type { ValueHead } from "../rollout/sequence_batch.ts";
 
 export interface Policy {
   readonly lm: GPT2Model;
-  readonly value: { readonly weight: tf.Variable; readonly bias: tf.Variable };
+  readonly value: ValueHead;
 }
 
 export function createPolicy(sft: GPT2Model): Policy {
@@ -33,92 +30,4 @@ export function disposePolicy(p: Policy): void {
   disposeGPT2(p.lm);
   p.value.weight.dispose();
   p.value.bias.dispose();
-}
-
-/**
- * Query + response token rows, as one batch: each row is
- * [left padding | prompt | response | right padding]; the prompt part has
- * length P for every row (left-padded) and the response part length R.
- */
-export interface SequenceBatch {
-  readonly ids: number[][]; // [B, P + R]
-  readonly attentionMask: number[][]; // 1 on prompt and response tokens
-  readonly positionIds: number[][]; // positions from each row's first real token
-  readonly promptLength: number; // P
-  readonly responseLength: number; // R
-  readonly responseTokens: number[][]; // [B, R], padded
-  readonly responseMask: number[][]; // [B, R], 1 on real response tokens
-}
-
-/**
- * Builds a SequenceBatch from prompts and their responses. `minLengths` pads
- * further, so that a minibatch lines up with the [B, R] arrays of its batch.
- */
-export function sequenceBatch(
-  prompts: readonly number[][],
-  responses: readonly number[][],
-  padId: number,
-  minLengths: { prompt?: number; response?: number } = {},
-): SequenceBatch {
-  const P = Math.max(minLengths.prompt ?? 0, ...prompts.map((p) => p.length));
-  const R = Math.max(1, minLengths.response ?? 0, ...responses.map((r) => r.length));
-  const ids: number[][] = [];
-  const attentionMask: number[][] = [];
-  const positionIds: number[][] = [];
-  const responseTokens: number[][] = [];
-  const responseMask: number[][] = [];
-  prompts.forEach((prompt, b) => {
-    const pad = P - prompt.length;
-    const response = responses[b];
-    const tail = R - response.length;
-    ids.push([...Array(pad).fill(padId), ...prompt, ...response, ...Array(tail).fill(padId)]);
-    attentionMask.push([...Array(pad).fill(0), ...Array(prompt.length + response.length).fill(1), ...Array(tail).fill(0)]);
-    positionIds.push(ids[b].map((_, j) => Math.max(0, j - pad)));
-    responseTokens.push([...response, ...Array(tail).fill(padId)]);
-    responseMask.push([...Array(response.length).fill(1), ...Array(tail).fill(0)]);
-  });
-  return { ids, attentionMask, positionIds, promptLength: P, responseLength: R, responseTokens, responseMask };
-}
-
-/**
- * Log-probs [B, R] of the response tokens under the sampling distribution of
- * `lm`, and (with a value head) the values [B, R] of the states before them.
- * Dropout is off. Call inside tf.tidy / variableGrads.
- */
-export function evaluateResponses(
-  lm: GPT2Model,
-  valueHead: Policy["value"] | undefined,
-  batch: SequenceBatch,
-  sampling: SamplingOptions,
-  options: {
-    entropy?: boolean;
-    /**
-     * Run the forward pass in training mode, dropout on with this seed. PPO never does (log-probs and
-     * values must not change between two passes over the same tokens); notebook 03 shows what goes wrong if it did.
-     */
-    dropoutSeed?: number;
-  } = {},
-): { logprobs: tf.Tensor2D; values?: tf.Tensor2D; entropy?: tf.Tensor2D } {
-  const B = batch.ids.length;
-  const { promptLength: P, responseLength: R } = batch;
-  const hidden = gpt2Hidden(lm, tf.tensor2d(batch.ids, undefined, "int32"), {
-    attentionMask: tf.tensor2d(batch.attentionMask, undefined, "int32"),
-    positionIds: tf.tensor2d(batch.positionIds, undefined, "int32"),
-    ...(options.dropoutSeed === undefined ? {} : { training: true, seed: options.dropoutSeed }),
-  }); // [B, P + R, C]
-  // The state before response token t is position P − 1 + t.
-  const states = tf.slice(hidden, [0, P - 1, 0], [B, R, -1]) as tf.Tensor3D; // [B, R, C]
-  const logits = tf.reshape(lmHead(lm, states), [B * R, lm.config.vocab_size]) as tf.Tensor2D;
-  const tokens = tf.tensor1d(batch.responseTokens.flat(), "int32");
-  const scored = logprobsAndEntropy(logits, tokens, sampling, options.entropy === true);
-  const logprobs = tf.reshape(scored.logprobs, [B, R]) as tf.Tensor2D;
-  const C = lm.config.n_embd;
-  const values = valueHead
-    ? tf.reshape(tf.add(tf.matMul(tf.reshape(states, [B * R, C]) as tf.Tensor2D, valueHead.weight as tf.Tensor2D), valueHead.bias), [
-      B,
-      R,
-    ]) as tf.Tensor2D
-    : undefined;
-  const entropy = scored.entropy && tf.reshape(scored.entropy, [B, R]) as tf.Tensor2D;
-  return { logprobs, values, entropy };
 }

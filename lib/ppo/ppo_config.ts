@@ -3,7 +3,7 @@
  * its command, are in docs/RESULTS.md. Where lm-human-preferences / TRL use another value, the comment says so.
  */
 import type { SamplingOptions } from "../generate/sampling.ts";
-import type { KlEstimator } from "./kl.ts";
+import type { KlEstimator } from "../rollout/kl_estimators.ts";
 
 export interface PPOConfig {
   /** Prompts (rollouts) per iteration. @default 64 */

@@ -3,7 +3,7 @@
  * object and returns plain data (number arrays), so that a notebook can run
  * and inspect one phase at a time. `ppoIteration` (ppo_step.ts) composes them:
  *
- *   rollout      sample responses with the KV cache (dropout off); stop at the end token
+ *   rollout      sample responses with the KV cache (dropout off); stop at the end token (lib/rollout)
  *   scoreRollout the reward of each response (a penalty for one that never ends), and under the
  *                sampling distribution the log-probs of the policy (old) and the frozen reference, the values
  *   advantages   per-token rewards −β·KL_t plus the score at the last token; GAE (γ, λ); returns = A + V;
@@ -13,7 +13,6 @@
  *                each; the epochs stop early when the approximate KL exceeds its limit
  */
 import { tf } from "../tf.ts";
-import { generate } from "../generate/generate.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { AdamW } from "../train/adamw.ts";
 import { gradientStepStats } from "../train/gradient_step.ts";
@@ -21,53 +20,13 @@ import { minibatchEpochs } from "../train/minibatch_epochs.ts";
 import type { Rng } from "../rng.ts";
 import { batchLoss } from "../train/train_step.ts";
 import type { BatchSource } from "../data/lm_batches.ts";
-import { computeGae, maskedWhiten, type Matrix } from "./advantages.ts";
+import { computeGae, maskedWhiten } from "./advantages.ts";
 import { perTokenRewards } from "./kl.ts";
 import { clippedPolicyLoss, clippedValueLoss } from "./losses.ts";
 import type { PPOConfig } from "./ppo_config.ts";
-import { evaluateResponses, type Policy, policyParams, type SequenceBatch, sequenceBatch } from "./policy.ts";
-
-/** Scores a batch of (prompt index, response tokens); higher is better. */
-export type RewardFunction = (promptIndices: number[], responses: number[][]) => Promise<number[]>;
-
-/** Phase 1's result. */
-export interface Rollout {
-  readonly prompts: readonly number[][];
-  /** The sampled tokens of each response (may be empty). */
-  readonly tokens: number[][];
-  /** Whether each response produced the stop token. */
-  readonly finished: boolean[];
-  /** The responses as scored and trained: an empty one becomes [padId], so that it still has a state. */
-  readonly responses: number[][];
-  /** Prompts and responses padded into one batch. */
-  readonly batch: SequenceBatch;
-}
-
-export async function rollout(o: {
-  /** The language model that samples (the policy's). */
-  lm: GPT2Model;
-  prompts: readonly number[][];
-  config: Pick<PPOConfig, "sampling" | "maxNewTokens">;
-  stopId: number;
-  padId: number;
-  rng: Rng;
-}): Promise<Rollout> {
-  const generation = await generate(o.lm, o.prompts, {
-    ...o.config.sampling,
-    maxNewTokens: o.config.maxNewTokens,
-    stopIds: [o.stopId],
-    padId: o.padId,
-    rng: o.rng,
-  });
-  const responses = generation.tokens.map((r) => (r.length ? r : [o.padId]));
-  return {
-    prompts: o.prompts,
-    tokens: generation.tokens,
-    finished: generation.finished,
-    responses,
-    batch: sequenceBatch(o.prompts, responses, o.padId),
-  };
-}
+import { type Policy, policyParams } from "./policy.ts";
+import { evaluateResponses, type Matrix, sequenceBatch } from "../rollout/sequence_batch.ts";
+import { type RewardFunction, type Rollout, underPolicyAndReference } from "../rollout/rollout.ts";
 
 /** Phase 2's result: per response and per response token. */
 export interface ScoredRollout {
@@ -80,8 +39,6 @@ export interface ScoredRollout {
   /** 1 on response tokens, 0 on padding. */
   readonly mask: Matrix;
 }
-
-const toMatrix = async (t: tf.Tensor) => (await t.array()) as Matrix;
 
 export async function scoreRollout(o: {
   policy: Policy;
@@ -104,28 +61,6 @@ export async function scoreRollout(o: {
     sampling: config.sampling,
   });
   return { scores, oldLogp: logp, refLogp, oldValues: values!, entropy: entropy!, mask: r.batch.responseMask };
-}
-
-/**
- * The log-probs of each response token under the policy and under the frozen reference (both in the
- * sampling distribution), [B, R] each, and with a value head the values and the policy's entropy.
- * No gradients, dropout off. PPO's scoring phase and the held-out evaluation (lib/eval) both use it.
- */
-export async function underPolicyAndReference(o: {
-  lm: GPT2Model;
-  value?: Policy["value"];
-  reference: GPT2Model;
-  batch: SequenceBatch;
-  sampling: PPOConfig["sampling"];
-}): Promise<{ logp: Matrix; refLogp: Matrix; values?: Matrix; entropy?: Matrix }> {
-  const ev = tf.tidy(() => {
-    const p = evaluateResponses(o.lm, o.value, o.batch, o.sampling, { entropy: o.value !== undefined });
-    const ref = evaluateResponses(o.reference, undefined, o.batch, o.sampling);
-    return [p.logprobs, ref.logprobs, ...(o.value ? [p.values!, p.entropy!] : [])];
-  });
-  const [logp, refLogp, values, entropy] = await Promise.all(ev.map(toMatrix));
-  tf.dispose(ev);
-  return { logp, refLogp, values, entropy };
 }
 
 /** Phase 3's result. */

@@ -3,7 +3,7 @@
  * (Ziegler et al. 2019; InstructGPT; lm-human-preferences / TRL); each phase
  * is a function of its own in ppo_phases.ts:
  *
- *   1. rollout: sample responses with the KV cache (dropout off); stop at the end token
+ *   1. rollout: sample responses with the KV cache (dropout off); stop at the end token (lib/rollout)
  *   2. score each (prompt, response) with the reward function; penalise responses that never end
  *   3. log-probs under the sampling distribution for the policy (old) and the frozen reference; values
  *   4. per-token rewards: −β·KL_t, plus the score at the last response token
@@ -18,13 +18,13 @@ import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { AdamW } from "../train/adamw.ts";
 import type { Rng } from "../rng.ts";
 import type { BatchSource } from "../data/lm_batches.ts";
-import { maskedVar, type Matrix } from "./advantages.ts";
+import { maskedVar } from "./advantages.ts";
+import type { Matrix } from "../rollout/sequence_batch.ts";
 import type { AdaptiveKLController, FixedKLController } from "./kl.ts";
 import type { PPOConfig } from "./ppo_config.ts";
 import type { Policy } from "./policy.ts";
-import { advantages, ppoUpdate, type RewardFunction, rollout, scoreRollout } from "./ppo_phases.ts";
-
-export type { RewardFunction } from "./ppo_phases.ts";
+import { advantages, ppoUpdate, scoreRollout } from "./ppo_phases.ts";
+import { type RewardFunction, rollout } from "../rollout/rollout.ts";
 
 export interface PPOStats {
   "objective/kl": number;

@@ -7,7 +7,7 @@
  * (r − β·KL(answer), as in PPO and RLOO) or the loss (+ β × the k3 estimate
  * per token, as in GRPO).
  */
-import { PPO_DEFAULTS } from "./ppo_config.ts";
+import { PPO_DEFAULTS } from "../ppo/ppo_config.ts";
 import { tf } from "../tf.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { SamplingOptions } from "../generate/sampling.ts";
@@ -15,11 +15,11 @@ import type { AdamW } from "../train/adamw.ts";
 import { gradientStepStats } from "../train/gradient_step.ts";
 import { minibatchEpochs } from "../train/minibatch_epochs.ts";
 import type { Rng } from "../rng.ts";
-import type { Matrix } from "./advantages.ts";
 import { groupAdvantages, type GroupMethod } from "./group_advantages.ts";
-import { clippedPolicyLoss } from "./losses.ts";
-import { evaluateResponses, sequenceBatch } from "./policy.ts";
-import { type RewardFunction, rollout } from "./ppo_phases.ts";
+import { clippedPolicyLoss } from "../ppo/losses.ts";
+import { evaluateResponses, type Matrix, sequenceBatch } from "../rollout/sequence_batch.ts";
+import { type RewardFunction, rollout, underPolicyAndReference } from "../rollout/rollout.ts";
+import { k3Tensor, sequenceKl } from "../rollout/kl_estimators.ts";
 
 export interface GroupConfig {
   /** "rloo" (leave-one-out mean) or "grpo" (group mean and std). @default "grpo" */
@@ -77,12 +77,6 @@ export interface GroupStats {
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-/** k3 = e^(ref − logp) − (ref − logp) − 1 ≥ 0 per token: an unbiased, always-positive KL estimate (Schulman 2020). */
-function k3(logp: tf.Tensor2D, ref: tf.Tensor2D): tf.Tensor2D {
-  const d = tf.sub(ref, logp);
-  return tf.sub(tf.sub(tf.exp(d), d), 1) as tf.Tensor2D;
-}
-
 export async function groupIteration(o: {
   lm: GPT2Model;
   reference: GPT2Model;
@@ -107,16 +101,14 @@ export async function groupIteration(o: {
     rng: o.rng,
   });
   const scores = await o.reward(prompts.map((_, i) => i), rolled.tokens);
-  const ev = tf.tidy(
-    () => [
-      evaluateResponses(o.lm, undefined, rolled.batch, c.sampling).logprobs,
-      evaluateResponses(o.reference, undefined, rolled.batch, c.sampling).logprobs,
-    ],
-  );
-  const [oldLogp, refLogp] = (await Promise.all(ev.map((t) => t.array()))) as Matrix[];
-  tf.dispose(ev);
+  const { logp: oldLogp, refLogp } = await underPolicyAndReference({
+    lm: o.lm,
+    reference: o.reference,
+    batch: rolled.batch,
+    sampling: c.sampling,
+  });
   const mask = rolled.batch.responseMask;
-  const seqKl = oldLogp.map((row, b) => row.reduce((s, lp, t) => s + (mask[b][t] ? lp - refLogp[b][t] : 0), 0));
+  const seqKl = sequenceKl(oldLogp, refLogp, mask);
   const rewards = c.klIn === "reward" ? scores.map((s, b) => s - c.beta * seqKl[b]) : scores;
   const adv = groupAdvantages(rewards, G, c.method);
   const advMatrix = mask.map((row, b) => row.map((m) => m * adv[b]));
@@ -131,7 +123,7 @@ export async function groupIteration(o: {
       const logp = evaluateResponses(o.lm, undefined, mb, c.sampling).logprobs;
       const pl = clippedPolicyLoss(logp, tf.tensor2d(pick(oldLogp)), tf.tensor2d(pick(advMatrix)), m, c.clipRange);
       const klLoss = c.klIn === "loss"
-        ? tf.mul(c.beta, tf.div(tf.sum(tf.mul(k3(logp, tf.tensor2d(pick(refLogp))), m)), tf.maximum(tf.sum(m), 1))) as tf.Scalar
+        ? tf.mul(c.beta, tf.div(tf.sum(tf.mul(k3Tensor(logp, tf.tensor2d(pick(refLogp))), m)), tf.maximum(tf.sum(m), 1))) as tf.Scalar
         : tf.scalar(0);
       return { loss: tf.add(pl.loss, klLoss) as tf.Scalar, keep: { pg: pl.loss, kl: klLoss, clip: pl.clipfrac, approxkl: pl.approxkl } };
     }, { lr: c.lr, gradClip: c.gradClip });

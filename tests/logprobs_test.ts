@@ -1,7 +1,7 @@
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
 import { samplingDistribution } from "../lib/generate/truncation.ts";
-import { logprobsAndEntropy, samplingEntropy, truncatedLogprobs, truncatedLogprobsComposite } from "../lib/ppo/logprobs.ts";
+import { logprobsAndEntropy, samplingEntropy, truncatedLogprobs, truncatedLogprobsComposite } from "../lib/rollout/logprobs.ts";
 import { fusedKernelAvailable } from "../lib/fast/fused_ops.ts";
 import { CROSS_ENTROPY } from "../lib/fast/kernel_names.ts";
 import { assert, assertAllClose } from "./helpers.ts";
@@ -102,7 +102,7 @@ Deno.test("PPO's evaluateResponses() gives the log-probs generate() sampled with
   const { resolveGPT2Config } = await import("../lib/gpt2/config.ts");
   const { createGPT2, disposeGPT2 } = await import("../lib/gpt2/init.ts");
   const { generate } = await import("../lib/generate/generate.ts");
-  const { evaluateResponses, sequenceBatch } = await import("../lib/ppo/policy.ts");
+  const { evaluateResponses, sequenceBatch } = await import("../lib/rollout/sequence_batch.ts");
   const { Rng } = await import("../lib/rng.ts");
   const model = createGPT2(
     resolveGPT2Config({ vocab_size: 30, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, initializer_range: 0.3 }),
