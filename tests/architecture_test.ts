@@ -20,6 +20,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["reward", "ppo", "group", "dpo"], // the reward model; the methods: PPO, RLOO/GRPO, DPO
   ["eval", "chat", "labeling", "charts", "bench"], // tools built on them
   ["pipeline"], // the stages of deno task rlhf
+  ["frontier"], // the methods compared at equal KL: sweeps, points, envelopes
   ["report"], // the report of a run
   ["mod.ts"], // the public door
 ];

@@ -22,7 +22,10 @@ export interface PolicySample {
   /** The parts of the gold score. */
   readonly parts: Readonly<Record<string, number>>;
   readonly rm: number;
+  /** The answer's KL to the reference: k1 summed over its tokens … */
   readonly kl: number;
+  /** … and k3 summed over them (a check: both estimate the same KL). */
+  readonly k3: number;
 }
 
 /** Means over the samples, with the standard errors (sd / √n) of the gold and reward-model scores. */
@@ -74,10 +77,10 @@ export async function evaluatePolicy(
     const rmScores = await rewardModelScores(rm, tokenizer, chunk.map((prompt, b) => ({ prompt, response: texts[b] })));
     // k1 over the answer's own tokens (an empty answer, scored as one pad token, has none).
     const sampled = gen.tokens.map((tokens, b) => pol[b].map((_, t) => (t < tokens.length ? 1 : 0)));
-    const kl = sequenceKl(pol, ref, sampled);
+    const [kl, k3] = [sequenceKl(pol, ref, sampled, "k1"), sequenceKl(pol, ref, sampled, "k3")];
     chunk.forEach((prompt, b) => {
       const score = task.score(prompt, texts[b]);
-      samples.push({ prompt, response: texts[b], gold: score.total, parts: score.parts, rm: rmScores[b], kl: kl[b] });
+      samples.push({ prompt, response: texts[b], gold: score.total, parts: score.parts, rm: rmScores[b], kl: kl[b], k3: k3[b] });
     });
   }
   const n = Math.max(1, samples.length);

@@ -1,0 +1,102 @@
+/**
+ * A point of the gold–KL frontier: one policy (a method at one setting, after some steps) measured on the
+ * same held-out requests as every other point. KL is the common currency of the methods (Gao, Schulman &
+ * Hilton 2022): each method buys gold score with distance from the SFT model, and they are compared at
+ * equal distance. Points are appended to a JSONL file as they are measured, so a sweep resumes where it
+ * stopped.
+ */
+import type { PolicySample } from "../eval/policy_eval.ts";
+import { meanPerRequest } from "../eval/paired_difference.ts";
+import { withFileLock } from "../file_lock.ts";
+import { readJsonl } from "../jsonl.ts";
+import { pathExists } from "../fs.ts";
+import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
+
+/** The method a point belongs to. */
+export type FrontierMethod = "sft" | "best-of-n" | "ppo" | "dpo" | "rloo" | "grpo";
+
+/** A mean over the requests with its standard error (over the requests' own means). */
+export interface Estimate {
+  readonly mean: number;
+  readonly se: number;
+}
+
+export interface FrontierPoint {
+  /** The run it comes from, e.g. "ppo-kl0.02" (a best-of-n point: "best-of-n"). */
+  readonly run: string;
+  readonly method: FrontierMethod;
+  /** The settings that make this run differ from the method's default. */
+  readonly settings: Readonly<Record<string, number | string>>;
+  /** Iterations (online methods) or optimiser steps (DPO) done; n for best-of-n; 0 for SFT. */
+  readonly step: number;
+  readonly requests: number;
+  readonly answersPerRequest: number;
+  /** Sequence KL to SFT on the policy's own samples: k1 summed over answer tokens (best-of-n: log n − (n−1)/n, exact). */
+  readonly kl: Estimate;
+  /** k3 summed over answer tokens, beside k1 as a check (null for best-of-n, whose KL is not sampled). */
+  readonly k3: Estimate | null;
+  readonly gold: Estimate;
+  /** The reward model's score (normalised): the proxy the methods optimise. */
+  readonly rm: Estimate;
+  /** Mean of each part of the gold score (form, mood, variety …). */
+  readonly parts: Readonly<Record<string, number>>;
+}
+
+/** Mean and standard error of `values` asked in rounds (answer r of request i at r · requests + i), over the requests' means. */
+export function estimate(values: readonly number[], requests: number): Estimate {
+  const perRequest = meanPerRequest(values, requests);
+  const n = perRequest.length;
+  const mean = perRequest.reduce((a, b) => a + b, 0) / n;
+  const variance = n < 2 ? 0 : perRequest.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1);
+  return { mean, se: Math.sqrt(variance / n) };
+}
+
+/** The point of a policy's held-out samples (asked in rounds over `requests` requests). */
+export function pointFromSamples(
+  samples: readonly PolicySample[],
+  requests: number,
+  at: Pick<FrontierPoint, "run" | "method" | "settings" | "step">,
+): FrontierPoint {
+  const parts: Record<string, number> = {};
+  for (const key of Object.keys(samples[0]?.parts ?? {})) {
+    parts[key] = samples.reduce((a, s) => a + (s.parts[key] ?? 0), 0) / samples.length;
+  }
+  return {
+    ...at,
+    requests,
+    answersPerRequest: samples.length / requests,
+    kl: estimate(samples.map((s) => s.kl), requests),
+    k3: estimate(samples.map((s) => s.k3), requests),
+    gold: estimate(samples.map((s) => s.gold), requests),
+    rm: estimate(samples.map((s) => s.rm), requests),
+    parts,
+  };
+}
+
+/** Identifies a point in the file: its run and step. */
+const pointKey = (p: Pick<FrontierPoint, "run" | "step">) => `${p.run}@${p.step}`;
+
+/** The points of a points file (none when it does not exist); a malformed line names the file and line. */
+export async function readPoints(path: string): Promise<FrontierPoint[]> {
+  if (!(await pathExists(path))) return [];
+  return await readJsonl(path, (value, where) => {
+    const p = value as Partial<FrontierPoint>;
+    if (typeof p?.run !== "string" || typeof p.step !== "number" || typeof p.kl?.mean !== "number" || typeof p.gold?.mean !== "number") {
+      throw new Error(`${where}: expected a frontier point {run, method, step, kl, gold, …}`);
+    }
+    return p as FrontierPoint;
+  });
+}
+
+/** Appends points under the file's lock; a point already there (same run and step) is kept as it was. Returns how many were added. */
+export function appendPoints(path: string, points: readonly FrontierPoint[]): Promise<number> {
+  return withFileLock(path, async () => {
+    const known = new Set((await readPoints(path)).map(pointKey));
+    const fresh = points.filter((p) => !known.has(pointKey(p)));
+    if (fresh.length === 0) return 0;
+    // The whole file rewritten atomically (it is small): a crash leaves the old points or the new ones.
+    const before = (await pathExists(path)) ? await Deno.readTextFile(path) : "";
+    await writeTextFileAtomic(path, before + fresh.map((p) => JSON.stringify(p) + "\n").join(""));
+    return fresh.length;
+  });
+}
