@@ -74,6 +74,12 @@ export function resolveDpoConfig(overrides: Partial<DpoConfig> = {}): Readonly<D
   return Object.freeze(c);
 }
 
+/** Watching a DPO run from outside (the frontier evaluates the policy along the run). */
+export interface DpoHooks {
+  /** Called after each optimiser step with the steps done, the steps in all, and the policy as it stands. */
+  readonly afterStep?: (done: number, total: number, policy: GPT2Model) => Promise<void>;
+}
+
 /** Trains `policy` in place; `reference` stays frozen. Returns the per-step statistics. */
 export async function trainDpo(
   policy: GPT2Model,
@@ -81,6 +87,7 @@ export async function trainDpo(
   tokenizer: Tokenizer,
   pairs: readonly PreferencePair[],
   overrides: Partial<DpoConfig> = {},
+  hooks: DpoHooks = {},
 ): Promise<DpoHistory> {
   const c = resolveDpoConfig(overrides);
   const { encoded } = encodePairs(pairs, tokenizer, policy.config.n_positions);
@@ -117,6 +124,7 @@ export async function trainDpo(
       const stats = dpoStats([...chosen], [...rejected], [...pc], [...pr]);
       history.train.push({ step: s, loss: loss[0], lr, ...stats });
       bar?.update(s + 1, { tokens: s + 1, extra: { loss: loss[0].toFixed(3), acc: stats["rewards/accuracies"].toFixed(2) } });
+      await hooks.afterStep?.(s + 1, steps.length, policy);
     }
     bar?.finish();
     return history;

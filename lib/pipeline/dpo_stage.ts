@@ -7,7 +7,7 @@
  */
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import { type DpoConfig, type DpoHistory, resolveDpoConfig, trainDpo } from "../dpo/train_dpo.ts";
+import { type DpoConfig, type DpoHistory, type DpoHooks, resolveDpoConfig, trainDpo } from "../dpo/train_dpo.ts";
 import { preferencePairs } from "../dpo/preference_pairs.ts";
 import { rankListsFingerprint, type RankRecord } from "../reward/labels.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
@@ -19,6 +19,8 @@ export interface DpoStageOptions {
   readonly checkpointDir: string;
   /** Names the SFT model (its fingerprint): part of the run's identity. */
   readonly startedFrom?: string;
+  /** Called after each optimiser step (the frontier evaluates the policy along the run). */
+  readonly afterStep?: DpoHooks["afterStep"];
   readonly quiet?: boolean;
 }
 
@@ -51,7 +53,7 @@ export async function runDpoStage(
       if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
       return { policy, history: saved.progress.history, config, pairs: pairs.length };
     }
-    const history = await trainDpo(policy, sft, tokenizer, pairs, config);
+    const history = await trainDpo(policy, sft, tokenizer, pairs, config, { afterStep: o.afterStep });
     await run.save({ model: policy, tokenizer }, { history }, { finished: true });
     return { policy, history, config, pairs: pairs.length };
   } catch (err) {

@@ -14,9 +14,10 @@ import type { Task } from "../tasks/types.ts";
 import { encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
-import { type OnlineHistory, type OnlineMethod, runOnlineRL } from "./online_rl.ts";
+import { type HeldoutViewOptions, type OnlineHistory, type OnlineMethod, runOnlineRL } from "./online_rl.ts";
+import { inRounds } from "../eval/paired_difference.ts";
 
-export interface GroupStageOptions {
+export interface GroupStageOptions extends HeldoutViewOptions {
   /** @default 30 (as PPO) */
   readonly iterations: number;
   /** Prompts per iteration; each is answered `group.groupSize` times. @default 16 (× 4 = PPO's 64 answers) */
@@ -104,7 +105,7 @@ export async function runGroupStage(
       rm,
       score: (pairs) => rewardModelScores(rm, tokenizer, pairs),
       trainPrompts: task.prompts("train", o.seed + SEEDS.trainRequestOrder),
-      heldout: task.prompts("heldout", 0).slice(0, o.evalPrompts),
+      heldout: inRounds(task.prompts("heldout", 0).slice(0, o.evalPrompts), o.evalAnswers ?? 1),
       evalOptions: { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView },
       seed: o.seed + SEEDS.groupSampling,
       iterations: o.iterations,
@@ -114,6 +115,7 @@ export async function runGroupStage(
       checkpointDir: o.checkpointDir,
       identity: { ...config, iterations: o.iterations, prompts: o.promptsPerIteration, seed: o.seed, started_from: o.startedFrom },
       stopAfterIteration: o.stopAfterIteration,
+      onView: o.onView,
       quiet: o.quiet,
     });
     return { lm, config, history, after: { gold: after.gold, rm: after.rm, kl: after.kl } };

@@ -98,7 +98,17 @@ export interface OnlineRLOptions {
   readonly identity: RunIdentity;
   /** Stop after this iteration as if the process were killed, with its checkpoint written (tests and teaching). */
   readonly stopAfterIteration?: number;
+  /** Called with each periodic held-out view after the first (the frontier records its points from them). */
+  readonly onView?: HeldoutViewOptions["onView"];
   readonly quiet?: boolean;
+}
+
+/** How a caller widens and watches a stage's periodic held-out view (the frontier of methods does). */
+export interface HeldoutViewOptions {
+  /** Answers per held-out request, asked in rounds (one when absent). */
+  readonly evalAnswers?: number;
+  /** Called with each periodic view after the first, with the iteration it was taken at. */
+  readonly onView?: (iteration: number, view: PolicyEvaluation) => Promise<void>;
 }
 
 export interface OnlineRLResult<S> {
@@ -172,6 +182,7 @@ export async function runOnlineRL<S extends object, P extends object>(
       if (done % o.evalEvery === 0 || last) {
         const e = await view(method.lm);
         history.eval.push(heldoutRow(done, e));
+        await o.onView?.(done, e);
         if (last) after = e; // the final policy: no second evaluation below
       }
       bar?.update(done - start, { tokens: done - start, extra: method.barValues(result.stats) });

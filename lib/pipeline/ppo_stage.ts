@@ -16,7 +16,8 @@ import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
 import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
 import { ppoIteration, type PPOStats } from "../ppo/ppo_step.ts";
 import { tensorFile } from "../run/run_directory.ts";
-import { type OnlineHistory, type OnlineMethod, runOnlineRL } from "./online_rl.ts";
+import { type HeldoutViewOptions, type OnlineHistory, type OnlineMethod, runOnlineRL } from "./online_rl.ts";
+import { inRounds } from "../eval/paired_difference.ts";
 import { type RewardModel, standardisation } from "../reward/reward_model.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
@@ -24,7 +25,7 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import { AdamW } from "../train/adamw.ts";
 import { encodeSftExamples, randomSftBatches } from "../data/sft_batches.ts";
 
-export interface PPOStageOptions {
+export interface PPOStageOptions extends HeldoutViewOptions {
   /** PPO iterations. @default 30 */
   readonly iterations: number;
   /**
@@ -160,7 +161,7 @@ export async function runPPOStage(
           ? pairs.map((p) => goldScale.gain * task.score(p.prompt, p.response).total + goldScale.bias)
           : await rewardModelScores(rm, tokenizer, pairs),
       trainPrompts,
-      heldout: task.prompts("heldout", 0).slice(0, o.evalPrompts),
+      heldout: inRounds(task.prompts("heldout", 0).slice(0, o.evalPrompts), o.evalAnswers ?? 1),
       evalOptions: { sampling: config.sampling, maxNewTokens: config.maxNewTokens, seed: SEEDS.heldoutView },
       seed: config.seed,
       iterations: o.iterations,
@@ -170,6 +171,7 @@ export async function runPPOStage(
       checkpointDir: o.checkpointDir,
       identity: { ...config, reward: o.reward, iterations: o.iterations, started_from: o.startedFrom },
       stopAfterIteration: o.stopAfterIteration,
+      onView: o.onView,
       quiet: o.quiet,
     });
     return { policy, config, history, before, after };
