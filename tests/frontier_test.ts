@@ -74,6 +74,7 @@ Deno.test("estimate() is the mean and SE over requests' means; bestOfNPoints() l
     method: "ppo",
     settings: {},
     step: 10,
+    final: true,
   });
   assertAllClose([point.kl.mean, point.k3!.mean, point.gold.mean], [2, 2, 0.6], { atol: 1e-12 });
 });
@@ -83,7 +84,7 @@ Deno.test("appendPoints() adds a run's step once (a resumed sweep does not repea
   try {
     const path = `${dir}/points.jsonl`;
     const point = (run: string, step: number): FrontierPoint => ({
-      ...pointFromSamples([sample(0.5, 0.1, 1, 1)], 1, { run, method: "ppo", settings: { beta: 0.05 }, step }),
+      ...pointFromSamples([sample(0.5, 0.1, 1, 1)], 1, { run, method: "ppo", settings: { beta: 0.05 }, step, final: false }),
     });
     assert.equal(await appendPoints(path, [point("ppo", 10), point("ppo", 20)]), 2);
     assert.equal(await appendPoints(path, [point("ppo", 20), point("ppo", 30)]), 1);

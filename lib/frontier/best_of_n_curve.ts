@@ -25,6 +25,7 @@ export function bestOfNPoints(samples: readonly PolicySample[], requests: number
       method: "best-of-n",
       settings: { n },
       step: n,
+      final: true,
       requests,
       answersPerRequest: 1,
       kl: { mean: bestOfNKl(n), se: 0 },

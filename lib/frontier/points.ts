@@ -26,9 +26,11 @@ export interface FrontierPoint {
   readonly run: string;
   readonly method: FrontierMethod;
   /** The settings that make this run differ from the method's default. */
-  readonly settings: Readonly<Record<string, number | string>>;
+  readonly settings: Readonly<Record<string, number | string | undefined>>;
   /** Iterations (online methods) or optimiser steps (DPO) done; n for best-of-n; 0 for SFT. */
   readonly step: number;
+  /** The run's last point (its trained policy as the stage ends); false for a checkpoint along the way. */
+  readonly final: boolean;
   readonly requests: number;
   readonly answersPerRequest: number;
   /** Sequence KL to SFT on the policy's own samples: k1 summed over answer tokens (best-of-n: log n − (n−1)/n, exact). */
@@ -55,7 +57,7 @@ export function estimate(values: readonly number[], requests: number): Estimate 
 export function pointFromSamples(
   samples: readonly PolicySample[],
   requests: number,
-  at: Pick<FrontierPoint, "run" | "method" | "settings" | "step">,
+  at: Pick<FrontierPoint, "run" | "method" | "settings" | "step" | "final">,
 ): FrontierPoint {
   const parts: Record<string, number> = {};
   for (const key of Object.keys(samples[0]?.parts ?? {})) {

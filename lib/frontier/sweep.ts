@@ -1,0 +1,42 @@
+/**
+ * What the frontier sweeps: each method over its leash, the setting that decides how far it may move from
+ * the SFT model. PPO: the KL coefficient β (fixed, so that it is a leash and not a target), with and
+ * without PPO-ptx; DPO: its β; RLOO and GRPO: their β (in the reward for RLOO, in the loss for GRPO).
+ * Every run starts from the same SFT model and reward model and is measured on the same held-out requests.
+ */
+
+/** A run of the sweep: one method at one setting. */
+export interface SweepRun {
+  /** Its name: the run directory under the frontier's checkpoint root, and the label of its points. */
+  readonly run: string;
+  readonly method: "ppo" | "dpo" | "rloo" | "grpo";
+  /** Settings over the method's own defaults (PPO_DEFAULTS, DPO_DEFAULTS, GROUP_DEFAULTS). */
+  readonly settings: Readonly<Record<string, number | undefined>>;
+}
+
+const ppo = (beta: number, ptxCoef = 1): SweepRun => ({
+  run: `ppo-beta${beta}${ptxCoef === 1 ? "" : `-ptx${ptxCoef}`}`,
+  method: "ppo",
+  settings: { initKlCoef: beta, klTarget: undefined, ptxCoef },
+});
+const dpo = (beta: number): SweepRun => ({ run: `dpo-beta${beta}`, method: "dpo", settings: { beta } });
+const group = (method: "rloo" | "grpo", beta: number): SweepRun => ({ run: `${method}-beta${beta}`, method, settings: { beta } });
+
+/** The default sweep: four leashes per method (PPO also without PPO-ptx at two of them). */
+export const FRONTIER_SWEEP: readonly SweepRun[] = Object.freeze([
+  ...[0.2, 0.05, 0.02, 0.01].map((b) => ppo(b)),
+  ...[0.05, 0.01].map((b) => ppo(b, 0)),
+  ...[1, 0.5, 0.2, 0.1].map(dpo),
+  ...[0.5, 0.2, 0.1, 0.05].map((b) => group("rloo", b)),
+  ...[0.5, 0.2, 0.1, 0.05].map((b) => group("grpo", b)),
+]);
+
+/** `--quick`: two leashes per method, to see the whole machinery run in minutes. */
+export const FRONTIER_SWEEP_QUICK: readonly SweepRun[] = Object.freeze([
+  ppo(0.2),
+  ppo(0.01),
+  dpo(1),
+  dpo(0.1),
+  group("rloo", 0.5),
+  group("grpo", 0.5),
+]);
