@@ -95,3 +95,35 @@ Deno.test("appendPoints() adds a run's step once (a resumed sweep does not repea
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("frontierGoldChart(): each method's envelope and checkpoints in one colour, SFT at the origin; the proxy panel beside it", async () => {
+  const { frontierGoldChart, frontierProxyChart } = await import("../lib/frontier/frontier_chart.ts");
+  const { renderSvg } = await import("../lib/charts/svg.ts");
+  const at = (run: string, method: FrontierPoint["method"], step: number, kl: number, gold: number): FrontierPoint => ({
+    run,
+    method,
+    settings: {},
+    step,
+    final: false,
+    requests: 1,
+    answersPerRequest: 1,
+    kl: { mean: kl, se: 0 },
+    k3: null,
+    gold: { mean: gold, se: 0.01 },
+    rm: { mean: kl / 2, se: 0.01 },
+    parts: {},
+  });
+  const points = [
+    at("sft", "sft", 0, 0, 0.4),
+    at("best-of-n", "best-of-n", 4, 0.64, 0.6),
+    at("ppo", "ppo", 10, 1, 0.5),
+    at("ppo", "ppo", 20, 2, 0.45),
+  ];
+  const gold = frontierGoldChart(points).spec;
+  assert.deepEqual(gold.series.map((s) => s.name), ["best-of-n envelope", "PPO envelope", "PPO checkpoints", "SFT"]);
+  assert.equal(gold.series[1].color, gold.series[2].color);
+  assert.deepEqual(gold.series[1].x, [0, 1], "PPO's envelope: SFT, then its best point (the later one is dominated)");
+  assert.deepEqual(frontierGoldChart(points, "sqrt-kl").spec.series[2].x, [1, Math.SQRT2]);
+  assert.match(renderSvg(gold), /<svg /);
+  assert.deepEqual(frontierProxyChart(points).spec.series.map((s) => s.name), ["best-of-n (RM score)", "PPO (RM score)", "SFT"]);
+});

@@ -11,6 +11,8 @@ export interface Series {
   readonly band?: { readonly low: readonly number[]; readonly high: readonly number[] };
   /** Draw dashed (reference levels, e.g. the SFT model's score). @default false */
   readonly dashed?: boolean;
+  /** Index into SERIES_COLORS, for series that belong together (a method's points and its envelope). @default the series' own index */
+  readonly color?: number;
 }
 
 export interface ChartSpec {

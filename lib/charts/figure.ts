@@ -20,7 +20,7 @@ export interface PlotlyFigure {
 export function plotlyFigure(spec: ChartSpec): PlotlyFigure {
   return {
     data: spec.series.flatMap((s, i) => {
-      const color = SERIES_COLORS[i % SERIES_COLORS.length];
+      const color = SERIES_COLORS[(s.color ?? i) % SERIES_COLORS.length];
       const line = {
         type: "scatter",
         mode: s.mode ?? "lines",

@@ -79,7 +79,7 @@ export function renderSvg(spec: ChartSpec): string {
     }</text>`,
   );
   spec.series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const color = COLORS[(s.color ?? i) % COLORS.length];
     const points = s.x.map((x, k) => [x, s.y[k]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (s.band) {
       const edge = (ys: readonly number[]) => s.x.map((x, k) => [x, ys[k]]).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
@@ -111,7 +111,7 @@ export function renderSvg(spec: ChartSpec): string {
     const dash = spec.series[i].dashed ? ' stroke-dasharray="4 3"' : "";
     parts.push(
       `<g class="legend"><line x1="${x}" y1="${y + 2}" x2="${x + 14}" y2="${y + 2}" stroke="${
-        COLORS[i % COLORS.length]
+        COLORS[(spec.series[i].color ?? i) % COLORS.length]
       }" stroke-width="3"${dash}/>` +
         `<text x="${x + 18}" y="${y + 6}">${escapeXml(spec.series[i].name)}</text></g>`,
     );
