@@ -26,6 +26,9 @@ export interface DpoStageOptions {
 
 export const DPO_STAGE_DEFAULTS: Readonly<DpoStageOptions> = Object.freeze({ dpo: {}, checkpointDir: "checkpoints/dpo" });
 
+/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+export const DPO_STAGE_QUICK: Readonly<Partial<DpoStageOptions>> = Object.freeze({ dpo: Object.freeze({ epochs: 1, pairsPerStep: 4 }) });
+
 export interface DpoStageResult {
   /** The trained policy (the caller disposes it). */
   readonly policy: GPT2Model;

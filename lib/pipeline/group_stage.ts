@@ -48,6 +48,14 @@ export const GROUP_STAGE_DEFAULTS: Readonly<Omit<GroupStageOptions, "checkpointD
   seed: 0,
 });
 
+/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+export const GROUP_STAGE_QUICK: Readonly<Partial<GroupStageOptions>> = Object.freeze({
+  iterations: 2,
+  promptsPerIteration: 2,
+  evalPrompts: 8,
+  evalEvery: 2,
+});
+
 /** An RLOO/GRPO run's record, as PPO's: statistics per iteration, held-out rows, a few samples. */
 export type GroupHistory = OnlineHistory<GroupStats>;
 

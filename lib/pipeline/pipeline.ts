@@ -4,52 +4,35 @@
  * held-out prompts with the gold scorer.
  * `deno task rlhf` and the notebooks call it.
  */
-import { SEEDS } from "./seeds.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import { disposePolicy } from "../ppo/policy.ts";
 import { disposeRewardModel } from "../reward/reward_model.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import { inRounds, meanPerRequest, type PairedDifference, pairedDifference } from "../eval/paired_difference.ts";
-import { sampleAndScore, type ScoredSample, summariseScores } from "../eval/sample_and_score.ts";
 import { DEFAULT_TASK, loadTask } from "../tasks/registry.ts";
-import type { Task } from "../tasks/types.ts";
+import type { SftExample, Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import type { TrainHistory } from "../train/trainer.ts";
-import { type PretrainOptions, type PretrainResult, runPretrainStage } from "./pretrain_stage.ts";
+import { PRETRAIN_QUICK, type PretrainOptions, type PretrainResult, runPretrainStage } from "./pretrain_stage.ts";
 import { loadPretrained } from "../pretrained.ts";
-import { bestOfN, bestOfNKl } from "../eval/best_of_n.ts";
-import { evaluatePolicy, rewardModelScores } from "../eval/policy_eval.ts";
-import { type DpoStageOptions, type DpoStageResult, runDpoStage } from "./dpo_stage.ts";
-import { type GroupStageOptions, type GroupStageResult, runGroupStage } from "./group_stage.ts";
+import { DPO_STAGE_QUICK, type DpoStageOptions, type DpoStageResult, runDpoStage } from "./dpo_stage.ts";
+import { GROUP_STAGE_QUICK, type GroupStageOptions, type GroupStageResult, runGroupStage } from "./group_stage.ts";
 import type { GroupMethod } from "../group/group_advantages.ts";
 
 import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
 import { BASE_MODEL_DIR } from "./base_export.ts";
-import { runSftStage, type SftOptions } from "./sft_stage.ts";
+import { runSftStage, SFT_QUICK, type SftOptions } from "./sft_stage.ts";
 import { checkpointDirs, type StageName } from "./checkpoint_dirs.ts";
 import { checkSftVocabulary, loadSftJsonl } from "../data/sft_jsonl.ts";
 import { lockHolder, tryLockFile } from "../file_lock.ts";
 import { hashText } from "../hash.ts";
-import { type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
-import { type PPOStageOptions, type PPOStageResult, ppoStartedFrom, runPPOStage } from "./ppo_stage.ts";
+import { REWARD_STAGE_QUICK, type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
+import type { PPOConfig } from "../ppo/ppo_config.ts";
+import { PPO_STAGE_QUICK, type PPOStageOptions, type PPOStageResult, ppoStartedFrom, runPPOStage } from "./ppo_stage.ts";
+import { type FinalEvaluation, finalEvaluation, type OtherMethod } from "./final_evaluation.ts";
+import { StageTimer, type StageTiming } from "./stage_timer.ts";
 
-/** The methods that can run beside PPO. */
-export type OtherMethod = "dpo" | GroupMethod;
-export const OTHER_METHODS: readonly OtherMethod[] = ["dpo", "rloo", "grpo"];
-
-/** One method beside PPO, on the same held-out requests. */
-export interface MethodSummary {
-  scores: ReturnType<typeof summariseScores>;
-  /** Gold, request by request: this method − SFT. */
-  gain: PairedDifference;
-  /** This method − PPO. */
-  overPpo: PairedDifference;
-  /** On PPO's held-out view (the same requests, seed and sampling as PPO's own evaluation). */
-  view: { gold: number; rm: number; kl: number };
-  /** Training wall time. */
-  seconds: number;
-  samples: ScoredSample[];
-}
+export { type MethodSummary, OTHER_METHODS, type OtherMethod } from "./final_evaluation.ts";
+export type { StageTiming } from "./stage_timer.ts";
 
 export interface PipelineOptions {
   /** Task name. @default "poetry-zh" */
@@ -125,29 +108,19 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   fresh: false,
 });
 
-/** The sizes of `--quick`: a first run in about a minute. */
-const QUICK = {
-  pretrain: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } },
-  sft: { train: { steps: 40, evalEvery: 20, checkpointEvery: 20 } },
-  reward: { trainPrompts: 16, heldoutPrompts: 8 },
-  ppo: {
-    iterations: 2,
-    evalPrompts: 8,
-    evalEvery: 2,
-    sampleEvery: 1,
-    checkpointEvery: 2,
-    ppo: { batchSize: 8, miniBatchSize: 4, maxNewTokens: 48 },
-  },
+/** The sizes of `--quick`, a first run in about a minute: each stage's own *_QUICK, and fewer held-out answers. */
+export const PIPELINE_QUICK = Object.freeze({
+  pretrain: PRETRAIN_QUICK,
+  sft: SFT_QUICK,
+  reward: REWARD_STAGE_QUICK,
+  ppo: PPO_STAGE_QUICK,
+  dpo: DPO_STAGE_QUICK,
+  group: GROUP_STAGE_QUICK,
   evalPrompts: 16,
   evalAnswersPerPrompt: 1,
-};
+}) satisfies Partial<PipelineOptions>;
 
-export interface StageTiming {
-  readonly stage: string;
-  readonly seconds: number;
-}
-
-export interface PipelineResult {
+export interface PipelineResult extends FinalEvaluation {
   readonly task: Task;
   readonly tokenizer: Tokenizer;
   /** The SFT model (the caller disposes it). */
@@ -157,47 +130,6 @@ export interface PipelineResult {
   readonly pretrainHistory: TrainHistory;
   readonly sftHistory: TrainHistory;
   readonly skippedTooLong: number;
-  /**
-   * The same held-out prompts answered, with the same sampling, by the pretrained-only, the SFT and the PPO model:
-   * `summary.answersPerRequest` rounds of the `summary.requests` prompts, one round after the other (the
-   * pretrained-only model one round: its gap to SFT is thirty times its standard error, and its answers, which
-   * never end, cost the most to sample).
-   */
-  readonly before: ScoredSample[];
-  readonly after: ScoredSample[];
-  readonly afterPpo: ScoredSample[];
-  readonly summary: {
-    pretrained: ReturnType<typeof summariseScores>;
-    sft: ReturnType<typeof summariseScores>;
-    ppo: ReturnType<typeof summariseScores>;
-    requests: number;
-    answersPerRequest: number;
-    /** Gold score, request by request (each request's mean over its answers): SFT − pretrained and PPO − SFT, with standard errors. */
-    sftGain: PairedDifference;
-    ppoGain: PairedDifference;
-    /**
-     * Best-of-n (n = answers per request): the reward model picks one of the SFT model's n answers to each
-     * request. Its gold score, its gain over SFT (paired), PPO's gain over it, and its KL to SFT (closed form).
-     * Undefined with one answer per request.
-     */
-    bestOfN?: {
-      n: number;
-      kl: number;
-      scores: ReturnType<typeof summariseScores>;
-      gain: PairedDifference;
-      ppoOverIt: PairedDifference;
-      picks: ScoredSample[];
-    };
-    /** Share of answers in each class of the task's preference (e.g. bright / even / sorrowful), per model. */
-    preferenceClasses?: {
-      pretrained: Record<string, number>;
-      sft: Record<string, number>;
-      ppo: Record<string, number>;
-      bestOfN?: Record<string, number>;
-    } & Partial<Record<OtherMethod, Record<string, number>>>;
-    /** Each method beside PPO: gold on the same requests, its gain over SFT and over PPO, RM score / KL on PPO's held-out view. */
-    methods: Partial<Record<OtherMethod, MethodSummary>>;
-  };
   /** The reward model (the caller disposes it) and how well it learned the rankings. */
   readonly reward: RewardStageResult;
   /** The PPO policy (the caller disposes it), its history and SFT-vs-PPO evaluation. */
@@ -259,212 +191,137 @@ async function removeStageCheckpoints(o: PipelineOptions): Promise<void> {
   }
 }
 
+/** The stages one after the other, then the final evaluation. */
 async function runStages(o: PipelineOptions): Promise<PipelineResult> {
-  const quick = o.quick ? QUICK : undefined;
-  const timings: StageTiming[] = [];
-  const timed = async <T>(stage: string, run: () => Promise<T>): Promise<T> => {
-    const start = performance.now();
-    const result = await run();
-    timings.push({ stage, seconds: (performance.now() - start) / 1000 });
-    return result;
-  };
-  const dirs = stageDirs(o);
+  const s = stageOptions(o);
+  const timer = new StageTimer();
   const task = await loadTask(o.task);
-  // Your own SFT data is read (and any malformed line reported) before the first stage.
-  const ownSftData = o.sftDataPath ? await loadSftJsonl(o.sftDataPath) : undefined;
-  const pretrainDir = dirs.pretrain;
-  const initDir = o.initFrom ?? BASE_MODEL_DIR;
-  const base = o.fromScratch
-    ? await timed("pretrain", () =>
-      runPretrainStage(task, {
-        checkpointDir: pretrainDir,
-        quiet: o.quiet,
-        ...o.pretrain,
-        train: { ...quick?.pretrain.train, ...o.pretrain.train },
-      }))
-    : await loadInitialModel(initDir);
-  const tokenizer = base.tokenizer;
-  if (ownSftData) {
-    let warning: string | undefined;
-    try {
-      warning = checkSftVocabulary(o.sftDataPath!, ownSftData, tokenizer);
-    } catch (err) {
-      disposeGPT2(base.model);
-      throw err;
-    }
-    if (warning) console.warn(`warning: ${warning}`);
-  }
-  // SFT records which weights (and which data of your own) it started from, so that it never resumes a run that started elsewhere.
-  const startedFrom = [
-    await checkpointFingerprint(o.fromScratch ? pretrainDir : initDir),
-    ...(ownSftData ? [`sft data ${hashText(JSON.stringify(ownSftData)).toString(16)}`] : []),
-  ].join(" + ");
-  const pretrainedOnly = cloneGPT2(base.model, { trainable: false });
+  const start = await startingModel(o, { task, timer, pretrain: s.pretrain, pretrainDir: s.dirs.pretrain });
+  const { tokenizer, startedFrom, ownSftData } = start;
+  const pretrainedOnly = cloneGPT2(start.model, { trainable: false });
   // SFT fine-tunes the base's weights in place: from here on they are the SFT model, the start of the
   // reward model and of PPO's policy, value model and frozen reference.
-  const sftModel = base.model;
-  const sftDir = dirs.sft;
+  const sftModel = start.model;
   try {
-    const sft = await timed("sft", () =>
-      runSftStage(sftModel, tokenizer, task, {
-        checkpointDir: sftDir,
-        startedFrom,
-        quiet: o.quiet,
-        ...(ownSftData ? { examples: ownSftData } : {}),
-        ...o.sft,
-        train: { ...quick?.sft.train, ...o.sft.train },
-      }));
-    const rmDir = dirs.rm;
-    const reward = await timed("reward model", () =>
-      runRewardStage(sftModel, tokenizer, task, sftDir, {
-        checkpointDir: rmDir,
-        labelsPath: o.labelsPath,
-        quiet: o.quiet,
-        ...quick?.reward,
-        ...o.reward,
-      }));
-    const sftFingerprint = await checkpointFingerprint(sftDir);
-    const startedFromSftAndRm = await ppoStartedFrom(sftDir, rmDir);
-    const ppo = await timed("ppo", () =>
-      runPPOStage(sftModel, tokenizer, task, reward.rm, {
-        checkpointDir: dirs.ppo,
-        startedFrom: startedFromSftAndRm,
-        quiet: o.quiet,
-        ...quick?.ppo,
-        ...o.ppo,
-        ppo: { ...quick?.ppo.ppo, ...o.ppo.ppo },
-      }));
+    const sft = await timer.time(
+      "sft",
+      () => runSftStage(sftModel, tokenizer, task, { startedFrom, ...(ownSftData ? { examples: ownSftData } : {}), ...s.sft }),
+    );
+    const reward = await timer.time("reward model", () => runRewardStage(sftModel, tokenizer, task, s.dirs.sft, s.reward));
+    const sftFingerprint = await checkpointFingerprint(s.dirs.sft);
+    const startedFromSftAndRm = await ppoStartedFrom(s.dirs.sft, s.dirs.rm);
+    const ppo = await timer.time(
+      "ppo",
+      () => runPPOStage(sftModel, tokenizer, task, reward.rm, { startedFrom: startedFromSftAndRm, ...s.ppo }),
+    );
     const dpo = o.methods.includes("dpo")
-      ? await timed("dpo", () =>
-        runDpoStage(sftModel, tokenizer, reward.lists, {
-          checkpointDir: dirs.dpo,
-          startedFrom: sftFingerprint,
-          quiet: o.quiet,
-          ...o.dpo,
-          dpo: { ...(quick ? { epochs: 1, pairsPerStep: 4 } : {}), ...o.dpo.dpo },
-        }))
+      ? await timer.time("dpo", () => runDpoStage(sftModel, tokenizer, reward.lists, { startedFrom: sftFingerprint, ...s.dpo }))
       : undefined;
     const group: Partial<Record<GroupMethod, GroupStageResult>> = {};
     for (const method of (["rloo", "grpo"] as const).filter((m) => o.methods.includes(m))) {
-      group[method] = await timed(method, () =>
-        runGroupStage(sftModel, tokenizer, task, reward.rm, {
-          checkpointDir: dirs[method],
-          startedFrom: startedFromSftAndRm,
-          quiet: o.quiet,
-          ...(quick ? { iterations: 2, promptsPerIteration: 2, evalPrompts: 8, evalEvery: 2 } : {}),
-          ...o.group,
-          // On PPO's terms (its learning rate and answer length, also when they are changed for PPO); the KL
-          // enters as each method's paper has it: RLOO in the reward, GRPO as a loss term.
-          group: {
-            maxNewTokens: ppo.config.maxNewTokens,
-            lr: ppo.config.lr,
-            method,
-            klIn: method === "rloo" ? "reward" : "loss",
-            ...o.group.group,
-          },
-        }));
+      group[method] = await timer.time(
+        method,
+        () => runGroupStage(sftModel, tokenizer, task, reward.rm, { startedFrom: startedFromSftAndRm, ...s.group(method, ppo.config) }),
+      );
     }
-    const heldout = task.prompts("heldout", 0).slice(0, o.evalPrompts ?? quick?.evalPrompts);
-    const rounds = o.evalAnswersPerPrompt ?? quick?.evalAnswersPerPrompt ?? 4;
-    const prompts = inRounds(heldout, rounds);
-    const sampling = { topP: o.topP, seed: SEEDS.finalEvaluation, maxNewTokens: o.evalMaxNewTokens };
-    const [before, after, afterPpo] = await timed("evaluate", async () => [
-      await sampleAndScore(pretrainedOnly, tokenizer, task, heldout, sampling),
-      await sampleAndScore(sftModel, tokenizer, task, prompts, sampling),
-      await sampleAndScore(ppo.policy.lm, tokenizer, task, prompts, sampling),
-    ]);
-    const n = heldout.length;
-    const methods: Partial<Record<OtherMethod, MethodSummary>> = {};
     const others: [OtherMethod, GPT2Model][] = [
       ...(dpo ? [["dpo", dpo.policy] as [OtherMethod, GPT2Model]] : []),
       ...Object.entries(group).map(([m, r]) => [m, r!.lm] as [OtherMethod, GPT2Model]),
     ];
-    for (const [method, lm] of others) {
-      const samples = await timed(`evaluate ${method}`, () => sampleAndScore(lm, tokenizer, task, prompts, sampling));
-      const ppoView = task.prompts("heldout", 0).slice(0, ppo.after.samples.length);
-      const view = await evaluatePolicy(lm, sftModel, reward.rm, tokenizer, task, ppoView, {
-        sampling: ppo.config.sampling,
-        maxNewTokens: ppo.config.maxNewTokens,
-        seed: SEEDS.heldoutView,
-      });
-      methods[method] = {
-        scores: summariseScores(samples),
-        gain: pairedDifference(perRequest(after, n), perRequest(samples, n)),
-        overPpo: pairedDifference(perRequest(afterPpo, n), perRequest(samples, n)),
-        view: { gold: view.gold, rm: view.rm, kl: view.kl },
-        seconds: timings.find((t) => t.stage === method)?.seconds ?? 0,
-        samples,
-      };
-    }
-    let bestOf: NonNullable<PipelineResult["summary"]["bestOfN"]> | undefined;
-    if (rounds >= 2) {
-      const rewards = await rewardModelScores(reward.rm, tokenizer, after);
-      const picks = bestOfN(rewards, n).map((i) => after[i]);
-      const totals = picks.map((s) => s.score.total);
-      bestOf = {
-        n: rounds,
-        kl: bestOfNKl(rounds),
-        scores: summariseScores(picks),
-        gain: pairedDifference(perRequest(after, n), totals),
-        ppoOverIt: pairedDifference(totals, perRequest(afterPpo, n)),
-        picks,
-      };
-    }
-    const classOf = task.preference?.classOf;
-    const shares = (samples: ScoredSample[]) => classShares(samples.map((s) => classOf!(s.response)));
-    const preferenceClasses = classOf
-      ? {
-        pretrained: shares(before),
-        sft: shares(after),
-        ppo: shares(afterPpo),
-        ...(bestOf ? { bestOfN: shares(bestOf.picks) } : {}),
-        ...Object.fromEntries(Object.entries(methods).map(([m, v]) => [m, shares(v!.samples)])),
-      }
-      : undefined;
+    const evaluation = await finalEvaluation(
+      { task, tokenizer, pretrained: pretrainedOnly, sft: sftModel, ppo, others, rm: reward.rm },
+      { requests: s.evalPrompts, answersPerRequest: s.evalAnswersPerPrompt, topP: o.topP, maxNewTokens: o.evalMaxNewTokens, timer },
+    );
     return {
       task,
       tokenizer,
       model: sftModel,
       startedFrom,
-      pretrainHistory: base.history,
+      pretrainHistory: start.history,
       sftHistory: sft.history,
       skippedTooLong: sft.skippedTooLong,
-      before,
-      after,
-      afterPpo,
-      summary: {
-        pretrained: summariseScores(before),
-        sft: summariseScores(after),
-        ppo: summariseScores(afterPpo),
-        requests: heldout.length,
-        answersPerRequest: rounds,
-        sftGain: pairedDifference(perRequest(before, heldout.length), perRequest(after, heldout.length)),
-        ppoGain: pairedDifference(perRequest(after, heldout.length), perRequest(afterPpo, heldout.length)),
-        bestOfN: bestOf,
-        preferenceClasses,
-        methods,
-      },
+      ...evaluation,
       reward,
       ppo,
       dpo,
       group,
-      timings,
-      checkpointDirs: dirs,
+      timings: timer.timings,
+      checkpointDirs: s.dirs,
     };
   } finally {
     disposeGPT2(pretrainedOnly);
   }
 }
 
-/** Share of each class among the answers, classes in alphabetical order. */
-function classShares(classes: string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const c of classes) counts[c] = (counts[c] ?? 0) + 1;
-  return Object.fromEntries(Object.entries(counts).map(([c, k]) => [c, k / Math.max(1, classes.length)]));
+/**
+ * What each stage runs with: its checkpoint directory, `--quick`'s sizes (PIPELINE_QUICK) when asked, then
+ * the caller's overrides. What depends on an earlier stage's result (what a stage started from) is added
+ * where the stage runs.
+ */
+function stageOptions(o: PipelineOptions) {
+  const q = o.quick ? PIPELINE_QUICK : undefined;
+  const dirs = stageDirs(o);
+  const quiet = o.quiet;
+  return {
+    dirs,
+    pretrain: { checkpointDir: dirs.pretrain, quiet, ...q?.pretrain, ...o.pretrain, train: { ...q?.pretrain.train, ...o.pretrain.train } },
+    sft: { checkpointDir: dirs.sft, quiet, ...q?.sft, ...o.sft, train: { ...q?.sft.train, ...o.sft.train } },
+    reward: { checkpointDir: dirs.rm, labelsPath: o.labelsPath, quiet, ...q?.reward, ...o.reward },
+    ppo: { checkpointDir: dirs.ppo, quiet, ...q?.ppo, ...o.ppo, ppo: { ...q?.ppo.ppo, ...o.ppo.ppo } },
+    dpo: { checkpointDir: dirs.dpo, quiet, ...q?.dpo, ...o.dpo, dpo: { ...q?.dpo.dpo, ...o.dpo.dpo } },
+    // RLOO and GRPO on PPO's terms (its learning rate and answer length, also when they are changed for PPO); the KL
+    // enters as each method's paper has it: RLOO in the reward, GRPO as a loss term.
+    group: (method: GroupMethod, ppo: PPOConfig) => ({
+      checkpointDir: dirs[method],
+      quiet,
+      ...q?.group,
+      ...o.group,
+      group: {
+        maxNewTokens: ppo.maxNewTokens,
+        lr: ppo.lr,
+        method,
+        klIn: method === "rloo" ? "reward" as const : "loss" as const,
+        ...o.group.group,
+      },
+    }),
+    evalPrompts: o.evalPrompts ?? q?.evalPrompts,
+    evalAnswersPerPrompt: o.evalAnswersPerPrompt ?? q?.evalAnswersPerPrompt ?? 4,
+  };
 }
 
-/** Each request's mean gold score over its answers. */
-const perRequest = (samples: ScoredSample[], requests: number) => meanPerRequest(samples.map((s) => s.score.total), requests);
+/**
+ * The model SFT starts from: pretrained on the task's corpus (`fromScratch`) or loaded from a directory.
+ * `startedFrom` names it and your own SFT data (read, and checked against its vocabulary, before the first
+ * stage), so that SFT never resumes a run that started elsewhere.
+ */
+async function startingModel(
+  o: PipelineOptions,
+  run: { task: Task; timer: StageTimer; pretrain: Partial<PretrainOptions>; pretrainDir: string },
+): Promise<PretrainResult & { startedFrom: string; ownSftData?: SftExample[] }> {
+  const ownSftData = o.sftDataPath ? await loadSftJsonl(o.sftDataPath) : undefined;
+  const initDir = o.initFrom ?? BASE_MODEL_DIR;
+  const base = o.fromScratch
+    ? await run.timer.time("pretrain", () => runPretrainStage(run.task, run.pretrain))
+    : await loadInitialModel(initDir);
+  if (ownSftData) checkOwnSftData(o.sftDataPath!, ownSftData, base);
+  const startedFrom = [
+    await checkpointFingerprint(o.fromScratch ? run.pretrainDir : initDir),
+    ...(ownSftData ? [`sft data ${hashText(JSON.stringify(ownSftData)).toString(16)}`] : []),
+  ].join(" + ");
+  return { ...base, startedFrom, ownSftData };
+}
+
+/** Your own SFT data against the starting model's vocabulary: a warning for a few unknown characters, an error (the model freed) for many. */
+function checkOwnSftData(path: string, examples: readonly SftExample[], base: PretrainResult): void {
+  let warning: string | undefined;
+  try {
+    warning = checkSftVocabulary(path, examples, base.tokenizer);
+  } catch (err) {
+    disposeGPT2(base.model);
+    throw err;
+  }
+  if (warning) console.warn(`warning: ${warning}`);
+}
 
 /** A loaded HF GPT-2 directory in place of the pretraining stage. */
 async function loadInitialModel(dir: string): Promise<PretrainResult> {

@@ -67,6 +67,16 @@ export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
   checkpointDir: "checkpoints/ppo",
 });
 
+/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+export const PPO_STAGE_QUICK: Readonly<Partial<PPOStageOptions>> = Object.freeze({
+  iterations: 2,
+  evalPrompts: 8,
+  evalEvery: 2,
+  sampleEvery: 1,
+  checkpointEvery: 2,
+  ppo: Object.freeze({ batchSize: 8, miniBatchSize: 4, maxNewTokens: 48 }),
+});
+
 /**
  * What a PPO run starts from, as its checkpoint records it: the fingerprints of the SFT model's and the
  * reward model's checkpoints (the pipeline and notebook 03 record the same, so either resumes the other's run).

@@ -38,6 +38,11 @@ export const PRETRAIN_DEFAULTS: Readonly<PretrainOptions> = Object.freeze({
   checkpointDir: "checkpoints/pretrain",
 });
 
+/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+export const PRETRAIN_QUICK: Readonly<Partial<PretrainOptions>> = Object.freeze({
+  train: Object.freeze({ steps: 40, evalEvery: 20, checkpointEvery: 20 }),
+});
+
 export interface PretrainResult {
   readonly model: GPT2Model;
   readonly tokenizer: Tokenizer;

@@ -67,6 +67,9 @@ export const REWARD_STAGE_DEFAULTS: Readonly<RewardStageOptions> = Object.freeze
   train: {},
 });
 
+/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+export const REWARD_STAGE_QUICK: Readonly<Partial<RewardStageOptions>> = Object.freeze({ trainPrompts: 16, heldoutPrompts: 8 });
+
 export interface RewardStageResult {
   readonly rm: RewardModel;
   readonly history: RewardHistory;

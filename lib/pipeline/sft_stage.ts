@@ -28,6 +28,11 @@ export const SFT_DEFAULTS: Readonly<SftOptions> = Object.freeze({
   checkpointDir: "checkpoints/sft",
 });
 
+/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+export const SFT_QUICK: Readonly<Partial<SftOptions>> = Object.freeze({
+  train: Object.freeze({ steps: 40, evalEvery: 20, checkpointEvery: 20 }),
+});
+
 export interface SftResult {
   readonly history: TrainHistory;
   /** Examples longer than the context, skipped (not truncated). */
