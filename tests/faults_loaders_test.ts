@@ -11,20 +11,11 @@ import { gpt2ConfigToHF } from "../lib/checkpoint/hf_config.ts";
 import { readTorchStateDict } from "../lib/checkpoint/torch_pickle.ts";
 import { gpt2ParamShapes, resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
-import { assert } from "./helpers.ts";
+import { assert, withTempDir } from "./helpers.ts";
 
 await initBackend({ quiet: true });
 const ROOT = new URL("..", import.meta.url).pathname;
 const TINY = resolveGPT2Config({ vocab_size: 30, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2 });
-
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function saveTiny(dir: string, seed = 1): Promise<void> {
   const model = createGPT2(TINY, { seed });

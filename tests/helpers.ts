@@ -67,3 +67,13 @@ export async function runScript(script: string, args: readonly string[]): Promis
   }).output();
   return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
 }
+
+/** Runs `body` with a new temporary directory, removed afterwards (also when `body` throws). */
+export async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -12,7 +12,7 @@ import { type GPT2Config, gpt2ParamShapes, resolveGPT2Config } from "../lib/gpt2
 import type { GPT2Model, GPT2Params } from "../lib/gpt2/model_types.ts";
 import { loadPretrained, savePretrained } from "../lib/pretrained.ts";
 import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
-import { assert } from "./helpers.ts";
+import { assert, withTempDir } from "./helpers.ts";
 
 await initBackend({ quiet: true });
 const config = resolveGPT2Config({ vocab_size: 30, n_positions: 8, n_embd: 8, n_layer: 2, n_head: 2 });
@@ -45,15 +45,6 @@ async function assertSameWeights(a: GPT2Model, b: GPT2Model): Promise<void> {
   for (const name of Object.keys(a.params)) {
     assert.deepEqual(b.params[name].shape, a.params[name].shape, name);
     assert.deepEqual(await b.params[name].data(), await a.params[name].data(), name);
-  }
-}
-
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -11,7 +11,7 @@ import {
 import { BPE_FILE, loadTokenizer, saveTokenizerFiles } from "../lib/tokenizer/io.ts";
 import { CHAT_SPECIAL_TOKENS } from "../lib/tokenizer/chat_template.ts";
 import type { Tokenizer } from "../lib/tokenizer/types.ts";
-import { assert } from "./helpers.ts";
+import { assert, withTempDir } from "./helpers.ts";
 
 const SAMPLES: Record<string, string> = {
   english: "Hello world, it's a test.\nNew line!  Two spaces,\ttab.",
@@ -27,15 +27,6 @@ function assertRoundTrips(tok: Tokenizer, texts: Record<string, string>) {
     const ids = tok.encode(text);
     assert.ok(ids.every((id) => Number.isInteger(id) && id >= 0 && id < tok.vocabSize), `${what}: ids within 0..${tok.vocabSize - 1}`);
     assert.equal(tok.decode(ids), text, what);
-  }
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "tokenizer_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
