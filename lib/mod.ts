@@ -111,7 +111,7 @@ export { computeGae, maskedMean, maskedVar, maskedWhiten } from "./ppo/advantage
 export { AdaptiveKLController, FixedKLController, perTokenRewards } from "./ppo/kl.ts";
 export { clippedPolicyLoss, clippedValueLoss } from "./ppo/losses.ts";
 export { PPO_DEFAULTS, type PPOConfig, resolvePPOConfig } from "./ppo/ppo_config.ts";
-export { createPolicy, disposePolicy, type Policy, policyParams } from "./ppo/policy.ts";
+export { createPolicy, createPolicyOptimizer, disposePolicy, type Policy, policyParams } from "./ppo/policy.ts";
 export { ppoIteration, type PPOIterationOptions, type PPOStats } from "./ppo/ppo_step.ts";
 export { type Advantages, advantages, ppoUpdate, type ScoredRollout, scoreRollout, type UpdateStats } from "./ppo/ppo_phases.ts";
 export { evaluatePolicy, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";

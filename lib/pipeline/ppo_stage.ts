@@ -13,7 +13,7 @@ import { sampleAndScore } from "../eval/sample_and_score.ts";
 import { type PolicyEvaluation, rewardModelScores } from "../eval/policy_eval.ts";
 import { AdaptiveKLController, FixedKLController } from "../ppo/kl.ts";
 import { type PPOConfig, resolvePPOConfig } from "../ppo/ppo_config.ts";
-import { createPolicy, disposePolicy, type Policy, policyParams } from "../ppo/policy.ts";
+import { createPolicy, createPolicyOptimizer, disposePolicy, type Policy } from "../ppo/policy.ts";
 import { ppoIteration, type PPOStats } from "../ppo/ppo_step.ts";
 import { tensorFile } from "../run/run_directory.ts";
 import { type HeldoutViewOptions, type OnlineHistory, type OnlineMethod, runOnlineRL } from "./online_rl.ts";
@@ -22,7 +22,6 @@ import { type RewardModel, standardisation } from "../reward/reward_model.ts";
 import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
-import { AdamW } from "../train/adamw.ts";
 import { encodeSftExamples, randomSftBatches } from "../data/sft_batches.ts";
 
 export interface PPOStageOptions extends HeldoutViewOptions {
@@ -108,8 +107,7 @@ export async function runPPOStage(
   const config = resolvePPOConfig(o.ppo);
   const policy = createPolicy(sft);
   const reference = cloneGPT2(sft, { trainable: false });
-  const headScale = config.valueHeadLrScale;
-  const optimizer = new AdamW(policyParams(policy), { weightDecay: 0, lrScale: { "value.weight": headScale, "value.bias": headScale } });
+  const optimizer = createPolicyOptimizer(policy, config);
   const kl = config.klTarget
     ? new AdaptiveKLController(config.initKlCoef, config.klTarget, config.klHorizon)
     : new FixedKLController(config.initKlCoef);

@@ -8,6 +8,8 @@ import { tf, variableOf } from "../tf.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { ValueHead } from "../rollout/sequence_batch.ts";
+import { AdamW } from "../train/adamw.ts";
+import type { PPOConfig } from "./ppo_config.ts";
 
 export interface Policy {
   readonly lm: GPT2Model;
@@ -24,6 +26,15 @@ export function createPolicy(sft: GPT2Model): Policy {
 
 export function policyParams(p: Policy): Record<string, tf.Variable> {
   return { ...p.lm.params, "value.weight": p.value.weight, "value.bias": p.value.bias };
+}
+
+/**
+ * PPO's optimiser for the policy (the PPO stage and notebook 03 use it): AdamW without weight decay, the value
+ * head at `valueHeadLrScale` × the learning rate, since it starts at zero and must reach the scale of the returns.
+ */
+export function createPolicyOptimizer(p: Policy, config: Pick<PPOConfig, "valueHeadLrScale">): AdamW {
+  const scale = config.valueHeadLrScale;
+  return new AdamW(policyParams(p), { weightDecay: 0, lrScale: { "value.weight": scale, "value.bias": scale } });
 }
 
 export function disposePolicy(p: Policy): void {
