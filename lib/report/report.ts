@@ -130,50 +130,43 @@ export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
 /** Writes report.html and metrics.json into `dir`; returns their paths. */
 export async function writeReport(r: PipelineResult, dir: string, ctx: ReportContext): Promise<{ html: string; metrics: string }> {
   const metrics = pipelineMetrics(r, ctx);
-  const st = r.ppo.history.stats;
-  const ev = r.ppo.history.eval;
-  const headline = [heldoutGoldChart(ev, r.task.preference?.part), heldoutRewardChart(ev), heldoutKlChart(ev)];
-  const charts = [
-    ...(r.pretrainHistory.train.length ? [lossChart(r.pretrainHistory, "预训练 pretraining loss")] : []),
-    lossChart(r.sftHistory, "SFT loss (assistant tokens)"),
-    rewardTrainingChart(r.reward.history),
-    rewardAccuracyChart(r.reward.history),
-    lineChart({
-      title: "PPO rollouts: reward-model score",
-      xTitle: "iteration",
-      yTitle: "objective/scores (std. units)",
-      series: [{ name: "objective/scores", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/scores"]) }],
-    }),
-    lineChart({
-      title: "PPO rollouts: KL to SFT",
-      xTitle: "iteration",
-      yTitle: "objective/kl (nats per answer)",
-      series: [{ name: "objective/kl", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/kl"]) }],
-    }),
-    lineChart({
-      title: "PPO rollouts: entropy",
-      xTitle: "iteration",
-      yTitle: "objective/entropy (nats per answer)",
-      series: [{ name: "objective/entropy", x: st.map((s) => s.iteration), y: st.map((s) => s["objective/entropy"]) }],
-    }),
-  ];
-  const { pretrained, sft, ppo } = r.summary;
+  const html = [
+    pageHead(r),
+    summarySection(r, ctx, metrics.date),
+    comparisonSection(r),
+    heldoutChartsSection(r),
+    sideBySideSection(r),
+    detailsSection(r),
+    trainingChartsSection(r),
+    configurationSection(ctx),
+    metricsSection(metrics),
+  ].join("\n") + "\n</body></html>\n";
+  const paths = { html: `${dir}/report.html`, metrics: `${dir}/metrics.json` };
+  // Two runs that end together write their pairs one after the other: never one's report beside the other's numbers.
+  await withFileLock(dir, async () => {
+    await writeTextFileAtomic(paths.html, html);
+    await writeJsonAtomic(paths.metrics, metrics);
+  });
+  return paths;
+}
+
+/** The page up to its title: a self-contained page that reads on a phone and prints. */
+function pageHead(r: PipelineResult): string {
+  return `<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>RLHF report · ${r.task.name}</title>
+<style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}td{white-space:pre-wrap}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}
+@media print{body{max-width:none;margin:0}pre{white-space:pre-wrap;word-break:break-all}table{display:table}svg,tr{break-inside:avoid}}</style></head><body>
+<h1>训练自己的 ChatGPT · RLHF report</h1>`;
+}
+
+/** The run in a few sentences: where it started, on what machine, how long; the reward model; PPO − SFT; the preference's classes. */
+function summarySection(r: PipelineResult, ctx: ReportContext, date: string): string {
   const bo = r.summary.bestOfN;
-  const classes = r.summary.preferenceClasses;
-  const shareLine = classes
-    ? `<p>Answers by class of the preference (share of all answers): ${
-      Object.keys(classes.sft).map((k) =>
-        `${k} ${(classes.sft[k] ?? 0).toFixed(2)} (SFT) → ${(classes.ppo[k] ?? 0).toFixed(2)} (PPO)${
-          classes.bestOfN ? `, ${(classes.bestOfN[k] ?? 0).toFixed(2)} (best-of-${bo!.n})` : ""
-        }`
-      ).join("; ")
-    }.</p>`
-    : "";
   const se = (p: { mean: number; standardError: number }) => (p.standardError > 0 ? (p.mean / p.standardError).toFixed(0) : "∞");
-  const summary = `<p>Task <b>${r.task.name}</b> (${r.task.description}), started from <code>${r.startedFrom}</code>; ${
+  return `<p>Task <b>${r.task.name}</b> (${r.task.description}), started from <code>${r.startedFrom}</code>; ${
     escapeHtml(machineLine())
   }; backend ${ctx.backend}; total ${ctx.totalSeconds.toFixed(0)} s
-(${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}); ${metrics.date}.</p>
+(${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}); ${date}.</p>
 ${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.task.preference.description}.</p>` : ""}
 <p><b>Reward model</b>: held-out pairwise accuracy ${r.reward.heldoutAccuracy.pairwise.toFixed(3)} (untrained ${
     r.reward.accuracyBefore.pairwise.toFixed(3)
@@ -183,10 +176,43 @@ ${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.tas
   } (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${
     bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""
   }.</p>
-${shareLine}`;
+${preferenceSharesLine(r)}`;
+}
+
+/** Answers by class of the preference, SFT → PPO (and best-of-n); empty for a task without classes. */
+function preferenceSharesLine(r: PipelineResult): string {
+  const classes = r.summary.preferenceClasses;
+  const bo = r.summary.bestOfN;
+  return classes
+    ? `<p>Answers by class of the preference (share of all answers): ${
+      Object.keys(classes.sft).map((k) =>
+        `${k} ${(classes.sft[k] ?? 0).toFixed(2)} (SFT) → ${(classes.ppo[k] ?? 0).toFixed(2)} (PPO)${
+          classes.bestOfN ? `, ${(classes.bestOfN[k] ?? 0).toFixed(2)} (best-of-${bo!.n})` : ""
+        }`
+      ).join("; ")
+    }.</p>`
+    : "";
+}
+
+/** Every method on the same held-out requests (lib/report/comparison.ts). */
+function comparisonSection(r: PipelineResult): string {
+  return `<h2>Every method on the same held-out evaluation</h2>${
+    new Table(COMPARISON_COLUMNS, methodComparison(r).map((row) => Object.values(row))).html()
+  }`;
+}
+
+/** PPO's held-out view along its run: gold, reward-model score, KL. */
+function heldoutChartsSection(r: PipelineResult): string {
+  const ev = r.ppo.history.eval;
+  const charts = [heldoutGoldChart(ev, r.task.preference?.part), heldoutRewardChart(ev), heldoutKlChart(ev)];
+  return `<h2>What PPO did, on held-out requests</h2>${charts.map((c) => renderSvg(c.spec)).join("\n")}`;
+}
+
+/** A few requests where SFT and PPO differ most, answered by both (lib/report/samples.ts picks them). */
+function sideBySideSection(r: PipelineResult): string {
   const classOf = r.task.preference?.classOf;
   const tag = (text: string) => (classOf ? ` · ${classOf(text)}` : "");
-  const sideBySide = new Table(
+  const table = new Table(
     ["request", "shown because", "SFT", "PPO"],
     sideBySidePicks(r, 4, 4).map(({ index: i, why }) => [
       r.after[i].prompt.messages.at(-1)!.content,
@@ -195,41 +221,18 @@ ${shareLine}`;
       `${r.afterPpo[i].response}\n(gold ${r.afterPpo[i].score.total.toFixed(2)}${tag(r.afterPpo[i].response)})`,
     ]),
   );
-  const tables = [
+  return `<h2>SFT and PPO answers to the same held-out requests</h2>${table.html()}`;
+}
+
+/** The detail tables, one under each title. */
+function detailsSection(r: PipelineResult): string {
+  const tables: [string, Table][] = [
     ["Stage times (s)", new Table(["stage", "seconds"], r.timings.map((t) => [t.stage, t.seconds.toFixed(0)]))],
     [
       `Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers (pretrained-only: 1), same sampling`,
-      new Table(["metric", "pretrained", "SFT", "PPO", ...(bo ? [`best-of-${bo.n}`] : [])], [
-        ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3), ...(bo ? [bo.scores.total.toFixed(3)] : [])],
-        [
-          "gain, paired ± 1 SE (SFT: over pretrained; PPO, best-of-n: over SFT)",
-          "",
-          formatDifference(r.summary.sftGain),
-          formatDifference(r.summary.ppoGain),
-          ...(bo ? [formatDifference(bo.gain)] : []),
-        ],
-        ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3), ...(bo ? [bo.scores.ended.toFixed(3)] : [])],
-        ...Object.keys(sft.parts).map((
-          k,
-        ) => [
-          k,
-          (pretrained.parts[k] ?? 0).toFixed(3),
-          sft.parts[k].toFixed(3),
-          (ppo.parts[k] ?? 0).toFixed(3),
-          ...(bo ? [(bo.scores.parts[k] ?? 0).toFixed(3)] : []),
-        ]),
-      ]),
+      goldScoreTable(r),
     ],
-    [
-      "Reward model",
-      new Table(["metric", "value"], [
-        ["held-out pairwise accuracy (pairs the labeler did not tie)", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
-        ["held-out pairs tied by the labeler (left out)", r.reward.heldoutTiedPairs.toFixed(3)],
-        ["held-out exact order", r.reward.heldoutAccuracy.exactOrder.toFixed(3)],
-        ["Spearman(RM, gold)", r.reward.spearmanWithGold.toFixed(3)],
-        ["the gold scorer's own pairwise accuracy on these labels (ceiling)", r.reward.goldAccuracy.pairwise.toFixed(3)],
-      ]),
-    ],
+    ["Reward model", rewardModelTable(r)],
     [
       "What the reward model sees: held-out pairs the gold score tells apart, by the part that differs",
       new Table(
@@ -254,42 +257,84 @@ ${shareLine}`;
         ["KL to SFT", r.ppo.before.kl.toFixed(3), r.ppo.after.kl.toFixed(3)],
       ]),
     ],
+    ["Samples side by side, with the model SFT started from", samplesTable(r)],
+  ];
+  return `<h2>Details</h2>\n${tables.map(([title, table]) => `<h3>${title}</h3>${table.html()}`).join("\n")}`;
+}
+
+/** Gold score (total, gain, ended, each part) of the pretrained-only model, SFT, PPO and best-of-n. */
+function goldScoreTable(r: PipelineResult): Table {
+  const { pretrained, sft, ppo } = r.summary;
+  const bo = r.summary.bestOfN;
+  return new Table(["metric", "pretrained", "SFT", "PPO", ...(bo ? [`best-of-${bo.n}`] : [])], [
+    ["total", pretrained.total.toFixed(3), sft.total.toFixed(3), ppo.total.toFixed(3), ...(bo ? [bo.scores.total.toFixed(3)] : [])],
     [
-      "Samples side by side, with the model SFT started from",
-      new Table(
-        ["request", "pretrained", "SFT", "PPO"],
-        r.after.slice(0, Math.min(6, r.summary.requests)).map((s, i) => [
-          s.prompt.messages.at(-1)!.content,
-          r.before[i].response,
-          s.response,
-          r.afterPpo[i]?.response ?? "",
-        ]),
-      ),
+      "gain, paired ± 1 SE (SFT: over pretrained; PPO, best-of-n: over SFT)",
+      "",
+      formatDifference(r.summary.sftGain),
+      formatDifference(r.summary.ppoGain),
+      ...(bo ? [formatDifference(bo.gain)] : []),
     ],
-  ] as const;
-  const html =
-    `<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>RLHF report · ${r.task.name}</title>
-<style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:0.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}td{white-space:pre-wrap}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}
-@media print{body{max-width:none;margin:0}pre{white-space:pre-wrap;word-break:break-all}table{display:table}svg,tr{break-inside:avoid}}</style></head><body>
-<h1>训练自己的 ChatGPT · RLHF report</h1>
-${summary}
-<h2>Every method on the same held-out evaluation</h2>${
-      new Table(COMPARISON_COLUMNS, methodComparison(r).map((row) => Object.values(row))).html()
-    }
-<h2>What PPO did, on held-out requests</h2>${headline.map((c) => renderSvg(c.spec)).join("\n")}
-<h2>SFT and PPO answers to the same held-out requests</h2>${sideBySide.html()}
-<h2>Details</h2>
-${tables.map(([title, table]) => `<h3>${title}</h3>${table.html()}`).join("\n")}
-<h3>Training charts</h3>${charts.map((c) => renderSvg(c.spec)).join("\n")}
-<h2>Configuration</h2><pre>${JSON.stringify(ctx.options, null, 2).replace(/</g, "&lt;")}</pre>
-<h2>metrics.json</h2><pre>${JSON.stringify(metrics, null, 2).replace(/</g, "&lt;")}</pre>
-</body></html>\n`;
-  const paths = { html: `${dir}/report.html`, metrics: `${dir}/metrics.json` };
-  // Two runs that end together write their pairs one after the other: never one's report beside the other's numbers.
-  await withFileLock(dir, async () => {
-    await writeTextFileAtomic(paths.html, html);
-    await writeJsonAtomic(paths.metrics, metrics);
-  });
-  return paths;
+    ["ended", pretrained.ended.toFixed(3), sft.ended.toFixed(3), ppo.ended.toFixed(3), ...(bo ? [bo.scores.ended.toFixed(3)] : [])],
+    ...Object.keys(sft.parts).map((
+      k,
+    ) => [
+      k,
+      (pretrained.parts[k] ?? 0).toFixed(3),
+      sft.parts[k].toFixed(3),
+      (ppo.parts[k] ?? 0).toFixed(3),
+      ...(bo ? [(bo.scores.parts[k] ?? 0).toFixed(3)] : []),
+    ]),
+  ]);
+}
+
+/** The reward model on the held-out rank lists, beside the gold scorer's own accuracy on them. */
+function rewardModelTable(r: PipelineResult): Table {
+  return new Table(["metric", "value"], [
+    ["held-out pairwise accuracy (pairs the labeler did not tie)", r.reward.heldoutAccuracy.pairwise.toFixed(3)],
+    ["held-out pairs tied by the labeler (left out)", r.reward.heldoutTiedPairs.toFixed(3)],
+    ["held-out exact order", r.reward.heldoutAccuracy.exactOrder.toFixed(3)],
+    ["Spearman(RM, gold)", r.reward.spearmanWithGold.toFixed(3)],
+    ["the gold scorer's own pairwise accuracy on these labels (ceiling)", r.reward.goldAccuracy.pairwise.toFixed(3)],
+  ]);
+}
+
+/** The first held-out requests answered by the pretrained-only model, SFT and PPO. */
+function samplesTable(r: PipelineResult): Table {
+  return new Table(
+    ["request", "pretrained", "SFT", "PPO"],
+    r.after.slice(0, Math.min(6, r.summary.requests)).map((s, i) => [
+      s.prompt.messages.at(-1)!.content,
+      r.before[i].response,
+      s.response,
+      r.afterPpo[i]?.response ?? "",
+    ]),
+  );
+}
+
+/** Loss and accuracy of pretraining, SFT and the reward model; PPO's rollout statistics. */
+function trainingChartsSection(r: PipelineResult): string {
+  const st = r.ppo.history.stats;
+  const rollouts = (key: "objective/scores" | "objective/kl" | "objective/entropy", title: string, yTitle: string) =>
+    lineChart({ title, xTitle: "iteration", yTitle, series: [{ name: key, x: st.map((s) => s.iteration), y: st.map((s) => s[key]) }] });
+  const charts = [
+    ...(r.pretrainHistory.train.length ? [lossChart(r.pretrainHistory, "预训练 pretraining loss")] : []),
+    lossChart(r.sftHistory, "SFT loss (assistant tokens)"),
+    rewardTrainingChart(r.reward.history),
+    rewardAccuracyChart(r.reward.history),
+    rollouts("objective/scores", "PPO rollouts: reward-model score", "objective/scores (std. units)"),
+    rollouts("objective/kl", "PPO rollouts: KL to SFT", "objective/kl (nats per answer)"),
+    rollouts("objective/entropy", "PPO rollouts: entropy", "objective/entropy (nats per answer)"),
+  ];
+  return `<h3>Training charts</h3>${charts.map((c) => renderSvg(c.spec)).join("\n")}`;
+}
+
+/** The options the run was started with. */
+function configurationSection(ctx: ReportContext): string {
+  return `<h2>Configuration</h2><pre>${JSON.stringify(ctx.options, null, 2).replace(/</g, "&lt;")}</pre>`;
+}
+
+/** metrics.json itself. */
+function metricsSection(metrics: ReturnType<typeof pipelineMetrics>): string {
+  return `<h2>metrics.json</h2><pre>${JSON.stringify(metrics, null, 2).replace(/</g, "&lt;")}</pre>`;
 }
