@@ -18,6 +18,7 @@ const SCRIPTS = [
   "export_prefs",
   "convert",
   "notebooks",
+  "frontier",
 ];
 
 const run = runScript;

@@ -30,7 +30,7 @@ Deno.test("fitGao() recovers α and β of both of Gao et al.'s forms from exact 
     const fit = fitGao(form, points)!;
     assertAllClose([fit.alpha, fit.beta, fit.rmse], [alpha, beta, 0], { atol: 1e-9, what: form });
   }
-  assert.equal(fitGao("rl", [{ kl: 1, gain: 0.1 }]), undefined, "two points at least");
+  assert.equal(fitGao("rl", [{ kl: 1, gain: 0.1 }, { kl: 2, gain: 0.15 }]), undefined, "three points at least: two fit any form exactly");
 });
 
 Deno.test("best-of-n's KL formula matches a Monte-Carlo estimate on a toy distribution", () => {

@@ -76,11 +76,12 @@ export function gaoGain(form: GaoForm, alpha: number, beta: number, d: number): 
 
 /**
  * Least-squares (α, β) of `form` through (KL, gain) points: the gain is α·d − β·g(d) with g(d) = d² or
- * d·log d, so the normal equations of two unknowns give them. Undefined with fewer than two points of KL > 0.
+ * d·log d, so the normal equations of two unknowns give them. Undefined with fewer than three points of KL > 0
+ * (two would fit exactly, whatever the shape).
  */
 export function fitGao(form: GaoForm, points: readonly { kl: number; gain: number }[]): GaoFit | undefined {
   const used = points.filter((p) => p.kl > 0);
-  if (used.length < 2) return undefined;
+  if (used.length < 3) return undefined;
   const rows = used.map((p) => {
     const d = Math.sqrt(p.kl);
     return { x1: d, x2: -(form === "best-of-n" ? d * d : d * Math.log(d)), y: p.gain };

@@ -14,6 +14,7 @@ import { PPO_DEFAULTS } from "../ppo/ppo_config.ts";
 import { disposePolicy } from "../ppo/policy.ts";
 import { disposeRewardModel, type RewardModel } from "../reward/reward_model.ts";
 import { loadPretrained } from "../pretrained.ts";
+import { pathExists } from "../fs.ts";
 import type { RankRecord } from "../reward/labels.ts";
 import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
@@ -85,6 +86,11 @@ interface Start {
 /** Runs the sweep (or what is left of it) and returns every point of the points file. */
 export async function runFrontier(task: Task, overrides: Partial<FrontierOptions> = {}): Promise<FrontierPoint[]> {
   const o: FrontierOptions = { ...FRONTIER_DEFAULTS, ...overrides };
+  if (!(await pathExists(`${o.sftDir}/config.json`))) {
+    throw new Error(
+      `${o.sftDir}: no SFT model to start the sweep from; run \`deno task rlhf\` first (with --quick for \`frontier --quick\`)`,
+    );
+  }
   const { tokenizer, ...sft } = await loadPretrained(o.sftDir);
   if (!tokenizer) throw new Error(`${o.sftDir}: no tokenizer files; run \`deno task rlhf\` first`);
   let rm: RewardModel | undefined;

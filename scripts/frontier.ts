@@ -1,0 +1,65 @@
+/**
+ * `deno task frontier`: every method along its leash, on the gold–KL plane. From the default run's SFT
+ * model, rank lists and reward model (`deno task rlhf` first; reused, not retrained), a sweep of PPO, DPO,
+ * RLOO and GRPO settings, each run measured at several checkpoints on the same held-out requests, plus
+ * best-of-n for n = 1 … 32. Points go to docs/runs/frontier/points.jsonl as they are measured; a killed
+ * sweep resumes where it stopped.
+ *
+ *   deno task frontier            # the default sweep
+ *   deno task frontier --quick    # a small sweep from `deno task rlhf --quick`'s models, in minutes
+ */
+import { initBackend } from "../lib/backend.ts";
+import { parseCommand, runMain } from "../lib/cli.ts";
+import { loadTask } from "../lib/tasks/registry.ts";
+import { REWARD_STAGE_QUICK } from "../lib/pipeline/reward_stage.ts";
+import { FRONTIER_DEFAULTS, type FrontierOptions, runFrontier } from "../lib/frontier/run_frontier.ts";
+import { FRONTIER_SWEEP_QUICK } from "../lib/frontier/sweep.ts";
+import { frontierSummary } from "../lib/frontier/summary.ts";
+
+/** `--quick`: `deno task rlhf --quick`'s models, two leashes per method, a few requests and iterations. */
+const FRONTIER_QUICK: Partial<FrontierOptions> = {
+  sftDir: "checkpoints/sft-quick",
+  rmDir: "checkpoints/rm-quick",
+  reward: REWARD_STAGE_QUICK,
+  checkpointRoot: "checkpoints/frontier-quick",
+  pointsPath: "reports/frontier-quick/points.jsonl",
+  sweep: FRONTIER_SWEEP_QUICK,
+  requests: 16,
+  bestOfN: [1, 2, 4, 8],
+  iterations: 2,
+  evalEvery: 1,
+  dpoViews: 2,
+};
+
+const { values } = parseCommand({
+  command: "deno task frontier",
+  summary:
+    "The methods compared at equal KL: a sweep of each method's leash from the default run's SFT model and reward model, measured on the same held-out requests, with best-of-n beside them.",
+  flags: {
+    quick: { type: "boolean", default: false, help: "a small sweep from `deno task rlhf --quick`'s models, in minutes" },
+    points: { type: "string", value: "FILE", help: `where the points go (default ${FRONTIER_DEFAULTS.pointsPath})` },
+    "checkpoint-root": {
+      type: "string",
+      value: "DIR",
+      help: `where each sweep run keeps its checkpoint (default ${FRONTIER_DEFAULTS.checkpointRoot})`,
+    },
+  },
+  examples: ["deno task frontier", "deno task frontier --quick"],
+});
+const options: Partial<FrontierOptions> = {
+  ...(values.quick ? FRONTIER_QUICK : {}),
+  ...(values.points ? { pointsPath: values.points as string } : {}),
+  ...(values["checkpoint-root"] ? { checkpointRoot: values["checkpoint-root"] as string } : {}),
+};
+
+await runMain(async () => {
+  await initBackend();
+  const started = performance.now();
+  const points = await runFrontier(await loadTask(), options);
+  console.log(frontierSummary(points));
+  console.log(
+    `\n${points.length} points in ${options.pointsPath ?? FRONTIER_DEFAULTS.pointsPath} (${
+      ((performance.now() - started) / 60_000).toFixed(1)
+    } min)`,
+  );
+});
