@@ -37,6 +37,11 @@ const { values } = parseCommand({
     "The methods compared at equal KL: a sweep of each method's leash from the default run's SFT model and reward model, measured on the same held-out requests, with best-of-n beside them.",
   flags: {
     quick: { type: "boolean", default: false, help: "a small sweep from `deno task rlhf --quick`'s models, in minutes" },
+    from: {
+      type: "string",
+      value: "DIR",
+      help: "the checkpoint root of the run whose sft/ and rm/ the sweep starts from (default checkpoints)",
+    },
     points: { type: "string", value: "FILE", help: `where the points go (default ${FRONTIER_DEFAULTS.pointsPath})` },
     "checkpoint-root": {
       type: "string",
@@ -48,6 +53,9 @@ const { values } = parseCommand({
 });
 const options: Partial<FrontierOptions> = {
   ...(values.quick ? FRONTIER_QUICK : {}),
+  ...(values.from
+    ? { sftDir: `${values.from}/sft${values.quick ? "-quick" : ""}`, rmDir: `${values.from}/rm${values.quick ? "-quick" : ""}` }
+    : {}),
   ...(values.points ? { pointsPath: values.points as string } : {}),
   ...(values["checkpoint-root"] ? { checkpointRoot: values["checkpoint-root"] as string } : {}),
 };
