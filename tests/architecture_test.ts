@@ -14,8 +14,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["tf.ts", "fs.ts", "file_lock.ts", "jsonl.ts", "hash.ts", "rng.ts", "cli.ts", "machine.ts", "fast", "ops"], // foundations: tfjs, files and their locks, seeds, the fast CPU kernels and which op takes which
   ["backend.ts", "tokenizer", "gpt2", "corpus"], // the model, its text, the poems
   ["checkpoint", "generate", "tasks"], // weights on disk, sampling, what is asked and how it is scored
-  ["pretrained.ts", "data"], // loading a model directory; batches
-  ["train", "run"], // one gradient step, the training loop; a stage's run directory (identity, weights, optimiser, progress)
+  ["pretrained.ts", "data", "run"], // loading a model directory; batches; a stage's run directory (identity, weights, optimiser, progress)
+  ["train"], // one gradient step, the training loop
   ["rollout"], // sampling answers, scoring them under policy and reference, log-probs, KL estimators
   ["reward", "ppo", "group", "dpo"], // the reward model; the methods: PPO, RLOO/GRPO, DPO
   ["eval", "chat", "labeling", "charts", "bench"], // tools built on them

@@ -26,12 +26,17 @@ import { disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { type HeldLock, lockHolder, tryLockFile } from "../file_lock.ts";
 import { parseJsonText, pathExists } from "../fs.ts";
-import type { AdamW } from "../train/adamw.ts";
 
 export const RUN_FILE = "run.json";
 export const OPTIMIZER_FILE = "optimizer.safetensors";
 /** The state files of the formats before run.json: a directory holding one is refused, never overwritten. */
 const OLDER_STATE_FILES = ["train_state.json", "ppo_state.json", "dpo_run.json", "group_run.json", "reward_history.json"];
+
+/** An optimiser as a run directory saves it: its step and its named moment tensors (AdamW is one). */
+export interface SavableOptimizer {
+  state(): Promise<{ step: number; tensors: Map<string, { shape: number[]; data: Float32Array }> }>;
+  loadState(state: { step: number; tensors: Map<string, { shape: number[]; data: Float32Array }> }): void;
+}
 
 /** What a run started from and the settings that change its result: a JSON object (nested objects allowed). */
 export type RunIdentity = Readonly<Record<string, unknown>>;
@@ -47,7 +52,7 @@ export interface SavedRun<P> {
 export interface RunFiles {
   readonly model: GPT2Model;
   /** Its moments and step, for a run that resumes. */
-  readonly optimizer?: AdamW;
+  readonly optimizer?: SavableOptimizer;
   /** Its files (vocab.txt …) go beside the weights, and its end-of-text id into config.json, as savePretrained writes them. */
   readonly tokenizer?: Tokenizer;
   /** More files by plain name (a value or reward head, …). */
@@ -127,7 +132,7 @@ export class RunDirectory {
   }
 
   /** Puts the saved weights into `params` (every name, same shapes) and, when given, the optimiser's state. */
-  async restore(params: GPT2Params, optimizer?: AdamW): Promise<void> {
+  async restore(params: GPT2Params, optimizer?: SavableOptimizer): Promise<void> {
     const saved = await loadGPT2Weights(this.dir);
     try {
       for (const [name, variable] of Object.entries(params)) {
@@ -201,7 +206,7 @@ export async function tensorFile(tensors: Readonly<Record<string, tf.Tensor>>, m
   return serializeSafetensors(stored, metadata);
 }
 
-async function optimizerFile(optimizer: AdamW): Promise<Uint8Array> {
+async function optimizerFile(optimizer: SavableOptimizer): Promise<Uint8Array> {
   const state = await optimizer.state();
   const stored = new Map([...state.tensors].map(([name, t]) => [name, { dtype: "F32" as const, shape: t.shape, data: t.data }]));
   return serializeSafetensors(stored, { adamw_step: String(state.step) });
