@@ -54,10 +54,17 @@ export { loadSftJsonl } from "./data/sft_jsonl.ts";
 export { sampleAndScore, type ScoredSample, summariseScores } from "./eval/sample_and_score.ts";
 
 // Pipeline stages
-export { PRETRAIN_DEFAULTS, type PretrainOptions, runPretrainStage } from "./pipeline/pretrain_stage.ts";
-export { runSftStage, SFT_DEFAULTS, type SftOptions } from "./pipeline/sft_stage.ts";
-export { PIPELINE_DEFAULTS, type PipelineOptions, type PipelineResult, runPipeline } from "./pipeline/pipeline.ts";
-export { REWARD_STAGE_DEFAULTS, type RewardStageOptions, type RewardStageResult, runRewardStage } from "./pipeline/reward_stage.ts";
+// Each stage's defaults (what `deno task rlhf` runs) and its quick sizes (`--quick`, the notebooks' quick run)
+export { PRETRAIN_DEFAULTS, PRETRAIN_QUICK, type PretrainOptions, runPretrainStage } from "./pipeline/pretrain_stage.ts";
+export { runSftStage, SFT_DEFAULTS, SFT_QUICK, type SftOptions } from "./pipeline/sft_stage.ts";
+export { PIPELINE_DEFAULTS, PIPELINE_QUICK, type PipelineOptions, type PipelineResult, runPipeline } from "./pipeline/pipeline.ts";
+export {
+  REWARD_STAGE_DEFAULTS,
+  REWARD_STAGE_QUICK,
+  type RewardStageOptions,
+  type RewardStageResult,
+  runRewardStage,
+} from "./pipeline/reward_stage.ts";
 
 // Reward model and rankings
 export { appendLabels, checkRankRecord, loadLabels, type RankRecord } from "./reward/labels.ts";
@@ -117,6 +124,7 @@ export { type Advantages, advantages, ppoUpdate, type ScoredRollout, scoreRollou
 export { evaluatePolicy, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";
 export {
   PPO_STAGE_DEFAULTS,
+  PPO_STAGE_QUICK,
   type PPOHistory,
   type PPOStageOptions,
   type PPOStageResult,
@@ -126,8 +134,15 @@ export {
 export { ChatSession } from "./chat/chat_session.ts";
 export { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo/dpo_loss.ts";
 export { DPO_DEFAULTS, type DpoConfig, type DpoHistory, encodePairs, trainDpo } from "./dpo/train_dpo.ts";
+export { DPO_STAGE_DEFAULTS, DPO_STAGE_QUICK, type DpoStageOptions } from "./pipeline/dpo_stage.ts";
 export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo/preference_pairs.ts";
 export { exportPreferencePairs } from "./dpo/export_pairs.ts";
 export { groupAdvantages, type GroupMethod } from "./group/group_advantages.ts";
 export { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./group/group_step.ts";
-export { GROUP_STAGE_DEFAULTS, type GroupStageOptions, type GroupStageResult, runGroupStage } from "./pipeline/group_stage.ts";
+export {
+  GROUP_STAGE_DEFAULTS,
+  GROUP_STAGE_QUICK,
+  type GroupStageOptions,
+  type GroupStageResult,
+  runGroupStage,
+} from "./pipeline/group_stage.ts";
