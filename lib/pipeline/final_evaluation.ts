@@ -157,7 +157,7 @@ export async function finalEvaluation(m: EvaluatedModels, o: FinalEvaluationOpti
 
 /** A method's policy on PPO's held-out view: the same requests, seed and sampling as PPO's own evaluation. */
 function onPpoView(lm: GPT2Model, m: EvaluatedModels) {
-  const requests = m.task.prompts("heldout", 0).slice(0, m.ppo.after.samples.length);
+  const requests = m.ppo.after.samples.map((s) => s.prompt); // PPO's view, in its order (rounds included)
   return evaluatePolicy(lm, m.sft, m.rm, m.tokenizer, m.task, requests, {
     sampling: m.ppo.config.sampling,
     maxNewTokens: m.ppo.config.maxNewTokens,
