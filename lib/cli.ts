@@ -39,7 +39,7 @@ export function usageError(message: string): never {
 }
 
 /** The usage text of a command. */
-export function usageText(spec: CommandSpec): string {
+function usageText(spec: CommandSpec): string {
   const flagLines = Object.entries(spec.flags).map(([name, f]) => {
     const left = `  --${name}${f.type === "string" ? ` ${f.value ?? "VALUE"}` : ""}`;
     const def = f.default !== undefined && f.default !== false ? ` (default: ${f.default})` : "";

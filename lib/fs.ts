@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 
 /** The repository's root directory (scripts run there; notebooks run in notebooks/). */
-export const REPO_ROOT = new URL("../", import.meta.url).pathname;
+const REPO_ROOT = new URL("../", import.meta.url).pathname;
 
 /** A path inside the repository, the same from any working directory (e.g. `repoPath("data/labels")`). */
 export function repoPath(path: string): string {

@@ -242,7 +242,7 @@ export async function saveGPT2Weights(model: GPT2Model, dir: string, options: Sa
 }
 
 /** model.safetensors' bytes as HF writes them: F32, `transformer.`-prefixed names, no tied lm_head, metadata `{"format": "pt"}`. */
-export async function serializeGPT2Weights(model: GPT2Model, metadata: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
+async function serializeGPT2Weights(model: GPT2Model, metadata: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
   const expected = gpt2ParamShapes(model.config);
   for (const name of Object.keys(model.params)) {
     if (!expected.has(name)) {

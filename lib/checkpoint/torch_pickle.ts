@@ -78,7 +78,7 @@ const isGlobal = (v: Value, name?: string): v is Global =>
  * Interprets one pickle. `persistentLoad` turns a persistent id (PyTorch's
  * storage descriptors) into a storage. Returns the unpickled value and where it ended.
  */
-export function restrictedUnpickle(
+function restrictedUnpickle(
   bytes: Uint8Array,
   source: string,
   persistentLoad: (pid: Value) => Value,

@@ -25,7 +25,7 @@ export interface BaseCorpus {
 }
 
 /** Lines two poems must share (without punctuation) for one to count as a near-copy of the other. */
-export const NEAR_COPY_SHARED_LINES = 2;
+const NEAR_COPY_SHARED_LINES = 2;
 
 /** The document a poem becomes for language modelling: the title in 《》, a line break, the poem. */
 export function poemDocument(poem: Poem): string {

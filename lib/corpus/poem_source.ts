@@ -12,10 +12,10 @@ import { hashText } from "../hash.ts";
 export type Collection = "tang" | "song";
 
 /** The chinese-poetry folder that holds both collections. */
-export const POETRY_SOURCE_DIR = new URL("./", import.meta.resolve("chinese-poetry/package.json")).pathname + "dist/quantangshi/";
+const POETRY_SOURCE_DIR = new URL("./", import.meta.resolve("chinese-poetry/package.json")).pathname + "dist/quantangshi/";
 
 /** Share of poems (by a hash of the id) in the held-out split. */
-export const HELDOUT_PERCENT = 5;
+const HELDOUT_PERCENT = 5;
 
 const toSimplified = OpenCC.Converter({ from: "t", to: "cn" });
 
@@ -36,7 +36,7 @@ function verseLines(paragraphs: string[]): string[] | undefined {
 }
 
 /** The source files of a collection, in numeric order. */
-export function collectionFiles(collection: Collection, dir = POETRY_SOURCE_DIR): string[] {
+function collectionFiles(collection: Collection, dir = POETRY_SOURCE_DIR): string[] {
   const pattern = new RegExp(`^poet\\.${collection}\\.\\d+\\.json$`);
   return [...Deno.readDirSync(dir)]
     .map((e) => e.name)

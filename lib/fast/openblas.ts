@@ -25,9 +25,9 @@ const SYMBOLS = {
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
 } as const;
 
-export const CBLAS_ROW_MAJOR = 101;
-export const CBLAS_NO_TRANS = 111;
-export const CBLAS_TRANS = 112;
+const CBLAS_ROW_MAJOR = 101;
+const CBLAS_NO_TRANS = 111;
+const CBLAS_TRANS = 112;
 
 export interface Blas {
   /** Where the library was found. */

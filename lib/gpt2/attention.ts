@@ -8,7 +8,7 @@ import type { LayerCache } from "../ops/kv_cache.ts";
 
 /** A large negative number instead of −∞, so a row with every key masked (a
  * left-padding query) gives a harmless uniform softmax instead of NaN. */
-export const MASKED_SCORE = -1e9;
+const MASKED_SCORE = -1e9;
 
 export interface AttentionInputs {
   /** Block input after ln_1, [B, T, C]. */

@@ -33,17 +33,6 @@ function initialValue(name: string, shape: number[], config: GPT2Config, seed: n
   return tf.randomNormal(shape, 0, std, "float32", tfjsSeed(seed));
 }
 
-/** Builds a model from loaded arrays; the arrays are copied into new variables. */
-export function gpt2FromArrays(config: Readonly<GPT2Config>, arrays: ReadonlyMap<string, Float32Array>): GPT2Model {
-  const params: GPT2Params = {};
-  for (const [name, shape] of gpt2ParamShapes(config)) {
-    const data = arrays.get(name);
-    if (!data) throw new Error(`gpt2FromArrays: missing weight "${name}"`);
-    params[name] = variableOf(() => tf.tensor(data, shape, "float32"));
-  }
-  return { config, params };
-}
-
 /** Number of trainable numbers (the tied LM head counted once). */
 export function countParams(model: GPT2Model): number {
   return Object.values(model.params).reduce((n, v) => n + v.size, 0);

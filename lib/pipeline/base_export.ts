@@ -27,7 +27,7 @@ export interface BaseRunFacts {
 }
 
 /** Train loss averaged over blocks of `every` steps (keeps the log small). */
-export function compactHistory(history: TrainHistory, every = 100): TrainHistory {
+function compactHistory(history: TrainHistory, every = 100): TrainHistory {
   const train: TrainHistory["train"] = [];
   for (let i = 0; i < history.train.length; i += every) {
     const block = history.train.slice(i, i + every);

@@ -61,7 +61,7 @@ export interface BasePretrainResult {
 }
 
 /** The base's vocabulary: corpus characters seen at least `minCount` times, every character of `requiredTexts`, chat markers. */
-export function baseVocabulary(corpus: BaseCorpus, minCount: number, requiredTexts: readonly string[]): CharVocabTokenizer {
+function baseVocabulary(corpus: BaseCorpus, minCount: number, requiredTexts: readonly string[]): CharVocabTokenizer {
   return buildCharVocab(corpus.train.map(poemDocument), { extraSpecialTokens: CHAT_SPECIAL_TOKENS, minCount, requiredTexts });
 }
 

@@ -20,7 +20,7 @@ export interface PPORunSettings {
 }
 
 /** The suffix of a PPO run's directory: empty for the default run. */
-export function ppoVariant(s: PPORunSettings): string {
+function ppoVariant(s: PPORunSettings): string {
   const other = (v: number | undefined, d: number) => v !== undefined && v !== d;
   return (s.reward === "gold" ? "-gold" : "") +
     (other(s.ptxCoef, PPO_DEFAULTS.ptxCoef) ? `-ptx${s.ptxCoef}` : "") +

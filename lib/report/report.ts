@@ -32,7 +32,7 @@ export interface ReportContext {
 }
 
 /** The numbers of a run, per stage (see the README for their meaning). */
-export function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
+function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
   const seconds = (stage: string) => r.timings.find((t) => t.stage === stage)?.seconds ?? null;
   const c = r.model.config;
   return {

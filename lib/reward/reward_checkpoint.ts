@@ -10,8 +10,8 @@ import { disposeGPT2 } from "../gpt2/init.ts";
 import { readJsonFile } from "../fs.ts";
 import type { RewardModel } from "./reward_model.ts";
 
-export const HEAD_FILE = "reward_head.safetensors";
-export const REWARD_JSON = "reward.json";
+const HEAD_FILE = "reward_head.safetensors";
+const REWARD_JSON = "reward.json";
 
 /** Who ranked what, recorded in reward.json beside the normalisation. */
 export interface RewardLabelsRecord {

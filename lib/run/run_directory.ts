@@ -28,7 +28,7 @@ import { type HeldLock, lockHolder, tryLockFile } from "../file_lock.ts";
 import { parseJsonText, pathExists } from "../fs.ts";
 
 export const RUN_FILE = "run.json";
-export const OPTIMIZER_FILE = "optimizer.safetensors";
+const OPTIMIZER_FILE = "optimizer.safetensors";
 /** The state files of the formats before run.json: a directory holding one is refused, never overwritten. */
 const OLDER_STATE_FILES = ["train_state.json", "ppo_state.json", "dpo_run.json", "group_run.json", "reward_history.json"];
 

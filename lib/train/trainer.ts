@@ -122,7 +122,7 @@ interface TrainProgress {
 const CADENCE: readonly (keyof TrainConfig)[] = ["evalEvery", "checkpointEvery"];
 
 /** A training run's identity: its settings but the cadence, and the weights it started from (fine-tuning). */
-export function trainIdentity(config: TrainConfig, startedFrom?: string): Record<string, unknown> {
+function trainIdentity(config: TrainConfig, startedFrom?: string): Record<string, unknown> {
   const settings = Object.fromEntries(Object.entries(config).filter(([k]) => !CADENCE.includes(k as keyof TrainConfig)));
   return { ...settings, started_from: startedFrom };
 }

@@ -9,7 +9,7 @@ import type { Rng } from "../../rng.ts";
 import type { TaskPrompt } from "../types.ts";
 
 /** 五言绝句, 七言律诗, … */
-export function formName(poem: Pick<Poem, "chars_per_line" | "n_lines">): string {
+function formName(poem: Pick<Poem, "chars_per_line" | "n_lines">): string {
   return `${poem.chars_per_line === 5 ? "五言" : "七言"}${poem.n_lines === 4 ? "绝句" : "律诗"}`;
 }
 
@@ -31,13 +31,13 @@ export const THEMES: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** The themes a poem is on. */
-export function themesOf(poem: Poem): string[] {
+function themesOf(poem: Poem): string[] {
   const text = poem.lines.join("");
   return Object.entries(THEMES).filter(([, marks]) => [...marks].some((m) => text.includes(m))).map(([theme]) => theme);
 }
 
 /** The phrasings; `{form}`, `{title}` and `{need}` are filled in. Kept here so the vocabulary covers them. */
-export const TEMPLATES = {
+const TEMPLATES = {
   plain: ["写一首{form}{need}。", "请写一首{form}{need}。", "帮我作一首{form}{need}。", "来一首{form}吧{need}。"],
   themed: ["写一首关于{theme}的{form}{need}。", "请以{theme}为主题，作一首{form}{need}。"],
   titled: ["以《{title}》为题，写一首{form}{need}。", "写一首{form}，题目是《{title}》{need}。", "请作{form}一首，题为《{title}》{need}。"],
@@ -55,7 +55,7 @@ export function templateTexts(): string[] {
  * 127 characters; asked for, they would leave no room in a 128-token context
  * for the poem itself.
  */
-export const MAX_TITLE_CHARS = 16;
+const MAX_TITLE_CHARS = 16;
 
 /** A request that the given poem satisfies, chosen with `rng`. */
 export function requestFor(poem: Poem, rng: Rng): TaskPrompt {

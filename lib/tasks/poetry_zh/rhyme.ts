@@ -56,7 +56,7 @@ const CLASS_OF_FINAL: Record<string, string> = {
 };
 
 /** The rhyme classes of a character (several for characters with several readings). */
-export function rhymeClasses(char: string): Set<string> {
+function rhymeClasses(char: string): Set<string> {
   const finals = pinyin(char, { pattern: "final", toneType: "none", multiple: true, type: "array" }) as string[];
   const classes = new Set<string>();
   for (const f of finals) {

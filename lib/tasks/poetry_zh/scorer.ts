@@ -55,7 +55,7 @@ export function parseLines(response: string): ParsedLine[] {
 }
 
 /** The form of a poem: line count, characters per line, punctuation, clean output (each in [0, 1]). */
-export function formParts(
+function formParts(
   response: string,
   c: Pick<PoemConstraints, "chars_per_line" | "n_lines">,
   lines: readonly ParsedLine[] = parseLines(response),

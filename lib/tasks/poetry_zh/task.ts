@@ -15,7 +15,7 @@ import { POEM_EDITS } from "./edits.ts";
 /** What the simulated labeler (and the gold score) prefers: see scorer.ts. */
 export type PoetryPreference = "mood" | "rules";
 
-export const POETRY_PREFERENCES: Readonly<Record<PoetryPreference, string>> = Object.freeze({
+const POETRY_PREFERENCES: Readonly<Record<PoetryPreference, string>> = Object.freeze({
   mood:
     "among well-formed poems, a bright, joyful poem (spring, laughter, song, blossoms) beats a sorrowful one (grief, tears, parting, loneliness)",
   rules: "the poem that follows more of the instruction wins: form, the requested word and theme, rhyme",
