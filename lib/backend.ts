@@ -30,6 +30,15 @@ import { installWasmCopyKernels } from "./fast/wasm_copy_kernels.ts";
 export { chooseOpenBlasCoreType } from "./fast/openblas.ts";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+/**
+ * The backends `initBackend` tries, fastest first; `RLHF_BACKEND` forces one of them.
+ *
+ * @example
+ * ```ts
+ * import { BACKEND_ORDER } from "rlhf";
+ * console.log(BACKEND_ORDER.join(" → ")); // "tensorflow-gpu → tensorflow → wasm → cpu"
+ * ```
+ */
 export const BACKEND_ORDER: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
 
 let chosen: Promise<BackendName> | undefined;
@@ -40,7 +49,9 @@ let chosen: Promise<BackendName> | undefined;
  *
  * @example
  * ```ts
- * const name = await initBackend(); // prints "[rlhf] tfjs backend: wasm (SIMD)" once
+ * import { initBackend } from "rlhf";
+ * const name = await initBackend(); // prints "[rlhf] tfjs backend: wasm (SIMD)" once; name is "wasm"
+ * // Await it before the first tensor: the fast kernels are registered here.
  * ```
  */
 export function initBackend(options: { quiet?: boolean } = {}): Promise<BackendName> {

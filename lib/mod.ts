@@ -1,13 +1,29 @@
 /**
  * The public door of the library: train your own ChatGPT with RLHF.
  *
+ * Callers import it as `"rlhf"` (deno.json maps the name to this file; the notebooks import `../lib/mod.ts`).
+ * Every function, class and constant below has an example (`tests/doc_examples_test.ts` type-checks them).
+ *
  * @example
  * ```ts
- * import { initBackend, loadPretrained, logits, tf } from "./lib/mod.ts";
+ * import { generate, initBackend, loadPretrained, Rng } from "rlhf";
  * await initBackend();
- * const model = await loadPretrained("checkpoints/pretrain");
- * const ids = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
- * logits(model, ids).print(); // [1, 3, vocab]
+ * const model = await loadPretrained("models/gpt2-poetry-zh"); // the shipped base
+ * const prompt = model.tokenizer!.encode("床前明月光");
+ * const [out] = await generate(model, [prompt], { maxNewTokens: 12, rng: new Rng(0) });
+ * console.log(model.tokenizer!.decode(out.tokens));
+ * ```
+ *
+ * @module
+ */
+/**
+ * TensorFlow.js (`@tensorflow/tfjs-core`, with the gradients of the `@tensorflow/tfjs` bundle registered): the
+ * tensors and ops everything here computes with. One instance for the library and its callers.
+ *
+ * @example
+ * ```ts
+ * import { tf } from "rlhf";
+ * const p = tf.tidy(() => tf.softmax(tf.tensor1d([0, Math.log(3)])).arraySync()); // [0.25, 0.75]
  * ```
  */
 export { tf } from "./tf.ts";

@@ -22,6 +22,15 @@ export interface GPT2Config {
   readonly initializer_range: number;
 }
 
+/**
+ * Every field of `GPT2Config` at its default: GPT-2 small (124M), with HF's dropout and initialisation.
+ *
+ * @example
+ * ```ts
+ * import { GPT2_DEFAULTS } from "rlhf";
+ * const { n_layer, n_head, n_embd } = GPT2_DEFAULTS; // 12, 12, 768
+ * ```
+ */
 export const GPT2_DEFAULTS: Readonly<GPT2Config> = Object.freeze({
   vocab_size: 50257,
   n_positions: 1024,
@@ -33,7 +42,16 @@ export const GPT2_DEFAULTS: Readonly<GPT2Config> = Object.freeze({
   initializer_range: 0.02,
 });
 
-/** Named sizes: the four real GPT-2 models and tiny ones that train on a CPU. */
+/**
+ * Named sizes: the four real GPT-2 models and tiny ones that train on a CPU.
+ *
+ * @example
+ * ```ts
+ * import { GPT2_PRESETS, resolveGPT2Config } from "rlhf";
+ * GPT2_PRESETS["gpt2-micro"]; // { n_layer: 4, n_head: 4, n_embd: 128, n_positions: 128 }: the shipped base's size
+ * const config = resolveGPT2Config({ preset: "gpt2-micro", vocab_size: 5676 }); // the vocabulary comes from the task
+ * ```
+ */
 export const GPT2_PRESETS = Object.freeze(
   {
     "gpt2": { n_layer: 12, n_head: 12, n_embd: 768 }, // 124M
@@ -50,7 +68,17 @@ export const GPT2_PRESETS = Object.freeze(
 
 export type GPT2PresetName = keyof typeof GPT2_PRESETS;
 
-/** Checks a config and returns a new frozen object; throws naming the bad field. */
+/**
+ * Checks a config and returns a new frozen object; throws naming the bad field.
+ *
+ * @example
+ * ```ts
+ * import { resolveGPT2Config } from "rlhf";
+ * const config = resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+ * config.dropout; // 0.1, the default
+ * // resolveGPT2Config({ n_embd: 10, n_head: 4 }) throws "GPT2Config.n_head: n_embd (10) must be divisible by n_head (4)"
+ * ```
+ */
 export function resolveGPT2Config(
   overrides: Partial<GPT2Config> & { preset?: GPT2PresetName } = {},
 ): Readonly<GPT2Config> {
@@ -92,6 +120,14 @@ export function resolveGPT2Config(
  * The weight names and shapes of a GPT-2, exactly as in HF checkpoints
  * (without the `transformer.` prefix). Conv1D weights are `[in, out]`.
  * The LM head is tied to `wte.weight`, so it has no entry of its own.
+ *
+ * @example
+ * ```ts
+ * import { gpt2ParamShapes, resolveGPT2Config } from "rlhf";
+ * const shapes = gpt2ParamShapes(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * shapes.get("h.0.attn.c_attn.weight"); // [8, 24]: queries, keys and values of C = 8, as [in, out]
+ * shapes.size; // 16: wte, wpe, 12 per block, ln_f's two
+ * ```
  */
 export function gpt2ParamShapes(config: GPT2Config): Map<string, number[]> {
   const C = config.n_embd;

@@ -26,6 +26,18 @@ export interface ForwardOptions {
 /**
  * Final hidden states [B, T, C] (after ln_f) and the cache extended by `ids`.
  * The caller owns both results (dispose them, or call inside `tf.tidy`).
+ *
+ * @example
+ * ```ts
+ * import { cacheLength, createGPT2, disposeCache, gpt2HiddenWithCache, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const first = gpt2HiddenWithCache(model, tf.tensor2d([[1, 2, 3]], [1, 3], "int32")); // the prompt
+ * // The next token attends to the cached keys and values of the prompt instead of recomputing them.
+ * const next = gpt2HiddenWithCache(model, tf.tensor2d([[4]], [1, 1], "int32"), { cache: first.cache });
+ * next.hidden.shape; // [1, 1, 8]
+ * cacheLength(next.cache); // 4
+ * for (const r of [first, next]) (r.hidden.dispose(), disposeCache(r.cache));
+ * ```
  */
 export function gpt2HiddenWithCache(
   model: GPT2Model,
@@ -35,7 +47,17 @@ export function gpt2HiddenWithCache(
   return forwardBlocks(model, ids, options, true);
 }
 
-/** Final hidden states [B, T, C] (after ln_f), without keeping a cache. */
+/**
+ * Final hidden states [B, T, C] (after ln_f), without keeping a cache.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, gpt2Hidden, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const hidden = gpt2Hidden(model, tf.tensor2d([[1, 2, 3]], [1, 3], "int32")); // [1, 3, 8]: [B, T, C]
+ * // The reward model and the value head read these, not the logits.
+ * ```
+ */
 export function gpt2Hidden(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
   return forwardBlocks(model, ids, options, false).hidden;
 }
@@ -105,7 +127,17 @@ function forwardBlocks(
   return { hidden: out as tf.Tensor3D, cache: unflattenCache(kv) };
 }
 
-/** LM head tied to the token embeddings: logits = hidden · wteᵀ, [B, T, V]. */
+/**
+ * LM head tied to the token embeddings: logits = hidden · wteᵀ, [B, T, V].
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, gpt2Hidden, lmHead, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const ids = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
+ * const out = lmHead(model, gpt2Hidden(model, ids)); // [1, 3, 16]: the same numbers as logits(model, ids)
+ * ```
+ */
 export function lmHead(model: GPT2Model, hidden: tf.Tensor3D): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, C] = hidden.shape;
@@ -119,8 +151,10 @@ export function lmHead(model: GPT2Model, hidden: tf.Tensor3D): tf.Tensor3D {
  *
  * @example
  * ```ts
- * const model = await loadPretrained("checkpoints/sft");
- * const out = logits(model, tf.tensor2d([[1, 2, 3]], [1, 3], "int32")); // [1, 3, vocab]
+ * import { createGPT2, logits, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const out = logits(model, tf.tensor2d([[1, 2, 3]], [1, 3], "int32")); // [1, 3, 16]
+ * const next = tf.tidy(() => tf.softmax(out.slice([0, 2, 0], [1, 1, 16]))); // the distribution of the 4th token
  * ```
  */
 export function logits(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {

@@ -13,6 +13,14 @@ import { tfjsSeed } from "./layers.ts";
  * residual projections (attn.c_proj, mlp.c_proj) scaled by 1/√(2·n_layer) so the
  * residual stream's variance does not grow with depth. Seeded: the same seed
  * gives the same weights.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, resolveGPT2Config } from "rlhf";
+ * const config = resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+ * const model = createGPT2(config, { seed: 0 }); // the same seed gives the same weights
+ * Object.keys(model.params).length; // 16 variables, named as in HF checkpoints
+ * ```
  */
 export function createGPT2(config: Readonly<GPT2Config>, options: { seed?: number } = {}): GPT2Model {
   const seed = options.seed ?? 0;
@@ -33,17 +41,47 @@ function initialValue(name: string, shape: number[], config: GPT2Config, seed: n
   return tf.randomNormal(shape, 0, std, "float32", tfjsSeed(seed));
 }
 
-/** Number of trainable numbers (the tied LM head counted once). */
+/**
+ * Number of trainable numbers (the tied LM head counted once).
+ *
+ * @example
+ * ```ts
+ * import { countParams, createGPT2, resolveGPT2Config } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * countParams(model); // 1080 (the LM head shares wte's 128)
+ * ```
+ */
 export function countParams(model: GPT2Model): number {
   return Object.values(model.params).reduce((n, v) => n + v.size, 0);
 }
 
-/** Frees a model's weights. */
+/**
+ * Frees a model's weights.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, disposeGPT2, resolveGPT2Config, tf } from "rlhf";
+ * const before = tf.memory().numTensors;
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * disposeGPT2(model);
+ * tf.memory().numTensors === before; // true
+ * ```
+ */
 export function disposeGPT2(model: GPT2Model): void {
   for (const v of Object.values(model.params)) v.dispose();
 }
 
-/** A deep copy with new variables (e.g. the frozen reference model of PPO). */
+/**
+ * A deep copy with new variables (e.g. the frozen reference model of PPO).
+ *
+ * @example
+ * ```ts
+ * import { cloneGPT2, createGPT2, resolveGPT2Config } from "rlhf";
+ * const policy = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const reference = cloneGPT2(policy, { trainable: false }); // PPO's frozen reference: same weights, variables of its own
+ * reference.params["wte.weight"].trainable; // false
+ * ```
+ */
 export function cloneGPT2(model: GPT2Model, options: { trainable?: boolean } = {}): GPT2Model {
   const params: GPT2Params = {};
   for (const [name, v] of Object.entries(model.params)) params[name] = tf.variable(v, options.trainable ?? true);

@@ -9,6 +9,17 @@ import { withFastPath } from "../ops/fast_path.ts";
  * Mean cross-entropy of `logits` [B, T, V] against int32 `targets` [B, T].
  * With `mask` [B, T] (1 = counts, 0 = ignored) the mean is over counted
  * positions only (a batch with nothing counted gives 0, not NaN).
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, crossEntropy, logits, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const inputs = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
+ * const targets = tf.tensor2d([[2, 3, 4]], [1, 3], "int32"); // the next token at each position
+ * const loss = crossEntropy(logits(model, inputs), targets); // ≈ ln 16 ≈ 2.77 for a fresh model
+ * // SFT counts only the assistant's tokens: mask 1 where they are.
+ * const sft = crossEntropy(logits(model, inputs), targets, tf.tensor2d([[0, 1, 1]]));
+ * ```
  */
 export function crossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask?: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => {

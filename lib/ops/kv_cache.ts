@@ -17,12 +17,34 @@ export interface LayerCache {
 /** The cache of all layers, in layer order. Its length in positions is `key.shape[2]`. */
 export type KVCache = readonly LayerCache[];
 
-/** Number of positions a cache holds (0 for none). */
+/**
+ * Number of positions a cache holds (0 for none).
+ *
+ * @example
+ * ```ts
+ * import { cacheLength, createGPT2, gpt2HiddenWithCache, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * cacheLength(undefined); // 0: nothing generated yet
+ * const { cache } = gpt2HiddenWithCache(model, tf.tensor2d([[1, 2, 3]], [1, 3], "int32"));
+ * cacheLength(cache); // 3
+ * ```
+ */
 export function cacheLength(cache: KVCache | undefined): number {
   return cache && cache.length > 0 ? cache[0].key.shape[2] : 0;
 }
 
-/** Frees every tensor of a cache. */
+/**
+ * Frees every tensor of a cache.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, disposeCache, gpt2HiddenWithCache, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const { hidden, cache } = gpt2HiddenWithCache(model, tf.tensor2d([[1, 2, 3]], [1, 3], "int32"));
+ * hidden.dispose();
+ * disposeCache(cache); // its keys and values: 2 tensors per layer
+ * ```
+ */
 export function disposeCache(cache: KVCache | undefined): void {
   for (const layer of cache ?? []) {
     layer.key.dispose();
