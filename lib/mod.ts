@@ -9,9 +9,9 @@
  * import { generate, initBackend, loadPretrained, Rng } from "rlhf";
  * await initBackend();
  * const model = await loadPretrained("models/gpt2-poetry-zh"); // the shipped base
- * const prompt = model.tokenizer!.encode("床前明月光");
- * const [out] = await generate(model, [prompt], { maxNewTokens: 12, rng: new Rng(0) });
- * console.log(model.tokenizer!.decode(out.tokens));
+ * const tokenizer = model.tokenizer!;
+ * const { tokens } = await generate(model, [tokenizer.encode("床前明月光")], { maxNewTokens: 12, rng: new Rng(0) });
+ * console.log(tokenizer.decode(tokens[0])); // the base goes on with the poem: 12 more tokens
  * ```
  *
  * @module
