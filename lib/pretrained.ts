@@ -19,8 +19,10 @@ export interface PretrainedGPT2 extends GPT2Model {
  *
  * @example
  * ```ts
- * const model = await loadPretrained("checkpoints/pretrain");
- * const out = logits(model, tf.tensor2d([model.tokenizer!.encode("床前")], undefined, "int32"));
+ * import { loadPretrained, logits, tf } from "rlhf";
+ * const model = await loadPretrained("models/gpt2-poetry-zh"); // the shipped base: config.json, model.safetensors, vocab.txt
+ * const ids = tf.tensor2d([model.tokenizer!.encode("床前")], undefined, "int32");
+ * const out = logits(model, ids); // [1, 2, 5676]
  * ```
  */
 export async function loadPretrained(dir: string): Promise<PretrainedGPT2> {
@@ -44,6 +46,15 @@ export async function loadPretrained(dir: string): Promise<PretrainedGPT2> {
  * Writes `model` (and its tokenizer, if any) to `dir` in the HF layout, as one
  * atomic directory swap: a crash leaves the old directory or the new one.
  * The result loads in HF transformers (`GPT2LMHeadModel.from_pretrained(dir)`).
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, createGPT2, resolveGPT2Config, savePretrained } from "rlhf";
+ * const tokenizer = buildCharVocab(["床前明月光"]);
+ * const config = resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+ * const dir = `${await Deno.makeTempDir()}/tiny`;
+ * await savePretrained({ ...createGPT2(config), tokenizer }, dir); // config.json, model.safetensors, vocab.txt, …
+ * ```
  */
 export async function savePretrained(
   model: PretrainedGPT2,

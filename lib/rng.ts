@@ -2,6 +2,14 @@
  * A small seeded random number generator (mulberry32): the same seed gives
  * the same stream on every machine, and its whole state is one integer, so a
  * resumed run continues the same stream.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "rlhf";
+ * const rng = new Rng(42); // the same seed gives the same stream on every machine
+ * rng.nextFloat(); // uniform in [0, 1)
+ * rng.shuffle(["a", "b", "c"]); // a shuffled copy
+ * ```
  */
 export class Rng {
   #state: number;

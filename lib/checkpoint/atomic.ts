@@ -8,6 +8,13 @@ import { dirname, join } from "node:path";
 /**
  * Writes `data` to `path` atomically, creating parent directories. Temporary files of earlier writers of
  * `path` that died before their rename are removed first. A failure (disk full, read-only, …) names `path`.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "rlhf";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/run/weights.bin`, new Uint8Array([1, 2, 3])); // a crash leaves the old file or the new one
+ * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
@@ -73,12 +80,30 @@ export async function writeSynced(path: string, data: Uint8Array): Promise<void>
   }
 }
 
-/** Writes UTF-8 `text` to `path` atomically. */
+/**
+ * Writes UTF-8 `text` to `path` atomically.
+ *
+ * @example
+ * ```ts
+ * import { writeTextFileAtomic } from "rlhf";
+ * const dir = await Deno.makeTempDir();
+ * await writeTextFileAtomic(`${dir}/samples.txt`, "床前明月光\n");
+ * ```
+ */
 export function writeTextFileAtomic(path: string, text: string): Promise<void> {
   return writeFileAtomic(path, new TextEncoder().encode(text));
 }
 
-/** Writes `value` as pretty JSON (with a final newline) to `path` atomically. */
+/**
+ * Writes `value` as pretty JSON (with a final newline) to `path` atomically.
+ *
+ * @example
+ * ```ts
+ * import { writeJsonAtomic } from "rlhf";
+ * const dir = await Deno.makeTempDir();
+ * await writeJsonAtomic(`${dir}/state.json`, { step: 10 }); // "{\n  \"step\": 10\n}\n"
+ * ```
+ */
 export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   return writeTextFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }

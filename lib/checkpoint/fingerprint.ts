@@ -11,6 +11,12 @@ const WEIGHT_FILES = ["model.safetensors", "model.safetensors.index.json", "pyto
  * resumes; the directory's own name is kept only so that a person can read which stage it was. Rank lists
  * record it as the model that sampled them, so a retrained model at the same path never reuses labels of
  * responses it did not write; fine-tuning runs record it as what they started from.
+ *
+ * @example
+ * ```ts
+ * import { checkpointFingerprint } from "rlhf";
+ * await checkpointFingerprint("models/gpt2-poetry-zh"); // "gpt2-poetry-zh@" and the first 12 hex digits of its weights' SHA-256
+ * ```
  */
 export async function checkpointFingerprint(dir: string): Promise<string> {
   const base = dir.replace(/\/+$/, "");

@@ -115,7 +115,11 @@ function refuse(c: Record<string, unknown>, source: string, field: string, bad: 
  *
  * @example
  * ```ts
- * await writeJsonAtomic("ckpt/config.json", gpt2ConfigToHF(model.config, { eosTokenId: 0 }));
+ * import { gpt2ConfigToHF } from "./hf_config.ts";
+ * import { writeJsonAtomic } from "./atomic.ts";
+ * import { resolveGPT2Config } from "../gpt2/config.ts";
+ * const config = resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 });
+ * await writeJsonAtomic(`${await Deno.makeTempDir()}/config.json`, gpt2ConfigToHF(config, { eosTokenId: 3 }));
  * ```
  */
 export function gpt2ConfigToHF(config: GPT2Config, ids: HFTokenIds = {}): Record<string, unknown> {

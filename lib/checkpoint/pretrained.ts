@@ -62,7 +62,9 @@ interface WeightsFiles {
  *
  * @example
  * ```ts
- * const model = await loadGPT2Weights("checkpoints/sft");
+ * import { loadGPT2Weights } from "./pretrained.ts";
+ * import { disposeGPT2 } from "../gpt2/init.ts";
+ * const model = await loadGPT2Weights("models/gpt2-poetry-zh");
  * // … use it, then free it:
  * disposeGPT2(model);
  * ```
@@ -229,7 +231,15 @@ export interface SaveOptions {
  *
  * @example
  * ```ts
- * await saveGPT2Weights(model, "checkpoints/sft", { eosTokenId: 0, extraFiles: saveTokenizerFiles(tokenizer) });
+ * import { saveGPT2Weights } from "./pretrained.ts";
+ * import { resolveGPT2Config } from "../gpt2/config.ts";
+ * import { createGPT2 } from "../gpt2/init.ts";
+ * import { buildCharVocab } from "../tokenizer/char_vocab.ts";
+ * import { saveTokenizerFiles } from "../tokenizer/io.ts";
+ * const tokenizer = buildCharVocab(["床前明月光"]);
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const dir = `${await Deno.makeTempDir()}/sft`;
+ * await saveGPT2Weights(model, dir, { eosTokenId: tokenizer.eosId, extraFiles: saveTokenizerFiles(tokenizer) });
  * ```
  */
 export async function saveGPT2Weights(model: GPT2Model, dir: string, options: SaveOptions = {}): Promise<void> {

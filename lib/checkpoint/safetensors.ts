@@ -87,8 +87,10 @@ const MAX_HEADER_BYTES = 100_000_000;
  *
  * @example
  * ```ts
- * const { tensors, metadata } = parseSafetensors(await Deno.readFile("model.safetensors"), "model.safetensors");
- * tensors.get("wte.weight")!.shape; // [50257, 768]
+ * import { parseSafetensors } from "rlhf";
+ * const path = "models/gpt2-poetry-zh/model.safetensors";
+ * const { tensors } = parseSafetensors(await Deno.readFile(path), path);
+ * tensors.get("transformer.wte.weight")!.shape; // [5676, 128]: the token embeddings, named as HF writes them
  * ```
  */
 export function parseSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
@@ -283,7 +285,9 @@ export function halfToFloat(h: number): number {
  *
  * @example
  * ```ts
- * const bytes = serializeSafetensors({ "w": { dtype: "F32", shape: [2], data: Float32Array.of(1, 2) } }, { format: "pt" });
+ * import { parseSafetensors, serializeSafetensors } from "rlhf";
+ * const bytes = serializeSafetensors({ w: { dtype: "F32", shape: [2], data: Float32Array.of(1, 2) } }, { format: "pt" });
+ * parseSafetensors(bytes, "w.safetensors").tensors.get("w")!.data; // Float32Array [1, 2]
  * ```
  */
 export function serializeSafetensors(tensors: TensorsToWrite, metadata: Readonly<Record<string, string>> = {}): Uint8Array {

@@ -43,8 +43,11 @@ export interface Generation {
  *
  * @example
  * ```ts
- * const out = await generate(model, [[5, 6, 7]], { maxNewTokens: 20, topP: 0.9, rng: new Rng(1) });
- * console.log(out.tokens[0], out.logprobs[0]);
+ * import { createGPT2, generate, resolveGPT2Config, Rng } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const out = await generate(model, [[5, 6, 7], [8]], { maxNewTokens: 4, topP: 0.9, stopIds: [3], rng: new Rng(1) });
+ * out.tokens; // one row per prompt, up to 4 new ids each (ending at 3 if it was drawn)
+ * out.logprobs[0]; // each new token's log-prob under the top-p distribution it was drawn from
  * ```
  */
 export async function generate(model: GPT2Model, prompts: readonly number[][], options: GenerateOptions): Promise<Generation> {

@@ -79,7 +79,15 @@ export const sampleSoftmaxRows = withFastPath(
     uniforms.map((u, i) => (u === undefined ? undefined : sampleFullSoftmax(logits.subarray(i * V, (i + 1) * V), temperature, u))),
 );
 
-/** Draws the next token from one logits row; its log-prob is under the sampling distribution (greedy: under the temperature softmax). */
+/**
+ * Draws the next token from one logits row; its log-prob is under the sampling distribution (greedy: under the temperature softmax).
+ *
+ * @example
+ * ```ts
+ * import { Rng, sampleToken } from "rlhf";
+ * const { token, logprob } = sampleToken([2, 1, 0, -1], { topK: 2 }, new Rng(0)); // token 0 or 1; logprob among those two
+ * ```
+ */
 export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, rng: RandomSource): SampledToken {
   checkSamplingOptions(options);
   if (options.greedy) {

@@ -24,6 +24,12 @@ export interface TruncationOptions {
 /**
  * The truncated, renormalised sampling distribution of one logits row: the kept token ids, most likely
  * first (ties by id), and their probabilities (summing to 1). Without truncation, every id in vocabulary order.
+ *
+ * @example
+ * ```ts
+ * import { samplingDistribution } from "rlhf";
+ * samplingDistribution([Math.log(0.5), Math.log(0.3), Math.log(0.2)], { topP: 0.7 }); // { ids: [0, 1], probs: [0.625, 0.375] }
+ * ```
  */
 export function samplingDistribution(logits: ArrayLike<number>, options: TruncationOptions = {}): { ids: number[]; probs: number[] } {
   const { temperature = 1, topK = 0, topP = 1 } = options;

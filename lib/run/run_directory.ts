@@ -68,7 +68,11 @@ const AFRESH = "start afresh (deno task rlhf --fresh, or delete the directory) o
  *
  * @example
  * ```ts
- * const run = new RunDirectory("checkpoints/dpo", "dpo", { started_from: "sft@3f2a…", beta: 0.1 });
+ * import { RunDirectory } from "./run_directory.ts";
+ * import { resolveGPT2Config } from "../gpt2/config.ts";
+ * import { createGPT2 } from "../gpt2/init.ts";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const run = new RunDirectory(`${await Deno.makeTempDir()}/dpo`, "dpo", { started_from: "sft@3f2a…", beta: 0.1 });
  * const saved = await run.open<{ history: number[] }>();
  * try {
  *   if (saved?.finished) await run.restore(model.params); // reuse

@@ -26,13 +26,44 @@
  */
 import type { Tokenizer } from "./types.ts";
 
+/**
+ * The five special tokens a character vocabulary built here starts with (ids 0–4), as BERT-Chinese's do.
+ *
+ * @example
+ * ```ts
+ * import { BERT_SPECIAL_TOKENS, buildCharVocab } from "rlhf";
+ * const tok = buildCharVocab(["床前明月光"]);
+ * tok.eosId === BERT_SPECIAL_TOKENS.indexOf("[SEP]"); // true: [SEP] (id 3) ends a text
+ * ```
+ */
 export const BERT_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] as const;
-/** What a special token looks like: `[XXX]` (BERT) or `<|xxx|>` (GPT style, e.g. the chat markers). */
+/**
+ * What a special token looks like: `[XXX]` (BERT) or `<|xxx|>` (GPT style, e.g. the chat markers).
+ *
+ * @example
+ * ```ts
+ * import { SPECIAL_TOKEN_PATTERN } from "rlhf";
+ * SPECIAL_TOKEN_PATTERN.test("<|user|>"); // true
+ * SPECIAL_TOKEN_PATTERN.test("<user>"); // false: encode would never match it whole
+ * ```
+ */
 export const SPECIAL_TOKEN_PATTERN = /^(\[[A-Za-z0-9_]+\]|<\|[A-Za-z0-9_]+\|>)$/;
 /** How characters that would break a line are written in vocab.txt. */
 const ESCAPES: Readonly<Record<string, string>> = { "\n": "[NEWLINE]", "\r": "[CR]" };
 const UNESCAPES: Readonly<Record<string, string>> = { "[NEWLINE]": "\n", "[CR]": "\r" };
 
+/**
+ * A character vocabulary (the vocab.txt format above): special tokens whole, one id per other code point,
+ * `[UNK]` for a character it lacks.
+ *
+ * @example
+ * ```ts
+ * import { CharVocabTokenizer } from "rlhf";
+ * const tok = CharVocabTokenizer.fromVocabText(await Deno.readTextFile("models/gpt2-poetry-zh/vocab.txt"), "vocab.txt");
+ * tok.encode("床前").length; // 2: one id per character
+ * tok.decode(tok.encode("床前明月光")); // "床前明月光"
+ * ```
+ */
 export class CharVocabTokenizer implements Tokenizer {
   readonly kind = "char-vocab" as const;
   readonly vocabSize: number;
@@ -73,7 +104,11 @@ export class CharVocabTokenizer implements Tokenizer {
    * Reads vocab.txt content; a final line break is optional.
    *
    * @example
-   * const tok = CharVocabTokenizer.fromVocabText(await Deno.readTextFile("vocab.txt"), "vocab.txt");
+   * ```ts
+   * import { CharVocabTokenizer } from "rlhf";
+   * const tok = CharVocabTokenizer.fromVocabText("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n床\n前\n", "vocab.txt");
+   * tok.vocabSize; // 7
+   * ```
    */
   static fromVocabText(text: string, source = "vocab.txt"): CharVocabTokenizer {
     const lines = text.split(/\r\n|\r|\n/);
@@ -90,7 +125,11 @@ export class CharVocabTokenizer implements Tokenizer {
    * Text → ids: special tokens whole, then one id per code point.
    *
    * @example
-   * tok.encode("<|user|>床前"); // [id of <|user|>, id of 床, id of 前]
+   * ```ts
+   * import { buildCharVocab, CHAT_SPECIAL_TOKENS } from "rlhf";
+   * const tok = buildCharVocab(["床前"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+   * tok.encode("<|user|>床前"); // [6, 10, 9]: the id of <|user|>, of 床, of 前
+   * ```
    */
   encode(text: string): number[] {
     const ids: number[] = [];
@@ -131,7 +170,10 @@ export class CharVocabTokenizer implements Tokenizer {
  * vocab.txt content: one token a line, "\n" written as `[NEWLINE]` and "\r" as `[CR]`.
  *
  * @example
- * await Deno.writeTextFile("vocab.txt", vocabText(buildCharVocab(["床前明月光"])));
+ * ```ts
+ * import { buildCharVocab, vocabText } from "rlhf";
+ * vocabText(buildCharVocab(["床前明月光"])); // "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n光\n前\n床\n明\n月\n"
+ * ```
  */
 export function vocabText(tokenizer: CharVocabTokenizer): string {
   return tokenizer.vocabText();
@@ -163,7 +205,12 @@ export interface BuildCharVocabOptions {
  * corpus always gives the same ids.
  *
  * @example
- * const tok = buildCharVocab(poems, { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS } from "rlhf";
+ * const tok = buildCharVocab(["床前明月光", "疑是地上霜"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * tok.vocabSize; // 19: 5 BERT specials, 4 chat markers, 10 characters
+ * tok.encode("<|user|>明月"); // [6, 14, 16]: the marker is one id
+ * ```
  */
 export function buildCharVocab(texts: Iterable<string>, options: BuildCharVocabOptions = {}): CharVocabTokenizer {
   const extra = options.extraSpecialTokens ?? [];

@@ -46,9 +46,28 @@ export interface ChatTemplate {
   readonly separator: string;
 }
 
-/** Special tokens a character vocabulary needs for the chat template (pass them to `buildCharVocab`). */
+/**
+ * Special tokens a character vocabulary needs for the chat template (pass them to `buildCharVocab`).
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, chatTemplateFor } from "rlhf";
+ * const tok = buildCharVocab(["床前明月光"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * chatTemplateFor(tok).endOfTurn; // "<|end|>"
+ * ```
+ */
 export const CHAT_SPECIAL_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>", "<|end|>"] as const;
 
+/**
+ * The template of a character vocabulary built with `CHAT_SPECIAL_TOKENS`: a marker token per role, `<|end|>` ends a turn.
+ *
+ * @example
+ * ```ts
+ * import { CHAR_CHAT_TEMPLATE, renderChat } from "rlhf";
+ * renderChat([{ role: "user", content: "写一首诗" }], CHAR_CHAT_TEMPLATE, { addGenerationPrompt: true });
+ * // "<|user|>写一首诗<|end|><|assistant|>"
+ * ```
+ */
 export const CHAR_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
   rolePrefix: Object.freeze({ system: "<|system|>", user: "<|user|>", assistant: "<|assistant|>" }),
   contentPrefix: "",
@@ -56,6 +75,16 @@ export const CHAR_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
   separator: "",
 });
 
+/**
+ * The template of GPT-2's BPE: roles as plain text lines, `<|endoftext|>` ends a turn (GPT-2 has no ids to spare).
+ *
+ * @example
+ * ```ts
+ * import { GPT2_CHAT_TEMPLATE, renderChat } from "rlhf";
+ * renderChat([{ role: "user", content: "Hi" }, { role: "assistant", content: "Hello" }], GPT2_CHAT_TEMPLATE);
+ * // "User: Hi<|endoftext|>\nAssistant: Hello<|endoftext|>"
+ * ```
+ */
 export const GPT2_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
   rolePrefix: Object.freeze({ system: "System:", user: "User:", assistant: "Assistant:" }),
   contentPrefix: " ",
@@ -67,6 +96,12 @@ export const GPT2_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
  * For a BERT-Chinese vocab.txt as `uer/gpt2-chinese-cluecorpussmall` ships it:
  * it has no chat markers, but reserves [unused1]…[unused99] for exactly this
  * kind of use, so the roles and the end of a turn take four of them.
+ *
+ * @example
+ * ```ts
+ * import { renderChat, UNUSED_CHAT_TEMPLATE } from "rlhf";
+ * renderChat([{ role: "user", content: "写诗" }], UNUSED_CHAT_TEMPLATE, { addGenerationPrompt: true }); // "[unused2]写诗[unused4][unused3]"
+ * ```
  */
 export const UNUSED_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
   rolePrefix: Object.freeze({ system: "[unused1]", user: "[unused2]", assistant: "[unused3]" }),
@@ -78,6 +113,13 @@ export const UNUSED_CHAT_TEMPLATE: ChatTemplate = Object.freeze({
 /**
  * The template that fits a tokenizer: GPT-2 BPE → plain-text roles; a char
  * vocab with CHAT_SPECIAL_TOKENS → those; a BERT-style vocab → [unused1..4].
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, GPT2_CHAT_TEMPLATE, chatTemplateFor, Gpt2BpeTokenizer } from "rlhf";
+ * chatTemplateFor(new Gpt2BpeTokenizer()) === GPT2_CHAT_TEMPLATE; // true
+ * chatTemplateFor(buildCharVocab(["诗"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS })).rolePrefix.user; // "<|user|>"
+ * ```
  */
 export function chatTemplateFor(tokenizer: Tokenizer): ChatTemplate {
   if (tokenizer.kind === "gpt2-bpe") return GPT2_CHAT_TEMPLATE;
@@ -90,7 +132,16 @@ export function chatTemplateFor(tokenizer: Tokenizer): ChatTemplate {
   );
 }
 
-/** The id that ends a turn (the stop id of generation). */
+/**
+ * The id that ends a turn (the stop id of generation).
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, endOfTurnId } from "rlhf";
+ * const tok = buildCharVocab(["床前明月光"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * endOfTurnId(tok); // 8, the id of <|end|>: generation stops there
+ * ```
+ */
 export function endOfTurnId(tokenizer: Tokenizer, template: ChatTemplate = chatTemplateFor(tokenizer)): number {
   const id = tokenizer.specialTokens[template.endOfTurn];
   if (id === undefined) throw new Error(`chat template: end-of-turn marker ${template.endOfTurn} is not a special token of the tokenizer`);
@@ -129,8 +180,10 @@ export interface RenderChatOptions {
  * The conversation as text.
  *
  * @example
- * renderChat([{ role: "user", content: "Hi" }], GPT2_CHAT_TEMPLATE, { addGenerationPrompt: true });
- * // "User: Hi<|endoftext|>\nAssistant:"
+ * ```ts
+ * import { GPT2_CHAT_TEMPLATE, renderChat } from "rlhf";
+ * renderChat([{ role: "user", content: "Hi" }], GPT2_CHAT_TEMPLATE, { addGenerationPrompt: true }); // "User: Hi<|endoftext|>\nAssistant:"
+ * ```
  */
 export function renderChat(messages: readonly ChatMessage[], template: ChatTemplate, options: RenderChatOptions = {}): string {
   return segments(messages, template, options.addGenerationPrompt ?? false).map((s) => s.text).join("");
@@ -144,7 +197,12 @@ export function renderChat(messages: readonly ChatMessage[], template: ChatTempl
  * straddles a mask boundary; the ids equal `tokenizer.encode(renderChat(...))`.
  *
  * @example
- * const { ids, lossMask } = encodeChat([{ role: "user", content: "题" }, { role: "assistant", content: "诗" }], tok);
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, encodeChat } from "rlhf";
+ * const tok = buildCharVocab(["写诗明月"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * const { ids, lossMask } = encodeChat([{ role: "user", content: "写诗" }, { role: "assistant", content: "明月" }], tok);
+ * lossMask; // [0, 0, 0, 0, 0, 1, 1, 1]: <|user|> 写 诗 <|end|> <|assistant|> untrained, 明 月 <|end|> trained
+ * ```
  */
 export function encodeChat(
   messages: readonly ChatMessage[],
@@ -157,6 +215,14 @@ export function encodeChat(
 /**
  * Ids of a conversation ending with the assistant's role prefix, ready for
  * generation; the same ids `encodeChat` gives for that part of a conversation.
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, encodePrompt } from "rlhf";
+ * const tok = buildCharVocab(["写诗明月"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * const prompt = encodePrompt([{ role: "user", content: "写诗" }], tok);
+ * tok.decode(prompt); // "<|user|>写诗<|end|><|assistant|>": the model writes the reply next
+ * ```
  */
 export function encodePrompt(
   messages: readonly ChatMessage[],
@@ -184,7 +250,12 @@ function encodeSegments(pieces: readonly Segment[], tokenizer: Tokenizer): { ids
  * template's content prefix. `ended` says whether the marker was there.
  *
  * @example
- * parseAssistantReply([...tok.encode(" 床前"), endOfTurnId(tok)], tok); // { text: "床前", ended: true }
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, endOfTurnId, parseAssistantReply } from "rlhf";
+ * const tok = buildCharVocab(["床前明月光"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * parseAssistantReply([...tok.encode("床前"), endOfTurnId(tok), ...tok.encode("光")], tok); // { text: "床前", ended: true }
+ * parseAssistantReply("床前明", tok); // { text: "床前明", ended: false }: cut off before <|end|>
+ * ```
  */
 export function parseAssistantReply(
   reply: readonly number[] | string,
@@ -206,7 +277,16 @@ export function parseAssistantReply(
   return { text, ended };
 }
 
-/** `parseAssistantReply` for generated ids (the name the sampling code uses). */
+/**
+ * `parseAssistantReply` for generated ids (the name the sampling code uses).
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, decodeReply, endOfTurnId } from "rlhf";
+ * const tok = buildCharVocab(["床前明月光"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * const { text, ended } = decodeReply([...tok.encode("明月"), endOfTurnId(tok)], tok); // "明月", true
+ * ```
+ */
 export function decodeReply(
   ids: readonly number[],
   tokenizer: Tokenizer,

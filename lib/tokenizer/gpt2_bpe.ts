@@ -31,8 +31,35 @@ import { encode as bpeEncode } from "gpt-tokenizer/encoding/r50k_base";
 import bpeRanks from "gpt-tokenizer/esm/bpeRanks/r50k_base";
 import type { Tokenizer } from "./types.ts";
 
+/**
+ * GPT-2's one special token: it ends a document (and a turn, in `GPT2_CHAT_TEMPLATE`).
+ *
+ * @example
+ * ```ts
+ * import { GPT2_EOS, Gpt2BpeTokenizer } from "rlhf";
+ * new Gpt2BpeTokenizer().encode(`Hello${GPT2_EOS}`); // [15496, 50256]
+ * ```
+ */
 export const GPT2_EOS = "<|endoftext|>";
+/**
+ * The id of `<|endoftext|>`, GPT-2's last id.
+ *
+ * @example
+ * ```ts
+ * import { GPT2_EOS_ID, GPT2_VOCAB_SIZE } from "rlhf";
+ * GPT2_EOS_ID === GPT2_VOCAB_SIZE - 1; // true
+ * ```
+ */
 export const GPT2_EOS_ID = 50256;
+/**
+ * Number of GPT-2 ids: 256 bytes, 50000 merges and `<|endoftext|>`.
+ *
+ * @example
+ * ```ts
+ * import { GPT2_VOCAB_SIZE, resolveGPT2Config } from "rlhf";
+ * const config = resolveGPT2Config({ preset: "gpt2", vocab_size: GPT2_VOCAB_SIZE }); // GPT-2 small, as OpenAI trained it
+ * ```
+ */
 export const GPT2_VOCAB_SIZE = 50257;
 
 const utf8 = new TextEncoder();
@@ -44,7 +71,10 @@ const TOKEN_BYTES: Uint8Array[] = [];
  * The bytes a GPT-2 id stands for (`<|endoftext|>`: its UTF-8 text).
  *
  * @example
- * gpt2TokenBytes(995); // bytes of " world"
+ * ```ts
+ * import { gpt2TokenBytes } from "rlhf";
+ * new TextDecoder().decode(gpt2TokenBytes(995)); // " world"
+ * ```
  */
 export function gpt2TokenBytes(id: number): Uint8Array {
   if (id === GPT2_EOS_ID) return utf8.encode(GPT2_EOS);
@@ -57,7 +87,16 @@ export function gpt2TokenBytes(id: number): Uint8Array {
   return bytes;
 }
 
-/** byte value → id of GPT-2's single-byte token (one of ids 0..255). */
+/**
+ * byte value → id of GPT-2's single-byte token (one of ids 0..255).
+ *
+ * @example
+ * ```ts
+ * import { GPT2_BYTE_TOKEN, gpt2TokenBytes } from "rlhf";
+ * const newline = GPT2_BYTE_TOKEN[0x0a]; // 198
+ * gpt2TokenBytes(newline); // Uint8Array [10]
+ * ```
+ */
 export const GPT2_BYTE_TOKEN: readonly number[] = (() => {
   const table = new Array<number>(256);
   for (let id = 0; id < 256; id++) {
@@ -71,6 +110,12 @@ export const GPT2_BYTE_TOKEN: readonly number[] = (() => {
 /**
  * HF's `bytes_to_unicode()`: the printable character that stands for each
  * byte in GPT-2's `vocab.json` and `merges.txt` (a space is "Ġ", "\n" is "Ċ").
+ *
+ * @example
+ * ```ts
+ * import { GPT2_BYTE_CHAR } from "rlhf";
+ * GPT2_BYTE_CHAR[0x20]; // "Ġ": a space, as vocab.json and merges.txt write it
+ * ```
  */
 export const GPT2_BYTE_CHAR: readonly string[] = (() => {
   const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
@@ -80,7 +125,15 @@ export const GPT2_BYTE_CHAR: readonly string[] = (() => {
   return Object.freeze(chars);
 })();
 
-/** The key of a GPT-2 id in HF's `vocab.json` (its bytes written with GPT2_BYTE_CHAR; `<|endoftext|>` as is). */
+/**
+ * The key of a GPT-2 id in HF's `vocab.json` (its bytes written with GPT2_BYTE_CHAR; `<|endoftext|>` as is).
+ *
+ * @example
+ * ```ts
+ * import { gpt2VocabKey } from "rlhf";
+ * gpt2VocabKey(995); // "Ġworld"
+ * ```
+ */
 export function gpt2VocabKey(id: number): string {
   if (id === GPT2_EOS_ID) return GPT2_EOS;
   let key = "";
@@ -88,7 +141,15 @@ export function gpt2VocabKey(id: number): string {
   return key;
 }
 
-/** GPT-2 ids of a text, with `<|endoftext|>` recognised anywhere in it. */
+/**
+ * GPT-2 ids of a text, with `<|endoftext|>` recognised anywhere in it.
+ *
+ * @example
+ * ```ts
+ * import { encodeGpt2 } from "rlhf";
+ * encodeGpt2("Hello world<|endoftext|>"); // [15496, 995, 50256]
+ * ```
+ */
 export function encodeGpt2(text: string): number[] {
   const ids: number[] = [];
   text.split(GPT2_EOS).forEach((piece, i) => {
@@ -98,7 +159,16 @@ export function encodeGpt2(text: string): number[] {
   return ids;
 }
 
-/** Text of GPT-2 ids; bytes that are not valid UTF-8 (a cut character) become U+FFFD, as in HF (`errors="replace"`). */
+/**
+ * Text of GPT-2 ids; bytes that are not valid UTF-8 (a cut character) become U+FFFD, as in HF (`errors="replace"`).
+ *
+ * @example
+ * ```ts
+ * import { decodeGpt2 } from "rlhf";
+ * decodeGpt2([15496, 995, 50256]); // "Hello world<|endoftext|>"
+ * decodeGpt2([171]); // "\uFFFD": one byte of a three-byte character
+ * ```
+ */
 export function decodeGpt2(ids: readonly number[]): string {
   let text = "";
   let bytes: number[] = [];
@@ -122,6 +192,14 @@ export function decodeGpt2(ids: readonly number[]): string {
  * The GPT-2 ids a pruned tokenizer keeps for `corpus`: every id the corpus
  * encodes to, `<|endoftext|>` and the 256 byte tokens, ascending (so the same
  * corpus always gives the same map).
+ *
+ * @example
+ * ```ts
+ * import { buildPrunedIdMap, Gpt2BpeTokenizer } from "rlhf";
+ * const ids = buildPrunedIdMap(["床前明月光"]);
+ * ids.length; // 262: the 256 bytes, <|endoftext|> and the 5 ids the line encodes to
+ * const tok = new Gpt2BpeTokenizer(ids); // ids 0..261
+ * ```
  */
 export function buildPrunedIdMap(corpus: Iterable<string>): number[] {
   const keep = new Set<number>([...GPT2_BYTE_TOKEN, GPT2_EOS_ID]);
@@ -129,7 +207,17 @@ export function buildPrunedIdMap(corpus: Iterable<string>): number[] {
   return [...keep].sort((a, b) => a - b);
 }
 
-/** GPT-2 byte-level BPE, with all 50257 ids or a pruned, renumbered subset. */
+/**
+ * GPT-2 byte-level BPE, with all 50257 ids or a pruned, renumbered subset.
+ *
+ * @example
+ * ```ts
+ * import { Gpt2BpeTokenizer } from "rlhf";
+ * new Gpt2BpeTokenizer().encode("Hello world"); // [15496, 995]: all 50257 ids
+ * const tiny = Gpt2BpeTokenizer.pruned(["床前明月光"]); // the ids a corpus uses, for a tiny model
+ * tiny.decode(tiny.encode("any text at all")); // "any text at all": other tokens go byte by byte
+ * ```
+ */
 export class Gpt2BpeTokenizer implements Tokenizer {
   readonly kind = "gpt2-bpe" as const;
   readonly vocabSize: number;
@@ -167,8 +255,11 @@ export class Gpt2BpeTokenizer implements Tokenizer {
    * A pruned tokenizer keeping the ids that `corpus` uses (plus bytes and `<|endoftext|>`).
    *
    * @example
+   * ```ts
+   * import { Gpt2BpeTokenizer } from "rlhf";
    * const tok = Gpt2BpeTokenizer.pruned(["床前明月光"]);
    * tok.decode(tok.encode("any text at all")); // "any text at all"
+   * ```
    */
   static pruned(corpus: Iterable<string>): Gpt2BpeTokenizer {
     return new Gpt2BpeTokenizer(buildPrunedIdMap(corpus));
@@ -178,7 +269,10 @@ export class Gpt2BpeTokenizer implements Tokenizer {
    * Text → ids (compact ids when pruned).
    *
    * @example
+   * ```ts
+   * import { Gpt2BpeTokenizer } from "rlhf";
    * new Gpt2BpeTokenizer().encode("Hello world<|endoftext|>"); // [15496, 995, 50256]
+   * ```
    */
   encode(text: string): number[] {
     const ids = encodeGpt2(text);

@@ -15,6 +15,15 @@ import { BERT_SPECIAL_TOKENS, CharVocabTokenizer } from "./char_vocab.ts";
 import { GPT2_EOS, GPT2_EOS_ID, GPT2_VOCAB_SIZE, Gpt2BpeTokenizer, gpt2VocabKey } from "./gpt2_bpe.ts";
 import type { Tokenizer } from "./types.ts";
 
+/**
+ * The file that holds a GPT-2 BPE tokenizer (and its pruned ids) in a checkpoint directory.
+ *
+ * @example
+ * ```ts
+ * import { BPE_FILE, Gpt2BpeTokenizer, saveTokenizerFiles } from "rlhf";
+ * BPE_FILE in saveTokenizerFiles(Gpt2BpeTokenizer.pruned(["床前"])); // true
+ * ```
+ */
 export const BPE_FILE = "rlhf_tokenizer.json";
 /** GPT-2 has 50000 merges: ids 256..50255. */
 const GPT2_MERGES = GPT2_EOS_ID - 256;
@@ -23,7 +32,10 @@ const GPT2_MERGES = GPT2_EOS_ID - 256;
  * File name → contents describing `tokenizer` (the checkpoint writer writes them atomically).
  *
  * @example
- * saveTokenizerFiles(buildCharVocab(["床前"])); // { "vocab.txt": "[PAD]\n…", "tokenizer_config.json": "{…}" }
+ * ```ts
+ * import { buildCharVocab, saveTokenizerFiles } from "rlhf";
+ * Object.keys(saveTokenizerFiles(buildCharVocab(["床前"]))); // ["vocab.txt", "tokenizer_config.json"], as BertTokenizer reads them
+ * ```
  */
 export function saveTokenizerFiles(tokenizer: Tokenizer): Record<string, string> {
   if (tokenizer instanceof CharVocabTokenizer) {
@@ -58,7 +70,11 @@ export function saveTokenizerFiles(tokenizer: Tokenizer): Record<string, string>
  * undefined when it has none. Errors name the file.
  *
  * @example
- * const tok = await loadTokenizer("checkpoints/sft");
+ * ```ts
+ * import { loadTokenizer } from "rlhf";
+ * const tok = await loadTokenizer("models/gpt2-poetry-zh"); // from its vocab.txt
+ * tok?.vocabSize; // 5676
+ * ```
  */
 export async function loadTokenizer(dir: string): Promise<Tokenizer | undefined> {
   const vocabTxtPath = join(dir, "vocab.txt");

@@ -21,6 +21,8 @@ export interface MinibatchOptions {
  *
  * @example
  * ```ts
+ * import { minibatchEpochs } from "./minibatch_epochs.ts";
+ * import { Rng } from "../rng.ts";
  * const seen: number[][] = [];
  * await minibatchEpochs(4, { epochs: 2, miniBatchSize: 2, rng: new Rng(0) }, (rows) => { seen.push(rows); return Promise.resolve(false); });
  * seen.length; // 4: two passes of two minibatches
