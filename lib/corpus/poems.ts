@@ -18,6 +18,15 @@ export interface Poem {
   readonly split: "train" | "heldout";
 }
 
+/**
+ * Where the bundled poems are: data/poetry-zh/poems.jsonl, as an absolute path.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_POEMS_PATH, loadPoems } from "rlhf";
+ * const poems = await loadPoems(DEFAULT_POEMS_PATH); // what loadPoems() reads
+ * ```
+ */
 export const DEFAULT_POEMS_PATH = new URL("../../data/poetry-zh/poems.jsonl", import.meta.url).pathname;
 
 import { readJsonl } from "../jsonl.ts";
@@ -26,7 +35,17 @@ import { readJsonl } from "../jsonl.ts";
 export const LINE_END = "，。？！；";
 const CJK = /^[\u3400-\u9fff\uf900-\ufaff]+$/u;
 
-/** The poem as text, one couplet a row: "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。" */
+/**
+ * The poem as text, one couplet a row: "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。"
+ *
+ * @example
+ * ```ts
+ * import { type Poem, poemText } from "rlhf";
+ * const lines = ["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"];
+ * const poem: Poem = { id: "静夜思", title: "静夜思", author: "李白", lines, chars_per_line: 5, n_lines: 4, split: "train" };
+ * poemText(poem); // "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。"
+ * ```
+ */
 export function poemText(poem: Poem): string {
   const rows: string[] = [];
   for (let i = 0; i < poem.lines.length; i += 2) rows.push(poem.lines.slice(i, i + 2).join(""));
@@ -38,7 +57,17 @@ export function lineBody(line: string): string {
   return LINE_END.includes(line.at(-1) ?? "") ? line.slice(0, -1) : line;
 }
 
-/** Reads poems.jsonl; a malformed line gives an error naming the file and line number. Blank lines are skipped. */
+/**
+ * Reads poems.jsonl; a malformed line gives an error naming the file and line number. Blank lines are skipped.
+ *
+ * @example
+ * ```ts
+ * import { loadPoems } from "rlhf";
+ * const poems = await loadPoems();
+ * poems.length; // 12000 regular Tang poems
+ * poems[0].lines; // ["新丰停翠辇，", "谯邑驻鸣笳。", …]: 8 lines of 5 characters and a mark
+ * ```
+ */
 export async function loadPoems(path: string = DEFAULT_POEMS_PATH): Promise<Poem[]> {
   const poems = await readJsonl(path, checkPoem);
   if (poems.length === 0) throw new Error(`${path}: no poems`);
@@ -77,7 +106,16 @@ export function checkPoem(value: unknown, where: string): Poem {
   return p as unknown as Poem;
 }
 
-/** Splits poems by their `split` field. */
+/**
+ * Splits poems by their `split` field.
+ *
+ * @example
+ * ```ts
+ * import { loadPoems, splitPoems } from "rlhf";
+ * const { train, heldout } = splitPoems(await loadPoems());
+ * heldout.length; // 602: no training step ever sees them
+ * ```
+ */
 export function splitPoems(poems: readonly Poem[]): { train: Poem[]; heldout: Poem[] } {
   return { train: poems.filter((p) => p.split === "train"), heldout: poems.filter((p) => p.split === "heldout") };
 }

@@ -19,7 +19,15 @@ export interface BatchSource {
   batch(step: number): LMBatch;
 }
 
-/** Joins documents into one stream, each followed by `eosId` so the model learns where a text ends. */
+/**
+ * Joins documents into one stream, each followed by `eosId` so the model learns where a text ends.
+ *
+ * @example
+ * ```ts
+ * import { tokenStream } from "rlhf";
+ * tokenStream([[5, 6], [7]], 3); // Int32Array [5, 6, 3, 7, 3]: each document ends with the end-of-text id
+ * ```
+ */
 export function tokenStream(docs: readonly number[][], eosId: number): Int32Array {
   const total = docs.reduce((n, d) => n + d.length + 1, 0);
   const stream = new Int32Array(total);
@@ -32,7 +40,18 @@ export function tokenStream(docs: readonly number[][], eosId: number): Int32Arra
   return stream;
 }
 
-/** Random windows of `seqLen + 1` tokens from a stream, `batchSize` a step. */
+/**
+ * Random windows of `seqLen + 1` tokens from a stream, `batchSize` a step.
+ *
+ * @example
+ * ```ts
+ * import { randomWindows, tokenStream } from "rlhf";
+ * const stream = tokenStream([[5, 6, 7, 8, 9], [10, 11, 12]], 3);
+ * const data = randomWindows(stream, { batchSize: 2, seqLen: 4, seed: 0 });
+ * const { ids, targets } = data.batch(0); // 2 rows of 4 ids; targets[b][t] = the token after ids[b][t]
+ * // data.batch(0) gives the same batch again: it depends on (seed, step) only, so a resumed run sees the same data
+ * ```
+ */
 export function randomWindows(
   stream: Int32Array,
   options: { batchSize: number; seqLen: number; seed: number },
@@ -50,7 +69,17 @@ export function randomWindows(
   };
 }
 
-/** Consecutive non-overlapping windows from the start of a stream (a fixed evaluation set). */
+/**
+ * Consecutive non-overlapping windows from the start of a stream (a fixed evaluation set).
+ *
+ * @example
+ * ```ts
+ * import { sequentialWindows, tokenStream } from "rlhf";
+ * const stream = tokenStream([[5, 6, 7, 8, 9], [10, 11, 12]], 3); // 10 tokens
+ * const evalSet = sequentialWindows(stream, { batchSize: 1, seqLen: 4, maxBatches: 8 });
+ * evalSet.length; // 2: the windows that fit, the same every time
+ * ```
+ */
 export function sequentialWindows(
   stream: Int32Array,
   options: { batchSize: number; seqLen: number; maxBatches: number },

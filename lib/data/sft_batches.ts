@@ -19,6 +19,15 @@ export interface EncodedExample {
  * Encodes examples. Examples longer than `maxLength` tokens cannot be trained
  * whole; they are skipped and counted (the caller reports the count), never
  * silently truncated (a truncated reply would teach the model to stop early).
+ *
+ * @example
+ * ```ts
+ * import { encodeSftExamples, loadTask, loadTokenizer } from "rlhf";
+ * const task = await loadTask();
+ * const tokenizer = (await loadTokenizer("models/gpt2-poetry-zh"))!;
+ * const { encoded, skippedTooLong } = encodeSftExamples(task.sftExamples("train", 0), tokenizer, 128);
+ * encoded[0].lossMask; // 0 on the request and the role markers, 1 on the poem and its <|end|>
+ * ```
  */
 export function encodeSftExamples(
   examples: readonly SftExample[],
@@ -35,7 +44,18 @@ export function encodeSftExamples(
   return { encoded, skippedTooLong };
 }
 
-/** Turns encoded conversations into a next-token batch padded with `padId` (mask 0 on padding). */
+/**
+ * Turns encoded conversations into a next-token batch padded with `padId` (mask 0 on padding).
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, encodeChat, sftBatch } from "rlhf";
+ * const tok = buildCharVocab(["写诗明月"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * const example = encodeChat([{ role: "user", content: "写诗" }, { role: "assistant", content: "明月" }], tok);
+ * const batch = sftBatch([example], tok.eosId); // ids and targets: 7 positions, targets one token ahead
+ * batch.mask; // [[0, 0, 0, 0, 1, 1, 1]]: the loss counts the targets 明, 月 and <|end|>
+ * ```
+ */
 export function sftBatch(examples: readonly EncodedExample[], padId: number): LMBatch {
   const T = Math.max(...examples.map((e) => e.ids.length)) - 1;
   const pad = <X>(row: X[], value: X) => [...row, ...Array(T - row.length).fill(value)];
@@ -47,7 +67,18 @@ export function sftBatch(examples: readonly EncodedExample[], padId: number): LM
   };
 }
 
-/** Random batches of `batchSize` conversations a step. */
+/**
+ * Random batches of `batchSize` conversations a step.
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, encodeChat, randomSftBatches } from "rlhf";
+ * const tok = buildCharVocab(["写诗明月"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * const example = encodeChat([{ role: "user", content: "写诗" }, { role: "assistant", content: "明月" }], tok);
+ * const data = randomSftBatches([example], { batchSize: 8, seed: 0, padId: tok.eosId });
+ * data.batch(0).ids.length; // 8 conversations, drawn by (seed, step)
+ * ```
+ */
 export function randomSftBatches(
   examples: readonly EncodedExample[],
   options: { batchSize: number; seed: number; padId: number },
@@ -61,7 +92,18 @@ export function randomSftBatches(
   };
 }
 
-/** Consecutive batches over a fixed set (evaluation). */
+/**
+ * Consecutive batches over a fixed set (evaluation).
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, encodeChat, sequentialSftBatches } from "rlhf";
+ * const tok = buildCharVocab(["写诗明月"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * const example = encodeChat([{ role: "user", content: "写诗" }, { role: "assistant", content: "明月" }], tok);
+ * const evalSet = sequentialSftBatches([example, example, example], { batchSize: 2, maxBatches: 4, padId: tok.eosId });
+ * evalSet.map((b) => b.ids.length); // [2, 1]: every example once
+ * ```
+ */
 export function sequentialSftBatches(
   examples: readonly EncodedExample[],
   options: { batchSize: number; maxBatches: number; padId: number },

@@ -14,6 +14,18 @@ import { unknownCharacters } from "../tokenizer/coverage.ts";
 
 const ROLES: readonly Role[] = ["system", "user", "assistant"];
 
+/**
+ * Reads your own SFT data: one `{"prompt", "response"}` or `{"messages": […]}` object a line (the format above).
+ *
+ * @example
+ * ```ts
+ * import { loadSftJsonl } from "rlhf";
+ * const path = `${await Deno.makeTempDir()}/sft.jsonl`;
+ * await Deno.writeTextFile(path, JSON.stringify({ prompt: "写一首五言绝句", response: "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。" }));
+ * const [example] = await loadSftJsonl(path);
+ * example.prompt.messages; // [{ role: "user", content: "写一首五言绝句" }]
+ * ```
+ */
 export async function loadSftJsonl(path: string): Promise<SftExample[]> {
   const examples = await readJsonl(path, parseExample);
   if (examples.length === 0) throw new Error(`${path}: no examples`);

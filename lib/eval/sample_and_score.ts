@@ -28,7 +28,20 @@ export interface SampleAndScoreOptions extends SamplingOptions {
   readonly seed?: number;
 }
 
-/** Samples one response per prompt and scores it. */
+/**
+ * Samples one response per prompt and scores it.
+ *
+ * @example
+ * ```ts
+ * import { loadPretrained, loadTask, sampleAndScore, summariseScores } from "rlhf";
+ * const model = await loadPretrained("models/gpt2-poetry-zh");
+ * const task = await loadTask();
+ * const prompts = task.prompts("heldout", 0).slice(0, 4);
+ * const samples = await sampleAndScore(model, model.tokenizer!, task, prompts, { maxNewTokens: 32 });
+ * samples[0].response; // the base's answer: it was never taught to follow a request
+ * summariseScores(samples).total; // their mean gold score
+ * ```
+ */
 export async function sampleAndScore(
   model: GPT2Model,
   tokenizer: Tokenizer,
@@ -57,7 +70,20 @@ export async function sampleAndScore(
   return out;
 }
 
-/** Mean total score and mean of each part over samples. */
+/**
+ * Mean total score and mean of each part over samples.
+ *
+ * @example
+ * ```ts
+ * import { type ScoredSample, summariseScores } from "rlhf";
+ * const prompt = { id: "1", messages: [{ role: "user" as const, content: "写诗" }], constraints: {} };
+ * const samples: ScoredSample[] = [
+ *   { prompt, response: "…", ended: true, score: { total: 0.8, parts: { form: 1, mood: 0.6 } } },
+ *   { prompt, response: "…", ended: false, score: { total: 0.4, parts: { form: 0.5, mood: 0.2 } } },
+ * ];
+ * summariseScores(samples); // { total: 0.6, ended: 0.5, parts: { form: 0.75, mood: 0.4 } }
+ * ```
+ */
 export function summariseScores(samples: readonly ScoredSample[]): { total: number; ended: number; parts: Record<string, number> } {
   const parts: Record<string, number> = {};
   const counts: Record<string, number> = {};

@@ -29,6 +29,23 @@ export interface AdamWState {
   readonly tensors: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
+/**
+ * AdamW over a record of named variables, updated in place; `state()` and `loadState()` carry it across a
+ * checkpoint, `dispose()` frees its moments.
+ *
+ * @example
+ * ```ts
+ * import { AdamW, createGPT2, crossEntropy, logits, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const optimizer = new AdamW(model.params, { weightDecay: 0.1 }); // matrices and embeddings decay, biases and LayerNorm not
+ * const ids = tf.tensor2d([[1, 2, 3]], [1, 3], "int32");
+ * const targets = tf.tensor2d([[2, 3, 4]], [1, 3], "int32");
+ * const { grads } = tf.variableGrads(() => crossEntropy(logits(model, ids, { training: true }), targets));
+ * // tfjs keys gradients by variable; the optimiser by weight name.
+ * optimizer.step(Object.fromEntries(Object.entries(model.params).map(([name, v]) => [name, grads[v.name]])), 1e-3);
+ * optimizer.stepCount; // 1
+ * ```
+ */
 export class AdamW {
   readonly #params: Record<string, tf.Variable>;
   readonly #m: Record<string, tf.Variable> = {};

@@ -9,6 +9,14 @@ import { withFastPath } from "../ops/fast_path.ts";
  * L2 norm of all gradients together. Returns new tensors and the norm before
  * clipping (the caller disposes them). `maxNorm = Infinity` only measures: the
  * gradients come back as they are (the same tensors), not multiplied by 1.
+ *
+ * @example
+ * ```ts
+ * import { clipByGlobalNorm, tf } from "rlhf";
+ * const { grads, norm } = clipByGlobalNorm({ a: tf.tensor1d([3, 0]), b: tf.tensor1d([0, 4]) }, 1);
+ * norm.dataSync()[0]; // 5: the norm of all gradients together, before clipping
+ * grads.a.dataSync(); // Float32Array [0.6, 0]: every gradient scaled by 1/5
+ * ```
  */
 export function clipByGlobalNorm(
   grads: Record<string, tf.Tensor>,

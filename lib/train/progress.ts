@@ -37,6 +37,18 @@ export function formatRate(perSecond: number): string {
   return perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(2);
 }
 
+/**
+ * A one-line progress bar: percent, throughput, ETA and live numbers; redrawn in place on a terminal, a plain
+ * line every few seconds elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { ProgressBar } from "rlhf";
+ * const bar = new ProgressBar({ total: 100, label: "train" });
+ * for (let step = 1; step <= 100; step++) bar.update(step, { tokens: step * 512, extra: { loss: "2.31" } });
+ * bar.finish();
+ * ```
+ */
 export class ProgressBar {
   readonly #o: Required<ProgressOptions>;
   readonly #start: number;

@@ -9,7 +9,19 @@ export interface ScheduleOptions {
   readonly totalSteps: number;
 }
 
-/** The learning rate of `step` (0-based). */
+/**
+ * The learning rate of `step` (0-based).
+ *
+ * @example
+ * ```ts
+ * import { learningRateAt } from "rlhf";
+ * const schedule = { maxLr: 1e-3, minLr: 1e-4, warmupSteps: 10, totalSteps: 100 };
+ * learningRateAt(0, schedule); // 1e-4: warming up
+ * learningRateAt(9, schedule); // 1e-3: the peak
+ * learningRateAt(55, schedule); // 5.5e-4: halfway down the cosine
+ * learningRateAt(100, schedule); // 1e-4: the floor
+ * ```
+ */
 export function learningRateAt(step: number, o: ScheduleOptions): number {
   if (step < o.warmupSteps) return (o.maxLr * (step + 1)) / o.warmupSteps;
   if (step >= o.totalSteps) return o.minLr;

@@ -24,6 +24,15 @@ export interface TrainConfig {
   readonly seed: number;
 }
 
+/**
+ * Every field of `TrainConfig` at its default.
+ *
+ * @example
+ * ```ts
+ * import { TRAIN_DEFAULTS } from "rlhf";
+ * const { steps, maxLr, warmupSteps } = TRAIN_DEFAULTS; // 1000 steps, peak 1e-3 after 50 steps of warmup
+ * ```
+ */
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   steps: 1000,
   maxLr: 1e-3,
@@ -37,7 +46,16 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   seed: 0,
 });
 
-/** Validates overrides and returns a new frozen config; errors name the field. */
+/**
+ * Validates overrides and returns a new frozen config; errors name the field.
+ *
+ * @example
+ * ```ts
+ * import { resolveTrainConfig } from "rlhf";
+ * const config = resolveTrainConfig({ steps: 200, maxLr: 3e-4 }); // the other fields from TRAIN_DEFAULTS
+ * // resolveTrainConfig({ minLr: 1 }) throws "TrainConfig.minLr: expected in [0, maxLr], got 1"
+ * ```
+ */
 export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<TrainConfig> {
   const c = { ...TRAIN_DEFAULTS, ...overrides };
   for (const key of ["steps", "evalEvery", "checkpointEvery"] as const) {

@@ -26,7 +26,16 @@ export interface ValenceList {
 
 export const DEFAULT_VALENCE_PATH = new URL("../../../data/poetry-zh/valence.json", import.meta.url).pathname;
 
-/** Reads and checks the list: single characters only, none in both lists; errors name the file and the entry. */
+/**
+ * Reads and checks the list: single characters only, none in both lists; errors name the file and the entry.
+ *
+ * @example
+ * ```ts
+ * import { loadValenceList } from "rlhf";
+ * const list = await loadValenceList(); // data/poetry-zh/valence.json
+ * list.bright["歌"]; // "song"
+ * ```
+ */
 export async function loadValenceList(path: string = DEFAULT_VALENCE_PATH): Promise<ValenceList> {
   return checkValenceList(await readJsonFile(path), path);
 }
@@ -59,7 +68,16 @@ export interface MoodReading {
   readonly mood: number;
 }
 
-/** Reads the mood of a response. */
+/**
+ * Reads the mood of a response.
+ *
+ * @example
+ * ```ts
+ * import { loadValenceList, readMood } from "rlhf";
+ * const list = await loadValenceList();
+ * readMood("莺歌燕舞，孤灯泪", list); // { bright: ["歌", "舞", "莺"], sorrowful: ["泪", "孤"], net: 1, mood: 0.73 }
+ * ```
+ */
 export function readMood(response: string, list: ValenceList): MoodReading {
   const chars = new Set(response);
   const bright = Object.keys(list.bright).filter((c) => chars.has(c));
@@ -68,7 +86,17 @@ export function readMood(response: string, list: ValenceList): MoodReading {
   return { bright, sorrowful, net, mood: 1 / (1 + Math.exp(-net)) };
 }
 
-/** The mood class of a response, for distributions: bright (net > 0), even (0) or sorrowful (< 0). */
+/**
+ * The mood class of a response, for distributions: bright (net > 0), even (0) or sorrowful (< 0).
+ *
+ * @example
+ * ```ts
+ * import { loadValenceList, moodClass, readMood } from "rlhf";
+ * const list = await loadValenceList();
+ * moodClass(readMood("莺歌燕舞，孤灯泪", list).net); // "bright"
+ * moodClass(0); // "even"
+ * ```
+ */
 export function moodClass(net: number): "bright" | "even" | "sorrowful" {
   return net > 0 ? "bright" : net < 0 ? "sorrowful" : "even";
 }
@@ -78,6 +106,13 @@ export function moodClass(net: number): "bright" | "even" | "sorrowful" {
  * out): 1 when at least 80 % of them are distinct (99 % of the bundled Tang
  * poems are), falling linearly to 0 at 40 %. It catches degenerate answers
  * that repeat a few characters over and over.
+ *
+ * @example
+ * ```ts
+ * import { varietyScore } from "rlhf";
+ * varietyScore("床前明月光，疑是地上霜。"); // 1: every character distinct
+ * varietyScore("春春春春春，春春春春春。"); // 0: one character over and over
+ * ```
  */
 export function varietyScore(response: string): number {
   const chars = [...response.replace(/[\s，。？！；、]/gu, "")];

@@ -38,7 +38,15 @@ export interface ParsedLine {
   readonly end: string;
 }
 
-/** Splits a response into verse lines at punctuation; newlines only separate couplets. */
+/**
+ * Splits a response into verse lines at punctuation; newlines only separate couplets.
+ *
+ * @example
+ * ```ts
+ * import { parseLines } from "rlhf";
+ * parseLines("床前明月光，疑是地上霜。"); // [{ body: "床前明月光", end: "，" }, { body: "疑是地上霜", end: "。" }]
+ * ```
+ */
 export function parseLines(response: string): ParsedLine[] {
   const lines: ParsedLine[] = [];
   let body = "";
@@ -82,6 +90,14 @@ export const FORM_PARTS = ["line_count", "chars_per_line", "punctuation", "clean
  * The rule-following preference ("rules"): does the poem follow the whole
  * instruction? Form, the requested word and theme, rhyme; the total is the
  * mean of the parts.
+ *
+ * @example
+ * ```ts
+ * import { scorePoem } from "rlhf";
+ * scorePoem("床前明月光，疑是地上霜。\n举头望明月，低头思故乡。", { chars_per_line: 5, n_lines: 4 });
+ * // { total: 1, parts: { line_count: 1, chars_per_line: 1, punctuation: 1, rhyme: 1, clean: 1 } }
+ * scorePoem("床前明月光，疑是地上霜。", { chars_per_line: 7, n_lines: 4 }).total; // 0.4: two lines of five, where four of seven were asked
+ * ```
  */
 export function scorePoem(response: string, c: PoemConstraints): GoldScore {
   const lines = parseLines(response);

@@ -32,7 +32,16 @@ export interface PoetryTaskOptions {
   readonly valencePath?: string;
 }
 
-/** Loads the poems and returns the task. */
+/**
+ * Loads the poems and returns the task.
+ *
+ * @example
+ * ```ts
+ * import { loadPoetryTask } from "rlhf";
+ * const task = await loadPoetryTask({ preference: "rules" }); // "poetry-zh-rules": form, the word asked for, theme, rhyme
+ * task.sftExamples("train", 0).length; // 22796: two requests per training poem
+ * ```
+ */
 export async function loadPoetryTask(options: PoetryTaskOptions = {}): Promise<Task> {
   const poems = await loadPoems(options.poemsPath ?? DEFAULT_POEMS_PATH);
   const preference = options.preference ?? "mood";
@@ -44,6 +53,15 @@ export async function loadPoetryTask(options: PoetryTaskOptions = {}): Promise<T
  * The task over a given list of poems. Its name is "poetry-zh" for the mood
  * preference and "poetry-zh-rules" for the rule-following one (label files
  * are named after the task, so the two never mix).
+ *
+ * @example
+ * ```ts
+ * import { type Poem, poetryTask } from "rlhf";
+ * const lines = ["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"];
+ * const poem: Poem = { id: "静夜思", title: "静夜思", author: "李白", lines, chars_per_line: 5, n_lines: 4, split: "train" };
+ * const task = poetryTask([poem], { preference: "rules" });
+ * task.sftExamples("train", 0)[0].prompt.messages[0].content; // "请以月亮为主题，作一首五言绝句，诗里包含“疑是”。"
+ * ```
  */
 export function poetryTask(
   poems: readonly Poem[],
