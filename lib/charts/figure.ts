@@ -17,6 +17,16 @@ export interface PlotlyFigure {
   readonly layout: Record<string, unknown>;
 }
 
+/**
+ * The Plotly figure (`{ data, layout }`) of a chart: what notebooks display interactively.
+ *
+ * @example
+ * ```ts
+ * import { plotlyFigure } from "rlhf";
+ * const figure = plotlyFigure({ title: "loss", xTitle: "step", yTitle: "nats", series: [{ name: "train", x: [1, 2, 3], y: [3, 2.5, 2.2] }] });
+ * figure.data.length; // 1 trace
+ * ```
+ */
 export function plotlyFigure(spec: ChartSpec): PlotlyFigure {
   return {
     data: spec.series.flatMap((s, i) => {
@@ -52,7 +62,17 @@ export function plotlyFigure(spec: ChartSpec): PlotlyFigure {
   };
 }
 
-/** A chart that displays itself in the Deno Jupyter kernel (Plotly + SVG fallback). */
+/**
+ * A chart that displays itself in the Deno Jupyter kernel (Plotly + SVG fallback).
+ *
+ * @example
+ * ```ts
+ * import { Chart } from "rlhf";
+ * const chart = new Chart({ title: "loss", xTitle: "step", yTitle: "nats", series: [{ name: "train", x: [1, 2, 3], y: [3, 2.5, 2.2] }] });
+ * Object.keys(chart.mimeBundle()); // ["application/vnd.plotly.v1+json", "image/svg+xml", "text/plain"]
+ * // As the last expression of a notebook cell, the Deno kernel displays it.
+ * ```
+ */
 export class Chart {
   readonly spec: ChartSpec;
   constructor(spec: ChartSpec) {
@@ -79,7 +99,20 @@ export class Chart {
   }
 }
 
-/** A line chart of one or more series. */
+/**
+ * A line chart of one or more series.
+ *
+ * @example
+ * ```ts
+ * import { lineChart } from "rlhf";
+ * lineChart({
+ *   title: "held-out gold score",
+ *   xTitle: "PPO iteration",
+ *   yTitle: "score",
+ *   series: [{ name: "PPO", x: [0, 10, 20], y: [0.42, 0.5, 0.55] }, { name: "SFT", x: [0, 20], y: [0.42, 0.42], dashed: true }],
+ * }); // a Chart: the notebook shows it
+ * ```
+ */
 export function lineChart(spec: ChartSpec): Chart {
   return new Chart(spec);
 }

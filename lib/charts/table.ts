@@ -6,6 +6,16 @@ export function escapeHtml(text: string): string {
   return text.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
 }
 
+/**
+ * A table that notebooks show as HTML and everything else as text: samples side by side, score summaries.
+ *
+ * @example
+ * ```ts
+ * import { Table } from "rlhf";
+ * const table = new Table(["model", "gold"], [["SFT", 0.42], ["PPO", 0.55]]);
+ * table.text(); // "model | gold\nSFT | 0.42\nPPO | 0.55"
+ * ```
+ */
 export class Table {
   constructor(readonly columns: readonly string[], readonly rows: readonly (readonly (string | number)[])[]) {
     for (const [i, row] of rows.entries()) {

@@ -20,6 +20,14 @@ export interface PartAgreement {
  * `rewards[l][i]` is the reward-model score of answer i of list l and
  * `gold[l][i]` its gold score; pairs with equal gold totals are skipped.
  * Sorted by number of pairs, most first.
+ *
+ * @example
+ * ```ts
+ * import { agreementByPart } from "rlhf";
+ * // One list of two answers: the gold scorer prefers the first only for its rhyme, and so does the reward model.
+ * const gold = [[{ total: 1, parts: { rhyme: 1, form: 1 } }, { total: 0.5, parts: { rhyme: 0, form: 1 } }]];
+ * agreementByPart([[0.3, 0.1]], gold); // [{ kind: "rhyme", pairs: 1, agreement: 1 }]
+ * ```
  */
 export function agreementByPart(rewards: readonly (readonly number[])[], gold: readonly (readonly GoldScore[])[]): PartAgreement[] {
   const counts = new Map<string, { pairs: number; agree: number }>();

@@ -10,7 +10,15 @@
  * poems are).
  */
 
-/** The closed-form KL of best-of-n sampling to the sampling model, in nats. */
+/**
+ * The closed-form KL of best-of-n sampling to the sampling model, in nats.
+ *
+ * @example
+ * ```ts
+ * import { bestOfNKl } from "rlhf";
+ * bestOfNKl(4); // 0.636 nats: log 4 − 3/4
+ * ```
+ */
 export function bestOfNKl(n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`bestOfNKl: n must be a positive integer, got ${n}`);
   return Math.log(n) - (n - 1) / n;
@@ -20,6 +28,13 @@ export function bestOfNKl(n: number): number {
  * For requests asked in rounds (answer r of request i at index r · requests + i,
  * the layout of `inRounds`), the index of the answer with the highest reward
  * for each request (the first on a tie).
+ *
+ * @example
+ * ```ts
+ * import { bestOfN } from "rlhf";
+ * // Two requests asked in three rounds: the reward of answer r to request i is at r · 2 + i.
+ * bestOfN([0.1, 0.5, 0.9, 0.2, 0.3, 0.4], 2); // [2, 1]: request 0's best answer is at 2, request 1's at 1
+ * ```
  */
 export function bestOfN(rewards: readonly number[], requests: number): number[] {
   if (requests < 1 || rewards.length % requests !== 0) {

@@ -24,6 +24,20 @@ export interface EditProbeRow {
 /** Scores (prompt, response) pairs with the reward model (e.g. `rewardModelScores` bound to an RM). */
 export type PairScorer = (pairs: { prompt: TaskPrompt; response: string }[]) => Promise<number[]>;
 
+/**
+ * For each edit: on how many answers it lowered the gold score, and how often the reward model agrees.
+ *
+ * @example
+ * ```ts
+ * import { editProbe, loadRewardModel, loadTask, loadTokenizer, rewardModelScores } from "rlhf";
+ * const rm = await loadRewardModel("checkpoints/rm"); // written by deno task rlhf
+ * const tokenizer = (await loadTokenizer("checkpoints/rm"))!;
+ * const task = await loadTask();
+ * const answers = task.sftExamples("heldout", 0).slice(0, 32).map((e) => ({ prompt: e.prompt, response: e.response }));
+ * const rows = await editProbe((pairs) => rewardModelScores(rm, tokenizer, pairs), task, answers, task.answerEdits ?? []);
+ * rows[0]; // { edit: "drop the last couplet", answers, rmPrefersOriginal, meanRmChange, meanGoldChange }
+ * ```
+ */
 export async function editProbe(
   score: PairScorer,
   task: Task,

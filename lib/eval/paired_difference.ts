@@ -13,6 +13,18 @@ export interface PairedDifference {
   readonly n: number;
 }
 
+/**
+ * The mean of b − a over paired values (the same requests, two models) and its standard error.
+ *
+ * @example
+ * ```ts
+ * import { formatDifference, pairedDifference } from "rlhf";
+ * const sft = [0.5, 0.25, 0.75, 0.5]; // gold score per request
+ * const ppo = [0.75, 0.25, 1, 0.75]; // the same requests
+ * const gain = pairedDifference(sft, ppo); // { mean: 0.1875, standardError: 0.0625, n: 4 }
+ * formatDifference(gain); // "+0.188 ± 0.063"
+ * ```
+ */
 export function pairedDifference(a: readonly number[], b: readonly number[]): PairedDifference {
   if (a.length !== b.length || a.length < 2) {
     throw new Error(`pairedDifference: need two equal-length lists of ≥ 2 values (${a.length}, ${b.length})`);
@@ -28,6 +40,12 @@ export function pairedDifference(a: readonly number[], b: readonly number[]): Pa
  * The requests asked `rounds` times: every request once, then every request
  * again, … (request i at i, i + n, …: the layout `meanPerRequest` reads; the
  * first n rows are the distinct requests, as sample tables show them).
+ *
+ * @example
+ * ```ts
+ * import { inRounds } from "rlhf";
+ * inRounds(["a", "b"], 3); // ["a", "b", "a", "b", "a", "b"]: each request answered 3 times
+ * ```
  */
 export function inRounds<T>(requests: readonly T[], rounds: number): T[] {
   return Array.from({ length: rounds }, () => requests).flat();
@@ -39,6 +57,12 @@ export function inRounds<T>(requests: readonly T[], rounds: number): T[] {
  * paired difference is then taken over requests, not over answers: answers to
  * the same request are not independent, and treating them as such would
  * understate the standard error.
+ *
+ * @example
+ * ```ts
+ * import { meanPerRequest } from "rlhf";
+ * meanPerRequest([1, 2, 3, 4], 2); // [2, 3]: request 0 scored 1 and 3, request 1 scored 2 and 4
+ * ```
  */
 export function meanPerRequest(values: readonly number[], requests: number): number[] {
   if (requests < 1 || values.length % requests !== 0) {
@@ -52,7 +76,15 @@ export function meanPerRequest(values: readonly number[], requests: number): num
   });
 }
 
-/** "+0.021 ± 0.006" (± one standard error). */
+/**
+ * "+0.021 ± 0.006" (± one standard error).
+ *
+ * @example
+ * ```ts
+ * import { formatDifference } from "rlhf";
+ * formatDifference({ mean: 0.021, standardError: 0.006, n: 200 }); // "+0.021 ± 0.006"
+ * ```
+ */
 export function formatDifference(p: PairedDifference, digits = 3): string {
   return `${p.mean >= 0 ? "+" : ""}${p.mean.toFixed(digits)} ± ${p.standardError.toFixed(digits)}`;
 }

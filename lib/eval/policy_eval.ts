@@ -40,7 +40,19 @@ export interface PolicyEvaluation {
   readonly parts: Record<string, number>;
 }
 
-/** Normalised reward-model scores of (prompt, response) texts. */
+/**
+ * Normalised reward-model scores of (prompt, response) texts.
+ *
+ * @example
+ * ```ts
+ * import { loadRewardModel, loadTask, loadTokenizer, rewardModelScores } from "rlhf";
+ * const rm = await loadRewardModel("checkpoints/rm"); // written by deno task rlhf
+ * const tokenizer = (await loadTokenizer("checkpoints/rm"))!;
+ * const [prompt] = (await loadTask()).prompts("heldout", 0);
+ * await rewardModelScores(rm, tokenizer, [{ prompt, response: "春风得意马蹄疾，一日看尽长安花。" }]);
+ * // one score, in units of the spread of SFT answers' scores (0 = their mean)
+ * ```
+ */
 export async function rewardModelScores(
   rm: RewardModel,
   tokenizer: Tokenizer,
@@ -50,6 +62,21 @@ export async function rewardModelScores(
   return raw.map((r) => normalisedReward(rm, r));
 }
 
+/**
+ * The held-out view of a policy: gold and reward-model scores of its answers (± SE) and their KL to `reference`.
+ *
+ * @example
+ * ```ts
+ * import { cloneGPT2, evaluatePolicy, loadPretrained, loadRewardModel, loadTask } from "rlhf";
+ * const sft = await loadPretrained("checkpoints/sft"); // written by deno task rlhf
+ * const rm = await loadRewardModel("checkpoints/rm");
+ * const task = await loadTask();
+ * const reference = cloneGPT2(sft, { trainable: false });
+ * const prompts = task.prompts("heldout", 0).slice(0, 16);
+ * const view = await evaluatePolicy(sft, reference, rm, sft.tokenizer!, task, prompts, { sampling: {}, maxNewTokens: 64, seed: 0 });
+ * console.log(view.gold, view.goldSe, view.rm, view.kl); // the SFT model's level; KL 0, as it is its own reference
+ * ```
+ */
 export async function evaluatePolicy(
   lm: GPT2Model,
   reference: GPT2Model,

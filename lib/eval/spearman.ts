@@ -1,4 +1,12 @@
-/** Spearman rank correlation (ties get their average rank). */
+/**
+ * Spearman rank correlation (ties get their average rank).
+ *
+ * @example
+ * ```ts
+ * import { spearman } from "rlhf";
+ * spearman([1, 2, 3, 4], [10, 20, 40, 30]); // 0.8: the orders agree but for one swap
+ * ```
+ */
 export function spearman(x: readonly number[], y: readonly number[]): number {
   if (x.length !== y.length || x.length < 2) {
     throw new Error(`spearman: need two equal-length lists of ≥ 2 values (${x.length}, ${y.length})`);

@@ -26,7 +26,19 @@ export interface LabelServer {
   shutdown(): Promise<void>;
 }
 
-/** Serves `session` on 127.0.0.1:`port` (0 = any free port). */
+/**
+ * Serves `session` on 127.0.0.1:`port` (0 = any free port).
+ *
+ * @example
+ * ```ts
+ * import { LabelSession, startLabelServer } from "rlhf";
+ * const item = { prompt_id: "p1", prompt: [{ role: "user" as const, content: "写诗" }], responses: ["春风", "秋雨"] };
+ * const session = new LabelSession([item], { labelsPath: `${await Deno.makeTempDir()}/labels.jsonl`, labeler: "ann", checkpoint: "sft" });
+ * const server = startLabelServer(session, { port: 0 }); // any free port
+ * console.log(`rank at ${server.url}`);
+ * await server.shutdown();
+ * ```
+ */
 export function startLabelServer(session: LabelSession, options: { port?: number } = {}): LabelServer {
   const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
     new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });

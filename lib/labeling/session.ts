@@ -48,6 +48,19 @@ function itemKey(item: Pick<LabelItem, "prompt_id" | "responses">): string {
   return JSON.stringify([item.prompt_id, [...item.responses].sort()]);
 }
 
+/**
+ * A person's labelling session over a queue of items (the rules above); `startLabelServer` serves it as a page.
+ *
+ * @example
+ * ```ts
+ * import { LabelSession } from "rlhf";
+ * const labelsPath = `${await Deno.makeTempDir()}/labels.jsonl`;
+ * const item = { prompt_id: "p1", prompt: [{ role: "user" as const, content: "写诗" }], responses: ["春风", "秋雨", "夜雪"] };
+ * const session = new LabelSession([item], { labelsPath, labeler: "ann", checkpoint: "sft@3f2a" });
+ * await session.rank([2, 0, 1]); // 夜雪 best, then 春风, then 秋雨: one line in labels.jsonl
+ * (await session.state()).done; // 1
+ * ```
+ */
 export class LabelSession {
   readonly #items: readonly LabelItem[];
   readonly #path: string;
@@ -192,5 +205,15 @@ export class LabelSession {
   }
 }
 
-/** A ranking the person can fix (shown on the page), as opposed to a server fault. */
+/**
+ * A ranking the person can fix (shown on the page with its reason), as opposed to a server fault.
+ *
+ * @example
+ * ```ts
+ * import { LabelSession, RankingError } from "rlhf";
+ * const item = { prompt_id: "p1", prompt: [{ role: "user" as const, content: "写诗" }], responses: ["春风", "秋雨"] };
+ * const session = new LabelSession([item], { labelsPath: `${await Deno.makeTempDir()}/labels.jsonl`, labeler: "ann", checkpoint: "sft" });
+ * await session.rank([0, 0]).catch((e) => e instanceof RankingError); // true: 秋雨 is not ranked
+ * ```
+ */
 export class RankingError extends Error {}

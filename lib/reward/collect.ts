@@ -42,7 +42,18 @@ export interface Candidates {
   readonly responses: string[];
 }
 
-/** Samples K responses per prompt; duplicates are dropped (identical answers cannot be ranked apart). */
+/**
+ * Samples K responses per prompt; duplicates are dropped (identical answers cannot be ranked apart).
+ *
+ * @example
+ * ```ts
+ * import { loadPretrained, loadTask, sampleCandidates } from "rlhf";
+ * const model = await loadPretrained("models/gpt2-poetry-zh");
+ * const task = await loadTask();
+ * const [item] = await sampleCandidates(model, model.tokenizer!, task.prompts("train", 0).slice(0, 1), { k: 4, maxNewTokens: 32, quiet: true });
+ * item.responses.length; // 4 distinct answers (fewer if some came out the same), for a person to rank
+ * ```
+ */
 export async function sampleCandidates(
   model: GPT2Model,
   tokenizer: Tokenizer,
@@ -77,7 +88,26 @@ export async function sampleCandidates(
   return out;
 }
 
-/** K distinct responses per prompt, ranked by `labeler` from the task's gold scores. */
+/**
+ * K distinct responses per prompt, ranked by `labeler` from the task's gold scores.
+ *
+ * @example
+ * ```ts
+ * import { checkpointFingerprint, collectRankings, loadPretrained, loadTask, SimulatedLabeler } from "rlhf";
+ * const dir = "models/gpt2-poetry-zh";
+ * const model = await loadPretrained(dir);
+ * const task = await loadTask();
+ * const prompts = task.prompts("train", 0).slice(0, 2);
+ * const labeler = new SimulatedLabeler({ preference: task.preference?.name, seed: 0 });
+ * const lists = await collectRankings(model, model.tokenizer!, task, prompts, labeler, {
+ *   k: 4,
+ *   maxNewTokens: 32,
+ *   quiet: true,
+ *   checkpoint: await checkpointFingerprint(dir),
+ * });
+ * lists[0].responses; // the answers, best first by the gold score (with the labeler's noise)
+ * ```
+ */
 export async function collectRankings(
   model: GPT2Model,
   tokenizer: Tokenizer,

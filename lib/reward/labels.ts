@@ -49,7 +49,18 @@ export function rankListsFingerprint(lists: readonly RankRecord[]): number {
 
 const ROLES: readonly Role[] = ["system", "user", "assistant"];
 
-/** Validates one record; errors name `where` and the field. */
+/**
+ * Validates one record; errors name `where` and the field.
+ *
+ * @example
+ * ```ts
+ * import { checkRankRecord } from "rlhf";
+ * const line = '{"prompt_id": "p1", "prompt": [{"role": "user", "content": "写诗"}], "responses": ["春风", "秋雨"],' +
+ *   ' "labeler": "ann", "time": "2026-01-01T00:00:00Z", "checkpoint": "sft@3f2a"}';
+ * const record = checkRankRecord(JSON.parse(line), "labels.jsonl:1"); // a RankRecord: ann ranked 春风 above 秋雨
+ * // checkRankRecord({}, "labels.jsonl:2") throws 'labels.jsonl:2: field "prompt_id" must be a non-empty string'
+ * ```
+ */
 export function checkRankRecord(value: unknown, where: string): RankRecord {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`${where}: expected a JSON object`);
   const r = value as Record<string, unknown>;
@@ -165,7 +176,17 @@ export function uniqueRankLists<T extends RankRecord>(lists: readonly T[]): T[] 
   });
 }
 
-/** Reads a labels file (an empty list if it does not exist); a list repeated in the file is returned once. */
+/**
+ * Reads a labels file (an empty list if it does not exist); a list repeated in the file is returned once.
+ *
+ * @example
+ * ```ts
+ * import { loadLabels } from "rlhf";
+ * const lists = await loadLabels("data/labels/poetry-zh-simulated.jsonl"); // the bundled simulated rankings
+ * lists.length; // 2624 rank lists
+ * lists[0].responses.length; // 4 answers, best first
+ * ```
+ */
 export async function loadLabels(path: string): Promise<RankRecord[]> {
   return uniqueRankLists(parseLabelText(await readLabelText(path), path).map((l) => l.record));
 }
@@ -187,6 +208,22 @@ function withLinesAppended(text: string, lines: readonly string[]): string {
  * ranking is a no-op; a conflicting one is refused. Returns how many were added.
  * The file is read and written under its lock, so two processes appending at
  * once (two labelling servers on one file) both keep every line.
+ *
+ * @example
+ * ```ts
+ * import { appendLabels, type RankRecord } from "rlhf";
+ * const path = `${await Deno.makeTempDir()}/labels.jsonl`;
+ * const record: RankRecord = {
+ *   prompt_id: "p1",
+ *   prompt: [{ role: "user", content: "写诗" }],
+ *   responses: ["春风", "秋雨"], // best first
+ *   labeler: "ann",
+ *   time: new Date().toISOString(),
+ *   checkpoint: "sft@3f2a",
+ * };
+ * await appendLabels(path, [record]); // 1
+ * await appendLabels(path, [record]); // 0: that ranking is there already
+ * ```
  */
 export function appendLabels(path: string, records: readonly RankRecord[]): Promise<number> {
   return withFileLock(path, async () => {

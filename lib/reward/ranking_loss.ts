@@ -8,7 +8,15 @@
  */
 import { tf } from "../tf.ts";
 
-/** All pairs (better, worse) of a rank list of length K: C(K, 2) of them. */
+/**
+ * All pairs (better, worse) of a rank list of length K: C(K, 2) of them.
+ *
+ * @example
+ * ```ts
+ * import { rankPairs } from "rlhf";
+ * rankPairs(3); // [[0, 1], [0, 2], [1, 2]]: the C(3, 2) pairs (better, worse) of a list of 3
+ * ```
+ */
 export function rankPairs(K: number): [number, number][] {
   const pairs: [number, number][] = [];
   for (let i = 0; i < K; i++) for (let j = i + 1; j < K; j++) pairs.push([i, j]);
@@ -21,6 +29,15 @@ const strict = (ranks: readonly number[] | undefined, i: number, j: number) => !
 /**
  * Mean pairwise loss of `scores` [L, K], each row the rewards of one rank list
  * in its best → worst order; `ranks[l]` (optional) marks ties in list l.
+ *
+ * @example
+ * ```ts
+ * import { rankingLoss, tf } from "rlhf";
+ * // The rewards of one list of 3 answers, in the labeler's best → worst order.
+ * const rewards = tf.tensor2d([[2, 1, 0]]);
+ * rankingLoss(rewards).dataSync()[0]; // 0.251: the mean of −log σ(1), −log σ(2), −log σ(1)
+ * rankingLoss(rewards, [[1, 2, 2]]).dataSync()[0]; // 0.220: the 2nd and 3rd are tied, their pair is left out
+ * ```
  */
 export function rankingLoss(scores: tf.Tensor2D, ranks?: readonly (readonly number[] | undefined)[]): tf.Scalar {
   return tf.tidy(() => {
@@ -51,6 +68,13 @@ export function rankingLoss(scores: tf.Tensor2D, ranks?: readonly (readonly numb
 /**
  * Fraction of strict pairs ordered correctly (r_better > r_worse), and of
  * lists whose strict pairs are all ordered correctly (lists with none are left out).
+ *
+ * @example
+ * ```ts
+ * import { rankingAccuracy } from "rlhf";
+ * // Two lists, each in the labeler's best → worst order: the first ordered right, the second reversed.
+ * rankingAccuracy([[2, 1, 0], [0, 1, 2]]); // { pairwise: 0.5, exactOrder: 0.5 }
+ * ```
  */
 export function rankingAccuracy(
   scores: readonly (readonly number[])[],

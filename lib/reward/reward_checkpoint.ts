@@ -31,7 +31,17 @@ export async function rewardModelFiles(rm: RewardModel, labels?: RewardLabelsRec
   };
 }
 
-/** Writes the reward model (backbone in the HF layout, head, reward.json, `extraFiles`) as one atomic directory. */
+/**
+ * Writes the reward model (backbone in the HF layout, head, reward.json, `extraFiles`) as one atomic directory.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, createRewardModel, resolveGPT2Config, saveRewardModel } from "rlhf";
+ * const rm = createRewardModel(createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 })));
+ * const dir = `${await Deno.makeTempDir()}/rm`;
+ * await saveRewardModel(rm, dir); // config.json and model.safetensors (the backbone), reward_head.safetensors, reward.json
+ * ```
+ */
 export async function saveRewardModel(
   rm: RewardModel,
   dir: string,
@@ -41,6 +51,18 @@ export async function saveRewardModel(
   await saveGPT2Weights(rm.backbone, dir, { extraFiles: { ...extraFiles, ...await rewardModelFiles(rm, labels) } });
 }
 
+/**
+ * Reads a reward model that `saveRewardModel` wrote; errors name the file and the tensor.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, createRewardModel, loadRewardModel, resolveGPT2Config, saveRewardModel } from "rlhf";
+ * const rm = createRewardModel(createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 })));
+ * const dir = `${await Deno.makeTempDir()}/rm`;
+ * await saveRewardModel(rm, dir);
+ * const again = await loadRewardModel(dir); // the same weights, head and normalisation
+ * ```
+ */
 export async function loadRewardModel(dir: string): Promise<RewardModel> {
   const backbone = await loadGPT2Weights(dir);
   try {

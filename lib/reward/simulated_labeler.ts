@@ -22,6 +22,17 @@ export interface SimulatedLabelerOptions {
   readonly preference?: string;
 }
 
+/**
+ * A labeler that ranks by the gold score with Plackett–Luce noise (above), so the pipeline runs unattended.
+ *
+ * @example
+ * ```ts
+ * import { SimulatedLabeler } from "rlhf";
+ * const labeler = new SimulatedLabeler({ temperature: 0.05, seed: 0 });
+ * labeler.rank([0.2, 0.9, 0.5]); // [1, 2, 0]: best first
+ * labeler.name; // "simulated:0", recorded in each rank list
+ * ```
+ */
 export class SimulatedLabeler {
   readonly name: string;
   readonly #seed: number;

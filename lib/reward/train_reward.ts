@@ -65,7 +65,18 @@ export async function rawRewardsOfPairs(
   return out;
 }
 
-/** Raw rewards of every response of each list, [lists][K]; 64 answers per forward pass. */
+/**
+ * Raw rewards of every response of each list, [lists][K]; 64 answers per forward pass.
+ *
+ * @example
+ * ```ts
+ * import { createRewardModel, loadLabels, loadPretrained, scoreRankLists } from "rlhf";
+ * const sft = await loadPretrained("models/gpt2-poetry-zh");
+ * const rm = createRewardModel(sft);
+ * const lists = (await loadLabels("data/labels/poetry-zh-simulated.jsonl")).slice(0, 8);
+ * const scores = await scoreRankLists(rm, sft.tokenizer!, lists); // 8 rows of 4 raw rewards, in each list's order
+ * ```
+ */
 export async function scoreRankLists(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]): Promise<number[][]> {
   const flat = await rawRewardsOfPairs(
     rm,
@@ -77,7 +88,18 @@ export async function scoreRankLists(rm: RewardModel, tokenizer: Tokenizer, list
   return lists.map((l) => flat.slice(at, at += l.responses.length));
 }
 
-/** Pairwise and exact-order accuracy of the reward model on rank lists. */
+/**
+ * Pairwise and exact-order accuracy of the reward model on rank lists.
+ *
+ * @example
+ * ```ts
+ * import { createRewardModel, evaluateRewardModel, loadLabels, loadPretrained } from "rlhf";
+ * const sft = await loadPretrained("models/gpt2-poetry-zh");
+ * const rm = createRewardModel(sft); // untrained: its head is random
+ * const lists = (await loadLabels("data/labels/poetry-zh-simulated.jsonl")).slice(0, 8);
+ * await evaluateRewardModel(rm, sft.tokenizer!, lists); // { pairwise, exactOrder }: pairwise near 0.5 before training
+ * ```
+ */
 export async function evaluateRewardModel(rm: RewardModel, tokenizer: Tokenizer, lists: readonly RankRecord[]) {
   return rankingAccuracy(await scoreRankLists(rm, tokenizer, lists), lists.map((l) => l.ranks));
 }
@@ -86,7 +108,19 @@ export interface RewardHistory {
   train: { step: number; loss: number; lr: number; accuracy: number }[];
 }
 
-/** Trains `rm` in place on `lists`. Lists of different lengths K go into separate steps. */
+/**
+ * Trains `rm` in place on `lists`. Lists of different lengths K go into separate steps.
+ *
+ * @example
+ * ```ts
+ * import { createRewardModel, loadLabels, loadPretrained, trainRewardModel } from "rlhf";
+ * const sft = await loadPretrained("models/gpt2-poetry-zh");
+ * const rm = createRewardModel(sft);
+ * const lists = (await loadLabels("data/labels/poetry-zh-simulated.jsonl")).slice(0, 8);
+ * const history = await trainRewardModel(rm, sft.tokenizer!, lists, { epochs: 1, listsPerStep: 4, quiet: true });
+ * history.train.length; // 2 steps of 4 lists; each row: step, loss, lr, in-batch accuracy
+ * ```
+ */
 export async function trainRewardModel(
   rm: RewardModel,
   tokenizer: Tokenizer,
