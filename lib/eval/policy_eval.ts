@@ -14,6 +14,7 @@ import type { Task, TaskPrompt } from "../tasks/types.ts";
 import { decodeReply, encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { Rng } from "../rng.ts";
+import { ProgressBar } from "../train/progress.ts";
 
 export interface PolicySample {
   readonly prompt: TaskPrompt;
@@ -84,10 +85,17 @@ export async function evaluatePolicy(
   tokenizer: Tokenizer,
   task: Task,
   prompts: readonly TaskPrompt[],
-  options: { sampling: SamplingOptions; maxNewTokens: number; seed: number },
+  options: {
+    sampling: SamplingOptions;
+    maxNewTokens: number;
+    seed: number;
+    /** Show a progress bar with this label (long evaluations, e.g. the frontier's best-of-n answers). */
+    progress?: string;
+  },
 ): Promise<PolicyEvaluation> {
   const rng = new Rng(options.seed);
   const samples: PolicySample[] = [];
+  const bar = options.progress ? new ProgressBar({ total: prompts.length, label: options.progress, unit: "answer" }) : undefined;
   for (let i = 0; i < prompts.length; i += 64) {
     const chunk = prompts.slice(i, i + 64);
     // Sampled and scored as PPO's rollout and scoring phases do.
@@ -109,7 +117,9 @@ export async function evaluatePolicy(
       const score = task.score(prompt, texts[b]);
       samples.push({ prompt, response: texts[b], gold: score.total, parts: score.parts, rm: rmScores[b], kl: kl[b], k3: k3[b] });
     });
+    bar?.update(samples.length);
   }
+  bar?.finish();
   const n = Math.max(1, samples.length);
   const mean = (f: (s: PolicySample) => number) => samples.reduce((a, s) => a + f(s), 0) / n;
   const se = (f: (s: PolicySample) => number) => {

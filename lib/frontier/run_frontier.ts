@@ -135,7 +135,8 @@ async function measureSftAndBestOfN(s: Start, evalOptions: Parameters<typeof eva
   const rounds = Math.max(s.o.answers, ...s.o.bestOfN);
   if (!s.o.quiet) console.log(`[frontier] SFT and best-of-n: ${rounds} answers to each of ${s.o.requests} held-out requests`);
   const prompts = inRounds(s.task.prompts("heldout", 0).slice(0, s.o.requests), rounds);
-  const samples = (await evaluatePolicy(s.sft, s.sft, s.rm, s.tokenizer, s.task, prompts, evalOptions)).samples;
+  const progress = s.o.quiet ? {} : { progress: "SFT answers" };
+  const samples = (await evaluatePolicy(s.sft, s.sft, s.rm, s.tokenizer, s.task, prompts, { ...evalOptions, ...progress })).samples;
   // The first rounds are the very answers the SFT model gives in every other point's measurement (same requests, seed, order).
   const sftPoint = pointFromSamples(samples.slice(0, s.o.answers * s.o.requests), s.o.requests, {
     run: "sft",
