@@ -10,6 +10,18 @@ import { type ChatMessage, decodeReply, encodePrompt, endOfTurnId } from "../tok
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { Rng } from "../rng.ts";
 
+/**
+ * A conversation with a model in the chat template: `reply()` adds the user's message and samples the assistant's.
+ *
+ * @example
+ * ```ts
+ * import { ChatSession, loadPretrained } from "rlhf";
+ * const model = await loadPretrained("checkpoints/sft"); // written by deno task rlhf
+ * const chat = new ChatSession(model, model.tokenizer!, { topP: 0.9, maxNewTokens: 64, seed: 0 });
+ * const { text, ended } = await chat.reply("写一首五言绝句，题目是《春晓》。");
+ * chat.messages.length; // 2: the request and the reply; the next reply() sees both
+ * ```
+ */
 export class ChatSession {
   readonly messages: ChatMessage[] = [];
   readonly #rng: Rng;

@@ -22,6 +22,16 @@ import { truncatedLogprobs } from "../rollout/logprobs.ts";
 /**
  * log π(response | prompt) of each row of a next-token batch: the sum of
  * log p(target) over the positions where `mask` is 1 (the response's tokens).
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, createGPT2, encodeChat, resolveGPT2Config, sequenceLogprobs, sftBatch } from "rlhf";
+ * const tok = buildCharVocab(["写诗春风秋雨"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: tok.vocabSize, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const answer = (content: string) => encodeChat([{ role: "user", content: "写诗" }, { role: "assistant", content }], tok);
+ * const logp = sequenceLogprobs(model, sftBatch([answer("春风"), answer("秋雨")], tok.eosId));
+ * logp.shape; // [2]: log π(answer | request) of each, summed over the answer's tokens (春 风 <|end|>)
+ * ```
  */
 export function sequenceLogprobs(model: GPT2Model, batch: LMBatch): tf.Tensor1D {
   return tf.tidy(() => {
@@ -52,6 +62,21 @@ export interface DpoStats {
 /**
  * The DPO loss (mean over pairs) from the four sequence log-prob vectors [P],
  * and the implicit rewards β (log π − log π_ref) of chosen and rejected.
+ *
+ * @example
+ * ```ts
+ * import { dpoLoss, tf } from "rlhf";
+ * // log π(answer | prompt) of two pairs, under the policy and under the frozen reference
+ * const { loss, chosenRewards } = dpoLoss(
+ *   tf.tensor1d([-10, -12]), // policy, chosen
+ *   tf.tensor1d([-14, -12]), // policy, rejected
+ *   tf.tensor1d([-11, -12]), // reference, chosen
+ *   tf.tensor1d([-13, -12]), // reference, rejected
+ *   0.1,
+ * );
+ * chosenRewards.dataSync(); // [0.1, 0]: β (log π − log π_ref) of each chosen answer
+ * loss.dataSync()[0]; // 0.646: the mean of −log σ(0.2) and −log σ(0)
+ * ```
  */
 export function dpoLoss(
   policyChosen: tf.Tensor1D,
@@ -68,7 +93,17 @@ export function dpoLoss(
   });
 }
 
-/** TRL's statistics from the values of one batch. */
+/**
+ * TRL's statistics from the values of one batch.
+ *
+ * @example
+ * ```ts
+ * import { dpoStats } from "rlhf";
+ * dpoStats([0.1, 0], [-0.1, 0], [-10, -12], [-14, -12]);
+ * // { "rewards/chosen": 0.05, "rewards/rejected": -0.05, "rewards/accuracies": 0.5, "rewards/margins": 0.1,
+ * //   "logps/chosen": -11, "logps/rejected": -13 }
+ * ```
+ */
 export function dpoStats(chosenRewards: number[], rejectedRewards: number[], policyChosen: number[], policyRejected: number[]): DpoStats {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   return {

@@ -9,7 +9,18 @@ import type { RankRecord } from "../reward/labels.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { pairAsTemplatedText, preferencePairs } from "./preference_pairs.ts";
 
-/** Writes the pairs of `lists` to `path` atomically; returns how many. */
+/**
+ * Writes the pairs of `lists` to `path` atomically; returns how many.
+ *
+ * @example
+ * ```ts
+ * import { exportPreferencePairs, loadLabels, loadTokenizer } from "rlhf";
+ * const lists = await loadLabels("data/labels/poetry-zh-simulated.jsonl");
+ * const tokenizer = (await loadTokenizer("models/gpt2-poetry-zh"))!;
+ * const path = `${await Deno.makeTempDir()}/pairs.jsonl`;
+ * await exportPreferencePairs(lists, tokenizer, path); // how many pairs: one {prompt, chosen, rejected} a line, for TRL
+ * ```
+ */
 export async function exportPreferencePairs(lists: readonly RankRecord[], tokenizer: Tokenizer, path: string): Promise<number> {
   const records = preferencePairs(lists).map((p) => JSON.stringify(pairAsTemplatedText(p, tokenizer)));
   await writeTextFileAtomic(path, records.map((r) => r + "\n").join(""));

@@ -16,7 +16,24 @@ export interface PreferencePair {
   readonly rejected: string;
 }
 
-/** All untied pairs of the lists, better first (C(K, 2) per list without ties). */
+/**
+ * All untied pairs of the lists, better first (C(K, 2) per list without ties).
+ *
+ * @example
+ * ```ts
+ * import { preferencePairs, type RankRecord } from "rlhf";
+ * const list: RankRecord = {
+ *   prompt_id: "p1",
+ *   prompt: [{ role: "user", content: "写诗" }],
+ *   responses: ["春风", "夏雨", "秋霜"],
+ *   ranks: [1, 2, 2], // 夏雨 and 秋霜 tied
+ *   labeler: "ann",
+ *   time: "2026-01-01T00:00:00Z",
+ *   checkpoint: "sft@3f2a",
+ * };
+ * preferencePairs([list]).map((p) => `${p.chosen} > ${p.rejected}`); // ["春风 > 夏雨", "春风 > 秋霜"]
+ * ```
+ */
 export function preferencePairs(lists: readonly RankRecord[]): PreferencePair[] {
   return lists.flatMap((list) => {
     const ranks = ranksOf(list);
@@ -26,7 +43,16 @@ export function preferencePairs(lists: readonly RankRecord[]): PreferencePair[] 
   });
 }
 
-/** A pair as text records with the model's chat template: the prompt ends with the assistant's role marker, the answers with the end-of-turn marker. */
+/**
+ * A pair as text records with the model's chat template: the prompt ends with the assistant's role marker, the answers with the end-of-turn marker.
+ *
+ * @example
+ * ```ts
+ * import { Gpt2BpeTokenizer, pairAsTemplatedText } from "rlhf";
+ * pairAsTemplatedText({ prompt: [{ role: "user", content: "Hi" }], chosen: "Hello!", rejected: "Go away." }, new Gpt2BpeTokenizer());
+ * // { prompt: "User: Hi<|endoftext|>\nAssistant:", chosen: " Hello!<|endoftext|>", rejected: " Go away.<|endoftext|>" }
+ * ```
+ */
 export function pairAsTemplatedText(pair: PreferencePair, tokenizer: Tokenizer): { prompt: string; chosen: string; rejected: string } {
   const template = chatTemplateFor(tokenizer);
   return {

@@ -33,6 +33,15 @@ export interface DpoConfig {
   readonly quiet?: boolean;
 }
 
+/**
+ * Every field of `DpoConfig` at its default.
+ *
+ * @example
+ * ```ts
+ * import { DPO_DEFAULTS } from "rlhf";
+ * const { beta, lr, pairsPerStep } = DPO_DEFAULTS; // 0.1, 1e-4, 16
+ * ```
+ */
 export const DPO_DEFAULTS: Readonly<DpoConfig> = Object.freeze({ beta: 0.1, lr: 1e-4, epochs: 1, pairsPerStep: 16, gradClip: 1, seed: 0 });
 
 export interface DpoHistory {
@@ -45,7 +54,18 @@ interface EncodedPair {
   readonly rejected: EncodedExample;
 }
 
-/** Encodes pairs; a pair whose conversation is longer than `maxLength` is skipped and counted. */
+/**
+ * Encodes pairs; a pair whose conversation is longer than `maxLength` is skipped and counted.
+ *
+ * @example
+ * ```ts
+ * import { buildCharVocab, CHAT_SPECIAL_TOKENS, encodePairs } from "rlhf";
+ * const tok = buildCharVocab(["写诗春风秋雨"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+ * const pair = { prompt: [{ role: "user" as const, content: "写诗" }], chosen: "春风", rejected: "秋雨" };
+ * const { encoded, skippedTooLong } = encodePairs([pair], tok, 128);
+ * encoded[0].chosen.lossMask; // [0, 0, 0, 0, 0, 1, 1, 1]: DPO sums log π over 春 风 <|end|> only
+ * ```
+ */
 export function encodePairs(
   pairs: readonly PreferencePair[],
   tokenizer: Tokenizer,
@@ -80,7 +100,19 @@ export interface DpoHooks {
   readonly afterStep?: (done: number, total: number, policy: GPT2Model) => Promise<void>;
 }
 
-/** Trains `policy` in place; `reference` stays frozen. Returns the per-step statistics. */
+/**
+ * Trains `policy` in place; `reference` stays frozen. Returns the per-step statistics.
+ *
+ * @example
+ * ```ts
+ * import { cloneGPT2, loadLabels, loadPretrained, preferencePairs, trainDpo } from "rlhf";
+ * const sft = await loadPretrained("models/gpt2-poetry-zh");
+ * const policy = cloneGPT2(sft); // trained in place; sft is the frozen reference
+ * const pairs = preferencePairs((await loadLabels("data/labels/poetry-zh-simulated.jsonl")).slice(0, 4));
+ * const history = await trainDpo(policy, sft, sft.tokenizer!, pairs, { pairsPerStep: 8, quiet: true });
+ * history.train.map((s) => s["rewards/accuracies"]); // per step: the share of its pairs the policy orders right
+ * ```
+ */
 export async function trainDpo(
   policy: GPT2Model,
   reference: GPT2Model,

@@ -14,6 +14,14 @@ export type GroupMethod = "rloo" | "grpo";
 /**
  * Advantages of `rewards` laid out group by group (answers i·G … i·G + G − 1
  * answer prompt i). GRPO's std is the sample standard deviation (as torch.std).
+ *
+ * @example
+ * ```ts
+ * import { groupAdvantages } from "rlhf";
+ * // Two prompts, three answers each, group by group.
+ * groupAdvantages([1, 0, 0, 1, 1, 1], 3, "rloo"); // [1, -0.5, -0.5, 0, 0, 0]: the second group teaches nothing
+ * groupAdvantages([1, 0, 0], 3, "grpo"); // [1.15, -0.58, -0.58]: (r − mean) / std
+ * ```
  */
 export function groupAdvantages(rewards: readonly number[], groupSize: number, method: GroupMethod, eps = 1e-4): number[] {
   const G = groupSize;

@@ -46,6 +46,15 @@ export interface GroupConfig {
   readonly sampling: SamplingOptions;
 }
 
+/**
+ * Every field of `GroupConfig` at its default: GRPO with 4 answers a prompt and the KL in the loss.
+ *
+ * @example
+ * ```ts
+ * import { GROUP_DEFAULTS } from "rlhf";
+ * const rloo = { ...GROUP_DEFAULTS, method: "rloo" as const, klIn: "reward" as const }; // RLOO, the KL in the reward
+ * ```
+ */
 export const GROUP_DEFAULTS: Readonly<GroupConfig> = Object.freeze({
   method: "grpo",
   groupSize: 4,
@@ -77,6 +86,28 @@ export interface GroupStats {
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
+/**
+ * One iteration of RLOO or GRPO (the steps above); returns its statistics, the answers and their scores.
+ *
+ * @example
+ * ```ts
+ * import { AdamW, cloneGPT2, createGPT2, GROUP_DEFAULTS, groupIteration, resolveGPT2Config, Rng } from "rlhf";
+ * const sft = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const lm = cloneGPT2(sft);
+ * const { stats } = await groupIteration({
+ *   lm,
+ *   reference: cloneGPT2(sft, { trainable: false }),
+ *   optimizer: new AdamW(lm.params, { weightDecay: 0 }),
+ *   prompts: [[1, 2], [1, 4]], // each answered groupSize = 4 times
+ *   reward: (_, answers) => Promise.resolve(answers.map((a) => a.filter((t) => t === 5).length)),
+ *   config: { ...GROUP_DEFAULTS, maxNewTokens: 6, miniBatchSize: 4 },
+ *   stopId: 3,
+ *   padId: 0,
+ *   rng: new Rng(0),
+ * });
+ * stats["group/flat"]; // the share of groups whose answers all scored the same
+ * ```
+ */
 export async function groupIteration(o: {
   lm: GPT2Model;
   reference: GPT2Model;

@@ -11,7 +11,15 @@ import type { Poem } from "../corpus/poems.ts";
 import { resolveTrainConfig, type TrainHistory } from "../train/trainer.ts";
 import { type BasePretrainResult, HELDOUT_SLICE, heldoutSliceLoss, unknownShare } from "./base_stage.ts";
 
-/** Where the base is shipped (absolute: notebooks run from notebooks/, scripts from the project root). */
+/**
+ * Where the base is shipped (absolute: notebooks run from notebooks/, scripts from the project root).
+ *
+ * @example
+ * ```ts
+ * import { BASE_MODEL_DIR, loadPretrained } from "rlhf";
+ * const base = await loadPretrained(BASE_MODEL_DIR); // models/gpt2-poetry-zh, from whatever the working directory
+ * ```
+ */
 export const BASE_MODEL_DIR = new URL("../../models/gpt2-poetry-zh", import.meta.url).pathname;
 
 /** Facts about the run that the model card states; all measured by the caller. */
@@ -43,7 +51,20 @@ function compactHistory(history: TrainHistory, every = 100): TrainHistory {
   return { train, eval: history.eval };
 }
 
-/** Writes `dir` atomically and returns the model card's numbers. */
+/**
+ * Writes `dir` atomically and returns the model card's numbers.
+ *
+ * @example
+ * ```ts
+ * import { exportBase, loadPoems, runBasePretrain, splitPoems } from "rlhf";
+ * const { heldout } = splitPoems(await loadPoems());
+ * const dir = await Deno.makeTempDir();
+ * const result = await runBasePretrain(heldout, ["写一首五言绝句"], { train: { steps: 20 }, checkpointDir: `${dir}/base` });
+ * const facts = { command: "deno task pretrain-base", machine: "2 cores", backend: "wasm", date: "2026-12-07" };
+ * await exportBase(result, heldout, facts, `${dir}/gpt2-poetry-zh`);
+ * // config.json, model.safetensors, vocab.txt, README.md (the model card), loss_curve.svg, training_log.json
+ * ```
+ */
 export async function exportBase(
   result: BasePretrainResult,
   heldoutPoems: readonly Poem[],

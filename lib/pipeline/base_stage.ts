@@ -40,6 +40,15 @@ export interface BasePretrainOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * What `deno task pretrain-base` runs.
+ *
+ * @example
+ * ```ts
+ * import { BASE_PRETRAIN_DEFAULTS } from "rlhf";
+ * BASE_PRETRAIN_DEFAULTS.train.steps; // 20000: hours on a CPU
+ * ```
+ */
 export const BASE_PRETRAIN_DEFAULTS: Readonly<BasePretrainOptions> = Object.freeze({
   preset: "gpt2-micro",
   seqLen: 128,
@@ -88,6 +97,16 @@ export function heldoutSliceLoss(model: GPT2Model, tokenizer: CharVocabTokenizer
  * Builds the corpus and vocabulary and trains (or resumes) the base.
  * `heldoutPoems` are the bundled held-out poems (kept out, near-copies too);
  * `requiredTexts` the instruction templates, whose characters must not be [UNK].
+ *
+ * @example
+ * ```ts
+ * import { loadPoems, runBasePretrain, splitPoems } from "rlhf";
+ * const { heldout } = splitPoems(await loadPoems()); // kept out of the corpus, near-copies too
+ * const checkpointDir = `${await Deno.makeTempDir()}/base`;
+ * // The characters of the requests must be in the vocabulary (deno task pretrain-base passes the instruction templates).
+ * const result = await runBasePretrain(heldout, ["写一首五言绝句"], { train: { steps: 20, evalEvery: 10 }, checkpointDir });
+ * result.history.eval.at(-1)!.loss; // the loss on the bundled held-out poems
+ * ```
  */
 export async function runBasePretrain(
   heldoutPoems: readonly Poem[],

@@ -24,9 +24,26 @@ export interface DpoStageOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * What the DPO stage runs by default (DPO_DEFAULTS).
+ *
+ * @example
+ * ```ts
+ * import { DPO_STAGE_DEFAULTS } from "rlhf";
+ * DPO_STAGE_DEFAULTS.checkpointDir; // "checkpoints/dpo"
+ * ```
+ */
 export const DPO_STAGE_DEFAULTS: Readonly<DpoStageOptions> = Object.freeze({ dpo: {}, checkpointDir: "checkpoints/dpo" });
 
-/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+/**
+ * The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds.
+ *
+ * @example
+ * ```ts
+ * import { DPO_STAGE_QUICK, type PipelineOptions } from "rlhf";
+ * const options: Partial<PipelineOptions> = { methods: ["dpo"], dpo: DPO_STAGE_QUICK }; // DPO beside PPO, at --quick's size
+ * ```
+ */
 export const DPO_STAGE_QUICK: Readonly<Partial<DpoStageOptions>> = Object.freeze({ dpo: Object.freeze({ epochs: 1, pairsPerStep: 4 }) });
 
 export interface DpoStageResult {

@@ -38,6 +38,15 @@ export interface GroupStageOptions extends HeldoutViewOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * What the RLOO and GRPO stages run by default (GROUP_DEFAULTS).
+ *
+ * @example
+ * ```ts
+ * import { GROUP_STAGE_DEFAULTS } from "rlhf";
+ * GROUP_STAGE_DEFAULTS.promptsPerIteration; // 16 requests × 4 answers: PPO's 64 answers an iteration
+ * ```
+ */
 export const GROUP_STAGE_DEFAULTS: Readonly<Omit<GroupStageOptions, "checkpointDir">> = Object.freeze({
   iterations: 30,
   promptsPerIteration: 16,
@@ -48,7 +57,15 @@ export const GROUP_STAGE_DEFAULTS: Readonly<Omit<GroupStageOptions, "checkpointD
   seed: 0,
 });
 
-/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+/**
+ * The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds.
+ *
+ * @example
+ * ```ts
+ * import { GROUP_STAGE_QUICK, type PipelineOptions } from "rlhf";
+ * const options: Partial<PipelineOptions> = { methods: ["rloo", "grpo"], group: GROUP_STAGE_QUICK }; // beside PPO, at --quick's size
+ * ```
+ */
 export const GROUP_STAGE_QUICK: Readonly<Partial<GroupStageOptions>> = Object.freeze({
   iterations: 2,
   promptsPerIteration: 2,
@@ -67,6 +84,23 @@ export interface GroupStageResult {
   readonly after: { gold: number; rm: number; kl: number };
 }
 
+/**
+ * RLOO or GRPO from the SFT model against the reward model, in the online-RL loop PPO runs in.
+ *
+ * @example
+ * ```ts
+ * import { GROUP_STAGE_QUICK, loadPretrained, loadRewardModel, loadTask, runGroupStage } from "rlhf";
+ * const sft = await loadPretrained("checkpoints/sft"); // written by deno task rlhf
+ * const rm = await loadRewardModel("checkpoints/rm");
+ * const task = await loadTask();
+ * const { after } = await runGroupStage(sft, sft.tokenizer!, task, rm, {
+ *   ...GROUP_STAGE_QUICK,
+ *   group: { method: "rloo" },
+ *   checkpointDir: `${await Deno.makeTempDir()}/rloo`,
+ * });
+ * after.gold; // RLOO's held-out gold score
+ * ```
+ */
 export async function runGroupStage(
   sft: GPT2Model,
   tokenizer: Tokenizer,

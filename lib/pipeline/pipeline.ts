@@ -92,6 +92,15 @@ export interface PipelineOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * What `deno task rlhf` runs: every field of `PipelineOptions` at its default.
+ *
+ * @example
+ * ```ts
+ * import { PIPELINE_DEFAULTS } from "rlhf";
+ * PIPELINE_DEFAULTS.methods; // []: PPO alone, the chapter's method
+ * ```
+ */
 export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   task: DEFAULT_TASK,
   quick: false,
@@ -108,7 +117,15 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   fresh: false,
 });
 
-/** The sizes of `--quick`, a first run in about a minute: each stage's own *_QUICK, and fewer held-out answers. */
+/**
+ * The sizes of `--quick`, a first run in about a minute: each stage's own *_QUICK, and fewer held-out answers.
+ *
+ * @example
+ * ```ts
+ * import { PIPELINE_QUICK } from "rlhf";
+ * PIPELINE_QUICK.ppo.iterations; // 2: runPipeline({ quick: true }) runs each stage at its *_QUICK size
+ * ```
+ */
 export const PIPELINE_QUICK = Object.freeze({
   pretrain: PRETRAIN_QUICK,
   sft: SFT_QUICK,
@@ -147,6 +164,13 @@ export interface PipelineResult extends FinalEvaluation {
  * Runs the pipeline with `overrides` of PIPELINE_DEFAULTS. The checkpoint root is locked for the whole run:
  * a second run on the same root (another terminal, a notebook) is refused instead of overwriting this one's
  * checkpoints half-way.
+ *
+ * @example
+ * ```ts
+ * import { runPipeline } from "rlhf";
+ * const r = await runPipeline({ quick: true, checkpointRoot: await Deno.makeTempDir() }); // deno task rlhf --quick
+ * r.ppo.after.gold; // PPO's held-out gold score; also r.reward.heldoutAccuracy, r.timings, …
+ * ```
  */
 export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Promise<PipelineResult> {
   const o = { ...PIPELINE_DEFAULTS, ...overrides };

@@ -55,6 +55,15 @@ export interface PPOStageOptions extends HeldoutViewOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * What the PPO stage runs by default.
+ *
+ * @example
+ * ```ts
+ * import { PPO_STAGE_DEFAULTS } from "rlhf";
+ * PPO_STAGE_DEFAULTS.iterations; // 30 iterations of PPO_DEFAULTS.batchSize = 64 answers
+ * ```
+ */
 export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
   iterations: 30,
   reward: "rm",
@@ -66,7 +75,15 @@ export const PPO_STAGE_DEFAULTS: Readonly<PPOStageOptions> = Object.freeze({
   checkpointDir: "checkpoints/ppo",
 });
 
-/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+/**
+ * The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds.
+ *
+ * @example
+ * ```ts
+ * import { PPO_STAGE_QUICK } from "rlhf";
+ * PPO_STAGE_QUICK.iterations; // 2, of PPO_STAGE_QUICK.ppo.batchSize = 8 answers
+ * ```
+ */
 export const PPO_STAGE_QUICK: Readonly<Partial<PPOStageOptions>> = Object.freeze({
   iterations: 2,
   evalPrompts: 8,
@@ -79,6 +96,12 @@ export const PPO_STAGE_QUICK: Readonly<Partial<PPOStageOptions>> = Object.freeze
 /**
  * What a PPO run starts from, as its checkpoint records it: the fingerprints of the SFT model's and the
  * reward model's checkpoints (the pipeline and notebook 03 record the same, so either resumes the other's run).
+ *
+ * @example
+ * ```ts
+ * import { ppoStartedFrom } from "rlhf";
+ * await ppoStartedFrom("checkpoints/sft", "checkpoints/rm"); // "sft@… + rm@…": part of the PPO run's identity
+ * ```
  */
 export async function ppoStartedFrom(sftDir: string, rmDir: string): Promise<string> {
   return `${await checkpointFingerprint(sftDir)} + ${await checkpointFingerprint(rmDir)}`;
@@ -96,6 +119,24 @@ export interface PPOStageResult {
   readonly after: PolicyEvaluation;
 }
 
+/**
+ * PPO from the SFT model against the reward model (or the gold scorer), in the online-RL loop: held-out views
+ * before, during and after, resumable checkpoints.
+ *
+ * @example
+ * ```ts
+ * import { loadPretrained, loadRewardModel, loadTask, PPO_STAGE_QUICK, ppoStartedFrom, runPPOStage } from "rlhf";
+ * const sft = await loadPretrained("checkpoints/sft"); // written by deno task rlhf
+ * const rm = await loadRewardModel("checkpoints/rm");
+ * const task = await loadTask();
+ * const result = await runPPOStage(sft, sft.tokenizer!, task, rm, {
+ *   ...PPO_STAGE_QUICK,
+ *   checkpointDir: `${await Deno.makeTempDir()}/ppo`,
+ *   startedFrom: await ppoStartedFrom("checkpoints/sft", "checkpoints/rm"),
+ * });
+ * result.after.gold - result.before.gold; // the held-out gold score gained over SFT
+ * ```
+ */
 export async function runPPOStage(
   sft: GPT2Model,
   tokenizer: Tokenizer,

@@ -30,6 +30,16 @@ export interface PretrainOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * What the pretraining stage runs by default (`deno task rlhf --from-scratch`).
+ *
+ * @example
+ * ```ts
+ * import { PRETRAIN_DEFAULTS } from "rlhf";
+ * const { preset, seqLen, batchSize } = PRETRAIN_DEFAULTS; // "gpt2-micro", windows of 64 tokens, 16 a step
+ * PRETRAIN_DEFAULTS.train.steps; // 1500
+ * ```
+ */
 export const PRETRAIN_DEFAULTS: Readonly<PretrainOptions> = Object.freeze({
   preset: "gpt2-micro",
   seqLen: 64,
@@ -38,7 +48,15 @@ export const PRETRAIN_DEFAULTS: Readonly<PretrainOptions> = Object.freeze({
   checkpointDir: "checkpoints/pretrain",
 });
 
-/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+/**
+ * The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds.
+ *
+ * @example
+ * ```ts
+ * import { PRETRAIN_QUICK } from "rlhf";
+ * PRETRAIN_QUICK.train?.steps; // 40 instead of 1500: what --quick and the notebooks' quick run train
+ * ```
+ */
 export const PRETRAIN_QUICK: Readonly<Partial<PretrainOptions>> = Object.freeze({
   train: Object.freeze({ steps: 40, evalEvery: 20, checkpointEvery: 20 }),
 });
@@ -49,7 +67,18 @@ export interface PretrainResult {
   readonly history: TrainHistory;
 }
 
-/** Builds the vocabulary, trains a new model on the task's corpus and returns it (the caller disposes it). */
+/**
+ * Builds the vocabulary, trains a new model on the task's corpus and returns it (the caller disposes it).
+ *
+ * @example
+ * ```ts
+ * import { loadTask, PRETRAIN_QUICK, runPretrainStage } from "rlhf";
+ * const task = await loadTask();
+ * const checkpointDir = `${await Deno.makeTempDir()}/pretrain`;
+ * const { model, tokenizer, history } = await runPretrainStage(task, { ...PRETRAIN_QUICK, checkpointDir });
+ * history.eval.at(-1)!.loss; // the held-out loss after 40 steps
+ * ```
+ */
 export async function runPretrainStage(task: Task, overrides: Partial<PretrainOptions> = {}): Promise<PretrainResult> {
   const o = { ...PRETRAIN_DEFAULTS, ...overrides, train: { ...PRETRAIN_DEFAULTS.train, ...overrides.train } };
   // A character vocabulary over the corpus and the instruction templates (no labels involved), plus chat markers.

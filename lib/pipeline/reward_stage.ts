@@ -57,6 +57,15 @@ export interface RewardStageOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * What the reward-model stage runs by default.
+ *
+ * @example
+ * ```ts
+ * import { REWARD_STAGE_DEFAULTS } from "rlhf";
+ * const { trainPrompts, k } = REWARD_STAGE_DEFAULTS; // 2400 requests, 4 answers each to rank
+ * ```
+ */
 export const REWARD_STAGE_DEFAULTS: Readonly<RewardStageOptions> = Object.freeze({
   trainPrompts: 2400,
   heldoutPrompts: 200,
@@ -67,7 +76,15 @@ export const REWARD_STAGE_DEFAULTS: Readonly<RewardStageOptions> = Object.freeze
   train: {},
 });
 
-/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+/**
+ * The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds.
+ *
+ * @example
+ * ```ts
+ * import { REWARD_STAGE_QUICK } from "rlhf";
+ * REWARD_STAGE_QUICK.trainPrompts; // 16 instead of 2400
+ * ```
+ */
 export const REWARD_STAGE_QUICK: Readonly<Partial<RewardStageOptions>> = Object.freeze({ trainPrompts: 16, heldoutPrompts: 8 });
 
 export interface RewardStageResult {
@@ -104,6 +121,25 @@ export interface RewardStageResult {
   readonly heldoutScores: number[][];
 }
 
+/**
+ * Samples K answers to the task's requests from the SFT model, has them ranked, trains the reward model on the
+ * rankings and measures it on held-out ones (the rank lists are appended to `labelsPath`).
+ *
+ * @example
+ * ```ts
+ * import { loadPretrained, loadTask, REWARD_STAGE_QUICK, runRewardStage } from "rlhf";
+ * const sftDir = "checkpoints/sft"; // written by deno task rlhf
+ * const sft = await loadPretrained(sftDir);
+ * const task = await loadTask();
+ * const dir = await Deno.makeTempDir();
+ * const result = await runRewardStage(sft, sft.tokenizer!, task, sftDir, {
+ *   ...REWARD_STAGE_QUICK,
+ *   labelsPath: `${dir}/labels.jsonl`,
+ *   checkpointDir: `${dir}/rm`,
+ * });
+ * result.heldoutAccuracy.pairwise; // how often the reward model orders held-out pairs as the labeler did
+ * ```
+ */
 export async function runRewardStage(
   sft: GPT2Model,
   tokenizer: Tokenizer,

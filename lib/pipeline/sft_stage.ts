@@ -22,13 +22,30 @@ export interface SftOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * What the SFT stage runs by default.
+ *
+ * @example
+ * ```ts
+ * import { SFT_DEFAULTS } from "rlhf";
+ * SFT_DEFAULTS.train.steps; // 600 steps of 16 conversations
+ * ```
+ */
 export const SFT_DEFAULTS: Readonly<SftOptions> = Object.freeze({
   batchSize: 16,
   train: { steps: 600, maxLr: 1e-3, minLr: 1e-4, warmupSteps: 20, evalEvery: 50, checkpointEvery: 100, seed: 1 },
   checkpointDir: "checkpoints/sft",
 });
 
-/** The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds. */
+/**
+ * The sizes of `deno task rlhf --quick` (and of the notebooks' quick run): a first try in seconds.
+ *
+ * @example
+ * ```ts
+ * import { SFT_QUICK } from "rlhf";
+ * SFT_QUICK.train?.steps; // 40 instead of 600
+ * ```
+ */
 export const SFT_QUICK: Readonly<Partial<SftOptions>> = Object.freeze({
   train: Object.freeze({ steps: 40, evalEvery: 20, checkpointEvery: 20 }),
 });
@@ -40,7 +57,19 @@ export interface SftResult {
   readonly trainExamples: number;
 }
 
-/** Fine-tunes `model` in place on the task's SFT conversations. */
+/**
+ * Fine-tunes `model` in place on the task's SFT conversations.
+ *
+ * @example
+ * ```ts
+ * import { loadPretrained, loadTask, runSftStage, SFT_QUICK } from "rlhf";
+ * const model = await loadPretrained("models/gpt2-poetry-zh"); // the shipped base
+ * const task = await loadTask();
+ * const checkpointDir = `${await Deno.makeTempDir()}/sft`;
+ * const { history, trainExamples } = await runSftStage(model, model.tokenizer!, task, { ...SFT_QUICK, checkpointDir });
+ * // model is fine-tuned in place: it now answers requests in the chat template
+ * ```
+ */
 export async function runSftStage(
   model: GPT2Model,
   tokenizer: Tokenizer,

@@ -12,7 +12,15 @@
 
 import type { Matrix } from "../rollout/sequence_batch.ts";
 
-/** Mean of x over positions where mask = 1. */
+/**
+ * Mean of x over positions where mask = 1.
+ *
+ * @example
+ * ```ts
+ * import { maskedMean } from "rlhf";
+ * maskedMean([[1, 2, 9], [3, 9, 9]], [[1, 1, 0], [1, 0, 0]]); // 2: the padding (the 9s) is left out
+ * ```
+ */
 export function maskedMean(x: Matrix, mask: Matrix): number {
   let sum = 0;
   let n = 0;
@@ -28,7 +36,15 @@ export function maskedMean(x: Matrix, mask: Matrix): number {
   return sum / n;
 }
 
-/** Variance over masked positions; `unbiased` divides by n − 1 (as torch.var). */
+/**
+ * Variance over masked positions; `unbiased` divides by n − 1 (as torch.var).
+ *
+ * @example
+ * ```ts
+ * import { maskedVar } from "rlhf";
+ * maskedVar([[1, 2, 9], [3, 9, 9]], [[1, 1, 0], [1, 0, 0]]); // 1: of 1, 2 and 3, divided by n − 1 as torch.var
+ * ```
+ */
 export function maskedVar(x: Matrix, mask: Matrix, unbiased = true): number {
   const mean = maskedMean(x, mask);
   let sum = 0;
@@ -51,6 +67,12 @@ export function maskedVar(x: Matrix, mask: Matrix, unbiased = true): number {
 /**
  * (x − mean) / √(var + 1e-8) over masked positions; masked-out positions
  * become 0. With `shiftMean = false` the mean is added back (scale only).
+ *
+ * @example
+ * ```ts
+ * import { maskedWhiten } from "rlhf";
+ * maskedWhiten([[1, 2, 9], [3, 9, 9]], [[1, 1, 0], [1, 0, 0]]); // [[-1, 0, 0], [1, 0, 0]]
+ * ```
  */
 export function maskedWhiten(x: Matrix, mask: Matrix, shiftMean = true): Matrix {
   const mean = maskedMean(x, mask);
@@ -58,7 +80,18 @@ export function maskedWhiten(x: Matrix, mask: Matrix, shiftMean = true): Matrix 
   return x.map((row, b) => row.map((v, t) => (mask[b][t] ? (v - mean) * scale + (shiftMean ? 0 : mean) : 0)));
 }
 
-/** GAE advantages and returns for each response; positions with mask 0 get 0. */
+/**
+ * GAE advantages and returns for each response; positions with mask 0 get 0.
+ *
+ * @example
+ * ```ts
+ * import { computeGae } from "rlhf";
+ * // One answer of 3 tokens: the score 1 comes at its last token; the value head predicted 0.5 everywhere.
+ * const { advantages, returns } = computeGae([[0, 0, 1]], [[0.5, 0.5, 0.5]], [[1, 1, 1]], { gamma: 1, lambda: 1 });
+ * advantages; // [[0.5, 0.5, 0.5]]: with γ = λ = 1, A_t = the rewards from t on − V_t
+ * returns; // [[1, 1, 1]]: what the value head learns to predict
+ * ```
+ */
 export function computeGae(
   rewards: Matrix,
   values: Matrix,

@@ -5,7 +5,17 @@
  */
 import { type KlEstimator, klPerToken } from "../rollout/kl_estimators.ts";
 
-/** β that stays put. */
+/**
+ * β that stays put.
+ *
+ * @example
+ * ```ts
+ * import { FixedKLController } from "rlhf";
+ * const beta = new FixedKLController(0.05);
+ * beta.update(12, 64); // whatever the batch's KL
+ * beta.value; // 0.05
+ * ```
+ */
 export class FixedKLController {
   constructor(public value: number) {}
   update(_currentKl: number, _nSteps: number): void {}
@@ -19,6 +29,14 @@ export class FixedKLController {
  *   e = clip(KL / target − 1, −0.2, 0.2),  β ← β · (1 + e · n / horizon)
  * where n is the number of samples in the batch: β grows while the KL is above
  * target and shrinks below it.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveKLController } from "rlhf";
+ * const beta = new AdaptiveKLController(0.05, 6, 10000); // β, target KL 6 nats per answer, horizon 10000 answers
+ * beta.update(12, 64); // a batch of 64 answers at twice the target: the error is clipped to 0.2
+ * beta.value; // 0.050064 = 0.05 · (1 + 0.2 · 64 / 10000)
+ * ```
  */
 export class AdaptiveKLController {
   constructor(public value: number, readonly target: number, readonly horizon: number) {
@@ -37,6 +55,15 @@ export class AdaptiveKLController {
 /**
  * Per-token rewards of a rollout: −β·KL_t on every response token, plus the
  * sequence score on its last real token.
+ *
+ * @example
+ * ```ts
+ * import { perTokenRewards } from "rlhf";
+ * // One answer of two tokens, score 1; β = 0.1.
+ * const { rewards, kl } = perTokenRewards([1], [[-1, -2]], [[-1.5, -2]], [[1, 1]], 0.1);
+ * kl; // [[0.5, 0]]
+ * rewards; // [[-0.05, 1]]: −β·KL on each token, the score added at the last
+ * ```
  */
 export function perTokenRewards(
   scores: readonly number[],

@@ -12,6 +12,19 @@ function maskedMeanT(x: tf.Tensor, mask: tf.Tensor): tf.Scalar {
   return tf.div(tf.sum(tf.mul(x, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
 }
 
+/**
+ * PPO's clipped policy loss (above) over the masked tokens, with the share of tokens clipped, the approximate KL
+ * ½ (log ratio)² and the mean ratio.
+ *
+ * @example
+ * ```ts
+ * import { clippedPolicyLoss, tf } from "rlhf";
+ * // A token whose probability rose from 0.4 to 0.6 (ratio 1.5) with advantage 1: the gain counts only up to 1 + ε.
+ * const { loss, clipfrac } = clippedPolicyLoss(tf.tensor2d([[Math.log(0.6)]]), tf.tensor2d([[Math.log(0.4)]]), tf.tensor2d([[1]]), tf.tensor2d([[1]]));
+ * loss.dataSync()[0]; // -1.2
+ * clipfrac.dataSync()[0]; // 1
+ * ```
+ */
 export function clippedPolicyLoss(
   newLogp: tf.Tensor2D,
   oldLogp: tf.Tensor2D,
@@ -31,6 +44,17 @@ export function clippedPolicyLoss(
   });
 }
 
+/**
+ * PPO's clipped value loss (above) over the masked tokens, and the share of tokens where the clipped prediction counts.
+ *
+ * @example
+ * ```ts
+ * import { clippedValueLoss, tf } from "rlhf";
+ * // The value moved from 0 to 1 towards a return of 2: only the clipped move, to 0.2, counts.
+ * const { loss } = clippedValueLoss(tf.tensor2d([[1]]), tf.tensor2d([[0]]), tf.tensor2d([[2]]), tf.tensor2d([[1]]));
+ * loss.dataSync()[0]; // 1.62 = ½ · (0.2 − 2)²
+ * ```
+ */
 export function clippedValueLoss(
   values: tf.Tensor2D,
   oldValues: tf.Tensor2D,

@@ -40,6 +40,23 @@ export interface ScoredRollout {
   readonly mask: Matrix;
 }
 
+/**
+ * Phase 2: each answer's reward (clipped, less `noEndPenalty` when it never ended), and per token the log-probs
+ * under the policy (old) and the reference, the values and the entropy.
+ *
+ * @example
+ * ```ts
+ * import { cloneGPT2, createGPT2, createPolicy, resolveGPT2Config, resolvePPOConfig, Rng, rollout, scoreRollout } from "rlhf";
+ * const sft = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const policy = createPolicy(sft);
+ * const config = resolvePPOConfig({ batchSize: 2, miniBatchSize: 2, maxNewTokens: 6 });
+ * const rolled = await rollout({ lm: policy.lm, prompts: [[1, 2], [1, 4]], config, stopId: 3, padId: 0, rng: new Rng(0) });
+ * const reward = (_: number[], answers: number[][]) => Promise.resolve(answers.map((a) => a.filter((t) => t === 5).length));
+ * const scored = await scoreRollout({ policy, reference: cloneGPT2(sft, { trainable: false }), rollout: rolled, reward, config });
+ * scored.scores; // the number of 5s in each answer, less 1 where it never produced the stop token 3
+ * scored.oldValues; // all 0: the value head starts at zero
+ * ```
+ */
 export async function scoreRollout(o: {
   policy: Policy;
   reference: GPT2Model;
@@ -75,6 +92,26 @@ export interface Advantages {
   readonly whitened: Matrix;
 }
 
+/**
+ * Phase 3: per-token rewards (−β·KL, the score at the last token), GAE advantages and returns, and the
+ * advantages whitened over the batch.
+ *
+ * @example
+ * ```ts
+ * import { advantages, resolvePPOConfig, type ScoredRollout } from "rlhf";
+ * const scored: ScoredRollout = {
+ *   scores: [1, -1], // two answers of two tokens
+ *   oldLogp: [[-1, -2], [-1, -1]],
+ *   refLogp: [[-1.5, -2], [-1, -1]],
+ *   oldValues: [[0, 0], [0, 0]],
+ *   entropy: [[1, 1], [1, 1]],
+ *   mask: [[1, 1], [1, 1]],
+ * };
+ * const adv = advantages({ scored, beta: 0.1, config: resolvePPOConfig() });
+ * adv.rewards; // [[-0.05, 1], [0, -1]]
+ * adv.whitened; // the advantages with mean 0 and standard deviation 1 over all four tokens
+ * ```
+ */
 export function advantages(o: { scored: ScoredRollout; beta: number; config: PPOConfig }): Advantages {
   const { scored: s, config } = o;
   const { rewards, kl } = perTokenRewards(s.scores, s.oldLogp, s.refLogp, s.mask, o.beta, config.klEstimator);
@@ -94,6 +131,32 @@ export interface UpdateStats {
   readonly epochsDone: number;
 }
 
+/**
+ * Phase 4: epochs over shuffled minibatches, each one gradient step on the clipped policy and value losses
+ * (+ PPO-ptx); the epochs stop early when a minibatch's approximate KL passes `maxApproxKl`.
+ *
+ * @example
+ * ```ts
+ * import { advantages, cloneGPT2, createGPT2, createPolicy, createPolicyOptimizer, ppoUpdate, resolveGPT2Config, resolvePPOConfig, Rng, rollout, scoreRollout } from "rlhf";
+ * const sft = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const policy = createPolicy(sft);
+ * const config = resolvePPOConfig({ batchSize: 2, miniBatchSize: 1, maxNewTokens: 6, ptxCoef: 0 });
+ * const rolled = await rollout({ lm: policy.lm, prompts: [[1, 2], [1, 4]], config, stopId: 3, padId: 0, rng: new Rng(0) });
+ * const reward = (_: number[], answers: number[][]) => Promise.resolve(answers.map((a) => a.filter((t) => t === 5).length));
+ * const scored = await scoreRollout({ policy, reference: cloneGPT2(sft, { trainable: false }), rollout: rolled, reward, config });
+ * const update = await ppoUpdate({
+ *   policy,
+ *   optimizer: createPolicyOptimizer(policy, config),
+ *   rollout: rolled,
+ *   scored,
+ *   advantages: advantages({ scored, beta: 0.05, config }),
+ *   config,
+ *   padId: 0,
+ *   rng: new Rng(1),
+ * });
+ * update.pg; // the policy loss of each of the 4 steps (2 epochs × 2 minibatches)
+ * ```
+ */
 export async function ppoUpdate(o: {
   policy: Policy;
   optimizer: AdamW;

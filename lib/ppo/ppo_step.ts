@@ -78,6 +78,30 @@ export interface PPOIterationOptions {
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
+/**
+ * One PPO iteration, the eight steps above; returns its statistics under TRL's names, the answers and their scores.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveKLController, cloneGPT2, createGPT2, createPolicy, createPolicyOptimizer, ppoIteration, resolveGPT2Config, resolvePPOConfig, Rng } from "rlhf";
+ * const sft = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const policy = createPolicy(sft);
+ * const config = resolvePPOConfig({ batchSize: 4, miniBatchSize: 2, maxNewTokens: 6, ptxCoef: 0 });
+ * const { stats } = await ppoIteration({
+ *   policy,
+ *   reference: cloneGPT2(sft, { trainable: false }),
+ *   optimizer: createPolicyOptimizer(policy, config),
+ *   klController: new AdaptiveKLController(config.initKlCoef, config.klTarget!, config.klHorizon),
+ *   prompts: [[1, 2], [1, 4], [1, 2, 4], [1]],
+ *   reward: (_, answers) => Promise.resolve(answers.map((a) => a.filter((t) => t === 5).length)), // more 5s, more reward
+ *   config,
+ *   stopId: 3,
+ *   padId: 0,
+ *   rng: new Rng(0),
+ * });
+ * stats["objective/scores"]; // the batch's mean reward; also "objective/kl", "policy/clipfrac", "val/explained_variance", …
+ * ```
+ */
 export async function ppoIteration(o: PPOIterationOptions): Promise<PPOIterationResult> {
   const { config } = o;
   if (config.ptxCoef > 0 && !o.ptx) throw new Error("ppoIteration: config.ptxCoef > 0 needs options.ptx (the supervised batches)");

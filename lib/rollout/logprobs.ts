@@ -27,7 +27,18 @@ function keptSet(logits: tf.Tensor2D, sampling: SamplingOptions): tf.Tensor2D {
   return tf.tensor2d(keptMask(logits.dataSync() as Float32Array, V, sampling), [N, V]);
 }
 
-/** log p(token) for every row of `logits` [N, V] and `tokens` [N], under the sampling distribution. */
+/**
+ * log p(token) for every row of `logits` [N, V] and `tokens` [N], under the sampling distribution.
+ *
+ * @example
+ * ```ts
+ * import { tf, truncatedLogprobs } from "rlhf";
+ * const logits = tf.tensor2d([[Math.log(0.5), Math.log(0.3), Math.log(0.2)]]);
+ * const token = tf.tensor1d([1], "int32");
+ * truncatedLogprobs(logits, token).dataSync(); // [log 0.3]
+ * truncatedLogprobs(logits, token, { topP: 0.7 }).dataSync(); // [log 0.375]: top-p keeps 0.5 and 0.3, renormalised
+ * ```
+ */
 export function truncatedLogprobs(logits: tf.Tensor2D, tokens: tf.Tensor1D, sampling: SamplingOptions = {}): tf.Tensor1D {
   if (keepsEveryToken(sampling, logits.shape[1])) {
     // Nothing truncated: log p = −cross-entropy of logits / temperature (one native pass per row where the
@@ -74,7 +85,16 @@ export function truncatedLogprobsComposite(
   });
 }
 
-/** Entropy (nats) of the sampling distribution at each row, no gradient needed. [N] `keep`: as for truncatedLogprobsComposite. */
+/**
+ * Entropy (nats) of the sampling distribution at each row, no gradient needed. [N] `keep`: as for truncatedLogprobsComposite.
+ *
+ * @example
+ * ```ts
+ * import { samplingEntropy, tf } from "rlhf";
+ * samplingEntropy(tf.tensor2d([[0, 0, 0, 0]])).dataSync(); // [1.386]: ln 4, four tokens equally likely
+ * samplingEntropy(tf.tensor2d([[2, 2, 0, 0]]), { topK: 2 }).dataSync(); // [0.693]: ln 2, top-k keeps two
+ * ```
+ */
 export function samplingEntropy(logits: tf.Tensor2D, sampling: SamplingOptions = {}, keep?: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const z = tf.div(logits, sampling.temperature ?? 1) as tf.Tensor2D;

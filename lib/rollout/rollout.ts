@@ -29,6 +29,20 @@ export interface Rollout {
   readonly batch: SequenceBatch;
 }
 
+/**
+ * Phase 1 of every online method: an answer to each prompt, sampled with the KV cache (dropout off) until
+ * `stopId`, and the prompts and answers padded into one batch.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, resolveGPT2Config, Rng, rollout } from "rlhf";
+ * const lm = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const config = { sampling: { temperature: 1 }, maxNewTokens: 6 };
+ * const r = await rollout({ lm, prompts: [[1, 2], [1, 2, 4]], config, stopId: 3, padId: 0, rng: new Rng(0) });
+ * r.tokens; // the two answers: up to 6 tokens each, ending with 3 where it was drawn
+ * r.batch.responseMask; // 1 on each answer's tokens: the tokens PPO trains on
+ * ```
+ */
 export async function rollout(o: {
   /** The language model that samples (the policy's). */
   lm: GPT2Model;
@@ -61,6 +75,17 @@ const toMatrix = async (t: tf.Tensor) => (await t.array()) as Matrix;
  * The log-probs of each response token under the policy and under the frozen reference (both in the
  * sampling distribution), [B, R] each, and with a value head the values and the policy's entropy.
  * No gradients, dropout off. PPO's scoring phase, the group methods and the held-out evaluation (lib/eval) use it.
+ *
+ * @example
+ * ```ts
+ * import { cloneGPT2, createGPT2, resolveGPT2Config, Rng, rollout, underPolicyAndReference } from "rlhf";
+ * const lm = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const reference = cloneGPT2(lm, { trainable: false });
+ * const sampling = { topP: 0.9 };
+ * const r = await rollout({ lm, prompts: [[1, 2]], config: { sampling, maxNewTokens: 6 }, stopId: 3, padId: 0, rng: new Rng(0) });
+ * const { logp, refLogp } = await underPolicyAndReference({ lm, reference, batch: r.batch, sampling });
+ * // logp[0][t] − refLogp[0][t] is 0 on every token: the policy has not moved from its reference yet
+ * ```
  */
 export async function underPolicyAndReference(o: {
   lm: GPT2Model;

@@ -36,6 +36,14 @@ export interface SequenceBatch {
 /**
  * Builds a SequenceBatch from prompts and their responses. `minLengths` pads
  * further, so that a minibatch lines up with the [B, R] arrays of its batch.
+ *
+ * @example
+ * ```ts
+ * import { sequenceBatch } from "rlhf";
+ * const batch = sequenceBatch([[1, 2], [1, 2, 4]], [[5, 3], [6]], 0);
+ * batch.ids; // [[0, 1, 2, 5, 3], [1, 2, 4, 6, 0]]: prompts left-padded, answers right-padded
+ * batch.responseMask; // [[1, 1], [1, 0]]
+ * ```
  */
 export function sequenceBatch(
   prompts: readonly number[][],
@@ -67,6 +75,15 @@ export function sequenceBatch(
  * Log-probs [B, R] of the response tokens under the sampling distribution of
  * `lm`, and (with a value head) the values [B, R] of the states before them.
  * Dropout is off. Call inside tf.tidy / variableGrads.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, evaluateResponses, resolveGPT2Config, sequenceBatch, tf } from "rlhf";
+ * const lm = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 16, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const batch = sequenceBatch([[1, 2], [1, 2, 4]], [[5, 3], [6]], 0);
+ * const logprobs = tf.tidy(() => evaluateResponses(lm, undefined, batch, { topP: 0.9 }).logprobs);
+ * logprobs.shape; // [2, 2]: log π of each answer token, in the top-p distribution it would be sampled from
+ * ```
  */
 export function evaluateResponses(
   lm: GPT2Model,
