@@ -3,6 +3,7 @@
  * own layer or a lower one, and no chain of imports comes back to where it
  * started. A new folder must be given a layer here. And only two doors lead
  * to the fast kernels of lib/fast: the fast-path table and the backend's start-up.
+ * Code imports by path, never the library's public name "rlhf".
  */
 import { dirname, join, relative, resolve } from "node:path";
 import { assert } from "./helpers.ts";
@@ -72,6 +73,15 @@ Deno.test("lib/: only lib/ops and lib/backend.ts import lib/fast", () => {
   assert.deepEqual(others, []);
   // The doors themselves are seen to import it (so a change in how imports are read cannot pass this vacuously).
   assert.ok(importsFast(join(LIB, "backend.ts")).length > 0 && importsFast(join(LIB, "ops/fast_path.ts")).length > 0);
+});
+
+/** Code of lib/ imports by path. "rlhf" (deno.json: lib/mod.ts) is for callers and the examples in comments; an import of it would hide an upward arrow. */
+Deno.test('lib/: no module imports the library by its name "rlhf"', () => {
+  const code = (file: string) => Deno.readTextFileSync(file).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const named = libFiles().filter((file) => /(?:from|import)\s*\(?\s*"rlhf(?:\/[^"]*)?"/.test(code(file))).map((file) =>
+    relative(LIB, file)
+  );
+  assert.deepEqual(named, []);
 });
 
 Deno.test("lib/: no import cycles between files", () => {
