@@ -56,7 +56,8 @@ function compactHistory(history: TrainHistory, every = 100): TrainHistory {
  *
  * @example
  * ```ts
- * import { exportBase, loadPoems, runBasePretrain, splitPoems } from "rlhf";
+ * import { exportBase, initBackend, loadPoems, runBasePretrain, splitPoems } from "rlhf";
+ * await initBackend(); // the fast kernels: a stage on the pure-JavaScript backend is many times slower
  * const { heldout } = splitPoems(await loadPoems());
  * const dir = await Deno.makeTempDir();
  * const result = await runBasePretrain(heldout, ["写一首五言绝句"], { train: { steps: 20 }, checkpointDir: `${dir}/base` });

@@ -100,7 +100,8 @@ export function heldoutSliceLoss(model: GPT2Model, tokenizer: CharVocabTokenizer
  *
  * @example
  * ```ts
- * import { loadPoems, runBasePretrain, splitPoems } from "rlhf";
+ * import { initBackend, loadPoems, runBasePretrain, splitPoems } from "rlhf";
+ * await initBackend(); // the fast kernels: a stage on the pure-JavaScript backend is many times slower
  * const { heldout } = splitPoems(await loadPoems()); // kept out of the corpus, near-copies too
  * const checkpointDir = `${await Deno.makeTempDir()}/base`;
  * // The characters of the requests must be in the vocabulary (deno task pretrain-base passes the instruction templates).

@@ -89,7 +89,8 @@ export interface GroupStageResult {
  *
  * @example
  * ```ts
- * import { GROUP_STAGE_QUICK, loadPretrained, loadRewardModel, loadTask, runGroupStage } from "rlhf";
+ * import { GROUP_STAGE_QUICK, initBackend, loadPretrained, loadRewardModel, loadTask, runGroupStage } from "rlhf";
+ * await initBackend(); // the fast kernels: a stage on the pure-JavaScript backend is many times slower
  * const sft = await loadPretrained("checkpoints/sft"); // written by deno task rlhf
  * const rm = await loadRewardModel("checkpoints/rm");
  * const task = await loadTask();

@@ -167,7 +167,8 @@ export interface PipelineResult extends FinalEvaluation {
  *
  * @example
  * ```ts
- * import { runPipeline } from "rlhf";
+ * import { initBackend, runPipeline } from "rlhf";
+ * await initBackend(); // the fast kernels: a stage on the pure-JavaScript backend is many times slower
  * const r = await runPipeline({ quick: true, checkpointRoot: await Deno.makeTempDir() }); // deno task rlhf --quick
  * r.ppo.after.gold; // PPO's held-out gold score; also r.reward.heldoutAccuracy, r.timings, …
  * ```

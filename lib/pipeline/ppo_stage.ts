@@ -125,7 +125,8 @@ export interface PPOStageResult {
  *
  * @example
  * ```ts
- * import { loadPretrained, loadRewardModel, loadTask, PPO_STAGE_QUICK, ppoStartedFrom, runPPOStage } from "rlhf";
+ * import { initBackend, loadPretrained, loadRewardModel, loadTask, PPO_STAGE_QUICK, ppoStartedFrom, runPPOStage } from "rlhf";
+ * await initBackend(); // the fast kernels: a stage on the pure-JavaScript backend is many times slower
  * const sft = await loadPretrained("checkpoints/sft"); // written by deno task rlhf
  * const rm = await loadRewardModel("checkpoints/rm");
  * const task = await loadTask();

@@ -72,7 +72,8 @@ export interface PretrainResult {
  *
  * @example
  * ```ts
- * import { loadTask, PRETRAIN_QUICK, runPretrainStage } from "rlhf";
+ * import { initBackend, loadTask, PRETRAIN_QUICK, runPretrainStage } from "rlhf";
+ * await initBackend(); // the fast kernels: a stage on the pure-JavaScript backend is many times slower
  * const task = await loadTask();
  * const checkpointDir = `${await Deno.makeTempDir()}/pretrain`;
  * const { model, tokenizer, history } = await runPretrainStage(task, { ...PRETRAIN_QUICK, checkpointDir });

@@ -127,7 +127,8 @@ export interface RewardStageResult {
  *
  * @example
  * ```ts
- * import { loadPretrained, loadTask, REWARD_STAGE_QUICK, runRewardStage } from "rlhf";
+ * import { initBackend, loadPretrained, loadTask, REWARD_STAGE_QUICK, runRewardStage } from "rlhf";
+ * await initBackend(); // the fast kernels: a stage on the pure-JavaScript backend is many times slower
  * const sftDir = "checkpoints/sft"; // written by deno task rlhf
  * const sft = await loadPretrained(sftDir);
  * const task = await loadTask();

@@ -62,7 +62,8 @@ export interface SftResult {
  *
  * @example
  * ```ts
- * import { loadPretrained, loadTask, runSftStage, SFT_QUICK } from "rlhf";
+ * import { initBackend, loadPretrained, loadTask, runSftStage, SFT_QUICK } from "rlhf";
+ * await initBackend(); // the fast kernels: a stage on the pure-JavaScript backend is many times slower
  * const model = await loadPretrained("models/gpt2-poetry-zh"); // the shipped base
  * const task = await loadTask();
  * const checkpointDir = `${await Deno.makeTempDir()}/sft`;
