@@ -15,6 +15,10 @@ import { REWARD_STAGE_QUICK } from "../lib/pipeline/reward_stage.ts";
 import { FRONTIER_DEFAULTS, type FrontierOptions, runFrontier } from "../lib/frontier/run_frontier.ts";
 import { FRONTIER_SWEEP_QUICK } from "../lib/frontier/sweep.ts";
 import { frontierSummary } from "../lib/frontier/summary.ts";
+import { frontierGoldChart, frontierProxyChart } from "../lib/frontier/frontier_chart.ts";
+import { renderSvg } from "../lib/charts/svg.ts";
+import { writeTextFileAtomic } from "../lib/checkpoint/atomic.ts";
+import { dirname } from "node:path";
 
 /** `--quick`: `deno task rlhf --quick`'s models, two leashes per method, a few requests and iterations. */
 const FRONTIER_QUICK: Partial<FrontierOptions> = {
@@ -64,7 +68,18 @@ await runMain(async () => {
   await initBackend();
   const started = performance.now();
   const points = await runFrontier(await loadTask(), options);
-  console.log(frontierSummary(points));
+  const summary = frontierSummary(points);
+  console.log(summary);
+  // The figure and the summary beside the points: the gold against KL and √KL, the proxy against KL.
+  const dir = dirname(options.pointsPath ?? FRONTIER_DEFAULTS.pointsPath);
+  const figures = {
+    "gold_kl.svg": frontierGoldChart(points),
+    "gold_sqrt_kl.svg": frontierGoldChart(points, "sqrt-kl"),
+    "proxy_kl.svg": frontierProxyChart(points),
+  };
+  for (const [name, chart] of Object.entries(figures)) await writeTextFileAtomic(`${dir}/${name}`, renderSvg(chart.spec) + "\n");
+  await writeTextFileAtomic(`${dir}/summary.txt`, summary + "\n");
+  console.log(`figures and summary: ${Object.keys(figures).map((f) => `${dir}/${f}`).join(", ")}, ${dir}/summary.txt`);
   console.log(
     `\n${points.length} points in ${options.pointsPath ?? FRONTIER_DEFAULTS.pointsPath} (${
       ((performance.now() - started) / 60_000).toFixed(1)
