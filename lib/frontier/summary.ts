@@ -9,9 +9,9 @@ import { fitGao, type GaoFit, goldAtKl, type KlGold, klToReach, upperEnvelope } 
 import type { Estimate, FrontierMethod, FrontierPoint } from "./points.ts";
 
 /** The KL budgets (nats) at which the methods are compared. */
-export const EQUAL_KL = [0.5, 1, 2, 4, 8] as const;
+const EQUAL_KL = [0.5, 1, 2, 4, 8] as const;
 /** The gain over SFT whose price in KL the summary states. */
-export const STATED_GAIN = 0.1;
+const STATED_GAIN = 0.1;
 
 const METHOD_ORDER: readonly FrontierMethod[] = ["best-of-n", "ppo", "dpo", "rloo", "grpo"];
 const asKlGold = (p: FrontierPoint): KlGold => ({ kl: p.kl.mean, gold: p.gold.mean, goldSe: p.gold.se });
@@ -34,7 +34,7 @@ export function methodEnvelopes(points: readonly FrontierPoint[]): Map<FrontierM
 }
 
 /** Gold on each method's envelope at the KL budgets, and the KL it needs to gain STATED_GAIN over SFT. */
-export function equalKlTable(points: readonly FrontierPoint[]): Table {
+function equalKlTable(points: readonly FrontierPoint[]): Table {
   const sftGold = sftPoint(points)?.gold.mean ?? NaN;
   const rows = [...methodEnvelopes(points)].map(([method, env]) => {
     const reach = klToReach(env, sftGold + STATED_GAIN);
@@ -44,7 +44,7 @@ export function equalKlTable(points: readonly FrontierPoint[]): Table {
 }
 
 /** Gao et al.'s best-of-n form for best-of-n and the RL form for the others, fitted to each envelope's gain over SFT. */
-export function gaoFits(points: readonly FrontierPoint[]): { method: FrontierMethod; fit: GaoFit }[] {
+function gaoFits(points: readonly FrontierPoint[]): { method: FrontierMethod; fit: GaoFit }[] {
   const sftGold = sftPoint(points)?.gold.mean ?? 0;
   const fits: { method: FrontierMethod; fit: GaoFit }[] = [];
   for (const [method, env] of methodEnvelopes(points)) {
@@ -55,7 +55,7 @@ export function gaoFits(points: readonly FrontierPoint[]): { method: FrontierMet
 }
 
 /** Each run's last point: KL (k1, with k3 beside it), gold, reward-model score, form and variety. */
-export function finalPointsTable(points: readonly FrontierPoint[]): Table {
+function finalPointsTable(points: readonly FrontierPoint[]): Table {
   const rows = points.filter((p) => p.final).map((p) => [
     p.run,
     p.step,
