@@ -10,7 +10,7 @@
  * Deno adds to each block an import of the names its own file exports, so a block that forgets to import one of
  * them still type-checks; the first test asks each example to import from "rlhf" the names of lib/mod.ts it uses.
  */
-import { assert } from "./helpers.ts";
+import { assert, runDeno } from "./helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MOD = new URL("../lib/mod.ts", import.meta.url).href;
@@ -25,15 +25,8 @@ interface DocSymbol {
 }
 
 async function deno(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  return { code, stdout: text.decode(stdout), stderr: text.decode(stderr) };
+  const { code, out, err } = await runDeno(args);
+  return { code, stdout: out, stderr: err };
 }
 
 /** What lib/mod.ts exports, each with its declaration (where `deno doc` follows the re-exports to). */

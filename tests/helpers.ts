@@ -56,16 +56,21 @@ export function rankByScore(task: Task, prompt: TaskPrompt, responses: readonly 
   return totals.map((_, i) => i).sort((a, b) => totals[b] - totals[a] || a - b);
 }
 
-/** Runs `deno run -A scripts/<script>.ts …args` from the repository root; its exit code, stdout and stderr. */
-export async function runScript(script: string, args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+/** Runs `deno …args` from the repository root, without colours; its exit code, stdout and stderr. */
+export async function runDeno(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `scripts/${script}.ts`, ...args],
+    args: [...args],
     cwd: new URL("..", import.meta.url).pathname,
     env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
     stdout: "piped",
     stderr: "piped",
   }).output();
   return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+/** Runs `deno run -A scripts/<script>.ts …args` from the repository root. */
+export function runScript(script: string, args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  return runDeno(["run", "-A", `scripts/${script}.ts`, ...args]);
 }
 
 /** Runs `body` with a new temporary directory, removed afterwards (also when `body` throws). */

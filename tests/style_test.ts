@@ -2,19 +2,11 @@
  * The code formats and lints cleanly under the project's own deno.json
  * (`deno fmt --check`, `deno lint`), so that nothing drifts between commits.
  */
-import { assert } from "./helpers.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
+import { assert, runDeno } from "./helpers.ts";
 
 async function run(args: string[]): Promise<{ code: number; output: string }> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: ROOT,
-    env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code, output: new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr) };
+  const { code, out, err } = await runDeno(args);
+  return { code, output: out + err };
 }
 
 Deno.test("deno fmt --check: every TypeScript and Markdown file is formatted", async () => {
