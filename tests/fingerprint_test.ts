@@ -32,3 +32,10 @@ Deno.test("checkpointFingerprint() is the same through a symlinked root, a moved
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("sameWeights() compares the hashes only, so records written with the directory's path still match", async () => {
+  const { sameWeights } = await import("../lib/checkpoint/fingerprint.ts");
+  assert.ok(sameWeights("checkpoints/sft@3f2a9c01d4e5", "sft@3f2a9c01d4e5"));
+  assert.ok(!sameWeights("sft@3f2a9c01d4e5", "sft@000000000000"));
+  assert.ok(!sameWeights("any", "any"), "a name without a hash is no fingerprint");
+});

@@ -36,3 +36,18 @@ export async function checkpointFingerprint(dir: string): Promise<string> {
   const hex = Array.from(digest.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
   return `${basename(base)}@${hex}`;
 }
+
+/**
+ * Whether two fingerprints name the same weights: their hashes agree, whatever directory name they carry
+ * (records written before fingerprints dropped the path, e.g. `checkpoints/sft@3f2a…`, still match).
+ *
+ * @example
+ * ```ts
+ * import { sameWeights } from "./fingerprint.ts";
+ * sameWeights("checkpoints/sft@3f2a9c01d4e5", "sft@3f2a9c01d4e5"); // true
+ * ```
+ */
+export function sameWeights(a: string, b: string): boolean {
+  const hash = (f: string) => f.slice(f.lastIndexOf("@") + 1);
+  return a.includes("@") && b.includes("@") && hash(a) === hash(b);
+}

@@ -6,7 +6,7 @@
  * rankings learns to score answers the way the labeler ranks them.
  */
 import { SEEDS } from "./seeds.ts";
-import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
+import { checkpointFingerprint, sameWeights } from "../checkpoint/fingerprint.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
@@ -159,7 +159,7 @@ export async function runRewardStage(
   const sampledBy = await checkpointFingerprint(sftCheckpoint);
   const collect = async (prompts: ReturnType<Task["prompts"]>, seed: number): Promise<RankRecord[]> => {
     // Reuse what this labeler already ranked for this checkpoint (a resumed run does not re-label).
-    const existing = (await loadLabels(labelsPath)).filter((r) => r.labeler === labeler.name && r.checkpoint === sampledBy);
+    const existing = (await loadLabels(labelsPath)).filter((r) => r.labeler === labeler.name && sameWeights(r.checkpoint, sampledBy));
     const asked = new Map(prompts.map((p) => [p.id, JSON.stringify(p.messages)]));
     const done = new Map(existing.filter((r) => asked.get(r.prompt_id) === JSON.stringify(r.prompt)).map((r) => [r.prompt_id, r]));
     const todo = prompts.filter((p) => !done.has(p.id));
