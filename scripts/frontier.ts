@@ -11,29 +11,12 @@
 import { initBackend } from "../lib/backend.ts";
 import { parseCommand, runMain } from "../lib/cli.ts";
 import { loadTask } from "../lib/tasks/registry.ts";
-import { REWARD_STAGE_QUICK } from "../lib/pipeline/reward_stage.ts";
-import { FRONTIER_DEFAULTS, type FrontierOptions, runFrontier } from "../lib/frontier/run_frontier.ts";
-import { FRONTIER_SWEEP_QUICK } from "../lib/frontier/sweep.ts";
+import { FRONTIER_DEFAULTS, FRONTIER_QUICK, type FrontierOptions, runFrontier } from "../lib/frontier/run_frontier.ts";
 import { frontierSummary } from "../lib/frontier/summary.ts";
 import { frontierGoldChart, frontierProxyChart } from "../lib/frontier/frontier_chart.ts";
 import { renderSvg } from "../lib/charts/svg.ts";
 import { writeTextFileAtomic } from "../lib/checkpoint/atomic.ts";
 import { dirname } from "node:path";
-
-/** `--quick`: `deno task rlhf --quick`'s models, two leashes per method, a few requests and iterations. */
-const FRONTIER_QUICK: Partial<FrontierOptions> = {
-  sftDir: "checkpoints/sft-quick",
-  rmDir: "checkpoints/rm-quick",
-  reward: REWARD_STAGE_QUICK,
-  checkpointRoot: "checkpoints/frontier-quick",
-  pointsPath: "reports/frontier-quick/points.jsonl",
-  sweep: FRONTIER_SWEEP_QUICK,
-  requests: 16,
-  bestOfN: [1, 2, 4, 8],
-  iterations: 2,
-  evalEvery: 1,
-  dpoViews: 2,
-};
 
 const { values } = parseCommand({
   command: "deno task frontier",

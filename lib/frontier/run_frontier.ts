@@ -20,13 +20,13 @@ import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { formatDuration } from "../train/progress.ts";
 import { SEEDS } from "../pipeline/seeds.ts";
-import { type RewardStageOptions, runRewardStage } from "../pipeline/reward_stage.ts";
+import { REWARD_STAGE_QUICK, type RewardStageOptions, runRewardStage } from "../pipeline/reward_stage.ts";
 import { ppoStartedFrom, runPPOStage } from "../pipeline/ppo_stage.ts";
 import { runGroupStage } from "../pipeline/group_stage.ts";
 import { runDpoStage } from "../pipeline/dpo_stage.ts";
 import { BEST_OF_N, bestOfNPoints } from "./best_of_n_curve.ts";
 import { appendPoints, type FrontierPoint, pointFromSamples, readPoints } from "./points.ts";
-import { FRONTIER_SWEEP, type SweepRun } from "./sweep.ts";
+import { FRONTIER_SWEEP, FRONTIER_SWEEP_QUICK, type SweepRun } from "./sweep.ts";
 
 export interface FrontierOptions {
   /** The finished SFT model the sweep starts from (`deno task rlhf` writes it). @default "checkpoints/sft" */
@@ -69,6 +69,21 @@ export const FRONTIER_DEFAULTS: Readonly<FrontierOptions> = Object.freeze({
   iterations: 30,
   evalEvery: 10,
   dpoViews: 3,
+});
+
+/** `--quick`: `deno task rlhf --quick`'s models, two leashes per method, a few requests and iterations. */
+export const FRONTIER_QUICK: Readonly<Partial<FrontierOptions>> = Object.freeze({
+  sftDir: "checkpoints/sft-quick",
+  rmDir: "checkpoints/rm-quick",
+  reward: REWARD_STAGE_QUICK,
+  checkpointRoot: "checkpoints/frontier-quick",
+  pointsPath: "reports/frontier-quick/points.jsonl",
+  sweep: FRONTIER_SWEEP_QUICK,
+  requests: 16,
+  bestOfN: [1, 2, 4, 8],
+  iterations: 2,
+  evalEvery: 1,
+  dpoViews: 2,
 });
 
 /** Everything a sweep run needs from the shared start. */
