@@ -5,7 +5,8 @@
  */
 import { tf, variableOf } from "../tf.ts";
 import { loadGPT2Weights, saveGPT2Weights } from "../checkpoint/pretrained.ts";
-import { readSafetensorsFile, serializeSafetensors } from "../checkpoint/safetensors.ts";
+import { readSafetensorsFile } from "../checkpoint/safetensors.ts";
+import { tensorFile } from "../run/run_directory.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
 import { readJsonFile } from "../fs.ts";
 import type { RewardModel } from "./reward_model.ts";
@@ -21,12 +22,8 @@ export interface RewardLabelsRecord {
 
 /** The files a reward model adds to its backbone's directory: the head and reward.json (normalisation, read-out, labels). */
 export async function rewardModelFiles(rm: RewardModel, labels?: RewardLabelsRecord): Promise<Record<string, string | Uint8Array>> {
-  const head = new Map([
-    ["score.weight", { dtype: "F32" as const, shape: rm.head.weight.shape, data: (await rm.head.weight.data()) as Float32Array }],
-    ["score.bias", { dtype: "F32" as const, shape: rm.head.bias.shape, data: (await rm.head.bias.data()) as Float32Array }],
-  ]);
   return {
-    [HEAD_FILE]: serializeSafetensors(head, { format: "pt" }),
+    [HEAD_FILE]: await tensorFile({ "score.weight": rm.head.weight, "score.bias": rm.head.bias }, { format: "pt" }),
     [REWARD_JSON]: JSON.stringify({ normalisation: rm.normalisation, readout: "last real token", labels }, null, 2) + "\n",
   };
 }
