@@ -6,10 +6,9 @@
  */
 import { type Chart, lineChart } from "../charts/figure.ts";
 import type { Series } from "../charts/chart_spec.ts";
-import type { FrontierMethod, FrontierPoint } from "./points.ts";
+import { FRONTIER_METHODS, type FrontierMethod, type FrontierPoint } from "./points.ts";
 import { methodEnvelopes, sftPoint } from "./summary.ts";
 
-const METHODS: readonly FrontierMethod[] = ["best-of-n", "ppo", "dpo", "rloo", "grpo"];
 const LABEL: Record<FrontierMethod, string> = {
   "sft": "SFT",
   "best-of-n": "best-of-n",
@@ -28,7 +27,7 @@ const xTitle = (axis: Axis) => (axis === "kl" ? "KL to SFT (nats per answer)" : 
 export function frontierGoldChart(points: readonly FrontierPoint[], axis: Axis = "kl"): Chart {
   const envelopes = methodEnvelopes(points);
   const series: Series[] = [];
-  METHODS.forEach((method, color) => {
+  FRONTIER_METHODS.forEach((method, color) => {
     const own = points.filter((p) => p.method === method);
     const env = envelopes.get(method);
     if (!own.length || !env) return;
@@ -44,7 +43,7 @@ export function frontierGoldChart(points: readonly FrontierPoint[], axis: Axis =
     }
   });
   const sft = sftPoint(points);
-  if (sft) series.push({ name: "SFT", mode: "markers", x: [0], y: [sft.gold.mean], color: METHODS.length });
+  if (sft) series.push({ name: "SFT", mode: "markers", x: [0], y: [sft.gold.mean], color: FRONTIER_METHODS.length });
   return lineChart({
     title: "金分数 vs KL: gold score along each method's leash",
     xTitle: xTitle(axis),
@@ -56,7 +55,7 @@ export function frontierGoldChart(points: readonly FrontierPoint[], axis: Axis =
 /** The reward model's score against KL at every checkpoint: the proxy beside the gold. */
 export function frontierProxyChart(points: readonly FrontierPoint[]): Chart {
   const series: Series[] = [];
-  METHODS.forEach((method, color) => {
+  FRONTIER_METHODS.forEach((method, color) => {
     const own = points.filter((p) => p.method === method);
     if (own.length) {
       series.push({
@@ -69,7 +68,7 @@ export function frontierProxyChart(points: readonly FrontierPoint[]): Chart {
     }
   });
   const sft = sftPoint(points);
-  if (sft) series.push({ name: "SFT", mode: "markers", x: [0], y: [sft.rm.mean], color: METHODS.length });
+  if (sft) series.push({ name: "SFT", mode: "markers", x: [0], y: [sft.rm.mean], color: FRONTIER_METHODS.length });
   return lineChart({
     title: "奖励模型分数 vs KL: the proxy the methods optimise",
     xTitle: xTitle("kl"),

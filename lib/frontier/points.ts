@@ -15,6 +15,9 @@ import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
 /** The method a point belongs to. */
 export type FrontierMethod = "sft" | "best-of-n" | "ppo" | "dpo" | "rloo" | "grpo";
 
+/** The methods a frontier compares (SFT is their common origin), in the order tables and figures list them. */
+export const FRONTIER_METHODS: readonly FrontierMethod[] = ["best-of-n", "ppo", "dpo", "rloo", "grpo"];
+
 /** A mean over the requests with its standard error (over the requests' own means). */
 export interface Estimate {
   readonly mean: number;

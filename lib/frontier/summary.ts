@@ -6,14 +6,13 @@
  */
 import { Table } from "../charts/table.ts";
 import { fitGao, type GaoFit, goldAtKl, type KlGold, klToReach, upperEnvelope } from "./envelope.ts";
-import type { Estimate, FrontierMethod, FrontierPoint } from "./points.ts";
+import { type Estimate, FRONTIER_METHODS, type FrontierMethod, type FrontierPoint } from "./points.ts";
 
 /** The KL budgets (nats) at which the methods are compared. */
 const EQUAL_KL = [0.5, 1, 2, 4, 8] as const;
 /** The gain over SFT whose price in KL the summary states. */
 const STATED_GAIN = 0.1;
 
-const METHOD_ORDER: readonly FrontierMethod[] = ["best-of-n", "ppo", "dpo", "rloo", "grpo"];
 const asKlGold = (p: FrontierPoint): KlGold => ({ kl: p.kl.mean, gold: p.gold.mean, goldSe: p.gold.se });
 const pm = (e: Estimate | undefined, digits = 3) => (e ? `${e.mean.toFixed(digits)} ± ${e.se.toFixed(digits)}` : "—");
 
@@ -26,7 +25,7 @@ export function sftPoint(points: readonly FrontierPoint[]): FrontierPoint | unde
 export function methodEnvelopes(points: readonly FrontierPoint[]): Map<FrontierMethod, KlGold[]> {
   const sft = sftPoint(points);
   const envelopes = new Map<FrontierMethod, KlGold[]>();
-  for (const method of METHOD_ORDER) {
+  for (const method of FRONTIER_METHODS) {
     const own = points.filter((p) => p.method === method);
     if (own.length) envelopes.set(method, upperEnvelope(own.map(asKlGold), sft && asKlGold(sft)));
   }
