@@ -22,7 +22,7 @@ import { formatDuration } from "../train/progress.ts";
 import { SEEDS } from "../pipeline/seeds.ts";
 import { REWARD_STAGE_QUICK, type RewardStageOptions, runRewardStage } from "../pipeline/reward_stage.ts";
 import { ppoStartedFrom, runPPOStage } from "../pipeline/ppo_stage.ts";
-import { runGroupStage } from "../pipeline/group_stage.ts";
+import { groupOnPpoTerms, runGroupStage } from "../pipeline/group_stage.ts";
 import { runDpoStage } from "../pipeline/dpo_stage.ts";
 import { BEST_OF_N, bestOfNPoints } from "./best_of_n_curve.ts";
 import { appendPoints, type FrontierPoint, pointFromSamples, readPoints } from "./points.ts";
@@ -206,14 +206,7 @@ async function sweepRun(s: Start, run: SweepRun): Promise<void> {
   } else {
     const result = await runGroupStage(s.sft, s.tokenizer, s.task, s.rm, {
       ...online,
-      // On PPO's terms (learning rate, answer length); the KL enters as each method's paper has it.
-      group: {
-        method: run.method,
-        maxNewTokens: PPO_DEFAULTS.maxNewTokens,
-        lr: PPO_DEFAULTS.lr,
-        klIn: run.method === "rloo" ? "reward" : "loss",
-        ...run.settings,
-      },
+      group: { ...groupOnPpoTerms(run.method, PPO_DEFAULTS), ...run.settings },
     });
     trained = result.lm;
     await recordFinalIfMissing(s, run, o.iterations, trained, record);

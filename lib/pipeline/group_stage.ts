@@ -9,6 +9,8 @@ import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { rewardModelScores } from "../eval/policy_eval.ts";
 import { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "../group/group_step.ts";
+import type { GroupMethod } from "../group/group_advantages.ts";
+import type { PPOConfig } from "../ppo/ppo_config.ts";
 import type { RewardModel } from "../reward/reward_model.ts";
 import type { Task } from "../tasks/types.ts";
 import { encodePrompt, endOfTurnId } from "../tokenizer/chat_template.ts";
@@ -82,6 +84,20 @@ export interface GroupStageResult {
   readonly config: Readonly<GroupConfig>;
   readonly history: GroupHistory;
   readonly after: { gold: number; rm: number; kl: number };
+}
+
+/**
+ * RLOO or GRPO on PPO's terms: PPO's learning rate and answer length (also when they are changed for PPO),
+ * and the KL where each method's paper puts it: RLOO in the reward, GRPO as a loss term.
+ *
+ * @example
+ * ```ts
+ * import { groupOnPpoTerms } from "./group_stage.ts";
+ * groupOnPpoTerms("rloo", { lr: 1e-4, maxNewTokens: 80 }); // { method: "rloo", lr: 0.0001, maxNewTokens: 80, klIn: "reward" }
+ * ```
+ */
+export function groupOnPpoTerms(method: GroupMethod, ppo: Pick<PPOConfig, "lr" | "maxNewTokens">): Partial<GroupConfig> {
+  return { method, lr: ppo.lr, maxNewTokens: ppo.maxNewTokens, klIn: method === "rloo" ? "reward" : "loss" };
 }
 
 /**

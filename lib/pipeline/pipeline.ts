@@ -15,7 +15,7 @@ import type { TrainHistory } from "../train/trainer.ts";
 import { PRETRAIN_QUICK, type PretrainOptions, type PretrainResult, runPretrainStage } from "./pretrain_stage.ts";
 import { loadPretrained } from "../pretrained.ts";
 import { DPO_STAGE_QUICK, type DpoStageOptions, type DpoStageResult, runDpoStage } from "./dpo_stage.ts";
-import { GROUP_STAGE_QUICK, type GroupStageOptions, type GroupStageResult, runGroupStage } from "./group_stage.ts";
+import { GROUP_STAGE_QUICK, groupOnPpoTerms, type GroupStageOptions, type GroupStageResult, runGroupStage } from "./group_stage.ts";
 import type { GroupMethod } from "../group/group_advantages.ts";
 
 import { checkpointFingerprint } from "../checkpoint/fingerprint.ts";
@@ -294,20 +294,13 @@ function stageOptions(o: PipelineOptions) {
     reward: { checkpointDir: dirs.rm, labelsPath: o.labelsPath, quiet, ...q?.reward, ...o.reward },
     ppo: { checkpointDir: dirs.ppo, quiet, ...q?.ppo, ...o.ppo, ppo: { ...q?.ppo.ppo, ...o.ppo.ppo } },
     dpo: { checkpointDir: dirs.dpo, quiet, ...q?.dpo, ...o.dpo, dpo: { ...q?.dpo.dpo, ...o.dpo.dpo } },
-    // RLOO and GRPO on PPO's terms (its learning rate and answer length, also when they are changed for PPO); the KL
-    // enters as each method's paper has it: RLOO in the reward, GRPO as a loss term.
+    // RLOO and GRPO on PPO's terms (groupOnPpoTerms).
     group: (method: GroupMethod, ppo: PPOConfig) => ({
       checkpointDir: dirs[method],
       quiet,
       ...q?.group,
       ...o.group,
-      group: {
-        maxNewTokens: ppo.maxNewTokens,
-        lr: ppo.lr,
-        method,
-        klIn: method === "rloo" ? "reward" as const : "loss" as const,
-        ...o.group.group,
-      },
+      group: { ...groupOnPpoTerms(method, ppo), ...o.group.group },
     }),
     evalPrompts: o.evalPrompts ?? q?.evalPrompts,
     evalAnswersPerPrompt: o.evalAnswersPerPrompt ?? q?.evalAnswersPerPrompt ?? 4,
