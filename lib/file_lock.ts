@@ -68,8 +68,18 @@ export async function tryLockFile(path: string): Promise<HeldLock | undefined> {
   return held(file, path);
 }
 
+/**
+ * Takes the exclusive lock on `path`, or throws the error `refusal` words from the process id its holder
+ * wrote (undefined when it cannot be read): the one way a second writer is turned away.
+ */
+export async function lockOrRefuse(path: string, refusal: (holder: number | undefined) => string): Promise<HeldLock> {
+  const lock = await tryLockFile(path);
+  if (lock) return lock;
+  throw new Error(refusal(await lockHolder(path)));
+}
+
 /** The process id that the holder of `path`'s lock wrote (tryLockFile), if it can be read. */
-export async function lockHolder(path: string): Promise<number | undefined> {
+async function lockHolder(path: string): Promise<number | undefined> {
   const text = await Deno.readTextFile(lockPathFor(path)).catch(() => "");
   const pid = Number(text.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;

@@ -23,7 +23,7 @@ import { BASE_MODEL_DIR } from "./base_export.ts";
 import { runSftStage, SFT_QUICK, type SftOptions } from "./sft_stage.ts";
 import { checkpointDirs, type StageName } from "./checkpoint_dirs.ts";
 import { checkSftVocabulary, loadSftJsonl } from "../data/sft_jsonl.ts";
-import { lockHolder, tryLockFile } from "../file_lock.ts";
+import { lockOrRefuse } from "../file_lock.ts";
 import { hashText } from "../hash.ts";
 import { REWARD_STAGE_QUICK, type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
 import type { PPOConfig } from "../ppo/ppo_config.ts";
@@ -176,14 +176,12 @@ export interface PipelineResult extends FinalEvaluation {
 export async function runPipeline(overrides: Partial<PipelineOptions> = {}): Promise<PipelineResult> {
   const o = { ...PIPELINE_DEFAULTS, ...overrides };
   if (o.fromScratch && o.initFrom) throw new Error("runPipeline: fromScratch and initFrom exclude each other");
-  const lock = await tryLockFile(o.checkpointRoot);
-  if (!lock) {
-    const pid = await lockHolder(o.checkpointRoot);
-    throw new Error(
+  const lock = await lockOrRefuse(
+    o.checkpointRoot,
+    (pid) =>
       `${o.checkpointRoot}: another run${pid ? ` (process ${pid})` : ""} is writing these checkpoints; ` +
-        "wait for it to end, or give this run a checkpoint root of its own (--checkpoint-root DIR)",
-    );
-  }
+      "wait for it to end, or give this run a checkpoint root of its own (--checkpoint-root DIR)",
+  );
   try {
     if (o.fresh) await removeStageCheckpoints(o);
     return await runStages(o);

@@ -197,7 +197,7 @@ export async function runRewardStage(
       if (!o.quiet) console.log(`reward model: loaded ${o.checkpointDir} (already fitted on these ${trainLists.length} lists)`);
     } else {
       rm = untrained;
-      history = await trainRewardModel(rm, tokenizer, trainLists, { ...o.train, seed: o.seed, quiet: o.quiet });
+      history = await trainRewardModel(rm, tokenizer, trainLists, { ...train, quiet: o.quiet }); // the settings of its identity
       // Normalise on SFT samples: the responses of the training lists.
       fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, trainLists)).flat());
       const labels = { files: [labelsPath, ...(o.humanLabels ?? [])], listsByLabeler };

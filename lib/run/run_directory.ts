@@ -24,7 +24,7 @@ import type { Tokenizer } from "../tokenizer/types.ts";
 import { parseSafetensors, serializeSafetensors } from "../checkpoint/safetensors.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
-import { type HeldLock, lockHolder, tryLockFile } from "../file_lock.ts";
+import { type HeldLock, lockOrRefuse } from "../file_lock.ts";
 import { parseJsonText, pathExists } from "../fs.ts";
 
 export const RUN_FILE = "run.json";
@@ -93,13 +93,10 @@ export class RunDirectory {
    * another identity, or a checkpoint of an older format, is refused (the lock is released again).
    */
   async open<P>(): Promise<SavedRun<P> | undefined> {
-    if (!this.#lock) {
-      this.#lock = await tryLockFile(this.dir);
-      if (!this.#lock) {
-        const pid = await lockHolder(this.dir);
-        throw new Error(`${this.dir}: another process${pid ? ` (${pid})` : ""} is training this ${this.stage} run; wait for it to end`);
-      }
-    }
+    this.#lock ??= await lockOrRefuse(
+      this.dir,
+      (pid) => `${this.dir}: another process${pid ? ` (${pid})` : ""} is training this ${this.stage} run; wait for it to end`,
+    );
     try {
       return await this.#read<P>();
     } catch (err) {
