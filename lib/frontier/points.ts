@@ -8,7 +8,7 @@
 import type { PolicySample } from "../eval/policy_eval.ts";
 import { meanPerRequest } from "../eval/paired_difference.ts";
 import { withFileLock } from "../file_lock.ts";
-import { readJsonl } from "../jsonl.ts";
+import { parseJsonl, withLinesAppended } from "../jsonl.ts";
 import { pathExists } from "../fs.ts";
 import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
 
@@ -81,27 +81,34 @@ export function pointFromSamples(
 /** Identifies a point in the file: its run and step. */
 const pointKey = (p: Pick<FrontierPoint, "run" | "step">) => `${p.run}@${p.step}`;
 
+/** Checks one line of a points file. */
+function checkPoint(value: unknown, where: string): FrontierPoint {
+  const p = value as Partial<FrontierPoint>;
+  if (typeof p?.run !== "string" || typeof p.step !== "number" || typeof p.kl?.mean !== "number" || typeof p.gold?.mean !== "number") {
+    throw new Error(`${where}: expected a frontier point {run, method, step, kl, gold, …}`);
+  }
+  return p as FrontierPoint;
+}
+
+/** The text of a points file, "" when it does not exist. */
+async function readPointsText(path: string): Promise<string> {
+  return (await pathExists(path)) ? await Deno.readTextFile(path) : "";
+}
+
 /** The points of a points file (none when it does not exist); a malformed line names the file and line. */
 export async function readPoints(path: string): Promise<FrontierPoint[]> {
-  if (!(await pathExists(path))) return [];
-  return await readJsonl(path, (value, where) => {
-    const p = value as Partial<FrontierPoint>;
-    if (typeof p?.run !== "string" || typeof p.step !== "number" || typeof p.kl?.mean !== "number" || typeof p.gold?.mean !== "number") {
-      throw new Error(`${where}: expected a frontier point {run, method, step, kl, gold, …}`);
-    }
-    return p as FrontierPoint;
-  });
+  return parseJsonl(await readPointsText(path), path, checkPoint);
 }
 
 /** Appends points under the file's lock; a point already there (same run and step) is kept as it was. Returns how many were added. */
 export function appendPoints(path: string, points: readonly FrontierPoint[]): Promise<number> {
   return withFileLock(path, async () => {
-    const known = new Set((await readPoints(path)).map(pointKey));
+    const before = await readPointsText(path); // read once, inside the lock
+    const known = new Set(parseJsonl(before, path, checkPoint).map(pointKey));
     const fresh = points.filter((p) => !known.has(pointKey(p)));
     if (fresh.length === 0) return 0;
     // The whole file rewritten atomically (it is small): a crash leaves the old points or the new ones.
-    const before = (await pathExists(path)) ? await Deno.readTextFile(path) : "";
-    await writeTextFileAtomic(path, before + fresh.map((p) => JSON.stringify(p) + "\n").join(""));
+    await writeTextFileAtomic(path, withLinesAppended(before, fresh.map((p) => JSON.stringify(p))));
     return fresh.length;
   });
 }

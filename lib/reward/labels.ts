@@ -15,6 +15,7 @@ import { hashText } from "../hash.ts";
 import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
 import { withFileLock } from "../file_lock.ts";
 import { pathExists } from "../fs.ts";
+import { parseJsonl, withLinesAppended } from "../jsonl.ts";
 import type { ChatMessage, Role } from "../tokenizer/chat_template.ts";
 
 /** One rank list. */
@@ -132,17 +133,8 @@ async function readLabelText(path: string): Promise<string> {
  * same responses differently, throws naming file:line (both lines for a conflict).
  */
 function parseLabelText(text: string, path: string): LabelLine[] {
-  const parsed: LabelLine[] = [];
   const seen = new Map<string, LabelLine>();
-  text.split("\n").forEach((raw, index) => {
-    if (raw.trim() === "") return;
-    const where = `${path}:${index + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      throw new Error(`${where}: invalid JSON (${(err as Error).message})`);
-    }
+  return parseJsonl(text, path, (value, where, _, index) => {
     const record = checkRankRecord(value, where);
     const earlier = seen.get(rankingKey(record));
     if (earlier && orderKey(earlier.record) !== orderKey(record)) {
@@ -152,9 +144,8 @@ function parseLabelText(text: string, path: string): LabelLine[] {
     }
     const line = { record, index, where };
     if (!earlier) seen.set(rankingKey(record), line);
-    parsed.push(line);
+    return line;
   });
-  return parsed;
 }
 
 /** What makes two rank lists the same list: who ranked, which prompt, the responses in order, the ranks (not the time). */
@@ -195,12 +186,6 @@ export async function loadLabels(path: string): Promise<RankRecord[]> {
 function conflictMessage(r: RankRecord, where: string): string {
   return `${where}: "${r.labeler}" already ranked these responses of prompt "${r.prompt_id}" in another order, so the new ranking is not added` +
     " (to change a ranking, go back to the item in `deno task label` and rank it again: that replaces the earlier line)";
-}
-
-/** `text` with `lines` added at the end, on lines of their own. */
-function withLinesAppended(text: string, lines: readonly string[]): string {
-  const joined = text === "" || text.endsWith("\n") ? text : text + "\n";
-  return joined + lines.join("\n") + "\n";
 }
 
 /**
