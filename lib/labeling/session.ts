@@ -20,7 +20,7 @@
  *   skip is undone.
  */
 import type { ChatMessage } from "../tokenizer/chat_template.ts";
-import { loadLabels, type RankRecord, replaceRanking, type SavedRanking, withdrawRanking } from "../reward/labels.ts";
+import { loadLabels, rankingKey, type RankRecord, replaceRanking, type SavedRanking, withdrawRanking } from "../reward/labels.ts";
 
 export interface LabelItem {
   readonly prompt_id: string;
@@ -43,11 +43,6 @@ export interface SessionState {
   readonly canGoBack: boolean;
 }
 
-/** An item's identity: its prompt and its set of responses (not their order, not who ranked them). */
-function itemKey(item: Pick<LabelItem, "prompt_id" | "responses">): string {
-  return JSON.stringify([item.prompt_id, [...item.responses].sort()]);
-}
-
 /**
  * A person's labelling session over a queue of items (the rules above); `startLabelServer` serves it as a page.
  *
@@ -63,6 +58,8 @@ function itemKey(item: Pick<LabelItem, "prompt_id" | "responses">): string {
  */
 export class LabelSession {
   readonly #items: readonly LabelItem[];
+  /** Each item's key as this labeler's ranking of it is keyed in the file (`rankingKey`). */
+  readonly #keys: readonly string[];
   readonly #path: string;
   readonly #labeler: string;
   readonly #checkpoint: string;
@@ -77,6 +74,7 @@ export class LabelSession {
     this.#items = items;
     this.#path = options.labelsPath;
     this.#labeler = options.labeler;
+    this.#keys = items.map((item) => rankingKey({ ...item, labeler: options.labeler }));
     this.#checkpoint = options.checkpoint;
   }
 
@@ -88,12 +86,12 @@ export class LabelSession {
     const all = await loadLabels(this.#path);
     const mine = this.#mine(all);
     const item = this.#items[this.#index];
-    const earlier = item && mine.get(itemKey(item));
+    const earlier = item && mine.get(this.#keys[this.#index]);
     return {
       index: this.#index,
       total: this.#items.length,
       labelled: all.length,
-      done: this.#items.filter((i) => mine.has(itemKey(i))).length,
+      done: this.#keys.filter((key) => mine.has(key)).length,
       item,
       ...(earlier ? { ranked: earlier.responses.map((r) => item.responses.indexOf(r)) } : {}),
       canUndo: this.#done.length > 0,
@@ -103,14 +101,14 @@ export class LabelSession {
 
   /** This labeler's rankings by item. */
   #mine(all: readonly RankRecord[]): Map<string, RankRecord> {
-    return new Map(all.filter((r) => r.labeler === this.#labeler).map((r) => [itemKey(r), r]));
+    return new Map(all.filter((r) => r.labeler === this.#labeler).map((r) => [rankingKey(r), r]));
   }
 
   /** The first item at or after `from` this labeler has not ranked (the item count when there is none). */
   async #nextUnranked(from: number): Promise<number> {
     const mine = this.#mine(await loadLabels(this.#path));
     let i = from;
-    while (i < this.#items.length && mine.has(itemKey(this.#items[i]))) i++;
+    while (i < this.#items.length && mine.has(this.#keys[i])) i++;
     return i;
   }
 

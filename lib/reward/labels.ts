@@ -101,8 +101,8 @@ export function checkRankRecord(value: unknown, where: string): RankRecord {
   return r as unknown as RankRecord;
 }
 
-/** The identity of a ranking task: same prompt, labeler and set of responses. */
-function rankingKey(r: RankRecord): string {
+/** The identity of a ranking task: same prompt, labeler and set of responses (not their order). */
+export function rankingKey(r: Pick<RankRecord, "prompt_id" | "labeler" | "responses">): string {
   return JSON.stringify([r.prompt_id, r.labeler, [...r.responses].sort()]);
 }
 
