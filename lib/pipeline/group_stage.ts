@@ -83,6 +83,7 @@ export interface GroupStageResult {
   readonly lm: GPT2Model;
   readonly config: Readonly<GroupConfig>;
   readonly history: GroupHistory;
+  /** The last held-out view of the run (taken after its last iteration): gold, reward-model score, KL to SFT. */
   readonly after: { gold: number; rm: number; kl: number };
 }
 
@@ -157,7 +158,7 @@ export async function runGroupStage(
       files: () => Promise.resolve({}),
       barValues: (stats) => ({ score: stats["objective/scores"].toFixed(3), kl: stats["objective/kl"].toFixed(2) }),
     };
-    const { history, after } = await runOnlineRL(group, {
+    const { history } = await runOnlineRL(group, {
       tokenizer,
       task,
       reference,
@@ -177,7 +178,8 @@ export async function runGroupStage(
       onView: o.onView,
       quiet: o.quiet,
     });
-    return { lm, config, history, after: { gold: after.gold, rm: after.rm, kl: after.kl } };
+    const last = history.eval.at(-1)!; // the policy's last held-out view: the loop takes one after the last iteration
+    return { lm, config, history, after: { gold: last.gold, rm: last.rm, kl: last.kl } };
   } catch (err) {
     disposeGPT2(lm);
     throw err;

@@ -100,6 +100,12 @@ export interface OnlineRLOptions {
   readonly stopAfterIteration?: number;
   /** Called with each periodic held-out view after the first (the frontier records its points from them). */
   readonly onView?: HeldoutViewOptions["onView"];
+  /**
+   * Return the held-out views of the SFT model and of the policy as the loop left it, taking them when the loop
+   * did not (a resumed or reused run); PPO reports both. Without it, only the views the loop takes anyway are
+   * taken (RLOO and GRPO read theirs from the history).
+   */
+  readonly endViews?: boolean;
   readonly quiet?: boolean;
 }
 
@@ -113,9 +119,9 @@ export interface HeldoutViewOptions {
 
 export interface OnlineRLResult<S> {
   readonly history: OnlineHistory<S>;
-  /** The held-out view of the SFT model and of the policy as the loop left it. */
-  readonly before: PolicyEvaluation;
-  readonly after: PolicyEvaluation;
+  /** The held-out view of the SFT model and of the policy as the loop left it (with `endViews`, always). */
+  readonly before?: PolicyEvaluation;
+  readonly after?: PolicyEvaluation;
 }
 
 /** What the loop saves to go on: the next iteration, the sampling RNG, the history, the method's state. */
@@ -154,8 +160,9 @@ export async function runOnlineRL<S extends object, P extends object>(
       }
     }
     const view = (lm: GPT2Model) => evaluatePolicy(lm, o.reference, o.rm, o.tokenizer, o.task, o.heldout, o.evalOptions);
-    const before = await view(o.reference);
-    if (start === 0) history.eval.push(heldoutRow(0, before));
+    // The SFT model's view: the history's first row, and what PPO reports its gain against.
+    const before = start === 0 || o.endViews ? await view(o.reference) : undefined;
+    if (start === 0) history.eval.push(heldoutRow(0, before!));
     const rewardFor = (answered: readonly TaskPrompt[]): RewardFunction => (idx, responses) =>
       o.score(idx.map((i) => ({ prompt: answered[i], response: decodeReply(responses[i], o.tokenizer).text })));
 
@@ -195,7 +202,7 @@ export async function runOnlineRL<S extends object, P extends object>(
       if (done === o.stopAfterIteration) break;
     }
     bar?.finish();
-    return { history, before, after: after ?? await view(method.lm) };
+    return { history, before, after: after ?? (o.endViews ? await view(method.lm) : undefined) };
   } finally {
     run.close();
   }

@@ -202,6 +202,7 @@ export async function runPPOStage(
       }),
     };
     const { history, before, after } = await runOnlineRL(ppo, {
+      endViews: true,
       tokenizer,
       task,
       reference,
@@ -224,7 +225,7 @@ export async function runPPOStage(
       onView: o.onView,
       quiet: o.quiet,
     });
-    return { policy, config, history, before, after };
+    return { policy, config, history, before: before!, after: after! };
   } catch (err) {
     disposePolicy(policy);
     throw err;
