@@ -154,7 +154,7 @@ export { DPO_STAGE_DEFAULTS, DPO_STAGE_QUICK, type DpoStageOptions } from "./pip
 export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo/preference_pairs.ts";
 export { exportPreferencePairs } from "./dpo/export_pairs.ts";
 export { groupAdvantages, type GroupMethod } from "./group/group_advantages.ts";
-export { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./group/group_step.ts";
+export { GROUP_BETA, GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./group/group_step.ts";
 export {
   GROUP_STAGE_DEFAULTS,
   GROUP_STAGE_QUICK,
@@ -162,3 +162,20 @@ export {
   type GroupStageResult,
   runGroupStage,
 } from "./pipeline/group_stage.ts";
+export {
+  appendPoints,
+  type Estimate,
+  estimate,
+  FRONTIER_METHODS,
+  type FrontierMethod,
+  type FrontierPoint,
+  pointFromSamples,
+  readPoints,
+  sftPoint,
+} from "./frontier/points.ts";
+export { fitGao, type GaoFit, type GaoForm, gaoGain, goldAtKl, type KlGold, klToReach, upperEnvelope } from "./frontier/envelope.ts";
+export { frontierSummary, methodEnvelopes } from "./frontier/summary.ts";
+export { frontierGoldChart, frontierProxyChart } from "./frontier/frontier_chart.ts";
+export { FRONTIER_SWEEP, type SweepRun } from "./frontier/sweep.ts";
+export { FRONTIER_DEFAULTS, FRONTIER_QUICK, type FrontierOptions, runFrontier } from "./frontier/run_frontier.ts";
+export { FORM_TOLERANCE, keepsForm, strongestFormKeepingRun } from "./frontier/leash_choice.ts";

@@ -50,8 +50,9 @@ const options: Partial<FrontierOptions> = {
 await runMain(async () => {
   await initBackend();
   const started = performance.now();
-  const points = await runFrontier(await loadTask(), options);
-  const summary = frontierSummary(points);
+  const task = await loadTask();
+  const points = await runFrontier(task, options);
+  const summary = frontierSummary(points, task.preference?.part);
   console.log(summary);
   // The figure and the summary beside the points: the gold against KL and √KL, the proxy against KL.
   const dir = dirname(options.pointsPath ?? FRONTIER_DEFAULTS.pointsPath);

@@ -30,7 +30,12 @@ Deno.test("RunDirectory: nothing saved → undefined; a save is read back (progr
     run.close();
     const again = new RunDirectory(`${dir}/ppo`, "ppo", { ...identity });
     const saved = await again.open<{ iteration: number }>();
-    assert.deepEqual(saved, { identity, progress: { iteration: 3 }, finished: false });
+    assert.deepEqual({ ...saved, trainingSeconds: undefined }, {
+      identity,
+      progress: { iteration: 3 },
+      finished: false,
+      trainingSeconds: undefined,
+    });
     await again.restore(copy.params, restored);
     await again.restoreTensors("head.safetensors", { w: headCopy });
     again.close();
@@ -48,6 +53,34 @@ Deno.test("RunDirectory: nothing saved → undefined; a save is read back (progr
     optimizer.dispose();
     restored.dispose();
     tf.dispose([head, headCopy]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("RunDirectory: the training time adds up over sessions and a reused run reports its sessions' time", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = createGPT2(config, { seed: 1 });
+  const busy = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    const first = new RunDirectory(`${dir}/sft`, "sft", identity);
+    await first.open();
+    await busy(60);
+    await first.save({ model }, { step: 1 }, { finished: false });
+    first.close();
+    assert.ok(first.trainingSeconds >= 0.05, `first session ${first.trainingSeconds} s`);
+    const second = new RunDirectory(`${dir}/sft`, "sft", identity);
+    assert.equal((await second.open())?.trainingSeconds, first.trainingSeconds);
+    await busy(60);
+    await second.save({ model }, { step: 2 }, { finished: true });
+    second.close();
+    assert.ok(second.trainingSeconds >= first.trainingSeconds + 0.05, `${second.trainingSeconds} s after ${first.trainingSeconds} s`);
+    const reuse = new RunDirectory(`${dir}/sft`, "sft", identity);
+    await busy(60); // time spent by a session that only reuses the run is not training
+    assert.equal((await reuse.open())?.trainingSeconds, second.trainingSeconds);
+    assert.equal(reuse.trainingSeconds, second.trainingSeconds);
+    reuse.close();
+  } finally {
+    disposeGPT2(model);
     await Deno.remove(dir, { recursive: true });
   }
 });

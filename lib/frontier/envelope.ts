@@ -18,6 +18,13 @@ export interface KlGold {
 /**
  * The upper envelope of a method's points: the points no other point beats with less or equal KL (the best
  * gold reached within each KL budget), by increasing KL, starting at `origin` (the SFT model, KL 0) when given.
+ *
+ * @example
+ * ```ts
+ * import { upperEnvelope } from "rlhf";
+ * const at = (kl: number, gold: number) => ({ kl, gold, goldSe: 0.01 });
+ * upperEnvelope([at(2, 0.5), at(1, 0.45), at(3, 0.48)], at(0, 0.4)).map((p) => p.kl); // [0, 1, 2]: 3 buys nothing over 2
+ * ```
  */
 export function upperEnvelope(points: readonly KlGold[], origin?: KlGold): KlGold[] {
   const sorted = [...(origin ? [origin] : []), ...points].sort((a, b) => a.kl - b.kl || b.gold - a.gold);
@@ -29,6 +36,13 @@ export function upperEnvelope(points: readonly KlGold[], origin?: KlGold): KlGol
 /**
  * The envelope's gold at `kl`, linear between its two neighbours, with the larger of their standard errors;
  * undefined beyond its last point (the method did not get that far) or before its first.
+ *
+ * @example
+ * ```ts
+ * import { goldAtKl, upperEnvelope } from "rlhf";
+ * const env = upperEnvelope([{ kl: 1, gold: 0.5, goldSe: 0.02 }, { kl: 3, gold: 0.7, goldSe: 0.01 }]);
+ * goldAtKl(env, 2); // { mean: 0.6, se: 0.02 }, halfway, with the larger SE
+ * ```
  */
 export function goldAtKl(envelope: readonly KlGold[], kl: number): Estimate | undefined {
   for (let i = 0; i < envelope.length; i++) {
@@ -44,7 +58,16 @@ export function goldAtKl(envelope: readonly KlGold[], kl: number): Estimate | un
   return undefined;
 }
 
-/** The least KL at which the envelope reaches `gold` (linear between points); undefined when it never does. */
+/**
+ * The least KL at which the envelope reaches `gold` (linear between points); undefined when it never does.
+ *
+ * @example
+ * ```ts
+ * import { klToReach, upperEnvelope } from "rlhf";
+ * const env = upperEnvelope([{ kl: 1, gold: 0.5, goldSe: 0.02 }, { kl: 3, gold: 0.7, goldSe: 0.01 }]);
+ * klToReach(env, 0.65); // 2.5 nats
+ * ```
+ */
 export function klToReach(envelope: readonly KlGold[], gold: number): number | undefined {
   for (let i = 0; i < envelope.length; i++) {
     const b = envelope[i];
@@ -68,7 +91,15 @@ export interface GaoFit {
   readonly rmse: number;
 }
 
-/** The form's value at d = √KL for (α, β). */
+/**
+ * The form's value at d = √KL for (α, β).
+ *
+ * @example
+ * ```ts
+ * import { gaoGain } from "rlhf";
+ * gaoGain("best-of-n", 0.3, 0.05, 2); // 2 × (0.3 − 0.05 × 2) = 0.4
+ * ```
+ */
 export function gaoGain(form: GaoForm, alpha: number, beta: number, d: number): number {
   if (d === 0) return 0;
   return form === "best-of-n" ? d * (alpha - beta * d) : d * (alpha - beta * Math.log(d));
@@ -78,6 +109,13 @@ export function gaoGain(form: GaoForm, alpha: number, beta: number, d: number): 
  * Least-squares (α, β) of `form` through (KL, gain) points: the gain is α·d − β·g(d) with g(d) = d² or
  * d·log d, so the normal equations of two unknowns give them. Undefined with fewer than three points of KL > 0
  * (two would fit exactly, whatever the shape).
+ *
+ * @example
+ * ```ts
+ * import { fitGao, gaoGain } from "rlhf";
+ * const points = [0.5, 1, 2, 4].map((kl) => ({ kl, gain: gaoGain("rl", 0.2, 0.04, Math.sqrt(kl)) }));
+ * fitGao("rl", points); // { form: "rl", alpha: 0.2, beta: 0.04, rmse: ≈0 }
+ * ```
  */
 export function fitGao(form: GaoForm, points: readonly { kl: number; gain: number }[]): GaoFit | undefined {
   const used = points.filter((p) => p.kl > 0);

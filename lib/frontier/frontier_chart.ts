@@ -6,8 +6,8 @@
  */
 import { type Chart, lineChart } from "../charts/figure.ts";
 import type { Series } from "../charts/chart_spec.ts";
-import { FRONTIER_METHODS, type FrontierMethod, type FrontierPoint } from "./points.ts";
-import { methodEnvelopes, sftPoint } from "./summary.ts";
+import { FRONTIER_METHODS, type FrontierMethod, type FrontierPoint, sftPoint } from "./points.ts";
+import { methodEnvelopes } from "./summary.ts";
 
 const LABEL: Record<FrontierMethod, string> = {
   "sft": "SFT",
@@ -23,7 +23,16 @@ type Axis = "kl" | "sqrt-kl";
 const xOf = (kl: number, axis: Axis) => (axis === "kl" ? kl : Math.sqrt(Math.max(0, kl)));
 const xTitle = (axis: Axis) => (axis === "kl" ? "KL to SFT (nats per answer)" : "√KL to SFT (√nats)");
 
-/** Gold against KL (or √KL): each method's checkpoints and envelope, best-of-n, SFT. */
+/**
+ * Gold against KL (or √KL): each method's checkpoints and envelope, best-of-n, SFT.
+ *
+ * @example
+ * ```ts
+ * import { frontierGoldChart, readPoints } from "rlhf";
+ * const points = await readPoints("docs/runs/frontier/points.jsonl");
+ * frontierGoldChart(points, "sqrt-kl"); // Gao et al.'s axis, gold against √KL; a notebook cell's value draws it
+ * ```
+ */
 export function frontierGoldChart(points: readonly FrontierPoint[], axis: Axis = "kl"): Chart {
   const envelopes = methodEnvelopes(points);
   const series: Series[] = [];
@@ -52,7 +61,15 @@ export function frontierGoldChart(points: readonly FrontierPoint[], axis: Axis =
   });
 }
 
-/** The reward model's score against KL at every checkpoint: the proxy beside the gold. */
+/**
+ * The reward model's score against KL at every checkpoint: the proxy beside the gold.
+ *
+ * @example
+ * ```ts
+ * import { frontierProxyChart, readPoints } from "rlhf";
+ * frontierProxyChart(await readPoints("docs/runs/frontier/points.jsonl")); // in a notebook, the cell's value draws it
+ * ```
+ */
 export function frontierProxyChart(points: readonly FrontierPoint[]): Chart {
   const series: Series[] = [];
   FRONTIER_METHODS.forEach((method, color) => {

@@ -15,8 +15,30 @@ import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
 /** The method a point belongs to. */
 export type FrontierMethod = "sft" | "best-of-n" | "ppo" | "dpo" | "rloo" | "grpo";
 
-/** The methods a frontier compares (SFT is their common origin), in the order tables and figures list them. */
+/**
+ * The methods a frontier compares (SFT is their common origin), in the order tables and figures list them.
+ *
+ * @example
+ * ```ts
+ * import { FRONTIER_METHODS } from "rlhf";
+ * FRONTIER_METHODS; // ["best-of-n", "ppo", "dpo", "rloo", "grpo"]
+ * ```
+ */
 export const FRONTIER_METHODS: readonly FrontierMethod[] = ["best-of-n", "ppo", "dpo", "rloo", "grpo"];
+
+/**
+ * The SFT point (KL 0), which every envelope starts from.
+ *
+ * @example
+ * ```ts
+ * import { readPoints, sftPoint } from "rlhf";
+ * const points = await readPoints("docs/runs/frontier/points.jsonl"); // deno task frontier writes it
+ * sftPoint(points)?.gold.mean; // the SFT model's gold score, where every method starts
+ * ```
+ */
+export function sftPoint(points: readonly FrontierPoint[]): FrontierPoint | undefined {
+  return points.find((p) => p.method === "sft");
+}
 
 /** A mean over the requests with its standard error (over the requests' own means). */
 export interface Estimate {
@@ -47,7 +69,15 @@ export interface FrontierPoint {
   readonly parts: Readonly<Record<string, number>>;
 }
 
-/** Mean and standard error of `values` asked in rounds (answer r of request i at r · requests + i), over the requests' means. */
+/**
+ * Mean and standard error of `values` asked in rounds (answer r of request i at r · requests + i), over the requests' means.
+ *
+ * @example
+ * ```ts
+ * import { estimate } from "rlhf";
+ * estimate([0.2, 0.4, 0.6, 0.8], 2); // requests' means 0.4 and 0.6: { mean: 0.5, se: 0.1 }
+ * ```
+ */
 export function estimate(values: readonly number[], requests: number): Estimate {
   const perRequest = meanPerRequest(values, requests);
   const n = perRequest.length;
@@ -56,7 +86,18 @@ export function estimate(values: readonly number[], requests: number): Estimate 
   return { mean, se: Math.sqrt(variance / n) };
 }
 
-/** The point of a policy's held-out samples (asked in rounds over `requests` requests). */
+/**
+ * The point of a policy's held-out samples (asked in rounds over `requests` requests).
+ *
+ * @example
+ * ```ts
+ * import { pointFromSamples, type PolicySample } from "rlhf";
+ * // samples: evaluatePolicy(…).samples on 256 requests × 2 answers, asked in rounds
+ * const dpoPoint = (samples: PolicySample[]) =>
+ *   pointFromSamples(samples, 256, { run: "dpo-beta0.5", method: "dpo", settings: { beta: 0.5 }, step: 739, final: true });
+ * // dpoPoint(samples).kl: { mean, se }, k1 summed over each answer's tokens, averaged per request
+ * ```
+ */
 export function pointFromSamples(
   samples: readonly PolicySample[],
   requests: number,
@@ -95,12 +136,32 @@ async function readPointsText(path: string): Promise<string> {
   return (await pathExists(path)) ? await Deno.readTextFile(path) : "";
 }
 
-/** The points of a points file (none when it does not exist); a malformed line names the file and line. */
+/**
+ * The points of a points file (none when it does not exist); a malformed line names the file and line.
+ *
+ * @example
+ * ```ts
+ * import { readPoints } from "rlhf";
+ * const points = await readPoints("docs/runs/frontier/points.jsonl");
+ * points.filter((p) => p.method === "dpo" && p.final).map((p) => [p.settings.beta, p.kl.mean, p.gold.mean]);
+ * ```
+ */
 export async function readPoints(path: string): Promise<FrontierPoint[]> {
   return parseJsonl(await readPointsText(path), path, checkPoint);
 }
 
-/** Appends points under the file's lock; a point already there (same run and step) is kept as it was. Returns how many were added. */
+/**
+ * Appends points under the file's lock; a point already there (same run and step) is kept as it was. Returns how many were added.
+ *
+ * @example
+ * ```ts
+ * import { appendPoints, readPoints } from "rlhf";
+ * const path = `${await Deno.makeTempDir()}/points.jsonl`;
+ * const [sft] = await readPoints("docs/runs/frontier/points.jsonl");
+ * await appendPoints(path, [sft]); // 1
+ * await appendPoints(path, [sft]); // 0: the same run and step is kept once
+ * ```
+ */
 export function appendPoints(path: string, points: readonly FrontierPoint[]): Promise<number> {
   return withFileLock(path, async () => {
     const before = await readPointsText(path); // read once, inside the lock

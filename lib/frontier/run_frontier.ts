@@ -56,6 +56,16 @@ export interface FrontierOptions {
   readonly quiet?: boolean;
 }
 
+/**
+ * Every field of `FrontierOptions` at its default: the default run's models, the whole sweep, 256 held-out
+ * requests × 2 answers at each point.
+ *
+ * @example
+ * ```ts
+ * import { FRONTIER_DEFAULTS } from "rlhf";
+ * FRONTIER_DEFAULTS.requests * FRONTIER_DEFAULTS.answers; // 512 answers measured at each point
+ * ```
+ */
 export const FRONTIER_DEFAULTS: Readonly<FrontierOptions> = Object.freeze({
   sftDir: "checkpoints/sft",
   rmDir: "checkpoints/rm",
@@ -71,7 +81,16 @@ export const FRONTIER_DEFAULTS: Readonly<FrontierOptions> = Object.freeze({
   dpoViews: 3,
 });
 
-/** `--quick`: `deno task rlhf --quick`'s models, two leashes per method, a few requests and iterations. */
+/**
+ * `--quick`: `deno task rlhf --quick`'s models, two leashes per method, a few requests and iterations.
+ *
+ * @example
+ * ```ts
+ * import { FRONTIER_QUICK, initBackend, loadTask, runFrontier } from "rlhf";
+ * await initBackend();
+ * await runFrontier(await loadTask(), FRONTIER_QUICK); // deno task frontier --quick, after deno task rlhf --quick
+ * ```
+ */
 export const FRONTIER_QUICK: Readonly<Partial<FrontierOptions>> = Object.freeze({
   sftDir: "checkpoints/sft-quick",
   rmDir: "checkpoints/rm-quick",
@@ -98,7 +117,18 @@ interface Start {
   readonly measure: (lm: GPT2Model) => Promise<PolicyEvaluation>;
 }
 
-/** Runs the sweep (or what is left of it) and returns every point of the points file. */
+/**
+ * Runs the sweep (or what is left of it) and returns every point of the points file.
+ *
+ * @example
+ * ```ts
+ * import { frontierSummary, initBackend, loadTask, runFrontier } from "rlhf";
+ * await initBackend(); // the fast kernels
+ * const task = await loadTask();
+ * const points = await runFrontier(task, { pointsPath: "reports/frontier/points.jsonl" }); // after deno task rlhf
+ * console.log(frontierSummary(points, task.preference?.part));
+ * ```
+ */
 export async function runFrontier(task: Task, overrides: Partial<FrontierOptions> = {}): Promise<FrontierPoint[]> {
   const o: FrontierOptions = { ...FRONTIER_DEFAULTS, ...overrides };
   if (!(await pathExists(`${o.sftDir}/config.json`))) {

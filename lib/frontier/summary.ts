@@ -6,7 +6,8 @@
  */
 import { Table } from "../charts/table.ts";
 import { fitGao, type GaoFit, goldAtKl, type KlGold, klToReach, upperEnvelope } from "./envelope.ts";
-import { type Estimate, FRONTIER_METHODS, type FrontierMethod, type FrontierPoint } from "./points.ts";
+import { type Estimate, FRONTIER_METHODS, type FrontierMethod, type FrontierPoint, sftPoint } from "./points.ts";
+import { FORM_TOLERANCE, keepsForm, strongestFormKeepingRun } from "./leash_choice.ts";
 
 /** The KL budgets (nats) at which the methods are compared. */
 const EQUAL_KL = [0.5, 1, 2, 4, 8] as const;
@@ -16,12 +17,16 @@ const STATED_GAIN = 0.1;
 const asKlGold = (p: FrontierPoint): KlGold => ({ kl: p.kl.mean, gold: p.gold.mean, goldSe: p.gold.se });
 const pm = (e: Estimate | undefined, digits = 3) => (e ? `${e.mean.toFixed(digits)} ± ${e.se.toFixed(digits)}` : "—");
 
-/** The SFT point (KL 0), which every envelope starts from. */
-export function sftPoint(points: readonly FrontierPoint[]): FrontierPoint | undefined {
-  return points.find((p) => p.method === "sft");
-}
-
-/** Each method's upper envelope over all its points (every run, every checkpoint), from SFT. */
+/**
+ * Each method's upper envelope over all its points (every run, every checkpoint), from SFT.
+ *
+ * @example
+ * ```ts
+ * import { methodEnvelopes, readPoints } from "rlhf";
+ * const envelopes = methodEnvelopes(await readPoints("docs/runs/frontier/points.jsonl"));
+ * envelopes.get("ppo")?.map((p) => [p.kl, p.gold]); // PPO's best gold within each KL budget
+ * ```
+ */
 export function methodEnvelopes(points: readonly FrontierPoint[]): Map<FrontierMethod, KlGold[]> {
   const sft = sftPoint(points);
   const envelopes = new Map<FrontierMethod, KlGold[]>();
@@ -53,8 +58,9 @@ function gaoFits(points: readonly FrontierPoint[]): { method: FrontierMethod; fi
   return fits;
 }
 
-/** Each run's last point: KL (k1, with k3 beside it), gold, reward-model score, form and variety. */
-function finalPointsTable(points: readonly FrontierPoint[]): Table {
+/** Each run's last point: KL (k1, with k3 beside it), gold, reward-model score, form and variety, whether it keeps the form. */
+function finalPointsTable(points: readonly FrontierPoint[], preferencePart: string | undefined): Table {
+  const sft = sftPoint(points);
   const rows = points.filter((p) => p.final).map((p) => [
     p.run,
     p.step,
@@ -63,18 +69,39 @@ function finalPointsTable(points: readonly FrontierPoint[]): Table {
     pm(p.rm, 2),
     (p.parts.line_count ?? NaN).toFixed(2),
     (p.parts.variety ?? NaN).toFixed(2),
+    sft && keepsForm(p, sft, preferencePart) ? "yes" : "no",
   ]);
-  return new Table(["run", "step", "KL to SFT (nats)", "gold", "RM score", "line count", "variety"], rows);
+  return new Table(["run", "step", "KL to SFT (nats)", "gold", "RM score", "line count", "variety", "keeps form"], rows);
 }
 
-/** The whole summary as plain text (the console's). */
-export function frontierSummary(points: readonly FrontierPoint[]): string {
+/** Each trained method's strongest run that keeps the form: where its default leash is read. */
+function leashChoices(points: readonly FrontierPoint[], preferencePart: string | undefined): string[] {
+  return FRONTIER_METHODS.filter((m) => m !== "best-of-n" && points.some((p) => p.method === m)).map((method) => {
+    const best = strongestFormKeepingRun(points, method, preferencePart);
+    return best ? `${method}: ${best.run} (gold ${pm(best.gold)} at KL ${best.kl.mean.toFixed(2)})` : `${method}: no run keeps the form`;
+  });
+}
+
+/**
+ * The whole summary as plain text (the console's). `preferencePart` is the part of the gold the labeler's
+ * preference is about (the task's `preference.part`): every other part counts as form.
+ *
+ * @example
+ * ```ts
+ * import { frontierSummary, readPoints } from "rlhf";
+ * console.log(frontierSummary(await readPoints("docs/runs/frontier/points.jsonl"), "mood")); // what deno task frontier prints
+ * ```
+ */
+export function frontierSummary(points: readonly FrontierPoint[], preferencePart?: string): string {
   const fits = gaoFits(points).map(({ method, fit }) =>
     `${method}: ${fit.form} form, α = ${fit.alpha.toFixed(3)}, β = ${fit.beta.toFixed(3)} (rms ${fit.rmse.toFixed(3)})`
   );
   return [
     "Every run's last point:",
-    finalPointsTable(points).text(),
+    finalPointsTable(points, preferencePart).text(),
+    "",
+    `Each method's strongest run that keeps the form (every part but ${preferencePart ?? "none"} within ${FORM_TOLERANCE} of SFT's):`,
+    ...leashChoices(points, preferencePart),
     "",
     "At equal KL (gold on each method's envelope, ± the larger SE of its two neighbours; — = not reached):",
     equalKlTable(points).text(),

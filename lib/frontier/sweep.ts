@@ -22,7 +22,15 @@ const ppo = (beta: number, ptxCoef = 1): SweepRun => ({
 const dpo = (beta: number): SweepRun => ({ run: `dpo-beta${beta}`, method: "dpo", settings: { beta } });
 const group = (method: "rloo" | "grpo", beta: number): SweepRun => ({ run: `${method}-beta${beta}`, method, settings: { beta } });
 
-/** The default sweep: four leashes per method (PPO also without PPO-ptx at two of them). */
+/**
+ * The default sweep: four leashes per method (PPO also without PPO-ptx at two of them).
+ *
+ * @example
+ * ```ts
+ * import { FRONTIER_SWEEP } from "rlhf";
+ * FRONTIER_SWEEP.filter((r) => r.method === "dpo").map((r) => r.settings.beta); // [1, 0.5, 0.2, 0.1]
+ * ```
+ */
 export const FRONTIER_SWEEP: readonly SweepRun[] = Object.freeze([
   ...[0.2, 0.05, 0.02, 0.01].map((b) => ppo(b)),
   ...[0.05, 0.01].map((b) => ppo(b, 0)),

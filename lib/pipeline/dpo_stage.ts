@@ -52,6 +52,8 @@ export interface DpoStageResult {
   readonly history: DpoHistory;
   readonly config: Readonly<DpoConfig>;
   readonly pairs: number;
+  /** Wall time spent training this run, over every session that trained it. */
+  readonly trainingSeconds: number;
 }
 
 export async function runDpoStage(
@@ -71,11 +73,11 @@ export async function runDpoStage(
     if (saved?.finished) {
       await run.restore(policy.params);
       if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
-      return { policy, history: saved.progress.history, config, pairs: pairs.length };
+      return { policy, history: saved.progress.history, config, pairs: pairs.length, trainingSeconds: run.trainingSeconds };
     }
     const history = await trainDpo(policy, sft, tokenizer, pairs, config, { afterStep: o.afterStep });
     await run.save({ model: policy, tokenizer }, { history }, { finished: true });
-    return { policy, history, config, pairs: pairs.length };
+    return { policy, history, config, pairs: pairs.length, trainingSeconds: run.trainingSeconds };
   } catch (err) {
     disposeGPT2(policy);
     throw err;

@@ -32,8 +32,6 @@ export interface MethodSummary {
   overPpo: PairedDifference;
   /** On PPO's held-out view (the same requests, seed and sampling as PPO's own evaluation). */
   view: { gold: number; rm: number; kl: number };
-  /** Training wall time. */
-  seconds: number;
   samples: ScoredSample[];
 }
 
@@ -131,7 +129,6 @@ export async function finalEvaluation(m: EvaluatedModels, o: FinalEvaluationOpti
       gain: pairedDifference(perRequest(after, n), perRequest(samples, n)),
       overPpo: pairedDifference(perRequest(afterPpo, n), perRequest(samples, n)),
       view: { gold: view.gold, rm: view.rm, kl: view.kl },
-      seconds: o.timer.seconds(method) ?? 0,
       samples,
     };
   }

@@ -8,7 +8,7 @@ import { SEEDS } from "./seeds.ts";
 import { cloneGPT2, disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { rewardModelScores } from "../eval/policy_eval.ts";
-import { GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "../group/group_step.ts";
+import { GROUP_BETA, GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "../group/group_step.ts";
 import type { GroupMethod } from "../group/group_advantages.ts";
 import type { PPOConfig } from "../ppo/ppo_config.ts";
 import type { RewardModel } from "../reward/reward_model.ts";
@@ -85,20 +85,23 @@ export interface GroupStageResult {
   readonly history: GroupHistory;
   /** The last held-out view of the run (taken after its last iteration): gold, reward-model score, KL to SFT. */
   readonly after: { gold: number; rm: number; kl: number };
+  /** Wall time spent training this run, over every session that trained it. */
+  readonly trainingSeconds: number;
 }
 
 /**
  * RLOO or GRPO on PPO's terms: PPO's learning rate and answer length (also when they are changed for PPO),
- * and the KL where each method's paper puts it: RLOO in the reward, GRPO as a loss term.
+ * the KL where each method's paper puts it (RLOO in the reward, GRPO as a loss term) and each method's β
+ * (GROUP_BETA).
  *
  * @example
  * ```ts
  * import { groupOnPpoTerms } from "./group_stage.ts";
- * groupOnPpoTerms("rloo", { lr: 1e-4, maxNewTokens: 80 }); // { method: "rloo", lr: 0.0001, maxNewTokens: 80, klIn: "reward" }
+ * groupOnPpoTerms("rloo", { lr: 1e-4, maxNewTokens: 80 }); // { method: "rloo", lr: 0.0001, maxNewTokens: 80, klIn: "reward", beta: 0.1 }
  * ```
  */
 export function groupOnPpoTerms(method: GroupMethod, ppo: Pick<PPOConfig, "lr" | "maxNewTokens">): Partial<GroupConfig> {
-  return { method, lr: ppo.lr, maxNewTokens: ppo.maxNewTokens, klIn: method === "rloo" ? "reward" : "loss" };
+  return { method, lr: ppo.lr, maxNewTokens: ppo.maxNewTokens, klIn: method === "rloo" ? "reward" : "loss", beta: GROUP_BETA[method] };
 }
 
 /**
@@ -158,7 +161,7 @@ export async function runGroupStage(
       files: () => Promise.resolve({}),
       barValues: (stats) => ({ score: stats["objective/scores"].toFixed(3), kl: stats["objective/kl"].toFixed(2) }),
     };
-    const { history } = await runOnlineRL(group, {
+    const { history, trainingSeconds } = await runOnlineRL(group, {
       tokenizer,
       task,
       reference,
@@ -179,7 +182,7 @@ export async function runGroupStage(
       quiet: o.quiet,
     });
     const last = history.eval.at(-1)!; // the policy's last held-out view: the loop takes one after the last iteration
-    return { lm, config, history, after: { gold: last.gold, rm: last.rm, kl: last.kl } };
+    return { lm, config, history, after: { gold: last.gold, rm: last.rm, kl: last.kl }, trainingSeconds };
   } catch (err) {
     disposeGPT2(lm);
     throw err;

@@ -122,6 +122,8 @@ export interface OnlineRLResult<S> {
   /** The held-out view of the SFT model and of the policy as the loop left it (with `endViews`, always). */
   readonly before?: PolicyEvaluation;
   readonly after?: PolicyEvaluation;
+  /** Wall time spent training this run, over every session that trained it (a reused run: its sessions'). */
+  readonly trainingSeconds: number;
 }
 
 /** What the loop saves to go on: the next iteration, the sampling RNG, the history, the method's state. */
@@ -202,7 +204,8 @@ export async function runOnlineRL<S extends object, P extends object>(
       if (done === o.stopAfterIteration) break;
     }
     bar?.finish();
-    return { history, before, after: after ?? (o.endViews ? await view(method.lm) : undefined) };
+    const end = after ?? (o.endViews ? await view(method.lm) : undefined);
+    return { history, before, after: end, trainingSeconds: run.trainingSeconds };
   } finally {
     run.close();
   }

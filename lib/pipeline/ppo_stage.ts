@@ -117,6 +117,8 @@ export interface PPOStageResult {
   readonly history: PPOHistory;
   readonly before: PolicyEvaluation;
   readonly after: PolicyEvaluation;
+  /** Wall time spent training this run, over every session that trained it. */
+  readonly trainingSeconds: number;
 }
 
 /**
@@ -201,7 +203,7 @@ export async function runPPOStage(
         beta: kl.value.toFixed(3),
       }),
     };
-    const { history, before, after } = await runOnlineRL(ppo, {
+    const { history, before, after, trainingSeconds } = await runOnlineRL(ppo, {
       endViews: true,
       tokenizer,
       task,
@@ -225,7 +227,7 @@ export async function runPPOStage(
       onView: o.onView,
       quiet: o.quiet,
     });
-    return { policy, config, history, before: before!, after: after! };
+    return { policy, config, history, before: before!, after: after!, trainingSeconds };
   } catch (err) {
     disposePolicy(policy);
     throw err;

@@ -3,8 +3,15 @@
  * SFT, best-of-n (the reward model picks one of SFT's n answers), PPO and the
  * methods beside it (DPO, RLOO, GRPO). Gold score and its gain over SFT
  * (paired, ± 1 SE) on all held-out requests; reward-model score and KL to SFT
- * on PPO's held-out view; training wall time; one answer to the first request.
- * The console and the report print the same rows.
+ * on PPO's held-out view; whether the row sits at PPO's KL; training wall time
+ * (over every session that trained the stage, so a reused stage says what it
+ * cost); one answer to the first request. The console and the report print the
+ * same rows.
+ *
+ * A method further from SFT buys more gold with more drift, so gains at
+ * different KL do not rank methods: each row says whether its KL matches PPO's,
+ * and `klNote` says it in a sentence (the equal-KL comparison is `deno task
+ * frontier`'s).
  */
 import { formatDifference } from "../eval/paired_difference.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
@@ -15,15 +22,44 @@ export interface ComparisonRow {
   readonly gainOverSft: string;
   readonly rm: string;
   readonly kl: string;
+  readonly matched: string;
   readonly seconds: string;
   readonly sample: string;
 }
 
-export const COMPARISON_COLUMNS = ["method", "gold", "gain over SFT (± SE)", "RM score", "KL to SFT (nats)", "training (s)", "an answer"];
+export const COMPARISON_COLUMNS = [
+  "method",
+  "gold",
+  "gain over SFT (± SE)",
+  "RM score",
+  "KL to SFT (nats)",
+  "at PPO's KL?",
+  "training (s)",
+  "an answer",
+];
+
+/** Two KLs within this factor of each other count as matched. */
+export const KL_MATCH_FACTOR = 1.5;
+
+/** Whether a KL matches PPO's, said plainly: "yes (1.2×)", "no: 4.9× PPO's". */
+function matchToPpo(kl: number, ppoKl: number): string {
+  const ratio = kl / ppoKl;
+  const matched = ratio <= KL_MATCH_FACTOR && ratio >= 1 / KL_MATCH_FACTOR;
+  return matched ? `yes (${ratio.toFixed(1)}×)` : `no: ${ratio.toFixed(1)}× PPO's`;
+}
+
+/** A trained stage's wall time over every session (a reused stage: what it cost when it trained); metrics.json's "seconds". */
+export function trainingSeconds(r: PipelineResult, method: string): number | undefined {
+  if (method === "sft") return r.sftHistory.trainingSeconds;
+  if (method === "ppo") return r.ppo.trainingSeconds;
+  if (method === "dpo") return r.dpo?.trainingSeconds;
+  return r.group[method as keyof PipelineResult["group"]]?.trainingSeconds;
+}
 
 export function methodComparison(r: PipelineResult): ComparisonRow[] {
   const s = r.summary;
-  const seconds = (stage: string) => r.timings.find((t) => t.stage === stage)?.seconds.toFixed(0) ?? "";
+  const seconds = (method: string) => trainingSeconds(r, method)?.toFixed(0) ?? "";
+  const ppoKl = r.ppo.after.kl;
   const short = (text: string) => (text.length > 40 ? text.slice(0, 40) + "…" : text).replaceAll("\n", " ");
   const rows: ComparisonRow[] = [{
     method: "SFT",
@@ -31,6 +67,7 @@ export function methodComparison(r: PipelineResult): ComparisonRow[] {
     gainOverSft: "",
     rm: r.ppo.before.rm.toFixed(3),
     kl: "0",
+    matched: "",
     seconds: seconds("sft"),
     sample: short(r.after[0]?.response ?? ""),
   }];
@@ -41,6 +78,7 @@ export function methodComparison(r: PipelineResult): ComparisonRow[] {
       gainOverSft: formatDifference(s.bestOfN.gain),
       rm: "",
       kl: s.bestOfN.kl.toFixed(3),
+      matched: matchToPpo(s.bestOfN.kl, ppoKl),
       seconds: "0",
       sample: short(s.bestOfN.picks[0]?.response ?? ""),
     });
@@ -50,7 +88,8 @@ export function methodComparison(r: PipelineResult): ComparisonRow[] {
     gold: s.ppo.total.toFixed(3),
     gainOverSft: formatDifference(s.ppoGain),
     rm: r.ppo.after.rm.toFixed(3),
-    kl: r.ppo.after.kl.toFixed(3),
+    kl: ppoKl.toFixed(3),
+    matched: "PPO's own",
     seconds: seconds("ppo"),
     sample: short(r.afterPpo[0]?.response ?? ""),
   });
@@ -61,9 +100,29 @@ export function methodComparison(r: PipelineResult): ComparisonRow[] {
       gainOverSft: formatDifference(m!.gain),
       rm: m!.view.rm.toFixed(3),
       kl: m!.view.kl.toFixed(3),
-      seconds: m!.seconds.toFixed(0),
+      matched: matchToPpo(m!.view.kl, ppoKl),
+      seconds: seconds(method),
       sample: short(m!.samples[0]?.response ?? ""),
     });
   }
   return rows;
+}
+
+/**
+ * The table's KLs in one sentence: matched (every row within KL_MATCH_FACTOR of PPO's), or plainly not,
+ * with the range, and where the methods are compared at equal KL.
+ */
+export function comparisonKlNote(r: PipelineResult): string {
+  const ppoKl = r.ppo.after.kl;
+  const others: [string, number][] = [
+    ...(r.summary.bestOfN ? [[`best-of-${r.summary.bestOfN.n}`, r.summary.bestOfN.kl] as [string, number]] : []),
+    ...Object.entries(r.summary.methods).map(([m, v]) => [m.toUpperCase(), v!.view.kl] as [string, number]),
+  ];
+  const unmatched = others.filter(([, kl]) => matchToPpo(kl, ppoKl).startsWith("no"));
+  if (!unmatched.length) {
+    return `Every row sits within ${KL_MATCH_FACTOR}× of PPO's KL (${ppoKl.toFixed(2)} nats): the gains compare like for like.`;
+  }
+  const listed = unmatched.map(([name, kl]) => `${name} ${kl.toFixed(2)}`).join(", ");
+  return `Not matched: PPO ends at KL ${ppoKl.toFixed(2)} nats, ${listed}. A method further from SFT buys more gold with more ` +
+    `drift, so these gains do not rank the methods; \`deno task frontier\` compares them at equal KL (docs/runs/frontier).`;
 }

@@ -5,7 +5,7 @@
 import { formatDifference } from "../eval/paired_difference.ts";
 import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
-import { methodComparison } from "./comparison.ts";
+import { comparisonKlNote, methodComparison } from "./comparison.ts";
 import { sideBySidePicks } from "./samples.ts";
 
 export interface SummaryContext {
@@ -121,6 +121,7 @@ export function printRunSummary(r: PipelineResult, o: SummaryContext): void {
   if (Object.keys(r.summary.methods).length) {
     console.log(`\nEvery method on the same held-out evaluation (RM score and KL on PPO's held-out view):`);
     console.table(methodComparison(r));
+    console.log(comparisonKlNote(r));
   }
   if (bo) {
     console.log(

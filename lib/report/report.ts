@@ -22,7 +22,7 @@ import {
 } from "../charts/training.ts";
 import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
-import { COMPARISON_COLUMNS, methodComparison } from "./comparison.ts";
+import { COMPARISON_COLUMNS, comparisonKlNote, methodComparison, trainingSeconds } from "./comparison.ts";
 import { sideBySidePicks } from "./samples.ts";
 
 export interface ReportContext {
@@ -119,7 +119,7 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
           minus_sft: { mean: v!.gain.mean, standard_error: v!.gain.standardError },
           minus_ppo: { mean: v!.overPpo.mean, standard_error: v!.overPpo.standardError },
           ppo_view: v!.view,
-          seconds: v!.seconds,
+          seconds: trainingSeconds(r, m) ?? null,
         }]),
       ),
       dpo_pairs: r.dpo?.pairs ?? null,
@@ -198,7 +198,7 @@ function preferenceSharesLine(r: PipelineResult): string {
 function comparisonSection(r: PipelineResult): string {
   return `<h2>Every method on the same held-out evaluation</h2>${
     new Table(COMPARISON_COLUMNS, methodComparison(r).map((row) => Object.values(row))).html()
-  }`;
+  }<p>${escapeHtml(comparisonKlNote(r))}</p>`;
 }
 
 /** PPO's held-out view along its run: gold, reward-model score, KL. */

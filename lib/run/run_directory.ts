@@ -4,12 +4,14 @@
  * anywhere a GPT-2 does), the files the stage adds (tokenizer, optimiser moments, a value or reward head)
  * and `run.json`:
  *
- *   { "stage": "ppo", "identity": {…}, "progress": {…}, "finished": false }
+ *   { "stage": "ppo", "identity": {…}, "progress": {…}, "finished": false, "training_seconds": 812.4 }
  *
  * - identity: what the run started from (fingerprints of models and data) and every setting that changes
  *   its result; settings that only say how often to evaluate or save are left out;
  * - progress: the loop's own state, whatever the stage needs to go on (step, history, RNG, β …);
- * - finished: whether the stage ended.
+ * - finished: whether the stage ended;
+ * - training_seconds: the wall time every session spent training this run up to its last save, so a resumed
+ *   or reused run still says what it cost (a report that timed only the last session would say seconds).
  *
  * One rule for every stage: the same identity resumes an unfinished run or reuses a finished one; another
  * identity is refused in one line that names the fields that differ and how to start afresh, so two runs
@@ -46,6 +48,8 @@ export interface SavedRun<P> {
   readonly identity: RunIdentity;
   readonly progress: P;
   readonly finished: boolean;
+  /** Wall time spent training this run, over every session, up to the save (0 in a run.json without it). */
+  readonly trainingSeconds: number;
 }
 
 /** What `save` writes beside run.json. */
@@ -85,6 +89,10 @@ const AFRESH = "start afresh (deno task rlhf --fresh, or delete the directory) o
  */
 export class RunDirectory {
   #lock: HeldLock | undefined;
+  /** Training seconds of the sessions before this one (from run.json), and when this session opened the run. */
+  #secondsBefore = 0;
+  #openedAt = performance.now();
+  #savedSeconds = 0;
 
   constructor(readonly dir: string, readonly stage: string, readonly identity: RunIdentity) {}
 
@@ -98,7 +106,10 @@ export class RunDirectory {
       (pid) => `${this.dir}: another process${pid ? ` (${pid})` : ""} is training this ${this.stage} run; wait for it to end`,
     );
     try {
-      return await this.#read<P>();
+      const saved = await this.#read<P>();
+      this.#secondsBefore = this.#savedSeconds = saved?.trainingSeconds ?? 0;
+      this.#openedAt = performance.now();
+      return saved;
     } catch (err) {
       this.close();
       throw err;
@@ -129,7 +140,9 @@ export class RunDirectory {
       const what = saved.stage !== this.stage ? [`stage: ${JSON.stringify(saved.stage)} → "${this.stage}"`, ...differs] : differs;
       throw new Error(`${this.dir}: this ${this.stage} run was made from other inputs or settings (${what.join("; ")}); ${AFRESH}`);
     }
-    return { identity: saved.identity!, progress: saved.progress as P, finished: saved.finished };
+    const seconds = (saved as { training_seconds?: unknown }).training_seconds;
+    const trainingSeconds = typeof seconds === "number" && Number.isFinite(seconds) && seconds >= 0 ? seconds : 0;
+    return { identity: saved.identity!, progress: saved.progress as P, finished: saved.finished, trainingSeconds };
   }
 
   /** Puts the saved weights into `params` (every name, same shapes) and, when given, the optimiser's state. */
@@ -172,7 +185,8 @@ export class RunDirectory {
 
   /** Writes the model, the optimiser, the other files and run.json in one atomic directory swap. */
   async save<P>(files: RunFiles, progress: P, options: { finished: boolean }): Promise<void> {
-    const record = { stage: this.stage, identity: this.identity, progress, finished: options.finished };
+    const trainingSeconds = this.#secondsBefore + (performance.now() - this.#openedAt) / 1000;
+    const record = { stage: this.stage, identity: this.identity, progress, finished: options.finished, training_seconds: trainingSeconds };
     const tokenizer = files.tokenizer;
     await saveGPT2Weights(files.model, this.dir, {
       bosTokenId: tokenizer?.eosId,
@@ -184,6 +198,12 @@ export class RunDirectory {
         [RUN_FILE]: JSON.stringify(record, null, 1) + "\n",
       },
     });
+    this.#savedSeconds = trainingSeconds;
+  }
+
+  /** Wall time spent training this run over every session, up to its last save (or as read by `open`). */
+  get trainingSeconds(): number {
+    return this.#savedSeconds;
   }
 
   /** A file of the directory. */

@@ -78,4 +78,6 @@ export function resolveTrainConfig(overrides: Partial<TrainConfig> = {}): Readon
 export interface TrainHistory {
   train: { step: number; loss: number; lr: number; gradNorm: number; tokensPerSecond: number }[];
   eval: { step: number; loss: number }[];
+  /** Wall time spent training, over every session that trained the run (set by trainLM on return). */
+  trainingSeconds?: number;
 }

@@ -68,6 +68,7 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
   const saved = run.checkpointDir ? new RunDirectory(run.checkpointDir, label, trainIdentity(config, run.startedFrom)) : undefined;
   let history: TrainHistory = { train: [], eval: [] };
   let start = 0;
+  const started = performance.now();
   try {
     const resumed = await saved?.open<TrainProgress>();
     if (saved && resumed) {
@@ -120,7 +121,7 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
       if (done === run.stopAfterStep) break;
     }
     bar?.finish();
-    return history;
+    return { ...history, trainingSeconds: saved ? saved.trainingSeconds : (performance.now() - started) / 1000 };
   } finally {
     optimizer.dispose();
     saved?.close();
