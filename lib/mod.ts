@@ -73,7 +73,14 @@ export { sampleAndScore, type ScoredSample, summariseScores } from "./eval/sampl
 // Each stage's defaults (what `deno task rlhf` runs) and its quick sizes (`--quick`, the notebooks' quick run)
 export { PRETRAIN_DEFAULTS, PRETRAIN_QUICK, type PretrainOptions, runPretrainStage } from "./pipeline/pretrain_stage.ts";
 export { runSftStage, SFT_DEFAULTS, SFT_QUICK, type SftOptions } from "./pipeline/sft_stage.ts";
-export { PIPELINE_DEFAULTS, PIPELINE_QUICK, type PipelineOptions, type PipelineResult, runPipeline } from "./pipeline/pipeline.ts";
+export {
+  disposePipelineResult,
+  PIPELINE_DEFAULTS,
+  PIPELINE_QUICK,
+  type PipelineOptions,
+  type PipelineResult,
+  runPipeline,
+} from "./pipeline/pipeline.ts";
 export {
   REWARD_STAGE_DEFAULTS,
   REWARD_STAGE_QUICK,
@@ -158,6 +165,7 @@ export { GROUP_BETA, GROUP_DEFAULTS, type GroupConfig, groupIteration, type Grou
 export {
   GROUP_STAGE_DEFAULTS,
   GROUP_STAGE_QUICK,
+  groupOnPpoTerms,
   type GroupStageOptions,
   type GroupStageResult,
   runGroupStage,
@@ -174,8 +182,8 @@ export {
   sftPoint,
 } from "./frontier/points.ts";
 export { fitGao, type GaoFit, type GaoForm, gaoGain, goldAtKl, type KlGold, klToReach, upperEnvelope } from "./frontier/envelope.ts";
-export { frontierSummary, methodEnvelopes } from "./frontier/summary.ts";
+export { equalKlTable, frontierSummary, methodEnvelopes } from "./frontier/summary.ts";
 export { frontierGoldChart, frontierProxyChart } from "./frontier/frontier_chart.ts";
-export { FRONTIER_SWEEP, type SweepRun } from "./frontier/sweep.ts";
+export { FRONTIER_SWEEP, FRONTIER_SWEEP_QUICK, type SweepRun } from "./frontier/sweep.ts";
 export { FRONTIER_DEFAULTS, FRONTIER_QUICK, type FrontierOptions, runFrontier } from "./frontier/run_frontier.ts";
 export { FORM_TOLERANCE, keepsForm, strongestFormKeepingRun } from "./frontier/leash_choice.ts";

@@ -37,6 +37,8 @@ import { GPT2_PRESETS, type GPT2PresetName } from "../lib/gpt2/config.ts";
 import { disposePipelineResult, OTHER_METHODS, type OtherMethod, runPipeline } from "../lib/pipeline/pipeline.ts";
 import { printRunSummary } from "../lib/report/console_summary.ts";
 import { writeReport } from "../lib/report/report.ts";
+import { FRONTIER_DEFAULTS, FRONTIER_QUICK } from "../lib/frontier/run_frontier.ts";
+import { readPoints } from "../lib/frontier/points.ts";
 import { DEFAULT_TASK, TASKS } from "../lib/tasks/registry.ts";
 
 const SPEC: CommandSpec = {
@@ -191,10 +193,13 @@ await runMain(async () => {
   const total = (performance.now() - started) / 1000;
 
   printRunSummary(r, { backend, totalSeconds: total, fromScratch: flag("from-scratch"), ppoReward });
+  // The methods at equal KL, when `deno task frontier` has measured them (the committed sweep by default).
+  const frontierPath = (quick ? FRONTIER_QUICK.pointsPath : undefined) ?? FRONTIER_DEFAULTS.pointsPath;
   const reportPaths = await writeReport(r, str("report") ?? (quick ? "reports/quick" : "reports/latest"), {
     backend,
     totalSeconds: total,
     options: values,
+    frontier: { path: frontierPath, points: await readPoints(frontierPath) },
   });
   const dirs = r.checkpointDirs;
   const trained = [...(flag("from-scratch") ? [dirs.pretrain] : []), dirs.sft, dirs.rm, dirs.ppo, ...methods.map((m) => dirs[m])];

@@ -50,6 +50,7 @@ Deno.test("notebooks exist, in the chapter's order, committed without outputs", 
     "04_chat_and_evaluate.ipynb",
     "05_dpo.ipynb",
     "06_rloo_grpo.ipynb",
+    "07_frontier.ipynb",
   ]);
   for (const name of NOTEBOOKS) {
     assert.ok(Deno.statSync(join(DIR, name)).size < 100_000, `${name} is large`);

@@ -103,7 +103,10 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
       assert.ok(Number.isFinite(result.ppo.history.stats[0][key]), key);
     }
     const { writeReport } = await import("../lib/report/report.ts");
-    const paths = await writeReport(result, `${root}/report`, { backend: "test", totalSeconds: 1, options: {} });
+    const { readPoints } = await import("../lib/frontier/points.ts");
+    const frontierPath = new URL("../docs/runs/frontier/points.jsonl", import.meta.url).pathname;
+    const frontier = { path: frontierPath, points: await readPoints(frontierPath) };
+    const paths = await writeReport(result, `${root}/report`, { backend: "test", totalSeconds: 1, options: {}, frontier });
     const metrics = JSON.parse(await Deno.readTextFile(paths.metrics));
     assert.equal(metrics.stages.ppo.iterations, 2);
     assert.equal(metrics.heldout_gold.requests, 2);
@@ -123,6 +126,12 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     const html = await Deno.readTextFile(paths.html);
     assert.match(html, /<svg /);
     assert.ok(!/<script/.test(html), "the report is static");
+    // Gains at different KL are never shown as a ranking: each row says whether it is at PPO's KL, the frontier beside them.
+    assert.match(html, /at PPO's KL\?/);
+    assert.match(html, /(Not matched: PPO ends at KL|Every row sits within 1\.5× of PPO)/);
+    assert.match(html, /The methods at equal KL: the gold–KL frontier/);
+    assert.ok(html.includes(`${frontier.points.length} points from ${frontierPath}`));
+    assert.equal(metrics.heldout_gold.methods.dpo.seconds, result.dpo!.trainingSeconds, "training seconds of the DPO run");
     await Deno.copyFile(paths.html, REPORT_COPY); // for the browser test below
     const { disposePolicy } = await import("../lib/ppo/policy.ts");
     disposePolicy(result.ppo.policy);
@@ -165,6 +174,8 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     );
     assert.equal((await Deno.stat(`${linked}/ppo-it2/run.json`)).mtime?.getTime(), ppoWritten, "PPO's finished run is reused");
     assert.equal(again.ppo.history.stats.length, 2);
+    assert.equal(again.ppo.trainingSeconds, result.ppo.trainingSeconds, "a reused run reports the time it took to train");
+    assert.ok(result.ppo.trainingSeconds > 0);
     disposePolicy(again.ppo.policy);
     disposeRewardModel(again.reward.rm);
     disposeGPT2(again.model);

@@ -37,8 +37,16 @@ export function methodEnvelopes(points: readonly FrontierPoint[]): Map<FrontierM
   return envelopes;
 }
 
-/** Gold on each method's envelope at the KL budgets, and the KL it needs to gain STATED_GAIN over SFT. */
-function equalKlTable(points: readonly FrontierPoint[]): Table {
+/**
+ * Gold on each method's envelope at the KL budgets, and the KL it needs to gain STATED_GAIN over SFT.
+ *
+ * @example
+ * ```ts
+ * import { equalKlTable, readPoints } from "rlhf";
+ * equalKlTable(await readPoints("docs/runs/frontier/points.jsonl")); // one row a method: gold at KL 0.5, 1, 2, 4, 8
+ * ```
+ */
+export function equalKlTable(points: readonly FrontierPoint[]): Table {
   const sftGold = sftPoint(points)?.gold.mean ?? NaN;
   const rows = [...methodEnvelopes(points)].map(([method, env]) => {
     const reach = klToReach(env, sftGold + STATED_GAIN);

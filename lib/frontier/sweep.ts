@@ -39,7 +39,15 @@ export const FRONTIER_SWEEP: readonly SweepRun[] = Object.freeze([
   ...[0.5, 0.2, 0.1, 0.05].map((b) => group("grpo", b)),
 ]);
 
-/** `--quick`: two leashes per method, to see the whole machinery run in minutes. */
+/**
+ * `--quick`: two leashes per method, to see the whole machinery run in minutes.
+ *
+ * @example
+ * ```ts
+ * import { FRONTIER_SWEEP_QUICK } from "rlhf";
+ * FRONTIER_SWEEP_QUICK.map((r) => r.run); // ["ppo-beta0.2", "ppo-beta0.01", "dpo-beta1", "dpo-beta0.1", "rloo-beta0.5", "grpo-beta0.5"]
+ * ```
+ */
 export const FRONTIER_SWEEP_QUICK: readonly SweepRun[] = Object.freeze([
   ppo(0.2),
   ppo(0.01),

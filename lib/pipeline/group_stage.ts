@@ -96,7 +96,7 @@ export interface GroupStageResult {
  *
  * @example
  * ```ts
- * import { groupOnPpoTerms } from "./group_stage.ts";
+ * import { groupOnPpoTerms } from "rlhf";
  * groupOnPpoTerms("rloo", { lr: 1e-4, maxNewTokens: 80 }); // { method: "rloo", lr: 0.0001, maxNewTokens: 80, klIn: "reward", beta: 0.1 }
  * ```
  */

@@ -349,7 +349,18 @@ async function loadInitialModel(dir: string): Promise<PretrainResult> {
   return { model, tokenizer, history: { train: [], eval: [] } };
 }
 
-/** Frees every model a run returns: the SFT model, PPO's policy, the reward model, DPO's and the group methods' policies. */
+/**
+ * Frees every model a run returns: the SFT model, PPO's policy, the reward model, DPO's and the group methods' policies.
+ *
+ * @example
+ * ```ts
+ * import { disposePipelineResult, initBackend, runPipeline } from "rlhf";
+ * await initBackend();
+ * const r = await runPipeline({ quick: true });
+ * console.log(r.ppo.after.gold);
+ * disposePipelineResult(r); // every model of the run freed
+ * ```
+ */
 export function disposePipelineResult(r: PipelineResult): void {
   disposePolicy(r.ppo.policy);
   disposeRewardModel(r.reward.rm);

@@ -24,11 +24,14 @@ import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { COMPARISON_COLUMNS, comparisonKlNote, methodComparison, trainingSeconds } from "./comparison.ts";
 import { sideBySidePicks } from "./samples.ts";
+import { frontierSection, type ReportFrontier } from "./frontier_section.ts";
 
 export interface ReportContext {
   readonly backend: string;
   readonly totalSeconds: number;
   readonly options: unknown;
+  /** The gold–KL frontier to show beside this run's methods (`deno task frontier`'s points), if any. */
+  readonly frontier?: ReportFrontier;
 }
 
 /** The numbers of a run, per stage (see the README for their meaning). */
@@ -134,6 +137,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
     pageHead(r),
     summarySection(r, ctx, metrics.date),
     comparisonSection(r),
+    frontierSection(r, ctx.frontier),
     heldoutChartsSection(r),
     sideBySideSection(r),
     detailsSection(r),
