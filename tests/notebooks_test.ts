@@ -5,13 +5,16 @@
  *    missing exports or unhandled rejections);
  * 2. the real Deno Jupyter kernel executes it headlessly (scripts/run_notebook.py),
  *    every cell succeeds, and chart and table cells really produce their
- *    Plotly/SVG and HTML outputs (none lost to the kernel's idle race).
+ *    Plotly/SVG and HTML outputs (none lost to the kernel's idle race), and
+ *    every number its prose quotes is one a cell printed, a setting in its
+ *    code, or in a committed file the prose names (tests/prose_numbers.ts).
  * Both with RLHF_NOTEBOOK_QUICK=1 (a few steps). 01 runs before 02, which
  * starts from 01's checkpoint. Part 2 is reported as ignored where Debian's
  * Jupyter packages are missing (CI installs them).
  */
 import { join } from "node:path";
 import { assert } from "./helpers.ts";
+import { unsupportedProseNumbers } from "./prose_numbers.ts";
 
 const DIR = new URL("../notebooks/", import.meta.url).pathname;
 const NOTEBOOKS = [...Deno.readDirSync(DIR)].map((e) => e.name).filter((n) => n.endsWith(".ipynb")).sort();
@@ -89,11 +92,20 @@ for (const name of NOTEBOOKS) {
         executed.forEach((cell, i) => {
           if (cell.cell_type !== "code") return;
           const mimes = new Set((cell.outputs as { data?: Record<string, unknown> }[]).flatMap((o) => Object.keys(o.data ?? {})));
-          if (/(lossChart|rewardTrainingChart|lineChart)\(/.test(code(cell))) {
+          if (/(lossChart|rewardTrainingChart|lineChart|frontier\w*Chart)\(/.test(code(cell))) {
             assert.ok(mimes.has("application/vnd.plotly.v1+json") && mimes.has("image/svg+xml"), `${name} cell ${i}: chart output missing`);
           }
-          if (/^new Table\(/m.test(code(cell))) assert.ok(mimes.has("text/html"), `${name} cell ${i}: table output missing`);
+          if (/^(new Table|equalKlTable)\(/m.test(code(cell))) assert.ok(mimes.has("text/html"), `${name} cell ${i}: table output missing`);
         });
+        // Every decimal or percentage the prose quotes is printed by a cell, set in the code, or in a committed file it names.
+        const readRepoFile = (path: string) => {
+          try {
+            return Deno.readTextFileSync(join(DIR, "..", path));
+          } catch {
+            return undefined;
+          }
+        };
+        assert.deepEqual(unsupportedProseNumbers(executed, readRepoFile), [], `${name}: prose quotes numbers that nothing shows`);
         // The offline page (deno task notebooks) shows every chart as SVG and every formula as MathML.
         const { notebookToHtml } = await import("../lib/report/notebook_html.ts");
         const html = notebookToHtml({ cells: executed } as Parameters<typeof notebookToHtml>[0], name);
