@@ -37,6 +37,15 @@ Deno.test("runPPOStage(): killed after iteration 1 and resumed = an uninterrupte
   const dir = await Deno.makeTempDir();
   try {
     const straight = await runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/a` });
+    // The SFT model's view handed in (the frontier measures it once for all its runs) is the very one the loop would take.
+    const given = await runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/c`, referenceView: straight.before });
+    assert.deepEqual(given.history.eval, straight.history.eval);
+    disposePolicy(given.policy);
+    const shortView = { ...straight.before, samples: straight.before.samples.slice(1) };
+    await assert.rejects(
+      () => runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/d`, referenceView: shortView }),
+      /referenceView: 1 answers that are not the loop's 2 held-out requests in order/,
+    );
     const killed = await runPPOStage(sft, tokenizer, task, rm, { ...options, checkpointDir: `${dir}/b`, stopAfterIteration: 1 });
     assert.equal(killed.history.stats.length, 1);
     disposePolicy(killed.policy);

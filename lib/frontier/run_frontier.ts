@@ -115,6 +115,8 @@ interface Start {
   readonly o: FrontierOptions;
   /** Measures a policy on the frontier's held-out requests. */
   readonly measure: (lm: GPT2Model) => Promise<PolicyEvaluation>;
+  /** The SFT model's view of them, measured once for every online run (each would otherwise sample it again). */
+  readonly sftView: () => Promise<PolicyEvaluation>;
 }
 
 /**
@@ -144,15 +146,9 @@ export async function runFrontier(task: Task, overrides: Partial<FrontierOptions
     rm = reward.rm;
     const heldout = inRounds(task.prompts("heldout", 0).slice(0, o.requests), o.answers);
     const evalOptions = { sampling: PPO_DEFAULTS.sampling, maxNewTokens: PPO_DEFAULTS.maxNewTokens, seed: SEEDS.heldoutView };
-    const start: Start = {
-      task,
-      tokenizer,
-      sft,
-      rm,
-      lists: reward.lists,
-      o,
-      measure: (lm) => evaluatePolicy(lm, sft, reward.rm, tokenizer, task, heldout, evalOptions),
-    };
+    const measure = (lm: GPT2Model) => evaluatePolicy(lm, sft, reward.rm, tokenizer, task, heldout, evalOptions);
+    let sftView: Promise<PolicyEvaluation> | undefined;
+    const start: Start = { task, tokenizer, sft, rm, lists: reward.lists, o, measure, sftView: () => (sftView ??= measure(sft)) };
     await measureSftAndBestOfN(start, evalOptions);
     const started = performance.now();
     const todo = [];
@@ -211,6 +207,7 @@ async function sweepRun(s: Start, run: SweepRun): Promise<void> {
     startedFrom: await ppoStartedFrom(o.sftDir, o.rmDir),
     quiet: o.quiet,
     onView: (iteration: number, view: PolicyEvaluation) => record(iteration, iteration === o.iterations, view),
+    referenceView: run.method === "dpo" ? undefined : await s.sftView(),
   };
   let trained: GPT2Model;
   if (run.method === "ppo") {

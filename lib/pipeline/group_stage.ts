@@ -179,6 +179,7 @@ export async function runGroupStage(
       identity: { ...config, iterations: o.iterations, prompts: o.promptsPerIteration, seed: o.seed, started_from: o.startedFrom },
       stopAfterIteration: o.stopAfterIteration,
       onView: o.onView,
+      referenceView: o.referenceView,
       quiet: o.quiet,
     });
     const last = history.eval.at(-1)!; // the policy's last held-out view: the loop takes one after the last iteration

@@ -100,6 +100,8 @@ export interface OnlineRLOptions {
   readonly stopAfterIteration?: number;
   /** Called with each periodic held-out view after the first (the frontier records its points from them). */
   readonly onView?: HeldoutViewOptions["onView"];
+  /** The SFT model's view, when the caller has it (HeldoutViewOptions). */
+  readonly referenceView?: PolicyEvaluation;
   /**
    * Return the held-out views of the SFT model and of the policy as the loop left it, taking them when the loop
    * did not (a resumed or reused run); PPO reports both. Without it, only the views the loop takes anyway are
@@ -115,6 +117,12 @@ export interface HeldoutViewOptions {
   readonly evalAnswers?: number;
   /** Called with each periodic view after the first, with the iteration it was taken at. */
   readonly onView?: (iteration: number, view: PolicyEvaluation) => Promise<void>;
+  /**
+   * The SFT model's view of these very held-out requests with the loop's sampling, when the caller has it
+   * (the frontier measures SFT once for all its runs): the loop takes it instead of sampling SFT again. Its
+   * requests must be the loop's, in order; anything else is refused.
+   */
+  readonly referenceView?: PolicyEvaluation;
 }
 
 export interface OnlineRLResult<S> {
@@ -163,7 +171,7 @@ export async function runOnlineRL<S extends object, P extends object>(
     }
     const view = (lm: GPT2Model) => evaluatePolicy(lm, o.reference, o.rm, o.tokenizer, o.task, o.heldout, o.evalOptions);
     // The SFT model's view: the history's first row, and what PPO reports its gain against.
-    const before = start === 0 || o.endViews ? await view(o.reference) : undefined;
+    const before = start === 0 || o.endViews ? (o.referenceView ? checkedReferenceView(o) : await view(o.reference)) : undefined;
     if (start === 0) history.eval.push(heldoutRow(0, before!));
     const rewardFor = (answered: readonly TaskPrompt[]): RewardFunction => (idx, responses) =>
       o.score(idx.map((i) => ({ prompt: answered[i], response: decodeReply(responses[i], o.tokenizer).text })));
@@ -209,6 +217,16 @@ export async function runOnlineRL<S extends object, P extends object>(
   } finally {
     run.close();
   }
+}
+
+/** The caller's SFT view, refused unless it answers the loop's held-out requests in the loop's order. */
+function checkedReferenceView(o: OnlineRLOptions): PolicyEvaluation {
+  const view = o.referenceView!;
+  const same = view.samples.length === o.heldout.length && view.samples.every((s, i) => s.prompt.id === o.heldout[i].id);
+  if (!same) {
+    throw new Error(`referenceView: ${view.samples.length} answers that are not the loop's ${o.heldout.length} held-out requests in order`);
+  }
+  return view;
 }
 
 /** Stops before a checkpoint can store a broken policy (the last good checkpoint stays). */

@@ -225,6 +225,7 @@ export async function runPPOStage(
       identity: { ...config, reward: o.reward, iterations: o.iterations, started_from: o.startedFrom },
       stopAfterIteration: o.stopAfterIteration,
       onView: o.onView,
+      referenceView: o.referenceView,
       quiet: o.quiet,
     });
     return { policy, config, history, before: before!, after: after!, trainingSeconds };
