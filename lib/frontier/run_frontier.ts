@@ -160,7 +160,9 @@ export async function runFrontier(task: Task, overrides: Partial<FrontierOptions
         const eta = i === 0 ? "" : `, ETA ${formatDuration((elapsed / i) * (todo.length - i))}`;
         console.log(`[frontier] run ${i + 1} of ${todo.length}: ${run.run} (${o.sweep.length - todo.length} done before${eta})`);
       }
+      const runStarted = performance.now();
       await sweepRun(start, run);
+      if (!o.quiet) console.log(`[frontier] ${run.run}: ${formatDuration((performance.now() - runStarted) / 1000)}`);
     }
     return await readPoints(o.pointsPath);
   } finally {

@@ -1,7 +1,8 @@
 /**
  * What the frontier sweeps: each method over its leash, the setting that decides how far it may move from
- * the SFT model. PPO: the KL coefficient β (fixed, so that it is a leash and not a target), with and
- * without PPO-ptx; DPO: its β; RLOO and GRPO: their β (in the reward for RLOO, in the loss for GRPO).
+ * the SFT model. PPO: the KL coefficient β (fixed, so that it is a leash and not a target), with PPO-ptx at
+ * both ends of β (with it, β barely moves where PPO stops) and without it at three β (where the KL penalty
+ * is the only leash); DPO: its β; RLOO and GRPO: their β (in the reward for RLOO, in the loss for GRPO).
  * Every run starts from the same SFT model and reward model and is measured on the same held-out requests.
  */
 
@@ -23,7 +24,7 @@ const dpo = (beta: number): SweepRun => ({ run: `dpo-beta${beta}`, method: "dpo"
 const group = (method: "rloo" | "grpo", beta: number): SweepRun => ({ run: `${method}-beta${beta}`, method, settings: { beta } });
 
 /**
- * The default sweep: four leashes per method (PPO also without PPO-ptx at two of them).
+ * The default sweep: four leashes per method, PPO five (two with PPO-ptx, three without).
  *
  * @example
  * ```ts
@@ -32,8 +33,8 @@ const group = (method: "rloo" | "grpo", beta: number): SweepRun => ({ run: `${me
  * ```
  */
 export const FRONTIER_SWEEP: readonly SweepRun[] = Object.freeze([
-  ...[0.2, 0.05, 0.02, 0.01].map((b) => ppo(b)),
-  ...[0.05, 0.01].map((b) => ppo(b, 0)),
+  ...[0.2, 0.01].map((b) => ppo(b)),
+  ...[0.2, 0.05, 0.01].map((b) => ppo(b, 0)),
   ...[1, 0.5, 0.2, 0.1].map(dpo),
   ...[0.5, 0.2, 0.1, 0.05].map((b) => group("rloo", b)),
   ...[0.5, 0.2, 0.1, 0.05].map((b) => group("grpo", b)),
