@@ -187,3 +187,4 @@ export { frontierGoldChart, frontierProxyChart } from "./frontier/frontier_chart
 export { FRONTIER_SWEEP, FRONTIER_SWEEP_QUICK, type SweepRun } from "./frontier/sweep.ts";
 export { FRONTIER_DEFAULTS, FRONTIER_QUICK, type FrontierOptions, runFrontier } from "./frontier/run_frontier.ts";
 export { FORM_TOLERANCE, keepsForm, strongestFormKeepingRun } from "./frontier/leash_choice.ts";
+export { settingsDirectory } from "./run/settings_directory.ts";

@@ -235,16 +235,17 @@ async function optimizerFile(optimizer: SavableOptimizer): Promise<Uint8Array> {
 
 /** The fields (dotted paths into nested objects) whose values differ, as "field: was → now". */
 export function identityDifferences(was: RunIdentity, now: RunIdentity): string[] {
-  const a = flatten(was);
-  const b = flatten(now);
+  const a = flattenSettings(was);
+  const b = flattenSettings(now);
   return [...new Set([...a.keys(), ...b.keys()])]
     .filter((k) => a.get(k) !== b.get(k))
     .map((k) => `${k}: ${a.get(k) ?? "(none)"} → ${b.get(k) ?? "(none)"}`);
 }
 
-function flatten(value: unknown, prefix = "", out = new Map<string, string>()): Map<string, string> {
+/** Settings as dotted paths (nested objects opened) to their values as JSON; undefined values left out. */
+export function flattenSettings(value: unknown, prefix = "", out = new Map<string, string>()): Map<string, string> {
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    for (const [k, v] of Object.entries(value)) flattenSettings(v, prefix ? `${prefix}.${k}` : k, out);
   } else if (value !== undefined) {
     out.set(prefix, JSON.stringify(value));
   }
