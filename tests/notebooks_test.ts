@@ -40,8 +40,8 @@ async function freshStart(name: string) {
   if (name.startsWith("01")) await Deno.remove(join(DIR, "../checkpoints/notebook-quick"), { recursive: true }).catch(() => {});
 }
 
-async function run(cmd: string, args: string[], cwd: string) {
-  const out = await new Deno.Command(cmd, { args, cwd, env, stdout: "piped", stderr: "piped" }).output();
+async function run(cmd: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}) {
+  const out = await new Deno.Command(cmd, { args, cwd, env: { ...env, ...extraEnv }, stdout: "piped", stderr: "piped" }).output();
   return { ok: out.success, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
 }
 
@@ -75,6 +75,36 @@ for (const name of NOTEBOOKS) {
       await Deno.remove(script);
     }
   });
+}
+
+/** The experiments a notebook's switch offers (the keys of its `const EXPERIMENTS = { … }`, "" left out). */
+function experimentsOf(name: string): string[] {
+  const block = cellsOf(name).map(code).join("\n").match(/const EXPERIMENTS(?::[^=]*)? = \{([\s\S]*?)\n\};/)?.[1] ?? "";
+  return [...block.matchAll(/^\s*"?([\w.-]+)"?\s*:/gm)].map((m) => m[1]);
+}
+
+// Every experiment a notebook invites ("set EXPERIMENT to …") runs as written, at the quick size; a notebook that
+// checkpoints what it trains (settingsDirectory) puts it in a directory of its own under checkpoints/…/experiments/,
+// never the pipeline's, which the other notebooks read.
+for (const name of NOTEBOOKS) {
+  for (const experiment of experimentsOf(name)) {
+    Deno.test(`${name}, EXPERIMENT=${experiment}: runs top to bottom and trains into its own directory`, async () => {
+      const experiments = join(DIR, "../checkpoints/notebook-quick/experiments");
+      await Deno.remove(experiments, { recursive: true }).catch(() => {});
+      const script = join(DIR, `.check-${name.replace(".ipynb", "")}-${experiment}.ts`);
+      await Deno.writeTextFile(script, cellsOf(name).filter((c) => c.cell_type === "code").map(code).join("\n\n") + "\n");
+      try {
+        const exec = await run("deno", ["run", "-A", script], DIR, { RLHF_NOTEBOOK_EXPERIMENT: experiment });
+        assert.ok(exec.ok, `${name} with EXPERIMENT=${experiment}:\n${exec.stderr.slice(-3000)}`);
+        if (cellsOf(name).some((c) => code(c).includes("settingsDirectory("))) {
+          const made = await Array.fromAsync(Deno.readDir(experiments)).catch(() => []);
+          assert.ok(made.length > 0, `${name} with EXPERIMENT=${experiment} trained nothing under ${experiments}`);
+        }
+      } finally {
+        await Deno.remove(script);
+      }
+    });
+  }
 }
 
 for (const name of NOTEBOOKS) {
