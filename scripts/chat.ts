@@ -10,6 +10,7 @@ import { numberFlag, parseCommand, runMain } from "../lib/cli.ts";
 import { ChatSession } from "../lib/chat/chat_session.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadPretrained } from "../lib/pretrained.ts";
+import { unknownTokenIds } from "../lib/tokenizer/coverage.ts";
 
 const { values } = parseCommand({
   command: "deno task chat",
@@ -35,7 +36,8 @@ await runMain(async () => {
   await initBackend();
   const model = await loadPretrained(checkpoint);
   if (!model.tokenizer) throw new Error(`${checkpoint}: no tokenizer files next to the weights`);
-  const chat = new ChatSession(model, model.tokenizer, { temperature, topP, seed });
+  // [UNK] is never sampled: it stands for characters the vocabulary lacks, and reads as noise in a chat.
+  const chat = new ChatSession(model, model.tokenizer, { temperature, topP, seed, suppressIds: unknownTokenIds(model.tokenizer) });
   console.log(`[chat] ${checkpoint} — type a request, e.g. 写一首五言绝句，诗中要有“月”字。 (empty line to quit)`);
   const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
   let buffer = "";

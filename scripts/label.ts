@@ -19,6 +19,7 @@ import { LabelSession } from "../lib/labeling/session.ts";
 import { startLabelServer } from "../lib/labeling/server.ts";
 import { loadLabels } from "../lib/reward/labels.ts";
 import { withFileLock } from "../lib/file_lock.ts";
+import { unknownTokenIds } from "../lib/tokenizer/coverage.ts";
 
 /** Bounds checked as the flags are parsed: more is a typo, not a labelling session (and would sample for hours first). */
 const MAX_PROMPTS = 1000; // more than a person ranks in a day; a restart goes on where the labeler left off
@@ -105,10 +106,8 @@ await runMain(async () => {
     model,
     model.tokenizer,
     task.prompts("train", values.seed).slice(0, values.prompts),
-    {
-      k: values.k,
-      seed: values.seed,
-    },
+    // No [UNK] on the page: a person cannot judge a character the vocabulary does not have.
+    { k: values.k, seed: values.seed, suppressIds: unknownTokenIds(model.tokenizer) },
   );
   disposeGPT2(model);
   const session = new LabelSession(

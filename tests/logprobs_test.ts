@@ -9,7 +9,11 @@ import { assert, assertAllClose } from "./helpers.ts";
 await initBackend({ quiet: true });
 const rows = [[2, 1, 0.5, -1, 0.2, 3], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [5, -5, 0, 0, 1, 1]];
 
-for (const sampling of [{}, { temperature: 0.7 }, { topK: 3 }, { topP: 0.8 }, { temperature: 1.3, topK: 4, topP: 0.9 }]) {
+for (
+  const sampling of [{}, { temperature: 0.7 }, { topK: 3 }, { topP: 0.8 }, { temperature: 1.3, topK: 4, topP: 0.9 }, {
+    suppressIds: [5],
+  }, { topK: 3, suppressIds: [0] }]
+) {
   Deno.test(`truncatedLogprobs() equals the sampler's distribution (${JSON.stringify(sampling)})`, async () => {
     // For each row, score every token the sampler could draw.
     for (const [r, row] of rows.entries()) {
@@ -98,23 +102,25 @@ Deno.test("samplingEntropy() of the truncated distribution", async () => {
   h.dispose();
 });
 
-Deno.test("PPO's evaluateResponses() gives the log-probs generate() sampled with (left-padded prompts, top-p)", async () => {
-  const { resolveGPT2Config } = await import("../lib/gpt2/config.ts");
-  const { createGPT2, disposeGPT2 } = await import("../lib/gpt2/init.ts");
-  const { generate } = await import("../lib/generate/generate.ts");
-  const { evaluateResponses, sequenceBatch } = await import("../lib/rollout/sequence_batch.ts");
-  const { Rng } = await import("../lib/rng.ts");
-  const model = createGPT2(
-    resolveGPT2Config({ vocab_size: 30, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, initializer_range: 0.3 }),
-    { seed: 2 },
-  );
-  const sampling = { temperature: 0.8, topP: 0.9 };
-  const prompts = [[1, 2, 3, 4], [5, 6]];
-  const gen = await generate(model, prompts, { ...sampling, maxNewTokens: 8, stopIds: [29], padId: 0, rng: new Rng(1) });
-  const batch = sequenceBatch(prompts, gen.tokens, 0);
-  const lp = tf.tidy(() => evaluateResponses(model, undefined, batch, sampling).logprobs);
-  const values = (await lp.array()) as number[][];
-  gen.logprobs.forEach((row, b) => assertAllClose(values[b].slice(0, row.length), row, { atol: 1e-4, what: `row ${b}` }));
-  lp.dispose();
-  disposeGPT2(model);
-});
+for (const sampling of [{ temperature: 0.8, topP: 0.9 }, { temperature: 1, suppressIds: [1, 7] }]) {
+  Deno.test(`PPO's evaluateResponses() gives the log-probs generate() sampled with (left-padded prompts, ${JSON.stringify(sampling)})`, async () => {
+    const { resolveGPT2Config } = await import("../lib/gpt2/config.ts");
+    const { createGPT2, disposeGPT2 } = await import("../lib/gpt2/init.ts");
+    const { generate } = await import("../lib/generate/generate.ts");
+    const { evaluateResponses, sequenceBatch } = await import("../lib/rollout/sequence_batch.ts");
+    const { Rng } = await import("../lib/rng.ts");
+    const model = createGPT2(
+      resolveGPT2Config({ vocab_size: 30, n_positions: 32, n_embd: 16, n_layer: 2, n_head: 2, initializer_range: 0.3 }),
+      { seed: 2 },
+    );
+    const prompts = [[1, 2, 3, 4], [5, 6]];
+    const gen = await generate(model, prompts, { ...sampling, maxNewTokens: 8, stopIds: [29], padId: 0, rng: new Rng(1) });
+    for (const id of sampling.suppressIds ?? []) assert.ok(!gen.tokens.flat().includes(id), `suppressed id ${id} was drawn`);
+    const batch = sequenceBatch(prompts, gen.tokens, 0);
+    const lp = tf.tidy(() => evaluateResponses(model, undefined, batch, sampling).logprobs);
+    const values = (await lp.array()) as number[][];
+    gen.logprobs.forEach((row, b) => assertAllClose(values[b].slice(0, row.length), row, { atol: 1e-4, what: `row ${b}` }));
+    lp.dispose();
+    disposeGPT2(model);
+  });
+}

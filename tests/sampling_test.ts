@@ -61,6 +61,23 @@ Deno.test("sampleToken() greedy takes the argmax and reports its temperature log
   assertAllClose([logprob], [naive], { atol: 1e-12 });
 });
 
+Deno.test("sampleToken() never draws a suppressed id; its log-prob is the renormalised rest", () => {
+  const n = 1000;
+  const rng = gridRng(n);
+  const counts = [0, 0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const { token, logprob } = sampleToken(logits, { suppressIds: [1] }, rng);
+    counts[token]++;
+    assertAllClose([logprob], [Math.log([0.5, 0, 0.15, 0.05][token] / 0.7)], { atol: 1e-12 });
+  }
+  assertAllClose(counts.map((c) => c / n), [0.5 / 0.7, 0, 0.15 / 0.7, 0.05 / 0.7], { atol: 2e-3 });
+  // top-k picks among the allowed ids: with id 0 suppressed, top-2 keeps 1 and 2.
+  assert.deepEqual(samplingDistribution(logits, { topK: 2, suppressIds: [0] }).ids, [1, 2]);
+  const greedy = sampleToken(logits, { greedy: true, suppressIds: [0] }, gridRng(1));
+  assert.equal(greedy.token, 1);
+  assertAllClose([greedy.logprob], [Math.log(0.3 / 0.5)], { atol: 1e-12 });
+});
+
 Deno.test("sampling options are validated with the field named", () => {
   assert.throws(() => sampleToken(logits, { temperature: 0 }, gridRng(1)), /temperature/);
 });
@@ -115,15 +132,25 @@ Deno.test("truncation: the fast kept set (truncatedDistribution) is the readers'
     [3, 2, 2, 2, 1, 0], // ties at the k-th and at the nucleus edge
     ...Array.from({ length: 40 }, () => Array.from({ length: 60 }, () => Math.round(rng.nextFloat() * 40) / 8 - 2.5)),
   ];
-  const settings = [{}, { topK: 1 }, { topK: 3 }, { topP: 0.5 }, { topP: 0.95, temperature: 0.7 }, {
-    topK: 10,
-    topP: 0.8,
-    temperature: 1.4,
-  }];
+  const settings = [
+    {},
+    { topK: 1 },
+    { topK: 3 },
+    { topP: 0.5 },
+    { topP: 0.95, temperature: 0.7 },
+    {
+      topK: 10,
+      topP: 0.8,
+      temperature: 1.4,
+    },
+    { suppressIds: [0, 2] },
+    { topK: 3, suppressIds: [1] },
+    { topP: 0.5, suppressIds: [0], temperature: 0.8 },
+  ];
   for (const [r, row] of rows.entries()) {
     for (const s of settings) {
       const reference = samplingDistribution(row, s);
-      const fast = truncatedDistribution(row, s.temperature ?? 1, s.topK ?? 0, s.topP ?? 1);
+      const fast = truncatedDistribution(row, s);
       const ids = row.map((_, i) => i).filter(fast.isKept);
       assert.deepEqual([...reference.ids].sort((a, b) => a - b), ids, `row ${r} ${JSON.stringify(s)}`);
       for (const [j, id] of reference.ids.entries()) {

@@ -24,6 +24,12 @@ export interface SamplingOptions {
   readonly topP?: number;
   /** Take the most likely token instead of sampling. @default false */
   readonly greedy?: boolean;
+  /**
+   * Token ids never drawn (Hugging Face's `suppress_tokens`), e.g. the tokenizer's `[UNK]`
+   * (`unknownTokenIds`): their probability is 0 and the rest renormalised, before top-k and top-p.
+   * The log-probs of answers (PPO's ratio, the KL) must be taken with the same options. @default []
+   */
+  readonly suppressIds?: readonly number[];
 }
 
 /** Validates sampling options; throws naming the field. */
@@ -36,13 +42,14 @@ export function checkSamplingOptions(options: SamplingOptions): void {
 
 /**
  * True when sampling keeps every token (no top-k, or one that keeps the whole
- * vocabulary; no top-p): the distribution is plain softmax(logits / temperature).
+ * vocabulary; no top-p; nothing suppressed): the distribution is plain softmax(logits / temperature).
  * The samplers here and the log-probs of answers (lib/rollout/logprobs.ts) take their fast
  * paths on the same condition.
  */
 export function keepsEveryToken(options: SamplingOptions, vocabSize: number): boolean {
   const topK = options.topK ?? 0;
-  return (topK <= 0 || topK >= vocabSize) && (options.topP ?? 1) >= 1;
+  const suppressesAny = (options.suppressIds ?? []).some((id) => id >= 0 && id < vocabSize);
+  return (topK <= 0 || topK >= vocabSize) && (options.topP ?? 1) >= 1 && !suppressesAny;
 }
 
 /**
@@ -91,13 +98,18 @@ export const sampleSoftmaxRows = withFastPath(
 export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, rng: RandomSource): SampledToken {
   checkSamplingOptions(options);
   if (options.greedy) {
-    const token = argmax(logits);
     const t = options.temperature ?? 1;
-    return { token, logprob: logSoftmaxAt(logits, token, t) };
+    const suppressIds = options.suppressIds ?? [];
+    if (suppressIds.length === 0) {
+      const token = argmax(logits);
+      return { token, logprob: logSoftmaxAt(logits, token, t) };
+    }
+    const { probs, isKept, mass } = truncatedDistribution(logits, { temperature: t, suppressIds });
+    const token = argmax(Array.from(probs, (p, i) => (isKept(i) ? p : -1)));
+    return { token, logprob: Math.log(probs[token] / mass) };
   }
-  const { topK = 0, topP = 1, temperature = 1 } = options;
-  if (keepsEveryToken(options, logits.length)) return sampleFullSoftmax(logits, temperature, rng.nextFloat());
-  return sampleTruncated(logits, temperature, topK, topP, rng);
+  if (keepsEveryToken(options, logits.length)) return sampleFullSoftmax(logits, options.temperature ?? 1, rng.nextFloat());
+  return sampleTruncated(logits, options, rng);
 }
 
 /** The first index where the running sum of `weights` exceeds `target` (the last one if rounding never gets there). */
@@ -127,12 +139,12 @@ function sampleFullSoftmax(logits: ArrayLike<number>, temperature: number, u: nu
 }
 
 /**
- * Sampling with top-k / top-p: walk the kept tokens in vocabulary order.
+ * Sampling with top-k / top-p / suppressed ids: walk the kept tokens in vocabulary order.
  * Sorting every row's ids with a comparator (as `samplingDistribution` in
  * truncation.ts does, for readers) made top-p sampling 3× slower than plain sampling.
  */
-function sampleTruncated(logits: ArrayLike<number>, temperature: number, topK: number, topP: number, rng: RandomSource): SampledToken {
-  const { probs, isKept, mass } = truncatedDistribution(logits, temperature, topK, topP);
+function sampleTruncated(logits: ArrayLike<number>, options: SamplingOptions, rng: RandomSource): SampledToken {
+  const { probs, isKept, mass } = truncatedDistribution(logits, options);
   const target = rng.nextFloat() * mass;
   let cumulative = 0;
   let last = -1;

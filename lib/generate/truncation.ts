@@ -7,23 +7,26 @@
  *   which the sampler (sampling.ts) and the log-probs of answers (lib/rollout/logprobs.ts)
  *   use. tests/sampling_test.ts checks the two against each other.
  *
- * The rule, as Hugging Face's logits warpers apply it: divide by the
+ * The rule, as Hugging Face's logits processors and warpers apply it: suppressed
+ * ids (e.g. the tokenizer's `[UNK]`) are never drawn; divide by the
  * temperature; top-k keeps the k largest logits and any tied with the k-th;
  * top-p then keeps, of the softmax over those, the most likely tokens until
  * their probability reaches p (and any tied with the last one kept); the kept
  * probabilities are renormalised to sum to 1.
  */
 
-/** How tokens are chosen; see SamplingOptions in sampling.ts. */
+/** How tokens are chosen; see SamplingOptions in sampling.ts (`suppressIds`: ids never drawn). */
 export interface TruncationOptions {
   readonly temperature?: number;
   readonly topK?: number;
   readonly topP?: number;
+  readonly suppressIds?: readonly number[];
 }
 
 /**
  * The truncated, renormalised sampling distribution of one logits row: the kept token ids, most likely
- * first (ties by id), and their probabilities (summing to 1). Without truncation, every id in vocabulary order.
+ * first (ties by id), and their probabilities (summing to 1). Without truncation, every id (but the suppressed ones)
+ * in vocabulary order.
  *
  * @example
  * ```ts
@@ -33,9 +36,10 @@ export interface TruncationOptions {
  */
 export function samplingDistribution(logits: ArrayLike<number>, options: TruncationOptions = {}): { ids: number[]; probs: number[] } {
   const { temperature = 1, topK = 0, topP = 1 } = options;
-  const V = logits.length;
+  const suppressed = new Set(options.suppressIds ?? []);
+  let ids = Array.from({ length: logits.length }, (_, i) => i).filter((i) => !suppressed.has(i));
+  const V = ids.length;
   const truncating = (topK > 0 && topK < V) || topP < 1;
-  let ids = Array.from({ length: V }, (_, i) => i);
   if (truncating) ids.sort((a, b) => logits[b] - logits[a] || a - b); // most likely first
   if (topK > 0 && topK < V) {
     const kth = logits[ids[topK - 1]];
@@ -64,25 +68,26 @@ function softmax(z: readonly number[]): number[] {
 
 /**
  * The same distribution in vocabulary order, without sorting every id: the softmax over the top-k
- * candidates (0 outside), which tokens top-p keeps (`isKept`), and the kept tokens' total probability
- * (`probs[i] / mass` is the renormalised probability of a kept token i).
+ * candidates (0 outside, and at suppressed ids), which tokens top-p keeps (`isKept`), and the kept tokens'
+ * total probability (`probs[i] / mass` is the renormalised probability of a kept token i).
  */
 export function truncatedDistribution(
   logits: ArrayLike<number>,
-  temperature: number,
-  topK: number,
-  topP: number,
+  options: TruncationOptions = {},
 ): { probs: Float64Array; isKept: (i: number) => boolean; mass: number } {
+  const { temperature = 1, topK = 0, topP = 1, suppressIds = [] } = options;
   const V = logits.length;
-  const kth = topK > 0 && topK < V ? kthLargest(logits, topK) : -Infinity;
+  const suppressed = new Set(suppressIds.filter((i) => i >= 0 && i < V));
+  const allowed = V - suppressed.size;
+  const kth = topK > 0 && topK < allowed ? kthLargest(logits, topK, suppressed) : -Infinity;
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
   const probs = new Float64Array(V);
   let sum = 0;
-  for (let i = 0; i < V; i++) if (logits[i] >= kth) sum += probs[i] = Math.exp((logits[i] - max) / temperature);
+  for (let i = 0; i < V; i++) if (logits[i] >= kth && !suppressed.has(i)) sum += probs[i] = Math.exp((logits[i] - max) / temperature);
   for (let i = 0; i < V; i++) probs[i] /= sum;
   const cutoff = topP < 1 ? nucleusCutoff(probs, topP) : 0;
-  const isKept = (i: number) => logits[i] >= kth && probs[i] >= cutoff;
+  const isKept = (i: number) => logits[i] >= kth && probs[i] >= cutoff && !suppressed.has(i);
   let mass = 0;
   for (let i = 0; i < V; i++) if (isKept(i)) mass += probs[i];
   return { probs, isKept, mass };
@@ -119,19 +124,20 @@ function likelyThreshold(probs: Float64Array, topP: number): number {
   return 0;
 }
 
-/** The k-th largest value (1-based), by sorting a float64 copy (typed-array sort is native). */
-function kthLargest(values: ArrayLike<number>, k: number): number {
-  const sorted = Float64Array.from(values).sort();
+/** The k-th largest value (1-based) outside `skip`, by sorting a float64 copy (typed-array sort is native). */
+function kthLargest(values: ArrayLike<number>, k: number, skip: ReadonlySet<number>): number {
+  const copy = Float64Array.from(values);
+  for (const i of skip) copy[i] = -Infinity;
+  const sorted = copy.sort();
   return sorted[values.length - k];
 }
 
 /** 1 where the sampler may draw token j of row i of `rows` ([N, V], row-major), else 0: the kept sets of every row. */
 export function keptMask(rows: Float32Array, V: number, options: TruncationOptions): Float32Array {
-  const { temperature = 1, topK = 0, topP = 1 } = options;
   const mask = new Float32Array(rows.length);
   for (let r = 0; r < rows.length / V; r++) {
     const row = rows.subarray(r * V, (r + 1) * V);
-    const { isKept } = truncatedDistribution(row, temperature, topK, topP);
+    const { isKept } = truncatedDistribution(row, options);
     for (let j = 0; j < V; j++) if (isKept(j)) mask[r * V + j] = 1;
   }
   return mask;

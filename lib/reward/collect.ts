@@ -27,6 +27,8 @@ export interface CollectOptions {
   readonly temperature?: number;
   /** @default 96 */
   readonly maxNewTokens?: number;
+  /** Token ids never sampled (e.g. `unknownTokenIds(tokenizer)`: no `[UNK]` on the labelling page). @default [] */
+  readonly suppressIds?: readonly number[];
   /** Prompts per generate() call (each asked K times). @default 16 */
   readonly promptsPerBatch?: number;
   readonly seed?: number;
@@ -74,6 +76,7 @@ export async function sampleCandidates(
     const generation = await generate(model, ids, {
       maxNewTokens: options.maxNewTokens ?? 96,
       temperature: options.temperature ?? 1,
+      ...(options.suppressIds ? { suppressIds: options.suppressIds } : {}),
       stopIds: [stop],
       padId: tokenizer.eosId,
       rng,

@@ -5,11 +5,25 @@
  */
 import type { Tokenizer } from "./types.ts";
 
+/**
+ * The tokenizer's unknown-token id as a list (`[UNK]`; empty for GPT-2 BPE, which has none): what
+ * `SamplingOptions.suppressIds` takes so that a model never writes `[UNK]`.
+ *
+ * @example
+ * ```ts
+ * import { CharVocabTokenizer, unknownTokenIds } from "rlhf";
+ * unknownTokenIds(CharVocabTokenizer.fromVocabText("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n月\n", "vocab.txt")); // [1]
+ * ```
+ */
+export function unknownTokenIds(tokenizer: Tokenizer): number[] {
+  return Object.hasOwn(tokenizer.specialTokens, "[UNK]") ? [tokenizer.specialTokens["[UNK]"]] : [];
+}
+
 /** The characters of `texts` that become the tokenizer's `[UNK]`, each with how often it occurs, and the number of characters read. */
 export function unknownCharacters(tokenizer: Tokenizer, texts: Iterable<string>): { unknown: Map<string, number>; characters: number } {
   const unknown = new Map<string, number>();
   let characters = 0;
-  const unkId = Object.hasOwn(tokenizer.specialTokens, "[UNK]") ? tokenizer.specialTokens["[UNK]"] : undefined;
+  const [unkId] = unknownTokenIds(tokenizer);
   const known = new Map<string, boolean>();
   for (const text of texts) {
     for (const char of text) {

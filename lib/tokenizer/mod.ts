@@ -39,3 +39,4 @@ export {
   UNUSED_CHAT_TEMPLATE,
 } from "./chat_template.ts";
 export { BPE_FILE, loadTokenizer, saveTokenizerFiles } from "./io.ts";
+export { unknownTokenIds } from "./coverage.ts";
