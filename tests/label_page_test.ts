@@ -1,7 +1,7 @@
 /**
  * The labelling page end to end in a real browser (Debian chromium driven by
  * playwright-core): rank with the buttons, save, reload, count, skip, undo,
- * and a refused tie. Reported as ignored where /usr/bin/chromium is missing
+ * a refused repeat, a tie and "all bad". Reported as ignored where /usr/bin/chromium is missing
  * (CI installs it).
  */
 import { chromium } from "playwright-core";
@@ -93,6 +93,45 @@ Deno.test({
       } finally {
         await other.shutdown();
       }
+    } finally {
+      await browser.close();
+      await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "labelling page: '=' ties a card with the one above, 'all bad' ties the list; both are saved as ranks",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const path = `${dir}/human.jsonl`;
+    const server = startLabelServer(new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint: "checkpoints/sft" }), {
+      port: 0,
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      await page.waitForSelector("li.card");
+      assert.ok(await page.isDisabled("li.card:nth-child(1) button.tie"), "the top card has nothing above to tie with");
+      await page.click("li.card:nth-child(3) button.tie"); // 丙答 as good as 乙答
+      assert.deepEqual(await page.$$eval("li.card b", (els) => els.map((e) => e.textContent)), ["1.", "2.", "2."]);
+      await page.click("li.card:nth-child(3) button.up"); // the tie moves with its card: 甲答, 丙答 (tied with 甲答), 乙答
+      assert.deepEqual(await page.$$eval("li.card b", (els) => els.map((e) => e.textContent)), ["1.", "1.", "2."]);
+      await page.click("#save");
+      await page.waitForFunction(`${textOf("#status")}.includes("已保存 1 条")`);
+      await page.click("#allbad");
+      await page.waitForSelector("#done", { state: "visible" });
+      const saved = await loadLabels(path);
+      assert.deepEqual(saved.map((r) => [r.responses, r.ranks]), [[["甲答", "丙答", "乙答"], [1, 1, 2]], [["一", "二"], [1, 1]]]);
+      await page.click("#back"); // the earlier ranking comes back with its ties
+      await page.waitForFunction(`${textOf("#prompt")} === "写一首七言绝句"`);
+      assert.deepEqual(await page.$$eval("li.card b", (els) => els.map((e) => e.textContent)), ["1.", "1."]);
+      assert.match(await page.textContent("p.hint") ?? "", /tied pair trains nothing/);
     } finally {
       await browser.close();
       await server.shutdown();

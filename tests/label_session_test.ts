@@ -29,6 +29,31 @@ Deno.test("LabelSession: rank, skip, undo, and refused ties", async () => {
   }
 });
 
+Deno.test("LabelSession: ties and 'all bad' are saved as ranks; the reward model's pairs leave tied ones out", async () => {
+  const { preferencePairs } = await import("../lib/dpo/preference_pairs.ts");
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/human.jsonl`;
+  try {
+    const session = new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint: "checkpoints/sft" });
+    await session.rank([2, 0, 1], { ranks: [1, 2, 2] }); // 丙 best, 甲 and 乙 equally good
+    await session.rank([0, 1], { ranks: [1, 1] }); // all bad: the whole list tied
+    const [tied, allBad] = await loadLabels(path);
+    assert.deepEqual([tied.responses, tied.ranks], [["丙答", "甲答", "乙答"], [1, 2, 2]]);
+    assert.deepEqual(allBad.ranks, [1, 1]);
+    // What the reward model and DPO learn from: the untied pairs only (丙 over 甲, 丙 over 乙); nothing from the all-bad list.
+    assert.deepEqual(preferencePairs([tied, allBad]).map((p) => [p.chosen, p.rejected]), [["丙答", "甲答"], ["丙答", "乙答"]]);
+    // Back on a tied item shows the earlier order and its ties; a strict order is written without ranks.
+    await session.back();
+    const s = await session.state();
+    assert.deepEqual([s.ranked, s.rankedTies], [[0, 1], [1, 1]]);
+    await session.rank([1, 0], { ranks: [1, 2] });
+    assert.equal((await loadLabels(path))[1].ranks, undefined);
+    await assert.rejects(() => session.back().then(() => session.rank([0, 1], { ranks: [2, 2] })), RankingError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("label server: JSON API on 127.0.0.1 with clear errors", async () => {
   const dir = await Deno.makeTempDir();
   const session = new LabelSession(ITEMS, { labelsPath: `${dir}/h.jsonl`, labeler: "t", checkpoint: "c" });
@@ -45,7 +70,13 @@ Deno.test("label server: JSON API on 127.0.0.1 with clear errors", async () => {
     assert.equal(state.total, 2);
     const tie = await post("api/rank", JSON.stringify({ order: [1, 1, 0], index: 0 }));
     assert.equal(tie.status, 409);
-    assert.match((await tie.json()).error, /ties cannot be saved/);
+    assert.match((await tie.json()).error, /once each.*mark a tie/);
+    const badRanks = await post("api/rank", JSON.stringify({ order: [0, 1, 2], index: 0, ranks: [1, 3, 3] }));
+    assert.equal(badRanks.status, 409);
+    assert.match((await badRanks.json()).error, /"ranks" must give each response its rank/);
+    const notRanks = await post("api/rank", JSON.stringify({ order: [0, 1, 2], index: 0, ranks: "1,2,2" }));
+    assert.equal(notRanks.status, 400);
+    await notRanks.body?.cancel();
     const bad = await post("api/rank", "nope");
     assert.equal(bad.status, 400);
     await bad.body?.cancel();
@@ -114,7 +145,7 @@ Deno.test("label session: submits that arrive together are applied one at a time
   const session = new LabelSession(ITEMS, { labelsPath: path, labeler: "t", checkpoint: "c" });
   try {
     // A double click: the same ranking of item 0 twice at once. One is saved, the other refused.
-    const results = await Promise.allSettled([session.rank([0, 1, 2], 0), session.rank([0, 1, 2], 0)]);
+    const results = await Promise.allSettled([session.rank([0, 1, 2], { index: 0 }), session.rank([0, 1, 2], { index: 0 })]);
     assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
     assert.equal((await loadLabels(path)).length, 1);
     assert.equal((await session.state()).index, 1);
@@ -182,7 +213,7 @@ Deno.test("label session: a restarted session resumes at the first item this lab
   const open = (labeler: string) => new LabelSession(THREE, { labelsPath: path, labeler, checkpoint: "c" });
   try {
     const first = open("李老师");
-    await first.rank([0, 1, 2], 0);
+    await first.rank([0, 1, 2], { index: 0 });
     // Item 3 was ranked earlier (e.g. after skipping item 2); the same prompt with other responses is another item.
     await appendLabels(path, [line(THREE[2], ["秋", "春"], "李老师"), line(THREE[1], ["二", "三"], "李老师")]);
     const again = await open("李老师").state();
@@ -195,7 +226,7 @@ Deno.test("label session: a restarted session resumes at the first item this lab
     assert.equal(other.done, 0);
     // Ranking item 2 passes over item 3 (already ranked): everything is done.
     const resumed = open("李老师");
-    await resumed.rank([1, 0], 1);
+    await resumed.rank([1, 0], { index: 1 });
     const end = await resumed.state();
     assert.equal(end.item, undefined);
     assert.equal(end.done, 3);
@@ -211,8 +242,8 @@ Deno.test("label session: going back to a ranked item and ranking it again repla
   try {
     await appendLabels(path, [line(THREE[0], ["乙答", "甲答", "丙答"], "王同学")]);
     const first = new LabelSession(THREE, { labelsPath: path, labeler: "李老师", checkpoint: "c" });
-    await first.rank([2, 0, 1], 0);
-    await first.rank([0, 1], 1);
+    await first.rank([2, 0, 1], { index: 0 });
+    await first.rank([0, 1], { index: 1 });
     await appendLabels(path, [line(THREE[2], ["秋", "春"], "王同学")]);
     const before = (await Deno.readTextFile(path)).split("\n");
     // After a restart (nothing to undo in this session), Back goes to item 2 and shows the earlier order.
@@ -222,7 +253,7 @@ Deno.test("label session: going back to a ranked item and ranking it again repla
     const revisit = await session.state();
     assert.equal(revisit.index, 1);
     assert.deepEqual(revisit.ranked, [0, 1], "the earlier order, as indices of the shown responses");
-    await session.rank([1, 0], 1);
+    await session.rank([1, 0], { index: 1 });
     const after = (await Deno.readTextFile(path)).split("\n");
     assert.equal(after.length, before.length, "replaced, not added");
     assert.deepEqual(JSON.parse(after[2]).responses, ["二", "一"]);

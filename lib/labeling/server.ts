@@ -5,7 +5,8 @@
  *
  *   GET  /            the page
  *   GET  /api/state   {index, total, labelled, done, item, ranked?, canUndo, canGoBack}
- *   POST /api/rank    {"order": [2, 0, 1, 3], "index": 0}  (response indices, best first; the item they rank, required)
+ *   POST /api/rank    {"order": [2, 0, 1, 3], "index": 0, "ranks"?: [1, 2, 2, 3]}  (response indices, best first; the
+ *                     item they rank, required; ties: the rank of each response in that order, all 1 = "all bad")
  *   POST /api/skip, POST /api/back, POST /api/undo
  *
  * What Back, Undo and ranking an earlier item again do is written in session.ts.
@@ -77,7 +78,7 @@ export function startLabelServer(session: LabelSession, options: { port?: number
         const body = await req.json().catch(() => undefined);
         const ranking = rankRequest(body);
         if (typeof ranking === "string") return json({ error: ranking }, 400);
-        await session.rank(ranking.order, ranking.index);
+        await session.rank(ranking.order, { index: ranking.index, ranks: ranking.ranks });
         return json(await session.state());
       }
       await (pathname === "/api/skip" ? session.skip() : pathname === "/api/back" ? session.back() : session.undo());
@@ -95,16 +96,19 @@ export function startLabelServer(session: LabelSession, options: { port?: number
  * The body of POST /api/rank, or what is wrong with it (one line naming the field). `index` is required:
  * without it a second submit of the same ranking would rank whichever item is current by then.
  */
-function rankRequest(body: unknown): { order: number[]; index: number } | string {
-  const usage = 'expected {"order": [response indices, best first], "index": the item\'s number from /api/state}';
+function rankRequest(body: unknown): { order: number[]; index: number; ranks?: number[] } | string {
+  const usage = 'expected {"order": [response indices, best first], "index": the item\'s number from /api/state, "ranks"?: [ties]}';
   if (typeof body !== "object" || body === null || Array.isArray(body)) return `the body must be a JSON object; ${usage}`;
-  const { order, index } = body as { order?: unknown; index?: unknown };
+  const { order, index, ranks } = body as { order?: unknown; index?: unknown; ranks?: unknown };
   if (!Array.isArray(order)) return `field "order" must be a list of response indices; ${usage}`;
+  if (ranks !== undefined && !(Array.isArray(ranks) && ranks.every((r) => Number.isSafeInteger(r)))) {
+    return `field "ranks" must be a list of integers, the rank of each response in "order" (1 = best); ${usage}`;
+  }
   if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) {
     const got = JSON.stringify(index) ?? "nothing";
     return `field "index" must be the item's number, a non-negative integer (got ${
       got.length > 40 ? got.slice(0, 40) + "…" : got
     }); ${usage}`;
   }
-  return { order, index };
+  return ranks === undefined ? { order, index } : { order, index, ranks };
 }

@@ -18,9 +18,22 @@
  * - Undo takes back this session's last action and shows that item again: a
  *   new ranking leaves the file, a replacing one puts the earlier line back, a
  *   skip is undone.
+ * - Ties: a ranking may give equally good responses the same rank (the file's
+ *   `ranks`, e.g. [1, 2, 2, 3]); "all bad" ties them all. The reward model
+ *   learns only from untied pairs, so a tied pair trains nothing and an
+ *   all-tied list is left out of training; it is still saved, so the item
+ *   counts as done.
  */
 import type { ChatMessage } from "../tokenizer/chat_template.ts";
-import { loadLabels, rankingKey, type RankRecord, replaceRanking, type SavedRanking, withdrawRanking } from "../reward/labels.ts";
+import {
+  checkRankRecord,
+  loadLabels,
+  rankingKey,
+  type RankRecord,
+  replaceRanking,
+  type SavedRanking,
+  withdrawRanking,
+} from "../reward/labels.ts";
 
 export interface LabelItem {
   readonly prompt_id: string;
@@ -39,6 +52,8 @@ export interface SessionState {
   readonly item?: LabelItem;
   /** When this labeler already ranked the current item: their order, as indices into `item.responses`, best first. */
   readonly ranked?: readonly number[];
+  /** With `ranked`, when that ranking had ties: the rank of each response in that order (1 = best). */
+  readonly rankedTies?: readonly number[];
   readonly canUndo: boolean;
   readonly canGoBack: boolean;
 }
@@ -54,6 +69,7 @@ export interface SessionState {
  * const session = new LabelSession([item], { labelsPath, labeler: "ann", checkpoint: "sft@3f2a" });
  * await session.rank([2, 0, 1]); // 夜雪 best, then 春风, then 秋雨: one line in labels.jsonl
  * (await session.state()).done; // 1
+ * // A tie: `await session.rank([2, 0, 1], { ranks: [1, 2, 2] })` would say 春风 and 秋雨 are equally good.
  * ```
  */
 export class LabelSession {
@@ -94,6 +110,7 @@ export class LabelSession {
       done: this.#keys.filter((key) => mine.has(key)).length,
       item,
       ...(earlier ? { ranked: earlier.responses.map((r) => item.responses.indexOf(r)) } : {}),
+      ...(earlier?.ranks ? { rankedTies: earlier.ranks } : {}),
       canUndo: this.#done.length > 0,
       canGoBack: this.#index > 0,
     };
@@ -114,11 +131,13 @@ export class LabelSession {
 
   /**
    * Ranks the current item: `order` lists response indices best first. It must
-   * name every response exactly once (a tie or a gap is refused with a reason).
-   * `forIndex`, the item the page showed, guards against a second submit ranking the next item.
+   * name every response exactly once (a repeat or a gap is refused with a reason).
+   * `ranks`: ties, the rank of each response in `order` (1, then each the same as the one before or one
+   * more: [1, 2, 2] ties the 2nd and 3rd; all 1 is "all bad"). `index`, the item the page showed, guards
+   * against a second submit ranking the next item.
    */
-  rank(order: readonly number[], forIndex?: number): Promise<void> {
-    return this.#serialised(() => this.#rank(order, forIndex));
+  rank(order: readonly number[], options: { index?: number; ranks?: readonly number[] } = {}): Promise<void> {
+    return this.#serialised(() => this.#rank(order, options.index, options.ranks));
   }
 
   /**
@@ -142,7 +161,7 @@ export class LabelSession {
     this.#resumed = true;
   }
 
-  async #rank(order: readonly number[], forIndex?: number): Promise<void> {
+  async #rank(order: readonly number[], forIndex?: number, ranks?: readonly number[]): Promise<void> {
     if (forIndex !== undefined && forIndex !== this.#index) {
       throw new RankingError(
         `this ranking is for item ${forIndex + 1}, but item ${this.#index + 1} is the current one (a second submit?); reload the page`,
@@ -154,9 +173,12 @@ export class LabelSession {
     if (order.length !== K || new Set(order).size !== K || !order.every((i) => Number.isInteger(i) && i >= 0 && i < K)) {
       const got = JSON.stringify(order);
       throw new RankingError(
-        `a ranking must order all ${K} responses once each (got ${got.length > 80 ? got.slice(0, 80) + "…" : got}); ties cannot be saved`,
+        `a ranking must order all ${K} responses once each (got ${
+          got.length > 80 ? got.slice(0, 80) + "…" : got
+        }); to say two are equally good, mark a tie (ranks) instead`,
       );
     }
+    const strict = ranks === undefined || ranks.every((r, i) => r === i + 1);
     const record: RankRecord = {
       prompt_id: item.prompt_id,
       prompt: item.prompt,
@@ -164,7 +186,13 @@ export class LabelSession {
       labeler: this.#labeler,
       time: new Date().toISOString(),
       checkpoint: this.#checkpoint,
+      ...(strict ? {} : { ranks: [...ranks] }), // a strict order is written as before, without ranks
     };
+    try {
+      checkRankRecord(record, "this ranking"); // the ranks' rule is the label file's
+    } catch (err) {
+      throw new RankingError((err as Error).message);
+    }
     // The re-rank path: this labeler's earlier ranking of the item, if any, is replaced.
     const saved = await replaceRanking(this.#path, record);
     this.#done.push({ index: this.#index, saved });
