@@ -1,5 +1,8 @@
+import { pathExists } from "../lib/fs.ts";
 import { markdownWithMath, notebookToHtml } from "../lib/report/notebook_html.ts";
 import { assert } from "./helpers.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
 
 Deno.test("markdownWithMath(): TeX becomes MathML (subscripts intact), code spans keep their dollars", () => {
   const html = markdownWithMath(
@@ -39,4 +42,36 @@ Deno.test("notebookToHtml(): charts as SVG, tables as HTML, text escaped, errors
   assert.match(html, /<pre class="out error">Error: boom<\/pre>/);
   assert.match(html, /<table><tr><td>1<\/td><\/tr><\/table>/);
   assert.ok(!html.includes("plotly"));
+});
+
+Deno.test({
+  name: "notebookToHtml(): a long code line wraps inside the page and a wide output scrolls in its box (real browser)",
+  ignore: !(await pathExists(CHROMIUM)),
+  sanitizeResources: false, // the browser's pipes outlive the test's bookkeeping
+  sanitizeOps: false,
+  fn: async () => {
+    const { chromium } = await import("playwright-core");
+    const longLine = `const settings = { ${Array.from({ length: 40 }, (_, i) => `key${i}: ${i}`).join(", ")} };`;
+    const html = notebookToHtml({
+      cells: [{
+        cell_type: "code",
+        source: [longLine],
+        outputs: [{ output_type: "stream", text: ["column ".repeat(60) + "\n"] }],
+      }],
+    }, "wide");
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 800, height: 600 } });
+      await page.setContent(html);
+      const sizes = await page.evaluate(`(() => {
+        const box = (sel) => { const e = document.querySelector(sel); return [e.scrollWidth, e.clientWidth]; };
+        return { code: box("pre.code"), out: box("pre.out"), page: [document.documentElement.scrollWidth, window.innerWidth] };
+      })()`) as { code: number[]; out: number[]; page: number[] };
+      assert.ok(sizes.code[0] <= sizes.code[1], `the code line wraps: ${sizes.code}`);
+      assert.ok(sizes.out[0] > sizes.out[1], `the output keeps its line and scrolls in its box: ${sizes.out}`);
+      assert.ok(sizes.page[0] <= sizes.page[1], `nothing runs past the page's edge: ${sizes.page}`);
+    } finally {
+      await browser.close();
+    }
+  },
 });

@@ -77,6 +77,10 @@ export function notebookToHtml(nb: NotebookJson, title: string): string {
 <style>
 body { font-family: system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; max-width: 60rem; margin: 1rem auto; padding: 0 1rem; line-height: 1.55; }
 pre { overflow-x: auto; padding: .5rem; border-radius: 4px; }
+/* Code wraps at the page's edge (a long line continues on the next, indentation kept); printed text output too.
+   On screen, output keeps its columns and scrolls sideways inside its box. */
+pre.code, .md pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+@media print { pre { white-space: pre-wrap; overflow-wrap: anywhere; } }
 pre.code { background: #f5f5f5; font-size: .85rem; }
 pre.out { background: #fff; border-left: 3px solid #ddd; font-size: .85rem; }
 pre.error { border-left-color: #c00; color: #900; }
