@@ -18,6 +18,24 @@ const textOf = (selector: string) => `(document.querySelector(${JSON.stringify(s
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = await pathExists(CHROMIUM);
 
+/** A label server for ITEMS that writes to `path`, and a browser page showing its first item; `close` ends both. */
+async function openLabelPage(path: string, checkpoint: string) {
+  const server = startLabelServer(new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint }), { port: 0 });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] })
+    .catch(async (err) => {
+      await server.shutdown();
+      throw err;
+    });
+  const close = async () => {
+    await browser.close();
+    await server.shutdown();
+  };
+  const page = await browser.newPage();
+  await page.goto(server.url);
+  await page.waitForSelector("li.card");
+  return { page, close };
+}
+
 Deno.test({
   name: "labelling page: rank, save, reload, count, skip and undo in a real browser",
   ignore: !hasChromium,
@@ -109,14 +127,8 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     const path = `${dir}/human.jsonl`;
-    const server = startLabelServer(new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint: "checkpoints/sft" }), {
-      port: 0,
-    });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    const { page, close } = await openLabelPage(path, "checkpoints/sft");
     try {
-      const page = await browser.newPage();
-      await page.goto(server.url);
-      await page.waitForSelector("li.card");
       assert.ok(await page.isDisabled("li.card:nth-child(1) button.tie"), "the top card has nothing above to tie with");
       await page.click("li.card:nth-child(3) button.tie"); // 丙答 as good as 乙答
       assert.deepEqual(await page.$$eval("li.card b", (els) => els.map((e) => e.textContent)), ["1.", "2.", "2."]);
@@ -133,8 +145,7 @@ Deno.test({
       assert.deepEqual(await page.$$eval("li.card b", (els) => els.map((e) => e.textContent)), ["1.", "1."]);
       assert.match(await page.textContent("p.hint") ?? "", /tied pair trains nothing/);
     } finally {
-      await browser.close();
-      await server.shutdown();
+      await close();
       await Deno.remove(dir, { recursive: true });
     }
   },
@@ -156,22 +167,15 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const sftDir = new URL("./fixtures/uer-tiny", import.meta.url).pathname; // a tiny model in the book's layout, as the "SFT model"
     const path = `${dir}/poetry-zh-human.jsonl`;
-    const server = startLabelServer(new LabelSession(ITEMS, { labelsPath: path, labeler: "李老师", checkpoint: "checkpoints/sft@test" }), {
-      port: 0,
-    });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    const { page, close } = await openLabelPage(path, "checkpoints/sft@test");
     try {
-      const page = await browser.newPage();
-      await page.goto(server.url);
-      await page.waitForSelector("li.card");
       await page.click("#save"); // the first list as shown
       await page.waitForFunction(`${textOf("#status")}.includes("已保存 1 条")`);
       await page.click("li.card:nth-child(1) button.down"); // the second list: 二 above 一
       await page.click("#save");
       await page.waitForFunction(`${textOf("#status")}.includes("已保存 2 条")`);
     } finally {
-      await browser.close();
-      await server.shutdown();
+      await close();
     }
     const sft = await loadPretrained(sftDir);
     try {
