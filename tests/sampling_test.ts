@@ -80,6 +80,7 @@ Deno.test("sampleToken() never draws a suppressed id; its log-prob is the renorm
 
 Deno.test("sampling options are validated with the field named", () => {
   assert.throws(() => sampleToken(logits, { temperature: 0 }, gridRng(1)), /temperature/);
+  assert.throws(() => sampleToken(logits, { suppressIds: [-1] }, gridRng(1)), /suppressIds/);
 });
 
 /** The definition, written the slow way: sort everything, softmax, cut, renormalise. */

@@ -38,6 +38,8 @@ export function checkSamplingOptions(options: SamplingOptions): void {
   if (!(temperature > 0)) throw new Error(`sampling.temperature: expected > 0, got ${temperature}`);
   if (!Number.isInteger(topK) || topK < 0) throw new Error(`sampling.topK: expected an integer ≥ 0, got ${topK}`);
   if (!(topP > 0 && topP <= 1)) throw new Error(`sampling.topP: expected a number in (0, 1], got ${topP}`);
+  const bad = (options.suppressIds ?? []).find((id) => !Number.isInteger(id) || id < 0);
+  if (bad !== undefined) throw new Error(`sampling.suppressIds: expected token ids (integers ≥ 0), got ${bad}`);
 }
 
 /**
