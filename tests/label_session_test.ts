@@ -49,6 +49,7 @@ Deno.test("LabelSession: ties and 'all bad' are saved as ranks; the reward model
     await session.rank([1, 0], { ranks: [1, 2] });
     assert.equal((await loadLabels(path))[1].ranks, undefined);
     await assert.rejects(() => session.back().then(() => session.rank([0, 1], { ranks: [2, 2] })), RankingError);
+    await assert.rejects(() => session.rank([0, 1], { ranks: [1] }), RankingError); // one rank short: refused, not read as strict
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -74,9 +75,11 @@ Deno.test("label server: JSON API on 127.0.0.1 with clear errors", async () => {
     const badRanks = await post("api/rank", JSON.stringify({ order: [0, 1, 2], index: 0, ranks: [1, 3, 3] }));
     assert.equal(badRanks.status, 409);
     assert.match((await badRanks.json()).error, /"ranks" must give each response its rank/);
-    const notRanks = await post("api/rank", JSON.stringify({ order: [0, 1, 2], index: 0, ranks: "1,2,2" }));
-    assert.equal(notRanks.status, 400);
-    await notRanks.body?.cancel();
+    for (const ranks of ["1,2,2", [1, 2]]) {
+      const notRanks = await post("api/rank", JSON.stringify({ order: [0, 1, 2], index: 0, ranks }));
+      assert.equal(notRanks.status, 400);
+      await notRanks.body?.cancel();
+    }
     const bad = await post("api/rank", "nope");
     assert.equal(bad.status, 400);
     await bad.body?.cancel();

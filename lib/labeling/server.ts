@@ -101,8 +101,8 @@ function rankRequest(body: unknown): { order: number[]; index: number; ranks?: n
   if (typeof body !== "object" || body === null || Array.isArray(body)) return `the body must be a JSON object; ${usage}`;
   const { order, index, ranks } = body as { order?: unknown; index?: unknown; ranks?: unknown };
   if (!Array.isArray(order)) return `field "order" must be a list of response indices; ${usage}`;
-  if (ranks !== undefined && !(Array.isArray(ranks) && ranks.every((r) => Number.isSafeInteger(r)))) {
-    return `field "ranks" must be a list of integers, the rank of each response in "order" (1 = best); ${usage}`;
+  if (ranks !== undefined && !(Array.isArray(ranks) && ranks.length === order.length && ranks.every((r) => Number.isSafeInteger(r)))) {
+    return `field "ranks" must be a list of integers, the rank of each response in "order" (1 = best), one per response; ${usage}`;
   }
   if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) {
     const got = JSON.stringify(index) ?? "nothing";

@@ -178,7 +178,7 @@ export class LabelSession {
         }); to say two are equally good, mark a tie (ranks) instead`,
       );
     }
-    const strict = ranks === undefined || ranks.every((r, i) => r === i + 1);
+    const strict = ranks === undefined || (ranks.length === K && ranks.every((r, i) => r === i + 1));
     const record: RankRecord = {
       prompt_id: item.prompt_id,
       prompt: item.prompt,
