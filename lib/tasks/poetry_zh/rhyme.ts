@@ -55,8 +55,17 @@ const CLASS_OF_FINAL: Record<string, string> = {
   ueng: "eng",
 };
 
-/** The rhyme classes of a character (several for characters with several readings). */
-function rhymeClasses(char: string): Set<string> {
+/**
+ * The rhyme classes of a character (several for characters with several readings; none for a character
+ * pinyin-pro has no reading for).
+ *
+ * @example
+ * ```ts
+ * import { rhymeClasses } from "./rhyme.ts";
+ * rhymeClasses("霜"); // Set { "ang" }: shuang, whose final uang rhymes with ang
+ * ```
+ */
+export function rhymeClasses(char: string): Set<string> {
   const finals = pinyin(char, { pattern: "final", toneType: "none", multiple: true, type: "array" }) as string[];
   const classes = new Set<string>();
   for (const f of finals) {
