@@ -209,6 +209,16 @@ export interface SaveOptions {
   /** More `__metadata__` strings for model.safetensors, beside `format: "pt"`. @default {} */
   readonly metadata?: Readonly<Record<string, string>>;
   /**
+   * Fields written over the GPT-2 fields of config.json, e.g. another `architectures` and `num_labels` for a
+   * model with a classification head, or `pad_token_id`. @default {}
+   */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /**
+   * More float32 tensors for model.safetensors, by their full stored name (a head such as `score.weight`);
+   * a name of the GPT-2 body (`transformer.…`) is refused. @default {}
+   */
+  readonly extraTensors?: Readonly<Record<string, { readonly shape: readonly number[]; readonly data: Float32Array }>>;
+  /**
    * More files for the same directory (tokenizer, optimiser state…), by plain
    * file name, written in the same atomic swap. They may not replace
    * config.json or model.safetensors. @default {}
@@ -246,13 +256,17 @@ export async function saveGPT2Weights(model: GPT2Model, dir: string, options: Sa
   for (const name of Object.keys(options.extraFiles ?? {})) {
     if (name === CONFIG || name === WEIGHTS) throw new Error(`saveGPT2Weights: extraFiles may not replace ${name}`);
   }
-  const weights = await serializeGPT2Weights(model, options.metadata);
-  const configText = JSON.stringify(gpt2ConfigToHF(model.config, options), null, 2) + "\n";
+  const weights = await serializeGPT2Weights(model, options.metadata, options.extraTensors);
+  const configText = JSON.stringify({ ...gpt2ConfigToHF(model.config, options), ...options.config }, null, 2) + "\n";
   await writeDirectoryAtomic(dir, { [CONFIG]: configText, [WEIGHTS]: weights, ...options.extraFiles });
 }
 
 /** model.safetensors' bytes as HF writes them: F32, `transformer.`-prefixed names, no tied lm_head, metadata `{"format": "pt"}`. */
-async function serializeGPT2Weights(model: GPT2Model, metadata: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
+async function serializeGPT2Weights(
+  model: GPT2Model,
+  metadata: Readonly<Record<string, string>> = {},
+  extraTensors: SaveOptions["extraTensors"] = {},
+): Promise<Uint8Array> {
   const expected = gpt2ParamShapes(model.config);
   for (const name of Object.keys(model.params)) {
     if (!expected.has(name)) {
@@ -268,6 +282,18 @@ async function serializeGPT2Weights(model: GPT2Model, metadata: Readonly<Record<
     }
     if (v.dtype !== "float32") throw new Error(`saveGPT2Weights: parameter "${name}": expected float32, found ${v.dtype}`);
     tensors.set(PREFIX + name, { dtype: "F32", shape, data: (await v.data()) as Float32Array });
+  }
+  for (const [name, t] of Object.entries(extraTensors)) {
+    if (name.startsWith(PREFIX) || tensors.has(name)) {
+      throw new Error(`saveGPT2Weights: extra tensor "${name}" would replace a GPT-2 weight`);
+    }
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== size) {
+      throw new Error(
+        `saveGPT2Weights: extra tensor "${name}": shape [${t.shape.join(", ")}] needs ${size} values, found ${t.data.length}`,
+      );
+    }
+    tensors.set(name, { dtype: "F32", shape: [...t.shape], data: t.data });
   }
   return serializeSafetensors(tensors, { ...metadata, format: "pt" });
 }
