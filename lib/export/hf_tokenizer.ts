@@ -3,7 +3,7 @@
  * so that TRL, OpenRLHF and verl encode, decode and apply the chat template
  * exactly as this project does:
  *
- * - `tokenizer.json` (a `tokenizers` fast tokenizer): a WordLevel model over the
+ * - `tokenizer.json` (a `tokenizers` fast tokenizer): a WordPiece model over the
  *   character vocabulary, every code point split off on its own
  *   (`Split` on `[\s\S]`, isolated), the special tokens (`[PAD]`, `<|user|>`, …)
  *   as added tokens matched whole, and a `Fuse` decoder so that decoding joins
@@ -20,7 +20,7 @@
  * - `vocab.txt`: the vocabulary as this project (and BertTokenizer) reads it.
  *
  * Formats: tokenizers' JSON serialisation (https://huggingface.co/docs/tokenizers/api/pre-tokenizers,
- * `Split`, `decoders.Fuse`, `models.WordLevel`); transformers renders `chat_template` with Jinja2 in a
+ * `Split`, `decoders.Fuse`, `models.WordPiece`); transformers renders `chat_template` with Jinja2 in a
  * sandboxed environment with `trim_blocks` and `lstrip_blocks` (src/transformers/utils/chat_template_utils.py,
  * `_compile_jinja_template`), which the template below does not depend on: it has no text outside its tags.
  */
@@ -98,7 +98,14 @@ function tokenizerJson(tokenizer: CharVocabTokenizer): Record<string, unknown> {
     pre_tokenizer: { type: "Split", pattern: { Regex: "[\\s\\S]" }, behavior: "Isolated", invert: false },
     post_processor: null, // no BOS/EOS added: our encodeChat adds none either
     decoder: { type: "Fuse" },
-    model: { type: "WordLevel", vocab: Object.fromEntries(tokenizer.tokens.map((t, id) => [t, id])), unk_token: "[UNK]" },
+    // WordPiece over one-character pieces is a plain lookup (the piece, or [UNK]); BERT-Chinese uses the same model.
+    model: {
+      type: "WordPiece",
+      unk_token: "[UNK]",
+      continuing_subword_prefix: "##",
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(tokenizer.tokens.map((t, id) => [t, id])),
+    },
   };
 }
 
