@@ -160,6 +160,12 @@ export { DPO_DEFAULTS, type DpoConfig, type DpoHistory, encodePairs, trainDpo } 
 export { DPO_STAGE_DEFAULTS, DPO_STAGE_QUICK, type DpoStageOptions } from "./pipeline/dpo_stage.ts";
 export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo/preference_pairs.ts";
 export { exportPreferencePairs } from "./dpo/export_pairs.ts";
+export { type BundleManifest, exportBundle, type ExportBundleOptions } from "./export/export_bundle.ts";
+export { type ExportedRewardHead, exportPolicy, exportRewardModel, type RewardHeadLayout } from "./export/hf_models.ts";
+export { hfTokenizerFiles } from "./export/hf_tokenizer.ts";
+export { goldScorerPython, type GoldScorerPythonOptions } from "./export/gold_scorer_py.ts";
+export { readVerlParquet, verlParquet, type VerlRow } from "./export/verl_parquet.ts";
+export type { Engine } from "./export/engine_commands.ts";
 export { groupAdvantages, type GroupMethod } from "./group/group_advantages.ts";
 export { GROUP_BETA, GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./group/group_step.ts";
 export {

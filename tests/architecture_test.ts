@@ -19,7 +19,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["train"], // one gradient step, the training loop
   ["rollout"], // sampling answers, scoring them under policy and reference, log-probs, KL estimators
   ["reward", "ppo", "group", "dpo"], // the reward model; the methods: PPO, RLOO/GRPO, DPO
-  ["eval", "chat", "labeling", "charts", "bench"], // tools built on them
+  ["eval", "chat", "labeling", "charts", "bench", "export"], // tools built on them (export: a run for TRL, OpenRLHF, verl)
   ["pipeline"], // the stages of deno task rlhf
   ["frontier"], // the methods compared at equal KL: sweeps, points, envelopes
   ["report"], // the report of a run

@@ -40,7 +40,8 @@ function literal(text: string): string {
  *
  * @example
  * ```ts
- * import { CHAR_CHAT_TEMPLATE, jinjaChatTemplate } from "rlhf";
+ * import { jinjaChatTemplate } from "./hf_tokenizer.ts";
+ * import { CHAR_CHAT_TEMPLATE } from "../tokenizer/chat_template.ts";
  * jinjaChatTemplate(CHAR_CHAT_TEMPLATE).includes("<|assistant|>"); // true: what tokenizer_config.json's chat_template holds
  * ```
  */
