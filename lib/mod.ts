@@ -166,6 +166,14 @@ export { hfTokenizerFiles } from "./export/hf_tokenizer.ts";
 export { goldScorerPython, type GoldScorerPythonOptions } from "./export/gold_scorer_py.ts";
 export { readVerlParquet, verlParquet, type VerlRow } from "./export/verl_parquet.ts";
 export type { Engine } from "./export/engine_commands.ts";
+export {
+  type EvaluationBase,
+  loadPolicyFor,
+  POLICY_ROWS_DEFAULTS,
+  type PolicyRow,
+  policyRows,
+  type PolicyRowsConfig,
+} from "./pipeline/policy_rows.ts";
 export { groupAdvantages, type GroupMethod } from "./group/group_advantages.ts";
 export { GROUP_BETA, GROUP_DEFAULTS, type GroupConfig, groupIteration, type GroupStats } from "./group/group_step.ts";
 export {
