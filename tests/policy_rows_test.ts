@@ -3,7 +3,10 @@
  * GPT2LMHeadModel directory of the bundle) loads back and gets the same row
  * as the checkpoint it came from; SFT against itself has KL 0 and no gain;
  * another policy gets its own row; a policy of another vocabulary is refused
- * by name; `deno task evaluate` refuses bad input in one line.
+ * by name; a directory saved as an engine saves a trained policy (bfloat16,
+ * `lm_head.weight`, no vocab.txt; reference/engine_like_save.py) reads back
+ * with PyTorch's logits and gets a row; `deno task evaluate` refuses bad
+ * input in one line.
  */
 import { initBackend } from "../lib/backend.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
@@ -16,8 +19,14 @@ import { poetryTask } from "../lib/tasks/poetry_zh/task.ts";
 import { loadValenceList } from "../lib/tasks/poetry_zh/mood.ts";
 import type { Poem } from "../lib/corpus/poems.ts";
 import { exportPolicy } from "../lib/export/hf_models.ts";
-import { policyRows } from "../lib/pipeline/policy_rows.ts";
-import { assert, runScript, withTempDir } from "./helpers.ts";
+import { loadPolicyFor, policyRows } from "../lib/pipeline/policy_rows.ts";
+import { torchAvailable } from "../lib/bench/torch_reference.ts";
+import { logits } from "../lib/gpt2/forward.ts";
+import { encodePrompt } from "../lib/tokenizer/chat_template.ts";
+import { tf } from "../lib/tf.ts";
+import { assert, maxAbsDiff, runScript, withTempDir } from "./helpers.ts";
+
+const hasTorch = await torchAvailable();
 
 const poems: Poem[] = Array.from({ length: 6 }, (_, i) => ({
   id: `p${i}`,
@@ -66,6 +75,52 @@ Deno.test("an exported policy loads back with the same held-out row as its check
     disposeGPT2(other);
     disposeGPT2(sft);
   }
+});
+
+Deno.test({
+  name: "a policy saved as an engine saves one (bfloat16, lm_head.weight, no vocab.txt) reads back exactly and gets a row",
+  ignore: !hasTorch,
+  fn: async () => {
+    await initBackend({ quiet: true });
+    const task = poetryTask(poems, { valence: await loadValenceList() });
+    const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
+    const config = resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 128, n_embd: 16, n_layer: 1, n_head: 2 });
+    const sft = createGPT2(config, { seed: 1 });
+    const rm = createRewardModel(sft, { seed: 3 });
+    try {
+      await withTempDir(async (dir) => {
+        await exportPolicy(sft, tokenizer, `${dir}/bundle/models/sft`);
+        const rows = task.prompts("heldout", 0).map((p) => encodePrompt(p.messages, tokenizer));
+        const script = new URL("../reference/engine_like_save.py", import.meta.url).pathname;
+        const out = await new Deno.Command("/usr/bin/python3", {
+          args: [script, `${dir}/bundle/models/sft`, `${dir}/out/grpo`, "5", JSON.stringify(rows)],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+        const torchLogits = JSON.parse(new TextDecoder().decode(out.stdout)).logits as number[][];
+        const base = { task, sft, tokenizer, rm };
+        const policy = await loadPolicyFor(`${dir}/out/grpo`, base);
+        try {
+          let worst = 0;
+          for (const [i, row] of rows.entries()) {
+            const ours = tf.tidy(() => logits(policy, tf.tensor2d([row], undefined, "int32")));
+            worst = Math.max(worst, maxAbsDiff(await ours.data(), torchLogits[i]));
+            ours.dispose();
+          }
+          assert.ok(worst <= 1e-4, `logits differ by ${worst}`);
+        } finally {
+          disposeGPT2(policy);
+        }
+        const [, grpo] = await policyRows(base, [`${dir}/out/grpo`], { requests: 4, answers: 1 });
+        assert.equal(grpo.name, "grpo");
+        assert.ok(grpo.kl > 0.01, `the moved policy drifts from SFT: KL ${grpo.kl}`);
+      });
+    } finally {
+      disposeRewardModel(rm);
+      disposeGPT2(sft);
+    }
+  },
 });
 
 Deno.test("deno task evaluate: bad input ends in one line naming the flag, exit status 2", async () => {
