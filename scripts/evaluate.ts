@@ -14,6 +14,7 @@ import { POLICY_ROWS_DEFAULTS, type PolicyRow, policyRows } from "../lib/pipelin
 import { formatDifference } from "../lib/eval/paired_difference.ts";
 import { writeJsonAtomic } from "../lib/checkpoint/atomic.ts";
 import { pathExists } from "../lib/fs.ts";
+import { checkpointDirs } from "../lib/pipeline/checkpoint_dirs.ts";
 
 const { values } = parseCommand({
   command: "deno task evaluate",
@@ -32,6 +33,7 @@ const { values } = parseCommand({
     },
     answers: { type: "string", default: String(POLICY_ROWS_DEFAULTS.answers), value: "N", help: "answers per request", range: [1, 64] },
     out: { type: "string", value: "FILE", help: "also write the rows as JSON here" },
+    quick: { type: "boolean", default: false, help: "measure with the SFT model and reward model of deno task rlhf --quick" },
   },
   examples: [
     "deno task evaluate --policy checkpoints/ppo,checkpoints/dpo",
@@ -44,10 +46,9 @@ for (const dir of dirs) {
   if (!(await pathExists(`${dir}/config.json`))) usageError(`--policy ${dir}: no config.json (expected a GPT-2 directory)`);
 }
 const root = values.checkpoints as string;
-for (const stage of ["sft", "rm"]) {
-  if (!(await pathExists(`${root}/${stage}/config.json`))) {
-    usageError(`--checkpoints ${root}: no ${stage} checkpoint; run deno task rlhf first`);
-  }
+const stages = checkpointDirs(root, { quick: values.quick as boolean });
+for (const dir of [stages.sft, stages.rm]) {
+  if (!(await pathExists(`${dir}/config.json`))) usageError(`--checkpoints ${root}: no ${dir}/config.json; run deno task rlhf first`);
 }
 if (!Object.hasOwn(TASKS, values.task as string)) usageError(`--task ${values.task}: expected one of ${Object.keys(TASKS).join(", ")}`);
 if (values.out) refuseOutputOverInput({ flag: "out", path: values.out as string }, dirs.map((d) => ({ flag: "policy", path: d })));
@@ -70,13 +71,15 @@ function print(rows: readonly PolicyRow[]): void {
 
 await runMain(async () => {
   await initBackend();
-  const sft = await loadPretrained(`${root}/sft`);
-  if (!sft.tokenizer) throw new Error(`${root}/sft: no tokenizer files`);
-  const rm = await loadRewardModel(`${root}/rm`);
+  const sft = await loadPretrained(stages.sft);
+  if (!sft.tokenizer) throw new Error(`${stages.sft}: no tokenizer files`);
+  const rm = await loadRewardModel(stages.rm);
   const task = await loadTask(values.task as string);
   const requests = positiveIntFlag(values, "requests")!;
   const answers = positiveIntFlag(values, "answers")!;
-  console.log(`held-out view: ${requests} requests × ${answers} answers of ${task.name}; SFT and reward model from ${root}/`);
+  console.log(
+    `held-out view: ${requests} requests × ${answers} answers of ${task.name}; SFT model ${stages.sft}, reward model ${stages.rm}`,
+  );
   const rows = await policyRows({ task, sft, tokenizer: sft.tokenizer, rm }, dirs, { requests, answers });
   print(rows);
   if (values.out) {

@@ -12,6 +12,7 @@ import { loadValenceList } from "../lib/tasks/poetry_zh/mood.ts";
 import type { PoetryPreference } from "../lib/tasks/poetry_zh/task.ts";
 import { pathExists, readJsonFile } from "../lib/fs.ts";
 import { initBackend } from "../lib/backend.ts";
+import { checkpointDirs } from "../lib/pipeline/checkpoint_dirs.ts";
 
 const ENGINES: Readonly<Record<string, readonly Engine[]>> = Object.freeze({
   trl: ["trl"],
@@ -36,8 +37,9 @@ const { values, positionals } = parseCommand({
       help: "rank lists to export, comma-separated (default: the files the reward model was fitted on, from rm/reward.json)",
     },
     task: { type: "string", default: DEFAULT_TASK, value: "NAME", help: `the run's task: ${Object.keys(TASKS).join(" | ")}` },
+    quick: { type: "boolean", default: false, help: "the checkpoints of deno task rlhf --quick (sft-quick/, rm-quick/, ppo-quick/)" },
   },
-  examples: ["deno task export bundle/", "deno task export --for verl --checkpoints checkpoints bundle-verl/"],
+  examples: ["deno task export bundle/", "deno task export --for verl bundle-verl/", "deno task export --quick bundle-quick/"],
 });
 if (positionals.length !== 1) usageError(`expected one output directory OUT, got ${positionals.length}`);
 const out = positionals[0].replace(/\/+$/, "");
@@ -47,7 +49,7 @@ const taskName = values.task as string;
 if (!Object.hasOwn(PREFERENCE, taskName)) usageError(`--task ${taskName}: expected one of ${Object.keys(PREFERENCE).join(", ")}`);
 if (await pathExists(out)) usageError(`OUT ${out}: exists already; give a new directory`);
 const root = values.checkpoints as string;
-const dirs = { sft: `${root}/sft`, rm: `${root}/rm`, ppo: `${root}/ppo` };
+const dirs = checkpointDirs(root, { quick: values.quick as boolean });
 for (const [stage, dir] of [["sft", dirs.sft], ["rm", dirs.rm]] as const) {
   if (!(await pathExists(`${dir}/config.json`))) {
     usageError(`--checkpoints ${root}: no ${stage} checkpoint (${dir}/config.json); run deno task rlhf first`);
