@@ -11,30 +11,12 @@ back exactly. Needs only PyTorch.
 import json
 import os
 import shutil
-import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from gpt2_ref import forward, load_pretrained  # noqa: E402
-
-
-def save_bf16(path, tensors):
-    """safetensors with BF16 tensors (the top 16 bits of each float32), names sorted."""
-    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
-    for name in sorted(tensors):
-        raw = tensors[name].contiguous().to(torch.bfloat16).view(torch.int16).numpy().tobytes()
-        header[name] = {"dtype": "BF16", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":"))
-    text += " " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text.encode())
-        for b in blobs:
-            f.write(b)
+from gpt2_ref import forward, load_pretrained, save_safetensors  # noqa: E402
 
 
 def main():
@@ -45,7 +27,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     tensors = {"transformer." + n: t for n, t in moved.items()}
     tensors["lm_head.weight"] = moved["wte.weight"]
-    save_bf16(f"{out}/model.safetensors", tensors)
+    save_safetensors(f"{out}/model.safetensors", {n: t.to(torch.bfloat16) for n, t in tensors.items()}, {"format": "pt"})
     with open(f"{out}/config.json", "w") as f:
         json.dump({**cfg, "torch_dtype": "bfloat16", "transformers_version": "4.57.0"}, f, indent=2)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"):

@@ -105,7 +105,14 @@ def loss_fn(logits, targets):
 
 # --- safetensors, by hand (8-byte header length, JSON header, raw little-endian bytes) ---
 
-_DTYPES = {torch.float32: ("F32", "<f4"), torch.int32: ("I32", "<i4")}
+_DTYPES = {torch.float32: ("F32", "<f4"), torch.int32: ("I32", "<i4"), torch.bfloat16: ("BF16", None)}
+
+
+def _raw_bytes(t):
+    """Little-endian bytes of a tensor; bfloat16 (which numpy lacks) as its 16-bit patterns."""
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().astype("<i2").tobytes()
+    return t.numpy().astype(_DTYPES[t.dtype][1]).tobytes()
 
 
 def save_safetensors(path, tensors, metadata=None):
@@ -116,7 +123,7 @@ def save_safetensors(path, tensors, metadata=None):
     for name in sorted(tensors):
         t = tensors[name].detach().contiguous()
         dtype, _ = _DTYPES[t.dtype]
-        raw = t.numpy().astype(_DTYPES[t.dtype][1]).tobytes()
+        raw = _raw_bytes(t)
         header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
         blobs.append(raw)
         offset += len(raw)

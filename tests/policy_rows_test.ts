@@ -38,20 +38,27 @@ const poems: Poem[] = Array.from({ length: 6 }, (_, i) => ({
   split: i < 2 ? "train" : "heldout",
 }));
 
-Deno.test("an exported policy loads back with the same held-out row as its checkpoint", async () => {
+/** A tiny run to measure against: the task, its tokenizer, an SFT model and a reward model (free them with `dispose`). */
+async function tinyBase() {
   await initBackend({ quiet: true });
   const task = poetryTask(poems, { valence: await loadValenceList() });
   const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
   const config = resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 128, n_embd: 16, n_layer: 1, n_head: 2 });
   const sft = createGPT2(config, { seed: 1 });
-  const other = createGPT2(config, { seed: 2 });
   const rm = createRewardModel(sft, { seed: 3 });
+  const dispose = () => (disposeRewardModel(rm), disposeGPT2(sft));
+  return { base: { task, sft, tokenizer, rm }, config, dispose };
+}
+
+Deno.test("an exported policy loads back with the same held-out row as its checkpoint", async () => {
+  const { base, config, dispose } = await tinyBase();
+  const { sft, tokenizer } = base;
+  const other = createGPT2(config, { seed: 2 });
   try {
     await withTempDir(async (dir) => {
       await savePretrained({ ...sft, tokenizer }, `${dir}/sft`);
       await exportPolicy(sft, tokenizer, `${dir}/bundle/models/sft`);
       await savePretrained({ ...other, tokenizer }, `${dir}/other`);
-      const base = { task, sft, tokenizer, rm };
       const rows = await policyRows(base, [`${dir}/sft`, `${dir}/bundle/models/sft`, `${dir}/other`], { requests: 4, answers: 1 });
       assert.deepEqual(rows.map((r) => r.name), ["SFT", "sft", "sft", "other"]);
       const [sftRow, checkpoint, exported, otherRow] = rows;
@@ -71,9 +78,8 @@ Deno.test("an exported policy loads back with the same held-out row as its check
       await assert.rejects(() => policyRows(base, [`${dir}/smaller`], { requests: 2, answers: 1 }), /smaller: vocabulary of \d+ ids/);
     });
   } finally {
-    disposeRewardModel(rm);
     disposeGPT2(other);
-    disposeGPT2(sft);
+    dispose();
   }
 });
 
@@ -81,12 +87,8 @@ Deno.test({
   name: "a policy saved as an engine saves one (bfloat16, lm_head.weight, no vocab.txt) reads back exactly and gets a row",
   ignore: !hasTorch,
   fn: async () => {
-    await initBackend({ quiet: true });
-    const task = poetryTask(poems, { valence: await loadValenceList() });
-    const tokenizer = buildCharVocab(task.vocabularyTexts(), { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
-    const config = resolveGPT2Config({ vocab_size: tokenizer.vocabSize, n_positions: 128, n_embd: 16, n_layer: 1, n_head: 2 });
-    const sft = createGPT2(config, { seed: 1 });
-    const rm = createRewardModel(sft, { seed: 3 });
+    const { base, dispose } = await tinyBase();
+    const { task, sft, tokenizer } = base;
     try {
       await withTempDir(async (dir) => {
         await exportPolicy(sft, tokenizer, `${dir}/bundle/models/sft`);
@@ -99,7 +101,6 @@ Deno.test({
         }).output();
         assert.ok(out.success, new TextDecoder().decode(out.stderr));
         const torchLogits = JSON.parse(new TextDecoder().decode(out.stdout)).logits as number[][];
-        const base = { task, sft, tokenizer, rm };
         const policy = await loadPolicyFor(`${dir}/out/grpo`, base);
         try {
           let worst = 0;
@@ -117,8 +118,7 @@ Deno.test({
         assert.ok(grpo.kl > 0.01, `the moved policy drifts from SFT: KL ${grpo.kl}`);
       });
     } finally {
-      disposeRewardModel(rm);
-      disposeGPT2(sft);
+      dispose();
     }
   },
 });
