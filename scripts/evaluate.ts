@@ -34,14 +34,20 @@ const { values } = parseCommand({
     answers: { type: "string", default: String(POLICY_ROWS_DEFAULTS.answers), value: "N", help: "answers per request", range: [1, 64] },
     out: { type: "string", value: "FILE", help: "also write the rows as JSON here" },
     quick: { type: "boolean", default: false, help: "measure with the SFT model and reward model of deno task rlhf --quick" },
+    "beside-run": {
+      type: "boolean",
+      default: false,
+      help: "also evaluate the run's own PPO, DPO, RLOO and GRPO checkpoints (those that exist), on the same view",
+    },
   },
   examples: [
     "deno task evaluate --policy checkpoints/ppo,checkpoints/dpo",
     "deno task evaluate --policy bundle/out/trl-grpo --out grpo.json",
+    "deno task evaluate --policy bundle/out/trl-grpo --beside-run   # beside the run's PPO, DPO, RLOO, GRPO",
   ],
 });
 const dirs = ((values.policy as string | undefined) ?? "").split(",").filter(Boolean);
-if (dirs.length === 0) usageError("--policy: expected one or more policy directories");
+if (dirs.length === 0 && !values["beside-run"]) usageError("--policy: expected one or more policy directories (or --beside-run)");
 for (const dir of dirs) {
   if (!(await pathExists(`${dir}/config.json`))) usageError(`--policy ${dir}: no config.json (expected a GPT-2 directory)`);
 }
@@ -49,6 +55,12 @@ const root = values.checkpoints as string;
 const stages = checkpointDirs(root, { quick: values.quick as boolean });
 for (const dir of [stages.sft, stages.rm]) {
   if (!(await pathExists(`${dir}/config.json`))) usageError(`--checkpoints ${root}: no ${dir}/config.json; run deno task rlhf first`);
+}
+if (values["beside-run"]) {
+  const own: string[] = [];
+  for (const dir of [stages.ppo, stages.dpo, stages.rloo, stages.grpo]) if (await pathExists(`${dir}/config.json`)) own.push(dir);
+  dirs.unshift(...own);
+  if (dirs.length === 0) usageError(`--beside-run: ${root} has no PPO, DPO, RLOO or GRPO checkpoint, and no --policy was given`);
 }
 if (!Object.hasOwn(TASKS, values.task as string)) usageError(`--task ${values.task}: expected one of ${Object.keys(TASKS).join(", ")}`);
 if (values.out) refuseOutputOverInput({ flag: "out", path: values.out as string }, dirs.map((d) => ({ flag: "policy", path: d })));
