@@ -151,7 +151,7 @@ export function bundleReadme(facts: BundleFacts): string {
     "files beside it if the engine did not) is evaluated on the same held-out requests as the project's own methods:",
     "",
     "```bash",
-    "deno task evaluate --policy out/trl-grpo",
+    "deno task evaluate --policy out/trl-grpo --beside-run   # beside the run's own PPO, DPO, RLOO, GRPO",
     "```",
     "",
   ].join("\n");
