@@ -19,6 +19,8 @@ const SCRIPTS = [
   "convert",
   "notebooks",
   "frontier",
+  "export",
+  "evaluate",
 ];
 
 const run = runScript;
