@@ -22,6 +22,7 @@ import type { Poem } from "../lib/corpus/poems.ts";
 import { exportBundle } from "../lib/export/export_bundle.ts";
 import { readVerlParquet } from "../lib/export/verl_parquet.ts";
 import { commandFlags, ENGINE_FLAGS, engineCommands } from "../lib/export/engine_commands.ts";
+import { bundleReadme } from "../lib/export/bundle_readme.ts";
 import { assert, runScript, withTempDir } from "./helpers.ts";
 
 const LINES = ["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"];
@@ -101,6 +102,38 @@ Deno.test("every command of the bundle's README uses only flags its engine decla
   for (const command of engineCommands(["trl", "openrlhf", "verl"], { positions: 128 })) {
     for (const flag of commandFlags(command)) assert.ok(ENGINE_FLAGS[command.engine].includes(flag), `${command.engine}: ${flag}`);
   }
+  // The same read off the README text itself: each engine's bash blocks, flag by flag.
+  const readme = bundleReadme({
+    engines: ["trl", "openrlhf", "verl"],
+    task: "poetry-zh",
+    preference: "bright beats sorrowful",
+    parameters: 1_000_000,
+    positions: 128,
+    hasPpo: true,
+    pairs: 10,
+    trainPrompts: 5,
+    heldoutPrompts: 2,
+  });
+  const blocks = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1].replaceAll("\\\n", " "));
+  let checked = 0;
+  for (const block of blocks) {
+    const engine = block.startsWith("trl ")
+      ? "trl"
+      : block.includes("openrlhf.cli")
+      ? "openrlhf"
+      : block.includes("verl.trainer")
+      ? "verl"
+      : undefined;
+    if (!engine) continue;
+    const all = block.split(/\s+/).filter(Boolean);
+    const words = all.slice(engine === "trl" ? 2 : all.findIndex((w) => /openrlhf\.cli|verl\.trainer/.test(w)) + 1); // after the launcher
+    const flags = engine === "verl"
+      ? words.filter((w) => w.includes("=")).map((w) => w.split("=")[0])
+      : words.filter((w) => w.startsWith("--"));
+    for (const flag of flags) assert.ok(ENGINE_FLAGS[engine].includes(flag), `README, ${engine}: ${flag}`);
+    checked += flags.length;
+  }
+  assert.ok(blocks.length >= 9 && checked > 100, `${blocks.length} blocks, ${checked} flags`);
 });
 
 Deno.test("deno task export: bad input ends in one line naming the flag, exit status 2", async () => {
