@@ -21,12 +21,12 @@
  *
  * Formats: tokenizers' JSON serialisation (https://huggingface.co/docs/tokenizers/api/pre-tokenizers,
  * `Split`, `decoders.Fuse`, `models.WordPiece`); transformers renders `chat_template` with Jinja2 in a
- * sandboxed environment with `trim_blocks` and `lstrip_blocks` (src/transformers/utils/chat_template_utils.py,
- * `_compile_jinja_template`), which the template below does not depend on: it has no text outside its tags.
+ * sandboxed environment with `trim_blocks` and `lstrip_blocks` (`_compile_jinja_template`, in
+ * src/transformers/utils/chat_template_utils.py, earlier in tokenization_utils_base.py), which the template below
+ * does not depend on: it has no text outside its tags.
  */
-import { CharVocabTokenizer } from "../tokenizer/char_vocab.ts";
+import { CharVocabTokenizer, SPECIAL_TOKEN_PATTERN } from "../tokenizer/char_vocab.ts";
 import { type ChatTemplate, chatTemplateFor, endOfTurnId } from "../tokenizer/chat_template.ts";
-import { SPECIAL_TOKEN_PATTERN } from "../tokenizer/char_vocab.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 
 /** A Jinja string literal: JSON's escapes are the ones Jinja2 and transformers' jinja read. */
