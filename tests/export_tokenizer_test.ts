@@ -112,5 +112,12 @@ Deno.test({
     assert.ok(out.success, new TextDecoder().decode(out.stderr));
     const rendered = JSON.parse(new TextDecoder().decode(out.stdout)) as string[];
     jobs.forEach((job, i) => assert.equal(rendered[i], job.want, JSON.stringify(job.messages)));
+    // TRL and OpenRLHF cut an answer off the conversation by the rendered prompt's length: that prompt must be a prefix.
+    for (const { template, messages } of cases) {
+      for (const m of messages.filter((m) => m.at(-1)?.role === "assistant")) {
+        const prompt = renderChat(m.slice(0, -1), template, { addGenerationPrompt: true });
+        assert.ok(renderChat(m, template).startsWith(prompt), JSON.stringify(m));
+      }
+    }
   },
 });
