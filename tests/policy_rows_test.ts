@@ -8,6 +8,7 @@
  * with PyTorch's logits and gets a row; `deno task evaluate` refuses bad
  * input in one line.
  */
+import { basename } from "node:path";
 import { initBackend } from "../lib/backend.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
@@ -60,15 +61,15 @@ Deno.test("an exported policy loads back with the same held-out row as its check
       await exportPolicy(sft, tokenizer, `${dir}/bundle/models/sft`);
       await savePretrained({ ...other, tokenizer }, `${dir}/other`);
       const rows = await policyRows(base, [`${dir}/sft`, `${dir}/bundle/models/sft`, `${dir}/other`], { requests: 4, answers: 1 });
-      assert.deepEqual(rows.map((r) => r.name), ["SFT", "sft", "sft", "other"]);
+      assert.deepEqual(rows.map((r) => r.name), ["SFT", `${basename(dir)}/sft`, "models/sft", "other"]);
       const [sftRow, checkpoint, exported, otherRow] = rows;
       for (const r of [checkpoint, exported]) {
         assert.equal(r.kl, 0);
         assert.equal(r.gainOverSft.mean, 0);
         assert.equal(r.gold, sftRow.gold);
       }
-      const { dir: _a, ...a } = checkpoint;
-      const { dir: _b, ...b } = exported;
+      const { dir: _a, name: _na, ...a } = checkpoint;
+      const { dir: _b, name: _nb, ...b } = exported;
       assert.deepEqual(b, a);
       assert.ok(otherRow.kl > 0.1, `another policy drifts from SFT: KL ${otherRow.kl}`);
 

@@ -11,7 +11,7 @@
  * own tokenizer files, when it has ours (vocab.txt), must be the same
  * vocabulary, and its vocabulary size must be the SFT model's.
  */
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
 import { loadPretrained } from "../pretrained.ts";
@@ -104,6 +104,14 @@ function view(lm: GPT2Model, base: EvaluationBase, config: PolicyRowsConfig): Pr
   });
 }
 
+/** Each directory's name, with its parent's where two share one (checkpoints/ppo beside bundle/models/ppo). */
+function rowNames(dirs: readonly string[]): string[] {
+  const short = dirs.map((d) => basename(d.replace(/\/+$/, "")));
+  return short.map((name, i) =>
+    short.indexOf(name) === short.lastIndexOf(name) ? name : `${basename(dirname(dirs[i].replace(/\/+$/, "")))}/${name}`
+  );
+}
+
 function row(name: string, dir: string, e: PolicyEvaluation, sft: PolicyEvaluation, requests: number): PolicyRow {
   const perRequest = (v: PolicyEvaluation) => meanPerRequest(v.samples.map((s) => s.gold), requests);
   return {
@@ -145,10 +153,11 @@ export async function policyRows(
   const sized = { ...config, requests };
   const sftView = await view(base.sft, base, sized);
   const rows = [row("SFT", "", sftView, sftView, requests)];
-  for (const dir of dirs) {
+  const names = rowNames(dirs);
+  for (const [i, dir] of dirs.entries()) {
     const policy = await loadPolicyFor(dir, base);
     try {
-      rows.push(row(basename(dir.replace(/\/+$/, "")), dir, await view(policy, base, sized), sftView, requests));
+      rows.push(row(names[i], dir, await view(policy, base, sized), sftView, requests));
     } finally {
       disposeGPT2(policy);
     }
