@@ -129,6 +129,9 @@ export async function exportBundle(out: string, o: ExportBundleOptions): Promise
   try {
     const tokenizer = await loadTokenizer(o.sftDir);
     if (!tokenizer) throw new Error(`${o.sftDir}: no tokenizer files (vocab.txt)`);
+    if (tokenizer.kind !== "char-vocab") {
+      throw new Error(`${o.sftDir}: a ${tokenizer.kind} tokenizer; only character vocabularies (vocab.txt) are exported`);
+    }
     const { parameters, positions, rewardOffset } = await writeModels(tmp, o, tokenizer);
     const template = chatTemplateFor(tokenizer);
     const train = o.task.prompts("train", 0);
