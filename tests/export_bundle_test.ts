@@ -16,6 +16,7 @@ import type { RankRecord } from "../lib/reward/labels.ts";
 import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS } from "../lib/tokenizer/chat_template.ts";
 import { saveTokenizerFiles } from "../lib/tokenizer/io.ts";
+import { Gpt2BpeTokenizer } from "../lib/tokenizer/gpt2_bpe.ts";
 import { poetryTask } from "../lib/tasks/poetry_zh/task.ts";
 import { loadValenceList } from "../lib/tasks/poetry_zh/mood.ts";
 import type { Poem } from "../lib/corpus/poems.ts";
@@ -95,6 +96,17 @@ Deno.test("exportBundle writes what each engine reads; verl's parquet reads back
     const readme = await Deno.readTextFile(`${dir}/all/README.md`);
     for (const c of engineCommands(["trl", "openrlhf", "verl"], { positions: 128 })) assert.ok(readme.includes(c.lines[1]), c.title);
     await assert.rejects(() => exportBundle(`${dir}/all`, { ...base, engines: ["trl"] }), /exists already/);
+
+    // A run on GPT-2's BPE is refused up front, and leaves nothing behind.
+    const bpe = Gpt2BpeTokenizer.pruned(["床前明月光"]);
+    const model = createGPT2(resolveGPT2Config({ vocab_size: bpe.vocabSize, n_positions: 128, n_embd: 8, n_layer: 1, n_head: 2 }));
+    await savePretrained({ ...model, tokenizer: bpe }, `${dir}/ckpt/bpe`);
+    disposeGPT2(model);
+    await assert.rejects(
+      () => exportBundle(`${dir}/bpe-bundle`, { ...base, sftDir: `${dir}/ckpt/bpe`, engines: ["trl"] }),
+      /a gpt2-bpe tokenizer; only character vocabularies/,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["all", "ckpt", "verl"]);
   });
 });
 
