@@ -72,13 +72,17 @@ Deno.test("ties: rankingLoss() and rankingAccuracy() leave tied pairs out (naive
 
 Deno.test("SimulatedLabeler: exact at temperature 0, noisy but mostly right above it, seeded", () => {
   assert.deepEqual(new SimulatedLabeler({ temperature: 0 }).rank([0.2, 0.9, 0.5]), [1, 2, 0]);
+  // The noise is part of the name unless it is the pipeline's: rank lists of two noise levels never pass for each other.
+  assert.equal(new SimulatedLabeler({ seed: 1, preference: "mood" }).name, "simulated:mood:1");
+  assert.equal(new SimulatedLabeler({ temperature: 0.2, seed: 1, preference: "mood" }).name, "simulated:mood:1:noise0.2");
+  assert.notEqual(new SimulatedLabeler({ temperature: 0 }).name, new SimulatedLabeler({}).name);
   const a = new SimulatedLabeler({ temperature: 0.1, seed: 3 });
   const b = new SimulatedLabeler({ temperature: 0.1, seed: 3 });
   const orders = Array.from({ length: 400 }, () => a.rank([0.2, 0.9, 0.5]));
   assert.deepEqual(Array.from({ length: 400 }, () => b.rank([0.2, 0.9, 0.5])), orders);
   const firstIsBest = orders.filter((o) => o[0] === 1).length / orders.length;
   assert.ok(firstIsBest > 0.8 && firstIsBest < 1, `best first in ${firstIsBest}`);
-  assert.equal(a.name, "simulated:3");
+  assert.equal(a.name, "simulated:3:noise0.1");
 });
 
 Deno.test("SimulatedLabeler with a key: a list's ranking depends on (seed, key) only, not on what was ranked before", () => {

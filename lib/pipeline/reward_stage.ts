@@ -12,7 +12,7 @@ import type { Task } from "../tasks/types.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { collectRankings } from "../reward/collect.ts";
 import { appendLabels, loadLabels, rankListsFingerprint, type RankRecord, ranksOf, uniqueRankLists } from "../reward/labels.ts";
-import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
+import { DEFAULT_LABELER_TEMPERATURE, SimulatedLabeler } from "../reward/simulated_labeler.ts";
 import { createRewardModel, disposeRewardModel, fitNormalisation, normalisedReward, type RewardModel } from "../reward/reward_model.ts";
 import { loadRewardModel, rewardModelFiles } from "../reward/reward_checkpoint.ts";
 import { RunDirectory } from "../run/run_directory.ts";
@@ -70,7 +70,7 @@ export const REWARD_STAGE_DEFAULTS: Readonly<RewardStageOptions> = Object.freeze
   trainPrompts: 2400,
   heldoutPrompts: 200,
   k: 4,
-  labelerTemperature: 0.02,
+  labelerTemperature: DEFAULT_LABELER_TEMPERATURE,
   seed: 0,
   checkpointDir: "checkpoints/rm",
   train: {},

@@ -24,7 +24,7 @@ export interface RankRecord {
   readonly prompt: readonly ChatMessage[];
   /** The responses, best first. */
   readonly responses: readonly string[];
-  /** A person's name, or `simulated:<seed>` / `simulated:<preference>:<seed>`. */
+  /** A person's name, or `simulated:<seed>` / `simulated:<preference>:<seed>` (then `:noise<temperature>` at a noise other than the default). */
   readonly labeler: string;
   /** ISO 8601 time of the ranking. */
   readonly time: string;

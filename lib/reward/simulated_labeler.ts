@@ -11,8 +11,21 @@
 import { hashText } from "../hash.ts";
 import { Rng } from "../rng.ts";
 
+/**
+ * The pipeline's labeler noise (REWARD_STAGE_DEFAULTS.labelerTemperature). A labeler at any other noise says
+ * so in its name, so rank lists of two noise levels in one label file are never read back as each other's.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LABELER_TEMPERATURE, SimulatedLabeler } from "rlhf";
+ * new SimulatedLabeler({ temperature: DEFAULT_LABELER_TEMPERATURE, seed: 0 }).name; // "simulated:0"
+ * new SimulatedLabeler({ temperature: 0.2, seed: 0 }).name; // "simulated:0:noise0.2"
+ * ```
+ */
+export const DEFAULT_LABELER_TEMPERATURE = 0.02;
+
 export interface SimulatedLabelerOptions {
-  /** Noise: 0 ranks exactly by score. @default 0.05 */
+  /** Noise: 0 ranks exactly by score. @default 0.02 (DEFAULT_LABELER_TEMPERATURE) */
   readonly temperature?: number;
   /** @default 0 */
   readonly seed?: number;
@@ -30,7 +43,7 @@ export interface SimulatedLabelerOptions {
  * import { SimulatedLabeler } from "rlhf";
  * const labeler = new SimulatedLabeler({ temperature: 0.05, seed: 0 });
  * labeler.rank([0.2, 0.9, 0.5]); // [1, 2, 0]: best first
- * labeler.name; // "simulated:0", recorded in each rank list
+ * labeler.name; // "simulated:0:noise0.05", recorded in each rank list
  * ```
  */
 export class SimulatedLabeler {
@@ -42,12 +55,13 @@ export class SimulatedLabeler {
 
   constructor(options: SimulatedLabelerOptions = {}) {
     const seed = options.seed ?? 0;
-    this.#temperature = options.temperature ?? 0.05;
+    this.#temperature = options.temperature ?? DEFAULT_LABELER_TEMPERATURE;
     if (!(this.#temperature >= 0)) throw new Error(`SimulatedLabeler.temperature: expected ≥ 0, got ${this.#temperature}`);
     this.#seed = seed;
     this.#rng = new Rng(seed);
     this.#ties = options.ties ?? true;
-    this.name = options.preference ? `simulated:${options.preference}:${seed}` : `simulated:${seed}`;
+    const noise = this.#temperature === DEFAULT_LABELER_TEMPERATURE ? "" : `:noise${this.#temperature}`;
+    this.name = (options.preference ? `simulated:${options.preference}:${seed}` : `simulated:${seed}`) + noise;
   }
 
   /**
