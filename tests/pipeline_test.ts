@@ -175,6 +175,7 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal((await Deno.stat(`${linked}/ppo-it2/run.json`)).mtime?.getTime(), ppoWritten, "PPO's finished run is reused");
     assert.equal(again.ppo.history.stats.length, 2);
     assert.equal(again.ppo.trainingSeconds, result.ppo.trainingSeconds, "a reused run reports the time it took to train");
+    assert.ok(again.ppo.reused && !result.ppo.reused, "the second run loaded PPO, the first trained it");
     assert.ok(result.ppo.trainingSeconds > 0);
     disposePolicy(again.ppo.policy);
     disposeRewardModel(again.reward.rm);

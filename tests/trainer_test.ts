@@ -96,7 +96,8 @@ Deno.test("another evaluation or checkpoint cadence is the same run: a finished 
       checkpointDir: dir,
       quiet: true,
     });
-    assert.deepEqual(reused, finished, "the finished run's history, no new steps");
+    assert.deepEqual({ ...reused, reused: false }, finished, "the finished run's history and training time, no new steps");
+    assert.equal(reused.reused, true, "said to be loaded, not trained");
     assert.deepEqual(await weights(again), await weights(model), "the finished run's weights");
     disposeGPT2(model);
     disposeGPT2(again);

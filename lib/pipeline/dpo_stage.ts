@@ -54,6 +54,8 @@ export interface DpoStageResult {
   readonly pairs: number;
   /** Wall time spent training this run, over every session that trained it. */
   readonly trainingSeconds: number;
+  /** The run was finished already: this session loaded it. */
+  readonly reused: boolean;
 }
 
 export async function runDpoStage(
@@ -73,11 +75,11 @@ export async function runDpoStage(
     if (saved?.finished) {
       await run.restore(policy.params);
       if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
-      return { policy, history: saved.progress.history, config, pairs: pairs.length, trainingSeconds: run.trainingSeconds };
+      return { policy, history: saved.progress.history, config, pairs: pairs.length, trainingSeconds: run.trainingSeconds, reused: true };
     }
     const history = await trainDpo(policy, sft, tokenizer, pairs, config, { afterStep: o.afterStep });
     await run.save({ model: policy, tokenizer }, { history }, { finished: true });
-    return { policy, history, config, pairs: pairs.length, trainingSeconds: run.trainingSeconds };
+    return { policy, history, config, pairs: pairs.length, trainingSeconds: run.trainingSeconds, reused: false };
   } catch (err) {
     disposeGPT2(policy);
     throw err;

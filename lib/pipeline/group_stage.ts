@@ -87,6 +87,8 @@ export interface GroupStageResult {
   readonly after: { gold: number; rm: number; kl: number };
   /** Wall time spent training this run, over every session that trained it. */
   readonly trainingSeconds: number;
+  /** The run was finished already: this session loaded it. */
+  readonly reused: boolean;
 }
 
 /**
@@ -161,7 +163,7 @@ export async function runGroupStage(
       files: () => Promise.resolve({}),
       barValues: (stats) => ({ score: stats["objective/scores"].toFixed(3), kl: stats["objective/kl"].toFixed(2) }),
     };
-    const { history, trainingSeconds } = await runOnlineRL(group, {
+    const { history, trainingSeconds, reused } = await runOnlineRL(group, {
       tokenizer,
       task,
       reference,
@@ -183,7 +185,7 @@ export async function runGroupStage(
       quiet: o.quiet,
     });
     const last = history.eval.at(-1)!; // the policy's last held-out view: the loop takes one after the last iteration
-    return { lm, config, history, after: { gold: last.gold, rm: last.rm, kl: last.kl }, trainingSeconds };
+    return { lm, config, history, after: { gold: last.gold, rm: last.rm, kl: last.kl }, trainingSeconds, reused };
   } catch (err) {
     disposeGPT2(lm);
     throw err;

@@ -132,6 +132,8 @@ export interface OnlineRLResult<S> {
   readonly after?: PolicyEvaluation;
   /** Wall time spent training this run, over every session that trained it (a reused run: its sessions'). */
   readonly trainingSeconds: number;
+  /** The run was finished already: this session loaded it and trained nothing. */
+  readonly reused: boolean;
 }
 
 /** What the loop saves to go on: the next iteration, the sampling RNG, the history, the method's state. */
@@ -213,7 +215,7 @@ export async function runOnlineRL<S extends object, P extends object>(
     }
     bar?.finish();
     const end = after ?? (o.endViews ? await view(method.lm) : undefined);
-    return { history, before, after: end, trainingSeconds: run.trainingSeconds };
+    return { history, before, after: end, trainingSeconds: run.trainingSeconds, reused: run.reused };
   } finally {
     run.close();
   }

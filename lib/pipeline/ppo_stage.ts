@@ -119,6 +119,8 @@ export interface PPOStageResult {
   readonly after: PolicyEvaluation;
   /** Wall time spent training this run, over every session that trained it. */
   readonly trainingSeconds: number;
+  /** The run was finished already: this session loaded it. */
+  readonly reused: boolean;
 }
 
 /**
@@ -203,7 +205,7 @@ export async function runPPOStage(
         beta: kl.value.toFixed(3),
       }),
     };
-    const { history, before, after, trainingSeconds } = await runOnlineRL(ppo, {
+    const { history, before, after, trainingSeconds, reused } = await runOnlineRL(ppo, {
       endViews: true,
       tokenizer,
       task,
@@ -228,7 +230,7 @@ export async function runPPOStage(
       referenceView: o.referenceView,
       quiet: o.quiet,
     });
-    return { policy, config, history, before: before!, after: after!, trainingSeconds };
+    return { policy, config, history, before: before!, after: after!, trainingSeconds, reused };
   } catch (err) {
     disposePolicy(policy);
     throw err;

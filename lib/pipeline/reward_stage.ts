@@ -89,6 +89,10 @@ export const REWARD_STAGE_QUICK: Readonly<Partial<RewardStageOptions>> = Object.
 
 export interface RewardStageResult {
   readonly rm: RewardModel;
+  /** Wall time spent fitting the reward model, over every session that fitted it (sampling and labelling not counted). */
+  readonly trainingSeconds: number;
+  /** The reward model was fitted already: this session loaded it. */
+  readonly reused: boolean;
   readonly history: RewardHistory;
   readonly trainLists: number;
   /** The training rank lists themselves (DPO trains on the same ones). */
@@ -189,6 +193,7 @@ export async function runRewardStage(
   const run = new RunDirectory(o.checkpointDir, "rm", { sampled_by: sampledBy, lists: rankListsFingerprint(trainLists), ...train });
   const saved = await run.open<{ history: RewardHistory }>();
   let rm: RewardModel, history: RewardHistory;
+  let fitted: { trainingSeconds: number; reused: boolean };
   try {
     if (saved?.finished) {
       disposeRewardModel(untrained);
@@ -203,6 +208,7 @@ export async function runRewardStage(
       const labels = { files: [labelsPath, ...(o.humanLabels ?? [])], listsByLabeler };
       await run.save({ model: rm.backbone, tokenizer, files: await rewardModelFiles(rm, labels) }, { history }, { finished: true });
     }
+    fitted = { trainingSeconds: run.trainingSeconds, reused: run.reused };
   } finally {
     run.close();
   }
@@ -219,6 +225,7 @@ export async function runRewardStage(
     : [];
   return {
     rm,
+    ...fitted,
     history,
     trainLists: trainLists.length,
     lists: trainLists,

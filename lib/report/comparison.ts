@@ -48,17 +48,29 @@ function matchToPpo(kl: number, ppoKl: number): string {
   return matched ? `yes (${ratio.toFixed(1)}×)` : `no: ${ratio.toFixed(1)}× PPO's`;
 }
 
+/** What a trained stage cost (wall time over every session that trained it) and whether this run only loaded it. */
+export function stageTraining(r: PipelineResult, method: string): { seconds?: number; reused?: boolean } {
+  if (method === "sft") return { seconds: r.sftHistory.trainingSeconds, reused: r.sftHistory.reused };
+  if (method === "ppo") return { seconds: r.ppo.trainingSeconds, reused: r.ppo.reused };
+  if (method === "reward model") return { seconds: r.reward.trainingSeconds, reused: r.reward.reused };
+  const result = method === "dpo" ? r.dpo : r.group[method as keyof PipelineResult["group"]];
+  return { seconds: result?.trainingSeconds, reused: result?.reused };
+}
+
 /** A trained stage's wall time over every session (a reused stage: what it cost when it trained); metrics.json's "seconds". */
 export function trainingSeconds(r: PipelineResult, method: string): number | undefined {
-  if (method === "sft") return r.sftHistory.trainingSeconds;
-  if (method === "ppo") return r.ppo.trainingSeconds;
-  if (method === "dpo") return r.dpo?.trainingSeconds;
-  return r.group[method as keyof PipelineResult["group"]]?.trainingSeconds;
+  return stageTraining(r, method).seconds;
+}
+
+/** "186" for a stage this run trained, "186 (loaded)" for one it only loaded. */
+export function trainingCell(r: PipelineResult, method: string): string {
+  const { seconds, reused } = stageTraining(r, method);
+  return seconds === undefined ? "" : `${seconds.toFixed(0)}${reused ? " (loaded)" : ""}`;
 }
 
 export function methodComparison(r: PipelineResult): ComparisonRow[] {
   const s = r.summary;
-  const seconds = (method: string) => trainingSeconds(r, method)?.toFixed(0) ?? "";
+  const seconds = (method: string) => trainingCell(r, method);
   const ppoKl = r.ppo.after.kl;
   const short = (text: string) => (text.length > 40 ? text.slice(0, 40) + "…" : text).replaceAll("\n", " ");
   const rows: ComparisonRow[] = [{

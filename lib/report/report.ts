@@ -22,7 +22,7 @@ import {
 } from "../charts/training.ts";
 import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
-import { COMPARISON_COLUMNS, comparisonKlNote, methodComparison, trainingSeconds } from "./comparison.ts";
+import { COMPARISON_COLUMNS, comparisonKlNote, methodComparison, trainingCell, trainingSeconds } from "./comparison.ts";
 import { sideBySidePicks } from "./samples.ts";
 import { frontierSection, type ReportFrontier } from "./frontier_section.ts";
 
@@ -231,7 +231,13 @@ function sideBySideSection(r: PipelineResult): string {
 /** The detail tables, one under each title. */
 function detailsSection(r: PipelineResult): string {
   const tables: [string, Table][] = [
-    ["Stage times (s)", new Table(["stage", "seconds"], r.timings.map((t) => [t.stage, t.seconds.toFixed(0)]))],
+    [
+      "Stage times (s)",
+      new Table(
+        ["stage", "this run (s)", "training, every session (s)"],
+        r.timings.map((t) => [t.stage, t.seconds.toFixed(0), trainingCell(r, t.stage)]),
+      ),
+    ],
     [
       `Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers (pretrained-only: 1), same sampling`,
       goldScoreTable(r),

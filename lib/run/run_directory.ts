@@ -93,6 +93,7 @@ export class RunDirectory {
   #secondsBefore = 0;
   #openedAt = performance.now();
   #savedSeconds = 0;
+  #reused = false;
 
   constructor(readonly dir: string, readonly stage: string, readonly identity: RunIdentity) {}
 
@@ -108,6 +109,7 @@ export class RunDirectory {
     try {
       const saved = await this.#read<P>();
       this.#secondsBefore = this.#savedSeconds = saved?.trainingSeconds ?? 0;
+      this.#reused = saved?.finished ?? false;
       this.#openedAt = performance.now();
       return saved;
     } catch (err) {
@@ -204,6 +206,11 @@ export class RunDirectory {
   /** Wall time spent training this run over every session, up to its last save (or as read by `open`). */
   get trainingSeconds(): number {
     return this.#savedSeconds;
+  }
+
+  /** Whether `open` found the run finished: this session loaded it and trained nothing. */
+  get reused(): boolean {
+    return this.#reused;
   }
 
   /** A file of the directory. */

@@ -80,4 +80,6 @@ export interface TrainHistory {
   eval: { step: number; loss: number }[];
   /** Wall time spent training, over every session that trained the run (set by trainLM on return). */
   trainingSeconds?: number;
+  /** The run was finished already and only loaded (set by trainLM on return). */
+  reused?: boolean;
 }

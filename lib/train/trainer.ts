@@ -121,7 +121,8 @@ export async function trainLM(run: TrainRun): Promise<TrainHistory> {
       if (done === run.stopAfterStep) break;
     }
     bar?.finish();
-    return { ...history, trainingSeconds: saved ? saved.trainingSeconds : (performance.now() - started) / 1000 };
+    const trainingSeconds = saved ? saved.trainingSeconds : (performance.now() - started) / 1000;
+    return { ...history, trainingSeconds, reused: saved?.reused ?? false };
   } finally {
     optimizer.dispose();
     saved?.close();
