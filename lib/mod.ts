@@ -144,7 +144,7 @@ export { PPO_DEFAULTS, type PPOConfig, resolvePPOConfig } from "./ppo/ppo_config
 export { createPolicy, createPolicyOptimizer, disposePolicy, type Policy, policyParams } from "./ppo/policy.ts";
 export { ppoIteration, type PPOIterationOptions, type PPOStats } from "./ppo/ppo_step.ts";
 export { type Advantages, advantages, ppoUpdate, type ScoredRollout, scoreRollout, type UpdateStats } from "./ppo/ppo_phases.ts";
-export { evaluatePolicy, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";
+export { evaluatePolicy, type PolicyEvaluation, type PolicySample, rewardModelScores } from "./eval/policy_eval.ts";
 export {
   PPO_STAGE_DEFAULTS,
   PPO_STAGE_QUICK,
