@@ -13,6 +13,12 @@ Deno.test("settingsDirectory(): the stage's own directory for the base settings,
     "c/experiments/ppo-lr=0.00003,sampling.temperature=0.7",
   );
   assert.equal(settingsDirectory("c", "ppo", { ...base, extra: 2 }, base), "c/experiments/ppo-extra=2");
+  const runs = [{ run: "grpo-beta0.05", settings: { beta: 0.05 } }];
+  assert.match(
+    settingsDirectory("c", "frontier", { runs }, { runs: [] }),
+    /^c\/experiments\/frontier-runs=h[0-9a-f]+$/,
+    "a long value by its hash",
+  );
 });
 
 Deno.test("settingsDirectory(): long changes end in a hash, different changes never share a directory", () => {

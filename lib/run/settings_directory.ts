@@ -10,6 +10,10 @@ import { flattenSettings } from "./run_directory.ts";
 
 /** Directory names longer than this end in a hash of the settings instead of listing them all. */
 const MAX_NAME = 80;
+/** A value longer than this (a list of runs, a nested record) is named by its hash. */
+const MAX_VALUE = 24;
+
+const shortValue = (value: string) => (value.length <= MAX_VALUE ? value : `h${hashText(value).toString(16)}`);
 
 /**
  * `root/stage` when `settings` has every value of `base`, else `root/experiments/stage-<what differs>`.
@@ -32,7 +36,7 @@ export function settingsDirectory(
   const changed = [...now.keys()]
     .filter((k) => now.get(k) !== was.get(k))
     .sort()
-    .map((k) => `${k}=${now.get(k)!.replace(/^"|"$/g, "")}`);
+    .map((k) => `${k}=${shortValue(now.get(k)!.replace(/^"|"$/g, ""))}`);
   if (!changed.length) return `${root}/${stage}`;
   const readable = changed.join(",").replace(/[^\w.=,+-]/g, "_");
   const name = readable.length <= MAX_NAME ? readable : `${readable.slice(0, MAX_NAME - 9)}-${hashText(changed.join(",")).toString(16)}`;
