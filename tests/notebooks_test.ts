@@ -88,7 +88,7 @@ function experimentsOf(name: string): string[] {
 // never the pipeline's, which the other notebooks read.
 for (const name of NOTEBOOKS) {
   for (const experiment of experimentsOf(name)) {
-    Deno.test(`${name}, EXPERIMENT=${experiment}: runs top to bottom and trains into its own directory`, async () => {
+    Deno.test(`${name}, EXPERIMENT=${experiment}: runs top to bottom, anything it trains in a directory of its own`, async () => {
       const experiments = join(DIR, "../checkpoints/notebook-quick/experiments");
       await Deno.remove(experiments, { recursive: true }).catch(() => {});
       const script = join(DIR, `.check-${name.replace(".ipynb", "")}-${experiment}.ts`);
