@@ -171,6 +171,7 @@ export {
   loadPolicyFor,
   POLICY_ROWS_DEFAULTS,
   type PolicyRow,
+  policyRowNames,
   policyRows,
   type PolicyRowsConfig,
 } from "./pipeline/policy_rows.ts";

@@ -63,6 +63,11 @@ const SPEC: CommandSpec = {
       value: "ppo|dpo|rloo|grpo|both|all",
       help: "methods on the same data and evaluation (comma-separated; both = PPO and DPO; all = every one)",
     },
+    policy: {
+      type: "string",
+      value: "DIR[,DIR…]",
+      help: "outside GPT-2 policy directories (e.g. trained by an engine from `deno task export`'s bundle), each a row beside the methods",
+    },
     "ppo-reward": { type: "string", default: "rm", value: "rm|gold", help: "PPO's reward: the reward model, or the gold scorer itself" },
     "ppo-iterations": { type: "string", value: "N", range: [1, 10_000], help: "PPO iterations" },
     "ppo-lr": { type: "string", value: "X", help: "PPO learning rate" },
@@ -154,6 +159,8 @@ const sftData = str("sft-data");
 for (const file of new Set(humanLabels)) await checkInputFile("labels", file, loadLabels);
 if (sftData) await checkInputFile("sft-data", sftData, loadSftJsonl);
 if (str("init")) await checkInputFile("init", `${str("init")}/config.json`, async (p) => gpt2ConfigFromHF(await readJsonFile(p), p));
+const policies = str("policy")?.split(",").filter(Boolean) ?? [];
+for (const dir of policies) await checkInputFile("policy", `${dir}/config.json`, async (p) => gpt2ConfigFromHF(await readJsonFile(p), p));
 const root = str("checkpoint-root") ?? (sftData ? "checkpoints/own-sft" : "checkpoints");
 await runMain(async () => {
   const backend = await initBackend();
@@ -168,6 +175,7 @@ await runMain(async () => {
     fromScratch: flag("from-scratch"),
     sftDataPath: sftData,
     methods,
+    policies,
     checkpointRoot: root,
     pretrain: {
       ...(preset ? { preset } : {}),

@@ -64,6 +64,8 @@ Deno.test("every input file named on the command line is read and checked before
       [["--sft-data", `${dir}/sft.jsonl`], new RegExp(`--sft-data: ${dir}/sft.jsonl:2: invalid JSON`)],
       [["--init", `${dir}/base`], new RegExp(`--init: ${dir}/base/config.json: not valid JSON`)],
       [["--init", `${dir}/nowhere`], new RegExp(`--init ${dir}/nowhere/config.json: file not found`)],
+      [["--policy", `${dir}/nowhere`], new RegExp(`--policy ${dir}/nowhere/config.json: file not found`)],
+      [["--policy", `${dir}/base`], new RegExp(`--policy: ${dir}/base/config.json: not valid JSON`)],
     ];
     for (const [args, message] of cases) assertUsageError(await runScript("rlhf", args), message, `rlhf ${args.join(" ")}`);
   } finally {

@@ -166,7 +166,13 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     await Deno.rename(root, `${root}-moved`);
     const linked = `${root}-linked`;
     await Deno.symlink(`${root}-moved`, linked);
-    const again = await runPipeline({ ...options(linked), methods: [] });
+    // … and PPO's own checkpoint given back as an outside policy (--policy) gets PPO's row: same answers, same gold.
+    const again = await runPipeline({ ...options(linked), methods: [], policies: [`${linked}/ppo-it2`] });
+    const outside = again.summary.methods["policy:ppo-it2"];
+    assert.ok(outside, `rows: ${Object.keys(again.summary.methods)}`);
+    assert.deepEqual(outside.samples.map((s) => s.response), again.afterPpo.map((s) => s.response));
+    assert.equal(outside.scores.total, again.summary.ppo.total);
+    assert.equal(methodComparison(again).at(-1)?.method, "policy:ppo-it2");
     assert.equal(
       (await Deno.stat(`${linked}/rm/model.safetensors`)).mtime?.getTime(),
       rmWritten,
@@ -177,9 +183,8 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.equal(again.ppo.trainingSeconds, result.ppo.trainingSeconds, "a reused run reports the time it took to train");
     assert.ok(again.ppo.reused && !result.ppo.reused, "the second run loaded PPO, the first trained it");
     assert.ok(result.ppo.trainingSeconds > 0);
-    disposePolicy(again.ppo.policy);
-    disposeRewardModel(again.reward.rm);
-    disposeGPT2(again.model);
+    const { disposePipelineResult } = await import("../lib/pipeline/pipeline.ts");
+    disposePipelineResult(again);
   } finally {
     for (const dir of [root, `${root}-moved`, `${root}-linked`]) await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -20,6 +20,11 @@ import type { StageTimer } from "./stage_timer.ts";
 /** The methods that can run beside PPO. */
 export type OtherMethod = "dpo" | GroupMethod;
 export const OTHER_METHODS: readonly OtherMethod[] = ["dpo", "rloo", "grpo"];
+/**
+ * A row beside PPO: one of the methods, or an outside policy directory ("policy:<its name>", e.g. one an engine
+ * trained from `deno task export`'s bundle).
+ */
+export type MethodRow = OtherMethod | `policy:${string}`;
 
 type Scores = ReturnType<typeof summariseScores>;
 
@@ -66,9 +71,9 @@ export interface FinalSummary {
     sft: Record<string, number>;
     ppo: Record<string, number>;
     bestOfN?: Record<string, number>;
-  } & Partial<Record<OtherMethod, Record<string, number>>>;
+  } & Partial<Record<MethodRow, Record<string, number>>>;
   /** Each method beside PPO: gold on the same requests, its gain over SFT and over PPO, RM score / KL on PPO's held-out view. */
-  methods: Partial<Record<OtherMethod, MethodSummary>>;
+  methods: Partial<Record<MethodRow, MethodSummary>>;
 }
 
 export interface FinalEvaluation {
@@ -93,7 +98,7 @@ export interface EvaluatedModels {
   readonly sft: GPT2Model;
   readonly ppo: PPOStageResult;
   /** Each method beside PPO that ran, with its policy. */
-  readonly others: readonly (readonly [OtherMethod, GPT2Model])[];
+  readonly others: readonly (readonly [MethodRow, GPT2Model])[];
   readonly rm: RewardModel;
 }
 
@@ -120,7 +125,7 @@ export async function finalEvaluation(m: EvaluatedModels, o: FinalEvaluationOpti
     await sampleAndScore(m.ppo.policy.lm, tokenizer, task, prompts, sampling),
   ]);
   const n = heldout.length;
-  const methods: Partial<Record<OtherMethod, MethodSummary>> = {};
+  const methods: Partial<Record<MethodRow, MethodSummary>> = {};
   for (const [method, lm] of m.others) {
     const samples = await o.timer.time(`evaluate ${method}`, () => sampleAndScore(lm, tokenizer, task, prompts, sampling));
     const view = await onPpoView(lm, m);
@@ -189,7 +194,7 @@ function preferenceClasses(
     after: ScoredSample[];
     afterPpo: ScoredSample[];
     bestOf?: BestOfNSummary;
-    methods: Partial<Record<OtherMethod, MethodSummary>>;
+    methods: Partial<Record<MethodRow, MethodSummary>>;
   },
 ): FinalSummary["preferenceClasses"] {
   const classOf = task.preference?.classOf;

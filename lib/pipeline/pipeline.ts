@@ -28,10 +28,11 @@ import { hashText } from "../hash.ts";
 import { REWARD_STAGE_QUICK, type RewardStageOptions, type RewardStageResult, runRewardStage } from "./reward_stage.ts";
 import type { PPOConfig } from "../ppo/ppo_config.ts";
 import { PPO_STAGE_QUICK, type PPOStageOptions, type PPOStageResult, ppoStartedFrom, runPPOStage } from "./ppo_stage.ts";
-import { type FinalEvaluation, finalEvaluation, type OtherMethod } from "./final_evaluation.ts";
+import { type FinalEvaluation, finalEvaluation, type MethodRow, type OtherMethod } from "./final_evaluation.ts";
+import { loadPolicyFor, policyRowNames } from "./policy_rows.ts";
 import { StageTimer, type StageTiming } from "./stage_timer.ts";
 
-export { type MethodSummary, OTHER_METHODS, type OtherMethod } from "./final_evaluation.ts";
+export { type MethodRow, type MethodSummary, OTHER_METHODS, type OtherMethod } from "./final_evaluation.ts";
 export type { StageTiming } from "./stage_timer.ts";
 
 export interface PipelineOptions {
@@ -49,6 +50,11 @@ export interface PipelineOptions {
    * @default [] (PPO alone, the chapter's method)
    */
   readonly methods: readonly OtherMethod[];
+  /**
+   * Outside GPT-2 policy directories (one an engine trained from `deno task export`'s bundle, or any checkpoint of
+   * the SFT model's vocabulary), each evaluated as a row beside the methods: "policy:<directory name>". @default []
+   */
+  readonly policies: readonly string[];
   readonly dpo: Partial<DpoStageOptions>;
   readonly group: Partial<GroupStageOptions>;
   /** Held-out prompts answered before/after (the gains are paired over them). @default all of the task's (quick: 16) */
@@ -109,6 +115,7 @@ export const PIPELINE_DEFAULTS: Readonly<PipelineOptions> = Object.freeze({
   reward: {},
   ppo: {},
   methods: [],
+  policies: [],
   dpo: {},
   group: {},
   topP: 1,
@@ -155,6 +162,8 @@ export interface PipelineResult extends FinalEvaluation {
   readonly dpo?: DpoStageResult;
   /** The RLOO / GRPO policies (when they ran; the caller disposes them) and their histories. */
   readonly group: Partial<Record<GroupMethod, GroupStageResult>>;
+  /** The outside policies evaluated beside the methods (`policies`; the caller disposes them). */
+  readonly outside: readonly { readonly row: MethodRow; readonly dir: string; readonly lm: GPT2Model }[];
   readonly timings: StageTiming[];
   /** Where each stage's checkpoint is (those of stages that did not run are where they would be). */
   readonly checkpointDirs: Record<StageName, string>;
@@ -247,9 +256,15 @@ async function runStages(o: PipelineOptions): Promise<PipelineResult> {
         () => runGroupStage(sftModel, tokenizer, task, reward.rm, { startedFrom: startedFromSftAndRm, ...s.group(method, ppo.config) }),
       );
     }
-    const others: [OtherMethod, GPT2Model][] = [
-      ...(dpo ? [["dpo", dpo.policy] as [OtherMethod, GPT2Model]] : []),
-      ...Object.entries(group).map(([m, r]) => [m, r!.lm] as [OtherMethod, GPT2Model]),
+    const outside: { row: MethodRow; dir: string; lm: GPT2Model }[] = [];
+    const names = policyRowNames(o.policies);
+    for (const [i, dir] of o.policies.entries()) {
+      outside.push({ row: `policy:${names[i]}`, dir, lm: await loadPolicyFor(dir, { task, sft: sftModel, tokenizer, rm: reward.rm }) });
+    }
+    const others: [MethodRow, GPT2Model][] = [
+      ...(dpo ? [["dpo", dpo.policy] as [MethodRow, GPT2Model]] : []),
+      ...Object.entries(group).map(([m, r]) => [m, r!.lm] as [MethodRow, GPT2Model]),
+      ...outside.map((p) => [p.row, p.lm] as [MethodRow, GPT2Model]),
     ];
     const evaluation = await finalEvaluation(
       { task, tokenizer, pretrained: pretrainedOnly, sft: sftModel, ppo, others, rm: reward.rm },
@@ -268,6 +283,7 @@ async function runStages(o: PipelineOptions): Promise<PipelineResult> {
       ppo,
       dpo,
       group,
+      outside,
       timings: timer.timings,
       checkpointDirs: s.dirs,
     };
@@ -350,7 +366,7 @@ async function loadInitialModel(dir: string): Promise<PretrainResult> {
 }
 
 /**
- * Frees every model a run returns: the SFT model, PPO's policy, the reward model, DPO's and the group methods' policies.
+ * Frees every model a run returns: the SFT model, PPO's policy, the reward model, DPO's, the group methods' and the outside policies.
  *
  * @example
  * ```ts
@@ -366,5 +382,6 @@ export function disposePipelineResult(r: PipelineResult): void {
   disposeRewardModel(r.reward.rm);
   if (r.dpo) disposeGPT2(r.dpo.policy);
   for (const g of Object.values(r.group)) disposeGPT2(g!.lm);
+  for (const p of r.outside) disposeGPT2(p.lm);
   disposeGPT2(r.model);
 }

@@ -104,8 +104,16 @@ function view(lm: GPT2Model, base: EvaluationBase, config: PolicyRowsConfig): Pr
   });
 }
 
-/** Each directory's name, with its parent's where two share one (checkpoints/ppo beside bundle/models/ppo). */
-function rowNames(dirs: readonly string[]): string[] {
+/**
+ * Each directory's name, with its parent's where two share one (checkpoints/ppo beside bundle/models/ppo).
+ *
+ * @example
+ * ```ts
+ * import { policyRowNames } from "rlhf";
+ * policyRowNames(["checkpoints/ppo", "bundle/models/ppo", "out/grpo"]); // ["checkpoints/ppo", "models/ppo", "grpo"]
+ * ```
+ */
+export function policyRowNames(dirs: readonly string[]): string[] {
   const short = dirs.map((d) => basename(d.replace(/\/+$/, "")));
   return short.map((name, i) =>
     short.indexOf(name) === short.lastIndexOf(name) ? name : `${basename(dirname(dirs[i].replace(/\/+$/, "")))}/${name}`
@@ -153,7 +161,7 @@ export async function policyRows(
   const sized = { ...config, requests };
   const sftView = await view(base.sft, base, sized);
   const rows = [row("SFT", "", sftView, sftView, requests)];
-  const names = rowNames(dirs);
+  const names = policyRowNames(dirs);
   for (const [i, dir] of dirs.entries()) {
     const policy = await loadPolicyFor(dir, base);
     try {

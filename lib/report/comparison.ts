@@ -38,6 +38,9 @@ export const COMPARISON_COLUMNS = [
   "an answer",
 ];
 
+/** A method's row as the table names it ("DPO"); an outside policy keeps its "policy:<directory>". */
+const rowLabel = (row: string) => (row.startsWith("policy:") ? row : row.toUpperCase());
+
 /** Two KLs within this factor of each other count as matched. */
 export const KL_MATCH_FACTOR = 1.5;
 
@@ -107,7 +110,7 @@ export function methodComparison(r: PipelineResult): ComparisonRow[] {
   });
   for (const [method, m] of Object.entries(s.methods)) {
     rows.push({
-      method: method.toUpperCase(),
+      method: rowLabel(method),
       gold: m!.scores.total.toFixed(3),
       gainOverSft: formatDifference(m!.gain),
       rm: m!.view.rm.toFixed(3),
@@ -128,7 +131,7 @@ export function comparisonKlNote(r: PipelineResult): string {
   const ppoKl = r.ppo.after.kl;
   const others: [string, number][] = [
     ...(r.summary.bestOfN ? [[`best-of-${r.summary.bestOfN.n}`, r.summary.bestOfN.kl] as [string, number]] : []),
-    ...Object.entries(r.summary.methods).map(([m, v]) => [m.toUpperCase(), v!.view.kl] as [string, number]),
+    ...Object.entries(r.summary.methods).map(([m, v]) => [rowLabel(m), v!.view.kl] as [string, number]),
   ];
   const unmatched = others.filter(([, kl]) => matchToPpo(kl, ppoKl).startsWith("no"));
   if (!unmatched.length) {
