@@ -133,6 +133,9 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     assert.ok(html.includes(`${frontier.points.length} points from ${frontierPath}`));
     assert.equal(metrics.heldout_gold.methods.dpo.seconds, result.dpo!.trainingSeconds, "training seconds of the DPO run");
     await Deno.copyFile(paths.html, REPORT_COPY); // for the browser test below
+    // PPO's policy as the export bundle hands it to the engines (GPT2LMHeadModel, tokenizer.json …), to bring back below.
+    const { exportPolicy } = await import("../lib/export/hf_models.ts");
+    await exportPolicy(result.ppo.policy.lm, tokenizer, `${root}-bundle/ppo`);
     const { disposePolicy } = await import("../lib/ppo/policy.ts");
     disposePolicy(result.ppo.policy);
     // Settings other than the defaults (2 iterations) get a PPO directory of their own.
@@ -166,13 +169,13 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     await Deno.rename(root, `${root}-moved`);
     const linked = `${root}-linked`;
     await Deno.symlink(`${root}-moved`, linked);
-    // … and PPO's own checkpoint given back as an outside policy (--policy) gets PPO's row: same answers, same gold.
-    const again = await runPipeline({ ...options(linked), methods: [], policies: [`${linked}/ppo-it2`] });
-    const outside = again.summary.methods["policy:ppo-it2"];
+    // … and PPO exported for the engines and given back as an outside policy (--policy) gets PPO's row: the same answers, the same gold.
+    const again = await runPipeline({ ...options(linked), methods: [], policies: [`${root}-bundle/ppo`] });
+    const outside = again.summary.methods["policy:ppo"];
     assert.ok(outside, `rows: ${Object.keys(again.summary.methods)}`);
     assert.deepEqual(outside.samples.map((s) => s.response), again.afterPpo.map((s) => s.response));
     assert.equal(outside.scores.total, again.summary.ppo.total);
-    assert.equal(methodComparison(again).at(-1)?.method, "policy:ppo-it2");
+    assert.equal(methodComparison(again).at(-1)?.method, "policy:ppo");
     assert.equal(
       (await Deno.stat(`${linked}/rm/model.safetensors`)).mtime?.getTime(),
       rmWritten,
@@ -186,7 +189,9 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     const { disposePipelineResult } = await import("../lib/pipeline/pipeline.ts");
     disposePipelineResult(again);
   } finally {
-    for (const dir of [root, `${root}-moved`, `${root}-linked`]) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    for (const dir of [root, `${root}-moved`, `${root}-linked`, `${root}-bundle`]) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
   }
 });
 
