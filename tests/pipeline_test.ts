@@ -104,7 +104,10 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     }
     const { writeReport } = await import("../lib/report/report.ts");
     const { readPoints } = await import("../lib/frontier/points.ts");
-    const frontierPath = new URL("../docs/runs/frontier/points.jsonl", import.meta.url).pathname;
+    // Under a long directory name, as a checkout may be: the report must still fit a phone's width.
+    const frontierPath = `${root}/${"a_checkout_under_a_long_directory_name_".repeat(3)}/points.jsonl`;
+    await Deno.mkdir(frontierPath.slice(0, frontierPath.lastIndexOf("/")));
+    await Deno.copyFile(new URL("../docs/runs/frontier/points.jsonl", import.meta.url), frontierPath);
     const frontier = { path: frontierPath, points: await readPoints(frontierPath) };
     const paths = await writeReport(result, `${root}/report`, { backend: "test", totalSeconds: 1, options: {}, frontier });
     const metrics = JSON.parse(await Deno.readTextFile(paths.metrics));

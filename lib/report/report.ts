@@ -157,7 +157,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
 /** The page up to its title: a self-contained page that reads on a phone and prints. */
 function pageHead(r: PipelineResult): string {
   return `<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>RLHF report · ${r.task.name}</title>
-<style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+<style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}p,li{overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:0.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}td{white-space:pre-wrap}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}
 @media print{body{max-width:none;margin:0}pre{white-space:pre-wrap;word-break:break-all}table{display:table}svg,tr{break-inside:avoid}}</style></head><body>
 <h1>训练自己的 ChatGPT · RLHF report</h1>`;
