@@ -56,6 +56,7 @@ export { type BatchSource, type LMBatch, randomWindows, sequentialWindows, token
 export { AdamW } from "./train/adamw.ts";
 export { learningRateAt } from "./train/schedule.ts";
 export { Rng } from "./rng.ts";
+export { countWork, positions, tokensPerSecond, type Work, type WorkKind, workSince, workSoFar } from "./work.ts";
 export { evaluateLoss, resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig, type TrainHistory, trainLM } from "./train/trainer.ts";
 export { clipByGlobalNorm } from "./train/clip.ts";
 export { ProgressBar } from "./train/progress.ts";

@@ -25,6 +25,7 @@ import { measureGeneration, measureTraining, median, type Throughput } from "../
 import { runTorchBench, torchAvailable, type TorchBenchResult, torchHasOpenMpBlas } from "../lib/bench/torch_reference.ts";
 import { measureMatmulPeak, trainingStepFlops } from "../lib/bench/flops.ts";
 import { formatKernelProfile, profileKernels } from "../lib/bench/kernel_profile.ts";
+import { type BenchRow, mergeBenchRecords, readBenchRecord, writeBenchRecord } from "../lib/bench/bench_record.ts";
 
 const { values } = parseCommand({
   command: "deno task bench",
@@ -67,6 +68,13 @@ const cases: BenchCase[] = [
   { name: "gpt2-micro v2048", config: resolveGPT2Config({ preset: "gpt2-micro", vocab_size: 2048 }), batch: 8, seq: 128 },
   { name: "gpt2-nano v2048", config: resolveGPT2Config({ preset: "gpt2-nano", vocab_size: 2048 }), batch: 8, seq: 128 },
   { name: "gpt2-micro v50257", config: resolveGPT2Config({ preset: "gpt2-micro", vocab_size: 50257 }), batch: 4, seq: 64 },
+  // The default run's model (models/gpt2-poetry-zh: gpt2-micro with the task's vocabulary): the rate its stages are set beside.
+  {
+    name: "gpt2-micro v5676 (the default run's model)",
+    config: resolveGPT2Config({ preset: "gpt2-micro", vocab_size: 5676 }),
+    batch: 8,
+    seq: 128,
+  },
 ];
 // The model the book fine-tunes, at the shapes a CPU can take (its 1024 positions are there; 64 are used).
 const bookCase: BenchCase = {
@@ -97,6 +105,7 @@ if (values.profile) {
 const peak = await measureMatmulPeak();
 console.log(`[bench] matmul peak on this backend (best 2048³ tf.matMul): ${(peak / 1e9).toFixed(1)} GFLOP/s`);
 const rows: Record<string, string | number>[] = [];
+const record: BenchRow[] = [];
 let headline: { train?: number; gen?: number } = {};
 const rounds = quick ? 2 : 3;
 for (const c of selected) {
@@ -141,6 +150,18 @@ for (const c of selected) {
     if (c === selected[0]) headline = { train: row["train ratio"] as number, gen: row["gen ratio"] as number };
   }
   rows.push(row);
+  record.push({
+    config: c.name,
+    shape: {
+      n_layer: c.config.n_layer,
+      n_head: c.config.n_head,
+      n_embd: c.config.n_embd,
+      vocab_size: c.config.vocab_size,
+      n_positions: c.config.n_positions,
+    },
+    train_tokens_per_second: train.tokensPerSecond,
+    generate_tokens_per_second: generation.tokensPerSecond,
+  });
   console.log(`[bench] ${JSON.stringify(row)}`);
   if ((row["train % of matmul peak"] as number) > 100) {
     console.log(
@@ -153,6 +174,11 @@ console.log(
 );
 console.table(rows);
 const fmt = (x?: number) => (x === undefined ? "n/a" : x.toFixed(3));
+// For the report of deno task rlhf on this machine: its stages' throughput beside these rates.
+if (!values.book) {
+  const fresh = { date: new Date().toISOString(), machine: machineLine(), backend, rows: record };
+  await writeBenchRecord(mergeBenchRecords(await readBenchRecord(), fresh));
+}
 console.log(`bench: train_ratio=${fmt(headline.train)} gen_ratio=${fmt(headline.gen)}`);
 
 /** Where a training step's and a generation's time goes, kernel by kernel, and PyTorch's ops on the same config. */

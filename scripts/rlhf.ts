@@ -39,6 +39,7 @@ import { printRunSummary } from "../lib/report/console_summary.ts";
 import { writeReport } from "../lib/report/report.ts";
 import { FRONTIER_DEFAULTS, FRONTIER_QUICK } from "../lib/frontier/run_frontier.ts";
 import { readPoints } from "../lib/frontier/points.ts";
+import { readBenchRecord } from "../lib/bench/bench_record.ts";
 import { DEFAULT_TASK, TASKS } from "../lib/tasks/registry.ts";
 
 const SPEC: CommandSpec = {
@@ -208,6 +209,7 @@ await runMain(async () => {
     totalSeconds: total,
     options: values,
     frontier: { path: frontierPath, points: await readPoints(frontierPath) },
+    bench: await readBenchRecord(),
   });
   const dirs = r.checkpointDirs;
   const trained = [...(flag("from-scratch") ? [dirs.pretrain] : []), dirs.sft, dirs.rm, dirs.ppo, ...methods.map((m) => dirs[m])];

@@ -112,6 +112,11 @@ Deno.test("runPipeline() fine-tunes a loaded HF-style checkpoint with a BERT-Chi
     const paths = await writeReport(result, `${root}/report`, { backend: "test", totalSeconds: 1, options: {}, frontier });
     const metrics = JSON.parse(await Deno.readTextFile(paths.metrics));
     assert.equal(metrics.stages.ppo.iterations, 2);
+    // Each stage's throughput: SFT trained, PPO sampled and trained, the evaluation sampled.
+    assert.ok(metrics.stages.sft.throughput.train.tokens_per_second > 0);
+    assert.ok(metrics.stages.reward_model.throughput.train.tokens > 0 && metrics.stages.reward_model.throughput.generate.tokens > 0);
+    assert.ok(metrics.stages.ppo.throughput.generate.tokens_per_second > 0 && metrics.stages.ppo.throughput.train.tokens > 0);
+    assert.ok(metrics.stages.evaluate.throughput.generate.tokens > 0 && metrics.stages.evaluate.throughput.train.tokens === 0);
     assert.equal(metrics.heldout_gold.requests, 2);
     assert.equal(metrics.heldout_gold.answers_per_request, 2);
     assert.ok(typeof metrics.stages.reward_model.heldout_pairwise_accuracy === "number");

@@ -16,6 +16,7 @@ import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../rng.ts";
 import { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo_loss.ts";
 import type { PreferencePair } from "./preference_pairs.ts";
+import { positions } from "../work.ts";
 
 export interface DpoConfig {
   /**
@@ -151,7 +152,7 @@ export async function trainDpo(
           const [pc, pr] = [lp.slice(0, P), lp.slice(P, P)] as tf.Tensor1D[];
           const r = dpoLoss(pc, pr, refChosen, refRejected, c.beta);
           return { loss: r.loss, keep: { chosen: r.chosenRewards, rejected: r.rejectedRewards, pc, pr } };
-        }, { lr, gradClip: c.gradClip });
+        }, { lr, gradClip: c.gradClip, tokens: positions(batch.ids) });
       });
       const k = out.kept;
       const [loss, chosen, rejected, pc, pr] = await Promise.all([out.loss, k.chosen, k.rejected, k.pc, k.pr].map((t) => t.data()));

@@ -15,6 +15,7 @@ import { withFastPath } from "../ops/fast_path.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { RandomSource, SamplingOptions } from "./sampling.ts";
 import { checkSamplingOptions, sampleRows } from "./sampling.ts";
+import { countWork } from "../work.ts";
 
 export interface GenerateOptions extends SamplingOptions {
   /** Most new tokens per row (capped by the context length). @default 64 */
@@ -54,6 +55,7 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
   checkSamplingOptions(options);
   const B = prompts.length;
   if (B === 0) return { tokens: [], logprobs: [], finished: [] };
+  const start = performance.now();
   const promptLength = Math.max(...prompts.map((p) => p.length));
   if (prompts.some((p) => p.length === 0)) throw new Error("generate: every prompt needs at least one token");
   const room = model.config.n_positions - promptLength;
@@ -136,6 +138,7 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
   } finally {
     disposeCache(cache);
   }
+  countWork("generate", tokens.reduce((n, row) => n + row.length, 0), (performance.now() - start) / 1000);
   return { tokens, logprobs, finished };
 }
 

@@ -20,6 +20,7 @@ import { clippedPolicyLoss } from "../ppo/losses.ts";
 import { evaluateResponses, type Matrix, sequenceBatch } from "../rollout/sequence_batch.ts";
 import { type RewardFunction, rollout, underPolicyAndReference } from "../rollout/rollout.ts";
 import { k3Tensor, sequenceKl } from "../rollout/kl_estimators.ts";
+import { positions } from "../work.ts";
 
 export interface GroupConfig {
   /** "rloo" (leave-one-out mean) or "grpo" (group mean and std). @default "grpo" */
@@ -171,7 +172,7 @@ export async function groupIteration(o: {
         ? tf.mul(c.beta, tf.div(tf.sum(tf.mul(k3Tensor(logp, tf.tensor2d(pick(refLogp))), m)), tf.maximum(tf.sum(m), 1))) as tf.Scalar
         : tf.scalar(0);
       return { loss: tf.add(pl.loss, klLoss) as tf.Scalar, keep: { pg: pl.loss, kl: klLoss, clip: pl.clipfrac, approxkl: pl.approxkl } };
-    }, { lr: c.lr, gradClip: c.gradClip });
+    }, { lr: c.lr, gradClip: c.gradClip, tokens: positions(mb.ids) });
     for (const key of Object.keys(stat) as (keyof typeof stat)[]) stat[key].push(got[key]);
     return false;
   });

@@ -27,6 +27,7 @@ import type { PPOConfig } from "./ppo_config.ts";
 import { type Policy, policyParams } from "./policy.ts";
 import { evaluateResponses, type Matrix, sequenceBatch } from "../rollout/sequence_batch.ts";
 import { type RewardFunction, type Rollout, underPolicyAndReference } from "../rollout/rollout.ts";
+import { positions } from "../work.ts";
 
 /** Phase 2's result: per response and per response token. */
 export interface ScoredRollout {
@@ -205,7 +206,7 @@ export async function ppoUpdate(o: {
           loss: ptxBatch ? tf.add(ppoLoss, tf.mul(config.ptxCoef, ptx)) as tf.Scalar : ppoLoss,
           keep: { pg: pl.loss, vf: vl.loss, ptx, clip: pl.clipfrac, vclip: vl.clipfrac, approxkl: pl.approxkl, ratio: pl.ratio },
         };
-      }, { lr: config.lr, gradClip: config.gradClip });
+      }, { lr: config.lr, gradClip: config.gradClip, tokens: positions(mb.ids) + (ptxBatch ? positions(ptxBatch.ids) : 0) });
       for (const key of Object.keys(stat) as (keyof typeof stat)[]) stat[key].push(got[key]);
       return got.approxkl > config.maxApproxKl;
     },

@@ -7,6 +7,7 @@ import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { comparisonKlNote, methodComparison } from "./comparison.ts";
 import { sideBySidePicks } from "./samples.ts";
+import { throughputLine } from "./throughput.ts";
 
 export interface SummaryContext {
   readonly backend: string;
@@ -27,6 +28,7 @@ export function printRunSummary(r: PipelineResult, o: SummaryContext): void {
     }M parameters`,
   );
   console.log(`times: ${r.timings.map((t) => `${t.stage} ${t.seconds.toFixed(0)} s`).join(", ")}; total ${o.totalSeconds.toFixed(0)} s`);
+  console.log(throughputLine(r.timings));
   console.log(
     `held-out loss: ${o.fromScratch ? `pretrain ${last(r.pretrainHistory)}, ` : ""}SFT (assistant tokens) ${
       last(r.sftHistory)

@@ -25,6 +25,8 @@ import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { COMPARISON_COLUMNS, comparisonKlNote, methodComparison, trainingCell, trainingSeconds } from "./comparison.ts";
 import { sideBySidePicks } from "./samples.ts";
 import { frontierSection, type ReportFrontier } from "./frontier_section.ts";
+import { benchReference, stageThroughput, throughputTable } from "./throughput.ts";
+import type { BenchRecord } from "../bench/bench_record.ts";
 
 export interface ReportContext {
   readonly backend: string;
@@ -32,11 +34,14 @@ export interface ReportContext {
   readonly options: unknown;
   /** The gold–KL frontier to show beside this run's methods (`deno task frontier`'s points), if any. */
   readonly frontier?: ReportFrontier;
+  /** `deno task bench`'s record (reports/bench/latest.json): each stage's throughput is set beside it on the same machine. */
+  readonly bench?: BenchRecord;
 }
 
 /** The numbers of a run, per stage (see the README for their meaning). */
 function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
   const seconds = (stage: string) => r.timings.find((t) => t.stage === stage)?.seconds ?? null;
+  const throughput = (stage: string) => stageThroughput(r.timings.find((t) => t.stage === stage)?.work);
   const c = r.model.config;
   return {
     date: new Date().toISOString(),
@@ -55,11 +60,18 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
       parameters: countParams(r.model),
     },
     total_seconds: ctx.totalSeconds,
+    // deno task bench's tokens/s for this model's shape on this machine (reports/bench/latest.json), if it ran here
+    bench: benchReference(ctx.bench, c, machineLine()),
     stages: {
-      pretrain: { seconds: seconds("pretrain"), heldout_loss: r.pretrainHistory.eval.at(-1)?.loss ?? null },
-      sft: { seconds: seconds("sft"), heldout_loss: r.sftHistory.eval.at(-1)?.loss ?? null },
+      pretrain: {
+        seconds: seconds("pretrain"),
+        throughput: throughput("pretrain"),
+        heldout_loss: r.pretrainHistory.eval.at(-1)?.loss ?? null,
+      },
+      sft: { seconds: seconds("sft"), throughput: throughput("sft"), heldout_loss: r.sftHistory.eval.at(-1)?.loss ?? null },
       reward_model: {
         seconds: seconds("reward model"),
+        throughput: throughput("reward model"),
         train_rank_lists: r.reward.trainLists,
         train_rank_lists_by_labeler: r.reward.listsByLabeler,
         heldout_rank_lists: r.reward.heldoutLists,
@@ -82,6 +94,7 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
       },
       ppo: {
         seconds: seconds("ppo"),
+        throughput: throughput("ppo"),
         iterations: r.ppo.history.stats.length,
         rollouts_per_iteration: r.ppo.config.batchSize,
         kl_coef_initial: r.ppo.config.initKlCoef,
@@ -92,7 +105,7 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         // held-out gold (± SE), its parts, RM score (± SE) and KL every few iterations (iteration 0 = SFT)
         heldout_curve: r.ppo.history.eval,
       },
-      evaluate: { seconds: seconds("evaluate") },
+      evaluate: { seconds: seconds("evaluate"), throughput: throughput("evaluate") },
     },
     heldout_gold: {
       requests: r.summary.requests,
@@ -123,6 +136,7 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
           minus_ppo: { mean: v!.overPpo.mean, standard_error: v!.overPpo.standardError },
           ppo_view: v!.view,
           seconds: trainingSeconds(r, m) ?? null,
+          throughput: throughput(m),
         }]),
       ),
       dpo_pairs: r.dpo?.pairs ?? null,
@@ -140,7 +154,7 @@ export async function writeReport(r: PipelineResult, dir: string, ctx: ReportCon
     frontierSection(r, ctx.frontier),
     heldoutChartsSection(r),
     sideBySideSection(r),
-    detailsSection(r),
+    detailsSection(r, metrics.bench),
     trainingChartsSection(r),
     configurationSection(ctx),
     metricsSection(metrics),
@@ -229,7 +243,7 @@ function sideBySideSection(r: PipelineResult): string {
 }
 
 /** The detail tables, one under each title. */
-function detailsSection(r: PipelineResult): string {
+function detailsSection(r: PipelineResult, bench: ReturnType<typeof benchReference>): string {
   const tables: [string, Table][] = [
     [
       "Stage times (s)",
@@ -237,6 +251,14 @@ function detailsSection(r: PipelineResult): string {
         ["stage", "this run (s)", "training, every session (s)"],
         r.timings.map((t) => [t.stage, t.seconds.toFixed(0), trainingCell(r, t.stage)]),
       ),
+    ],
+    [
+      bench
+        ? `Throughput in this session, beside deno task bench on this machine (${bench.config}: train ${
+          Math.round(bench.train_tokens_per_second)
+        } tok/s, generation ${Math.round(bench.generate_tokens_per_second)} tok/s; ${bench.date})`
+        : "Throughput in this session (deno task bench has no record for this model on this machine to compare with)",
+      throughputTable(r.timings, bench),
     ],
     [
       `Gold score on ${r.summary.requests} held-out requests × ${r.summary.answersPerRequest} answers (pretrained-only: 1), same sampling`,

@@ -12,6 +12,7 @@ import { Rng } from "../rng.ts";
 import { type RankRecord, ranksOf } from "./labels.ts";
 import { rankingAccuracy, rankingLoss } from "./ranking_loss.ts";
 import { rawRewards, type RewardModel, rewardModelParams } from "./reward_model.ts";
+import { positions } from "../work.ts";
 
 export interface RewardTrainConfig {
   /**
@@ -143,6 +144,7 @@ export async function trainRewardModel(
   const optimizer = new AdamW(params, { weightDecay: 0 });
   const bar = c.quiet ? undefined : new ProgressBar({ total: ordered.length, label: "reward model", unit: "list" });
   const history: RewardHistory = { train: [] };
+  let listsDone = 0; // the bar's rate: rank lists per second
   try {
     for (let s = 0; s < ordered.length; s++) {
       const batch = ordered[s];
@@ -158,13 +160,14 @@ export async function trainRewardModel(
         return gradientStep(params, optimizer, () => {
           const scores = tf.reshape(rawRewards(rm, ids, enc.lastIndex), [batch.length, K]) as tf.Tensor2D;
           return { loss: rankingLoss(scores, batch.map((l) => l.ranks)), keep: { scores } };
-        }, { lr, gradClip: c.gradClip });
+        }, { lr, gradClip: c.gradClip, tokens: positions(enc.ids) });
       });
       const [lossValue, scoreValues] = [(await loss.data())[0], await scores.array()];
       tf.dispose([loss, gradNorm, scores]);
       if (!Number.isFinite(lossValue)) throw new Error(`reward model training diverged at step ${s}: loss is ${lossValue} (nothing saved)`);
       history.train.push({ step: s, loss: lossValue, lr, accuracy: rankingAccuracy(scoreValues, batch.map((l) => l.ranks)).pairwise });
-      bar?.update(s + 1, { tokens: s + 1, extra: { loss: lossValue.toFixed(3) } });
+      listsDone += batch.length;
+      bar?.update(s + 1, { tokens: listsDone, extra: { loss: lossValue.toFixed(3) } });
     }
     bar?.finish();
     return history;

@@ -8,11 +8,21 @@
 import { tf } from "../tf.ts";
 import type { AdamW } from "./adamw.ts";
 import { clipByGlobalNorm } from "./clip.ts";
+import { countWork } from "../work.ts";
 
 /** What the loss closure returns: the scalar to minimise, and tensors to keep past the step (statistics). */
 export interface StepLoss<K extends Record<string, tf.Tensor>> {
   readonly loss: tf.Scalar;
   readonly keep?: K;
+}
+
+/** A step's learning rate and clipping, and the positions it runs (for the throughput counters, lib/work.ts). */
+export interface StepOptions {
+  readonly lr: number;
+  /** Global gradient-norm clip (0: none). */
+  readonly gradClip: number;
+  /** Positions through the forward and backward pass (rows × padded length), counted as training work. */
+  readonly tokens?: number;
 }
 
 /** The step's loss, the gradient norm before clipping, and the kept tensors. */
@@ -30,9 +40,10 @@ export function gradientStep<K extends Record<string, tf.Tensor> = Record<string
   params: Readonly<Record<string, tf.Variable>>,
   optimizer: AdamW,
   lossFn: () => StepLoss<K>,
-  options: { readonly lr: number; readonly gradClip: number },
+  options: StepOptions,
 ): StepOutput<K> {
-  return tf.tidy(() => {
+  const start = performance.now();
+  const out = tf.tidy(() => {
     let kept = {} as K;
     const { value, grads } = tf.variableGrads(() => {
       const out = lossFn();
@@ -44,6 +55,8 @@ export function gradientStep<K extends Record<string, tf.Tensor> = Record<string
     optimizer.step(clipped.grads, options.lr);
     return { loss: value, gradNorm: clipped.norm, kept };
   });
+  if (options.tokens) countWork("train", options.tokens, (performance.now() - start) / 1000);
+  return out;
 }
 
 /** tfjs keys gradients by variable name; this keys them by the weights' own names (e.g. HF's "h.0.attn.c_attn.weight"). */
@@ -65,7 +78,7 @@ export async function gradientStepStats<K extends string>(
   params: Readonly<Record<string, tf.Variable>>,
   optimizer: AdamW,
   lossFn: () => StepLoss<Record<K, tf.Scalar>>,
-  options: { readonly lr: number; readonly gradClip: number },
+  options: StepOptions,
 ): Promise<Record<K, number>> {
   const step = gradientStep(params, optimizer, lossFn, options);
   tf.dispose([step.loss, step.gradNorm]);

@@ -11,6 +11,7 @@ import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { LMBatch } from "../data/lm_batches.ts";
 import type { AdamW } from "./adamw.ts";
 import { gradientStep } from "./gradient_step.ts";
+import { positions } from "../work.ts";
 
 export interface StepResult {
   readonly loss: tf.Scalar;
@@ -50,7 +51,7 @@ export function trainStep(
     const t = batchTensors(batch);
     const { loss, gradNorm } = gradientStep(model.params, optimizer, () => ({
       loss: crossEntropy(logits(model, t.ids, { training: true, seed: options.seed }), t.targets, t.mask),
-    }), options);
+    }), { ...options, tokens: positions(batch.ids) });
     return { loss, gradNorm };
   });
 }
