@@ -94,6 +94,7 @@ const SPEC: CommandSpec = {
       range: [0, 100_000],
       help: "training prompts the simulated labeler ranks (0: people's rankings only; default 2400)",
     },
+    "rm-epochs": { type: "string", value: "N", range: [1, 100], help: "passes of the reward model over its rank lists (default 2)" },
     "sft-data": {
       type: "string",
       value: "FILE",
@@ -150,6 +151,7 @@ const evalPrompts = positiveIntFlag(values, "eval-prompts");
 const evalAnswers = positiveIntFlag(values, "eval-answers");
 const quick = flag("quick");
 const humanLabels = str("labels")?.split(",").filter(Boolean);
+const rmEpochs = numberFlag(values, "rm-epochs", Number.isInteger, "an integer");
 const simulatedPrompts = numberFlag(values, "simulated-prompts", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0");
 if (simulatedPrompts === 0 && !humanLabels?.length) {
   usageError("--simulated-prompts 0 needs --labels FILE (the reward model needs some rankings)");
@@ -186,6 +188,7 @@ await runMain(async () => {
     reward: {
       ...(humanLabels ? { humanLabels: [...new Set(humanLabels)] } : {}),
       ...(simulatedPrompts === undefined ? {} : { trainPrompts: simulatedPrompts }),
+      ...(rmEpochs === undefined ? {} : { train: { epochs: rmEpochs } }),
     },
     ppo: {
       reward: ppoReward,
