@@ -8,7 +8,7 @@ import { initBackend } from "../lib/backend.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { cloneGPT2, createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { logits } from "../lib/gpt2/forward.ts";
-import { dpoLoss, sequenceLogprobs } from "../lib/dpo/dpo_loss.ts";
+import { dpoLoss, sequenceLogprobs, sequenceLogprobsComposite } from "../lib/dpo/dpo_loss.ts";
 import { pairAsTemplatedText, preferencePairs } from "../lib/dpo/preference_pairs.ts";
 import { encodePairs, trainDpo } from "../lib/dpo/train_dpo.ts";
 import { sftBatch } from "../lib/data/sft_batches.ts";
@@ -89,6 +89,35 @@ Deno.test("the batched DPO loss and its gradient equal a pair-by-pair computatio
   tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)]);
   disposeGPT2(policy);
   disposeGPT2(reference);
+});
+
+Deno.test("sequenceLogprobs() projects only the response's positions and equals the full-logits formula, gradients too; no tensor left", () => {
+  const model = createGPT2(config, { seed: 3 });
+  const { encoded } = encodePairs(
+    [{ prompt, chosen: "喜山水，山水。", rejected: "悲" }, { prompt, chosen: "山", rejected: "水" }],
+    tokenizer,
+    32,
+  );
+  const batch = sftBatch([...encoded.map((p) => p.chosen), ...encoded.map((p) => p.rejected)], tokenizer.eosId);
+  const vars = Object.values(model.params);
+  const sum = (f: typeof sequenceLogprobs) => () => tf.sum(tf.mul(f(model, batch), tf.tensor1d([1, -2, 0.5, 3]))) as tf.Scalar;
+  const warm = tf.variableGrads(sum(sequenceLogprobs), vars); // first use of each kernel out of the count
+  tf.dispose([warm.value, ...Object.values(warm.grads)]);
+  const before = tf.memory().numTensors;
+  const [fast, plain] = [sequenceLogprobs(model, batch), sequenceLogprobsComposite(model, batch)];
+  const worst = Math.max(...fast.dataSync().map((x, i) => Math.abs(x - plain.dataSync()[i])));
+  assert.ok(worst < 1e-4, `values differ by ${worst}`);
+  const a = tf.variableGrads(sum(sequenceLogprobs), vars);
+  const b = tf.variableGrads(sum(sequenceLogprobsComposite), vars);
+  for (const v of vars) {
+    const [ga, gb] = [a.grads[v.name].dataSync(), b.grads[v.name].dataSync()];
+    const scale = Math.max(1e-6, ...gb.map(Math.abs));
+    const diff = Math.max(...ga.map((x, i) => Math.abs(x - gb[i])));
+    assert.ok(diff / scale < 1e-4, `${v.name}: max |Δ| ${diff} against max |g| ${scale}`);
+  }
+  tf.dispose([fast, plain, a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)]);
+  assert.equal(tf.memory().numTensors, before);
+  disposeGPT2(model);
 });
 
 Deno.test("DPO learns a toy preference (喜 over 悲) with the reference frozen, and leaks no tensors", async () => {
