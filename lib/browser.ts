@@ -39,3 +39,4 @@ export { PPO_DEFAULTS, resolvePPOConfig } from "./ppo/ppo_config.ts";
 export { createPolicy, createPolicyOptimizer, disposePolicy, type Policy } from "./ppo/policy.ts";
 export { ppoIteration } from "./ppo/ppo_step.ts";
 export { GROUP_DEFAULTS, groupIteration } from "./group/group_step.ts";
+export { BROWSER_BACKEND_ORDER, type BrowserBackendName, type BrowserBackendOptions, startBrowserBackend } from "./browser_backend.ts";

@@ -15,7 +15,7 @@ const LIB = new URL("../lib/", import.meta.url).pathname;
 /** Bottom to top. Entries are folders of lib/ or single files at its root. */
 export const LAYERS: readonly (readonly string[])[] = [
   ["platform", "tf.ts", "fs.ts", "file_lock.ts", "jsonl.ts", "hash.ts", "rng.ts", "cli.ts", "machine.ts", "fast", "ops"], // foundations: the platform (files, environment, process), tfjs, files and their locks, seeds, the fast CPU kernels and which op takes which
-  ["backend.ts", "tokenizer", "gpt2", "corpus"], // the model, its text, the poems
+  ["backend.ts", "browser_backend.ts", "tokenizer", "gpt2", "corpus"], // the model, its text, the poems
   ["checkpoint", "generate", "tasks"], // weights on disk, sampling, what is asked and how it is scored
   ["pretrained.ts", "data", "run"], // loading a model directory; batches; a stage's run directory (identity, weights, optimiser, progress)
   ["train"], // one gradient step, the training loop

@@ -41,8 +41,8 @@ import {
   trainRewardModel,
 } from "../lib/browser.ts";
 
-/** The page sets its backend with it (one tfjs instance in the bundle). */
-export { tf };
+/** The page starts its backend with these (one tfjs instance in the bundle). */
+export { startBrowserBackend, tf } from "../lib/browser.ts";
 
 const POEMS: Poem[] = [
   ["静夜思", "李白", ["床前明月光，", "疑是地上霜。", "举头望明月，", "低头思故乡。"]],
