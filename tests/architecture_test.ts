@@ -43,9 +43,12 @@ function libFiles(dir = LIB): string[] {
   });
 }
 
+/** A file's code: its text without comments. */
+const code = (file: string) => Deno.readTextFileSync(file).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+
 /** The lib/ files a file imports (static and dynamic imports with a relative path). */
 function importsOf(file: string): string[] {
-  const text = Deno.readTextFileSync(file).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, ""); // code only
+  const text = code(file);
   const specs = [...text.matchAll(/(?:from|import)\s*\(?\s*"(\.{1,2}\/[^"]+\.ts)"/g)].map((m) => m[1]);
   return specs.map((s) => resolve(dirname(file), s)).filter((p) => p.startsWith(LIB));
 }
@@ -79,7 +82,6 @@ Deno.test("lib/: only lib/ops and lib/backend.ts import lib/fast", () => {
 
 /** Code of lib/ imports by path. "rlhf" (deno.json: lib/mod.ts) is for callers and the examples in comments; an import of it would hide an upward arrow. */
 Deno.test('lib/: no module imports the library by its name "rlhf"', () => {
-  const code = (file: string) => Deno.readTextFileSync(file).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
   const named = libFiles().filter((file) => /(?:from|import)\s*\(?\s*"rlhf(?:\/[^"]*)?"/.test(code(file))).map((file) =>
     relative(LIB, file)
   );
@@ -147,8 +149,6 @@ const PLAYGROUND = [
 
 /** platform() picks lib/platform/deno.ts under Deno by a dynamic import that a browser never runs: the one edge the walk skips. */
 const DEFAULT_PLATFORM_DOOR = ["platform/platform.ts", "platform/deno.ts"];
-
-const code = (file: string) => Deno.readTextFileSync(file).replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
 
 /** Whether a file's code names Deno or imports a node: built-in (platform.ts names it only to recognise the runtime). */
 function callsDeno(file: string): boolean {
