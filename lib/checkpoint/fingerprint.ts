@@ -27,7 +27,7 @@ export async function checkpointFingerprint(dir: string): Promise<string> {
       bytes = await platform().readFile(`${base}/${file}`);
       break;
     } catch (err) {
-      if (!(platform().isNotFound(err))) {
+      if (!platform().isNotFound(err)) {
         throw new Error(`checkpointFingerprint: cannot read ${base}/${file}: ${(err as Error).message}`);
       }
     }

@@ -126,7 +126,7 @@ export class RunDirectory {
     try {
       text = await platform().readTextFile(path);
     } catch (err) {
-      if (!(platform().isNotFound(err))) throw new Error(`${path}: cannot read (${(err as Error).message})`);
+      if (!platform().isNotFound(err)) throw new Error(`${path}: cannot read (${(err as Error).message})`);
       for (const file of OLDER_STATE_FILES) {
         if (await pathExists(`${this.dir}/${file}`)) {
           throw new Error(`${this.dir}: a checkpoint of an older format (${file}, no ${RUN_FILE}); ${AFRESH}`);
