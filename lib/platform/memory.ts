@@ -30,7 +30,10 @@ function systemError(name: "NotFound" | "AlreadyExists" | "NotADirectory" | "IsA
   return err;
 }
 
-/** "/a/b" for "a/b", "/a/./b/", "/a/c/../b" or file:///a/b. */
+/**
+ * "/a/b" for "a/b", "/a/./b/", "/a/c/../b" or file:///a/b. Not lib/platform/path.ts's resolve: that one asks platform() for
+ * the working directory, and platform.ts imports this file.
+ */
 function normalize(path: string | URL): string {
   const raw = path instanceof URL ? decodeURIComponent(path.pathname) : path;
   const parts: string[] = [];
