@@ -7,7 +7,8 @@
  * The lock file itself stays (removing it would let two processes lock two
  * different files of the same name).
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "./platform/path.ts";
+import { type OpenFile, platform } from "./platform/platform.ts";
 
 /** The lock file that guards `path`: `.<name>.lock` in the same directory. */
 export function lockPathFor(path: string): string {
@@ -20,17 +21,17 @@ export interface HeldLock {
   release(): void;
 }
 
-async function openLockFile(path: string): Promise<Deno.FsFile> {
+async function openLockFile(path: string): Promise<OpenFile> {
   const lockPath = lockPathFor(path);
   try {
-    await Deno.mkdir(dirname(lockPath), { recursive: true });
-    return await Deno.open(lockPath, { create: true, write: true });
+    await platform().mkdir(dirname(lockPath), { recursive: true });
+    return await platform().open(lockPath, { create: true, write: true });
   } catch (err) {
     throw new Error(`${lockPath}: cannot open the lock file (${(err as Error).message})`, { cause: err });
   }
 }
 
-function held(file: Deno.FsFile, path: string): HeldLock {
+function held(file: OpenFile, path: string): HeldLock {
   let open = true;
   return {
     path: lockPathFor(path),
@@ -46,7 +47,7 @@ export async function withFileLock<T>(path: string, change: () => Promise<T>): P
   const file = await openLockFile(path);
   const lock = held(file, path);
   try {
-    await file.lock(true);
+    await file.lock();
     return await change();
   } finally {
     lock.release();
@@ -59,12 +60,12 @@ export async function withFileLock<T>(path: string, change: () => Promise<T>): P
  */
 export async function tryLockFile(path: string): Promise<HeldLock | undefined> {
   const file = await openLockFile(path);
-  if (!(await file.tryLock(true))) {
+  if (!(await file.tryLock())) {
     file.close();
     return undefined;
   }
   await file.truncate(0);
-  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  await file.write(new TextEncoder().encode(`${platform().pid}\n`));
   return held(file, path);
 }
 
@@ -80,7 +81,7 @@ export async function lockOrRefuse(path: string, refusal: (holder: number | unde
 
 /** The process id that the holder of `path`'s lock wrote (tryLockFile), if it can be read. */
 async function lockHolder(path: string): Promise<number | undefined> {
-  const text = await Deno.readTextFile(lockPathFor(path)).catch(() => "");
+  const text = await platform().readTextFile(lockPathFor(path)).catch(() => "");
   const pid = Number(text.trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }

@@ -1,5 +1,6 @@
 /** Small file-system helpers shared across lib/. */
-import { resolve } from "node:path";
+import { resolve } from "./platform/path.ts";
+import { platform } from "./platform/platform.ts";
 
 /** The repository's root directory (scripts run there; notebooks run in notebooks/). */
 const REPO_ROOT = new URL("../", import.meta.url).pathname;
@@ -12,7 +13,7 @@ export function repoPath(path: string): string {
 /** Whether a file or directory exists. */
 export async function pathExists(path: string | URL): Promise<boolean> {
   try {
-    await Deno.stat(path);
+    await platform().stat(path);
     return true;
   } catch {
     return false;
@@ -23,9 +24,9 @@ export async function pathExists(path: string | URL): Promise<boolean> {
 export async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await platform().readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
+    if (platform().isNotFound(err)) throw new Error(`${path}: file not found`);
     throw new Error(`${path}: cannot read (${(err as Error).message})`);
   }
   return parseJsonText(text, path);

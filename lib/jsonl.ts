@@ -2,6 +2,7 @@
  * Reading JSON Lines: one JSON value a line, blank lines skipped, and every
  * error naming the file and the line ("data/x.jsonl:17: …").
  */
+import { platform } from "./platform/platform.ts";
 
 /**
  * Checks a value of one line: `where` is "file:line", `index` the value's position among the records, `line`
@@ -28,7 +29,7 @@ export function parseJsonl<T>(text: string, path: string, check: JsonlCheck<T>):
 
 /** Reads `path` and parses it as `parseJsonl` does. */
 export async function readJsonl<T>(path: string, check: JsonlCheck<T>): Promise<T[]> {
-  return parseJsonl(await Deno.readTextFile(path), path, check);
+  return parseJsonl(await platform().readTextFile(path), path, check);
 }
 
 /** `text` with `lines` added at the end, each on a line of its own (also when `text` lacks its final newline). */

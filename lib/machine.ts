@@ -3,6 +3,8 @@
  * model, its core count, and the vector instruction sets the fast path and
  * the BLAS kernels depend on (AVX2, AVX-512, AMX).
  */
+import { platform } from "./platform/platform.ts";
+
 export interface MachineInfo {
   /** e.g. "AMD EPYC" or "Intel(R) Xeon(R) Platinum 8370C CPU @ 2.80GHz". */
   readonly cpu: string;
@@ -14,13 +16,13 @@ export interface MachineInfo {
 export function describeMachine(): MachineInfo {
   let cpuinfo = "";
   try {
-    cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
+    cpuinfo = platform().readTextFileSync("/proc/cpuinfo");
   } catch {
     // not Linux: the model name is unknown here
   }
   const flags = new Set((cpuinfo.match(/^flags\s*:(.*)$/m)?.[1] ?? "").trim().split(/\s+/));
   return {
-    cpu: cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1]?.trim() ?? `${Deno.build.arch} CPU`,
+    cpu: cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1]?.trim() ?? `${platform().arch} CPU`,
     cores: navigator.hardwareConcurrency,
     vectorSets: ["avx2", "fma", "avx512f", "amx_tile"].filter((f) => flags.has(f)),
   };

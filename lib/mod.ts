@@ -27,6 +27,8 @@
  * ```
  */
 export { tf } from "./tf.ts";
+export { type MemoryPlatform, memoryPlatform, type MemoryPlatformOptions } from "./platform/memory.ts";
+export { type DirEntry, type FileInfo, type OpenFile, type Platform, platform, usePlatform } from "./platform/platform.ts";
 export { BACKEND_ORDER, type BackendName, initBackend } from "./backend.ts";
 
 // GPT-2

@@ -35,6 +35,14 @@ command -v cc >/dev/null 2>&1 || apt_install gcc "the native fused kernels"
 deno install --frozen >/dev/null
 echo "[setup] npm dependencies installed in node_modules/"
 
+# `deno bundle` (tests/browser_test.ts bundles lib/browser.ts for a page) fetches Deno's own esbuild, of the
+# version this Deno pins, into Deno's cache on first use: fetch it here rather than in a test.
+BUNDLE_DIR="$(mktemp -d)"
+deno bundle --quiet --platform browser -o "$BUNDLE_DIR/browser.js" lib/browser.ts >/dev/null 2>&1 \
+  && echo "[setup] deno bundle ready (lib/browser.ts bundles for a browser)" \
+  || echo "[setup] deno bundle failed: tests/browser_test.ts will say why"
+rm -rf "$BUNDLE_DIR"
+
 # Build the native kernels now (they are also built on first use) and say which path is active.
 deno eval --quiet 'import { initBackend } from "./lib/backend.ts"; await initBackend();' 2>/dev/null | sed 's/^\[rlhf\]/[setup]/' \
   || echo "[setup] the backend check failed: run 'deno task test' to see why"

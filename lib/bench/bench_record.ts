@@ -6,6 +6,7 @@
 import type { GPT2Config } from "../gpt2/config.ts";
 import { writeJsonAtomic } from "../checkpoint/atomic.ts";
 import { pathExists, repoPath } from "../fs.ts";
+import { platform } from "../platform/platform.ts";
 
 /** The model shape a bench row measured. */
 export type BenchShape = Pick<GPT2Config, "n_layer" | "n_head" | "n_embd" | "vocab_size" | "n_positions">;
@@ -41,7 +42,7 @@ export function benchRowFor(record: BenchRecord, config: BenchShape): BenchRow |
 export async function readBenchRecord(path = repoPath(BENCH_RECORD_PATH)): Promise<BenchRecord | undefined> {
   if (!(await pathExists(path))) return undefined;
   try {
-    const record = JSON.parse(await Deno.readTextFile(path));
+    const record = JSON.parse(await platform().readTextFile(path));
     return typeof record?.machine === "string" && Array.isArray(record.rows) ? record as BenchRecord : undefined;
   } catch {
     return undefined; // a damaged record only loses the comparison, never the run
@@ -60,6 +61,6 @@ export function mergeBenchRecords(old: BenchRecord | undefined, fresh: BenchReco
 
 /** Writes the record atomically (a bench cut off never leaves half a file). */
 export async function writeBenchRecord(record: BenchRecord, path = repoPath(BENCH_RECORD_PATH)): Promise<void> {
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  await platform().mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   await writeJsonAtomic(path, record);
 }

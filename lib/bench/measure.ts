@@ -11,6 +11,7 @@ import { generate } from "../generate/generate.ts";
 import { AdamW } from "../train/adamw.ts";
 import { Rng } from "../rng.ts";
 import { trainStep } from "../train/train_step.ts";
+import { platform } from "../platform/platform.ts";
 
 export interface TrainBenchOptions {
   readonly batch: number;
@@ -73,7 +74,7 @@ export async function measureTraining(config: GPT2Config, o: TrainBenchOptions):
       const ms = performance.now() - start;
       tf.dispose([loss, gradNorm]);
       peakBytes = Math.max(peakBytes, tf.memory().numBytes);
-      peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+      peakRss = Math.max(peakRss, platform().memoryUsage().rss);
       if (i >= o.warmup) {
         times.push(ms);
         numTensorsAfter.push(tf.memory().numTensors);
@@ -102,7 +103,7 @@ export async function measureGeneration(config: GPT2Config, o: GenBenchOptions):
       await generate(model, prompts, { maxNewTokens: o.newTokens, rng, temperature: 1 });
       const ms = performance.now() - start;
       peakBytes = Math.max(peakBytes, tf.memory().numBytes);
-      peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+      peakRss = Math.max(peakRss, platform().memoryUsage().rss);
       if (i >= o.warmup) {
         times.push(ms);
         numTensorsAfter.push(tf.memory().numTensors);

@@ -3,7 +3,9 @@
  * to disk, then rename it over the target. A crash or Ctrl-C at any moment
  * leaves either the old file or the new one, never half of one.
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../platform/path.ts";
+import { platform } from "../platform/platform.ts";
+import { tempTag } from "../platform/temp_tag.ts";
 
 /**
  * Writes `data` to `path` atomically, creating parent directories. Temporary files of earlier writers of
@@ -17,14 +19,14 @@ import { dirname, join } from "node:path";
  * ```
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`);
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${platform().pid}-${tempTag()}`);
   try {
-    await Deno.mkdir(dirname(path), { recursive: true });
+    await platform().mkdir(dirname(path), { recursive: true });
     await removeStaleTempFiles(path);
     await writeSynced(tmp, data);
-    await Deno.rename(tmp, path); // the bytes are on disk before the rename makes them visible
+    await platform().rename(tmp, path); // the bytes are on disk before the rename makes them visible
   } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
+    await platform().remove(tmp).catch(() => {});
     throw new Error(`${path}: could not write it (${(err as Error).message})`, { cause: err });
   }
 }
@@ -37,12 +39,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
 export async function removeStaleTempFiles(path: string): Promise<string[]> {
   const prefix = `.${basename(path)}.tmp-`;
   const removed: string[] = [];
-  for await (const entry of Deno.readDir(dirname(path))) {
+  for await (const entry of platform().readDir(dirname(path))) {
     if (!entry.name.startsWith(prefix)) continue;
     const pid = Number(entry.name.slice(prefix.length).split("-")[0]);
     const file = join(dirname(path), entry.name);
     if (await writerAlive(pid, file)) continue;
-    await Deno.remove(file).catch(() => {});
+    await platform().remove(file).catch(() => {});
     removed.push(file);
   }
   return removed;
@@ -55,22 +57,22 @@ export async function removeStaleTempFiles(path: string): Promise<string[]> {
  * files. A reused PID only keeps a leftover longer, never removes a live one.
  */
 export async function writerAlive(pid: number, path: string): Promise<boolean> {
-  if (pid === Deno.pid) return true;
-  if (Deno.build.os === "linux") {
+  if (pid === platform().pid) return true;
+  if (platform().os === "linux") {
     try {
-      await Deno.stat(`/proc/${pid}`);
+      await platform().stat(`/proc/${pid}`);
       return true;
     } catch {
       return false;
     }
   }
-  const mtime = (await Deno.stat(path).catch(() => undefined))?.mtime?.getTime() ?? 0;
+  const mtime = (await platform().stat(path).catch(() => undefined))?.mtime?.getTime() ?? 0;
   return Date.now() - mtime < 3_600_000;
 }
 
 /** Writes a new file and flushes it to disk (not atomic by itself: callers rename it into place). */
 export async function writeSynced(path: string, data: Uint8Array): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true });
+  const file = await platform().open(path, { write: true, createNew: true });
   try {
     let written = 0;
     while (written < data.length) written += await file.write(data.subarray(written));

@@ -1,4 +1,5 @@
-import { basename } from "node:path";
+import { basename } from "../platform/path.ts";
+import { platform } from "../platform/platform.ts";
 
 /** The weights files a directory may hold, in the order they are looked for (the first found is hashed). */
 const WEIGHT_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin"];
@@ -23,10 +24,10 @@ export async function checkpointFingerprint(dir: string): Promise<string> {
   let bytes: Uint8Array<ArrayBuffer> | undefined;
   for (const file of WEIGHT_FILES) {
     try {
-      bytes = await Deno.readFile(`${base}/${file}`);
+      bytes = await platform().readFile(`${base}/${file}`);
       break;
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) {
+      if (!platform().isNotFound(err)) {
         throw new Error(`checkpointFingerprint: cannot read ${base}/${file}: ${(err as Error).message}`);
       }
     }

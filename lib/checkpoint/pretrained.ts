@@ -8,7 +8,7 @@
  * current HF `save_pretrained` writes for GPT2LMHeadModel, as one atomic
  * directory swap.
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../platform/path.ts";
 import { tf, variableOf } from "../tf.ts";
 import { gpt2ParamShapes } from "../gpt2/config.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
@@ -26,6 +26,8 @@ import {
 import { openTorchStateDict } from "./torch_pickle.ts";
 import { writeFileAtomic, writerAlive, writeSynced } from "./atomic.ts";
 import { pathExists, readJsonFile } from "../fs.ts";
+import { platform } from "../platform/platform.ts";
+import { tempTag } from "../platform/temp_tag.ts";
 
 const CONFIG = "config.json";
 const WEIGHTS = "model.safetensors";
@@ -147,7 +149,7 @@ async function openWeights(dir: string, expected: Map<string, number[]>): Promis
  * widest dtype) for each weight the config declares, so a storage far larger than the model is refused first.
  */
 async function torchWeights(path: string, expected: Map<string, number[]>): Promise<WeightsFiles> {
-  const dict = openTorchStateDict(await Deno.readFile(path), path);
+  const dict = openTorchStateDict(await platform().readFile(path), path);
   const declared = new Map([...dict.declared].map(([name, t]) => [name, { ...t, file: path }]));
   const elements = [...expected.values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
   const limit = { bytes: 8 * elements, why: `8 bytes for each of the ${elements} weights config.json declares` };
@@ -332,37 +334,37 @@ export async function writeDirectoryAtomic(dir: string, files: Readonly<Record<s
   await recoverInterruptedSwap(dir);
   await removeDeadSwapLeftovers(dir);
   const parent = dirname(dir);
-  await Deno.mkdir(parent, { recursive: true });
-  const tag = `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  await platform().mkdir(parent, { recursive: true });
+  const tag = `${platform().pid}-${tempTag()}`;
   const fresh = join(parent, `.${basename(dir)}.new-${tag}`);
   const old = join(parent, `.${basename(dir)}.old-${tag}`);
-  await Deno.mkdir(fresh);
+  await platform().mkdir(fresh);
   let hadOld = false;
   try {
     for (const [name, content] of Object.entries(files)) {
       await writeSynced(join(fresh, name), typeof content === "string" ? new TextEncoder().encode(content) : content);
     }
     hadOld = await pathExists(dir);
-    if (hadOld) await Deno.rename(dir, old);
+    if (hadOld) await platform().rename(dir, old);
     try {
-      await Deno.rename(fresh, dir);
+      await platform().rename(fresh, dir);
     } catch (err) {
-      if (hadOld) await Deno.rename(old, dir).catch(() => {}); // put the old checkpoint back
+      if (hadOld) await platform().rename(old, dir).catch(() => {}); // put the old checkpoint back
       throw err;
     }
   } catch (err) {
-    await Deno.remove(fresh, { recursive: true }).catch(() => {});
+    await platform().remove(fresh, { recursive: true }).catch(() => {});
     throw new Error(`${dir}: could not write the checkpoint (${(err as Error).message})`, { cause: err });
   }
   await syncDirectory(parent);
   // The new checkpoint is in place; failing to delete the old copy is not an error (the next swap removes it).
-  if (hadOld) await Deno.remove(old, { recursive: true }).catch(() => {});
+  if (hadOld) await platform().remove(old, { recursive: true }).catch(() => {});
 }
 
 /** Flushes the renames in `path` to disk where the OS allows it (Linux, macOS); best effort elsewhere. */
 async function syncDirectory(path: string): Promise<void> {
   try {
-    const handle = await Deno.open(path, { read: true });
+    const handle = await platform().open(path, { read: true });
     try {
       await handle.sync();
     } finally {
@@ -386,7 +388,7 @@ async function swapLeftovers(dir: string): Promise<SwapLeftover[]> {
   if (!(await pathExists(parent))) return [];
   const prefix = `.${basename(dir)}.`;
   const found: SwapLeftover[] = [];
-  for await (const entry of Deno.readDir(parent)) {
+  for await (const entry of platform().readDir(parent)) {
     if (!entry.name.startsWith(prefix)) continue;
     const kind = entry.name.slice(prefix.length, prefix.length + 4);
     if (kind !== "old-" && kind !== "new-") continue;
@@ -411,7 +413,7 @@ export async function recoverInterruptedSwap(dir: string): Promise<void> {
   for (const old of olds) if (await writerAlive(old.pid, old.path)) return;
   if (!olds.length) return;
   // Another reader may put it back at the same moment: then the rename fails and `dir` is there all the same.
-  await Deno.rename(olds[0].path, dir).catch(async (err) => {
+  await platform().rename(olds[0].path, dir).catch(async (err) => {
     if (!(await pathExists(dir))) throw err;
   });
 }
@@ -419,7 +421,7 @@ export async function recoverInterruptedSwap(dir: string): Promise<void> {
 /** Removes the `.old-*` / `.new-*` directories of writers of `dir` that are dead; a live writer's are kept. For writers only. */
 async function removeDeadSwapLeftovers(dir: string): Promise<void> {
   for (const leftover of await swapLeftovers(dir)) {
-    if (!(await writerAlive(leftover.pid, leftover.path))) await Deno.remove(leftover.path, { recursive: true }).catch(() => {});
+    if (!(await writerAlive(leftover.pid, leftover.path))) await platform().remove(leftover.path, { recursive: true }).catch(() => {});
   }
 }
 

@@ -10,6 +10,7 @@
  * Rust implementation: the tensors must tile the data exactly (no overlap,
  * gap or trailing bytes), so a truncated or corrupted file fails loudly.
  */
+import { type OpenFile, platform } from "../platform/platform.ts";
 
 /** Float dtypes (read as Float32Array) and integer dtypes (read as Int32Array). */
 export type StoredDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "U64" | "I32" | "U32" | "I16" | "U16" | "I8" | "U8" | "BOOL";
@@ -384,19 +385,19 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsFile
   return { tensors: await readSafetensorsTensors(header, header.tensors.keys()), metadata: header.metadata };
 }
 
-async function openForReading(path: string): Promise<Deno.FsFile> {
+async function openForReading(path: string): Promise<OpenFile> {
   try {
-    return await Deno.open(path, { read: true });
+    return await platform().open(path, { read: true });
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
+    if (platform().isNotFound(err)) throw new Error(`${path}: file not found`);
     throw err;
   }
 }
 
 /** Exactly `length` bytes from `position` of `file`; an error naming `path` if the file ends first (it changed under us). */
-async function readAt(file: Deno.FsFile, position: number, length: number, path: string): Promise<Uint8Array> {
+async function readAt(file: OpenFile, position: number, length: number, path: string): Promise<Uint8Array> {
   const out = new Uint8Array(length);
-  await file.seek(position, Deno.SeekMode.Start);
+  await file.seekTo(position);
   for (let filled = 0; filled < length;) {
     const n = await file.read(out.subarray(filled));
     if (n === null) {

@@ -8,6 +8,7 @@
 import * as OpenCC from "opencc-js";
 import { checkPoem, LINE_END, type Poem } from "./poems.ts";
 import { hashText } from "../hash.ts";
+import { platform } from "../platform/platform.ts";
 
 export type Collection = "tang" | "song";
 
@@ -38,7 +39,7 @@ function verseLines(paragraphs: string[]): string[] | undefined {
 /** The source files of a collection, in numeric order. */
 function collectionFiles(collection: Collection, dir = POETRY_SOURCE_DIR): string[] {
   const pattern = new RegExp(`^poet\\.${collection}\\.\\d+\\.json$`);
-  return [...Deno.readDirSync(dir)]
+  return [...platform().readDirSync(dir)]
     .map((e) => e.name)
     .filter((n) => pattern.test(n))
     .sort((a, b) => Number(a.split(".")[2]) - Number(b.split(".")[2]));
@@ -66,7 +67,7 @@ export function readRegularPoems(
   const seen = options.seen ?? new Set<string>();
   const kept: Poem[] = [];
   for (const file of collectionFiles(collection, dir)) {
-    const poems = JSON.parse(Deno.readTextFileSync(dir + file)) as { author?: string; title?: string; paragraphs?: string[] }[];
+    const poems = JSON.parse(platform().readTextFileSync(dir + file)) as { author?: string; title?: string; paragraphs?: string[] }[];
     const offset = Number(file.split(".")[2]);
     poems.forEach((raw, i) => {
       if (options.counts) options.counts.source++;

@@ -4,7 +4,7 @@
  * and verl take as it is (see the README it writes). The directory is built
  * beside the target and renamed into place: a failure leaves no half bundle.
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../platform/path.ts";
 import { loadPretrained } from "../pretrained.ts";
 import { countParams, disposeGPT2 } from "../gpt2/init.ts";
 import { loadRewardModel } from "../reward/reward_checkpoint.ts";
@@ -23,6 +23,7 @@ import { verlParquet } from "./verl_parquet.ts";
 import { goldScorerPython } from "./gold_scorer_py.ts";
 import { bundleReadme } from "./bundle_readme.ts";
 import { BUNDLE_PATHS, type Engine } from "./engine_commands.ts";
+import { platform } from "../platform/platform.ts";
 
 /** What goes into a bundle. */
 export interface ExportBundleOptions {
@@ -57,7 +58,7 @@ export interface BundleManifest {
 /** Every file under `dir`, relative to it, sorted. */
 async function listFiles(dir: string, prefix = ""): Promise<string[]> {
   const out: string[] = [];
-  for await (const entry of Deno.readDir(join(dir, prefix))) {
+  for await (const entry of platform().readDir(join(dir, prefix))) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isDirectory) out.push(...await listFiles(dir, rel));
     else out.push(rel);
@@ -66,9 +67,9 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
 }
 
 async function write(root: string, path: string, content: string | Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(join(root, path)), { recursive: true });
-  if (typeof content === "string") await Deno.writeTextFile(join(root, path), content);
-  else await Deno.writeFile(join(root, path), content);
+  await platform().mkdir(dirname(join(root, path)), { recursive: true });
+  if (typeof content === "string") await platform().writeTextFile(join(root, path), content);
+  else await platform().writeFile(join(root, path), content);
 }
 
 /** Writes the models of the bundle into `root`; returns the parameters and the reward offset. */
@@ -124,8 +125,8 @@ async function writeModels(
 export async function exportBundle(out: string, o: ExportBundleOptions): Promise<BundleManifest> {
   if (await pathExists(out)) throw new Error(`${out}: exists already; the bundle goes to a new directory`);
   const P = BUNDLE_PATHS;
-  const tmp = join(dirname(out), `.${basename(out)}.tmp-${Deno.pid}`);
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  const tmp = join(dirname(out), `.${basename(out)}.tmp-${platform().pid}`);
+  await platform().remove(tmp, { recursive: true }).catch(() => {});
   try {
     const tokenizer = await loadTokenizer(o.sftDir);
     if (!tokenizer) throw new Error(`${o.sftDir}: no tokenizer files (vocab.txt)`);
@@ -185,10 +186,10 @@ export async function exportBundle(out: string, o: ExportBundleOptions): Promise
       files: [...await listFiles(tmp), "manifest.json"].sort(),
     };
     await write(tmp, "manifest.json", JSON.stringify(manifest, null, 2) + "\n");
-    await Deno.rename(tmp, out);
+    await platform().rename(tmp, out);
     return manifest;
   } catch (err) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await platform().remove(tmp, { recursive: true }).catch(() => {});
     throw err;
   }
 }

@@ -10,6 +10,7 @@ import type { ValenceList } from "../tasks/poetry_zh/mood.ts";
 import { THEMES } from "../tasks/poetry_zh/instructions.ts";
 import { rhymeClasses } from "../tasks/poetry_zh/rhyme.ts";
 import type { PoetryPreference } from "../tasks/poetry_zh/task.ts";
+import { platform } from "../platform/platform.ts";
 
 /** The code points scorer.ts counts as Chinese characters (its CJK pattern); rhymes are only asked of these. */
 const CJK_RANGES: readonly (readonly [number, number])[] = [[0x3400, 0x9fff], [0xf900, 0xfaff]];
@@ -61,7 +62,7 @@ export async function goldScorerPython(options: GoldScorerPythonOptions): Promis
     themes: THEMES,
     rhyme: options.preference === "rules" ? rhymeTable() : {},
   };
-  const source = await Deno.readTextFile(SOURCE);
+  const source = await platform().readTextFile(SOURCE);
   if (!source.includes("json.loads(__DATA__)")) throw new Error(`${SOURCE.pathname}: the data placeholder __DATA__ is missing`);
   // A JSON string literal is a valid Python string literal with the same value.
   return source.replace("json.loads(__DATA__)", () => `json.loads(${JSON.stringify(JSON.stringify(data))})`);

@@ -11,6 +11,7 @@
  * `RLHF_NATIVE_KERNELS=0` turns them off.
  */
 import { hashText } from "../hash.ts";
+import { setNativeSampler } from "./native_sampling.ts";
 
 const SOURCE = new URL("./native/kernels.c", import.meta.url);
 const BUILD_DIR = new URL("./native/build/", import.meta.url);
@@ -125,6 +126,7 @@ export function loadNativeKernels(): NativeKernels | undefined {
   } catch (err) {
     cached = { reason: err instanceof Error ? err.message.split("\n")[0] : String(err) };
   }
+  setNativeSampler(cached.kernels);
   return cached.kernels;
 }
 

@@ -5,11 +5,30 @@
  * 600 of 960 ms of a vocab-50257 generation. Not a tfjs kernel: it reads a
  * plain array, which may be a view of the wasm heap.
  */
-import { loadedNativeKernels } from "./native_kernels.ts";
+
+/** The C function (a symbol of the loaded kernels); it writes a token and a log-probability per row. */
+export type SampleSoftmaxRowsSymbol = (
+  logits: Float32Array,
+  uniforms: Float64Array,
+  rows: number,
+  vocabSize: number,
+  temperature: number,
+  tokens: Int32Array,
+  logprobs: Float32Array,
+) => void;
+
+// Set by loadNativeKernels (native_kernels.ts) when it opens the kernels: this module stays free of FFI, so the
+// fast-path table that imports it runs in a browser too.
+let loaded: { sample_softmax_rows: SampleSoftmaxRowsSymbol } | undefined;
+
+/** Called by loadNativeKernels with the kernels it opened (undefined when they are unavailable). */
+export function setNativeSampler(kernels: { sample_softmax_rows: SampleSoftmaxRowsSymbol } | undefined): void {
+  loaded = kernels;
+}
 
 /** True when the backend set-up has loaded the C kernels (never builds them: see loadNativeKernels). */
 export function nativeSamplingAvailable(): boolean {
-  return loadedNativeKernels() !== undefined;
+  return loaded !== undefined;
 }
 
 /**
@@ -22,7 +41,7 @@ export function nativeSampleSoftmaxRows(
   uniforms: readonly (number | undefined)[],
   temperature: number,
 ): ({ token: number; logprob: number } | undefined)[] {
-  const native = loadedNativeKernels();
+  const native = loaded;
   if (!native) throw new Error("sample_softmax_rows: the native kernels are not loaded");
   const n = uniforms.length;
   const tokens = new Int32Array(n);

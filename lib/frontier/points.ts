@@ -11,6 +11,7 @@ import { withFileLock } from "../file_lock.ts";
 import { parseJsonl, withLinesAppended } from "../jsonl.ts";
 import { pathExists } from "../fs.ts";
 import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
+import { platform } from "../platform/platform.ts";
 
 /** The method a point belongs to. */
 export type FrontierMethod = "sft" | "best-of-n" | "ppo" | "dpo" | "rloo" | "grpo";
@@ -133,7 +134,7 @@ function checkPoint(value: unknown, where: string): FrontierPoint {
 
 /** The text of a points file, "" when it does not exist. */
 async function readPointsText(path: string): Promise<string> {
-  return (await pathExists(path)) ? await Deno.readTextFile(path) : "";
+  return (await pathExists(path)) ? await platform().readTextFile(path) : "";
 }
 
 /**

@@ -7,7 +7,7 @@
  *
  *   deno task pretrain-base            # resumes checkpoints/base/ if a run is there
  */
-import { join } from "node:path";
+import { join } from "../platform/path.ts";
 import { pathExists, readJsonFile } from "../fs.ts";
 import { loadGPT2Weights } from "../checkpoint/pretrained.ts";
 import { RUN_FILE } from "../run/run_directory.ts";
@@ -20,6 +20,7 @@ import { buildCharVocab, type CharVocabTokenizer } from "../tokenizer/char_vocab
 import { CHAT_SPECIAL_TOKENS } from "../tokenizer/chat_template.ts";
 import { evaluateLoss, type TrainConfig, type TrainHistory } from "../train/trainer.ts";
 import { pretrainingInputs, pretrainOnDocuments } from "./pretrain_stage.ts";
+import { platform } from "../platform/platform.ts";
 
 /** What the base pretraining needs to know. */
 export interface BasePretrainOptions {
@@ -156,7 +157,7 @@ async function prepareBaseRun(heldoutPoems: readonly Poem[], requiredTexts: read
 async function refuseOtherVocabulary(dir: string, tokenizer: CharVocabTokenizer): Promise<void> {
   const path = join(dir, "vocab.txt");
   if (!(await pathExists(path))) return;
-  if ((await Deno.readTextFile(path)) !== tokenizer.vocabText()) {
+  if ((await platform().readTextFile(path)) !== tokenizer.vocabText()) {
     throw new Error(`${path}: this run was trained with another vocabulary; delete ${dir} or pass another checkpoint directory`);
   }
 }

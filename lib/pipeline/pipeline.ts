@@ -31,6 +31,7 @@ import { PPO_STAGE_QUICK, type PPOStageOptions, type PPOStageResult, ppoStartedF
 import { type FinalEvaluation, finalEvaluation, type MethodRow, type OtherMethod } from "./final_evaluation.ts";
 import { loadPolicyFor, policyRowNames } from "./policy_rows.ts";
 import { StageTimer, type StageTiming } from "./stage_timer.ts";
+import { platform } from "../platform/platform.ts";
 
 export { type MethodRow, type MethodSummary, OTHER_METHODS, type OtherMethod } from "./final_evaluation.ts";
 export type { StageTiming } from "./stage_timer.ts";
@@ -214,10 +215,10 @@ async function removeStageCheckpoints(o: PipelineOptions): Promise<void> {
   const stages: StageName[] = [...(o.fromScratch ? ["pretrain" as const] : []), "sft", "rm", "ppo", ...o.methods];
   for (const stage of stages) {
     try {
-      await Deno.remove(dirs[stage], { recursive: true });
+      await platform().remove(dirs[stage], { recursive: true });
       if (!o.quiet) console.log(`[rlhf] fresh: removed ${dirs[stage]}/`);
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) continue;
+      if (platform().isNotFound(err)) continue;
       throw new Error(`${dirs[stage]}: could not remove it to start afresh (${(err as Error).message})`);
     }
   }

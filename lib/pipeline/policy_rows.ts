@@ -11,7 +11,7 @@
  * own tokenizer files, when it has ours (vocab.txt), must be the same
  * vocabulary, and its vocabulary size must be the SFT model's.
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname } from "../platform/path.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import { disposeGPT2 } from "../gpt2/init.ts";
 import { loadPretrained } from "../pretrained.ts";

@@ -16,6 +16,7 @@ import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
 import { withFileLock } from "../file_lock.ts";
 import { pathExists } from "../fs.ts";
 import { parseJsonl, withLinesAppended } from "../jsonl.ts";
+import { platform } from "../platform/platform.ts";
 import type { ChatMessage, Role } from "../tokenizer/chat_template.ts";
 
 /** One rank list. */
@@ -122,7 +123,7 @@ interface LabelLine {
 async function readLabelText(path: string): Promise<string> {
   if (!(await pathExists(path))) return "";
   try {
-    return await Deno.readTextFile(path);
+    return await platform().readTextFile(path);
   } catch (err) {
     throw new Error(`${path}: cannot read it as a label file (${(err as Error).message})`, { cause: err });
   }

@@ -28,6 +28,7 @@ import { disposeGPT2 } from "../gpt2/init.ts";
 import type { GPT2Model, GPT2Params } from "../gpt2/model_types.ts";
 import { type HeldLock, lockOrRefuse } from "../file_lock.ts";
 import { parseJsonText, pathExists } from "../fs.ts";
+import { platform } from "../platform/platform.ts";
 
 export const RUN_FILE = "run.json";
 const OPTIMIZER_FILE = "optimizer.safetensors";
@@ -123,9 +124,9 @@ export class RunDirectory {
     const path = `${this.dir}/${RUN_FILE}`;
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = await platform().readTextFile(path);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw new Error(`${path}: cannot read (${(err as Error).message})`);
+      if (!platform().isNotFound(err)) throw new Error(`${path}: cannot read (${(err as Error).message})`);
       for (const file of OLDER_STATE_FILES) {
         if (await pathExists(`${this.dir}/${file}`)) {
           throw new Error(`${this.dir}: a checkpoint of an older format (${file}, no ${RUN_FILE}); ${AFRESH}`);
@@ -167,7 +168,7 @@ export class RunDirectory {
     }
     if (!optimizer) return;
     const file = this.file(OPTIMIZER_FILE);
-    const stored = parseSafetensors(await Deno.readFile(file), file);
+    const stored = parseSafetensors(await platform().readFile(file), file);
     const tensors = new Map([...stored.tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data as Float32Array }]));
     optimizer.loadState({ step: Number(stored.metadata.adamw_step), tensors });
   }
@@ -175,7 +176,7 @@ export class RunDirectory {
   /** Reads tensors saved with `tensorFile` into `targets` (by name), checking every shape. */
   async restoreTensors(name: string, targets: Readonly<Record<string, tf.Variable>>): Promise<void> {
     const file = this.file(name);
-    const stored = parseSafetensors(await Deno.readFile(file), file);
+    const stored = parseSafetensors(await platform().readFile(file), file);
     for (const [tensorName, target] of Object.entries(targets)) {
       const t = stored.tensors.get(tensorName);
       if (!t || t.shape.join() !== target.shape.join()) {

@@ -10,7 +10,8 @@
  *   k of merges.txt must make token 256 + k (GPT-2's ids 256..50255 are its
  *   merges in order; tiktoken builds its ranks the same way).
  */
-import { join } from "node:path";
+import { join } from "../platform/path.ts";
+import { platform } from "../platform/platform.ts";
 import { BERT_SPECIAL_TOKENS, CharVocabTokenizer } from "./char_vocab.ts";
 import { GPT2_EOS, GPT2_EOS_ID, GPT2_VOCAB_SIZE, Gpt2BpeTokenizer, gpt2VocabKey } from "./gpt2_bpe.ts";
 import type { Tokenizer } from "./types.ts";
@@ -156,9 +157,9 @@ function checkGpt2Merges(text: string, path: string): void {
 
 async function readIfExists(path: string): Promise<string | undefined> {
   try {
-    return await Deno.readTextFile(path);
+    return await platform().readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (platform().isNotFound(err)) return undefined;
     throw new Error(`${path}: cannot read (${(err as Error).message})`);
   }
 }

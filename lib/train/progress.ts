@@ -3,6 +3,7 @@
  * live numbers (loss, lr). On a terminal it redraws in place; elsewhere (CI,
  * notebooks, log files) it prints a plain line every few seconds and at the end.
  */
+import { platform } from "../platform/platform.ts";
 
 export interface ProgressOptions {
   /** Units of work in the loop (e.g. steps). */
@@ -56,11 +57,10 @@ export class ProgressBar {
   #lastLine = "";
 
   constructor(options: ProgressOptions) {
-    const encoder = new TextEncoder();
     this.#o = {
       unit: "tok",
-      write: (text) => Deno.stdout.writeSync(encoder.encode(text)),
-      inPlace: Deno.stdout.isTerminal(),
+      write: (text) => platform().writeStdout(text),
+      inPlace: platform().stdoutIsTerminal(),
       plainEverySeconds: 10,
       now: () => performance.now(),
       ...options,
