@@ -160,6 +160,7 @@ export {
 export { ChatSession } from "./chat/chat_session.ts";
 export { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo/dpo_loss.ts";
 export { DPO_DEFAULTS, type DpoConfig, type DpoHistory, encodePairs, trainDpo } from "./dpo/train_dpo.ts";
+export { ReferenceLogprobs } from "./dpo/reference_logprobs.ts";
 export { DPO_STAGE_DEFAULTS, DPO_STAGE_QUICK, type DpoStageOptions } from "./pipeline/dpo_stage.ts";
 export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo/preference_pairs.ts";
 export { exportPreferencePairs } from "./dpo/export_pairs.ts";

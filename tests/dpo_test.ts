@@ -11,6 +11,7 @@ import { logits } from "../lib/gpt2/forward.ts";
 import { dpoLoss, sequenceLogprobs, sequenceLogprobsComposite } from "../lib/dpo/dpo_loss.ts";
 import { pairAsTemplatedText, preferencePairs } from "../lib/dpo/preference_pairs.ts";
 import { encodePairs, trainDpo } from "../lib/dpo/train_dpo.ts";
+import { ReferenceLogprobs } from "../lib/dpo/reference_logprobs.ts";
 import { sftBatch } from "../lib/data/sft_batches.ts";
 import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS, encodeChat } from "../lib/tokenizer/chat_template.ts";
@@ -136,6 +137,42 @@ Deno.test("DPO learns a toy preference (喜 over 悲) with the reference frozen,
   const referenceAfter = await Promise.all(Object.values(reference.params).map((v) => v.data()));
   assert.deepEqual(referenceAfter, referenceBefore, "the reference is frozen");
   disposeGPT2(policy);
+  disposeGPT2(reference);
+});
+
+Deno.test("ReferenceLogprobs: runs that share the reference's log-probs train exactly as runs that compute them; a second run adds none", async () => {
+  const reference = createGPT2(config, { seed: 5 });
+  const lists = Array.from({ length: 12 }, (_, i) => list([`喜${"山水"[i % 2]}`, `悲水，${"山水"[i % 2]}`]));
+  const pairs = preferencePairs(lists);
+  const settings = { lr: 3e-3, epochs: 2, pairsPerStep: 4, quiet: true };
+  const train = async (beta: number, shared?: ReferenceLogprobs) => {
+    const policy = cloneGPT2(reference, { trainable: true });
+    const history = await trainDpo(policy, reference, tokenizer, pairs, { ...settings, beta }, { referenceLogprobs: shared });
+    const weights = await Promise.all(Object.values(policy.params).map((v) => v.data()));
+    disposeGPT2(policy);
+    return { history, weights };
+  };
+  const shared = new ReferenceLogprobs(reference);
+  const tensors = tf.memory().numTensors;
+  const firstShared = await train(0.5, shared);
+  const held = shared.size;
+  assert.equal(held, firstShared.history.train.length, "one entry per batch");
+  const secondShared = await train(0.1, shared);
+  assert.equal(shared.size, held, "the second run's batches were all known");
+  assert.equal(tf.memory().numTensors, tensors, "no tensor left by the cache");
+  for (const [beta, got] of [[0.5, firstShared], [0.1, secondShared]] as const) {
+    const alone = await train(beta);
+    assert.deepEqual(got.history, alone.history, `β ${beta}: the same history`);
+    assert.deepEqual(got.weights, alone.weights, `β ${beta}: the same weights`);
+  }
+  const other = createGPT2(config, { seed: 6 });
+  const otherPolicy = cloneGPT2(other, { trainable: true });
+  await assert.rejects(
+    () => trainDpo(otherPolicy, other, tokenizer, pairs, settings, { referenceLogprobs: shared }),
+    /another reference model/,
+  );
+  disposeGPT2(otherPolicy);
+  disposeGPT2(other);
   disposeGPT2(reference);
 });
 

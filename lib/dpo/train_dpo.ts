@@ -16,6 +16,7 @@ import { ProgressBar } from "../train/progress.ts";
 import { Rng } from "../rng.ts";
 import { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo_loss.ts";
 import type { PreferencePair } from "./preference_pairs.ts";
+import type { ReferenceLogprobs } from "./reference_logprobs.ts";
 import { positions } from "../work.ts";
 
 export interface DpoConfig {
@@ -103,6 +104,8 @@ export function resolveDpoConfig(overrides: Partial<DpoConfig> = {}): Readonly<D
 export interface DpoHooks {
   /** Called after each optimiser step with the steps done, the steps in all, and the policy as it stands. */
   readonly afterStep?: (done: number, total: number, policy: GPT2Model) => Promise<void>;
+  /** The reference's log-probs shared with other runs over the same pairs (a β sweep); its model must be `reference`. */
+  readonly referenceLogprobs?: ReferenceLogprobs;
 }
 
 /**
@@ -127,6 +130,9 @@ export async function trainDpo(
   hooks: DpoHooks = {},
 ): Promise<DpoHistory> {
   const c = resolveDpoConfig(overrides);
+  if (hooks.referenceLogprobs && hooks.referenceLogprobs.reference !== reference) {
+    throw new Error("trainDpo: hooks.referenceLogprobs holds another reference model's log-probs");
+  }
   const { encoded } = encodePairs(pairs, tokenizer, policy.config.n_positions);
   if (encoded.length === 0) throw new Error("trainDpo: no pair fits the model's context");
   const rng = new Rng(c.seed);
@@ -145,7 +151,7 @@ export async function trainDpo(
       const lr = c.lr * (1 - s / steps.length);
       const batch = sftBatch([...step.map((p) => p.chosen), ...step.map((p) => p.rejected)], tokenizer.eosId);
       const out = tf.tidy(() => {
-        const ref = sequenceLogprobs(reference, batch);
+        const ref = hooks.referenceLogprobs ? hooks.referenceLogprobs.of(batch) : sequenceLogprobs(reference, batch);
         const [refChosen, refRejected] = [ref.slice(0, P), ref.slice(P, P)] as tf.Tensor1D[];
         return gradientStep(policy.params, optimizer, () => {
           const lp = sequenceLogprobs(policy, batch);

@@ -24,6 +24,7 @@ import { REWARD_STAGE_QUICK, type RewardStageOptions, runRewardStage } from "../
 import { ppoStartedFrom, runPPOStage } from "../pipeline/ppo_stage.ts";
 import { groupOnPpoTerms, runGroupStage } from "../pipeline/group_stage.ts";
 import { runDpoStage } from "../pipeline/dpo_stage.ts";
+import { ReferenceLogprobs } from "../dpo/reference_logprobs.ts";
 import { BEST_OF_N, bestOfNPoints } from "./best_of_n_curve.ts";
 import { appendPoints, type FrontierPoint, pointFromSamples, readPoints } from "./points.ts";
 import { FRONTIER_SWEEP, FRONTIER_SWEEP_QUICK, type SweepRun } from "./sweep.ts";
@@ -117,6 +118,8 @@ interface Start {
   readonly measure: (lm: GPT2Model) => Promise<PolicyEvaluation>;
   /** The SFT model's view of them, measured once for every online run (each would otherwise sample it again). */
   readonly sftView: () => Promise<PolicyEvaluation>;
+  /** The SFT model's log-probs of the DPO batches: every DPO run of the sweep sees the same batches, only β differs. */
+  readonly dpoReference: ReferenceLogprobs;
 }
 
 /**
@@ -148,7 +151,17 @@ export async function runFrontier(task: Task, overrides: Partial<FrontierOptions
     const evalOptions = { sampling: PPO_DEFAULTS.sampling, maxNewTokens: PPO_DEFAULTS.maxNewTokens, seed: SEEDS.heldoutView };
     const measure = (lm: GPT2Model) => evaluatePolicy(lm, sft, reward.rm, tokenizer, task, heldout, evalOptions);
     let sftView: Promise<PolicyEvaluation> | undefined;
-    const start: Start = { task, tokenizer, sft, rm, lists: reward.lists, o, measure, sftView: () => (sftView ??= measure(sft)) };
+    const start: Start = {
+      task,
+      tokenizer,
+      sft,
+      rm,
+      lists: reward.lists,
+      o,
+      measure,
+      sftView: () => (sftView ??= measure(sft)),
+      dpoReference: new ReferenceLogprobs(sft),
+    };
     await measureSftAndBestOfN(start, evalOptions);
     const started = performance.now();
     const todo = [];
@@ -225,6 +238,7 @@ async function sweepRun(s: Start, run: SweepRun): Promise<void> {
       startedFrom: await checkpointFingerprint(o.sftDir),
       quiet: o.quiet,
       dpo: run.settings,
+      referenceLogprobs: s.dpoReference,
       afterStep: async (done, total, policy) => {
         const every = Math.ceil(total / o.dpoViews);
         if (done % every === 0 || done === total) await record(done, done === total, await s.measure(policy));

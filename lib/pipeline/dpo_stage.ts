@@ -21,6 +21,8 @@ export interface DpoStageOptions {
   readonly startedFrom?: string;
   /** Called after each optimiser step (the frontier evaluates the policy along the run). */
   readonly afterStep?: DpoHooks["afterStep"];
+  /** The SFT model's log-probs shared by DPO runs over the same lists (a β sweep); its model must be `sft`. */
+  readonly referenceLogprobs?: DpoHooks["referenceLogprobs"];
   readonly quiet?: boolean;
 }
 
@@ -77,7 +79,10 @@ export async function runDpoStage(
       if (!o.quiet) console.log(`dpo: loaded ${o.checkpointDir} (already trained on these ${pairs.length} pairs)`);
       return { policy, history: saved.progress.history, config, pairs: pairs.length, trainingSeconds: run.trainingSeconds, reused: true };
     }
-    const history = await trainDpo(policy, sft, tokenizer, pairs, config, { afterStep: o.afterStep });
+    const history = await trainDpo(policy, sft, tokenizer, pairs, config, {
+      afterStep: o.afterStep,
+      referenceLogprobs: o.referenceLogprobs,
+    });
     await run.save({ model: policy, tokenizer }, { history }, { finished: true });
     return { policy, history, config, pairs: pairs.length, trainingSeconds: run.trainingSeconds, reused: false };
   } catch (err) {
