@@ -161,6 +161,7 @@ export { ChatSession } from "./chat/chat_session.ts";
 export { dpoLoss, type DpoStats, dpoStats, sequenceLogprobs } from "./dpo/dpo_loss.ts";
 export { DPO_DEFAULTS, type DpoConfig, type DpoHistory, encodePairs, trainDpo } from "./dpo/train_dpo.ts";
 export { ReferenceLogprobs } from "./dpo/reference_logprobs.ts";
+export { type BenchRates, bookSizeEstimate, type StageEstimate, type StageWork } from "./bench/book_estimate.ts";
 export { DPO_STAGE_DEFAULTS, DPO_STAGE_QUICK, type DpoStageOptions } from "./pipeline/dpo_stage.ts";
 export { pairAsTemplatedText, type PreferencePair, preferencePairs } from "./dpo/preference_pairs.ts";
 export { exportPreferencePairs } from "./dpo/export_pairs.ts";

@@ -25,7 +25,18 @@ import { measureGeneration, measureTraining, median, type Throughput } from "../
 import { runTorchBench, torchAvailable, type TorchBenchResult, torchHasOpenMpBlas } from "../lib/bench/torch_reference.ts";
 import { measureMatmulPeak, trainingStepFlops } from "../lib/bench/flops.ts";
 import { formatKernelProfile, profileKernels } from "../lib/bench/kernel_profile.ts";
-import { type BenchRow, mergeBenchRecords, readBenchRecord, writeBenchRecord } from "../lib/bench/bench_record.ts";
+import {
+  type BenchRecord,
+  type BenchRow,
+  benchRowFor,
+  mergeBenchRecords,
+  readBenchRecord,
+  writeBenchRecord,
+} from "../lib/bench/bench_record.ts";
+import { bookSizeEstimate, type StageWork } from "../lib/bench/book_estimate.ts";
+
+/** The default run's report numbers, where `deno task rlhf` writes them (the book-size estimate reads its stages). */
+const LATEST_METRICS = "reports/latest/metrics.json";
 
 const { values } = parseCommand({
   command: "deno task bench",
@@ -83,7 +94,8 @@ const bookCase: BenchCase = {
   batch: 4,
   seq: 64,
 };
-const selected = values.book ? [bookCase] : quick ? cases.slice(0, 1) : cases;
+// --quick: the headline config and the default run's model (the rate the run's report sets its stages beside).
+const selected = values.book ? [bookCase] : quick ? [cases[0], cases[3]] : cases;
 const steps = quick ? 3 : 6;
 const gen = values.book
   ? { batch: 4, promptLength: 8, newTokens: 32, warmup: 1, runs: 2, seed: 0 }
@@ -175,10 +187,9 @@ console.log(
 console.table(rows);
 const fmt = (x?: number) => (x === undefined ? "n/a" : x.toFixed(3));
 // For the report of deno task rlhf on this machine: its stages' throughput beside these rates.
-if (!values.book) {
-  const fresh = { date: new Date().toISOString(), machine: machineLine(), backend, rows: record };
-  await writeBenchRecord(mergeBenchRecords(await readBenchRecord(), fresh));
-}
+const previous = await readBenchRecord();
+await writeBenchRecord(mergeBenchRecords(previous, { date: new Date().toISOString(), machine: machineLine(), backend, rows: record }));
+if (values.book) printBookEstimate(previous, record[0], await readRunMetrics(LATEST_METRICS));
 console.log(`bench: train_ratio=${fmt(headline.train)} gen_ratio=${fmt(headline.gen)}`);
 
 /** Where a training step's and a generation's time goes, kernel by kernel, and PyTorch's ops on the same config. */
@@ -209,4 +220,36 @@ async function profileCase({ name, config, batch, seq }: BenchCase): Promise<voi
     );
     console.log(formatKernelProfile(p.ops, 1, p.wall_ms, { unit: "op", per, outside: "outside ops (Python)" }));
   }
+}
+
+/** The stages of a run's metrics.json with their seconds and counted work (none if the file or its throughput is missing). */
+async function readRunMetrics(path: string): Promise<{ machine: string; model: BenchRow["shape"]; stages: StageWork[] } | undefined> {
+  try {
+    const m = JSON.parse(await Deno.readTextFile(path));
+    const stages = Object.entries(m.stages as Record<string, { seconds: number | null; throughput?: StageWork["work"] }>)
+      .flatMap(([stage, s]) => s.seconds !== null && s.throughput ? [{ stage, seconds: s.seconds, work: s.throughput }] : []);
+    return stages.length ? { machine: m.machine, model: m.sizes, stages } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The default run at the book's size: its own stage seconds, scaled by the bench's slowdown between the two models. */
+function printBookEstimate(record: BenchRecord | undefined, book: BenchRow, run: Awaited<ReturnType<typeof readRunMetrics>>): void {
+  const small = run && record?.machine === run.machine ? benchRowFor(record, run.model) : undefined;
+  if (!run || !small) {
+    console.log(
+      `[bench] no estimate of the default run at this size: it needs ${LATEST_METRICS} from deno task rlhf and deno task bench --quick, both on this machine`,
+    );
+    return;
+  }
+  const rates = (row: BenchRow) => ({ train: row.train_tokens_per_second, generate: row.generate_tokens_per_second });
+  const estimate = bookSizeEstimate(run.stages, rates(small), rates(book));
+  const total = estimate.reduce((a, e) => a + e.seconds, 0);
+  console.log(
+    `[bench] the default run at the book's size, from its stages' own seconds (${LATEST_METRICS}) × the bench's slowdown ` +
+      `(${small.config} → ${book.config}): ${estimate.map((e) => `${e.stage} ${(e.seconds / 3600).toFixed(1)} h`).join(", ")}; in all ≈ ${
+        (total / 3600).toFixed(1)
+      } h (an estimate, not a run)`,
+  );
 }

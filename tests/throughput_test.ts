@@ -13,6 +13,7 @@ import { trainStep } from "../lib/train/train_step.ts";
 import { Rng } from "../lib/rng.ts";
 import { StageTimer } from "../lib/pipeline/stage_timer.ts";
 import { benchReference, stageThroughput, throughputLine, throughputTable } from "../lib/report/throughput.ts";
+import { bookSizeEstimate } from "../lib/bench/book_estimate.ts";
 import { type BenchRecord, benchRowFor, mergeBenchRecords, readBenchRecord, writeBenchRecord } from "../lib/bench/bench_record.ts";
 
 const tiny = () => createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 32, n_embd: 8, n_layer: 1, n_head: 2 }));
@@ -113,4 +114,16 @@ Deno.test("a --quick bench keeps the other configs' rows of the same machine; th
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("bookSizeEstimate(): a stage's sampling seconds scale with the generation slowdown, the rest with training's", () => {
+  const work = { generate: { tokens: 70_000, seconds: 10 }, train: { tokens: 600_000, seconds: 60 } };
+  const none = { generate: { tokens: 0, seconds: 0 }, train: { tokens: 0, seconds: 0 } };
+  const [ppo, loaded] = bookSizeEstimate(
+    [{ stage: "ppo", seconds: 80, work }, { stage: "sft", seconds: 2, work: none }],
+    { train: 12_000, generate: 7_000 },
+    { train: 200, generate: 70 },
+  );
+  assert.deepEqual(ppo, { stage: "ppo", seconds: 10 * 100 + 70 * 60, measuredSeconds: 80 });
+  assert.deepEqual(loaded, { stage: "sft", seconds: 2 * 60, measuredSeconds: 2 });
 });
