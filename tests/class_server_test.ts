@@ -1,16 +1,9 @@
 /** A class session's HTTP API: joining, tokens, the teacher's view, forged requests, limits, 30 students at once, a restart. */
 import { Classroom } from "../lib/labeling/classroom.ts";
 import { type ClassServer, type ClassServerOptions, startClassServer } from "../lib/labeling/class_server.ts";
-import type { LabelItem } from "../lib/labeling/session.ts";
 import { loadLabels } from "../lib/reward/labels.ts";
+import { CLASS_ITEMS } from "./fixtures/class_items.ts";
 import { assert } from "./helpers.ts";
-
-/** 20 lists of 3 answers. */
-export const CLASS_ITEMS: LabelItem[] = Array.from({ length: 20 }, (_, i) => ({
-  prompt_id: `p${i}`,
-  prompt: [{ role: "user" as const, content: `写一首诗 ${i}` }],
-  responses: [`甲${i}`, `乙${i}`, `丙${i}`],
-}));
 
 async function openClass(dir: string, options: ClassServerOptions = {}, students = 4) {
   const labelsPath = `${dir}/class.jsonl`;
