@@ -94,7 +94,7 @@ export interface ScoredItem extends LabelItem {
 
 /**
  * Each student ranks the items of their queue (`queue(s)`: item indices; default all items): rank lists as a
- * person's, with the student's name, `time` and `checkpoint` given.
+ * person's, with the student's name, and `time`, `checkpoint` and `session` as given.
  *
  * @example
  * ```ts
@@ -108,7 +108,7 @@ export interface ScoredItem extends LabelItem {
 export function rankAsClass(
   items: readonly ScoredItem[],
   students: readonly SimulatedStudent[],
-  options: { checkpoint: string; time?: string; queue?: (student: number) => readonly number[] },
+  options: { checkpoint: string; time?: string; queue?: (student: number) => readonly number[]; session?: string },
 ): RankRecord[] {
   const time = options.time ?? new Date().toISOString();
   return students.flatMap((student, s) =>
@@ -124,6 +124,7 @@ export function rankAsClass(
         labeler: student.labeler.name,
         time,
         checkpoint: options.checkpoint,
+        ...(options.session ? { session: options.session } : {}),
         ...(ranks ? { ranks } : {}),
       };
     })
