@@ -30,6 +30,7 @@ import {
   usageError,
 } from "../lib/cli.ts";
 import { loadLabels } from "../lib/reward/labels.ts";
+import { labelFilesOf } from "../lib/reward/label_files.ts";
 import { loadSftJsonl } from "../lib/data/sft_jsonl.ts";
 import { readJsonFile } from "../lib/fs.ts";
 import { gpt2ConfigFromHF } from "../lib/checkpoint/hf_config.ts";
@@ -84,8 +85,8 @@ const SPEC: CommandSpec = {
     "eval-answers": { type: "string", value: "N", range: [1, 64], help: "answers per request in the final evaluation (default 4)" },
     labels: {
       type: "string",
-      value: "FILE[,FILE]",
-      help: "people's rank lists (deno task label) that join the reward model's training lists",
+      value: "FILE|DIR[,…]",
+      help: "people's rank lists (deno task label; a directory: its .jsonl files) that join the reward model's training lists",
     },
     "simulated-prompts": {
       type: "string",
@@ -113,6 +114,7 @@ const SPEC: CommandSpec = {
     "deno task rlhf --ppo-reward gold",
     "deno task rlhf --method all                                          # DPO, RLOO and GRPO beside PPO",
     "deno task rlhf --labels data/labels/poetry-zh-human.jsonl            # your rankings beside the simulated ones",
+    "deno task rlhf --labels data/labels/class-7a/ --simulated-prompts 0  # a class's rankings alone",
     "deno task rlhf --sft-data my_conversations.jsonl                     # your own SFT data",
     "deno task rlhf --from-scratch --preset gpt2-micro --pretrain-steps 1500",
     "deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall",
@@ -148,7 +150,15 @@ const ppoEvalPrompts = positiveIntFlag(values, "ppo-eval-prompts");
 const evalPrompts = positiveIntFlag(values, "eval-prompts");
 const evalAnswers = positiveIntFlag(values, "eval-answers");
 const quick = flag("quick");
-const humanLabels = str("labels")?.split(",").filter(Boolean);
+const labelPaths = str("labels")?.split(",").filter(Boolean);
+for (const path of labelPaths ?? []) {
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (!info) usageError(`--labels ${path}: no such file or directory`);
+  if (info.isDirectory && ![...Deno.readDirSync(path)].some((e) => e.isFile && e.name.endsWith(".jsonl"))) {
+    usageError(`--labels ${path}: a directory without .jsonl label files`);
+  }
+}
+const humanLabels = labelPaths && await labelFilesOf(labelPaths);
 const simulatedPrompts = numberFlag(values, "simulated-prompts", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0");
 if (simulatedPrompts === 0 && !humanLabels?.length) {
   usageError("--simulated-prompts 0 needs --labels FILE (the reward model needs some rankings)");

@@ -25,6 +25,7 @@ import type { PipelineResult } from "../pipeline/pipeline.ts";
 import { COMPARISON_COLUMNS, comparisonKlNote, methodComparison, trainingCell, trainingSeconds } from "./comparison.ts";
 import { sideBySidePicks } from "./samples.ts";
 import { frontierSection, type ReportFrontier } from "./frontier_section.ts";
+import { labelerAgreementMetrics, labelerAgreementParagraph } from "./labeler_agreement.ts";
 
 export interface ReportContext {
   readonly backend: string;
@@ -64,6 +65,7 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         train_rank_lists_by_labeler: r.reward.listsByLabeler,
         heldout_rank_lists: r.reward.heldoutLists,
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
+        ...(r.reward.labelerAgreement ? { labeler_agreement: labelerAgreementMetrics(r.reward.labelerAgreement) } : {}),
         heldout_tied_pairs: r.reward.heldoutTiedPairs,
         agreement_by_part: Object.fromEntries(r.reward.agreementByPart.map((a) => [a.kind, { pairs: a.pairs, agreement: a.agreement }])),
         edit_probe: Object.fromEntries(
@@ -180,7 +182,7 @@ ${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.tas
   } (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${
     bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""
   }.</p>
-${preferenceSharesLine(r)}`;
+${preferenceSharesLine(r)}${labelerAgreementParagraph(r.reward)}`;
 }
 
 /** Answers by class of the preference, SFT → PPO (and best-of-n); empty for a task without classes. */

@@ -1,0 +1,31 @@
+/**
+ * The people's agreement in a run's report, when the run trained on rank lists
+ * of at least two people (`deno task rlhf --labels` a class's files): the
+ * reward model's held-out accuracy beside how often the labelers agree with
+ * each other, its ceiling (InstructGPT: labeler–labeler 72.6 ± 1.5 %, reward
+ * model on held-out labelers 72.4 ± 0.4 %).
+ */
+import { escapeHtml } from "../charts/table.ts";
+import { agreementLines, type ClassAgreement } from "../labeling/class_agreement.ts";
+import type { RewardStageResult } from "../pipeline/reward_stage.ts";
+
+/** The agreement as metrics.json numbers (NaN as null). */
+export function labelerAgreementMetrics(a: ClassAgreement) {
+  const n = (x: number) => (Number.isFinite(x) ? x : null);
+  return {
+    labelers: a.labelers.length,
+    pairwise: { pairs: a.pairwise.pooled.pairs, agreement: n(a.pairwise.pooled.agreement) },
+    vs_majority: Object.fromEntries(a.majority.map((m) => [m.labeler, { pairs: m.pairs, agreement: n(m.agreement) }])),
+    kendall_w: { mean: n(a.kendallW.mean), lists: a.kendallW.items },
+    krippendorff_alpha_ordinal: { value: n(a.alpha.value), answers: a.alpha.units },
+  };
+}
+
+/** A paragraph for the report's summary; empty without two people's rank lists. */
+export function labelerAgreementParagraph(rw: Pick<RewardStageResult, "labelerAgreement" | "heldoutAccuracy">): string {
+  const a = rw.labelerAgreement;
+  if (!a) return "";
+  return `<p><b>Labelers</b>: reward model held-out accuracy ${(100 * rw.heldoutAccuracy.pairwise).toFixed(1)} % ` +
+    `(on the simulated labeler's held-out lists) beside the people's agreement with each other, the ceiling of any reward model ` +
+    `fitted on their rankings:</p>\n<pre>${escapeHtml(agreementLines(a).join("\n"))}</pre>`;
+}
