@@ -107,8 +107,8 @@ export interface MajorityAgreement extends Agreement {
  * import { majorityAgreement } from "rlhf";
  * const list = (labeler: string, responses: string[]) =>
  *   ({ prompt_id: "p1", prompt: [{ role: "user" as const, content: "写诗" }], responses, labeler, time: "2026-01-01T00:00:00Z", checkpoint: "sft" });
- * const lists = [list("ann", ["甲", "乙"]), list("bo", ["甲", "乙"]), list("cy", ["乙", "甲"])];
- * majorityAgreement(lists).map((m) => m.agreement); // [1, 1, 0]: cy alone prefers 乙
+ * const lists = [list("ann", ["甲", "乙"]), list("bo", ["甲", "乙"]), list("cy", ["甲", "乙"]), list("dee", ["乙", "甲"])];
+ * majorityAgreement(lists).map((m) => m.agreement); // [1, 1, 1, 0]: dee alone prefers 乙
  * ```
  */
 export function majorityAgreement(lists: readonly RankRecord[]): MajorityAgreement[] {

@@ -34,7 +34,17 @@ const formTimesVariety = (g: GoldScore) => {
   return mean * (g.parts.variety ?? 1);
 };
 
-/** The named mixes (see above). */
+/**
+ * The named mixes (see above).
+ *
+ * @example
+ * ```ts
+ * import { LABELER_MIXES } from "rlhf";
+ * const gold = { total: 0.2, parts: { line_count: 1, chars_per_line: 1, punctuation: 1, clean: 1, variety: 1, mood: 0.2 } };
+ * LABELER_MIXES.bright.score(gold); // 0.2: a sorrowful poem scores low
+ * LABELER_MIXES.sorrowful.score(gold); // 0.8: and high for a sorrowful labeler
+ * ```
+ */
 export const LABELER_MIXES: Readonly<Record<string, LabelerMix>> = Object.freeze({
   bright: { name: "bright", temperature: DEFAULT_LABELER_TEMPERATURE, score: (g) => g.total },
   sorrowful: {
