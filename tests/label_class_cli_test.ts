@@ -120,3 +120,26 @@ Deno.test("deno task label --simulated-labelers: one session file, a line per st
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task label: class flags that cannot work are refused before sampling (exit 2, one line naming the flag)", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--classroom", "--host", "0.0.0.0"], /--host "0\.0\.0\.0": expected the address students type/],
+    [["--host", "192.168.1.20"], /--host 192\.168\.1\.20: only a class session \(--classroom\) listens beyond 127\.0\.0\.1/],
+    [["--simulated-labelers", "3", "--mix", "bright,cheerful"], /--mix bright,cheerful: unknown mix "cheerful"/],
+    [["--mix", "bright"], /--mix names the simulated students' preferences; add --simulated-labelers N/],
+    [["--classroom", "--simulated-labelers", "3"], /--classroom serves people, --simulated-labelers simulates them/],
+    [["--classroom", "--session", "a/b"], /--session "a\/b": expected 1–60 letters, digits/],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "scripts/label.ts", "--checkpoint", MODEL, ...args],
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(stderr);
+    assert.equal(code, 2, args.join(" "));
+    assert.match(err, message);
+    assert.equal(err.trim().split("\n").length, 1, `one line: ${err}`);
+  }
+});
