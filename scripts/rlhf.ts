@@ -30,7 +30,12 @@ import {
   usageError,
 } from "../lib/cli.ts";
 import { loadLabels } from "../lib/reward/labels.ts";
-import { labelFilesOf } from "../lib/reward/label_files.ts";
+import { labelFilesOf, loadLabelFiles } from "../lib/reward/label_files.ts";
+import type { RankRecord } from "../lib/reward/labels.ts";
+import { rewardModelRowsBy } from "../lib/labeling/reward_by_labeler.ts";
+import { percent } from "../lib/labeling/class_agreement.ts";
+import { loadPretrained } from "../lib/pretrained.ts";
+import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadSftJsonl } from "../lib/data/sft_jsonl.ts";
 import { readJsonFile } from "../lib/fs.ts";
 import { gpt2ConfigFromHF } from "../lib/checkpoint/hf_config.ts";
@@ -88,6 +93,11 @@ const SPEC: CommandSpec = {
       value: "FILE|DIR[,…]",
       help: "people's rank lists (deno task label; a directory: its .jsonl files) that join the reward model's training lists",
     },
+    "rm-per": {
+      type: "string",
+      value: "labeler|session",
+      help: "with --labels: also fit a reward model per labeler (or class session) and measure each on the others' lists",
+    },
     "simulated-prompts": {
       type: "string",
       value: "N",
@@ -115,6 +125,7 @@ const SPEC: CommandSpec = {
     "deno task rlhf --method all                                          # DPO, RLOO and GRPO beside PPO",
     "deno task rlhf --labels data/labels/poetry-zh-human.jsonl            # your rankings beside the simulated ones",
     "deno task rlhf --labels data/labels/class-7a/ --simulated-prompts 0  # a class's rankings alone",
+    "deno task rlhf --labels data/labels/class-7a/ --rm-per labeler       # and one reward model per student",
     "deno task rlhf --sft-data my_conversations.jsonl                     # your own SFT data",
     "deno task rlhf --from-scratch --preset gpt2-micro --pretrain-steps 1500",
     "deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall",
@@ -162,6 +173,11 @@ const humanLabels = labelPaths && await labelFilesOf(labelPaths);
 const simulatedPrompts = numberFlag(values, "simulated-prompts", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0");
 if (simulatedPrompts === 0 && !humanLabels?.length) {
   usageError("--simulated-prompts 0 needs --labels FILE (the reward model needs some rankings)");
+}
+const rmPer = str("rm-per");
+if (rmPer !== undefined && rmPer !== "labeler" && rmPer !== "session") usageError(`--rm-per ${rmPer}: expected "labeler" or "session"`);
+if (rmPer && !humanLabels?.length) {
+  usageError("--rm-per needs --labels FILE|DIR (the people's rank lists to fit one reward model per labeler)");
 }
 const sftData = str("sft-data");
 // Every file named on the command line is read and checked now, before minutes of training: a malformed
@@ -219,9 +235,25 @@ await runMain(async () => {
     options: values,
     frontier: { path: frontierPath, points: await readPoints(frontierPath) },
   });
+  if (rmPer && humanLabels) await printRewardModelsPer(rmPer, r.checkpointDirs.sft, humanLabels);
   const dirs = r.checkpointDirs;
   const trained = [...(flag("from-scratch") ? [dirs.pretrain] : []), dirs.sft, dirs.rm, dirs.ppo, ...methods.map((m) => dirs[m])];
   console.log(`\ncheckpoints: ${trained.map((d) => `${d}/`).join(", ")} (HF layout + vocab.txt); rank lists: data/labels/`);
   console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
   disposePipelineResult(r);
 });
+
+/** One reward model per labeler (or session) from the run's SFT model: accuracy on its own lists and on everyone else's. */
+async function printRewardModelsPer(per: "labeler" | "session", sftDir: string, files: readonly string[]): Promise<void> {
+  const sft = await loadPretrained(sftDir);
+  try {
+    const { lists } = await loadLabelFiles(files);
+    const by = per === "session" ? (l: RankRecord) => l.session ?? "(no session)" : (l: RankRecord) => l.labeler;
+    console.log(`\nReward models per ${per} (from ${sftDir}; pairwise accuracy on its own lists and on the others', held-out labelers):`);
+    for (const row of await rewardModelRowsBy(sft, sft.tokenizer!, lists, { by })) {
+      console.log(`  ${row.group}: ${row.lists} lists, own ${percent(row.own)}, others ${percent(row.others)}`);
+    }
+  } finally {
+    disposeGPT2(sft);
+  }
+}
