@@ -20,7 +20,15 @@
  */
 import { type RankRecord, ranksOf } from "../reward/labels.ts";
 
-/** The item a rank list ranks: its prompt and set of responses. */
+/**
+ * The item a rank list ranks: its prompt and set of responses (two labelers' lists of one item have the same key).
+ *
+ * @example
+ * ```ts
+ * import { itemKey } from "rlhf";
+ * itemKey({ prompt_id: "p1", responses: ["乙", "甲"] }) === itemKey({ prompt_id: "p1", responses: ["甲", "乙"] }); // true
+ * ```
+ */
 export function itemKey(r: Pick<RankRecord, "prompt_id" | "responses">): string {
   return JSON.stringify([r.prompt_id, [...r.responses].sort()]);
 }
