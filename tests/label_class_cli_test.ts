@@ -52,6 +52,7 @@ Deno.test({
       const url = out.match(/students open\s+(\S+)/)![1];
       const code = out.match(/join with the code\s+(\S+)/)![1];
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+      assert.match(out, /█ ▄▄▄▄▄ █/, "the URL as a QR code (its finder pattern) in the terminal");
       const { token } = await (await post(`${url}api/join`, { code, name: "ann" })).json();
       for (let k = 0; k < 2; k++) {
         const state = await (await fetch(`${url}api/state`, { headers: { "x-label-token": token } })).json();

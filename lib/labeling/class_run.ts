@@ -14,6 +14,7 @@ import { itemKey } from "./agreement.ts";
 import { assignClassLists, type ClassAssignmentConfig } from "./overlap.ts";
 import { LABELER_MIXES, rankAsClass, type ScoredItem, simulatedClass } from "./simulated_class.ts";
 import type { RankRecord } from "../reward/labels.ts";
+import { renderUnicodeCompact } from "uqr";
 
 export interface ClassRunOptions {
   readonly labelsPath: string;
@@ -45,6 +46,7 @@ export async function runClassSession(options: ClassRunOptions & { host: string;
     `[label] class session ${options.session}: ${options.items.length} lists, ${room.assignment.overlap.length} ranked by everyone`,
   );
   console.log(`[label] students open  ${server.url}  and join with the code  ${room.code}`);
+  console.log(joinQrCode(server.url));
   console.log(`[label] teacher's view ${server.teacherUrl}  (keep this address to yourself)`);
   console.log(
     `[label] rankings are saved to ${options.labelsPath} (Ctrl-C to stop; a restart keeps every ranking and every student's page)`,
@@ -72,4 +74,9 @@ export async function simulateClassSession(
     console.log(`[label]   the simulated labeler vs ${r.labeler}: ${percent(r.agreement)} on ${r.pairs} pairs`);
   }
   return lists;
+}
+
+/** The students' URL as a QR code in the terminal (two modules per character, a light border), for a phone's camera. */
+export function joinQrCode(url: string): string {
+  return renderUnicodeCompact(url, { border: 2 });
 }
