@@ -171,6 +171,14 @@ Deno.test("class server: a body over the limit is refused unread (413), a flood 
     }
     assert.ok(statuses.includes(429), `statuses ${statuses}`);
     assert.ok(statuses.slice(0, 8).every((s) => s === 200), "the first requests of a burst pass");
+    // Made-up tokens do not each get a bucket of their own: they count against the address they come from.
+    const forged: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const res = await fetch(`${server.url}api/state`, { headers: { "x-label-token": crypto.randomUUID() } });
+      forged.push(res.status);
+      await res.body?.cancel();
+    }
+    assert.ok(forged.includes(429), `statuses ${forged}`);
     assert.equal((await loadLabels(labelsPath)).length, 0);
   } finally {
     await server.shutdown();

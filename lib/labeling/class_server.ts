@@ -14,8 +14,9 @@
  * an Origin of the same (or none) and `content-type: application/json`;
  * every API call but the join needs a token, a student's for the student
  * routes and the teacher's for /api/class; a body over `maxBody` bytes is
- * refused (413) unread, and each client (a token, else the address it calls
- * from) has a token bucket of requests (429 when empty).
+ * refused (413), read no further than the limit, and each client (a known
+ * token, else the address it calls from) has a bucket of requests (429 when
+ * empty); a made-up token counts against its address.
  */
 import { agreementLines } from "./class_agreement.ts";
 import { type Classroom, JoinError } from "./classroom.ts";
@@ -104,7 +105,9 @@ export function startClassServer(room: Classroom, options: ClassServerOptions = 
     if (!ownHosts().includes(req.headers.get("host") ?? "")) return json({ error: "forbidden: unknown Host" }, 403);
     const token = req.headers.get("x-label-token");
     const address = (info.remoteAddr as Deno.NetAddr).hostname;
-    if (!allow(token ? `token:${token}` : `address:${address}`)) {
+    // A known token has a bucket of its own; anything else (no token, a made-up one) shares its address's.
+    const known = token !== null && (token === teacherToken || (await room.student(token)) !== undefined);
+    if (!allow(known ? `token:${token}` : `address:${address}`)) {
       return json({ error: "too many requests; wait a moment" }, 429, { "retry-after": "1" });
     }
     const method = Object.hasOwn(ROUTES, pathname) ? ROUTES[pathname] : undefined;
