@@ -181,6 +181,7 @@ await runMain(async () => {
     );
   }
   let items = saved?.items;
+  if (saved) console.log(`[label] the session's answers, sampled once, are read back from ${values.labels}.items.json`);
   if (!items) {
     const model = await loadPretrained(values.checkpoint);
     if (!model.tokenizer) throw new Error(`${values.checkpoint}: no tokenizer files; run \`deno task rlhf\` first`);

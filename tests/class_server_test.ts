@@ -149,6 +149,13 @@ Deno.test("class server: forged requests are refused and change nothing (Host, O
     const roster = JSON.parse(await Deno.readTextFile(Classroom.rosterPath(labelsPath)));
     assert.deepEqual(roster.students.map((s: { name: string }) => s.name), ["ann"], "no forged student joined");
     assert.ok(!JSON.stringify(roster).includes(ann), "the roster keeps a hash of the token, not the token");
+    // Started again with other spreading settings, the session is refused (the students would get other lists).
+    await assert.rejects(
+      () =>
+        Classroom.open(CLASS_ITEMS, { labelsPath, session: "s1", checkpoint: "sft", assignment: { overlap: 6, perList: 2, students: 4 } }),
+      Error,
+      "this session spread its lists otherwise (overlap: 5 → 6)",
+    );
   } finally {
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });

@@ -9,9 +9,10 @@
  * - `<labels>.jsonl`: every ranking, one line each, with `labeler` and
  *   `session` (the same format as a ranking made alone; lines are written
  *   under the file's lock, one writer at a time);
- * - `<labels>.class.json`: the join code and the roster (each student's
- *   name, place in the class, and the SHA-256 of their token, never the
- *   token itself), so a student's page goes on with its token after a restart.
+ * - `<labels>.class.json`: the join code, how the lists are spread, and the
+ *   roster (each student's name, place in the class, and the SHA-256 of their
+ *   token, never the token itself), so a student's page goes on with its
+ *   token after a restart; a restart with other spreading settings is refused.
  *
  * Which lists a student ranks, and in which order, is `assignClassLists`
  * (overlap.ts): the overlap set to everyone, the rest spread round the class.
@@ -22,7 +23,7 @@ import { pathExists, readJsonFile } from "../fs.ts";
 import { loadLabels, type RankRecord } from "../reward/labels.ts";
 import { agreementWith, type ClassAgreement, classAgreement } from "./class_agreement.ts";
 import { itemKey } from "./agreement.ts";
-import { assignClassLists, type ClassAssignment, type ClassAssignmentConfig } from "./overlap.ts";
+import { assignClassLists, type ClassAssignment, type ClassAssignmentConfig, resolveClassAssignment } from "./overlap.ts";
 import { type LabelItem, LabelSession } from "./session.ts";
 
 /** Why a join is refused (shown to the student), as opposed to a server fault. */
@@ -40,6 +41,8 @@ interface RosterEntry {
 interface RosterFile {
   readonly session: string;
   readonly code: string;
+  /** How the lists were spread: a restart with other settings would give the students other lists. */
+  readonly assignment?: ClassAssignmentConfig;
   readonly students: RosterEntry[];
 }
 
@@ -123,6 +126,7 @@ export class Classroom {
   static async open(items: readonly LabelItem[], options: ClassroomOptions): Promise<Classroom> {
     if (items.length === 0) throw new Error("Classroom: no items to rank");
     const path = Classroom.rosterPath(options.labelsPath);
+    const assignment = resolveClassAssignment(options.assignment);
     let roster: RosterFile;
     if (await pathExists(path)) {
       roster = checkRoster(await readJsonFile(path), path);
@@ -131,8 +135,14 @@ export class Classroom {
           `${path}: belongs to session "${roster.session}", not "${options.session}"; name another --labels file or the same session`,
         );
       }
+      const changed = (Object.keys(assignment) as (keyof ClassAssignmentConfig)[])
+        .filter((k) => roster.assignment && roster.assignment[k] !== assignment[k])
+        .map((k) => `${k}: ${roster.assignment![k]} → ${assignment[k]}`);
+      if (changed.length) {
+        throw new Error(`${path}: this session spread its lists otherwise (${changed.join(", ")}); start it with the same settings`);
+      }
     } else {
-      roster = { session: options.session, code: newJoinCode(), students: [] };
+      roster = { session: options.session, code: newJoinCode(), assignment, students: [] };
       await writeJsonAtomic(path, roster);
     }
     return new Classroom(items, options, roster);
@@ -157,6 +167,7 @@ export class Classroom {
       await writeJsonAtomic(Classroom.rosterPath(this.#options.labelsPath), {
         session: this.#options.session,
         code: this.code,
+        assignment: resolveClassAssignment(this.#options.assignment),
         students: this.#roster,
       });
     });
