@@ -7,7 +7,7 @@
  */
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { RankRecord } from "../reward/labels.ts";
-import { createRewardModel, disposeRewardModel, type RewardModel } from "../reward/reward_model.ts";
+import { createRewardModel, disposeRewardModel, fitNormalisation, type RewardModel } from "../reward/reward_model.ts";
 import { evaluateRewardModel, type RewardTrainConfig, scoreRankLists, trainRewardModel } from "../reward/train_reward.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
 import { spearman } from "../eval/spearman.ts";
@@ -22,7 +22,9 @@ export interface GroupRewardModel {
 
 /**
  * Fits one reward model per group of `lists` (`by`: the labeler, by default, or any key of a list), in group
- * name order, each from `sft` with the same seed and settings. The caller disposes them (`disposeRewardModel`).
+ * name order, each from `sft` with the same seed and settings, and normalises each on the answers of its own
+ * lists as the reward stage does (mean 0, standard deviation 1), so PPO can run against any of them. The
+ * caller disposes them (`disposeRewardModel`).
  *
  * @example
  * ```ts
@@ -46,6 +48,7 @@ export async function rewardModelsBy(
   for (const group of [...groups.keys()].sort()) {
     const rm = createRewardModel(sft, { seed: options.seed ?? 0 });
     await trainRewardModel(rm, tokenizer, groups.get(group)!, { quiet: true, ...options.train, seed: options.seed ?? 0 });
+    fitNormalisation(rm, (await scoreRankLists(rm, tokenizer, groups.get(group)!)).flat());
     out.push({ group, rm, lists: groups.get(group)!.length });
   }
   return out;
