@@ -119,6 +119,7 @@ export { assignClassLists, type ClassAssignmentConfig } from "./labeling/overlap
 export { LABELER_MIXES, type LabelerMix, rankAsClass, type ScoredItem, simulatedClass } from "./labeling/simulated_class.ts";
 export { Classroom } from "./labeling/classroom.ts";
 export { startClassServer } from "./labeling/class_server.ts";
+export { simulatedLabelerVsPeople } from "./labeling/class_run.ts";
 export { rewardDisagreement, rewardModelRowsBy, rewardModelsBy } from "./labeling/reward_by_labeler.ts";
 export { labelFilesOf, loadLabelFiles, mergeRankLists } from "./reward/label_files.ts";
 

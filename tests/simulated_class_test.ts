@@ -2,6 +2,9 @@ import { classAgreement } from "../lib/labeling/class_agreement.ts";
 import { assignClassLists } from "../lib/labeling/overlap.ts";
 import { LABELER_MIXES, rankAsClass, type ScoredItem, simulatedClass } from "../lib/labeling/simulated_class.ts";
 import { Rng } from "../lib/rng.ts";
+import { saveClassItems } from "../lib/labeling/class_items.ts";
+import { simulatedLabelerVsPeople } from "../lib/labeling/class_run.ts";
+import { SimulatedLabeler } from "../lib/reward/simulated_labeler.ts";
 import { assert } from "./helpers.ts";
 
 /** Items of 4 answers with random gold parts shaped like the mood task's (form parts, variety, mood). */
@@ -65,4 +68,22 @@ Deno.test("assignClassLists(): the overlap set to everyone, every other list to 
   assert.deepEqual([...a.queue(6)].sort(), [...queues[0]].sort(), "student 7 of a class of 6 gets student 1's lists");
   assert.deepEqual(assignClassLists(20, { seed: 3, students: 6 }).queue(2), queues[2], "the same seed, the same assignment");
   assert.throws(() => assignClassLists(20, { perList: 0 }), Error, '"perList" must be an integer ≥ 1');
+});
+
+Deno.test("simulatedLabelerVsPeople(): the simulated labeler ranks a class session's items (gold from its items file) and is compared with each person", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/class.jsonl`;
+    const scored = items(40);
+    await saveClassItems(file, { checkpoint: "sft", items: scored });
+    const people = rankAsClass(scored, simulatedClass(2, { mixes: ["bright", "sorrowful"] }), { checkpoint: "sft" });
+    const rows = await simulatedLabelerVsPeople([file], people, new SimulatedLabeler({ temperature: 0 }));
+    const by = Object.fromEntries(rows.map((r) => [r.labeler, r]));
+    assert.ok(by["simulated:class-bright:0"].agreement > 0.9, JSON.stringify(rows));
+    assert.ok(by["simulated:class-sorrowful:1"].agreement < 0.5, JSON.stringify(rows));
+    assert.equal(by["simulated:class-bright:0"].pairs > 0, true);
+    assert.deepEqual(await simulatedLabelerVsPeople([`${dir}/none.jsonl`], people, new SimulatedLabeler()), [], "no items file: nothing");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -7,7 +7,7 @@
 import { appendLabels } from "../reward/labels.ts";
 import { SimulatedLabeler } from "../reward/simulated_labeler.ts";
 import { agreementLines, agreementWith, classAgreement, percent } from "./class_agreement.ts";
-import { saveClassItems } from "./class_items.ts";
+import { loadClassItems, saveClassItems } from "./class_items.ts";
 import { startClassServer } from "./class_server.ts";
 import { Classroom } from "./classroom.ts";
 import { itemKey } from "./agreement.ts";
@@ -79,4 +79,32 @@ export async function simulateClassSession(
 /** The students' URL as a QR code in the terminal (two modules per character, a light border), for a phone's camera. */
 export function joinQrCode(url: string): string {
   return renderUnicodeCompact(url, { border: 2 });
+}
+
+/**
+ * The simulated labeler's agreement with each person of `lists`, on the class sessions among `files` (those
+ * with a `<file>.items.json`, which holds every answer's gold score): the labeler ranks each session's items,
+ * and its lists are compared with the people's. Empty when no file is a class session's.
+ *
+ * @example
+ * ```ts
+ * import { loadLabelFiles, SimulatedLabeler, simulatedLabelerVsPeople } from "rlhf";
+ * const files = ["data/labels/poetry-zh-class-7a.jsonl"]; // written by deno task label --classroom
+ * const { lists } = await loadLabelFiles(files);
+ * await simulatedLabelerVsPeople(files, lists, new SimulatedLabeler()); // [{ labeler: "ann", pairs: 48, agreement: 0.9 }, …]
+ * ```
+ */
+export async function simulatedLabelerVsPeople(
+  files: readonly string[],
+  lists: readonly RankRecord[],
+  labeler: SimulatedLabeler,
+): Promise<{ labeler: string; pairs: number; agreement: number }[]> {
+  const reference: RankRecord[] = [];
+  for (const file of files) {
+    const saved = await loadClassItems(file);
+    if (saved) reference.push(...rankAsClass(saved.items, [{ mix: LABELER_MIXES.bright, labeler }], { checkpoint: saved.checkpoint }));
+  }
+  if (reference.length === 0) return [];
+  const people = lists.filter((l) => l.labeler !== labeler.name);
+  return agreementWith(classAgreement([...people, ...reference]), labeler.name).filter((r) => r.pairs > 0);
 }

@@ -29,8 +29,10 @@ import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.t
 import { editProbe, type EditProbeRow } from "../eval/edit_probe.ts";
 import { rewardModelScores } from "../eval/policy_eval.ts";
 import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
-import { loadLabelFiles } from "../reward/label_files.ts";
+import { labelFilesOf, loadLabelFiles } from "../reward/label_files.ts";
 import { type ClassAgreement, classAgreement } from "../labeling/class_agreement.ts";
+import { simulatedLabelerVsPeople } from "../labeling/class_run.ts";
+import type { MajorityAgreement } from "../labeling/agreement.ts";
 
 export interface RewardStageOptions {
   /**
@@ -104,6 +106,8 @@ export interface RewardStageResult {
   readonly listsByLabeler: Readonly<Record<string, number>>;
   /** With people's label files of at least two labelers: how far they agree (the ceiling of a reward model's accuracy). */
   readonly labelerAgreement?: ClassAgreement;
+  /** With class sessions' label files (`deno task label --classroom`): the simulated labeler's agreement with each person on their answers. */
+  readonly simulatedVsPeople?: readonly MajorityAgreement[];
   readonly heldoutLists: number;
   /** On the held-out lists' strict pairs (tied pairs left out). */
   readonly heldoutAccuracy: { pairwise: number; exactOrder: number };
@@ -181,6 +185,9 @@ export async function runRewardStage(
   for (const path of o.humanLabels ?? []) if (!(await pathExists(path))) throw new Error(`${path}: label file not found`);
   const humanLists = o.humanLabels?.length ? (await loadLabelFiles(o.humanLabels)).lists : [];
   const humanLabelers = new Set(humanLists.map((l) => l.labeler));
+  const simulatedVsPeople = o.humanLabels?.length
+    ? await simulatedLabelerVsPeople(await labelFilesOf(o.humanLabels), humanLists, labeler)
+    : [];
   // A list given twice (the same file named twice, or copied into a second one) counts once.
   const trainLists = uniqueRankLists([...simulatedLists, ...humanLists]);
   if (trainLists.length === 0) throw new Error("reward model: no training rank lists (trainPrompts is 0 and no human label file has any)");
@@ -235,6 +242,7 @@ export async function runRewardStage(
     lists: trainLists,
     listsByLabeler,
     ...(humanLabelers.size >= 2 ? { labelerAgreement: classAgreement(humanLists) } : {}),
+    ...(simulatedVsPeople.length ? { simulatedVsPeople } : {}),
     heldoutLists: heldoutLists.length,
     heldoutAccuracy,
     heldoutTiedPairs: tiedPairFraction(heldoutLists),

@@ -65,7 +65,9 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         train_rank_lists_by_labeler: r.reward.listsByLabeler,
         heldout_rank_lists: r.reward.heldoutLists,
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
-        ...(r.reward.labelerAgreement ? { labeler_agreement: labelerAgreementMetrics(r.reward.labelerAgreement) } : {}),
+        ...(r.reward.labelerAgreement
+          ? { labeler_agreement: labelerAgreementMetrics(r.reward.labelerAgreement, r.reward.simulatedVsPeople) }
+          : {}),
         heldout_tied_pairs: r.reward.heldoutTiedPairs,
         agreement_by_part: Object.fromEntries(r.reward.agreementByPart.map((a) => [a.kind, { pairs: a.pairs, agreement: a.agreement }])),
         edit_probe: Object.fromEntries(
