@@ -115,6 +115,17 @@ export { LabelSession, RankingError } from "./labeling/session.ts";
 export { checkpointFingerprint } from "./checkpoint/fingerprint.ts";
 export { startLabelServer } from "./labeling/server.ts";
 
+// A class ranks together: agreement, the overlap set, simulated classrooms, the class server, many label files
+export { itemKey, kendallW, krippendorffAlpha, majorityAgreement, pairwiseAgreement } from "./labeling/agreement.ts";
+export { agreementLines, agreementWith, type ClassAgreement, classAgreement } from "./labeling/class_agreement.ts";
+export { assignClassLists, type ClassAssignmentConfig } from "./labeling/overlap.ts";
+export { LABELER_MIXES, type LabelerMix, rankAsClass, type ScoredItem, simulatedClass } from "./labeling/simulated_class.ts";
+export { Classroom } from "./labeling/classroom.ts";
+export { startClassServer } from "./labeling/class_server.ts";
+export { simulatedLabelerVsPeople } from "./labeling/labeler_vs_people.ts";
+export { rewardDisagreement, rewardModelRowsBy, rewardModelsBy } from "./labeling/reward_by_labeler.ts";
+export { labelFilesOf, loadLabelFiles, mergeRankLists } from "./reward/label_files.ts";
+
 // Charts and tables for notebooks and reports
 export { Chart, type ChartSpec, lineChart, plotlyFigure, type Series } from "./charts/figure.ts";
 export { Table } from "./charts/table.ts";

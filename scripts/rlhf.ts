@@ -30,6 +30,12 @@ import {
   usageError,
 } from "../lib/cli.ts";
 import { loadLabels } from "../lib/reward/labels.ts";
+import { labelFilesOf, loadLabelFiles } from "../lib/reward/label_files.ts";
+import type { RankRecord } from "../lib/reward/labels.ts";
+import { rewardModelRowsBy } from "../lib/labeling/reward_by_labeler.ts";
+import { percent } from "../lib/labeling/class_agreement.ts";
+import { loadPretrained } from "../lib/pretrained.ts";
+import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadSftJsonl } from "../lib/data/sft_jsonl.ts";
 import { readJsonFile } from "../lib/fs.ts";
 import { gpt2ConfigFromHF } from "../lib/checkpoint/hf_config.ts";
@@ -85,8 +91,13 @@ const SPEC: CommandSpec = {
     "eval-answers": { type: "string", value: "N", range: [1, 64], help: "answers per request in the final evaluation (default 4)" },
     labels: {
       type: "string",
-      value: "FILE[,FILE]",
-      help: "people's rank lists (deno task label) that join the reward model's training lists",
+      value: "FILE|DIR[,…]",
+      help: "people's rank lists (deno task label; a directory: its .jsonl files) that join the reward model's training lists",
+    },
+    "rm-per": {
+      type: "string",
+      value: "labeler|session",
+      help: "with --labels: also fit a reward model per labeler (or class session) and measure each on the others' lists",
     },
     "simulated-prompts": {
       type: "string",
@@ -115,6 +126,8 @@ const SPEC: CommandSpec = {
     "deno task rlhf --ppo-reward gold",
     "deno task rlhf --method all                                          # DPO, RLOO and GRPO beside PPO",
     "deno task rlhf --labels data/labels/poetry-zh-human.jsonl            # your rankings beside the simulated ones",
+    "deno task rlhf --labels data/labels/class-7a/ --simulated-prompts 0  # a class's rankings alone",
+    "deno task rlhf --labels data/labels/class-7a/ --rm-per labeler       # and one reward model per student",
     "deno task rlhf --sft-data my_conversations.jsonl                     # your own SFT data",
     "deno task rlhf --from-scratch --preset gpt2-micro --pretrain-steps 1500",
     "deno task rlhf --init path/to/gpt2-chinese-cluecorpussmall",
@@ -150,11 +163,24 @@ const ppoEvalPrompts = positiveIntFlag(values, "ppo-eval-prompts");
 const evalPrompts = positiveIntFlag(values, "eval-prompts");
 const evalAnswers = positiveIntFlag(values, "eval-answers");
 const quick = flag("quick");
-const humanLabels = str("labels")?.split(",").filter(Boolean);
+const labelPaths = str("labels")?.split(",").filter(Boolean);
+for (const path of labelPaths ?? []) {
+  const info = await Deno.stat(path).catch(() => undefined);
+  if (!info) usageError(`--labels ${path}: no such file or directory`);
+  if (info.isDirectory && ![...Deno.readDirSync(path)].some((e) => e.isFile && e.name.endsWith(".jsonl"))) {
+    usageError(`--labels ${path}: a directory without .jsonl label files`);
+  }
+}
+const humanLabels = labelPaths && await labelFilesOf(labelPaths);
 const rmEpochs = numberFlag(values, "rm-epochs", Number.isInteger, "an integer");
 const simulatedPrompts = numberFlag(values, "simulated-prompts", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0");
 if (simulatedPrompts === 0 && !humanLabels?.length) {
   usageError("--simulated-prompts 0 needs --labels FILE (the reward model needs some rankings)");
+}
+const rmPer = str("rm-per");
+if (rmPer !== undefined && rmPer !== "labeler" && rmPer !== "session") usageError(`--rm-per ${rmPer}: expected "labeler" or "session"`);
+if (rmPer && !humanLabels?.length) {
+  usageError("--rm-per needs --labels FILE|DIR (the people's rank lists to fit one reward model per labeler)");
 }
 const sftData = str("sft-data");
 // Every file named on the command line is read and checked now, before minutes of training: a malformed
@@ -214,9 +240,25 @@ await runMain(async () => {
     frontier: { path: frontierPath, points: await readPoints(frontierPath) },
     bench: await readBenchRecord(),
   });
+  if (rmPer && humanLabels) await printRewardModelsPer(rmPer, r.checkpointDirs.sft, humanLabels);
   const dirs = r.checkpointDirs;
   const trained = [...(flag("from-scratch") ? [dirs.pretrain] : []), dirs.sft, dirs.rm, dirs.ppo, ...methods.map((m) => dirs[m])];
   console.log(`\ncheckpoints: ${trained.map((d) => `${d}/`).join(", ")} (HF layout + vocab.txt); rank lists: data/labels/`);
   console.log(`report: ${reportPaths.html} (offline HTML), numbers: ${reportPaths.metrics}`);
   disposePipelineResult(r);
 });
+
+/** One reward model per labeler (or session) from the run's SFT model: accuracy on its own lists and on everyone else's. */
+async function printRewardModelsPer(per: "labeler" | "session", sftDir: string, files: readonly string[]): Promise<void> {
+  const sft = await loadPretrained(sftDir);
+  try {
+    const { lists } = await loadLabelFiles(files);
+    const by = per === "session" ? (l: RankRecord) => l.session ?? "(no session)" : (l: RankRecord) => l.labeler;
+    console.log(`\nReward models per ${per} (from ${sftDir}; pairwise accuracy on its own lists and on the others', held-out labelers):`);
+    for (const row of await rewardModelRowsBy(sft, sft.tokenizer!, lists, { by })) {
+      console.log(`  ${row.group}: ${row.lists} lists, own ${percent(row.own)}, others ${percent(row.others)}`);
+    }
+  } finally {
+    disposeGPT2(sft);
+  }
+}

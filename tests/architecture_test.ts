@@ -120,11 +120,15 @@ export const DENO_ONLY: readonly string[] = [
   "fast/wasm_native_kernels.ts",
   "cli.ts",
   "labeling/server.ts",
+  "labeling/class_server.ts",
   "bench/torch_reference.ts",
 ];
 
-/** Modules that import Deno-only ones, and are Deno-only for it: the public door (it exports the backend and the label server). */
-export const DENO_ONLY_BY_IMPORT: readonly string[] = ["mod.ts"];
+/**
+ * Modules that import Deno-only ones, and are Deno-only for it: the public door (it exports the backend and the
+ * label server) and the class session's runner (it starts the class server).
+ */
+export const DENO_ONLY_BY_IMPORT: readonly string[] = ["mod.ts", "labeling/class_run.ts"];
 
 /**
  * What the browser playground needs, which must stay platform-free: GPT-2, the tokenizers, the poetry task

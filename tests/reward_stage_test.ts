@@ -48,6 +48,9 @@ Deno.test("runRewardStage(): people's label files join (or replace) the simulate
     });
     assert.equal(both.trainLists, 6);
     assert.deepEqual(Object.values(both.listsByLabeler).sort(), [1, 1, 4]);
+    // Two people's lists: their agreement is measured (the simulated labeler's lists are not among them).
+    assert.deepEqual(both.labelerAgreement?.labelers.map((l) => l.labeler), ["李老师", "王同学"]);
+    assert.deepEqual(both.labelerAgreement?.pairwise.pooled, { pairs: 1, agreement: 1 });
     const saved = JSON.parse(await Deno.readTextFile(`${dir}/rm/reward.json`));
     assert.deepEqual(saved.labels.files, [`${dir}/sim.jsonl`, `${dir}/human.jsonl`]);
     assert.equal(saved.labels.listsByLabeler["李老师"], 1);

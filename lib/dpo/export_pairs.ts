@@ -2,7 +2,9 @@
  * The rank lists as preference data for GPU libraries: one JSON object a line,
  * `{prompt, chosen, rejected}` with the chat template applied (the prompt ends
  * with the assistant's role marker, each answer with the end-of-turn marker),
- * ties skipped — what TRL's DPOTrainer and RewardTrainer and OpenRLHF read.
+ * ties skipped — what TRL's DPOTrainer and RewardTrainer and OpenRLHF read;
+ * with `labeler`, each record also has `labeler` (and `session`), to fit or
+ * filter by person.
  */
 import { writeTextFileAtomic } from "../checkpoint/atomic.ts";
 import type { RankRecord } from "../reward/labels.ts";
@@ -21,8 +23,17 @@ import { pairAsTemplatedText, preferencePairs } from "./preference_pairs.ts";
  * await exportPreferencePairs(lists, tokenizer, path); // how many pairs: one {prompt, chosen, rejected} a line, for TRL
  * ```
  */
-export async function exportPreferencePairs(lists: readonly RankRecord[], tokenizer: Tokenizer, path: string): Promise<number> {
-  const records = preferencePairs(lists).map((p) => JSON.stringify(pairAsTemplatedText(p, tokenizer)));
+export async function exportPreferencePairs(
+  lists: readonly RankRecord[],
+  tokenizer: Tokenizer,
+  path: string,
+  options: { labeler?: boolean } = {},
+): Promise<number> {
+  // With `labeler`, each pair also names who ranked it (and the class session, when there was one).
+  const who = options.labeler
+    ? lists.flatMap((l) => preferencePairs([l]).map(() => ({ labeler: l.labeler, ...(l.session ? { session: l.session } : {}) })))
+    : [];
+  const records = preferencePairs(lists).map((p, i) => JSON.stringify({ ...pairAsTemplatedText(p, tokenizer), ...who[i] }));
   await writeTextFileAtomic(path, records.map((r) => r + "\n").join(""));
   return records.length;
 }

@@ -125,7 +125,7 @@ let shownIndex = 0;
 async function call(path, body) {
   $("message").textContent = "";
   const write = { method: "POST", headers: { "content-type": "application/json", "x-label-token": LABEL_TOKEN }, body: JSON.stringify(body ?? {}) };
-  const res = await fetch(path, path === "/api/state" ? { method: "GET" } : write);
+  const res = await fetch(path, path === "/api/state" ? { method: "GET", headers: { "x-label-token": LABEL_TOKEN } } : write);
   const data = await res.json();
   if (!res.ok) { $("message").textContent = data.error || ("error " + res.status); return; }
   render(data);

@@ -96,7 +96,7 @@ export function startLabelServer(session: LabelSession, options: { port?: number
  * The body of POST /api/rank, or what is wrong with it (one line naming the field). `index` is required:
  * without it a second submit of the same ranking would rank whichever item is current by then.
  */
-function rankRequest(body: unknown): { order: number[]; index: number; ranks?: number[] } | string {
+export function rankRequest(body: unknown): { order: number[]; index: number; ranks?: number[] } | string {
   const usage = 'expected {"order": [response indices, best first], "index": the item\'s number from /api/state, "ranks"?: [ties]}';
   if (typeof body !== "object" || body === null || Array.isArray(body)) return `the body must be a JSON object; ${usage}`;
   const { order, index, ranks } = body as { order?: unknown; index?: unknown; ranks?: unknown };

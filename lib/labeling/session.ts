@@ -79,19 +79,22 @@ export class LabelSession {
   readonly #path: string;
   readonly #labeler: string;
   readonly #checkpoint: string;
+  readonly #session?: string;
   #index = 0;
   /** Set once the label file has been read at the start (a failed read is tried again on the next request). */
   #resumed = false;
   /** This session's actions, newest last: the item, and for a ranking where it went in the file. */
   readonly #done: { index: number; saved?: SavedRanking }[] = [];
 
-  constructor(items: readonly LabelItem[], options: { labelsPath: string; labeler: string; checkpoint: string }) {
+  /** `session`: a class session's id, written on each of its lines (RankRecord.session). */
+  constructor(items: readonly LabelItem[], options: { labelsPath: string; labeler: string; checkpoint: string; session?: string }) {
     if (!options.labeler.trim()) throw new Error("LabelSession: a labeler name is required");
     this.#items = items;
     this.#path = options.labelsPath;
     this.#labeler = options.labeler;
     this.#keys = items.map((item) => rankingKey({ ...item, labeler: options.labeler }));
     this.#checkpoint = options.checkpoint;
+    this.#session = options.session;
   }
 
   state(): Promise<SessionState> {
@@ -186,6 +189,7 @@ export class LabelSession {
       labeler: this.#labeler,
       time: new Date().toISOString(),
       checkpoint: this.#checkpoint,
+      ...(this.#session ? { session: this.#session } : {}),
       ...(strict ? {} : { ranks: [...ranks] }), // a strict order is written as before, without ranks
     };
     try {

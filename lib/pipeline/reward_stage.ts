@@ -29,6 +29,10 @@ import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.t
 import { editProbe, type EditProbeRow } from "../eval/edit_probe.ts";
 import { rewardModelScores } from "../eval/policy_eval.ts";
 import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
+import { labelFilesOf, loadLabelFiles } from "../reward/label_files.ts";
+import { type ClassAgreement, classAgreement } from "../labeling/class_agreement.ts";
+import { simulatedLabelerVsPeople } from "../labeling/labeler_vs_people.ts";
+import type { MajorityAgreement } from "../labeling/agreement.ts";
 
 export interface RewardStageOptions {
   /**
@@ -45,8 +49,9 @@ export interface RewardStageOptions {
   /** Where the rank lists are appended. @default "data/labels/<task>-simulated.jsonl" */
   readonly labelsPath?: string;
   /**
-   * Label files of people (e.g. data/labels/poetry-zh-human.jsonl, written by `deno task label` or notebook 02):
-   * every rank list in them joins the training lists (with `trainPrompts: 0`, they are the only ones).
+   * Label files of people (e.g. data/labels/poetry-zh-human.jsonl, written by `deno task label` or notebook 02),
+   * or directories of them: every rank list in them joins the training lists (with `trainPrompts: 0`, they are
+   * the only ones), merged by the rule of lib/reward/label_files.ts.
    * @default []
    */
   readonly humanLabels?: readonly string[];
@@ -99,6 +104,10 @@ export interface RewardStageResult {
   readonly lists: readonly RankRecord[];
   /** Training rank lists per labeler (the simulated one and each person). */
   readonly listsByLabeler: Readonly<Record<string, number>>;
+  /** With people's label files of at least two labelers: how far they agree (the ceiling of a reward model's accuracy). */
+  readonly labelerAgreement?: ClassAgreement;
+  /** With class sessions' label files (`deno task label --classroom`): the simulated labeler's agreement with each person on their answers. */
+  readonly simulatedVsPeople?: readonly MajorityAgreement[];
   readonly heldoutLists: number;
   /** On the held-out lists' strict pairs (tied pairs left out). */
   readonly heldoutAccuracy: { pairwise: number; exactOrder: number };
@@ -173,10 +182,12 @@ export async function runRewardStage(
     return prompts.map((p) => byId.get(p.id)).filter((r): r is RankRecord => r !== undefined);
   };
   const simulatedLists = await collect(task.prompts("train", o.seed).slice(0, o.trainPrompts), o.seed + SEEDS.trainRankAnswers);
-  const humanLists = (await Promise.all((o.humanLabels ?? []).map(async (path) => {
-    if (!(await pathExists(path))) throw new Error(`${path}: label file not found`);
-    return await loadLabels(path);
-  }))).flat();
+  for (const path of o.humanLabels ?? []) if (!(await pathExists(path))) throw new Error(`${path}: label file not found`);
+  const humanLists = o.humanLabels?.length ? (await loadLabelFiles(o.humanLabels)).lists : [];
+  const humanLabelers = new Set(humanLists.map((l) => l.labeler));
+  const simulatedVsPeople = o.humanLabels?.length
+    ? await simulatedLabelerVsPeople(await labelFilesOf(o.humanLabels), humanLists, labeler)
+    : [];
   // A list given twice (the same file named twice, or copied into a second one) counts once.
   const trainLists = uniqueRankLists([...simulatedLists, ...humanLists]);
   if (trainLists.length === 0) throw new Error("reward model: no training rank lists (trainPrompts is 0 and no human label file has any)");
@@ -230,6 +241,8 @@ export async function runRewardStage(
     trainLists: trainLists.length,
     lists: trainLists,
     listsByLabeler,
+    ...(humanLabelers.size >= 2 ? { labelerAgreement: classAgreement(humanLists) } : {}),
+    ...(simulatedVsPeople.length ? { simulatedVsPeople } : {}),
     heldoutLists: heldoutLists.length,
     heldoutAccuracy,
     heldoutTiedPairs: tiedPairFraction(heldoutLists),

@@ -27,6 +27,7 @@ import { sideBySidePicks } from "./samples.ts";
 import { frontierSection, type ReportFrontier } from "./frontier_section.ts";
 import { benchReference, stageThroughput, throughputTable } from "./throughput.ts";
 import type { BenchRecord } from "../bench/bench_record.ts";
+import { labelerAgreementMetrics, labelerAgreementParagraph } from "./labeler_agreement.ts";
 
 export interface ReportContext {
   readonly backend: string;
@@ -76,6 +77,9 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         train_rank_lists_by_labeler: r.reward.listsByLabeler,
         heldout_rank_lists: r.reward.heldoutLists,
         heldout_pairwise_accuracy: r.reward.heldoutAccuracy.pairwise,
+        ...(r.reward.labelerAgreement
+          ? { labeler_agreement: labelerAgreementMetrics(r.reward.labelerAgreement, r.reward.simulatedVsPeople) }
+          : {}),
         heldout_tied_pairs: r.reward.heldoutTiedPairs,
         agreement_by_part: Object.fromEntries(r.reward.agreementByPart.map((a) => [a.kind, { pairs: a.pairs, agreement: a.agreement }])),
         edit_probe: Object.fromEntries(
@@ -194,7 +198,7 @@ ${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.tas
   } (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${
     bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""
   }.</p>
-${preferenceSharesLine(r)}`;
+${preferenceSharesLine(r)}${labelerAgreementParagraph(r.reward)}`;
 }
 
 /** Answers by class of the preference, SFT → PPO (and best-of-n); empty for a task without classes. */

@@ -37,6 +37,8 @@ export interface RankRecord {
    * Absent: a strict order.
    */
   readonly ranks?: readonly number[];
+  /** The class session (`deno task label --classroom`) the ranking was made in; absent for a ranking made alone. */
+  readonly session?: string;
 }
 
 /** The rank of each response of a list: its `ranks`, or 1, 2, …, K for a strict order. */
@@ -70,6 +72,9 @@ export function checkRankRecord(value: unknown, where: string): RankRecord {
     if (typeof r[field] !== "string" || (r[field] as string).trim() === "") {
       throw new Error(`${where}: field "${field}" must be a non-empty string`);
     }
+  }
+  if (r.session !== undefined && (typeof r.session !== "string" || r.session.trim() === "")) {
+    throw new Error(`${where}: field "session" must be a non-empty string when present`);
   }
   if (Number.isNaN(Date.parse(r.time as string))) {
     throw new Error(`${where}: field "time" must be an ISO 8601 time, got ${JSON.stringify(r.time)}`);
