@@ -117,7 +117,7 @@ export { startLabelServer } from "./labeling/server.ts";
 
 // A class ranks together: agreement, the overlap set, simulated classrooms, the class server, many label files
 export { itemKey, kendallW, krippendorffAlpha, majorityAgreement, pairwiseAgreement } from "./labeling/agreement.ts";
-export { agreementLines, agreementWith, type ClassAgreement, classAgreement } from "./labeling/class_agreement.ts";
+export { agreementLines, agreementWith, type ClassAgreement, classAgreement, listsRankedByAll } from "./labeling/class_agreement.ts";
 export { assignClassLists, type ClassAssignmentConfig } from "./labeling/overlap.ts";
 export { LABELER_MIXES, type LabelerMix, rankAsClass, type ScoredItem, simulatedClass } from "./labeling/simulated_class.ts";
 export { Classroom } from "./labeling/classroom.ts";

@@ -47,6 +47,7 @@ import { FRONTIER_DEFAULTS, FRONTIER_QUICK } from "../lib/frontier/run_frontier.
 import { readPoints } from "../lib/frontier/points.ts";
 import { readBenchRecord } from "../lib/bench/bench_record.ts";
 import { DEFAULT_TASK, TASKS } from "../lib/tasks/registry.ts";
+import type { RewardModelsPer } from "../lib/report/labeler_agreement.ts";
 
 const SPEC: CommandSpec = {
   command: "deno task rlhf",
@@ -233,14 +234,15 @@ await runMain(async () => {
   printRunSummary(r, { backend, totalSeconds: total, fromScratch: flag("from-scratch"), ppoReward });
   // The methods at equal KL, when `deno task frontier` has measured them (the committed sweep by default).
   const frontierPath = (quick ? FRONTIER_QUICK.pointsPath : undefined) ?? FRONTIER_DEFAULTS.pointsPath;
+  const rewardModelsPer = rmPer && humanLabels ? await fitRewardModelsPer(rmPer, r.checkpointDirs.sft, humanLabels) : undefined;
   const reportPaths = await writeReport(r, str("report") ?? (quick ? "reports/quick" : "reports/latest"), {
     backend,
     totalSeconds: total,
     options: values,
     frontier: { path: frontierPath, points: await readPoints(frontierPath) },
     bench: await readBenchRecord(),
+    ...(rewardModelsPer ? { rewardModelsPer } : {}),
   });
-  if (rmPer && humanLabels) await printRewardModelsPer(rmPer, r.checkpointDirs.sft, humanLabels);
   const dirs = r.checkpointDirs;
   const trained = [...(flag("from-scratch") ? [dirs.pretrain] : []), dirs.sft, dirs.rm, dirs.ppo, ...methods.map((m) => dirs[m])];
   console.log(`\ncheckpoints: ${trained.map((d) => `${d}/`).join(", ")} (HF layout + vocab.txt); rank lists: data/labels/`);
@@ -249,15 +251,15 @@ await runMain(async () => {
 });
 
 /** One reward model per labeler (or session) from the run's SFT model: accuracy on its own lists and on everyone else's. */
-async function printRewardModelsPer(per: "labeler" | "session", sftDir: string, files: readonly string[]): Promise<void> {
+async function fitRewardModelsPer(per: "labeler" | "session", sftDir: string, files: readonly string[]): Promise<RewardModelsPer> {
   const sft = await loadPretrained(sftDir);
   try {
     const { lists } = await loadLabelFiles(files);
     const by = per === "session" ? (l: RankRecord) => l.session ?? "(no session)" : (l: RankRecord) => l.labeler;
     console.log(`\nReward models per ${per} (from ${sftDir}; pairwise accuracy on its own lists and on the others', held-out labelers):`);
-    for (const row of await rewardModelRowsBy(sft, sft.tokenizer!, lists, { by })) {
-      console.log(`  ${row.group}: ${row.lists} lists, own ${percent(row.own)}, others ${percent(row.others)}`);
-    }
+    const rows = await rewardModelRowsBy(sft, sft.tokenizer!, lists, { by });
+    for (const row of rows) console.log(`  ${row.group}: ${row.lists} lists, own ${percent(row.own)}, others ${percent(row.others)}`);
+    return { per, rows };
   } finally {
     disposeGPT2(sft);
   }

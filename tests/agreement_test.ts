@@ -1,5 +1,5 @@
 import { kendallW, krippendorffAlpha, majorityAgreement, midRanks, pairwiseAgreement } from "../lib/labeling/agreement.ts";
-import { agreementWith, classAgreement } from "../lib/labeling/class_agreement.ts";
+import { agreementWith, classAgreement, listsRankedByAll } from "../lib/labeling/class_agreement.ts";
 import type { RankRecord } from "../lib/reward/labels.ts";
 import { Rng } from "../lib/rng.ts";
 import { assert } from "./helpers.ts";
@@ -133,4 +133,28 @@ Deno.test("classAgreement(): W and α over the shared lists, with counts; agreem
   assert.deepEqual([a.alpha.units, a.alpha.values], [3, 9]);
   assert.ok(Math.abs(a.kendallW.mean - kendallW([[1, 2, 3], [1, 2, 3], [3, 2, 1]])) < 1e-12);
   assert.deepEqual(agreementWith(a, "sim").map((r) => [r.labeler, r.pairs, r.agreement]), [["ann", 3, 0], ["bo", 3, 0]]);
+});
+
+Deno.test("listsRankedByAll(): the items every labeler ranked; the people's W and α are taken over them", () => {
+  const item = (labeler: string, prompt: string, order: string[]) => ({
+    prompt_id: prompt,
+    prompt: [{ role: "user" as const, content: prompt }],
+    responses: order,
+    labeler,
+    time: "2026-12-07T00:00:00Z",
+    checkpoint: "c",
+  });
+  const lists = [
+    item("ann", "p1", ["甲", "乙"]),
+    item("bo", "p1", ["乙", "甲"]),
+    item("cy", "p1", ["甲", "乙"]),
+    item("ann", "p2", ["丙", "丁"]),
+    item("bo", "p2", ["丙", "丁"]),
+  ];
+  const shared = listsRankedByAll(lists);
+  assert.equal(shared.size, 1, "only p1 was ranked by all three");
+  const overAll = classAgreement(lists, { overlap: shared });
+  assert.equal(overAll.kendallW.items, 1);
+  assert.deepEqual(overAll.kendallW.raters, [3, 3]);
+  assert.equal(classAgreement(lists).kendallW.items, 2, "without the set: every item two or more ranked");
 });

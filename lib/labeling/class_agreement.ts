@@ -134,3 +134,20 @@ export function agreementLines(a: ClassAgreement): string[] {
     } (${a.alpha.units} answers, ${a.alpha.values} ranks)`,
   ];
 }
+
+/**
+ * The items (see `itemKey`) every labeler of `lists` ranked: a class's overlap set, read off its files.
+ *
+ * @example
+ * ```ts
+ * import { listsRankedByAll, loadLabelFiles } from "rlhf";
+ * const { lists } = await loadLabelFiles(["data/labels/class-7a"]); // a class session's files
+ * listsRankedByAll(lists).size; // the overlap set every student ranked (5 by default)
+ * ```
+ */
+export function listsRankedByAll(lists: readonly RankRecord[]): Set<string> {
+  const labelers = new Set(lists.map((l) => l.labeler));
+  const by = new Map<string, Set<string>>();
+  for (const l of lists) by.set(itemKey(l), (by.get(itemKey(l)) ?? new Set()).add(l.labeler));
+  return new Set([...by].filter(([, who]) => who.size === labelers.size).map(([key]) => key));
+}

@@ -30,7 +30,7 @@ import { editProbe, type EditProbeRow } from "../eval/edit_probe.ts";
 import { rewardModelScores } from "../eval/policy_eval.ts";
 import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
 import { labelFilesOf, loadLabelFiles } from "../reward/label_files.ts";
-import { type ClassAgreement, classAgreement } from "../labeling/class_agreement.ts";
+import { type ClassAgreement, classAgreement, listsRankedByAll } from "../labeling/class_agreement.ts";
 import { simulatedLabelerVsPeople } from "../labeling/labeler_vs_people.ts";
 import type { MajorityAgreement } from "../labeling/agreement.ts";
 
@@ -241,7 +241,7 @@ export async function runRewardStage(
     trainLists: trainLists.length,
     lists: trainLists,
     listsByLabeler,
-    ...(humanLabelers.size >= 2 ? { labelerAgreement: classAgreement(humanLists) } : {}),
+    ...(humanLabelers.size >= 2 ? { labelerAgreement: peopleAgreement(humanLists) } : {}),
     ...(simulatedVsPeople.length ? { simulatedVsPeople } : {}),
     heldoutLists: heldoutLists.length,
     heldoutAccuracy,
@@ -266,4 +266,10 @@ function tiedPairFraction(lists: readonly RankRecord[]): number {
     }
   }
   return total ? tied / total : 0;
+}
+
+/** The people's agreement; Kendall's W and α over the lists every one of them ranked (the overlap set), if there are any. */
+function peopleAgreement(lists: readonly RankRecord[]): ClassAgreement {
+  const shared = listsRankedByAll(lists);
+  return classAgreement(lists, shared.size ? { overlap: shared } : {});
 }

@@ -27,7 +27,7 @@ import { sideBySidePicks } from "./samples.ts";
 import { frontierSection, type ReportFrontier } from "./frontier_section.ts";
 import { benchReference, stageThroughput, throughputTable } from "./throughput.ts";
 import type { BenchRecord } from "../bench/bench_record.ts";
-import { labelerAgreementMetrics, labelerAgreementParagraph } from "./labeler_agreement.ts";
+import { labelerAgreementMetrics, labelerAgreementParagraph, type RewardModelsPer, rewardModelsPerMetrics } from "./labeler_agreement.ts";
 
 export interface ReportContext {
   readonly backend: string;
@@ -37,6 +37,8 @@ export interface ReportContext {
   readonly frontier?: ReportFrontier;
   /** `deno task bench`'s record (reports/bench/latest.json): each stage's throughput is set beside it on the same machine. */
   readonly bench?: BenchRecord;
+  /** One reward model per labeler or session (`--rm-per`), shown beside the people's agreement. */
+  readonly rewardModelsPer?: RewardModelsPer;
 }
 
 /** The numbers of a run, per stage (see the README for their meaning). */
@@ -80,6 +82,7 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
         ...(r.reward.labelerAgreement
           ? { labeler_agreement: labelerAgreementMetrics(r.reward.labelerAgreement, r.reward.simulatedVsPeople) }
           : {}),
+        ...(ctx.rewardModelsPer ? { reward_models_per: rewardModelsPerMetrics(ctx.rewardModelsPer) } : {}),
         heldout_tied_pairs: r.reward.heldoutTiedPairs,
         agreement_by_part: Object.fromEntries(r.reward.agreementByPart.map((a) => [a.kind, { pairs: a.pairs, agreement: a.agreement }])),
         edit_probe: Object.fromEntries(
@@ -198,7 +201,7 @@ ${r.task.preference ? `<p><b>Preference</b> (what the labeler ranks by): ${r.tas
   } (${se(r.summary.ppoGain)} standard errors), KL ${r.ppo.after.kl.toFixed(2)} nats per answer${
     bo ? `; best-of-${bo.n} − SFT ${formatDifference(bo.gain)} at KL ${bo.kl.toFixed(3)}` : ""
   }.</p>
-${preferenceSharesLine(r)}${labelerAgreementParagraph(r.reward)}`;
+${preferenceSharesLine(r)}${labelerAgreementParagraph(r.reward, ctx.rewardModelsPer)}`;
 }
 
 /** Answers by class of the preference, SFT → PPO (and best-of-n); empty for a task without classes. */
