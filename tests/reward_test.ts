@@ -266,10 +266,10 @@ Deno.test("trainRewardModel() learns a preference from rank lists and generalise
   disposeRewardModel(rm);
 });
 
-Deno.test("scoreRankLists() batches lists of different K and gives each list its own answers' rewards", async () => {
+Deno.test("scoreRankLists() batches lists of different K and gives each list its own answers' rewards, the same in any batching", async () => {
   const { buildCharVocab } = await import("../lib/tokenizer/char_vocab.ts");
   const { CHAT_SPECIAL_TOKENS } = await import("../lib/tokenizer/chat_template.ts");
-  const { scoreRankLists, encodeForReward } = await import("../lib/reward/train_reward.ts");
+  const { scoreRankLists, encodeForReward, rawRewardsOfPairs } = await import("../lib/reward/train_reward.ts");
   const tok = buildCharVocab(["月山水花风雨写诗"], { extraSpecialTokens: CHAT_SPECIAL_TOKENS });
   const sft = createGPT2(resolveGPT2Config({ vocab_size: tok.vocabSize, n_positions: 32, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 3 });
   const rm = createRewardModel(sft, { seed: 4 });
@@ -293,6 +293,9 @@ Deno.test("scoreRankLists() batches lists of different K and gives each list its
   for (let i = 0; i < lists.length; i++) {
     assertAllClose(scores[i], await Promise.all(lists[i].responses.map(alone)), { atol: 1e-5, what: `list ${i}` });
   }
+  // Passes of 5 pairs, shortest first, give the very numbers of one pass over all pairs in their order.
+  const pairs = lists.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response })));
+  assert.deepEqual(await rawRewardsOfPairs(rm, tok, pairs, 5), await rawRewardsOfPairs(rm, tok, pairs, pairs.length));
   disposeRewardModel(rm);
 });
 

@@ -49,19 +49,28 @@ export function encodeForReward(
   return { ids: rows.map((r) => [...r, ...Array(T - r.length).fill(tokenizer.eosId)]), lastIndex: rows.map((r) => r.length - 1) };
 }
 
-/** Raw rewards of (conversation, response) pairs, `perPass` pairs per forward pass. */
+/**
+ * Raw rewards of (conversation, response) pairs, `perPass` pairs per forward pass. With more pairs than one
+ * pass takes, the passes take them shortest first, so each pads to a length close to its own rows' (the
+ * scores come back in the pairs' order, the same numbers: a row's score does not depend on its batch).
+ */
 export async function rawRewardsOfPairs(
   rm: RewardModel,
   tokenizer: Tokenizer,
   pairs: readonly { prompt: RankRecord["prompt"]; response: string }[],
   perPass: number,
 ): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < pairs.length; i += perPass) {
-    const enc = encodeForReward(tokenizer, pairs.slice(i, i + perPass), rm.backbone.config.n_positions);
+  const lengths = pairs.length > perPass ? pairs.map((p) => encodeForReward(tokenizer, [p], Infinity).ids[0].length) : [];
+  const order = pairs.map((_, i) => i);
+  if (lengths.length) order.sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const out = new Array<number>(pairs.length);
+  for (let i = 0; i < order.length; i += perPass) {
+    const rows = order.slice(i, i + perPass);
+    const enc = encodeForReward(tokenizer, rows.map((r) => pairs[r]), rm.backbone.config.n_positions);
     const raw = tf.tidy(() => rawRewards(rm, tf.tensor2d(enc.ids, undefined, "int32"), enc.lastIndex));
-    out.push(...await raw.data());
+    const values = await raw.data();
     raw.dispose();
+    rows.forEach((r, k) => out[r] = values[k]);
   }
   return out;
 }
