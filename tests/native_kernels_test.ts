@@ -13,6 +13,7 @@ import { fusedCrossEntropyRows } from "../lib/fast/fused_ops.ts";
 import { FAST_PATHS, type FastImplementation, type FastPathOps, type OpName } from "../lib/ops/fast_path.ts";
 import { geluNew, layerNorm, linear, matMulTransposeB } from "../lib/gpt2/layers.ts";
 import { crossEntropyRows } from "../lib/gpt2/loss.ts";
+import { rowEntropy } from "../lib/rollout/logprobs.ts";
 import { attend, attentionMask, attentionWeights } from "../lib/gpt2/attention.ts";
 import { adamWUpdate } from "../lib/train/adamw.ts";
 import { globalNorm } from "../lib/train/clip.ts";
@@ -191,6 +192,18 @@ const CASES: { readonly [K in OpName]: OpCase<K> } = {
         [logits],
         { withGradient },
       ),
+  },
+  rowEntropy: {
+    // Spread rows (one with a logit far above the rest) at two temperatures' scales.
+    args: () => [[rand([12, 50], 31, 6) as tf.Tensor2D, 1], [
+      tf.tidy(() => tf.concat([rand([3, 50], 32, 3), tf.fill([1, 50], -5)]).add(tf.oneHot([7, 0, 49, 3], 50).mul(40))) as tf.Tensor2D,
+      1 / 0.7,
+    ]],
+    check: async (fast, [logits, scale]) => {
+      const [a, b] = [fast(logits, scale), rowEntropy.reference(logits, scale)];
+      assertAllClose(await a.data(), await b.data(), { atol: 2e-5, what: `rowEntropy × ${scale}` });
+      tf.dispose([a, b]);
+    },
   },
   adamWUpdate: {
     args: () => [[rand([5, 6], 6), rand([5, 6], 7), rand([5, 6], 8, 0.1), tf.tidy(() => tf.abs(rand([5, 6], 9, 0.01))), adamWScalars]],

@@ -39,6 +39,11 @@ export function fusedCrossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D)
   return loss as tf.Tensor1D;
 }
 
+/** Entropy of softmax(scale · logits) of each row of logits [N, V] → [N], in one kernel (no gradient: a statistic). */
+export function fusedRowEntropy(logits: tf.Tensor2D, scale: number): tf.Tensor1D {
+  return run(names.ROW_ENTROPY, { logits }, { scale }) as tf.Tensor1D;
+}
+
 /** √(Σ_i Σ x_i²) over float32 tensors, in one kernel (no gradient: for clipping and logging). */
 export function fusedGlobalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
   return run(names.GLOBAL_NORM, Object.fromEntries(tensors.map((t, i) => [`t${i}`, t]))) as tf.Scalar;

@@ -9,6 +9,7 @@ export const LAYER_NORM = "RlhfLayerNorm";
 export const LAYER_NORM_GRAD = "RlhfLayerNormGrad";
 export const CROSS_ENTROPY = "RlhfCrossEntropy";
 export const CROSS_ENTROPY_GRAD = "RlhfCrossEntropyGrad";
+export const ROW_ENTROPY = "RlhfRowEntropy";
 export const ADAMW_UPDATE = "RlhfAdamWUpdate";
 export const MASKED_SOFTMAX = "RlhfMaskedSoftmax";
 export const MASKED_SOFTMAX_GRAD = "RlhfMaskedSoftmaxGrad";

@@ -28,6 +28,7 @@ const SYMBOLS = {
     result: "void",
   },
   cross_entropy_forward: { parameters: ["buffer", "buffer", "i32", "i32", "buffer", "buffer"], result: "void" },
+  row_entropy: { parameters: ["buffer", "i32", "i32", "f32", "buffer"], result: "void" },
   cross_entropy_backward: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32", "buffer"],
     result: "void",

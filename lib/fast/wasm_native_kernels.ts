@@ -89,6 +89,12 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     k.cross_entropy_forward(f32View(backend, logits), i32View(backend, targets), rows, V, f32View(backend, lse), f32View(backend, loss));
     return [lse, loss];
   }, ["targets"]);
+  register(names.ROW_ENTROPY, ({ logits }, backend, attrs) => {
+    const [rows, V] = logits.shape;
+    const out = backend.makeOutput([rows], "float32");
+    k.row_entropy(f32View(backend, logits), rows, V, attrs.scale as number, f32View(backend, out));
+    return out;
+  });
   register(names.CROSS_ENTROPY_GRAD, ({ logits, targets, lse, dLse, dLoss }, backend) => {
     const [rows, V] = logits.shape;
     const dz = backend.makeOutput(logits.shape, "float32");

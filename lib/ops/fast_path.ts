@@ -37,6 +37,7 @@ import {
   fusedLayerNorm,
   fusedLinear,
   fusedMaskedSoftmax,
+  fusedRowEntropy,
   recordingGradients,
 } from "../fast/fused_ops.ts";
 import * as kernels from "../fast/kernel_names.ts";
@@ -84,6 +85,8 @@ export interface FastPathOps {
   maskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor, scale: number): tf.Tensor4D;
   /** Per-row cross-entropy lse(z) − z[target] of logits [N, V] against int32 targets [N] → [N]. */
   crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D;
+  /** Entropy of softmax(scale · logits) per row of logits [N, V] → [N]. */
+  rowEntropy(logits: tf.Tensor2D, scale: number): tf.Tensor1D;
   /** One AdamW step of one weight → [new weight, new first moment, new second moment]. */
   adamWUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWScalars): tf.Tensor[];
   /** √(Σ_i Σ x_i²) over tensors (the global gradient norm). */
@@ -206,6 +209,14 @@ export const FAST_PATHS: FastPathTable = {
       available: has(kernels.CROSS_ENTROPY),
       accepts: always,
       run: fusedCrossEntropyRows,
+    },
+  ],
+  rowEntropy: [
+    {
+      what: "native entropy of each row's softmax (one pass after the max; no gradient, so not while one is recorded)",
+      available: has(kernels.ROW_ENTROPY),
+      accepts: () => !recordingGradients(),
+      run: fusedRowEntropy,
     },
   ],
   adamWUpdate: [{

@@ -14,6 +14,7 @@ import { tf } from "../tf.ts";
 import { keepsEveryToken, type SamplingOptions } from "../generate/sampling.ts";
 import { keptMask } from "../generate/truncation.ts";
 import { crossEntropyRows } from "../gpt2/loss.ts";
+import { withFastPath } from "../ops/fast_path.ts";
 
 /** A large negative logit for tokens outside the kept set (−∞ would give NaN in 0·∞). */
 const DROPPED = -1e9;
@@ -85,6 +86,13 @@ export function truncatedLogprobsComposite(
   });
 }
 
+/** Entropy of softmax(scale · logits) of each row [N, V] → [N]: −Σ p log p with log p = logSoftmax. */
+export const rowEntropy = withFastPath("rowEntropy", (logits, scale) =>
+  tf.tidy(() => {
+    const logp = tf.logSoftmax(tf.mul(logits, scale) as tf.Tensor2D);
+    return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)) as tf.Tensor1D;
+  }));
+
 /**
  * Entropy (nats) of the sampling distribution at each row, no gradient needed. [N] `keep`: as for truncatedLogprobsComposite.
  *
@@ -97,11 +105,8 @@ export function truncatedLogprobsComposite(
  */
 export function samplingEntropy(logits: tf.Tensor2D, sampling: SamplingOptions = {}, keep?: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
+    if (keepsEveryToken(sampling, logits.shape[1])) return rowEntropy(logits, 1 / (sampling.temperature ?? 1));
     const z = tf.div(logits, sampling.temperature ?? 1) as tf.Tensor2D;
-    if (keepsEveryToken(sampling, z.shape[1])) {
-      const logp = tf.logSoftmax(z);
-      return tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), 1)) as tf.Tensor1D;
-    }
     const kept = keep ?? keptSet(logits, sampling);
     const logp = tf.logSoftmax(tf.add(z, tf.mul(tf.sub(1, kept), DROPPED)));
     return tf.neg(tf.sum(tf.mul(tf.mul(tf.exp(logp), kept), logp), 1)) as tf.Tensor1D;

@@ -173,6 +173,25 @@ void cross_entropy_forward(const float *restrict z, const int32_t *restrict targ
   }
 }
 
+/* Entropy of softmax(scale·z) per row of z [rows, V], in one pass after the max (PPO's statistic of its
+ * rollouts): with u = scale·z − max and s = Σ e^u, H = −Σ p log p = log s − Σ e^u·u / s. */
+void row_entropy(const float *restrict z, int32_t rows, int32_t V, float scale, float *restrict out) {
+  for (int32_t r = 0; r < rows; r++) {
+    const float *zr = z + (int64_t)r * V;
+    float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (int32_t i = 0; i < V; i++) m = scale * zr[i] > m ? scale * zr[i] : m;
+    float s = 0.0f, t = 0.0f;
+#pragma omp simd reduction(+ : s, t)
+    for (int32_t i = 0; i < V; i++) {
+      const float u = scale * zr[i] - m, e = fast_exp(u);
+      s += e;
+      t += e * u;
+    }
+    out[r] = logf(s) - t / s;
+  }
+}
+
 /* Gradient of both outputs of cross_entropy_forward (d lse and d loss per row):
  *   dz = softmax(z)·(d_lse + d_loss)[row] − onehot(target)·d_loss[row]. */
 void cross_entropy_backward(const float *restrict z, const int32_t *restrict targets, const float *restrict lse,
