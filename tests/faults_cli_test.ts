@@ -60,7 +60,7 @@ Deno.test("every input file named on the command line is read and checked before
     await Deno.writeTextFile(`${dir}/base/config.json`, "{ truncated");
     const cases: [string[], RegExp][] = [
       [["--labels", `${dir}/labels.jsonl`], new RegExp(`--labels: ${dir}/labels.jsonl:2: field "prompt_id" must be a non-empty string`)],
-      [["--labels", dir], new RegExp(`--labels ${dir}: expected a file`)],
+      [["--labels", `${dir}/base`], new RegExp(`--labels ${dir}/base: a directory without .jsonl label files`)],
       [["--sft-data", `${dir}/sft.jsonl`], new RegExp(`--sft-data: ${dir}/sft.jsonl:2: invalid JSON`)],
       [["--init", `${dir}/base`], new RegExp(`--init: ${dir}/base/config.json: not valid JSON`)],
       [["--init", `${dir}/nowhere`], new RegExp(`--init ${dir}/nowhere/config.json: file not found`)],
