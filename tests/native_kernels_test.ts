@@ -13,6 +13,7 @@ import { fusedCrossEntropyRows } from "../lib/fast/fused_ops.ts";
 import { FAST_PATHS, type FastImplementation, type FastPathOps, type OpName } from "../lib/ops/fast_path.ts";
 import { geluNew, layerNorm, linear, matMulTransposeB } from "../lib/gpt2/layers.ts";
 import { crossEntropyRows } from "../lib/gpt2/loss.ts";
+import { cacheLength } from "../lib/ops/kv_cache.ts";
 import { rowEntropy } from "../lib/rollout/logprobs.ts";
 import { attend, attentionMask, attentionWeights } from "../lib/gpt2/attention.ts";
 import { adamWUpdate } from "../lib/train/adamw.ts";
@@ -78,16 +79,26 @@ interface OpCase<K extends OpName> {
 const padding = (B: number, S: number, pads: number) => tf.tensor2d(Array.from({ length: B * S }, (_, i) => (i < pads ? 0 : 1)), [B, S]);
 
 /** Attention inputs for B rows of T new positions after P cached ones (P = 0: none), H heads of size hs. */
-function attendArgs(B: number, T: number, H: number, hs: number, P: number, keepCache: boolean, padded: boolean): [
+/** `room`: the cache has that many positions to spare after its P filled ones, and the step asks for it (generation). */
+function attendArgs(B: number, T: number, H: number, hs: number, P: number, keepCache: boolean, padded: boolean, room = 0): [
   Args<"attend">[0],
 ] {
-  const past = P > 0 ? { key: rand([B, H, P, hs], 40 + P) as tf.Tensor4D, value: rand([B, H, P, hs], 50 + P) as tf.Tensor4D } : undefined;
+  const cap = P + (P > 0 ? room : 0); // the spare positions hold stale numbers, as a generation cache's do
+  const past = P > 0
+    ? { key: rand([B, H, cap, hs], 40 + P) as tf.Tensor4D, value: rand([B, H, cap, hs], 50 + P) as tf.Tensor4D, length: P }
+    : undefined;
   const mask = tf.tidy(() => attentionMask(T, P, padded ? padding(B, P + T, 3) : undefined));
-  return [{ qkv: rand([B * T, 3 * H * hs], 11 + T, 2) as tf.Tensor2D, batch: B, nHead: H, past, mask, dropoutRate: 0, keepCache }];
+  const qkv = rand([B * T, 3 * H * hs], 11 + T, 2) as tf.Tensor2D;
+  return [{ qkv, batch: B, nHead: H, past, mask, dropoutRate: 0, keepCache, ...(room ? { cacheCapacity: P + T + room } : {}) }];
 }
 
-/** The tensors of an attention output, heads first. */
-const attendTensors = (out: ReturnType<FastPathOps["attend"]>) => [out.heads, ...(out.present ? [out.present.key, out.present.value] : [])];
+/** The tensors of an attention output, heads first; of a cache, its filled positions. */
+const attendTensors = (out: ReturnType<FastPathOps["attend"]>) => {
+  if (!out.present) return [out.heads];
+  const n = cacheLength([out.present]);
+  const filled = (t: tf.Tensor4D) => t.shape[2] === n ? t : tf.slice(t, 0, [t.shape[0], t.shape[1], n, t.shape[3]]);
+  return [out.heads, filled(out.present.key), filled(out.present.value)];
+};
 
 const adamWScalars = {
   beta1: 0.9,
@@ -140,9 +151,19 @@ const CASES: { readonly [K in OpName]: OpCase<K> } = {
       ...[false, true].flatMap((padded) => [attendArgs(2, 37, 2, 16, 0, false, padded), attendArgs(3, 5, 1, 3, 0, false, padded)]),
       attendArgs(2, 5, 2, 16, 0, true, true), // a prompt, keeping its cache
       attendArgs(2, 1, 2, 16, 5, true, true), // one cached step
+      attendArgs(2, 5, 2, 16, 0, true, true, 4), // a prompt whose cache keeps room for 4 more
+      attendArgs(2, 1, 2, 16, 5, true, true, 3), // one step appended in place to a cache with room
     ],
     check: async (fast, [inp], withGradient) => {
-      const what = `attend T=${inp.qkv.shape[0] / inp.batch} past=${inp.past?.key.shape[2] ?? 0} mask [${inp.mask.shape}]`;
+      const what = `attend T=${inp.qkv.shape[0] / inp.batch} past=${inp.past?.length ?? 0} room=${
+        inp.cacheCapacity ?? "-"
+      } mask [${inp.mask.shape}]`;
+      if (inp.past && inp.cacheCapacity && !withGradient) {
+        // Appended in place: the step's keys land in the past's own tensors, after its filled positions.
+        const out = fast(inp);
+        assert.ok(out.present!.key === inp.past.key && out.present!.length === inp.past.length! + 1, `${what}: appended in place`);
+        out.heads.dispose();
+      }
       const fastOut = tf.tidy(() => attendTensors(fast(inp)));
       const refOut = tf.tidy(() => attendTensors(attend.reference(inp)));
       assert.equal(fastOut.length, refOut.length, `${what}: the cache is kept by both or neither`);

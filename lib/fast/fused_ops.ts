@@ -71,8 +71,11 @@ export function fusedAttention(qkv: tf.Tensor2D, mask: tf.Tensor, nHead: number,
 
 /**
  * Attention of one layer after the qkv projection, for inference only (no
- * gradient): qkv [B·T, 3C] and the cache [B, H, P, hs] (P = 0: no cache) →
- * heads-merged output [B·T, C] and the extended cache [B, H, P + T, hs].
+ * gradient): qkv [B·T, 3C] and the cache [B, H, cap, hs] with its first
+ * `length` positions filled (default: all; none for no cache) → heads-merged
+ * output [B·T, C] and the extended cache: with `inPlace` and room for this
+ * step, the same tensors, written in place; else a new cache of
+ * max(`capacity`, length + T) positions.
  */
 export function fusedAttentionInference(
   qkv: tf.Tensor2D,
@@ -80,9 +83,12 @@ export function fusedAttentionInference(
   pastValue: tf.Tensor4D,
   mask: tf.Tensor,
   scale: number,
+  cache: { length?: number; capacity?: number; inPlace?: boolean } = {},
 ): { out: tf.Tensor2D; key: tf.Tensor4D; value: tf.Tensor4D } {
-  const [out, key, value] = run(names.ATTENTION_INFERENCE, { qkv, pastKey, pastValue, mask }, { scale }) as tf.Tensor[];
-  return { out: out as tf.Tensor2D, key: key as tf.Tensor4D, value: value as tf.Tensor4D };
+  const outputs = [run(names.ATTENTION_INFERENCE, { qkv, pastKey, pastValue, mask }, { scale, ...cache })].flat();
+  // One output: this step went into pastKey/pastValue themselves.
+  if (outputs.length === 1) return { out: outputs[0] as tf.Tensor2D, key: pastKey, value: pastValue };
+  return { out: outputs[0] as tf.Tensor2D, key: outputs[1] as tf.Tensor4D, value: outputs[2] as tf.Tensor4D };
 }
 
 /** True while tfjs records operations for a gradient (inside tf.grad, variableGrads, …). */

@@ -44,10 +44,12 @@ const SYMBOLS = {
   },
   masked_softmax_backward: { parameters: ["buffer", "buffer", "i32", "i32", "f32", "buffer"], result: "void" },
   attention_inference: {
+    // qkv, past_k, past_v, past_cap, mask, B, T, P, H, hs, mask_batch, scale, new_k, new_v, new_cap, out
     parameters: [
       "buffer",
       "buffer",
       "buffer",
+      "i32",
       "buffer",
       "i32",
       "i32",
@@ -58,6 +60,7 @@ const SYMBOLS = {
       "f32",
       "buffer",
       "buffer",
+      "i32",
       "buffer",
     ],
     result: "void",

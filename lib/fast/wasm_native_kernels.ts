@@ -127,24 +127,32 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     return ds;
   });
 
+  // Inference attention: attrs scale, and for a cache with room: length (positions filled, default all) and
+  // capacity (positions the extended cache holds). With attrs.inPlace and room for this step, the new keys and
+  // values are written into pastKey/pastValue themselves and only out is returned (generation: no copy of the
+  // past per token); otherwise out and a new cache [B, H, max(capacity, S), hs].
   register(names.ATTENTION_INFERENCE, ({ qkv, pastKey, pastValue, mask }, backend, attrs) => {
-    const [B, H, P, hs] = pastKey.shape;
+    const [B, H, pastCap, hs] = pastKey.shape;
+    const P = (attrs.length as number | undefined) ?? pastCap;
     const T = qkv.shape[0] / B;
     const S = P + T;
     const maskBatch = maskBatchOf(names.ATTENTION_INFERENCE, mask, B, T, S);
-    if (qkv.shape[1] !== 3 * H * hs || pastValue.shape.join() !== pastKey.shape.join()) {
+    if (qkv.shape[1] !== 3 * H * hs || pastValue.shape.join() !== pastKey.shape.join() || P > pastCap) {
       throw new Error(
-        `${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache keys [${pastKey.shape}], values [${pastValue.shape}]`,
+        `${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache keys [${pastKey.shape}] (${P} filled), values [${pastValue.shape}]`,
       );
     }
+    const inPlace = attrs.inPlace === true && S <= pastCap;
+    const newCap = inPlace ? pastCap : Math.max((attrs.capacity as number | undefined) ?? 0, S);
     const out = backend.makeOutput([B * T, H * hs], "float32");
-    const newKey = backend.makeOutput([B, H, S, hs], "float32");
-    const newValue = backend.makeOutput([B, H, S, hs], "float32");
+    const newKey = inPlace ? pastKey : backend.makeOutput([B, H, newCap, hs], "float32");
+    const newValue = inPlace ? pastValue : backend.makeOutput([B, H, newCap, hs], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
     k.attention_inference(
       v(qkv),
       v(pastKey),
       v(pastValue),
+      pastCap,
       v(mask),
       B,
       T,
@@ -155,9 +163,10 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
       attrs.scale as number,
       v(newKey),
       v(newValue),
+      newCap,
       v(out),
     );
-    return [out, newKey, newValue];
+    return inPlace ? [out] : [out, newKey, newValue];
   });
 
   // Training attention (no cache): attrs nHead, scale; out [B·T, C]. The mask tells T (qkv has B·T rows).

@@ -10,7 +10,7 @@
 import { tf } from "../tf.ts";
 import { gpt2HiddenWithCache, lmHead } from "../gpt2/forward.ts";
 import type { KVCache } from "../ops/kv_cache.ts";
-import { disposeCache, flattenCache, unflattenCache } from "../ops/kv_cache.ts";
+import { cacheLength, disposeCache, flattenCache, replaceCache, unflattenCache } from "../ops/kv_cache.ts";
 import { withFastPath } from "../ops/fast_path.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { RandomSource, SamplingOptions } from "./sampling.ts";
@@ -90,21 +90,26 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
         return r.map((_, j) => Math.max(0, start + j));
       });
       const mask = active.map((b) => realMask[b]);
+      let filled = 0; // positions in the cache after this step
       const last = tf.tidy(() => {
         const ids = tf.tensor2d(inputIds, [n, inputIds[0].length], "int32");
         const out = gpt2HiddenWithCache(model, ids, {
           cache: useCache ? cache : undefined,
           attentionMask: tf.tensor2d(mask, [n, mask[0].length], "int32"),
           positionIds: tf.tensor2d(positions, [n, inputIds[0].length], "int32"),
+          // Room for every token to come: each step appends its keys and values in place.
+          ...(options.noCache ? {} : { cacheCapacity: promptLength + maxNew }),
         });
+        filled = cacheLength(out.cache);
         const T = ids.shape[1];
         const lastHidden = tf.slice(out.hidden, [0, T - 1, 0], [n, 1, -1]) as tf.Tensor3D;
         return [tf.reshape(lmHead(model, lastHidden), [n, -1]), ...flattenCache(out.cache)];
       });
       const [lastLogits, ...kv] = last;
-      disposeCache(cache);
-      cache = options.noCache ? undefined : unflattenCache(kv);
+      const next = options.noCache ? undefined : unflattenCache(kv, filled);
+      replaceCache(cache, next); // the old cache's tensors, unless this step appended to them in place
       if (options.noCache) kv.forEach((t) => t.dispose());
+      cache = next;
       // The one device sync of the step (on wasm no copy: sampling reads the heap before anything allocates).
       const values = float32View(lastLogits) ?? (await lastLogits.data() as Float32Array);
       let sampled;
@@ -144,12 +149,13 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
 
 /** The cache of batch rows `keep` only (the old cache is disposed). */
 function keepRows(cache: KVCache, keep: number[]): KVCache {
+  const filled = cacheLength(cache);
   const kept = tf.tidy(() => {
     const index = tf.tensor1d(keep, "int32");
     return flattenCache(cache).map((t) => tf.gather(t, index));
   });
   disposeCache(cache);
-  return unflattenCache(kept);
+  return unflattenCache(kept, filled);
 }
 
 /**

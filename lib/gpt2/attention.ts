@@ -4,7 +4,7 @@
 import { tf } from "../tf.ts";
 import { dropout, linear } from "./layers.ts";
 import { withFastPath } from "../ops/fast_path.ts";
-import type { LayerCache } from "../ops/kv_cache.ts";
+import { cacheLength, type LayerCache } from "../ops/kv_cache.ts";
 
 /** A large negative number instead of −∞, so a row with every key masked (a
  * left-padding query) gives a harmless uniform softmax instead of NaN. */
@@ -27,6 +27,8 @@ export interface AttentionInputs {
   readonly seed?: number;
   /** Return this layer's keys and values (generation). @default true */
   readonly keepCache?: boolean;
+  /** Room for positions in the returned cache (generation; see AttendInputs.cacheCapacity). */
+  readonly cacheCapacity?: number;
 }
 
 /** Returns the attention output [B, T, C] and (unless `keepCache` is false) this layer's keys/values including the new positions. */
@@ -42,6 +44,7 @@ export function causalSelfAttention(inp: AttentionInputs): { out: tf.Tensor3D; p
     dropoutRate: inp.dropoutRate,
     seed: inp.seed,
     keepCache: inp.keepCache ?? true,
+    cacheCapacity: inp.cacheCapacity,
   });
   const projected = linear(heads, inp.cProjWeight as tf.Tensor2D, inp.cProjBias as tf.Tensor1D);
   const out = dropout(tf.reshape(projected, [B, T, C]), inp.dropoutRate, inp.seed === undefined ? undefined : inp.seed + 1);
@@ -58,8 +61,10 @@ export const attend = withFastPath("attend", (inp) => {
   const hs = threeC / 3 / H;
   // One transpose to [3, B, H, T, hs], then q, k, v are contiguous slices along the first axis.
   const [q, kNew, vNew] = tf.unstack(tf.transpose(tf.reshape(inp.qkv, [B, T, 3, H, hs]), [2, 0, 3, 1, 4])) as tf.Tensor4D[];
-  const key = inp.past ? tf.concat([inp.past.key, kNew], 2) as tf.Tensor4D : kNew; // [B, H, S, hs]
-  const value = inp.past ? tf.concat([inp.past.value, vNew], 2) as tf.Tensor4D : vNew;
+  // The filled part of the cache (a generation cache has room after it), then this step: [B, H, S, hs].
+  const filled = (t: tf.Tensor4D) => t.shape[2] === cacheLength([inp.past!]) ? t : tf.slice(t, 0, [B, H, cacheLength([inp.past!]), hs]);
+  const key = inp.past ? tf.concat([filled(inp.past.key), kNew], 2) as tf.Tensor4D : kNew;
+  const value = inp.past ? tf.concat([filled(inp.past.value), vNew], 2) as tf.Tensor4D : vNew;
 
   const weights = dropout(attentionWeights(tf.matMul(q, key, false, true), inp.mask, 1 / Math.sqrt(hs)), inp.dropoutRate, inp.seed);
   const heads = tf.matMul(weights, value); // [B, H, T, hs]

@@ -21,6 +21,11 @@ export interface ForwardOptions {
   readonly attentionMask?: tf.Tensor2D;
   /** [B, T] int32 positions of `ids`. @default past, past+1, … for every row */
   readonly positionIds?: tf.Tensor2D;
+  /**
+   * Positions the returned cache has room for (generation: prompt + new tokens): later passes append to it in
+   * place instead of copying it. Such a cache is extended once from each point, never twice. @default exactly past + T
+   */
+  readonly cacheCapacity?: number;
 }
 
 /**
@@ -106,6 +111,7 @@ function forwardBlocks(
         dropoutRate: rate,
         seed: seedAt(10 * i + 1),
         keepCache,
+        cacheCapacity: options.cacheCapacity,
       });
       if (keepCache && attn.present) cache.push(attn.present); // otherwise the tidy below disposes them
       x = tf.add(x, attn.out); // residual
@@ -124,7 +130,7 @@ function forwardBlocks(
     return [out, ...flattenCache(cache)];
   }) as tf.Tensor[];
   const [out, ...kv] = hidden;
-  return { hidden: out as tf.Tensor3D, cache: unflattenCache(kv) };
+  return { hidden: out as tf.Tensor3D, cache: unflattenCache(kv, past + T) };
 }
 
 /**

@@ -41,7 +41,7 @@ import {
   recordingGradients,
 } from "../fast/fused_ops.ts";
 import * as kernels from "../fast/kernel_names.ts";
-import type { LayerCache } from "./kv_cache.ts";
+import { cacheLength, type LayerCache } from "./kv_cache.ts";
 
 /** What causal self-attention after the qkv projection takes. */
 export interface AttendInputs {
@@ -58,6 +58,12 @@ export interface AttendInputs {
   readonly seed?: number;
   /** Return this layer's keys and values. */
   readonly keepCache: boolean;
+  /**
+   * Positions the returned cache should hold (generation: prompt + new tokens). Set, the cache gets that room
+   * once and later steps append to it in place, without copying the past; a cache so extended must not be
+   * extended twice from the same point. Unset, every step returns a new cache of exactly its length.
+   */
+  readonly cacheCapacity?: number;
 }
 
 /** The heads' outputs merged, [B·T, C], and (when kept) the keys and values including the new positions. */
@@ -182,15 +188,21 @@ export const FAST_PATHS: FastPathTable = {
   ],
   attend: [
     {
-      what: "native inference attention: cache append, masked softmax and p·v in one kernel",
+      what: "native inference attention: cache append (in place when the cache has room), masked softmax and p·v in one kernel",
       available: has(kernels.ATTENTION_INFERENCE),
       accepts: (inp) => inp.dropoutRate === 0 && !recordingGradients(),
       run: (inp) => {
         const hs = headSize(inp);
         const empty = () => tf.zeros([inp.batch, inp.nHead, 0, hs]) as tf.Tensor4D;
         const past = inp.past ?? { key: empty(), value: empty() };
-        const fused = fusedAttentionInference(inp.qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs));
-        if (inp.keepCache) return { heads: fused.out, present: { key: fused.key, value: fused.value } };
+        const length = cacheLength(inp.past ? [inp.past] : undefined);
+        const fused = fusedAttentionInference(inp.qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs), {
+          length,
+          capacity: inp.cacheCapacity,
+          inPlace: inp.keepCache && inp.cacheCapacity !== undefined,
+        });
+        const T = inp.qkv.shape[0] / inp.batch;
+        if (inp.keepCache) return { heads: fused.out, present: { key: fused.key, value: fused.value, length: length + T } };
         tf.dispose([fused.key, fused.value]); // the kernel always extends the cache; not asked for, it goes at once
         return { heads: fused.out };
       },

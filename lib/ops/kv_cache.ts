@@ -8,13 +8,15 @@
  */
 import type { tf } from "../tf.ts";
 
-/** One layer's cached keys and values, each [B, n_head, T_past, head_size]. */
+/** One layer's cached keys and values, each [B, n_head, room, head_size], the first `length` positions filled. */
 export interface LayerCache {
   readonly key: tf.Tensor4D;
   readonly value: tf.Tensor4D;
+  /** Positions filled (generation keeps room for the tokens to come and appends in place). @default key.shape[2] */
+  readonly length?: number;
 }
 
-/** The cache of all layers, in layer order. Its length in positions is `key.shape[2]`. */
+/** The cache of all layers, in layer order (every layer holds the same positions). */
 export type KVCache = readonly LayerCache[];
 
 /**
@@ -30,7 +32,7 @@ export type KVCache = readonly LayerCache[];
  * ```
  */
 export function cacheLength(cache: KVCache | undefined): number {
-  return cache && cache.length > 0 ? cache[0].key.shape[2] : 0;
+  return cache && cache.length > 0 ? cache[0].length ?? cache[0].key.shape[2] : 0;
 }
 
 /**
@@ -62,9 +64,17 @@ export function flattenCache(cache: KVCache): tf.Tensor4D[] {
   return cache.flatMap((layer) => [layer.key, layer.value]);
 }
 
-/** The cache from a list made by `flattenCache`. */
-export function unflattenCache(tensors: readonly tf.Tensor[]): KVCache {
+/** The cache from a list made by `flattenCache`, with `length` positions filled (default: all of each tensor). */
+export function unflattenCache(tensors: readonly tf.Tensor[], length?: number): KVCache {
   const cache: LayerCache[] = [];
-  for (let i = 0; i < tensors.length; i += 2) cache.push({ key: tensors[i] as tf.Tensor4D, value: tensors[i + 1] as tf.Tensor4D });
+  for (let i = 0; i < tensors.length; i += 2) {
+    cache.push({ key: tensors[i] as tf.Tensor4D, value: tensors[i + 1] as tf.Tensor4D, ...(length === undefined ? {} : { length }) });
+  }
   return cache;
+}
+
+/** Frees the tensors of `old` that `next` does not hold (a cache extended in place keeps its tensors). */
+export function replaceCache(old: KVCache | undefined, next: KVCache | undefined): void {
+  const kept = new Set(next ? flattenCache(next) : []);
+  for (const t of old ? flattenCache(old) : []) if (!kept.has(t)) t.dispose();
 }

@@ -341,23 +341,26 @@ void masked_softmax_backward(const float *restrict p, const float *restrict dp, 
 /* Inference-only causal self-attention of one layer, everything after the
  * qkv projection in one call (no gradient; used by generation and scoring):
  *   qkv      [B·T, 3C]   this step's queries, keys and values (C = H·hs)
- *   past_k/v [B, H, P, hs] the cache (P may be 0)
+ *   past_k/v [B, H, past_cap, hs] the cache, its first P positions filled (P may be 0)
  *   mask     additive, [T, S] (mask_batch = 1) or [B, 1, T, S], S = P + T
- * writes new_k/v [B, H, S, hs] (cache + this step) and out [B·T, C]
- * (heads merged), with p = softmax(scale·q·kᵀ + mask) and out = p·v. */
-void attention_inference(const float *restrict qkv, const float *restrict past_k, const float *restrict past_v,
+ * writes new_k/v [B, H, new_cap, hs] (cache + this step in its first S positions;
+ * new_cap ≥ S) and out [B·T, C] (heads merged), with p = softmax(scale·q·kᵀ + mask)
+ * and out = p·v. new_k/v may be past_k/v themselves (generation appends in place,
+ * past_cap = new_cap): then only this step's positions are written. */
+void attention_inference(const float *restrict qkv, const float *past_k, const float *past_v, int32_t past_cap,
                          const float *restrict mask, int32_t B, int32_t T, int32_t P, int32_t H, int32_t hs,
-                         int32_t mask_batch, float scale, float *restrict new_k, float *restrict new_v,
+                         int32_t mask_batch, float scale, float *new_k, float *new_v, int32_t new_cap,
                          float *restrict out) {
   const int32_t C = H * hs, S = P + T;
   float p[S];
   for (int32_t b = 0; b < B; b++) {
     for (int32_t h = 0; h < H; h++) {
-      float *kb = new_k + ((int64_t)b * H + h) * S * hs;
-      float *vb = new_v + ((int64_t)b * H + h) * S * hs;
-      if (P > 0) {
-        memcpy(kb, past_k + ((int64_t)b * H + h) * P * hs, sizeof(float) * P * hs);
-        memcpy(vb, past_v + ((int64_t)b * H + h) * P * hs, sizeof(float) * P * hs);
+      float *kb = new_k + ((int64_t)b * H + h) * new_cap * hs;
+      float *vb = new_v + ((int64_t)b * H + h) * new_cap * hs;
+      /* Appending in place (new_k is past_k): the past stays where it is. */
+      if (P > 0 && new_k != past_k) {
+        memcpy(kb, past_k + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
+        memcpy(vb, past_v + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
       }
       for (int32_t t = 0; t < T; t++) {
         const float *row = qkv + ((int64_t)b * T + t) * 3 * C;
