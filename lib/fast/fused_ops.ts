@@ -83,10 +83,10 @@ export function fusedAttentionInference(
   pastValue: tf.Tensor4D,
   mask: tf.Tensor,
   scale: number,
-  cache: { length?: number; capacity?: number; inPlace?: boolean } = {},
+  cache: { length?: number; capacity?: number; inPlace?: boolean; keepCache?: boolean } = {},
 ): { out: tf.Tensor2D; key: tf.Tensor4D; value: tf.Tensor4D } {
   const outputs = [run(names.ATTENTION_INFERENCE, { qkv, pastKey, pastValue, mask }, { scale, ...cache })].flat();
-  // One output: this step went into pastKey/pastValue themselves.
+  // One output: this step went into pastKey/pastValue themselves, or no cache was asked for.
   if (outputs.length === 1) return { out: outputs[0] as tf.Tensor2D, key: pastKey, value: pastValue };
   return { out: outputs[0] as tf.Tensor2D, key: outputs[1] as tf.Tensor4D, value: outputs[2] as tf.Tensor4D };
 }

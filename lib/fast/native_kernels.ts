@@ -44,7 +44,7 @@ const SYMBOLS = {
   },
   masked_softmax_backward: { parameters: ["buffer", "buffer", "i32", "i32", "f32", "buffer"], result: "void" },
   attention_inference: {
-    // qkv, past_k, past_v, past_cap, mask, B, T, P, H, hs, mask_batch, scale, new_k, new_v, new_cap, out
+    // qkv, past_k, past_v, past_cap, mask, B, T, P, H, hs, mask_batch, scale, new_k, new_v, new_cap, keep_cache, out
     parameters: [
       "buffer",
       "buffer",
@@ -60,6 +60,7 @@ const SYMBOLS = {
       "f32",
       "buffer",
       "buffer",
+      "i32",
       "i32",
       "buffer",
     ],

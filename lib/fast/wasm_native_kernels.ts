@@ -130,7 +130,8 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
   // Inference attention: attrs scale, and for a cache with room: length (positions filled, default all) and
   // capacity (positions the extended cache holds). With attrs.inPlace and room for this step, the new keys and
   // values are written into pastKey/pastValue themselves and only out is returned (generation: no copy of the
-  // past per token); otherwise out and a new cache [B, H, max(capacity, S), hs].
+  // past per token); with attrs.keepCache false and no past, out alone; otherwise out and a new cache
+  // [B, H, max(capacity, S), hs].
   register(names.ATTENTION_INFERENCE, ({ qkv, pastKey, pastValue, mask }, backend, attrs) => {
     const [B, H, pastCap, hs] = pastKey.shape;
     const P = (attrs.length as number | undefined) ?? pastCap;
@@ -142,11 +143,13 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
         `${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache keys [${pastKey.shape}] (${P} filled), values [${pastValue.shape}]`,
       );
     }
-    const inPlace = attrs.inPlace === true && S <= pastCap;
+    // Nothing to keep (scoring: no past, no cache asked for): keys and values are read from qkv, no cache is made.
+    const discard = attrs.keepCache === false && P === 0;
+    const inPlace = !discard && attrs.inPlace === true && S <= pastCap;
     const newCap = inPlace ? pastCap : Math.max((attrs.capacity as number | undefined) ?? 0, S);
     const out = backend.makeOutput([B * T, H * hs], "float32");
-    const newKey = inPlace ? pastKey : backend.makeOutput([B, H, newCap, hs], "float32");
-    const newValue = inPlace ? pastValue : backend.makeOutput([B, H, newCap, hs], "float32");
+    const newKey = inPlace || discard ? pastKey : backend.makeOutput([B, H, newCap, hs], "float32");
+    const newValue = inPlace || discard ? pastValue : backend.makeOutput([B, H, newCap, hs], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
     k.attention_inference(
       v(qkv),
@@ -163,10 +166,11 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
       attrs.scale as number,
       v(newKey),
       v(newValue),
-      newCap,
+      discard ? 0 : newCap,
+      discard ? 0 : 1,
       v(out),
     );
-    return inPlace ? [out] : [out, newKey, newValue];
+    return inPlace || discard ? [out] : [out, newKey, newValue];
   });
 
   // Training attention (no cache): attrs nHead, scale; out [B·T, C]. The mask tells T (qkv has B·T rows).

@@ -200,10 +200,11 @@ export const FAST_PATHS: FastPathTable = {
           length,
           capacity: inp.cacheCapacity,
           inPlace: inp.keepCache && inp.cacheCapacity !== undefined,
+          keepCache: inp.keepCache,
         });
         const T = inp.qkv.shape[0] / inp.batch;
         if (inp.keepCache) return { heads: fused.out, present: { key: fused.key, value: fused.value, length: length + T } };
-        tf.dispose([fused.key, fused.value]); // the kernel always extends the cache; not asked for, it goes at once
+        if (inp.past) tf.dispose([fused.key, fused.value]); // a past given but no cache asked for: the extended one goes at once
         return { heads: fused.out };
       },
     },

@@ -347,33 +347,56 @@ void masked_softmax_backward(const float *restrict p, const float *restrict dp, 
  * new_cap ≥ S) and out [B·T, C] (heads merged), with p = softmax(scale·q·kᵀ + mask)
  * and out = p·v. new_k/v may be past_k/v themselves (generation appends in place,
  * past_cap = new_cap): then only this step's positions are written. */
+/* A score below this carries the mask (−1e9): a query whose every visible key is below it sees none. */
+#define MASKED_BELOW (-1e8f)
+
 void attention_inference(const float *restrict qkv, const float *past_k, const float *past_v, int32_t past_cap,
                          const float *restrict mask, int32_t B, int32_t T, int32_t P, int32_t H, int32_t hs,
                          int32_t mask_batch, float scale, float *new_k, float *new_v, int32_t new_cap,
-                         float *restrict out) {
+                         int32_t keep_cache, float *restrict out) {
   const int32_t C = H * hs, S = P + T;
   float p[S];
   for (int32_t b = 0; b < B; b++) {
     for (int32_t h = 0; h < H; h++) {
-      float *kb = new_k + ((int64_t)b * H + h) * new_cap * hs;
-      float *vb = new_v + ((int64_t)b * H + h) * new_cap * hs;
-      /* Appending in place (new_k is past_k): the past stays where it is. */
-      if (P > 0 && new_k != past_k) {
-        memcpy(kb, past_k + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
-        memcpy(vb, past_v + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
-      }
-      for (int32_t t = 0; t < T; t++) {
-        const float *row = qkv + ((int64_t)b * T + t) * 3 * C;
-        memcpy(kb + (int64_t)(P + t) * hs, row + C + h * hs, sizeof(float) * hs);
-        memcpy(vb + (int64_t)(P + t) * hs, row + 2 * C + h * hs, sizeof(float) * hs);
+      /* Key j of this head at kb + j·ks. Without a cache to keep (scoring: P = 0), the keys and values
+       * are read where the qkv projection left them, and nothing is copied. */
+      const float *kb, *vb;
+      int64_t ks = hs;
+      if (keep_cache) {
+        float *nk = new_k + ((int64_t)b * H + h) * new_cap * hs;
+        float *nv = new_v + ((int64_t)b * H + h) * new_cap * hs;
+        /* Appending in place (new_k is past_k): the past stays where it is. */
+        if (P > 0 && new_k != past_k) {
+          memcpy(nk, past_k + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
+          memcpy(nv, past_v + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
+        }
+        for (int32_t t = 0; t < T; t++) {
+          const float *row = qkv + ((int64_t)b * T + t) * 3 * C;
+          memcpy(nk + (int64_t)(P + t) * hs, row + C + h * hs, sizeof(float) * hs);
+          memcpy(nv + (int64_t)(P + t) * hs, row + 2 * C + h * hs, sizeof(float) * hs);
+        }
+        kb = nk;
+        vb = nv;
+      } else {
+        kb = qkv + (int64_t)b * T * 3 * C + C + h * hs;
+        vb = kb + C;
+        ks = 3 * C;
       }
       const float *mb = mask + (int64_t)(mask_batch == 1 ? 0 : b) * T * S;
       for (int32_t t = 0; t < T; t++) {
         const float *q = qkv + ((int64_t)b * T + t) * 3 * C + h * hs;
         const float *mr = mb + (int64_t)t * S;
+        /* Causal: query t sees keys up to P + t; later ones weigh exactly 0 (masked), so they are skipped.
+         * A query whose visible keys are all masked (left padding: its output is never read) takes every
+         * key as before, so its numbers do not change either. */
+        int32_t seen = P + t + 1;
         float m = -INFINITY;
         for (int32_t j = 0; j < S; j++) {
-          const float *kj = kb + (int64_t)j * hs;
+          if (j == seen) {
+            if (m > MASKED_BELOW) break;
+            seen = S;
+          }
+          const float *kj = kb + (int64_t)j * ks;
           float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
           for (int32_t d = 0; d < hs; d++) dot += q[d] * kj[d];
@@ -381,17 +404,17 @@ void attention_inference(const float *restrict qkv, const float *past_k, const f
           m = p[j] > m ? p[j] : m;
         }
         float sum = 0.0f;
-        for (int32_t j = 0; j < S; j++) {
+        for (int32_t j = 0; j < seen; j++) {
           p[j] = fast_exp(p[j] - m);
           sum += p[j];
         }
         const float inv = 1.0f / sum;
         float *o = out + ((int64_t)b * T + t) * C + h * hs;
         for (int32_t d = 0; d < hs; d++) o[d] = 0.0f;
-        for (int32_t j = 0; j < S; j++) {
+        for (int32_t j = 0; j < seen; j++) {
           const float w = p[j] * inv;
           if (w == 0.0f) continue; /* masked key */
-          const float *vj = vb + (int64_t)j * hs;
+          const float *vj = vb + (int64_t)j * ks;
           for (int32_t d = 0; d < hs; d++) o[d] += w * vj[d];
         }
       }
