@@ -86,6 +86,12 @@ Deno.test("class server: join with the code and a name, rank only as yourself; t
       ["bo", true],
     ]);
     assert.equal(view.agreement.kendallW.items, 5, "W over the overlap set");
+    // Lists outside the overlap set that fewer than two students ranked, as the teacher sees them.
+    const shared = new Set(room.assignment.overlap);
+    const rankedBy = (i: number) => lists.filter((l) => l.prompt_id === CLASS_ITEMS[i].prompt_id).length;
+    const short = CLASS_ITEMS.map((_, i) => i).filter((i) => !shared.has(i) && rankedBy(i) < 2).length;
+    assert.ok(short > 0, "two students of a class of more leave some lists short");
+    assert.equal(view.shortOfRankers, short);
     assert.equal(view.agreement.pairwise.pooled.agreement, 1, "both reversed the same shown order");
     assert.match(view.lines[0], /labeler–labeler agreement/);
   } finally {

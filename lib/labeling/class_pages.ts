@@ -81,7 +81,7 @@ async function refresh() {
   if (!res.ok) { document.getElementById("message").textContent = data.error || ("error " + res.status); return; }
   document.getElementById("message").textContent = "";
   document.getElementById("summary").textContent = "session " + data.session + " · " + data.students.length + " joined · " +
-    data.items + " lists, " + data.overlap + " shared by everyone";
+    data.items + " lists, " + data.overlap + " shared by everyone · " + data.shortOfRankers + " others not yet ranked by enough students";
   const majority = Object.fromEntries(data.agreement.majority.map((m) => [m.labeler, m]));
   const reference = Object.fromEntries((data.reference?.students ?? []).map((m) => [m.labeler, m]));
   const rows = data.students.map((s) => {

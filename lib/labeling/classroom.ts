@@ -58,6 +58,11 @@ export interface ClassView {
   readonly session: string;
   readonly items: number;
   readonly overlap: number;
+  /**
+   * Lists outside the overlap set ranked by fewer than `perList` students so far: they are spread over the class
+   * size the session was started with, so students who have not joined (or not finished) leave some short.
+   */
+  readonly shortOfRankers: number;
   readonly students: readonly StudentProgress[];
   readonly agreement: ClassAgreement;
   /** The reference labeler's (the simulated labeler's) agreement with each student, when one is given. */
@@ -202,10 +207,15 @@ export class Classroom {
       return { name: s.name, done, total: mine.size };
     });
     const reference = this.#options.reference;
+    const rankers = new Map<string, number>();
+    for (const l of lists) rankers.set(itemKey(l), (rankers.get(itemKey(l)) ?? 0) + 1);
+    const perList = resolveClassAssignment(this.#options.assignment).perList;
+    const others = this.#items.map(itemKey).filter((key) => !overlap.has(key));
     const base = {
       session: this.#options.session,
       items: this.#items.length,
       overlap: overlap.size,
+      shortOfRankers: others.filter((key) => (rankers.get(key) ?? 0) < perList).length,
       students,
       agreement: classAgreement(lists, { overlap }),
     };
