@@ -36,6 +36,11 @@ import { type PlaygroundSettings, settingsFromQuery } from "./settings.ts";
 
 const $ = (id: string) => document.getElementById(id)!;
 const button = (id: string) => $(id) as HTMLButtonElement;
+/**
+ * Lets the browser paint and handle input. The backends' reads resolve as microtasks, so a step's awaits alone
+ * never return to the event loop: the page would freeze (and not draw the charts) until the step ends.
+ */
+const nextFrame = () => new Promise((resolve) => setTimeout(resolve, 0));
 const LABELS_PATH = "/labels/playground.jsonl";
 const PERSON = "browser";
 
@@ -78,12 +83,15 @@ async function timed(name: string, f: () => Promise<void>) {
   for (const b of document.querySelectorAll("button.step")) (b as HTMLButtonElement).disabled = true;
   try {
     state.step = name;
+    print("working", `计算中 working: ${name}…`);
+    await nextFrame();
     await f();
     state.timings[name] = (state.timings[name] ?? 0) + (performance.now() - t0) / 1000;
     state.step = `${name} done`;
   } catch (err) {
     fail(err);
   } finally {
+    print("working", "");
     refreshButtons();
   }
 }
@@ -111,6 +119,8 @@ async function fitReward() {
   const yours = (await loadLabels(LABELS_PATH).catch(() => [] as RankRecord[])).filter((l) => l.labeler === PERSON);
   const missing = Math.max(0, settings.minLists - yours.length);
   const labeler = new SimulatedLabeler({ preference: task.preference?.name, seed: settings.seed });
+  print("working", `模拟标注者补齐 ${missing} 条排序 sampling answers for ${missing} simulated rank lists…`);
+  await nextFrame();
   const extra = task.prompts("train", settings.seed).slice(settings.requests, settings.requests + missing);
   const simulated = missing > 0
     ? simulatedLists(
@@ -122,6 +132,8 @@ async function fitReward() {
     : [];
   state.lists = { person: yours.length, simulated: simulated.length };
   if (fit) disposeRewardModel(fit.rm);
+  print("working", "拟合奖励模型 fitting the reward model…");
+  await nextFrame();
   fit = await fitRewardModel(sft, sft.tokenizer!, [...yours, ...simulated], settings);
   const { rm: _, ...shown } = fit;
   state.fit = shown;
@@ -226,6 +238,7 @@ function reset() {
 }
 
 async function start() {
+  const t0 = performance.now();
   settings = settingsFromQuery(new URLSearchParams(location.search));
   const base = new URL(".", location.href);
   const forced = new URLSearchParams(location.search).get("backend") as BrowserBackendName | null;
@@ -253,6 +266,7 @@ async function start() {
   button("reset").onclick = reset;
   drawCharts([]);
   refreshButtons();
+  state.timings.load = (performance.now() - t0) / 1000;
   state.ready = true;
 }
 
