@@ -108,7 +108,7 @@ export async function fitRewardModel(
   const train = lists.filter((_, i) => i % every !== every - 1);
   const rm = createRewardModel(sft, { seed: s.seed });
   const before = (await evaluateRewardModel(rm, tokenizer, heldout)).pairwise;
-  const history = await trainRewardModel(rm, tokenizer, train, { epochs: s.rmEpochs, seed: s.seed, quiet: true });
+  const history = await trainRewardModel(rm, tokenizer, train, { epochs: s.rmEpochs, lr: s.rmLr, seed: s.seed, quiet: true });
   const after = (await evaluateRewardModel(rm, tokenizer, heldout)).pairwise;
   const pairs = lists.flatMap((l) => l.responses.map((response) => ({ prompt: l.prompt, response })));
   fitNormalisation(rm, await rawRewardsOfPairs(rm, tokenizer, pairs, 64));

@@ -20,7 +20,7 @@ const ORIGIN = "http://playground.test";
  * The test's sizes: 3 requests of 3 answers to rank, 24 rank lists in all, 6 PPO iterations of 16 answers at a
  * higher learning rate than the page's. PLAYGROUND_QUERY="?" runs the page's default flow instead (docs/PERFORMANCE.md).
  */
-const QUERY = Deno.env.get("PLAYGROUND_QUERY") ?? "?requests=3&k=3&minLists=24&iters=6&batch=16&tokens=24&lr=0.0003&rmEpochs=3";
+const QUERY = Deno.env.get("PLAYGROUND_QUERY") ?? "?requests=3&k=3&minLists=24&iters=6&batch=16&tokens=24&lr=0.0003&rmEpochs=3&rmLr=0.0003";
 const SETTINGS = settingsFromQuery(new URLSearchParams(QUERY));
 
 interface PageState {
