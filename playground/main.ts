@@ -6,7 +6,6 @@
  */
 import {
   type BrowserBackendName,
-  disposeGPT2,
   LabelSession,
   loadLabels,
   platform,
@@ -57,6 +56,9 @@ interface PageState {
   fit?: Omit<RewardFit, "rm">;
   rows: IterationRow[];
   tensorsBeforeRL?: number;
+  /** Live tensors once the model is loaded, and after a reset (the same when nothing leaked). */
+  tensorsAtLoad?: number;
+  tensorsAfterReset?: number;
   timings: Record<string, number>;
   exported?: string[];
 }
@@ -234,6 +236,7 @@ function reset() {
   for (const id of ["fit-result", "rl-status", "model-links", "compare", "error"]) $(id).replaceChildren();
   drawCharts([]);
   platform().remove(LABELS_PATH).catch(() => {});
+  state.tensorsAfterReset = tf.memory().numTensors;
   refreshButtons();
 }
 
@@ -267,8 +270,8 @@ async function start() {
   drawCharts([]);
   refreshButtons();
   state.timings.load = (performance.now() - t0) / 1000;
+  state.tensorsAtLoad = tf.memory().numTensors;
   state.ready = true;
 }
 
 start().catch(fail);
-addEventListener("unload", () => sft && disposeGPT2(sft));

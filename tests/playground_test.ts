@@ -4,13 +4,15 @@
  * server), ranks the sampled answers with scripted moves (↓, drag, save, undo, skip, ↑), fits the reward
  * model, runs a few PPO iterations and exports the model. Small sizes (URL settings) keep it short. It checks:
  * the backend is wasm (--disable-gpu gives software WebGL, which the page skips), the rank lists saved are
- * the person's, the reward model ranks held-out lists above chance, the reward-model score rises by more
- * than its standard error, the tensor count is flat from iteration to iteration, the model files come out,
- * and no console error. Reported as ignored where /usr/bin/chromium is missing (CI installs it).
+ * the person's (the downloaded JSONL reads back as `deno task label`'s), the reward model ranks held-out
+ * lists above chance, the reward-model score rises by more than its standard error, the tensor count is flat
+ * from iteration to iteration (PPO, then three RLOO iterations) and back to its loaded value after Reset, the
+ * model files come out, nothing is fetched after loading, and no console error. Reported as ignored where /usr/bin/chromium is missing (CI installs it).
  */
 import { chromium, type Page } from "playwright-core";
 import { join } from "node:path";
 import { pathExists } from "../lib/fs.ts";
+import { loadLabels } from "../lib/reward/labels.ts";
 import { settingsFromQuery } from "../playground/settings.ts";
 import { assert, runDeno } from "./helpers.ts";
 
@@ -36,6 +38,8 @@ interface PageState {
   rows: { score: number; scoreSE: number; kl: number; gold: number; tensors: number; seconds: number }[];
   timings: Record<string, number>;
   exported?: string[];
+  tensorsAtLoad: number;
+  tensorsAfterReset?: number;
 }
 
 const stateOf = (tab: Page) => tab.evaluate("window.playground") as Promise<PageState>;
@@ -91,6 +95,11 @@ Deno.test({
       await tab.click("#rank-save");
       await tab.waitForFunction(`document.querySelector("#rank-status").textContent.includes("你已排 2")`);
       await tab.click("#rank-skip");
+      const [download] = await Promise.all([tab.waitForEvent("download"), tab.click("#download-rankings")]);
+      const labelsFile = join(site, "downloaded.jsonl");
+      await download.saveAs(labelsFile);
+      const saved = await loadLabels(labelsFile); // the reader of `deno task label`'s files checks every line
+      assert.deepEqual(saved.map((l) => [l.labeler, l.responses.length]), [["browser", SETTINGS.k], ["browser", SETTINGS.k]]);
 
       // 3. The reward model: the person's 2 lists plus simulated ones up to the minimum, a quarter held out.
       await tab.click("#fit");
@@ -129,16 +138,31 @@ Deno.test({
       assert.deepEqual(tensors, tensors.map(() => tensors[0]), `tensors per iteration: ${s.rows.map((r) => r.tensors)}`);
       assert.equal(await tab.locator("#compare tr").count(), 3);
 
+      const ppo = s;
+
+      // RLOO as the choice: three iterations, the tensor count flat between them too.
+      await tab.selectOption("#method", "rloo");
+      await tab.fill("#iters", "3");
+      await tab.click("#run");
+      await waitStep(tab, "rl done");
+      s = await stateOf(tab);
+      assert.equal(s.rows.length, 3);
+      assert.equal(s.rows[2].tensors, s.rows[1].tensors, `RLOO tensors per iteration: ${s.rows.map((r) => r.tensors)}`);
+
       // 6. The model files, in the HF layout.
       await tab.click("#export");
       await waitStep(tab, "export done");
       s = await stateOf(tab);
       for (const f of ["config.json", "model.safetensors", "vocab.txt"]) assert.ok(s.exported?.includes(f), `${f} in ${s.exported}`);
       assert.equal(fetched.length, loaded, `fetched after loading: ${fetched.slice(loaded)}`);
+      await tab.click("#reset");
+      const afterReset = await stateOf(tab);
+      assert.equal(afterReset.tensorsAfterReset, afterReset.tensorsAtLoad, "live tensors after a reset against after loading");
       assert.deepEqual(errors, []);
       console.log(
         `playground test: backend ${s.backend}; RM held-out ${s.fit.before.toFixed(3)} → ${s.fit.after.toFixed(3)}; ` +
-          `PPO score ${s.rows.map((r) => r.score.toFixed(2)).join(" ")}; KL ${last.kl.toFixed(3)}; ` +
+          `PPO score ${ppo.rows.map((r) => r.score.toFixed(2)).join(" ")}; KL ${last.kl.toFixed(3)}; ` +
+          `RLOO score ${s.rows.map((r) => r.score.toFixed(2)).join(" ")}; ` +
           `seconds ${JSON.stringify(Object.fromEntries(Object.entries(s.timings).map(([k, v]) => [k, +v.toFixed(1)])))}`,
       );
     } finally {
