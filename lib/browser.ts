@@ -20,17 +20,27 @@ export { cloneGPT2, createGPT2, disposeGPT2 } from "./gpt2/init.ts";
 export { logits } from "./gpt2/forward.ts";
 export * from "./tokenizer/mod.ts";
 
+export { loadPretrained, type PretrainedGPT2, savePretrained } from "./pretrained.ts";
+
 export { generate } from "./generate/generate.ts";
 export { sampleToken } from "./generate/sampling.ts";
 
 export type { Poem } from "./corpus/poems.ts";
 export type { Task, TaskPrompt } from "./tasks/types.ts";
-export { poetryTask } from "./tasks/poetry_zh/task.ts";
+export { loadPoetryTask, poetryTask } from "./tasks/poetry_zh/task.ts";
 export { SimulatedLabeler } from "./reward/simulated_labeler.ts";
 export { appendLabels, loadLabels, type RankRecord } from "./reward/labels.ts";
 
-export { createRewardModel, disposeRewardModel, rawRewards, type RewardModel } from "./reward/reward_model.ts";
-export { evaluateRewardModel, trainRewardModel } from "./reward/train_reward.ts";
+export {
+  createRewardModel,
+  disposeRewardModel,
+  fitNormalisation,
+  normalisedReward,
+  rawRewards,
+  type RewardModel,
+} from "./reward/reward_model.ts";
+export { evaluateRewardModel, rawRewardsOfPairs, trainRewardModel } from "./reward/train_reward.ts";
+export { type LabelItem, LabelSession, type SessionState } from "./labeling/session.ts";
 
 export { type RewardFunction, rollout } from "./rollout/rollout.ts";
 export { AdamW } from "./train/adamw.ts";
@@ -38,5 +48,5 @@ export { AdaptiveKLController, FixedKLController } from "./ppo/kl.ts";
 export { PPO_DEFAULTS, resolvePPOConfig } from "./ppo/ppo_config.ts";
 export { createPolicy, createPolicyOptimizer, disposePolicy, type Policy } from "./ppo/policy.ts";
 export { ppoIteration } from "./ppo/ppo_step.ts";
-export { GROUP_DEFAULTS, groupIteration } from "./group/group_step.ts";
+export { GROUP_BETA, GROUP_DEFAULTS, groupIteration } from "./group/group_step.ts";
 export { BROWSER_BACKEND_ORDER, type BrowserBackendName, type BrowserBackendOptions, startBrowserBackend } from "./browser_backend.ts";

@@ -131,11 +131,14 @@ export const DENO_ONLY: readonly string[] = [
 export const DENO_ONLY_BY_IMPORT: readonly string[] = ["mod.ts", "labeling/class_run.ts"];
 
 /**
- * What the browser playground needs, which must stay platform-free: GPT-2, the tokenizers, the poetry task
- * with its simulated labeler and gold score, sampling, the reward model and its fit, PPO and RLOO/GRPO steps.
+ * What the browser playground (playground/) needs, which must stay platform-free: loading a model directory
+ * and saving one, GPT-2, the tokenizers, the poetry task with its simulated labeler and gold score, sampling,
+ * the labelling session's rules, the reward model and its fit, PPO and RLOO/GRPO steps.
  */
 const PLAYGROUND = [
   "browser.ts",
+  "pretrained.ts",
+  "labeling/session.ts",
   "gpt2/forward.ts",
   "gpt2/init.ts",
   "tokenizer/mod.ts",

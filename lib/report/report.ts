@@ -181,7 +181,9 @@ function pageHead(r: PipelineResult): string {
 <style>body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}p,li{overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:0.5em 0 1.5em;display:block;overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto}td{white-space:pre-wrap}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}pre{background:#f6f6f6;padding:0.6em;overflow:auto}
 @media print{body{max-width:none;margin:0}pre{white-space:pre-wrap;word-break:break-all}table{display:table}svg,tr{break-inside:avoid}}</style></head><body>
-<h1>训练自己的 ChatGPT · RLHF report</h1>`;
+<h1>训练自己的 ChatGPT · RLHF report</h1>
+<p>在浏览器里自己排序、拟合奖励模型、跑 PPO · the same steps, small, in a web page where you rank the answers:
+<code>deno task playground</code>, then <code>deno task playground-serve</code> and open http://127.0.0.1:8000/ (README).</p>`;
 }
 
 /** The run in a few sentences: where it started, on what machine, how long; the reward model; PPO − SFT; the preference's classes. */
