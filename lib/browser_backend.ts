@@ -1,17 +1,17 @@
 /**
- * The tfjs backend of a web page: WebGL where the browser gives it, else
- * wasm (SIMD where the browser has it), else pure-JS cpu, or the one asked
- * for. Deno processes use `initBackend` (lib/backend.ts), which adds the
- * native kernels a page cannot load.
+ * The tfjs backend of a web page: WebGPU where the browser gives it, else
+ * WebGL, else wasm (SIMD where the browser has it), else pure-JS cpu, or the
+ * one asked for. Deno processes use `initBackend` (lib/backend.ts), which adds
+ * the native kernels a page cannot load.
  */
 import { tf } from "./tf.ts";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 
 /** The backends a page can start, fastest first. */
-export type BrowserBackendName = "webgl" | "wasm" | "cpu";
+export type BrowserBackendName = "webgpu" | "webgl" | "wasm" | "cpu";
 
 /** The order `startBrowserBackend` tries them in. */
-export const BROWSER_BACKEND_ORDER: readonly BrowserBackendName[] = ["webgl", "wasm", "cpu"];
+export const BROWSER_BACKEND_ORDER: readonly BrowserBackendName[] = ["webgpu", "webgl", "wasm", "cpu"];
 
 /** How a page starts its backend. */
 export interface BrowserBackendOptions {
@@ -28,6 +28,8 @@ export async function startBrowserBackend(options: BrowserBackendOptions = {}): 
   const failures: string[] = [];
   for (const name of candidates) {
     try {
+      // WebGPU's backend registers itself when loaded; a browser without WebGPU then fails to start it.
+      if (name === "webgpu") await import("@tensorflow/tfjs-backend-webgpu");
       if (await tf.setBackend(name)) return name;
       failures.push(`${name}: did not initialise`);
     } catch (err) {

@@ -58,37 +58,55 @@ async function bundleSmoke(): Promise<string> {
 }
 
 /** The page: the bundle on `backend`, the .wasm files from /wasm/. */
-const page = (backend: BrowserBackendName) =>
+const page = (backend: BrowserBackendName, origin: string) =>
   `<!doctype html><meta charset="utf-8"><title>smoke</title>
 <script type="module">
   import { browserSmoke, startBrowserBackend } from "./smoke.js";
   window.smoke = (async () => {
-    await startBrowserBackend({ backend: "${backend}", wasmPaths: "${ORIGIN}/wasm/" });
+    await startBrowserBackend({ backend: "${backend}", wasmPaths: "${origin}/wasm/" });
     return await browserSmoke();
   })();
 </script>`;
 
-for (const backend of ["cpu", "wasm"] as const) {
+/**
+ * Each backend against Deno's numbers on the same backend (WebGPU against Deno's cpu: Deno has no WebGPU here).
+ * WebGPU runs on Chromium's SwiftShader adapter (a GPU emulated on the CPU: no GPU on these machines), which needs
+ * a secure origin (localhost) and its flags; its float arithmetic differs from the CPU's in the last bits, enough
+ * for PPO's and RLOO's sampling to draw other answers: there the forward pass and the reward-model step are
+ * compared, the sampled statistics only checked finite.
+ */
+const BROWSER_CASES = [
+  { backend: "cpu", origin: ORIGIN, args: ["--disable-gpu"], atol: 1e-6 },
+  { backend: "wasm", origin: ORIGIN, args: ["--disable-gpu"], atol: 1e-6 },
+  {
+    backend: "webgpu",
+    origin: "http://localhost",
+    args: ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader", "--enable-features=Vulkan", "--use-vulkan=swiftshader"],
+    atol: 1e-4,
+  },
+] as const;
+
+for (const { backend, origin, args, atol } of BROWSER_CASES) {
   Deno.test({
     name: `lib/browser.ts bundled: the same pass in headless Chromium gives Deno's numbers (${backend} backend)`,
     ignore: !hasChromium,
     sanitizeResources: false, // the browser's pipes outlive the test's bookkeeping
     sanitizeOps: false,
     fn: async () => {
-      const [bundle, expected] = [await bundleSmoke(), await smokeUnderDeno(backend)];
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+      const [bundle, expected] = [await bundleSmoke(), await smokeUnderDeno(backend === "webgpu" ? "cpu" : backend)];
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--no-first-run", ...args] });
       try {
         const tab = await browser.newPage();
         const errors: string[] = [];
         tab.on("console", (m) => m.type() === "error" && errors.push(m.text()));
         tab.on("pageerror", (e) => errors.push(e.message));
-        await tab.route(`${ORIGIN}/**`, (route) => {
+        await tab.route(`${origin}/**`, (route) => {
           const url = new URL(route.request().url());
           if (url.pathname.startsWith("/wasm/")) return route.fulfill({ path: new URL(url.pathname.slice(6), WASM_DIST).pathname });
           const js = url.pathname.endsWith(".js");
-          return route.fulfill({ body: js ? bundle : page(backend), contentType: js ? "text/javascript" : "text/html" });
+          return route.fulfill({ body: js ? bundle : page(backend, origin), contentType: js ? "text/javascript" : "text/html" });
         });
-        await tab.goto(`${ORIGIN}/index.html`);
+        await tab.goto(`${origin}/index.html`);
         const got = await tab.evaluate("window.smoke") as SmokeResult;
         assert.deepEqual(errors, []);
         assert.equal(got.platform, "memory");
@@ -96,9 +114,11 @@ for (const backend of ["cpu", "wasm"] as const) {
         assert.equal(got.labelsSaved, 3);
         assert.equal(got.leakedTensors, 0);
         assertFinite(got);
-        assertAllClose(got.logits, expected.logits, { atol: 1e-6, what: "logits" });
-        const scalars = (r: SmokeResult) => [r.rewardLoss, r.ppo.scores, r.ppo.kl, r.ppo.policyLoss, r.rloo.loss, r.rloo.scores];
-        assertAllClose(scalars(got), scalars(expected), { atol: 1e-5, rtol: 1e-5, what: "reward loss, PPO and RLOO stats" });
+        assertAllClose(got.logits, expected.logits, { atol, what: "logits" });
+        assertAllClose([got.rewardLoss], [expected.rewardLoss], { atol: 10 * atol, rtol: 1e-5, what: "reward-model loss" });
+        if (backend === "webgpu") return; // sampled: other answers (above)
+        const sampled = (r: SmokeResult) => [r.ppo.scores, r.ppo.kl, r.ppo.policyLoss, r.rloo.loss, r.rloo.scores];
+        assertAllClose(sampled(got), sampled(expected), { atol: 10 * atol, rtol: 1e-5, what: "PPO and RLOO stats" });
       } finally {
         await browser.close();
       }

@@ -34,6 +34,7 @@ Deno.test("standardError() matches the textbook formula, and is 0 for fewer than
 Deno.test("isSoftwareRenderer(): SwiftShader and llvmpipe are software, a GPU is not", () => {
   assert.ok(isSoftwareRenderer("ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)"));
   assert.ok(isSoftwareRenderer("llvmpipe (LLVM 15.0.6, 256 bits)"));
+  assert.ok(isSoftwareRenderer("google swiftshader"), "a WebGPU adapter as Chromium describes SwiftShader's (vendor architecture)");
   assert.ok(!isSoftwareRenderer("ANGLE (Intel, Mesa Intel(R) UHD Graphics 620 (KBL GT2), OpenGL 4.6)"));
   assert.ok(!isSoftwareRenderer("Apple M1"));
 });
