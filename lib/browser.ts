@@ -44,6 +44,10 @@ export { type LabelItem, LabelSession, type SessionState } from "./labeling/sess
 
 export { type RewardFunction, rollout } from "./rollout/rollout.ts";
 export { AdamW } from "./train/adamw.ts";
+export { trainStep } from "./train/train_step.ts";
+export { learningRateAt } from "./train/schedule.ts";
+export { TRAIN_DEFAULTS } from "./train/train_config.ts";
+export { encodeSftExamples, randomSftBatches } from "./data/sft_batches.ts";
 export { AdaptiveKLController, FixedKLController } from "./ppo/kl.ts";
 export { PPO_DEFAULTS, resolvePPOConfig } from "./ppo/ppo_config.ts";
 export { createPolicy, createPolicyOptimizer, disposePolicy, type Policy } from "./ppo/policy.ts";

@@ -15,6 +15,7 @@ import {
   disposePolicy,
   disposeRewardModel,
   encodePrompt,
+  encodeSftExamples,
   endOfTurnId,
   evaluateRewardModel,
   fitNormalisation,
@@ -24,9 +25,11 @@ import {
   GROUP_DEFAULTS,
   groupIteration,
   type LabelItem,
+  learningRateAt,
   normalisedReward,
   type Policy,
   ppoIteration,
+  randomSftBatches,
   type RankRecord,
   rawRewardsOfPairs,
   resolvePPOConfig,
@@ -37,7 +40,9 @@ import {
   type TaskPrompt,
   tf,
   type Tokenizer,
+  TRAIN_DEFAULTS,
   trainRewardModel,
+  trainStep,
 } from "../lib/browser.ts";
 import type { PlaygroundSettings } from "./settings.ts";
 
@@ -252,3 +257,36 @@ export class RLSession {
 }
 
 export { disposeRewardModel, mean };
+
+/**
+ * SFT in the page, for a base model that was shipped without it: `steps` steps of the library's own training
+ * step on the task's conversations (the loss on the answer's tokens only), the learning rate warmed up to the
+ * pipeline's 1e-3 and decayed to 1e-4. `onStep` gets each step's loss; the model is trained in place.
+ */
+export async function fineTuneInPage(
+  model: GPT2Model,
+  tokenizer: Tokenizer,
+  task: Task,
+  o: { steps: number; batch: number; seed: number; onStep: (step: number, loss: number) => Promise<void> },
+): Promise<number[]> {
+  const { encoded } = encodeSftExamples(task.sftExamples("train", o.seed), tokenizer, model.config.n_positions);
+  if (encoded.length === 0) throw new Error("SFT: no conversation fits the model's context");
+  const data = randomSftBatches(encoded, { batchSize: o.batch, seed: o.seed, padId: tokenizer.eosId });
+  const { maxLr, minLr, betas, weightDecay, gradClip } = TRAIN_DEFAULTS;
+  const schedule = { maxLr, minLr, warmupSteps: Math.max(1, Math.min(20, Math.floor(o.steps / 5))), totalSteps: o.steps };
+  const optimizer = new AdamW(model.params, { betas, weightDecay });
+  const losses: number[] = [];
+  try {
+    for (let step = 0; step < o.steps; step++) {
+      const out = trainStep(model, optimizer, data.batch(step), { lr: learningRateAt(step, schedule), gradClip, seed: o.seed + step });
+      const loss = (await out.loss.data())[0];
+      tf.dispose([out.loss, out.gradNorm]);
+      if (!Number.isFinite(loss)) throw new Error(`SFT diverged at step ${step}: loss is ${loss}`);
+      losses.push(loss);
+      await o.onStep(step + 1, loss);
+    }
+    return losses;
+  } finally {
+    optimizer.dispose();
+  }
+}

@@ -22,6 +22,7 @@ import { chooseBackend } from "./backend.ts";
 import { drawLineChart } from "./chart.ts";
 import {
   disposeRewardModel,
+  fineTuneInPage,
   fitRewardModel,
   type IterationRow,
   type RewardFit,
@@ -50,6 +51,10 @@ interface PageState {
   backend?: string;
   backendNote?: string;
   model?: string;
+  /** The loss of each step of SFT in the page, when it ran. */
+  sftLosses?: number[];
+  /** Live tensors once SFT in the page is done (the same as after loading: the optimiser is gone). */
+  tensorsAfterSft?: number;
   step: string;
   items: number;
   lists?: { person: number; simulated: number };
@@ -105,6 +110,26 @@ function refreshButtons() {
 }
 const show = (id: string) => ($(id).hidden = false);
 const print = (id: string, text: string) => ($(id).textContent = text);
+
+/** SFT in the page (offered for a base model): the model is fine-tuned in place, then every later step uses it. */
+async function fineTune() {
+  const losses: number[] = (state.sftLosses = []);
+  await fineTuneInPage(sft, sft.tokenizer!, task, {
+    steps: settings.sftSteps,
+    batch: settings.sftBatch,
+    seed: settings.seed,
+    onStep: async (step, loss) => {
+      losses.push(loss);
+      print("sft-status", `第 ${step}/${settings.sftSteps} 步 step, loss ${loss.toFixed(3)}`);
+      if (step % 5 === 0) await nextFrame();
+    },
+  });
+  state.model = `${manifest.model.name} + SFT in the page (${settings.sftSteps} steps)`;
+  print("model", `${manifest.model.name} + 页面内 SFT ${settings.sftSteps} 步 (SFT in the page)`);
+  print("sft-status", `loss ${losses[0].toFixed(3)} → ${losses.at(-1)!.toFixed(3)}`);
+  button("sft").hidden = true;
+  state.tensorsAfterSft = tf.memory().numTensors;
+}
 
 async function sample() {
   const rng = new Rng(settings.seed);
@@ -261,6 +286,9 @@ async function start() {
   ($("method") as HTMLSelectElement).value = settings.method;
   ($("iters") as HTMLInputElement).value = String(settings.iters);
   for (const id of ["k", "requests", "batch", "tokens"]) print(`s-${id}`, String(settings[id as "k"]));
+  if (manifest.model.kind === "base") show("sft-step");
+  button("sft").onclick = () => timed("sft", fineTune);
+  print("s-sft-steps", String(settings.sftSteps));
   button("sample").onclick = () => timed("sample", sample);
   button("fit").onclick = () => timed("fit", fitReward);
   button("run").onclick = () => timed("rl", runRL);

@@ -27,6 +27,10 @@ export interface PlaygroundSettings {
   lr: number;
   /** The KL coefficient β. @default 0.05 for PPO (PPO_DEFAULTS.initKlCoef), 0.1 for RLOO (GROUP_BETA.rloo) */
   beta?: number;
+  /** Steps of SFT in the page, offered when the site shipped the base model (no SFT checkpoint). @default 100 */
+  sftSteps: number;
+  /** Conversations per SFT step (the pipeline's SFT batch). @default 16 */
+  sftBatch: number;
   /** Seed of sampling, the simulated labeler and the initial weights. @default 0 */
   seed: number;
 }
@@ -43,6 +47,8 @@ export const PLAYGROUND_DEFAULTS: Readonly<PlaygroundSettings> = Object.freeze({
   batch: 32,
   tokens: 48,
   lr: 2e-4,
+  sftSteps: 100,
+  sftBatch: 16,
   seed: 0,
 });
 

@@ -152,6 +152,8 @@ const PLAYGROUND = [
   "reward/train_reward.ts",
   "ppo/ppo_step.ts",
   "group/group_step.ts",
+  "train/train_step.ts",
+  "data/sft_batches.ts",
 ];
 
 /** platform() picks lib/platform/deno.ts under Deno by a dynamic import that a browser never runs: the one edge the walk skips. */

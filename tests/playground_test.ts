@@ -174,3 +174,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "playground: a site that shipped the base model offers SFT in the page; a few steps lower the loss and leave no tensor",
+  ignore: !(await pathExists(CHROMIUM)),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const site = await Deno.makeTempDir();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+    try {
+      const built = await runDeno(["run", "-A", "scripts/playground.ts", "--out", site]);
+      assert.equal(built.code, 0, built.err);
+      const manifest = JSON.parse(await Deno.readTextFile(join(site, "manifest.json")));
+      const tab = await browser.newPage();
+      const errors: string[] = [];
+      tab.on("pageerror", (e) => errors.push(e.message));
+      await tab.route(`${ORIGIN}/**`, (route) => route.fulfill({ path: join(site, new URL(route.request().url()).pathname) }));
+      const query = Deno.env.get("PLAYGROUND_SFT_QUERY") ?? "?sftSteps=8&sftBatch=4";
+      await tab.goto(`${ORIGIN}/index.html${query}`);
+      await tab.waitForFunction("window.playground?.ready || window.playground?.error", undefined, { timeout: 60_000 });
+      const offered = await tab.isVisible("#sft");
+      assert.equal(offered, manifest.model.kind === "base", `SFT offered for a ${manifest.model.kind} model`);
+      if (!offered) return; // a site built beside a finished SFT checkpoint ships it
+      await tab.click("#sft");
+      await waitStep(tab, "sft done");
+      const s = await tab.evaluate("window.playground") as PageState & { sftLosses: number[]; tensorsAfterSft: number };
+      const steps = settingsFromQuery(new URLSearchParams(query)).sftSteps;
+      assert.equal(s.sftLosses.length, steps);
+      console.log(
+        `playground SFT ${query}: loss ${s.sftLosses[0].toFixed(3)} → ${s.sftLosses.at(-1)!.toFixed(3)}; ${JSON.stringify(s.timings)}`,
+      );
+      assert.ok(s.sftLosses.at(-1)! < s.sftLosses[0], `loss ${s.sftLosses.map((l) => l.toFixed(3)).join(" ")}`);
+      assert.equal(s.tensorsAfterSft, s.tensorsAtLoad, "live tensors after SFT against after loading");
+      assert.ok(s.model.includes(`SFT in the page (${steps} steps)`), s.model);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await Deno.remove(site, { recursive: true });
+    }
+  },
+});
