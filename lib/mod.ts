@@ -35,7 +35,7 @@ export { BACKEND_ORDER, type BackendName, initBackend } from "./backend.ts";
 export { GPT2_DEFAULTS, GPT2_PRESETS, type GPT2Config, gpt2ParamShapes, type GPT2PresetName, resolveGPT2Config } from "./gpt2/config.ts";
 export type { GPT2Model, GPT2Params } from "./gpt2/model_types.ts";
 export { cloneGPT2, countParams, createGPT2, disposeGPT2 } from "./gpt2/init.ts";
-export { type ForwardOptions, gpt2Hidden, gpt2HiddenWithCache, lmHead, logits } from "./gpt2/forward.ts";
+export { type ForwardOptions, gpt2Hidden, gpt2HiddenWithCache, lmHead, lmHeadAt, logits } from "./gpt2/forward.ts";
 export { crossEntropy } from "./gpt2/loss.ts";
 export { cacheLength, disposeCache, type KVCache } from "./ops/kv_cache.ts";
 
@@ -56,6 +56,7 @@ export { samplingDistribution } from "./generate/truncation.ts";
 export { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText, splitPoems } from "./corpus/poems.ts";
 export { type BatchSource, type LMBatch, randomWindows, sequentialWindows, tokenStream } from "./data/lm_batches.ts";
 export { AdamW } from "./train/adamw.ts";
+export { nextTokenLoss } from "./train/train_step.ts";
 export { learningRateAt } from "./train/schedule.ts";
 export { Rng } from "./rng.ts";
 export { countWork, positions, tokensPerSecond, type Work, type WorkKind, workSince, workSoFar } from "./work.ts";

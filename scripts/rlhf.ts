@@ -106,7 +106,7 @@ const SPEC: CommandSpec = {
       range: [0, 100_000],
       help: "training prompts the simulated labeler ranks (0: people's rankings only; default 2400)",
     },
-    "rm-epochs": { type: "string", value: "N", range: [1, 100], help: "passes of the reward model over its rank lists (default 2)" },
+    "rm-epochs": { type: "string", value: "N", range: [1, 100], help: "passes of the reward model over its rank lists (default 1)" },
     "sft-data": {
       type: "string",
       value: "FILE",

@@ -175,3 +175,37 @@ Deno.test("minibatchEpochs() visits every row once per pass in the Rng's order, 
   assert.equal(stopped, 2, "stopped in the second pass");
   assert.equal(calls, 4);
 });
+
+Deno.test("nextTokenLoss() projects only the counted positions and equals the masked full-logits loss, gradients too; no tensor left", async () => {
+  const { resolveGPT2Config } = await import("../lib/gpt2/config.ts");
+  const { createGPT2, disposeGPT2 } = await import("../lib/gpt2/init.ts");
+  const { logits } = await import("../lib/gpt2/forward.ts");
+  const { crossEntropy } = await import("../lib/gpt2/loss.ts");
+  const { nextTokenLoss, batchTensors } = await import("../lib/train/train_step.ts");
+  const model = createGPT2(resolveGPT2Config({ vocab_size: 20, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 }), { seed: 7 });
+  // Two rows: a prompt of 3 then a 4-token answer; a prompt of 2, a 2-token answer, then padding.
+  const batch = {
+    ids: [[1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 0, 0, 0]],
+    targets: [[2, 3, 4, 5, 6, 7, 12], [9, 10, 11, 13, 0, 0, 0]],
+    mask: [[0, 0, 1, 1, 1, 1, 0], [0, 1, 1, 0, 0, 0, 0]],
+  };
+  const plain = () =>
+    tf.tidy(() => {
+      const t = batchTensors(batch);
+      return crossEntropy(logits(model, t.ids), t.targets, t.mask);
+    });
+  const vars = Object.values(model.params);
+  const warm = tf.variableGrads(() => nextTokenLoss(model, batch), vars);
+  tf.dispose([warm.value, ...Object.values(warm.grads)]);
+  const before = tf.memory().numTensors;
+  const a = tf.variableGrads(() => nextTokenLoss(model, batch), vars);
+  const b = tf.variableGrads(plain, vars);
+  assertAllClose(await a.value.data(), await b.value.data(), { atol: 1e-5, what: "loss" });
+  for (const v of vars) assertAllClose(await a.grads[v.name].data(), await b.grads[v.name].data(), { atol: 1e-5, what: v.name });
+  tf.dispose([a.value, b.value, ...Object.values(a.grads), ...Object.values(b.grads)]);
+  assert.equal(tf.memory().numTensors, before);
+  const none = nextTokenLoss(model, { ...batch, mask: batch.mask.map((r) => r.map(() => 0)) });
+  assert.equal((await none.data())[0], 0, "nothing counted: 0, as crossEntropy gives");
+  none.dispose();
+  disposeGPT2(model);
+});

@@ -13,8 +13,7 @@
  * padding are masked), with dropout off in both models.
  */
 import { tf } from "../tf.ts";
-import { gpt2Hidden, lmHead, logits } from "../gpt2/forward.ts";
-import { embeddingLookup } from "../gpt2/layers.ts";
+import { gpt2Hidden, lmHeadAt, logits } from "../gpt2/forward.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { LMBatch } from "../data/lm_batches.ts";
 import { batchTensors } from "../train/train_step.ts";
@@ -50,9 +49,7 @@ export function sequenceLogprobs(model: GPT2Model, batch: LMBatch): tf.Tensor1D 
   return tf.tidy(() => {
     if (at.length === 0) return tf.zeros([B]) as tf.Tensor1D;
     const hidden = gpt2Hidden(model, tf.tensor2d(batch.ids, [B, T], "int32")); // [B, T, C]
-    const C = hidden.shape[2];
-    const states = embeddingLookup(tf.reshape(hidden, [B * T, C]) as tf.Tensor2D, tf.tensor1d(at, "int32")); // [N, C]
-    const z = tf.squeeze(lmHead(model, tf.expandDims(states, 0) as tf.Tensor3D), [0]) as tf.Tensor2D; // [N, V]
+    const z = lmHeadAt(model, hidden, at); // [N, V]
     const perToken = truncatedLogprobs(z, tf.tensor1d(target, "int32")); // [N]
     // Σ over each row's tokens: [B, N] one-hot of the rows · [N, 1].
     const rows = tf.transpose(tf.cast(tf.oneHot(tf.tensor1d(row, "int32"), B), "float32")) as tf.Tensor2D;

@@ -166,3 +166,24 @@ export function lmHead(model: GPT2Model, hidden: tf.Tensor3D): tf.Tensor3D {
 export function logits(model: GPT2Model, ids: tf.Tensor2D, options: ForwardOptions = {}): tf.Tensor3D {
   return tf.tidy(() => lmHead(model, gpt2Hidden(model, ids, options)));
 }
+
+/**
+ * Next-token logits [N, V] at flat positions `at` (b · T + t) of hidden states [B, T, C]: the LM head, the
+ * widest product of a small model's step, only where a loss reads it (an answer's tokens, not its prompt or
+ * padding). The gradient flows back to those positions only.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, gpt2Hidden, lmHeadAt, resolveGPT2Config, tf } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const hidden = gpt2Hidden(model, tf.tensor2d([[1, 2, 3], [4, 5, 6]], [2, 3], "int32"));
+ * lmHeadAt(model, hidden, [2, 4, 5]).shape; // [3, 16]: row 0's last position, row 1's last two
+ * ```
+ */
+export function lmHeadAt(model: GPT2Model, hidden: tf.Tensor3D, at: readonly number[]): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [B, T, C] = hidden.shape;
+    const states = embeddingLookup(tf.reshape(hidden, [B * T, C]) as tf.Tensor2D, tf.tensor1d([...at], "int32")); // [N, C]
+    return tf.squeeze(lmHead(model, tf.expandDims(states, 0) as tf.Tensor3D), [0]) as tf.Tensor2D; // [N, V]
+  });
+}

@@ -5,8 +5,8 @@
  * tensors, so the caller reads every scalar of the step with one await.
  */
 import { tf } from "../tf.ts";
-import { logits } from "../gpt2/forward.ts";
-import { crossEntropy } from "../gpt2/loss.ts";
+import { type ForwardOptions, gpt2Hidden, lmHeadAt, logits } from "../gpt2/forward.ts";
+import { crossEntropy, crossEntropyRows } from "../gpt2/loss.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
 import type { LMBatch } from "../data/lm_batches.ts";
 import type { AdamW } from "./adamw.ts";
@@ -31,9 +31,37 @@ export function batchTensors(batch: LMBatch): { ids: tf.Tensor2D; targets: tf.Te
 
 /** Mean (masked) next-token loss of a batch, dropout off. */
 export function batchLoss(model: GPT2Model, batch: LMBatch): tf.Scalar {
+  return nextTokenLoss(model, batch);
+}
+
+/**
+ * Mean next-token cross-entropy of a batch over the positions its mask counts (all without a mask). With a
+ * mask (SFT: the assistant's tokens) only the counted positions go through the LM head — an SFT batch's
+ * prompts and padding are about half its positions.
+ *
+ * @example
+ * ```ts
+ * import { createGPT2, nextTokenLoss, resolveGPT2Config } from "rlhf";
+ * const model = createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 8, n_embd: 8, n_layer: 1, n_head: 2 }));
+ * const batch = { ids: [[1, 2, 3]], targets: [[2, 3, 4]], mask: [[0, 1, 1]] }; // the answer: the last two targets
+ * nextTokenLoss(model, batch).dataSync(); // ≈ ln 16 ≈ 2.77 for a fresh model, over two positions
+ * ```
+ */
+export function nextTokenLoss(model: GPT2Model, batch: LMBatch, options: ForwardOptions = {}): tf.Scalar {
   return tf.tidy(() => {
     const t = batchTensors(batch);
-    return crossEntropy(logits(model, t.ids), t.targets, t.mask);
+    if (!batch.mask) return crossEntropy(logits(model, t.ids, options), t.targets);
+    const T = batch.ids[0].length;
+    const at: number[] = [], targets: number[] = [];
+    batch.mask.forEach((row, b) =>
+      row.forEach((m, j) => {
+        if (m !== 0 && m !== 1) throw new Error(`nextTokenLoss: mask[${b}][${j}] is ${m}, expected 0 or 1`);
+        if (m === 1) at.push(b * T + j), targets.push(batch.targets[b][j]);
+      })
+    );
+    if (at.length === 0) return tf.scalar(0); // nothing counted, as crossEntropy gives
+    const z = lmHeadAt(model, gpt2Hidden(model, t.ids, options), at); // [N, V]
+    return tf.mean(crossEntropyRows(z, tf.tensor1d(targets, "int32"))) as tf.Scalar;
   });
 }
 
@@ -48,9 +76,8 @@ export function trainStep(
   options: { lr: number; gradClip: number; seed: number },
 ): StepResult {
   return tf.tidy(() => {
-    const t = batchTensors(batch);
     const { loss, gradNorm } = gradientStep(model.params, optimizer, () => ({
-      loss: crossEntropy(logits(model, t.ids, { training: true, seed: options.seed }), t.targets, t.mask),
+      loss: nextTokenLoss(model, batch, { training: true, seed: options.seed }),
     }), { ...options, tokens: positions(batch.ids) });
     return { loss, gradNorm };
   });
