@@ -54,7 +54,7 @@ export { samplingDistribution } from "./generate/truncation.ts";
 
 // Data and training
 export { DEFAULT_POEMS_PATH, loadPoems, type Poem, poemText, splitPoems } from "./corpus/poems.ts";
-export { type BatchSource, type LMBatch, randomWindows, sequentialWindows, tokenStream } from "./data/lm_batches.ts";
+export { type BatchSource, countedPositions, type LMBatch, randomWindows, sequentialWindows, tokenStream } from "./data/lm_batches.ts";
 export { AdamW } from "./train/adamw.ts";
 export { nextTokenLoss } from "./train/train_step.ts";
 export { learningRateAt } from "./train/schedule.ts";

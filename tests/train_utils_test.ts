@@ -209,3 +209,10 @@ Deno.test("nextTokenLoss() projects only the counted positions and equals the ma
   none.dispose();
   disposeGPT2(model);
 });
+
+Deno.test("countedPositions(): the mask's 1s, flat, with their rows and targets; a mask value other than 0 or 1 is refused", async () => {
+  const { countedPositions } = await import("../lib/data/lm_batches.ts");
+  const batch = { ids: [[1, 2, 3], [4, 5, 0]], targets: [[2, 3, 9], [5, 9, 0]], mask: [[0, 1, 1], [1, 1, 0]] };
+  assert.deepEqual(countedPositions(batch), { at: [1, 2, 3, 4], rows: [0, 0, 1, 1], targets: [3, 9, 5, 9] });
+  assert.throws(() => countedPositions({ ...batch, mask: [[0, 0.5, 1], [1, 1, 0]] }), Error, "mask[0][1] is 0.5");
+});

@@ -14,6 +14,29 @@ export interface LMBatch {
   readonly mask?: number[][];
 }
 
+/**
+ * The positions a batch's mask counts (1), flat (b · T + t), each with its row and its target: where a loss
+ * reads the next-token logits (an SFT or DPO batch's answer tokens). The mask must be 0 or 1.
+ *
+ * @example
+ * ```ts
+ * import { countedPositions } from "rlhf";
+ * countedPositions({ ids: [[1, 2, 3], [4, 5, 0]], targets: [[2, 3, 9], [5, 9, 0]], mask: [[0, 1, 1], [1, 1, 0]] });
+ * // { at: [1, 2, 3, 4], rows: [0, 0, 1, 1], targets: [3, 9, 5, 9] }
+ * ```
+ */
+export function countedPositions(batch: LMBatch & { readonly mask: number[][] }): { at: number[]; rows: number[]; targets: number[] } {
+  const T = batch.ids[0]?.length ?? 0;
+  const at: number[] = [], rows: number[] = [], targets: number[] = [];
+  batch.mask.forEach((row, b) =>
+    row.forEach((m, t) => {
+      if (m !== 0 && m !== 1) throw new Error(`batch mask[${b}][${t}] is ${m}, expected 0 or 1`);
+      if (m === 1) at.push(b * T + t), rows.push(b), targets.push(batch.targets[b][t]);
+    })
+  );
+  return { at, rows, targets };
+}
+
 /** Gives the batch of a training step. */
 export interface BatchSource {
   batch(step: number): LMBatch;

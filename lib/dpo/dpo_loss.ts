@@ -15,7 +15,7 @@
 import { tf } from "../tf.ts";
 import { gpt2Hidden, lmHeadAt, logits } from "../gpt2/forward.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import type { LMBatch } from "../data/lm_batches.ts";
+import { countedPositions, type LMBatch } from "../data/lm_batches.ts";
 import { batchTensors } from "../train/train_step.ts";
 import { truncatedLogprobs } from "../rollout/logprobs.ts";
 
@@ -36,24 +36,18 @@ import { truncatedLogprobs } from "../rollout/logprobs.ts";
 export function sequenceLogprobs(model: GPT2Model, batch: LMBatch): tf.Tensor1D {
   const { mask } = batch;
   if (!mask) throw new Error("sequenceLogprobs: the batch needs a mask (1 on the response's tokens)");
-  const [B, T] = [batch.ids.length, batch.ids[0].length];
+  const B = batch.ids.length;
   // The LM head (V columns: about half of a step's work) runs only where the mask is 1, the response's
   // tokens: the prompt and the padding, often half the positions, are never projected to the vocabulary.
-  const at: number[] = [], row: number[] = [], target: number[] = [];
-  mask.forEach((m, b) =>
-    m.forEach((v, t) => {
-      if (v !== 0 && v !== 1) throw new Error(`sequenceLogprobs: mask[${b}][${t}] is ${v}, expected 0 or 1`);
-      if (v === 1) at.push(b * T + t), row.push(b), target.push(batch.targets[b][t]);
-    })
-  );
+  const { at, rows, targets } = countedPositions({ ...batch, mask });
   return tf.tidy(() => {
     if (at.length === 0) return tf.zeros([B]) as tf.Tensor1D;
-    const hidden = gpt2Hidden(model, tf.tensor2d(batch.ids, [B, T], "int32")); // [B, T, C]
+    const hidden = gpt2Hidden(model, tf.tensor2d(batch.ids, undefined, "int32")); // [B, T, C]
     const z = lmHeadAt(model, hidden, at); // [N, V]
-    const perToken = truncatedLogprobs(z, tf.tensor1d(target, "int32")); // [N]
+    const perToken = truncatedLogprobs(z, tf.tensor1d(targets, "int32")); // [N]
     // Σ over each row's tokens: [B, N] one-hot of the rows · [N, 1].
-    const rows = tf.transpose(tf.cast(tf.oneHot(tf.tensor1d(row, "int32"), B), "float32")) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(rows, tf.expandDims(perToken, 1) as tf.Tensor2D), [B]) as tf.Tensor1D;
+    const byRow = tf.transpose(tf.cast(tf.oneHot(tf.tensor1d(rows, "int32"), B), "float32")) as tf.Tensor2D;
+    return tf.reshape(tf.matMul(byRow, tf.expandDims(perToken, 1) as tf.Tensor2D), [B]) as tf.Tensor1D;
   });
 }
 

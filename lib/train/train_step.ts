@@ -8,7 +8,7 @@ import { tf } from "../tf.ts";
 import { type ForwardOptions, gpt2Hidden, lmHeadAt, logits } from "../gpt2/forward.ts";
 import { crossEntropy, crossEntropyRows } from "../gpt2/loss.ts";
 import type { GPT2Model } from "../gpt2/model_types.ts";
-import type { LMBatch } from "../data/lm_batches.ts";
+import { countedPositions, type LMBatch } from "../data/lm_batches.ts";
 import type { AdamW } from "./adamw.ts";
 import { gradientStep } from "./gradient_step.ts";
 import { positions } from "../work.ts";
@@ -49,18 +49,13 @@ export function batchLoss(model: GPT2Model, batch: LMBatch): tf.Scalar {
  */
 export function nextTokenLoss(model: GPT2Model, batch: LMBatch, options: ForwardOptions = {}): tf.Scalar {
   return tf.tidy(() => {
-    const t = batchTensors(batch);
-    if (!batch.mask) return crossEntropy(logits(model, t.ids, options), t.targets);
-    const T = batch.ids[0].length;
-    const at: number[] = [], targets: number[] = [];
-    batch.mask.forEach((row, b) =>
-      row.forEach((m, j) => {
-        if (m !== 0 && m !== 1) throw new Error(`nextTokenLoss: mask[${b}][${j}] is ${m}, expected 0 or 1`);
-        if (m === 1) at.push(b * T + j), targets.push(batch.targets[b][j]);
-      })
-    );
+    if (!batch.mask) {
+      const t = batchTensors(batch);
+      return crossEntropy(logits(model, t.ids, options), t.targets);
+    }
+    const { at, targets } = countedPositions({ ...batch, mask: batch.mask });
     if (at.length === 0) return tf.scalar(0); // nothing counted, as crossEntropy gives
-    const z = lmHeadAt(model, gpt2Hidden(model, t.ids, options), at); // [N, V]
+    const z = lmHeadAt(model, gpt2Hidden(model, tf.tensor2d(batch.ids, undefined, "int32"), options), at); // [N, V]
     return tf.mean(crossEntropyRows(z, tf.tensor1d(targets, "int32"))) as tf.Scalar;
   });
 }
