@@ -45,9 +45,18 @@ export function encodeForReward(
   pairs: readonly { prompt: RankRecord["prompt"]; response: string }[],
   maxLength: number,
 ): { ids: number[][]; lastIndex: number[] } {
-  const rows = pairs.map((p) => encodeChat([...p.prompt, { role: "assistant", content: p.response }], tokenizer).ids.slice(-maxLength));
+  return padRewardRows(pairs.map((p) => rewardRow(tokenizer, p, maxLength)), tokenizer.eosId);
+}
+
+/** One conversation's token ids as the reward model reads it (its last `maxLength` tokens). */
+function rewardRow(tokenizer: Tokenizer, pair: { prompt: RankRecord["prompt"]; response: string }, maxLength: number): number[] {
+  return encodeChat([...pair.prompt, { role: "assistant", content: pair.response }], tokenizer).ids.slice(-maxLength);
+}
+
+/** Rows right-padded to the longest with `padId`, and each row's last real position. */
+function padRewardRows(rows: readonly number[][], padId: number): { ids: number[][]; lastIndex: number[] } {
   const T = Math.max(...rows.map((r) => r.length));
-  return { ids: rows.map((r) => [...r, ...Array(T - r.length).fill(tokenizer.eosId)]), lastIndex: rows.map((r) => r.length - 1) };
+  return { ids: rows.map((r) => [...r, ...Array(T - r.length).fill(padId)]), lastIndex: rows.map((r) => r.length - 1) };
 }
 
 /**
@@ -61,13 +70,13 @@ export async function rawRewardsOfPairs(
   pairs: readonly { prompt: RankRecord["prompt"]; response: string }[],
   perPass: number,
 ): Promise<number[]> {
-  const lengths = pairs.length > perPass ? pairs.map((p) => encodeForReward(tokenizer, [p], Infinity).ids[0].length) : [];
+  const encoded = pairs.map((p) => rewardRow(tokenizer, p, rm.backbone.config.n_positions));
   const order = pairs.map((_, i) => i);
-  if (lengths.length) order.sort((a, b) => lengths[a] - lengths[b] || a - b);
+  if (pairs.length > perPass) order.sort((a, b) => encoded[a].length - encoded[b].length || a - b);
   const out = new Array<number>(pairs.length);
   for (let i = 0; i < order.length; i += perPass) {
     const rows = order.slice(i, i + perPass);
-    const enc = encodeForReward(tokenizer, rows.map((r) => pairs[r]), rm.backbone.config.n_positions);
+    const enc = padRewardRows(rows.map((r) => encoded[r]), tokenizer.eosId);
     const raw = tf.tidy(() => rawRewards(rm, tf.tensor2d(enc.ids, undefined, "int32"), enc.lastIndex));
     const values = await raw.data();
     raw.dispose();
