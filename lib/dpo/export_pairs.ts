@@ -30,10 +30,10 @@ export async function exportPreferencePairs(
   options: { labeler?: boolean } = {},
 ): Promise<number> {
   // With `labeler`, each pair also names who ranked it (and the class session, when there was one).
-  const who = options.labeler
-    ? lists.flatMap((l) => preferencePairs([l]).map(() => ({ labeler: l.labeler, ...(l.session ? { session: l.session } : {}) })))
-    : [];
-  const records = preferencePairs(lists).map((p, i) => JSON.stringify({ ...pairAsTemplatedText(p, tokenizer), ...who[i] }));
+  const who = (l: RankRecord) => options.labeler ? { labeler: l.labeler, ...(l.session ? { session: l.session } : {}) } : {};
+  const records = lists.flatMap((l) =>
+    preferencePairs([l]).map((p) => JSON.stringify({ ...pairAsTemplatedText(p, tokenizer), ...who(l) }))
+  );
   await writeTextFileAtomic(path, records.map((r) => r + "\n").join(""));
   return records.length;
 }
