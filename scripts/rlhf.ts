@@ -33,7 +33,6 @@ import { loadLabels } from "../lib/reward/labels.ts";
 import { labelFilesOf, loadLabelFiles } from "../lib/reward/label_files.ts";
 import type { RankRecord } from "../lib/reward/labels.ts";
 import { rewardModelRowsBy } from "../lib/labeling/reward_by_labeler.ts";
-import { percent } from "../lib/labeling/class_agreement.ts";
 import { loadPretrained } from "../lib/pretrained.ts";
 import { disposeGPT2 } from "../lib/gpt2/init.ts";
 import { loadSftJsonl } from "../lib/data/sft_jsonl.ts";
@@ -47,7 +46,7 @@ import { FRONTIER_DEFAULTS, FRONTIER_QUICK } from "../lib/frontier/run_frontier.
 import { readPoints } from "../lib/frontier/points.ts";
 import { readBenchRecord } from "../lib/bench/bench_record.ts";
 import { DEFAULT_TASK, TASKS } from "../lib/tasks/registry.ts";
-import type { RewardModelsPer } from "../lib/report/labeler_agreement.ts";
+import { perGroupLines, type RewardModelsPer } from "../lib/report/labeler_agreement.ts";
 
 const SPEC: CommandSpec = {
   command: "deno task rlhf",
@@ -165,14 +164,8 @@ const evalPrompts = positiveIntFlag(values, "eval-prompts");
 const evalAnswers = positiveIntFlag(values, "eval-answers");
 const quick = flag("quick");
 const labelPaths = str("labels")?.split(",").filter(Boolean);
-for (const path of labelPaths ?? []) {
-  const info = await Deno.stat(path).catch(() => undefined);
-  if (!info) usageError(`--labels ${path}: no such file or directory`);
-  if (info.isDirectory && ![...Deno.readDirSync(path)].some((e) => e.isFile && e.name.endsWith(".jsonl"))) {
-    usageError(`--labels ${path}: a directory without .jsonl label files`);
-  }
-}
-const humanLabels = labelPaths && await labelFilesOf(labelPaths);
+// Every file named, or each directory's .jsonl files; a missing path or an empty directory is a usage error.
+const humanLabels = labelPaths && await labelFilesOf(labelPaths).catch((err) => usageError(`--labels ${(err as Error).message}`));
 const rmEpochs = numberFlag(values, "rm-epochs", Number.isInteger, "an integer");
 const simulatedPrompts = numberFlag(values, "simulated-prompts", (n) => Number.isInteger(n) && n >= 0, "an integer ≥ 0");
 if (simulatedPrompts === 0 && !humanLabels?.length) {
@@ -256,10 +249,9 @@ async function fitRewardModelsPer(per: "labeler" | "session", sftDir: string, fi
   try {
     const { lists } = await loadLabelFiles(files);
     const by = per === "session" ? (l: RankRecord) => l.session ?? "(no session)" : (l: RankRecord) => l.labeler;
-    console.log(`\nReward models per ${per} (from ${sftDir}; pairwise accuracy on its own lists and on the others', held-out labelers):`);
-    const rows = await rewardModelRowsBy(sft, sft.tokenizer!, lists, { by });
-    for (const row of rows) console.log(`  ${row.group}: ${row.lists} lists, own ${percent(row.own)}, others ${percent(row.others)}`);
-    return { per, rows };
+    const result = { per, rows: await rewardModelRowsBy(sft, sft.tokenizer!, lists, { by }) };
+    console.log(`\nReward models from ${sftDir}, ${perGroupLines(result).join("\n")}`);
+    return result;
   } finally {
     disposeGPT2(sft);
   }

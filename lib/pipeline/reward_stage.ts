@@ -29,7 +29,7 @@ import { agreementByPart, type PartAgreement } from "../eval/agreement_by_part.t
 import { editProbe, type EditProbeRow } from "../eval/edit_probe.ts";
 import { rewardModelScores } from "../eval/policy_eval.ts";
 import { rankingAccuracy, rankPairs } from "../reward/ranking_loss.ts";
-import { labelFilesOf, loadLabelFiles } from "../reward/label_files.ts";
+import { loadLabelFiles } from "../reward/label_files.ts";
 import { type ClassAgreement, classAgreement, listsRankedByAll } from "../labeling/class_agreement.ts";
 import { simulatedLabelerVsPeople } from "../labeling/labeler_vs_people.ts";
 import type { MajorityAgreement } from "../labeling/agreement.ts";
@@ -183,11 +183,10 @@ export async function runRewardStage(
   };
   const simulatedLists = await collect(task.prompts("train", o.seed).slice(0, o.trainPrompts), o.seed + SEEDS.trainRankAnswers);
   for (const path of o.humanLabels ?? []) if (!(await pathExists(path))) throw new Error(`${path}: label file not found`);
-  const humanLists = o.humanLabels?.length ? (await loadLabelFiles(o.humanLabels)).lists : [];
+  const people = o.humanLabels?.length ? await loadLabelFiles(o.humanLabels) : { files: [], lists: [] };
+  const humanLists = people.lists;
   const humanLabelers = new Set(humanLists.map((l) => l.labeler));
-  const simulatedVsPeople = o.humanLabels?.length
-    ? await simulatedLabelerVsPeople(await labelFilesOf(o.humanLabels), humanLists, labeler)
-    : [];
+  const simulatedVsPeople = people.files.length ? await simulatedLabelerVsPeople(people.files, humanLists, labeler) : [];
   // A list given twice (the same file named twice, or copied into a second one) counts once.
   const trainLists = uniqueRankLists([...simulatedLists, ...humanLists]);
   if (trainLists.length === 0) throw new Error("reward model: no training rank lists (trainPrompts is 0 and no human label file has any)");

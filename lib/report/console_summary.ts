@@ -2,7 +2,8 @@
  * The console summary of a pipeline run, printed by `deno task rlhf`: the same
  * numbers the report and metrics.json carry, as tables and a few samples.
  */
-import { agreementLines, percent } from "../labeling/class_agreement.ts";
+import { agreementLines } from "../labeling/class_agreement.ts";
+import { versusSimulatedLines } from "./labeler_agreement.ts";
 import { formatDifference } from "../eval/paired_difference.ts";
 import { countParams } from "../gpt2/init.ts";
 import type { PipelineResult } from "../pipeline/pipeline.ts";
@@ -74,10 +75,7 @@ export function printRunSummary(r: PipelineResult, o: SummaryContext): void {
   console.log(`  Spearman(RM score, gold score) on held-out responses: ${rw.spearmanWithGold.toFixed(3)}`);
   if (rw.labelerAgreement) {
     console.log(`  the people's agreement with each other, the ceiling of a reward model fitted on their rankings:`);
-    for (const line of agreementLines(rw.labelerAgreement)) console.log(`    ${line}`);
-    for (const r of rw.simulatedVsPeople ?? []) {
-      console.log(`      the simulated labeler vs ${r.labeler}: ${percent(r.agreement)} on ${r.pairs} pairs`);
-    }
+    for (const line of [...agreementLines(rw.labelerAgreement), ...versusSimulatedLines(rw)]) console.log(`    ${line}`);
   }
   console.log(
     `  pairs the gold score tells apart, by the part that differs (RM agreement): ${

@@ -31,8 +31,8 @@ export function labelerAgreementMetrics(a: ClassAgreement, versusSimulated: Rewa
   };
 }
 
-/** The simulated labeler against each person, as lines. */
-function versusSimulatedLines(rw: Pick<RewardStageResult, "simulatedVsPeople">): string[] {
+/** The simulated labeler against each person, as lines (the report's and the console's). */
+export function versusSimulatedLines(rw: Pick<RewardStageResult, "simulatedVsPeople">): string[] {
   return (rw.simulatedVsPeople ?? []).map((r) => `  the simulated labeler vs ${r.labeler}: ${percent(r.agreement)} on ${r.pairs} pairs`);
 }
 
@@ -60,7 +60,7 @@ export function rewardModelsPerMetrics(per: RewardModelsPer) {
 }
 
 /** The reward model per group, as lines: accuracy on its own lists and on the others' (held-out labelers). */
-function perGroupLines(per: RewardModelsPer | undefined): string[] {
+export function perGroupLines(per: RewardModelsPer | undefined): string[] {
   if (!per?.rows.length) return [];
   return [
     `one reward model per ${per.per}, pairwise accuracy on its own lists / on the others' (held-out labelers):`,
