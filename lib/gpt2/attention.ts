@@ -62,7 +62,8 @@ export const attend = withFastPath("attend", (inp) => {
   // One transpose to [3, B, H, T, hs], then q, k, v are contiguous slices along the first axis.
   const [q, kNew, vNew] = tf.unstack(tf.transpose(tf.reshape(inp.qkv, [B, T, 3, H, hs]), [2, 0, 3, 1, 4])) as tf.Tensor4D[];
   // The filled part of the cache (a generation cache has room after it), then this step: [B, H, S, hs].
-  const filled = (t: tf.Tensor4D) => t.shape[2] === cacheLength([inp.past!]) ? t : tf.slice(t, 0, [B, H, cacheLength([inp.past!]), hs]);
+  const P = cacheLength(inp.past ? [inp.past] : undefined);
+  const filled = (t: tf.Tensor4D) => (t.shape[2] === P ? t : tf.slice(t, 0, [B, H, P, hs]));
   const key = inp.past ? tf.concat([filled(inp.past.key), kNew], 2) as tf.Tensor4D : kNew;
   const value = inp.past ? tf.concat([filled(inp.past.value), vNew], 2) as tf.Tensor4D : vNew;
 

@@ -20,6 +20,16 @@ export interface GroupRewardModel {
   readonly lists: number;
 }
 
+/** How lists are grouped (default: by labeler) and each group's reward model trained. */
+export interface GroupOptions {
+  /** The group of a list. @default its labeler */
+  readonly by?: (list: RankRecord) => string;
+  /** Reward-model training, over REWARD_TRAIN_DEFAULTS. */
+  readonly train?: Partial<RewardTrainConfig>;
+  /** @default 0 */
+  readonly seed?: number;
+}
+
 /**
  * Fits one reward model per group of `lists` (`by`: the labeler, by default, or any key of a list), in group
  * name order, each from `sft` with the same seed and settings, and normalises each on the answers of its own
@@ -39,7 +49,7 @@ export async function rewardModelsBy(
   sft: GPT2Model,
   tokenizer: Tokenizer,
   lists: readonly RankRecord[],
-  options: { by?: (list: RankRecord) => string; train?: Partial<RewardTrainConfig>; seed?: number } = {},
+  options: GroupOptions = {},
 ): Promise<GroupRewardModel[]> {
   const by = options.by ?? ((l: RankRecord) => l.labeler);
   const groups = new Map<string, RankRecord[]>();
@@ -123,7 +133,7 @@ export async function rewardModelRowsBy(
   sft: GPT2Model,
   tokenizer: Tokenizer,
   lists: readonly RankRecord[],
-  options: { by?: (list: RankRecord) => string; train?: Partial<RewardTrainConfig>; seed?: number } = {},
+  options: GroupOptions = {},
 ): Promise<GroupRewardRow[]> {
   const by = options.by ?? ((l: RankRecord) => l.labeler);
   const models = await rewardModelsBy(sft, tokenizer, lists, options);

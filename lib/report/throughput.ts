@@ -35,11 +35,10 @@ export function benchReference(bench: BenchRecord | undefined, config: GPT2Confi
 
 /** The report's throughput table: a row per stage that sampled or trained, with its share of the bench's rate. */
 export function throughputTable(timings: readonly StageTiming[], bench: ReturnType<typeof benchReference>): Table {
-  const rate = (w: Work) => tokensPerSecond(w);
   const share = (value: number | null, of: number | undefined) =>
     value !== null && of ? ` (${(100 * value / of).toFixed(0)} % of bench)` : "";
   const cell = (w: Work, of: number | undefined) => {
-    const r = rate(w);
+    const r = tokensPerSecond(w);
     return r === null
       ? "—"
       : `${Math.round(r).toLocaleString("en")}${share(r, of)}; ${Math.round(w.tokens).toLocaleString("en")} in ${w.seconds.toFixed(1)} s`;
