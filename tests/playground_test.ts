@@ -50,31 +50,57 @@ async function waitStep(tab: Page, step: string) {
   assert.equal(s.error, undefined, s.error);
 }
 
+/** The site, built once for this file's tests by `deno task playground --out …` (removed when the tests end). */
+let builtSite: Promise<string> | undefined;
+function site(): Promise<string> {
+  return builtSite ??= (async () => {
+    const dir = await Deno.makeTempDir();
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    const built = await runDeno(["run", "-A", "scripts/playground.ts", "--out", dir]);
+    assert.equal(built.code, 0, built.err);
+    return dir;
+  })();
+}
+
+/**
+ * Opens the built site at `query` in a fresh headless Chromium (the test serves its files: page.route, no
+ * server), waits until the page is ready without an error, and hands the tab over with what it collects: the
+ * console's errors and every path fetched.
+ */
+async function withPage(
+  query: string,
+  use: (tab: Page, seen: { dir: string; errors: string[]; fetched: string[] }) => Promise<void>,
+): Promise<void> {
+  const dir = await site();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+  try {
+    const tab = await browser.newPage();
+    const seen = { dir, errors: [] as string[], fetched: [] as string[] };
+    tab.on("console", (m) => m.type() === "error" && seen.errors.push(m.text()));
+    tab.on("pageerror", (e) => seen.errors.push(e.message));
+    await tab.route(`${ORIGIN}/**`, (route) => {
+      const path = new URL(route.request().url()).pathname;
+      seen.fetched.push(path);
+      return route.fulfill({ path: join(dir, path === "/" ? "index.html" : path) });
+    });
+    await tab.goto(`${ORIGIN}/index.html${query}`);
+    await tab.waitForFunction("window.playground?.ready || window.playground?.error", undefined, { timeout: 60_000 });
+    const s = await stateOf(tab);
+    assert.equal(s.error, undefined, s.error);
+    await use(tab, seen);
+  } finally {
+    await browser.close();
+  }
+}
+
 Deno.test({
   name: "playground: built site, ranked by scripted moves, reward model above chance, PPO raises the reward-model score",
   ignore: !(await pathExists(CHROMIUM)),
   sanitizeResources: false, // the browser's pipes outlive the test's bookkeeping
   sanitizeOps: false,
-  fn: async () => {
-    const site = await Deno.makeTempDir();
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
-    try {
-      const built = await runDeno(["run", "-A", "scripts/playground.ts", "--out", site]);
-      assert.equal(built.code, 0, built.err);
-      const tab = await browser.newPage();
-      const errors: string[] = [];
-      tab.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-      tab.on("pageerror", (e) => errors.push(e.message));
-      const fetched: string[] = [];
-      await tab.route(`${ORIGIN}/**`, (route) => {
-        const path = new URL(route.request().url()).pathname;
-        fetched.push(path);
-        return route.fulfill({ path: join(site, path === "/" ? "index.html" : path) });
-      });
-      await tab.goto(`${ORIGIN}/index.html${QUERY}`);
-      await tab.waitForFunction("window.playground?.ready || window.playground?.error", undefined, { timeout: 60_000 });
+  fn: () =>
+    withPage(QUERY, async (tab, { dir, errors, fetched }) => {
       let s = await stateOf(tab);
-      assert.equal(s.error, undefined, s.error);
       assert.equal(s.backend, "wasm", s.backendNote);
       assert.match(await tab.textContent("#backend") ?? "", /wasm/);
       const loaded = fetched.length;
@@ -98,7 +124,7 @@ Deno.test({
       await tab.waitForFunction(`document.querySelector("#rank-status").textContent.includes("你已排 2")`);
       await tab.click("#rank-skip");
       const [download] = await Promise.all([tab.waitForEvent("download"), tab.click("#download-rankings")]);
-      const labelsFile = join(site, "downloaded.jsonl");
+      const labelsFile = join(dir, "downloaded.jsonl");
       await download.saveAs(labelsFile);
       const saved = await loadLabels(labelsFile); // the reader of `deno task label`'s files checks every line
       assert.deepEqual(saved.map((l) => [l.labeler, l.responses.length]), [["browser", SETTINGS.k], ["browser", SETTINGS.k]]);
@@ -168,11 +194,7 @@ Deno.test({
           `RLOO score ${s.rows.map((r) => r.score.toFixed(2)).join(" ")}; ` +
           `seconds ${JSON.stringify(Object.fromEntries(Object.entries(s.timings).map(([k, v]) => [k, +v.toFixed(1)])))}`,
       );
-    } finally {
-      await browser.close();
-      await Deno.remove(site, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -181,19 +203,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const site = await Deno.makeTempDir();
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
-    try {
-      const built = await runDeno(["run", "-A", "scripts/playground.ts", "--out", site]);
-      assert.equal(built.code, 0, built.err);
-      const manifest = JSON.parse(await Deno.readTextFile(join(site, "manifest.json")));
-      const tab = await browser.newPage();
-      const errors: string[] = [];
-      tab.on("pageerror", (e) => errors.push(e.message));
-      await tab.route(`${ORIGIN}/**`, (route) => route.fulfill({ path: join(site, new URL(route.request().url()).pathname) }));
-      const query = Deno.env.get("PLAYGROUND_SFT_QUERY") ?? "?sftSteps=8&sftBatch=4";
-      await tab.goto(`${ORIGIN}/index.html${query}`);
-      await tab.waitForFunction("window.playground?.ready || window.playground?.error", undefined, { timeout: 60_000 });
+    const query = Deno.env.get("PLAYGROUND_SFT_QUERY") ?? "?sftSteps=8&sftBatch=4";
+    await withPage(query, async (tab, { dir, errors }) => {
+      const manifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
       const offered = await tab.isVisible("#sft");
       assert.equal(offered, manifest.model.kind === "base", `SFT offered for a ${manifest.model.kind} model`);
       if (!offered) return; // a site built beside a finished SFT checkpoint ships it
@@ -209,9 +221,6 @@ Deno.test({
       assert.equal(s.tensorsAfterSft, s.tensorsAtLoad, "live tensors after SFT against after loading");
       assert.ok(s.model.includes(`SFT in the page (${steps} steps)`), s.model);
       assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await Deno.remove(site, { recursive: true });
-    }
+    });
   },
 });
