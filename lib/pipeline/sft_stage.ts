@@ -28,12 +28,12 @@ export interface SftOptions {
  * @example
  * ```ts
  * import { SFT_DEFAULTS } from "rlhf";
- * SFT_DEFAULTS.train.steps; // 600 steps of 16 conversations
+ * SFT_DEFAULTS.train.steps; // 400 steps of 16 conversations
  * ```
  */
 export const SFT_DEFAULTS: Readonly<SftOptions> = Object.freeze({
   batchSize: 16,
-  train: { steps: 600, maxLr: 1e-3, minLr: 1e-4, warmupSteps: 20, evalEvery: 50, checkpointEvery: 100, seed: 1 },
+  train: { steps: 400, maxLr: 1e-3, minLr: 1e-4, warmupSteps: 20, evalEvery: 50, checkpointEvery: 100, seed: 1 },
   checkpointDir: "checkpoints/sft",
 });
 
@@ -43,7 +43,7 @@ export const SFT_DEFAULTS: Readonly<SftOptions> = Object.freeze({
  * @example
  * ```ts
  * import { SFT_QUICK } from "rlhf";
- * SFT_QUICK.train?.steps; // 40 instead of 600
+ * SFT_QUICK.train?.steps; // 40 instead of 400
  * ```
  */
 export const SFT_QUICK: Readonly<Partial<SftOptions>> = Object.freeze({
