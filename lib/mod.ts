@@ -210,6 +210,7 @@ export {
   type FrontierMethod,
   type FrontierPoint,
   pointFromSamples,
+  pointsFromModels,
   readPoints,
   sftPoint,
 } from "./frontier/points.ts";

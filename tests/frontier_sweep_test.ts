@@ -8,6 +8,7 @@ import { loadPoems } from "../lib/corpus/poems.ts";
 import { buildCharVocab } from "../lib/tokenizer/char_vocab.ts";
 import { CHAT_SPECIAL_TOKENS } from "../lib/tokenizer/chat_template.ts";
 import { type FrontierOptions, runFrontier } from "../lib/frontier/run_frontier.ts";
+import { ppoStartedFrom } from "../lib/pipeline/ppo_stage.ts";
 import type { SweepRun } from "../lib/frontier/sweep.ts";
 import { bestOfNKl } from "../lib/eval/best_of_n.ts";
 import { tf } from "../lib/tf.ts";
@@ -67,11 +68,20 @@ Deno.test("runFrontier(): every run's points at each measurement, SFT at KL 0, b
       }
     }
     assert.deepEqual(straight.filter((p) => p.run === "ppo-tiny").map((p) => p.step), [1, 2]);
+    const from = await ppoStartedFrom(`${dir}/sft`, `${dir}/rm`);
+    assert.ok(straight.every((p) => p.from === from), "every point records the SFT model and reward model it was measured from");
 
     // The same sweep, stopped after its first run and started again: the same points, none twice.
     await runFrontier(task, { ...base, sweep: SWEEP.slice(0, 1), checkpointRoot: `${dir}/b`, pointsPath: `${dir}/b/points.jsonl` });
     const resumed = await runFrontier(task, { ...base, sweep: SWEEP, checkpointRoot: `${dir}/b`, pointsPath: `${dir}/b/points.jsonl` });
     assert.deepEqual(resumed, straight);
+
+    // A sweep from another reward model is refused on this points file, before it measures anything.
+    const otherRm = { ...base, rmDir: `${dir}/rm2`, sweep: SWEEP, checkpointRoot: `${dir}/b`, pointsPath: `${dir}/b/points.jsonl` };
+    await assert.rejects(
+      () => runFrontier(task, otherRm),
+      /points\.jsonl: its points were measured from other models/,
+    );
   } finally {
     disposeGPT2(sft);
     await Deno.remove(dir, { recursive: true });

@@ -1,6 +1,6 @@
 import { assert, assertAllClose } from "./helpers.ts";
 import { fitGao, gaoGain, goldAtKl, type KlGold, klToReach, upperEnvelope } from "../lib/frontier/envelope.ts";
-import { appendPoints, estimate, type FrontierPoint, pointFromSamples, readPoints } from "../lib/frontier/points.ts";
+import { appendPoints, estimate, type FrontierPoint, pointFromSamples, pointsFromModels, readPoints } from "../lib/frontier/points.ts";
 import { bestOfNPoints } from "../lib/frontier/best_of_n_curve.ts";
 import { bestOfNKl } from "../lib/eval/best_of_n.ts";
 import type { PolicySample } from "../lib/eval/policy_eval.ts";
@@ -79,16 +79,24 @@ Deno.test("estimate() is the mean and SE over requests' means; bestOfNPoints() l
   assertAllClose([point.kl.mean, point.k3!.mean, point.gold.mean], [2, 2, 0.6], { atol: 1e-12 });
 });
 
-Deno.test("appendPoints() adds a run's step once (a resumed sweep does not repeat it) and readPoints() reads them back", async () => {
+Deno.test("appendPoints() adds a run's step once (a resumed sweep does not repeat it), records the models, and refuses another pair's", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/points.jsonl`;
     const point = (run: string, step: number): FrontierPoint => ({
       ...pointFromSamples([sample(0.5, 0.1, 1, 1)], 1, { run, method: "ppo", settings: { beta: 0.05 }, step, final: false }),
     });
-    assert.equal(await appendPoints(path, [point("ppo", 10), point("ppo", 20)]), 2);
-    assert.equal(await appendPoints(path, [point("ppo", 20), point("ppo", 30)]), 1);
-    assert.deepEqual((await readPoints(path)).map((q) => q.step), [10, 20, 30]);
+    const from = "sft@aaa + rm@bbb";
+    assert.equal(await appendPoints(path, [point("ppo", 10), point("ppo", 20)], from), 2);
+    assert.equal(await appendPoints(path, [point("ppo", 20), point("ppo", 30)], from), 1);
+    assert.deepEqual((await readPoints(path)).map((q) => [q.step, q.from]), [[10, from], [20, from], [30, from]]);
+    assert.equal((await pointsFromModels(path, from)).length, 3);
+    // Another SFT model's sweep is not mixed into this file, and the file is left as it was.
+    const other = "sft@ccc + rm@bbb";
+    const refused = new RegExp(`${path}: its points were measured from other models \\(sft@aaa \\+ rm@bbb\\), not from sft@ccc`);
+    await assert.rejects(() => appendPoints(path, [point("ppo", 40)], other), refused);
+    await assert.rejects(() => pointsFromModels(path, other), refused);
+    assert.equal((await readPoints(path)).length, 3);
     await Deno.writeTextFile(path, "{}\n", { append: true });
     await assert.rejects(() => readPoints(path), new RegExp(`${path}:4: expected a frontier point`));
   } finally {

@@ -68,6 +68,11 @@ export interface FrontierPoint {
   readonly rm: Estimate;
   /** Mean of each part of the gold score (form, mood, variety …). */
   readonly parts: Readonly<Record<string, number>>;
+  /**
+   * The models it was measured from, as the points file records them (`ppoStartedFrom`: "sft@<hash> + rm@<hash>"):
+   * every point of a file has the same, so a sweep never mixes its points with another SFT model's or reward model's.
+   */
+  readonly from?: string;
 }
 
 /**
@@ -152,22 +157,53 @@ export async function readPoints(path: string): Promise<FrontierPoint[]> {
 }
 
 /**
- * Appends points under the file's lock; a point already there (same run and step) is kept as it was. Returns how many were added.
+ * The points of a points file measured from `from` (none when the file does not exist); a file holding points of
+ * other models (or of a file that did not record them) is refused, naming both, rather than mixed with this sweep's.
+ *
+ * @example
+ * ```ts
+ * import { pointsFromModels, ppoStartedFrom } from "rlhf";
+ * const from = await ppoStartedFrom("checkpoints/sft", "checkpoints/rm"); // after deno task rlhf
+ * await pointsFromModels("docs/runs/frontier/points.jsonl", from); // the committed sweep's points, or an error if they came from other models
+ * ```
+ */
+export async function pointsFromModels(path: string, from: string): Promise<FrontierPoint[]> {
+  const points = await readPoints(path);
+  refuseOtherModels(path, points, from);
+  return points;
+}
+
+function refuseOtherModels(path: string, points: readonly FrontierPoint[], from: string): void {
+  const other = points.find((p) => p.from !== from);
+  if (other) {
+    throw new Error(
+      `${path}: its points were measured from other models (${other.from ?? "not recorded"}), not from ${from}; ` +
+        "pass --points FILE for this sweep, or move the file away",
+    );
+  }
+}
+
+/**
+ * Appends points measured from `from` under the file's lock; a point already there (same run and step) is kept as it
+ * was, and a file of other models' points is refused (`pointsFromModels`). Returns how many were added.
  *
  * @example
  * ```ts
  * import { appendPoints, readPoints } from "rlhf";
  * const path = `${await Deno.makeTempDir()}/points.jsonl`;
  * const [sft] = await readPoints("docs/runs/frontier/points.jsonl");
- * await appendPoints(path, [sft]); // 1
- * await appendPoints(path, [sft]); // 0: the same run and step is kept once
+ * await appendPoints(path, [sft], sft.from!); // 1
+ * await appendPoints(path, [sft], sft.from!); // 0: the same run and step is kept once
+ * await appendPoints(path, [sft], "sft@other + rm@other"); // throws: the file holds another pair of models' points
  * ```
  */
-export function appendPoints(path: string, points: readonly FrontierPoint[]): Promise<number> {
+export function appendPoints(path: string, points: readonly FrontierPoint[], from: string): Promise<number> {
   return withFileLock(path, async () => {
     const before = await readPointsText(path); // read once, inside the lock
-    const known = new Set(parseJsonl(before, path, checkPoint).map(pointKey));
-    const fresh = points.filter((p) => !known.has(pointKey(p)));
+    const existing = parseJsonl(before, path, checkPoint);
+    refuseOtherModels(path, existing, from);
+    const known = new Set(existing.map(pointKey));
+    const fresh = points.filter((p) => !known.has(pointKey(p))).map((p) => ({ ...p, from }));
     if (fresh.length === 0) return 0;
     // The whole file rewritten atomically (it is small): a crash leaves the old points or the new ones.
     await writeTextFileAtomic(path, withLinesAppended(before, fresh.map((p) => JSON.stringify(p))));

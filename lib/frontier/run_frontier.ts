@@ -26,7 +26,7 @@ import { groupOnPpoTerms, runGroupStage } from "../pipeline/group_stage.ts";
 import { runDpoStage } from "../pipeline/dpo_stage.ts";
 import { ReferenceLogprobs } from "../dpo/reference_logprobs.ts";
 import { BEST_OF_N, bestOfNPoints } from "./best_of_n_curve.ts";
-import { appendPoints, type FrontierPoint, pointFromSamples, readPoints } from "./points.ts";
+import { appendPoints, type FrontierPoint, pointFromSamples, pointsFromModels, readPoints } from "./points.ts";
 import { FRONTIER_SWEEP, FRONTIER_SWEEP_QUICK, type SweepRun } from "./sweep.ts";
 
 export interface FrontierOptions {
@@ -114,6 +114,8 @@ interface Start {
   readonly rm: RewardModel;
   readonly lists: readonly RankRecord[];
   readonly o: FrontierOptions;
+  /** The SFT model and reward model every point is measured from (`ppoStartedFrom`), recorded with each point. */
+  readonly from: string;
   /** Measures a policy on the frontier's held-out requests. */
   readonly measure: (lm: GPT2Model) => Promise<PolicyEvaluation>;
   /** The SFT model's view of them, measured once for every online run (each would otherwise sample it again). */
@@ -147,6 +149,8 @@ export async function runFrontier(task: Task, overrides: Partial<FrontierOptions
   try {
     const reward = await runRewardStage(sft, tokenizer, task, o.sftDir, { ...o.reward, checkpointDir: o.rmDir, quiet: o.quiet });
     rm = reward.rm;
+    const from = await ppoStartedFrom(o.sftDir, o.rmDir);
+    await pointsFromModels(o.pointsPath, from); // another pair of models' points: refused before anything is measured
     const heldout = inRounds(task.prompts("heldout", 0).slice(0, o.requests), o.answers);
     const evalOptions = { sampling: PPO_DEFAULTS.sampling, maxNewTokens: PPO_DEFAULTS.maxNewTokens, seed: SEEDS.heldoutView };
     const measure = (lm: GPT2Model) => evaluatePolicy(lm, sft, reward.rm, tokenizer, task, heldout, evalOptions);
@@ -158,6 +162,7 @@ export async function runFrontier(task: Task, overrides: Partial<FrontierOptions
       rm,
       lists: reward.lists,
       o,
+      from,
       measure,
       sftView: () => (sftView ??= measure(sft)),
       dpoReference: new ReferenceLogprobs(sft),
@@ -165,7 +170,7 @@ export async function runFrontier(task: Task, overrides: Partial<FrontierOptions
     await measureSftAndBestOfN(start, evalOptions);
     const started = performance.now();
     const todo = [];
-    const finished = new Set((await readPoints(o.pointsPath)).filter((p) => p.final).map((p) => p.run));
+    const finished = new Set((await pointsFromModels(o.pointsPath, from)).filter((p) => p.final).map((p) => p.run));
     for (const run of o.sweep) if (!finished.has(run.run)) todo.push(run);
     for (const [i, run] of todo.entries()) {
       if (!o.quiet) {
@@ -186,7 +191,7 @@ export async function runFrontier(task: Task, overrides: Partial<FrontierOptions
 
 /** The SFT point (KL 0) and best-of-n's, from one set of SFT answers (max n per request); skipped when already measured. */
 async function measureSftAndBestOfN(s: Start, evalOptions: Parameters<typeof evaluatePolicy>[6]): Promise<void> {
-  const known = await readPoints(s.o.pointsPath);
+  const known = await pointsFromModels(s.o.pointsPath, s.from);
   if (known.some((p) => p.method === "best-of-n") && known.some((p) => p.method === "sft")) return;
   const rounds = Math.max(s.o.answers, ...s.o.bestOfN);
   if (!s.o.quiet) console.log(`[frontier] SFT and best-of-n: ${rounds} answers to each of ${s.o.requests} held-out requests`);
@@ -201,7 +206,7 @@ async function measureSftAndBestOfN(s: Start, evalOptions: Parameters<typeof eva
     step: 0,
     final: true,
   });
-  await appendPoints(s.o.pointsPath, [sftPoint, ...bestOfNPoints(samples, s.o.requests, s.o.bestOfN)]);
+  await appendPoints(s.o.pointsPath, [sftPoint, ...bestOfNPoints(samples, s.o.requests, s.o.bestOfN)], s.from);
 }
 
 /** One run of the sweep: trains (or resumes) it and records a point at each of its measurements. */
@@ -209,7 +214,7 @@ async function sweepRun(s: Start, run: SweepRun): Promise<void> {
   const { o } = s;
   const record = async (step: number, final: boolean, view: PolicyEvaluation) => {
     const at = { run: run.run, method: run.method, settings: run.settings, step, final };
-    await appendPoints(o.pointsPath, [pointFromSamples(view.samples, o.requests, at)]);
+    await appendPoints(o.pointsPath, [pointFromSamples(view.samples, o.requests, at)], s.from);
   };
   const checkpointDir = `${o.checkpointRoot}/${run.run}`;
   const online = {
@@ -219,7 +224,7 @@ async function sweepRun(s: Start, run: SweepRun): Promise<void> {
     evalPrompts: o.requests,
     evalAnswers: o.answers,
     checkpointDir,
-    startedFrom: await ppoStartedFrom(o.sftDir, o.rmDir),
+    startedFrom: s.from,
     quiet: o.quiet,
     onView: (iteration: number, view: PolicyEvaluation) => record(iteration, iteration === o.iterations, view),
     referenceView: run.method === "dpo" ? undefined : await s.sftView(),
@@ -265,6 +270,6 @@ async function recordFinalIfMissing(
   lm: GPT2Model,
   record: (step: number, final: boolean, view: PolicyEvaluation) => Promise<void>,
 ): Promise<void> {
-  const points = await readPoints(s.o.pointsPath);
+  const points = await pointsFromModels(s.o.pointsPath, s.from);
   if (!points.some((p) => p.run === run.run && p.final)) await record(step, true, await s.measure(lm));
 }
