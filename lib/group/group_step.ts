@@ -55,11 +55,11 @@ export interface GroupConfig {
  * @example
  * ```ts
  * import { GROUP_BETA } from "rlhf";
- * GROUP_BETA.rloo; // 0.1 (the KL in the reward)
+ * GROUP_BETA.rloo; // 0.05 (the KL in the reward)
  * GROUP_BETA.grpo; // 0.2 (the KL as a loss term)
  * ```
  */
-export const GROUP_BETA: Readonly<Record<GroupMethod, number>> = Object.freeze({ rloo: 0.1, grpo: 0.2 });
+export const GROUP_BETA: Readonly<Record<GroupMethod, number>> = Object.freeze({ rloo: 0.05, grpo: 0.2 });
 
 /**
  * Every field of `GroupConfig` at its default: GRPO with 4 answers a prompt and the KL in the loss.
