@@ -143,6 +143,10 @@ export async function runFrontier(task: Task, overrides: Partial<FrontierOptions
       `${o.sftDir}: no SFT model to start the sweep from; run \`deno task rlhf\` first (with --quick for \`frontier --quick\`)`,
     );
   }
+  if (await pathExists(`${o.rmDir}/config.json`)) {
+    // The usual case, after `deno task rlhf`: another pair of models' points is refused before the reward stage reads the rank lists.
+    await pointsFromModels(o.pointsPath, await ppoStartedFrom(o.sftDir, o.rmDir));
+  }
   const { tokenizer, ...sft } = await loadPretrained(o.sftDir);
   if (!tokenizer) throw new Error(`${o.sftDir}: no tokenizer files; run \`deno task rlhf\` first`);
   let rm: RewardModel | undefined;
