@@ -219,5 +219,5 @@ export { equalKlTable, frontierSummary, methodEnvelopes } from "./frontier/summa
 export { frontierGoldChart, frontierProxyChart } from "./frontier/frontier_chart.ts";
 export { FRONTIER_SWEEP, FRONTIER_SWEEP_QUICK, type SweepRun } from "./frontier/sweep.ts";
 export { FRONTIER_DEFAULTS, FRONTIER_QUICK, type FrontierOptions, runFrontier } from "./frontier/run_frontier.ts";
-export { FORM_TOLERANCE, keepsForm, strongestFormKeepingRun } from "./frontier/leash_choice.ts";
+export { FORM_TOLERANCE, keepsForm, keepsFormThroughout, strongestFormKeepingRun } from "./frontier/leash_choice.ts";
 export { settingsDirectory } from "./run/settings_directory.ts";

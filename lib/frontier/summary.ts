@@ -7,7 +7,7 @@
 import { Table } from "../charts/table.ts";
 import { fitGao, type GaoFit, goldAtKl, type KlGold, klToReach, upperEnvelope } from "./envelope.ts";
 import { type Estimate, FRONTIER_METHODS, type FrontierMethod, type FrontierPoint, sftPoint } from "./points.ts";
-import { FORM_TOLERANCE, keepsForm, strongestFormKeepingRun } from "./leash_choice.ts";
+import { FORM_TOLERANCE, keepsForm, keepsFormThroughout, strongestFormKeepingRun } from "./leash_choice.ts";
 
 /** The KL budgets (nats) at which the methods are compared. */
 const EQUAL_KL = [0.5, 1, 2, 4, 8] as const;
@@ -77,9 +77,11 @@ function finalPointsTable(points: readonly FrontierPoint[], preferencePart: stri
     pm(p.rm, 2),
     (p.parts.line_count ?? NaN).toFixed(2),
     (p.parts.variety ?? NaN).toFixed(2),
-    sft && keepsForm(p, sft, preferencePart) ? "yes" : "no",
+    sft && (p.method === "best-of-n" ? keepsForm(p, sft, preferencePart) : keepsFormThroughout(points, p.run, sft, preferencePart))
+      ? "yes"
+      : "no",
   ]);
-  return new Table(["run", "step", "KL to SFT (nats)", "gold", "RM score", "line count", "variety", "keeps form"], rows);
+  return new Table(["run", "step", "KL to SFT (nats)", "gold", "RM score", "line count", "variety", "keeps form (every point)"], rows);
 }
 
 /** Each trained method's strongest run that keeps the form: where its default leash is read. */
@@ -108,7 +110,9 @@ export function frontierSummary(points: readonly FrontierPoint[], preferencePart
     "Every run's last point:",
     finalPointsTable(points, preferencePart).text(),
     "",
-    `Each method's strongest run that keeps the form (every part but ${preferencePart ?? "none"} within ${FORM_TOLERANCE} of SFT's):`,
+    `Each method's strongest run that keeps the form (every part but ${
+      preferencePart ?? "none"
+    } within ${FORM_TOLERANCE} of SFT's at every measured point):`,
     ...leashChoices(points, preferencePart),
     "",
     "At equal KL (gold on each method's envelope, ± the larger SE of its two neighbours; — = not reached):",

@@ -49,17 +49,17 @@ export interface GroupConfig {
 
 /**
  * Each method's KL coefficient, the frontier sweep's choice (docs/runs/frontier): the smallest β whose run
- * keeps every part of the gold but the preference within 0.02 of SFT's. Smaller ones drift into repeating
+ * keeps every part of the gold but the preference within 0.02 of SFT's at every point the sweep measured. Smaller ones drift into repeating
  * bright characters (GRPO at 0.05 ends at KL 50 with its variety down from 1.00 to 0.42).
  *
  * @example
  * ```ts
  * import { GROUP_BETA } from "rlhf";
- * GROUP_BETA.rloo; // 0.05 (the KL in the reward)
+ * GROUP_BETA.rloo; // 0.1 (the KL in the reward)
  * GROUP_BETA.grpo; // 0.2 (the KL as a loss term)
  * ```
  */
-export const GROUP_BETA: Readonly<Record<GroupMethod, number>> = Object.freeze({ rloo: 0.05, grpo: 0.2 });
+export const GROUP_BETA: Readonly<Record<GroupMethod, number>> = Object.freeze({ rloo: 0.1, grpo: 0.2 });
 
 /**
  * Every field of `GroupConfig` at its default: GRPO with 4 answers a prompt and the KL in the loss.

@@ -99,7 +99,7 @@ export interface GroupStageResult {
  * @example
  * ```ts
  * import { groupOnPpoTerms } from "rlhf";
- * groupOnPpoTerms("rloo", { lr: 1e-4, maxNewTokens: 80 }); // { method: "rloo", lr: 0.0001, maxNewTokens: 80, klIn: "reward", beta: 0.05 }
+ * groupOnPpoTerms("rloo", { lr: 1e-4, maxNewTokens: 80 }); // { method: "rloo", lr: 0.0001, maxNewTokens: 80, klIn: "reward", beta: 0.1 }
  * ```
  */
 export function groupOnPpoTerms(method: GroupMethod, ppo: Pick<PPOConfig, "lr" | "maxNewTokens">): Partial<GroupConfig> {
