@@ -29,7 +29,11 @@ const { values } = parseCommand({
       value: "DIR",
       help: "the checkpoint root of the run whose sft/ and rm/ the sweep starts from (default checkpoints)",
     },
-    points: { type: "string", value: "FILE", help: `where the points go (default ${FRONTIER_DEFAULTS.pointsPath})` },
+    points: {
+      type: "string",
+      value: "FILE",
+      help: `where the points go (default ${FRONTIER_DEFAULTS.pointsPath}; a file of other models' points is refused)`,
+    },
     "checkpoint-root": {
       type: "string",
       value: "DIR",
