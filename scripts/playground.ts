@@ -6,13 +6,27 @@
  * requests and the simulated labeler's gold score. Any static file server serves it (`deno task
  * playground-serve`, or `python3 -m http.server -d dist/playground`); once loaded, it needs no network.
  */
-import { parseArgs } from "node:util";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { parseCommand, runMain, usageError } from "../lib/cli.ts";
 
 const ROOT = fromFileUrl(new URL("../", import.meta.url));
-const { values } = parseArgs({ options: { out: { type: "string", default: join(ROOT, "dist/playground") } } });
-const OUT = values.out!;
+const { values } = parseCommand({
+  command: "deno task playground",
+  summary:
+    "Builds the browser playground, a static site: the page, its bundled code, tfjs' .wasm files, the model and a slice of the poems.",
+  flags: {
+    out: {
+      type: "string",
+      value: "DIR",
+      help: "where the site goes: a new or empty directory, or an earlier build, which is replaced (default dist/playground)",
+    },
+  },
+  examples: ["deno task playground", "deno task playground --out /tmp/site"],
+});
+const OUT = resolve((values.out as string | undefined) ?? join(ROOT, "dist/playground"));
+/** A site's marker: the build writes it last, and only a directory holding it is replaced. */
+const MANIFEST = "manifest.json";
 /** How many poems of each split the site carries: the page's requests come from them. */
 const POEMS_PER_SPLIT = 200;
 
@@ -71,37 +85,67 @@ async function poemSlice(n: number): Promise<string> {
   return out.join("\n") + "\n";
 }
 
-const t0 = performance.now();
-await Deno.remove(OUT, { recursive: true }).catch((err) => {
-  if (!(err instanceof Deno.errors.NotFound)) throw err;
-});
-for (const dir of ["", "model", "task", "wasm"]) await Deno.mkdir(join(OUT, dir), { recursive: true });
-
-await bundle("playground/main.ts", join(OUT, "app.js"));
-await Deno.copyFile(join(ROOT, "playground/index.html"), join(OUT, "index.html"));
-const wasmDist = join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
-for await (const e of Deno.readDir(wasmDist)) {
-  if (e.name.endsWith(".wasm")) await Deno.copyFile(join(wasmDist, e.name), join(OUT, "wasm", e.name));
+/**
+ * Refuses (exit 2) an --out that is not a new or empty directory or an earlier build: replacing it would delete
+ * whatever it holds (`--out .` would be the checkout).
+ */
+async function checkOut(dir: string): Promise<void> {
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (!info) return;
+  if (!info.isDirectory) usageError(`--out ${dir}: is a file, expected a directory`);
+  const entries = [];
+  for await (const e of Deno.readDir(dir)) entries.push(e.name);
+  if (entries.length > 0 && !entries.includes(MANIFEST)) {
+    usageError(`--out ${dir}: holds files and is not a playground build (no ${MANIFEST}); give a new or empty directory`);
+  }
 }
 
-const model = await chooseModel();
-const files: string[] = [];
-for (const f of MODEL_FILES) if (await copyIfThere(join(model.dir, f), join(OUT, "model", f))) files.push(f);
-await Deno.writeTextFile(join(OUT, "task/poems.jsonl"), await poemSlice(POEMS_PER_SPLIT));
-await Deno.copyFile(join(ROOT, "data/poetry-zh/valence.json"), join(OUT, "task/valence.json"));
-const manifest = { model: { name: model.name, kind: model.kind, files }, task: { files: ["poems.jsonl", "valence.json"] } };
-await Deno.writeTextFile(join(OUT, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
-
-let bytes = 0;
-const walk = async (dir: string): Promise<void> => {
-  for await (const e of Deno.readDir(dir)) {
-    e.isDirectory ? await walk(join(dir, e.name)) : (bytes += (await Deno.stat(join(dir, e.name))).size);
+/** Writes the whole site into `dir`, the manifest last. */
+async function build(dir: string): Promise<{ model: string }> {
+  for (const sub of ["", "model", "task", "wasm"]) await Deno.mkdir(join(dir, sub), { recursive: true });
+  await bundle("playground/main.ts", join(dir, "app.js"));
+  await Deno.copyFile(join(ROOT, "playground/index.html"), join(dir, "index.html"));
+  const wasmDist = join(ROOT, "node_modules/@tensorflow/tfjs-backend-wasm/dist");
+  for await (const e of Deno.readDir(wasmDist)) {
+    if (e.name.endsWith(".wasm")) await Deno.copyFile(join(wasmDist, e.name), join(dir, "wasm", e.name));
   }
-};
-await walk(OUT);
-console.log(
-  `playground: ${OUT} (${(bytes / 1e6).toFixed(1)} MB, model ${model.name}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n` +
-    `  serve it with: deno task playground-serve   (or: python3 -m http.server -d ${
-      dirname(OUT) === join(ROOT, "dist") ? "dist/playground" : OUT
-    } 8000)`,
-);
+  const model = await chooseModel();
+  const files: string[] = [];
+  for (const f of MODEL_FILES) if (await copyIfThere(join(model.dir, f), join(dir, "model", f))) files.push(f);
+  await Deno.writeTextFile(join(dir, "task/poems.jsonl"), await poemSlice(POEMS_PER_SPLIT));
+  await Deno.copyFile(join(ROOT, "data/poetry-zh/valence.json"), join(dir, "task/valence.json"));
+  const manifest = { model: { name: model.name, kind: model.kind, files }, task: { files: ["poems.jsonl", "valence.json"] } };
+  await Deno.writeTextFile(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+  return { model: model.name };
+}
+
+await checkOut(OUT);
+await runMain(async () => {
+  const t0 = performance.now();
+  // Built beside OUT and swapped in when complete: a failed or interrupted build leaves the earlier site whole.
+  const staging = `${OUT}.building-${Deno.pid}`;
+  let model: string;
+  try {
+    ({ model } = await build(staging));
+    await Deno.remove(OUT, { recursive: true }).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    });
+    await Deno.rename(staging, OUT);
+  } catch (err) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    throw err;
+  }
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for await (const e of Deno.readDir(dir)) {
+      e.isDirectory ? await walk(join(dir, e.name)) : (bytes += (await Deno.stat(join(dir, e.name))).size);
+    }
+  };
+  await walk(OUT);
+  console.log(
+    `playground: ${OUT} (${(bytes / 1e6).toFixed(1)} MB, model ${model}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n` +
+      `  serve it with: deno task playground-serve   (or: python3 -m http.server -d ${
+        dirname(OUT) === join(ROOT, "dist") ? "dist/playground" : OUT
+      } 8000)`,
+  );
+});

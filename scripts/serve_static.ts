@@ -2,12 +2,22 @@
  * `deno task playground-serve [DIR] [--port N]`: serves a directory (default dist/playground) as static files on
  * 127.0.0.1, for the playground page. Nothing but GET of files under that directory; no network beyond this machine.
  */
-import { parseArgs } from "node:util";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { parseCommand, usageError } from "../lib/cli.ts";
 
-const { values, positionals } = parseArgs({ options: { port: { type: "string", default: "8000" } }, allowPositionals: true });
+const { values, positionals } = parseCommand({
+  command: "deno task playground-serve",
+  summary: "Serves a directory (default dist/playground, what `deno task playground` builds) as static files on 127.0.0.1.",
+  positionals: "[DIR]",
+  flags: { port: { type: "string", value: "N", default: "8000", range: [1, 65535], help: "the port" } },
+  examples: ["deno task playground-serve", "deno task playground-serve /tmp/site --port 8080"],
+});
+if (positionals.length > 1) usageError(`expected one directory, got ${positionals.length}: ${positionals.join(" ")}`);
 const root = positionals[0] ?? fromFileUrl(new URL("../dist/playground/", import.meta.url));
+if (!(await Deno.stat(root).then((i) => i.isDirectory, () => false))) {
+  usageError(`${root}: no such directory${positionals[0] ? "" : " (build the site first: deno task playground)"}`);
+}
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",

@@ -97,6 +97,31 @@ Deno.test("an output path that is an input (also through a link) is refused and 
   }
 });
 
+Deno.test("the playground's --out replaces only an earlier build: a directory of other files or a file is refused and left as it was", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "mine\n");
+    assertUsageError(
+      await runScript("playground", ["--out", dir]),
+      /--out .*: holds files and is not a playground build \(no manifest\.json\)/,
+      "playground --out <a directory of other files>",
+    );
+    assertUsageError(
+      await runScript("playground", ["--out", `${dir}/notes.txt`]),
+      /--out .*notes\.txt: is a file/,
+      "playground --out <a file>",
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/notes.txt`), "mine\n");
+    assertUsageError(
+      await runScript("serve_static", ["--port", "70000"]),
+      /--port 70000: expected an integer 1–65535/,
+      "playground-serve --port",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("--fresh that cannot delete a stage's checkpoint stops, naming it, instead of reusing it", async () => {
   const dir = await Deno.makeTempDir();
   try {
