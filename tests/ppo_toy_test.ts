@@ -113,7 +113,7 @@ Deno.test("a PPO iteration handles prompts and responses of different lengths in
 });
 
 Deno.test("PPO-ptx: with c_ptx > 0 each minibatch also fits the supervised batches; with c_ptx = 0 they are not used", async () => {
-  const { batchLoss } = await import("../lib/train/train_step.ts");
+  const { nextTokenLoss } = await import("../lib/train/train_step.ts");
   // The supervised data: after token 0 always comes token 5 (the toy's "form" that no reward looks at).
   const supervised = { ids: [[0, 5, 5, 5]], targets: [[5, 5, 5, 5]], mask: [[1, 1, 1, 1]] };
   let batchesRead = 0;
@@ -135,7 +135,7 @@ Deno.test("PPO-ptx: with c_ptx > 0 each minibatch also fits the supervised batch
     });
     const optimizer = new AdamW(policyParams(policy), { weightDecay: 0 });
     const rng = new Rng(6);
-    const before = (await batchLoss(policy.lm, supervised).data())[0];
+    const before = (await nextTokenLoss(policy.lm, supervised).data())[0];
     const ptxLosses: number[] = [];
     for (let it = 0; it < 4; it++) {
       const { stats } = await ppoIteration({
@@ -153,7 +153,7 @@ Deno.test("PPO-ptx: with c_ptx > 0 each minibatch also fits the supervised batch
       });
       ptxLosses.push(stats["loss/ptx"]);
     }
-    const after = (await batchLoss(policy.lm, supervised).data())[0];
+    const after = (await nextTokenLoss(policy.lm, supervised).data())[0];
     optimizer.dispose();
     disposePolicy(policy);
     disposeGPT2(reference);

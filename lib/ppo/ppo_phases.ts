@@ -18,7 +18,7 @@ import type { AdamW } from "../train/adamw.ts";
 import { gradientStepStats } from "../train/gradient_step.ts";
 import { minibatchEpochs } from "../train/minibatch_epochs.ts";
 import type { Rng } from "../rng.ts";
-import { batchLoss } from "../train/train_step.ts";
+import { nextTokenLoss } from "../train/train_step.ts";
 import type { BatchSource } from "../data/lm_batches.ts";
 import { computeGae, maskedWhiten } from "./advantages.ts";
 import { perTokenRewards } from "./kl.ts";
@@ -200,7 +200,7 @@ export async function ppoUpdate(o: {
         const ev = evaluateResponses(o.policy.lm, o.policy.value, mb, config.sampling);
         const pl = clippedPolicyLoss(ev.logprobs, tf.tensor2d(pick(s.oldLogp)), tf.tensor2d(pick(a.whitened)), m, config.clipRange);
         const vl = clippedValueLoss(ev.values!, tf.tensor2d(pick(s.oldValues)), tf.tensor2d(pick(a.returns)), m, config.clipRangeValue);
-        const ptx = ptxBatch ? batchLoss(o.policy.lm, ptxBatch) : tf.scalar(0);
+        const ptx = ptxBatch ? nextTokenLoss(o.policy.lm, ptxBatch) : tf.scalar(0);
         const ppoLoss = tf.add(pl.loss, tf.mul(config.vfCoef, vl.loss)) as tf.Scalar;
         return {
           loss: ptxBatch ? tf.add(ppoLoss, tf.mul(config.ptxCoef, ptx)) as tf.Scalar : ppoLoss,

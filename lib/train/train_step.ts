@@ -29,11 +29,6 @@ export function batchTensors(batch: LMBatch): { ids: tf.Tensor2D; targets: tf.Te
   };
 }
 
-/** Mean (masked) next-token loss of a batch, dropout off. */
-export function batchLoss(model: GPT2Model, batch: LMBatch): tf.Scalar {
-  return nextTokenLoss(model, batch);
-}
-
 /**
  * Mean next-token cross-entropy of a batch over the positions its mask counts (all without a mask). With a
  * mask (SFT: the assistant's tokens) only the counted positions go through the LM head — an SFT batch's

@@ -11,7 +11,7 @@ import type { GPT2Model } from "../gpt2/model_types.ts";
 import { AdamW } from "./adamw.ts";
 import { learningRateAt } from "./schedule.ts";
 import { ProgressBar } from "./progress.ts";
-import { batchLoss, trainStep } from "./train_step.ts";
+import { nextTokenLoss, trainStep } from "./train_step.ts";
 import type { TrainConfig, TrainHistory } from "./train_config.ts";
 import { RunDirectory } from "../run/run_directory.ts";
 import type { Tokenizer } from "../tokenizer/types.ts";
@@ -158,7 +158,7 @@ function trainIdentity(config: TrainConfig, startedFrom?: string): Record<string
 export async function evaluateLoss(model: GPT2Model, batches: readonly LMBatch[]): Promise<number> {
   let sum = 0;
   for (const batch of batches) {
-    const loss = batchLoss(model, batch);
+    const loss = nextTokenLoss(model, batch);
     sum += (await loss.data())[0];
     loss.dispose();
   }
