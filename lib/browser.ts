@@ -29,6 +29,7 @@ export type { Poem } from "./corpus/poems.ts";
 export type { Task, TaskPrompt } from "./tasks/types.ts";
 export { loadPoetryTask, poetryTask } from "./tasks/poetry_zh/task.ts";
 export { SimulatedLabeler } from "./reward/simulated_labeler.ts";
+export { rankCandidates } from "./reward/collect.ts";
 export { appendLabels, loadLabels, type RankRecord } from "./reward/labels.ts";
 
 export {

@@ -95,7 +95,7 @@ export {
 
 // Reward model and rankings
 export { appendLabels, checkRankRecord, loadLabels, type RankRecord } from "./reward/labels.ts";
-export { type Candidates, collectRankings, type Labeler, sampleCandidates } from "./reward/collect.ts";
+export { type Candidates, collectRankings, type Labeler, rankCandidates, sampleCandidates } from "./reward/collect.ts";
 export { DEFAULT_LABELER_TEMPERATURE, SimulatedLabeler } from "./reward/simulated_labeler.ts";
 export { rankingAccuracy, rankingLoss, rankPairs } from "./reward/ranking_loss.ts";
 export {

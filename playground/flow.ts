@@ -30,6 +30,7 @@ import {
   type Policy,
   ppoIteration,
   randomSftBatches,
+  rankCandidates,
   type RankRecord,
   rawRewardsOfPairs,
   resolvePPOConfig,
@@ -53,8 +54,11 @@ export interface SampledItem extends LabelItem {
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 /** The standard error of a mean. */
-export const standardError = (xs: readonly number[]) =>
-  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1) / xs.length);
+export function standardError(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1) / xs.length);
+}
 
 /** K answers from `lm` to each request, decoded. */
 export async function sampleAnswers(
@@ -72,19 +76,9 @@ export async function sampleAnswers(
   });
 }
 
-/** Rank lists of the simulated labeler: it orders each item's answers by the task's gold score (with its noise). */
+/** Rank lists of the simulated labeler over sampled items, as the pipeline makes them (`rankCandidates`: its ties too). */
 export function simulatedLists(task: Task, items: readonly SampledItem[], labeler: SimulatedLabeler, checkpoint: string): RankRecord[] {
-  return items.filter((item) => item.responses.length > 1).map((item) => {
-    const order = labeler.rank(item.responses.map((a) => task.score(item.request, a).total), item.prompt_id);
-    return {
-      prompt_id: item.prompt_id,
-      prompt: item.prompt,
-      responses: order.map((j) => item.responses[j]),
-      labeler: labeler.name,
-      time: new Date().toISOString(),
-      checkpoint,
-    };
-  });
+  return rankCandidates(task, items.map((item) => ({ prompt: item.request, responses: item.responses })), labeler, checkpoint);
 }
 
 /** The fitted reward model and how it ranks held-out lists, before and after the fit. */

@@ -119,7 +119,29 @@ export async function collectRankings(
   labeler: Labeler,
   options: CollectOptions,
 ): Promise<RankRecord[]> {
-  const candidates = await sampleCandidates(model, tokenizer, prompts, options);
+  return rankCandidates(task, await sampleCandidates(model, tokenizer, prompts, options), labeler, options.checkpoint);
+}
+
+/**
+ * Rank lists of `labeler` over sampled candidates (those with two answers or more): each item's answers in the
+ * labeler's order from the task's gold scores, with the ties it marks (`ranks`).
+ *
+ * @example
+ * ```ts
+ * import { loadTask, rankCandidates, SimulatedLabeler } from "rlhf";
+ * const task = await loadTask();
+ * const [prompt] = task.prompts("train", 0);
+ * const labeler = new SimulatedLabeler({ preference: task.preference?.name, seed: 0 });
+ * const [list] = rankCandidates(task, [{ prompt, responses: ["春风笑语百花开。", "秋雨孤灯泪满衣。"] }], labeler, "my-model");
+ * list.responses; // best first by the gold score, with the labeler's noise
+ * ```
+ */
+export function rankCandidates(
+  task: Task,
+  candidates: readonly { readonly prompt: TaskPrompt; readonly responses: readonly string[] }[],
+  labeler: Labeler,
+  checkpoint: string,
+): RankRecord[] {
   return candidates.filter((c) => c.responses.length >= 2).map(({ prompt, responses }) => {
     const scores = responses.map((r) => task.score(prompt, r).total);
     const order = labeler.rank(scores, JSON.stringify([prompt.id, responses]));
@@ -130,7 +152,7 @@ export async function collectRankings(
       responses: order.map((j) => responses[j]),
       labeler: labeler.name,
       time: new Date().toISOString(),
-      checkpoint: options.checkpoint,
+      checkpoint,
       ...(ranks ? { ranks } : {}),
     };
   });
