@@ -20,8 +20,9 @@ import { tf } from "./tf.ts";
 import { pathExists } from "./fs.ts";
 import { installBlasMatMul } from "./fast/blas_matmul_kernel.ts";
 import { installLinearKernel } from "./fast/wasm_linear_kernel.ts";
-import { loadBlas } from "./fast/openblas.ts";
-import { loadNativeKernels, nativeKernelsUnavailableReason } from "./fast/native_kernels.ts";
+import { type Blas, loadBlas } from "./fast/openblas.ts";
+import { blasOnKernelPool } from "./fast/pooled_blas.ts";
+import { kernelThreads, loadNativeKernels, type NativeKernels, nativeKernelsUnavailableReason } from "./fast/native_kernels.ts";
 import { installNativeWasmKernels } from "./fast/wasm_native_kernels.ts";
 import { installSharedIdentity } from "./fast/wasm_identity.ts";
 import { installWasmCopyKernels } from "./fast/wasm_copy_kernels.ts";
@@ -103,8 +104,9 @@ async function startBackend(name: BackendName): Promise<boolean> {
       const dist = import.meta.resolve("@tensorflow/tfjs-backend-wasm").replace(/[^/]*$/, "");
       wasm.setWasmPaths(dist.endsWith("/dist/") ? dist : new URL("../dist/", dist).href);
       if (!(await tf.setBackend("wasm"))) return false;
+      const native = loadNativeKernels();
       if (Deno.env.get("RLHF_FAST_MATMUL") !== "0") {
-        const blas = loadBlas();
+        const blas = wasmBlas(native);
         if (blas) {
           installBlasMatMul(blas);
           installLinearKernel(blas);
@@ -114,13 +116,22 @@ async function startBackend(name: BackendName): Promise<boolean> {
         installSharedIdentity();
         installWasmCopyKernels();
       }
-      const native = loadNativeKernels();
       if (native) installNativeWasmKernels(native);
       return true;
     }
     case "cpu":
       return await tf.setBackend("cpu");
   }
+}
+
+let pooledBlas: Blas | undefined | null = null;
+
+/** The system BLAS for the wasm kernels: on the native kernels' thread pool when both load, else the library alone. */
+function wasmBlas(native: NativeKernels | undefined): Blas | undefined {
+  if (pooledBlas !== null) return pooledBlas;
+  const blas = loadBlas();
+  pooledBlas = blas && native ? blasOnKernelPool(blas, native, kernelThreads()) ?? blas : blas;
+  return pooledBlas;
 }
 
 /**
@@ -149,9 +160,11 @@ async function requireNativeBinding(pkg: string): Promise<void> {
 /** One line saying which backend and which fast paths run, e.g. "wasm (SIMD) + BLAS matmul (libopenblas.so.0) + native fused kernels". */
 export function describeBackend(name: BackendName): string {
   if (name === "wasm") {
-    const blas = tf.getKernel(tf.BatchMatMul, "wasm") && Deno.env.get("RLHF_FAST_MATMUL") !== "0" ? loadBlas() : undefined;
+    const blas = tf.getKernel(tf.BatchMatMul, "wasm") && Deno.env.get("RLHF_FAST_MATMUL") !== "0"
+      ? wasmBlas(loadNativeKernels())
+      : undefined;
     return `wasm (${tf.env().getBool("WASM_HAS_SIMD_SUPPORT") ? "SIMD" : "no SIMD"})` +
-      (blas ? ` + BLAS matmul (${blas.path})` : "") +
+      (blas ? ` + BLAS matmul (${blas.path}${blas.pooled ? `, on the kernels' ${kernelThreads()} threads` : ""})` : "") +
       (loadNativeKernels()
         ? ` + native fused kernels${Deno.env.get("RLHF_NATIVE_MARCH") ? ` (-march=${Deno.env.get("RLHF_NATIVE_MARCH")})` : ""}`
         : ` (native kernels off: ${nativeKernelsUnavailableReason()})`);

@@ -8,7 +8,9 @@
  */
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
-import { loadNativeKernels } from "../lib/fast/native_kernels.ts";
+import { kernelThreads, loadNativeKernels } from "../lib/fast/native_kernels.ts";
+import { loadBlas } from "../lib/fast/openblas.ts";
+import { blasOnKernelPool } from "../lib/fast/pooled_blas.ts";
 import { fusedCrossEntropyRows } from "../lib/fast/fused_ops.ts";
 import { FAST_PATHS, type FastImplementation, type FastPathOps, type OpName } from "../lib/ops/fast_path.ts";
 import { geluNew, layerNorm, linear, matMulTransposeB } from "../lib/gpt2/layers.ts";
@@ -344,12 +346,85 @@ Deno.test({
       return { out, dqkv };
     };
     const one = run(1);
-    for (const threads of [2, 3]) {
-      const many = run(threads);
-      assert.deepEqual(many.out, one.out, `forward on ${threads} threads`);
-      assert.deepEqual(many.dqkv, one.dqkv, `backward on ${threads} threads`);
+    k.kernel_threads(3); // the pool's size is the machine's cores unless told
+    try {
+      for (const threads of [2, 3]) {
+        const many = run(threads);
+        assert.deepEqual(many.out, one.out, `forward on ${threads} threads`);
+        assert.deepEqual(many.dqkv, one.dqkv, `backward on ${threads} threads`);
+      }
+    } finally {
+      k.kernel_threads(kernelThreads());
     }
     assert.ok(one.dqkv.some((x) => x !== 0));
+  },
+});
+
+Deno.test({
+  name: "the elementwise and row kernels give the same bits on the pool's 1 and 3 threads",
+  ignore: !native,
+  fn: () => {
+    const k = loadNativeKernels()!;
+    const rows = 97, C = 1031, n = rows * C; // chunks of the pool fall mid-row and mid-vector
+    const x = randomValues(n, 41, 3), y = randomValues(n, 42);
+    const targets = Int32Array.from({ length: rows }, (_, r) => (r * 37) % C);
+    const run = () => {
+      const full = () => new Float32Array(n), perRow = () => new Float32Array(rows);
+      const out = [full(), full(), full(), perRow(), perRow(), full(), perRow(), perRow(), full(), full(), full(), full()];
+      k.gelu_new_forward(x, out[0], n);
+      k.gelu_new_backward(x, y, out[1], n);
+      k.add_arrays(x, y, n, out[2]);
+      k.cross_entropy_forward(x, targets, rows, C, out[3], out[4]);
+      k.layer_norm_forward(x, y.subarray(0, C), y.subarray(C, 2 * C), rows, C, 1e-5, out[5], out[6], out[7]);
+      k.cross_entropy_backward(x, targets, out[3], y.subarray(0, rows), y.subarray(rows, 2 * rows), rows, C, out[8]);
+      k.adamw_update(x, y, x, y.map(Math.abs), n, 0.9, 0.95, 1e-8, 0.999, 1e-3, 0.5, out[9], out[10], out[11]);
+      return out;
+    };
+    k.kernel_threads(1);
+    const one = run();
+    k.kernel_threads(3);
+    try {
+      const many = run();
+      one.forEach((values, i) => assert.deepEqual(many[i], values, `output ${i}`));
+    } finally {
+      k.kernel_threads(kernelThreads());
+    }
+  },
+});
+
+Deno.test({
+  name: "products on the kernels' pool equal naive sums, and on SkylakeX kernels one whole OpenBLAS call bit for bit",
+  ignore: !native || !(loadBlas() && blasOnKernelPool(loadBlas()!, loadNativeKernels()!, kernelThreads())),
+  fn: () => {
+    const k = loadNativeKernels()!;
+    k.kernel_threads(3);
+    try {
+      for (const [M, N, K] of [[67, 45, 33], [1024, 384, 128], [8, 2048, 128], [130, 170, 300], [333, 97, 259]]) {
+        for (const [transA, transB] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+          const a = randomValues(M * K, M + N), b = randomValues(K * N, K + 1), start = randomValues(M * N, 7);
+          const at = (i: number, kk: number) => (transA ? a[kk * M + i] : a[i * K + kk]);
+          const bt = (kk: number, j: number) => (transB ? b[j * K + kk] : b[kk * N + j]);
+          const product = (threads: number) => {
+            const c = start.slice();
+            k.parallel_sgemm(transA, transB, M, N, K, a, b, 1, c, threads);
+            return c;
+          };
+          const split = product(3), whole = product(1);
+          const naive = start.map((c0, idx) => {
+            const i = Math.floor(idx / N), j = idx % N;
+            let sum = 0;
+            for (let kk = 0; kk < K; kk++) sum += at(i, kk) * bt(kk, j);
+            return c0 + sum;
+          });
+          assertAllClose(split, naive, { atol: 1e-4, what: `${M}×${N}×${K} trans ${transA}${transB}` });
+          if (Deno.env.get("OPENBLAS_CORETYPE") === "SkylakeX") {
+            assert.deepEqual(split, whole, `${M}×${N}×${K} trans ${transA}${transB}: split ≠ one call`);
+          }
+        }
+      }
+    } finally {
+      k.kernel_threads(kernelThreads());
+    }
   },
 });
 

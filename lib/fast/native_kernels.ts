@@ -66,6 +66,13 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  kernel_threads: { parameters: ["i32"], result: "void" },
+  bind_blas: { parameters: ["buffer"], result: "i32" },
+  parallel_sgemm: {
+    // transA, transB, M, N, K, a, b, beta, c, threads
+    parameters: ["i32", "i32", "i32", "i32", "i32", "buffer", "buffer", "f32", "buffer", "i32"],
+    result: "void",
+  },
   attention_train_forward: { parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"], result: "i32" },
   attention_train_backward: {
     parameters: ["buffer", "buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"],
@@ -118,6 +125,16 @@ export function loadedNativeKernels(): NativeKernels | undefined {
   return cached?.kernels;
 }
 
+/**
+ * Threads of the kernels' pool (the calling thread included), which also runs
+ * the BLAS products when the library can be bound to it (pooled_blas.ts):
+ * `RLHF_THREADS`, else `OPENBLAS_NUM_THREADS`, else the machine's cores.
+ */
+export function kernelThreads(): number {
+  const asked = Number(Deno.env.get("RLHF_THREADS") ?? Deno.env.get("OPENBLAS_NUM_THREADS"));
+  return Math.max(1, Math.min(16, Math.floor(asked) || navigator.hardwareConcurrency || 1));
+}
+
 /** Builds (if needed) and opens the kernels once per process; undefined when unavailable. */
 export function loadNativeKernels(): NativeKernels | undefined {
   if (cached) return cached.kernels;
@@ -127,7 +144,9 @@ export function loadNativeKernels(): NativeKernels | undefined {
   }
   try {
     const { path, build } = buildLibrary();
-    cached = { kernels: Deno.dlopen(path, SYMBOLS).symbols, build };
+    const kernels = Deno.dlopen(path, SYMBOLS).symbols;
+    kernels.kernel_threads(kernelThreads());
+    cached = { kernels, build };
   } catch (err) {
     cached = { reason: err instanceof Error ? err.message.split("\n")[0] : String(err) };
   }

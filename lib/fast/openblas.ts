@@ -32,6 +32,8 @@ const CBLAS_TRANS = 112;
 export interface Blas {
   /** Where the library was found. */
   readonly path: string;
+  /** True when the products run on the native kernels' thread pool (pooled_blas.ts), not the library's own threads. */
+  readonly pooled?: boolean;
   /** C = op(A)·op(B) for row-major float32 matrices (views into any buffer). */
   sgemm(
     transA: boolean,

@@ -12,7 +12,7 @@
  */
 import { tf } from "../tf.ts";
 import * as names from "./kernel_names.ts";
-import type { NativeKernels } from "./native_kernels.ts";
+import { kernelThreads, type NativeKernels } from "./native_kernels.ts";
 import { f32View, i32View, registerWasmKernel as register, replaceWasmKernel, sizeOf } from "./wasm_heap.ts";
 
 let installed = false;
@@ -179,7 +179,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const maskBatch = maskBatchOf(names.ATTENTION, mask, B, T, T);
     const out = backend.makeOutput([B * T, H * hs], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
-    const status = k.attention_train_forward(v(qkv), v(mask), B, T, H, hs, maskBatch, attrs.scale as number, ATTENTION_THREADS, v(out));
+    const status = k.attention_train_forward(v(qkv), v(mask), B, T, H, hs, maskBatch, attrs.scale as number, kernelThreads(), v(out));
     if (status !== 0) throw new Error(`${names.ATTENTION}: out of memory for the scratch of heads of ${T}×${hs}`);
     return out;
   });
@@ -198,7 +198,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
       hs,
       maskBatch,
       attrs.scale as number,
-      ATTENTION_THREADS,
+      kernelThreads(),
       v(dqkv),
     );
     if (status !== 0) throw new Error(`${names.ATTENTION_GRAD}: out of memory for the scratch of heads of ${T}×${hs}`);
@@ -244,15 +244,6 @@ function rowsOf(shape: readonly number[]): { rows: number; C: number } {
   const C = shape[shape.length - 1];
   return { rows: sizeOf(shape) / C, C };
 }
-
-/**
- * Threads of the training attention kernels (the (batch, head) pairs are split
- * between them). Default 1: on the 2-core machines measured, a second thread
- * gained nothing inside a training step, because OpenBLAS' idle workers keep
- * spinning on the other core for a while after each matmul.
- * `RLHF_ATTENTION_THREADS=n` to try more.
- */
-const ATTENTION_THREADS = Math.max(1, Number(Deno.env.get("RLHF_ATTENTION_THREADS") ?? 1) || 1);
 
 /** B, T, heads and head size of a training attention call: qkv [B·T, 3C], mask [T, T] or [B, 1, T, T]. */
 function attentionShape(kernelName: string, qkv: tf.TensorInfo, mask: tf.TensorInfo, attrs: Record<string, unknown>) {

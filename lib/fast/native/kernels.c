@@ -44,21 +44,170 @@ static inline float fast_exp(float x_in) {
 /* tanh(u) = 1 − 2 / (e^{2u} + 1); absolute error ~1e-7, which is what GELU needs. */
 static inline float fast_tanh(float u) { return 1.0f - 2.0f / (fast_exp(2.0f * u) + 1.0f); }
 
+/* ---- One pool of worker threads for every parallel kernel, BLAS products included ----
+ *
+ * Why one pool: OpenBLAS' own threads keep spinning for a long while after
+ * each product (~0.1 s by default), and on a 2-core machine a kernel that
+ * starts its own thread meanwhile shares a core with that spinning thread:
+ * the training attention ran 2× slower right after a product than alone
+ * (measured in a C harness, B = 8, T = 128, H = 4, hs = 32). With OpenBLAS
+ * set to one thread and each product split across this pool instead, every
+ * kernel, the products too, runs on the same threads, which spin only
+ * briefly (POOL_SPIN_NS) between jobs and then sleep.
+ *
+ * A job is fn(args, begin, end) over [0, n) in `parts` contiguous chunks; the
+ * calling thread takes chunk 0. Every worker takes part in every job (an
+ * empty chunk when the job has fewer parts), so a job ends when all have
+ * reported, and no worker can mistake one job for the next. A second caller
+ * arriving while a job runs (another Deno worker) runs its job alone. */
+#include <stdatomic.h>
+#include <time.h>
+
+#define POOL_MAX 16
+#define POOL_SPIN_NS 200000 /* a step's kernels follow each other within tens of µs */
+
+typedef void (*range_fn)(void *args, int32_t begin, int32_t end);
+
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  atomic_uint generation; /* bumped (under lock) once per job */
+  atomic_int remaining;   /* workers yet to finish the current job */
+  atomic_flag busy;
+  range_fn fn;
+  void *args;
+  int32_t n, parts, workers, threads;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ATOMIC_FLAG_INIT, NULL, NULL, 0, 0, 0, 1};
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
+static int64_t monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static unsigned wait_for_job(unsigned seen) {
+  const int64_t until = monotonic_ns() + POOL_SPIN_NS;
+  for (uint32_t i = 1;; i++) {
+    const unsigned g = atomic_load_explicit(&pool.generation, memory_order_acquire);
+    if (g != seen) return g;
+    if ((i & 255) == 0 && monotonic_ns() > until) break;
+    cpu_relax();
+  }
+  pthread_mutex_lock(&pool.lock);
+  unsigned g;
+  while ((g = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) pthread_cond_wait(&pool.wake, &pool.lock);
+  pthread_mutex_unlock(&pool.lock);
+  return g;
+}
+
+static void run_chunk(int32_t part) {
+  const int32_t begin = (int32_t)((int64_t)pool.n * part / pool.parts);
+  const int32_t end = (int32_t)((int64_t)pool.n * (part + 1) / pool.parts);
+  if (begin < end) pool.fn(pool.args, begin, end);
+}
+
+static void *pool_worker(void *index_ptr) {
+  const int32_t part = (int32_t)(intptr_t)index_ptr;
+  unsigned seen = 0;
+  for (;;) {
+    seen = wait_for_job(seen);
+    if (part < pool.parts) run_chunk(part);
+    atomic_fetch_sub_explicit(&pool.remaining, 1, memory_order_acq_rel);
+  }
+  return NULL;
+}
+
+/* How many threads the kernels use (the caller included); 1 turns the pool off. */
+void kernel_threads(int32_t threads) {
+  pool.threads = threads < 1 ? 1 : (threads > POOL_MAX ? POOL_MAX : threads);
+}
+
+/* Starts workers up to threads − 1 (the caller is the other one); returns how many run. */
+static int32_t start_workers(int32_t threads) {
+  while (pool.workers < threads - 1) {
+    pthread_t id;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    const int ok = pthread_create(&id, &attr, pool_worker, (void *)(intptr_t)(pool.workers + 1)) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok) break;
+    pool.workers++;
+  }
+  return pool.workers;
+}
+
+/* fn over [0, n) on up to `threads` threads (≤ the pool's), in contiguous chunks. */
+static void parallel_for(range_fn fn, void *args, int32_t n, int32_t threads) {
+  if (threads > pool.threads) threads = pool.threads;
+  if (threads > n) threads = n;
+  if (threads <= 1 || atomic_flag_test_and_set_explicit(&pool.busy, memory_order_acquire)) {
+    if (n > 0) fn(args, 0, n);
+    return;
+  }
+  const int32_t workers = start_workers(threads);
+  pool.fn = fn;
+  pool.args = args;
+  pool.n = n;
+  pool.parts = workers + 1 < threads ? workers + 1 : threads;
+  atomic_store_explicit(&pool.remaining, workers, memory_order_relaxed);
+  pthread_mutex_lock(&pool.lock);
+  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.lock);
+  run_chunk(0);
+  while (atomic_load_explicit(&pool.remaining, memory_order_acquire) > 0) cpu_relax();
+  atomic_flag_clear_explicit(&pool.busy, memory_order_release);
+}
+
+/* Threads worth waking for `work` units when each should get at least `grain`. */
+static inline int32_t threads_for(int64_t work, int64_t grain) {
+  const int64_t t = work / grain;
+  return t < 1 ? 1 : (t > POOL_MAX ? POOL_MAX : (int32_t)t);
+}
+
 #define SQRT_2_OVER_PI 0.7978845608028654f
 #define GELU_COEF 0.044715f
 
+/* Elementwise kernels split across the pool in chunks of at least this many floats. */
+#define ELEMENT_GRAIN 32768
+
+typedef struct {
+  const float *x, *dy;
+  float *out;
+} GeluArgs;
+
 /* HF "gelu_new": y = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
-void gelu_new_forward(const float *restrict x, float *restrict y, int32_t n) {
-  for (int32_t i = 0; i < n; i++) {
+static void gelu_forward_range(void *args, int32_t begin, int32_t end) {
+  const GeluArgs *a = args;
+  const float *restrict x = a->x;
+  float *restrict y = a->out;
+  for (int32_t i = begin; i < end; i++) {
     const float v = x[i];
     const float t = fast_tanh(SQRT_2_OVER_PI * (v + GELU_COEF * v * v * v));
     y[i] = 0.5f * v * (1.0f + t);
   }
 }
 
+void gelu_new_forward(const float *restrict x, float *restrict y, int32_t n) {
+  GeluArgs a = {x, NULL, y};
+  parallel_for(gelu_forward_range, &a, n, threads_for(n, ELEMENT_GRAIN));
+}
+
 /* dx = dy · [½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)]. */
-void gelu_new_backward(const float *restrict x, const float *restrict dy, float *restrict dx, int32_t n) {
-  for (int32_t i = 0; i < n; i++) {
+static void gelu_backward_range(void *args, int32_t begin, int32_t end) {
+  const GeluArgs *a = args;
+  const float *restrict x = a->x, *restrict dy = a->dy;
+  float *restrict dx = a->out;
+  for (int32_t i = begin; i < end; i++) {
     const float v = x[i];
     const float t = fast_tanh(SQRT_2_OVER_PI * (v + GELU_COEF * v * v * v));
     const float du = SQRT_2_OVER_PI * (1.0f + 3.0f * GELU_COEF * v * v);
@@ -66,12 +215,27 @@ void gelu_new_backward(const float *restrict x, const float *restrict dy, float 
   }
 }
 
+void gelu_new_backward(const float *restrict x, const float *restrict dy, float *restrict dx, int32_t n) {
+  GeluArgs a = {x, dy, dx};
+  parallel_for(gelu_backward_range, &a, n, threads_for(n, ELEMENT_GRAIN));
+}
+
 /* LayerNorm over rows of length C (biased variance, as torch):
  * y = (x − μ)·rstd·w + b, rstd = 1/√(σ² + eps). Saves μ and rstd per row. */
-void layer_norm_forward(const float *restrict x, const float *restrict w, const float *restrict b,
-                        int32_t rows, int32_t C, float eps,
-                        float *restrict y, float *restrict mean, float *restrict rstd) {
-  for (int32_t r = 0; r < rows; r++) {
+typedef struct {
+  const float *x, *w, *b;
+  int32_t C;
+  float eps;
+  float *y, *mean, *rstd;
+} LayerNormArgs;
+
+static void layer_norm_rows(void *args, int32_t begin, int32_t end) {
+  const LayerNormArgs *a = args;
+  const float *restrict x = a->x, *restrict w = a->w, *restrict b = a->b;
+  float *restrict y = a->y, *restrict mean = a->mean, *restrict rstd = a->rstd;
+  const int32_t C = a->C;
+  const float eps = a->eps;
+  for (int32_t r = begin; r < end; r++) {
     const float *xr = x + (int64_t)r * C;
     float *yr = y + (int64_t)r * C;
     float s = 0.0f;
@@ -86,6 +250,13 @@ void layer_norm_forward(const float *restrict x, const float *restrict w, const 
     mean[r] = mu;
     rstd[r] = rs;
   }
+}
+
+void layer_norm_forward(const float *restrict x, const float *restrict w, const float *restrict b,
+                        int32_t rows, int32_t C, float eps,
+                        float *restrict y, float *restrict mean, float *restrict rstd) {
+  LayerNormArgs a = {x, w, b, C, eps, y, mean, rstd};
+  parallel_for(layer_norm_rows, &a, rows, threads_for((int64_t)rows * C, ELEMENT_GRAIN));
 }
 
 /* With x̂ = (x − μ)·rstd and g = dy·w:
@@ -157,9 +328,20 @@ void sample_softmax_rows(const float *restrict z, const double *restrict u, int3
 
 /* Per row of logits z [rows, V]: lse = log Σ e^z, loss = lse − z[target].
  * A target outside [0, V) gives NaN, so a bad label cannot pass silently. */
-void cross_entropy_forward(const float *restrict z, const int32_t *restrict targets, int32_t rows, int32_t V,
-                           float *restrict lse, float *restrict loss) {
-  for (int32_t r = 0; r < rows; r++) {
+typedef struct {
+  const float *z, *lse, *d_lse, *d_loss;
+  const int32_t *targets;
+  int32_t V;
+  float *out, *loss;
+} CrossEntropyArgs;
+
+static void cross_entropy_rows(void *args, int32_t begin, int32_t end) {
+  const CrossEntropyArgs *a = args;
+  const float *restrict z = a->z;
+  const int32_t *restrict targets = a->targets;
+  const int32_t V = a->V;
+  float *restrict lse = a->out, *restrict loss = a->loss;
+  for (int32_t r = begin; r < end; r++) {
     const float *zr = z + (int64_t)r * V;
     float m = -INFINITY;
 #pragma omp simd reduction(max : m)
@@ -171,6 +353,12 @@ void cross_entropy_forward(const float *restrict z, const int32_t *restrict targ
     const int32_t t = targets[r];
     loss[r] = (t >= 0 && t < V) ? lse[r] - zr[t] : NAN;
   }
+}
+
+void cross_entropy_forward(const float *restrict z, const int32_t *restrict targets, int32_t rows, int32_t V,
+                           float *restrict lse, float *restrict loss) {
+  CrossEntropyArgs a = {.z = z, .targets = targets, .V = V, .out = lse, .loss = loss};
+  parallel_for(cross_entropy_rows, &a, rows, threads_for((int64_t)rows * V, ELEMENT_GRAIN));
 }
 
 /* Entropy of softmax(scale·z) per row of z [rows, V], in one pass after the max (PPO's statistic of its
@@ -194,10 +382,13 @@ void row_entropy(const float *restrict z, int32_t rows, int32_t V, float scale, 
 
 /* Gradient of both outputs of cross_entropy_forward (d lse and d loss per row):
  *   dz = softmax(z)·(d_lse + d_loss)[row] − onehot(target)·d_loss[row]. */
-void cross_entropy_backward(const float *restrict z, const int32_t *restrict targets, const float *restrict lse,
-                            const float *restrict d_lse, const float *restrict d_loss, int32_t rows, int32_t V,
-                            float *restrict dz) {
-  for (int32_t r = 0; r < rows; r++) {
+static void cross_entropy_backward_rows(void *args, int32_t begin, int32_t end) {
+  const CrossEntropyArgs *a = args;
+  const float *restrict z = a->z, *restrict lse = a->lse, *restrict d_lse = a->d_lse, *restrict d_loss = a->d_loss;
+  const int32_t *restrict targets = a->targets;
+  const int32_t V = a->V;
+  float *restrict dz = a->out;
+  for (int32_t r = begin; r < end; r++) {
     const float *zr = z + (int64_t)r * V;
     float *dr = dz + (int64_t)r * V;
     const float l = lse[r], s = d_lse[r] + d_loss[r];
@@ -207,9 +398,29 @@ void cross_entropy_backward(const float *restrict z, const int32_t *restrict tar
   }
 }
 
+void cross_entropy_backward(const float *restrict z, const int32_t *restrict targets, const float *restrict lse,
+                            const float *restrict d_lse, const float *restrict d_loss, int32_t rows, int32_t V,
+                            float *restrict dz) {
+  CrossEntropyArgs a = {.z = z, .lse = lse, .d_lse = d_lse, .d_loss = d_loss, .targets = targets, .V = V, .out = dz};
+  parallel_for(cross_entropy_backward_rows, &a, rows, threads_for((int64_t)rows * V, ELEMENT_GRAIN));
+}
+
 /* out = a + b elementwise (same shapes: residual connections and gradient sums). */
+typedef struct {
+  const float *a, *b;
+  float *out;
+} AddArgs;
+
+static void add_range(void *args, int32_t begin, int32_t end) {
+  const AddArgs *s = args;
+  const float *restrict a = s->a, *restrict b = s->b;
+  float *restrict out = s->out;
+  for (int32_t i = begin; i < end; i++) out[i] = a[i] + b[i];
+}
+
 void add_arrays(const float *restrict a, const float *restrict b, int32_t n, float *restrict out) {
-  for (int32_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+  AddArgs s = {a, b, out};
+  parallel_for(add_range, &s, n, threads_for(n, 2 * ELEMENT_GRAIN));
 }
 
 /* Σ x² in double (a gradient's share of the global norm). */
@@ -277,16 +488,32 @@ void transpose_4byte(const uint32_t *restrict in, uint32_t *restrict out, int32_
 /* One torch.optim.AdamW step for one weight (see lib/train/adamw.ts):
  *   p ← p·decay;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
  *   p ← p − step_size · m / (√v / sqrt_bias2 + eps). */
-void adamw_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v,
-                  int32_t n, float beta1, float beta2, float eps, float decay, float step_size, float sqrt_bias2,
-                  float *restrict p_out, float *restrict m_out, float *restrict v_out) {
-  for (int32_t i = 0; i < n; i++) {
+typedef struct {
+  const float *p, *g, *m, *v;
+  float beta1, beta2, eps, decay, step_size, sqrt_bias2;
+  float *p_out, *m_out, *v_out;
+} AdamWArgs;
+
+static void adamw_range(void *args, int32_t begin, int32_t end) {
+  const AdamWArgs *a = args;
+  const float *restrict p = a->p, *restrict g = a->g, *restrict m = a->m, *restrict v = a->v;
+  float *restrict p_out = a->p_out, *restrict m_out = a->m_out, *restrict v_out = a->v_out;
+  const float beta1 = a->beta1, beta2 = a->beta2, eps = a->eps, decay = a->decay, step_size = a->step_size,
+              sqrt_bias2 = a->sqrt_bias2;
+  for (int32_t i = begin; i < end; i++) {
     const float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
     const float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
     p_out[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / sqrt_bias2 + eps);
     m_out[i] = mi;
     v_out[i] = vi;
   }
+}
+
+void adamw_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v,
+                  int32_t n, float beta1, float beta2, float eps, float decay, float step_size, float sqrt_bias2,
+                  float *restrict p_out, float *restrict m_out, float *restrict v_out) {
+  AdamWArgs a = {p, g, m, v, beta1, beta2, eps, decay, step_size, sqrt_bias2, p_out, m_out, v_out};
+  parallel_for(adamw_range, &a, n, threads_for(n, ELEMENT_GRAIN));
 }
 
 /* row[0..n) ← softmax(row[0..n)) in place (the row already scaled and masked). */
@@ -455,43 +682,6 @@ typedef struct {
   float *out, *dqkv;
   int failed; /* set when a thread's scratch could not be allocated */
 } AttentionArgs;
-
-typedef void (*pair_range_fn)(AttentionArgs *a, int32_t begin, int32_t end);
-
-typedef struct {
-  pair_range_fn fn;
-  AttentionArgs *args;
-  int32_t begin, end;
-} RangeJob;
-
-static void *run_range_job(void *job_ptr) {
-  RangeJob *job = job_ptr;
-  job->fn(job->args, job->begin, job->end);
-  return NULL;
-}
-
-/* fn over [0, n) in `threads` contiguous chunks; the calling thread takes the
- * first, and a chunk whose thread cannot be started also runs here. */
-static void parallel_pairs(pair_range_fn fn, AttentionArgs *args, int32_t n, int32_t threads) {
-  if (threads > n) threads = n;
-  if (threads > 16) threads = 16;
-  if (threads <= 1) {
-    fn(args, 0, n);
-    return;
-  }
-  pthread_t ids[16];
-  RangeJob jobs[16];
-  int started[16] = {0};
-  for (int32_t i = 0; i < threads; i++) {
-    jobs[i] = (RangeJob){fn, args, (int32_t)((int64_t)n * i / threads), (int32_t)((int64_t)n * (i + 1) / threads)};
-  }
-  for (int32_t i = 1; i < threads; i++) started[i] = pthread_create(&ids[i], NULL, run_range_job, &jobs[i]) == 0;
-  run_range_job(&jobs[0]);
-  for (int32_t i = 1; i < threads; i++) {
-    if (started[i]) pthread_join(ids[i], NULL);
-    else run_range_job(&jobs[i]);
-  }
-}
 
 /* T rows of hs floats, `stride` floats apart from `src` on → dst [T, hs]
  * (one head's q, k or v out of qkv rows of 3C, or its slice of dout rows of C). */
@@ -678,7 +868,8 @@ static const float *batch_mask(const AttentionArgs *a, int32_t b, int32_t *ext, 
   return mask;
 }
 
-static void attention_forward_pairs(AttentionArgs *a, int32_t begin, int32_t end) {
+static void attention_forward_pairs(void *args, int32_t begin, int32_t end) {
+  AttentionArgs *a = args;
   const int32_t T = a->T, H = a->H, hs = a->hs, C = H * hs;
   const size_t block = (size_t)T * hs;
   int32_t *ext, *first;
@@ -707,13 +898,14 @@ int32_t attention_train_forward(const float *qkv, const float *mask, int32_t B, 
                                 int32_t mask_batch, float scale, int32_t threads, float *out) {
   AttentionArgs a = {.qkv = qkv, .mask = mask, .B = B, .T = T, .H = H, .hs = hs, .mask_batch = mask_batch,
                      .scale = scale, .out = out};
-  parallel_pairs(attention_forward_pairs, &a, B * H, threads);
+  parallel_for(attention_forward_pairs, &a, B * H, threads);
   return a.failed ? -1 : 0;
 }
 
 /* Per head, with p recomputed, dp = dout·vᵀ and ds = scale·p ⊙ (dp − Σ_j p·dp):
  *   dq = ds·k,  dk = dsᵀ·q,  dv = pᵀ·dout   (written into dqkv [B·T, 3C]). */
-static void attention_backward_pairs(AttentionArgs *a, int32_t begin, int32_t end) {
+static void attention_backward_pairs(void *args, int32_t begin, int32_t end) {
+  AttentionArgs *a = args;
   const int32_t T = a->T, H = a->H, hs = a->hs, C = H * hs;
   const size_t block = (size_t)T * hs;
   int32_t *ext, *first;
@@ -759,6 +951,81 @@ int32_t attention_train_backward(const float *qkv, const float *mask, const floa
                                  int32_t hs, int32_t mask_batch, float scale, int32_t threads, float *dqkv) {
   AttentionArgs a = {.qkv = qkv, .mask = mask, .dout = dout, .B = B, .T = T, .H = H, .hs = hs,
                      .mask_batch = mask_batch, .scale = scale, .dqkv = dqkv};
-  parallel_pairs(attention_backward_pairs, &a, B * H, threads);
+  parallel_for(attention_backward_pairs, &a, B * H, threads);
   return a.failed ? -1 : 0;
+}
+
+/* ---- Matrix products on the pool: OpenBLAS on one thread per chunk ----
+ *
+ * bind_blas opens the BLAS library the backend already loaded (the same file
+ * name, so the same copy) and sets OpenBLAS to one thread; parallel_sgemm
+ * then splits C = op(A)·op(B) + beta·C into blocks of 16 rows (or, for a
+ * product of few rows, 16 columns) across the pool. Every entry of C is the
+ * same sum in the same order as one OpenBLAS call over the whole product
+ * (checked bit for bit with its SkylakeX kernels at the model's shapes), and
+ * tests/native_kernels_test.ts compares the two. Without OpenBLAS'
+ * openblas_set_num_threads (Accelerate) bind_blas refuses and the backend
+ * keeps calling the library itself. */
+#include <dlfcn.h>
+
+typedef void (*cblas_sgemm_fn)(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, float, const float *, int32_t,
+                               const float *, int32_t, float, float *, int32_t);
+static cblas_sgemm_fn blas_sgemm;
+
+#define CBLAS_ROW_MAJOR 101
+#define CBLAS_NO_TRANS 111
+#define CBLAS_TRANS 112
+
+/* Returns 0 when products can go through parallel_sgemm, −1 otherwise. */
+int32_t bind_blas(const char *path) {
+  void *lib = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+  if (!lib) return -1;
+  void (*set_threads)(int) = (void (*)(int))dlsym(lib, "openblas_set_num_threads");
+  cblas_sgemm_fn sgemm = (cblas_sgemm_fn)dlsym(lib, "cblas_sgemm");
+  if (!set_threads || !sgemm) return -1;
+  set_threads(1);
+  blas_sgemm = sgemm;
+  return 0;
+}
+
+typedef struct {
+  int32_t trans_a, trans_b, M, N, K, by_rows;
+  const float *a, *b;
+  float beta;
+  float *c;
+} SgemmArgs;
+
+#define SGEMM_BLOCK 16
+
+static void sgemm_blocks(void *args, int32_t begin, int32_t end) {
+  const SgemmArgs *s = args;
+  const int32_t lda = s->trans_a ? s->M : s->K, ldb = s->trans_b ? s->K : s->N;
+  const int32_t ta = s->trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS, tb = s->trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS;
+  if (s->by_rows) {
+    const int32_t m0 = begin * SGEMM_BLOCK, m1 = min_i32(end * SGEMM_BLOCK, s->M);
+    const float *a = s->trans_a ? s->a + m0 : s->a + (int64_t)m0 * lda;
+    blas_sgemm(CBLAS_ROW_MAJOR, ta, tb, m1 - m0, s->N, s->K, 1.0f, a, lda, s->b, ldb, s->beta, s->c + (int64_t)m0 * s->N,
+               s->N);
+  } else {
+    const int32_t n0 = begin * SGEMM_BLOCK, n1 = min_i32(end * SGEMM_BLOCK, s->N);
+    const float *b = s->trans_b ? s->b + (int64_t)n0 * ldb : s->b + n0;
+    blas_sgemm(CBLAS_ROW_MAJOR, ta, tb, s->M, n1 - n0, s->K, 1.0f, s->a, lda, b, ldb, s->beta, s->c + n0, s->N);
+  }
+}
+
+/* Multiply-adds each chunk of a split product gets at least. OpenBLAS takes
+ * another code path for products below about 100³ (its "small matrix"
+ * kernels, whose sums round differently), so a chunk must stay above it for
+ * the split to give the whole call's bits; waking a thread for less also
+ * costs more than it saves (128×128×32: 26 µs on 2 threads, 12 µs on 1). */
+#define SGEMM_CHUNK_MACS (1 << 21)
+
+/* C [M, N] = op(A)·op(B) + beta·C, row-major; A stored [K, M] when trans_a, B [N, K] when trans_b. */
+void parallel_sgemm(int32_t trans_a, int32_t trans_b, int32_t M, int32_t N, int32_t K, const float *a, const float *b,
+                    float beta, float *c, int32_t threads) {
+  const int32_t row_blocks = (M + SGEMM_BLOCK - 1) / SGEMM_BLOCK, col_blocks = (N + SGEMM_BLOCK - 1) / SGEMM_BLOCK;
+  const int32_t worth = threads_for((int64_t)M * N * K, SGEMM_CHUNK_MACS);
+  if (threads > worth) threads = worth;
+  SgemmArgs s = {trans_a, trans_b, M, N, K, row_blocks >= 4 * threads || row_blocks >= col_blocks, a, b, beta, c};
+  parallel_for(sgemm_blocks, &s, s.by_rows ? row_blocks : col_blocks, threads);
 }

@@ -1,0 +1,26 @@
+/**
+ * The system BLAS with every product split across the native kernels' thread
+ * pool (lib/fast/native/kernels.c: `bind_blas`, `parallel_sgemm`) instead of
+ * OpenBLAS' own threads. OpenBLAS' workers spin for a long while after each
+ * product, and on a 2-core machine they took the second core from the fused
+ * kernels that ran between products (the training attention ran 2× slower
+ * right after a product than alone). With one pool for both, OpenBLAS runs on
+ * one thread per chunk and the pool's threads spin only briefly between jobs.
+ * Each entry of a product is the same sum as in one OpenBLAS call, so results
+ * do not change (tests/native_kernels_test.ts compares them).
+ */
+import type { Blas } from "./openblas.ts";
+import type { NativeKernels } from "./native_kernels.ts";
+
+/** `blas` on the kernels' pool of `threads`, or undefined when the library cannot be bound (not OpenBLAS). */
+export function blasOnKernelPool(blas: Blas, kernels: NativeKernels, threads: number): Blas | undefined {
+  if (kernels.bind_blas(new TextEncoder().encode(`${blas.path}\0`)) !== 0) return undefined;
+  return {
+    path: blas.path,
+    pooled: true,
+    sgemm(transA, transB, M, N, K, a, b, c, beta = 0) {
+      // parallel_sgemm splits only products large enough for every chunk to keep OpenBLAS' large-product kernels
+      kernels.parallel_sgemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, a, b, beta, c, threads);
+    },
+  };
+}
