@@ -116,7 +116,7 @@ async function startBackend(name: BackendName): Promise<boolean> {
         installSharedIdentity();
         installWasmCopyKernels();
       }
-      if (native) installNativeWasmKernels(native);
+      if (native) installNativeWasmKernels(native, kernelThreads());
       return true;
     }
     case "cpu":

@@ -8,7 +8,7 @@
  */
 import { tf } from "../lib/tf.ts";
 import { initBackend } from "../lib/backend.ts";
-import { kernelThreads, loadNativeKernels } from "../lib/fast/native_kernels.ts";
+import { kernelThreads, loadNativeKernels, nativeKernelsLibraryPath } from "../lib/fast/native_kernels.ts";
 import { loadBlas } from "../lib/fast/openblas.ts";
 import { blasOnKernelPool } from "../lib/fast/pooled_blas.ts";
 import { fusedCrossEntropyRows } from "../lib/fast/fused_ops.ts";
@@ -393,6 +393,31 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the kernels' pool survives its library being closed and opened again (Deno closes it when an isolate ends)",
+  ignore: !native,
+  fn: async () => {
+    // In a fresh process: a pooled GELU, every handle closed (the workers still running), opened again, GELU again.
+    const script = `
+      const open = () => Deno.dlopen(Deno.args[0], {
+        kernel_threads: { parameters: ["i32"], result: "void" },
+        gelu_new_forward: { parameters: ["buffer", "buffer", "i32"], result: "void" },
+      });
+      const n = 1 << 20, x = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+      const run = () => { const lib = open(); lib.symbols.kernel_threads(3); const y = new Float32Array(n); lib.symbols.gelu_new_forward(x, y, n); lib.close(); return y; };
+      const first = run(), second = run(), third = run();
+      console.log(first.every((v, i) => v === second[i] && v === third[i]) && first.some((v) => v !== 0) ? "same" : "different");`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", script, nativeKernelsLibraryPath()!],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim() + new TextDecoder().decode(out.stderr).trim();
+    assert.ok(out.success, text);
+    assert.equal(text, "same");
+  },
+});
+
+Deno.test({
   name: "products on the kernels' pool equal naive sums, and on SkylakeX kernels one whole OpenBLAS call bit for bit",
   ignore: !native || !(loadBlas() && blasOnKernelPool(loadBlas()!, loadNativeKernels()!, kernelThreads())),
   fn: () => {
@@ -419,6 +444,13 @@ Deno.test({
           assertAllClose(split, naive, { atol: 1e-4, what: `${M}×${N}×${K} trans ${transA}${transB}` });
           if (Deno.env.get("OPENBLAS_CORETYPE") === "SkylakeX") {
             assert.deepEqual(split, whole, `${M}×${N}×${K} trans ${transA}${transB}: split ≠ one call`);
+          }
+          if (!transA && !transB) { // x·w + bias: the bias in every row, then the product added on the pool
+            const bias = randomValues(N, 9), y = new Float32Array(M * N);
+            k.parallel_linear(M, N, K, a, b, bias, y, 3);
+            const withBias = new Float32Array(M * N).map((_, idx) => bias[idx % N]);
+            k.parallel_sgemm(0, 0, M, N, K, a, b, 1, withBias, 3);
+            assert.deepEqual(y, withBias, `linear ${M}×${N}×${K}`);
           }
         }
       }

@@ -25,7 +25,7 @@ const SYMBOLS = {
   },
   layer_norm_backward: {
     parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "i32", "i32", "buffer", "buffer", "buffer"],
-    result: "void",
+    result: "i32",
   },
   cross_entropy_forward: { parameters: ["buffer", "buffer", "i32", "i32", "buffer", "buffer"], result: "void" },
   row_entropy: { parameters: ["buffer", "i32", "i32", "f32", "buffer"], result: "void" },
@@ -36,7 +36,7 @@ const SYMBOLS = {
   sample_softmax_rows: { parameters: ["buffer", "buffer", "i32", "i32", "f32", "buffer", "buffer"], result: "void" },
   sum_of_squares: { parameters: ["buffer", "i32"], result: "f64" },
   add_arrays: { parameters: ["buffer", "buffer", "i32", "buffer"], result: "void" },
-  sum_middle_axes: { parameters: ["buffer", "i32", "i32", "i32", "buffer"], result: "void" },
+  sum_middle_axes: { parameters: ["buffer", "i32", "i32", "i32", "buffer"], result: "i32" },
   transpose_4byte: { parameters: ["buffer", "buffer", "i32", "buffer", "buffer"], result: "void" },
   masked_softmax_forward: {
     parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "buffer"],
@@ -71,6 +71,11 @@ const SYMBOLS = {
   parallel_sgemm: {
     // transA, transB, M, N, K, a, b, beta, c, threads
     parameters: ["i32", "i32", "i32", "i32", "i32", "buffer", "buffer", "f32", "buffer", "i32"],
+    result: "void",
+  },
+  parallel_linear: {
+    // M, N, K, x, w, bias, y, threads
+    parameters: ["i32", "i32", "i32", "buffer", "buffer", "buffer", "buffer", "i32"],
     result: "void",
   },
   attention_train_forward: { parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"], result: "i32" },
@@ -108,11 +113,16 @@ const FLAG_SETS = [
   ["-O3", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-pthread"],
 ];
 
-let cached: { kernels?: NativeKernels; reason?: string; build?: string } | undefined;
+let cached: { kernels?: NativeKernels; reason?: string; build?: string; path?: string } | undefined;
 
 /** How the loaded kernels were compiled ("cc -O3 -march=native …"), or undefined when they are not in use. */
 export function nativeKernelsBuild(): string | undefined {
   return cached?.build;
+}
+
+/** The file of the loaded kernels' library, or undefined when they are not in use. */
+export function nativeKernelsLibraryPath(): string | undefined {
+  return cached?.path;
 }
 
 /** Why the native kernels are not in use ("" when they are). */
@@ -146,7 +156,7 @@ export function loadNativeKernels(): NativeKernels | undefined {
     const { path, build } = buildLibrary();
     const kernels = Deno.dlopen(path, SYMBOLS).symbols;
     kernels.kernel_threads(kernelThreads());
-    cached = { kernels, build };
+    cached = { kernels, build, path };
   } catch (err) {
     cached = { reason: err instanceof Error ? err.message.split("\n")[0] : String(err) };
   }

@@ -47,6 +47,8 @@ export interface Blas {
     /** C = op(A)·op(B) + beta·C; 0 overwrites C. @default 0 */
     beta?: number,
   ): void;
+  /** y [M, N] = x [M, K]·w [K, N] + bias [N] in one call, where the library offers it (pooled_blas.ts). */
+  linear?(M: number, N: number, K: number, x: Float32Array, w: Float32Array, bias: Float32Array, y: Float32Array): void;
 }
 
 /**

@@ -22,5 +22,8 @@ export function blasOnKernelPool(blas: Blas, kernels: NativeKernels, threads: nu
       // parallel_sgemm splits only products large enough for every chunk to keep OpenBLAS' large-product kernels
       kernels.parallel_sgemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, a, b, beta, c, threads);
     },
+    linear(M, N, K, x, w, bias, y) {
+      kernels.parallel_linear(M, N, K, x, w, bias, y, threads);
+    },
   };
 }

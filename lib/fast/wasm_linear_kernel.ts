@@ -22,8 +22,12 @@ export function installLinearKernel(blas: Blas): boolean {
     const out = backend.makeOutput([N, M], "float32");
     const y = f32View(backend, out);
     const b = f32View(backend, bias);
-    for (let row = 0; row < N; row++) y.set(b, row * M);
-    blas.sgemm(false, false, N, M, K, f32View(backend, x), f32View(backend, weight), y, 1);
+    if (blas.linear) {
+      blas.linear(N, M, K, f32View(backend, x), f32View(backend, weight), b, y);
+    } else {
+      for (let row = 0; row < N; row++) y.set(b, row * M);
+      blas.sgemm(false, false, N, M, K, f32View(backend, x), f32View(backend, weight), y, 1);
+    }
     return out;
   });
   installed = true;

@@ -12,13 +12,16 @@
  */
 import { tf } from "../tf.ts";
 import * as names from "./kernel_names.ts";
-import { kernelThreads, type NativeKernels } from "./native_kernels.ts";
+import type { NativeKernels } from "./native_kernels.ts";
 import { f32View, i32View, registerWasmKernel as register, replaceWasmKernel, sizeOf } from "./wasm_heap.ts";
 
 let installed = false;
 
-/** Registers every kernel on the wasm backend. Returns false if already done or wasm is absent. */
-export function installNativeWasmKernels(k: NativeKernels): boolean {
+/**
+ * Registers every kernel on the wasm backend; the training attention splits its (batch, head) pairs over up to
+ * `threads` of the kernels' pool. Returns false if already done or wasm is absent.
+ */
+export function installNativeWasmKernels(k: NativeKernels, threads = 1): boolean {
   if (installed || !tf.getKernel(tf.Transpose, "wasm")) return false;
   replaceWasmKernel(tf.Transpose, (inputs, backend, attrs, stock) => {
     const x = inputs.x;
@@ -48,7 +51,9 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const outer = sizeOf(x.shape.slice(0, first));
     const reduce = sizeOf(x.shape.slice(first, last + 1));
     const inner = sizeOf(x.shape.slice(last + 1));
-    k.sum_middle_axes(f32View(backend, x), outer, reduce, inner, f32View(backend, out));
+    if (k.sum_middle_axes(f32View(backend, x), outer, reduce, inner, f32View(backend, out)) !== 0) {
+      throw new Error(`Sum: out of memory for the partial sums of [${x.shape}]`);
+    }
     return out;
   });
 
@@ -78,7 +83,9 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const dw = backend.makeOutput([C], "float32");
     const db = backend.makeOutput([C], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
-    k.layer_norm_backward(v(x), v(weight), v(mean), v(rstd), v(dy), rows, C, v(dx), v(dw), v(db));
+    if (k.layer_norm_backward(v(x), v(weight), v(mean), v(rstd), v(dy), rows, C, v(dx), v(dw), v(db)) !== 0) {
+      throw new Error(`${names.LAYER_NORM_GRAD}: out of memory for the partial sums of ${rows} rows × ${C}`);
+    }
     return [dx, dw, db];
   });
 
@@ -179,7 +186,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
     const maskBatch = maskBatchOf(names.ATTENTION, mask, B, T, T);
     const out = backend.makeOutput([B * T, H * hs], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
-    const status = k.attention_train_forward(v(qkv), v(mask), B, T, H, hs, maskBatch, attrs.scale as number, kernelThreads(), v(out));
+    const status = k.attention_train_forward(v(qkv), v(mask), B, T, H, hs, maskBatch, attrs.scale as number, threads, v(out));
     if (status !== 0) throw new Error(`${names.ATTENTION}: out of memory for the scratch of heads of ${T}×${hs}`);
     return out;
   });
@@ -198,7 +205,7 @@ export function installNativeWasmKernels(k: NativeKernels): boolean {
       hs,
       maskBatch,
       attrs.scale as number,
-      kernelThreads(),
+      threads,
       v(dqkv),
     );
     if (status !== 0) throw new Error(`${names.ATTENTION_GRAD}: out of memory for the scratch of heads of ${T}×${hs}`);

@@ -13,6 +13,8 @@
  * in its comment; tests/native_kernels_test.ts compares each one with the
  * tfjs composite it replaces.
  */
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -130,8 +132,22 @@ void kernel_threads(int32_t threads) {
   pool.threads = threads < 1 ? 1 : (threads > POOL_MAX ? POOL_MAX : threads);
 }
 
+/* Marks this library never to be unloaded, so that the workers' code and the pool's state outlive a
+ * dlclose (Deno closes a library when the isolate that opened it ends, e.g. between test files; a later
+ * dlopen then gets this same copy, pool and all). False if that cannot be done: then no workers start. */
+static int keep_loaded(void) {
+  static int kept = -1;
+  if (kept < 0) {
+    Dl_info info;
+    kept = dladdr((void *)keep_loaded, &info) && info.dli_fname &&
+           dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) != NULL;
+  }
+  return kept;
+}
+
 /* Starts workers up to threads − 1 (the caller is the other one); returns how many run. */
 static int32_t start_workers(int32_t threads) {
+  if (!keep_loaded()) return 0;
   while (pool.workers < threads - 1) {
     pthread_t id;
     pthread_attr_t attr;
@@ -167,6 +183,9 @@ static void parallel_for(range_fn fn, void *args, int32_t n, int32_t threads) {
   while (atomic_load_explicit(&pool.remaining, memory_order_acquire) > 0) cpu_relax();
   atomic_flag_clear_explicit(&pool.busy, memory_order_release);
 }
+
+static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 
 /* Threads worth waking for `work` units when each should get at least `grain`. */
 static inline int32_t threads_for(int64_t work, int64_t grain) {
@@ -259,34 +278,76 @@ void layer_norm_forward(const float *restrict x, const float *restrict w, const 
   parallel_for(layer_norm_rows, &a, rows, threads_for((int64_t)rows * C, ELEMENT_GRAIN));
 }
 
+/* Sums over the rows of a batch (LayerNorm's dw and db, a bias gradient) are taken in blocks of this many
+ * rows, each block's partial sums on whichever thread, then the blocks' sums added in order: the same
+ * bits on any number of threads. */
+#define ROW_BLOCK 64
+
 /* With x̂ = (x − μ)·rstd and g = dy·w:
  *   dx = rstd · (g − mean(g) − x̂·mean(g·x̂)),  dw = Σ_rows dy·x̂,  db = Σ_rows dy. */
-void layer_norm_backward(const float *restrict x, const float *restrict w, const float *restrict mean,
-                         const float *restrict rstd, const float *restrict dy, int32_t rows, int32_t C,
-                         float *restrict dx, float *restrict dw, float *restrict db) {
-  memset(dw, 0, sizeof(float) * C);
-  memset(db, 0, sizeof(float) * C);
-  for (int32_t r = 0; r < rows; r++) {
-    const float *xr = x + (int64_t)r * C;
-    const float *dyr = dy + (int64_t)r * C;
-    float *dxr = dx + (int64_t)r * C;
-    const float mu = mean[r], rs = rstd[r];
-    float sum_g = 0.0f, sum_gx = 0.0f;
+typedef struct {
+  const float *x, *w, *mean, *rstd, *dy;
+  int32_t rows, C;
+  float *dx, *partial_dw, *partial_db; /* [blocks, C] each */
+} LayerNormGradArgs;
+
+static void layer_norm_grad_blocks(void *args, int32_t begin, int32_t end) {
+  const LayerNormGradArgs *a = args;
+  const float *restrict w = a->w;
+  const int32_t C = a->C;
+  for (int32_t block = begin; block < end; block++) {
+    float *restrict dw = a->partial_dw + (int64_t)block * C, *restrict db = a->partial_db + (int64_t)block * C;
+    memset(dw, 0, sizeof(float) * C);
+    memset(db, 0, sizeof(float) * C);
+    for (int32_t r = block * ROW_BLOCK; r < min_i32(a->rows, (block + 1) * ROW_BLOCK); r++) {
+      const float *restrict xr = a->x + (int64_t)r * C;
+      const float *restrict dyr = a->dy + (int64_t)r * C;
+      float *restrict dxr = a->dx + (int64_t)r * C;
+      const float mu = a->mean[r], rs = a->rstd[r];
+      float sum_g = 0.0f, sum_gx = 0.0f;
 #pragma omp simd reduction(+ : sum_g, sum_gx)
-    for (int32_t i = 0; i < C; i++) {
-      const float xhat = (xr[i] - mu) * rs;
-      const float g = dyr[i] * w[i];
-      sum_g += g;
-      sum_gx += g * xhat;
-      dw[i] += dyr[i] * xhat;
-      db[i] += dyr[i];
-    }
-    const float mean_g = sum_g / C, mean_gx = sum_gx / C;
-    for (int32_t i = 0; i < C; i++) {
-      const float xhat = (xr[i] - mu) * rs;
-      dxr[i] = rs * (dyr[i] * w[i] - mean_g - xhat * mean_gx);
+      for (int32_t i = 0; i < C; i++) {
+        const float xhat = (xr[i] - mu) * rs;
+        const float g = dyr[i] * w[i];
+        sum_g += g;
+        sum_gx += g * xhat;
+        dw[i] += dyr[i] * xhat;
+        db[i] += dyr[i];
+      }
+      const float mean_g = sum_g / C, mean_gx = sum_gx / C;
+      for (int32_t i = 0; i < C; i++) {
+        const float xhat = (xr[i] - mu) * rs;
+        dxr[i] = rs * (dyr[i] * w[i] - mean_g - xhat * mean_gx);
+      }
     }
   }
+}
+
+/* out[i] = Σ_b partial[b, i] over the blocks in order. */
+static void add_block_sums(const float *partial, int32_t blocks, int32_t C, float *restrict out) {
+  memcpy(out, partial, sizeof(float) * C);
+  for (int32_t b = 1; b < blocks; b++)
+    for (int32_t i = 0; i < C; i++) out[i] += partial[(int64_t)b * C + i];
+}
+
+/* Returns 0, or −1 if scratch memory could not be allocated. */
+int32_t layer_norm_backward(const float *restrict x, const float *restrict w, const float *restrict mean,
+                            const float *restrict rstd, const float *restrict dy, int32_t rows, int32_t C,
+                            float *restrict dx, float *restrict dw, float *restrict db) {
+  const int32_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
+  float *partial = malloc(sizeof(float) * 2 * (size_t)(blocks > 0 ? blocks : 1) * C);
+  if (!partial) return -1;
+  LayerNormGradArgs a = {x, w, mean, rstd, dy, rows, C, dx, partial, partial + (size_t)blocks * C};
+  parallel_for(layer_norm_grad_blocks, &a, blocks, threads_for((int64_t)rows * C, ELEMENT_GRAIN));
+  if (blocks > 0) {
+    add_block_sums(a.partial_dw, blocks, C, dw);
+    add_block_sums(a.partial_db, blocks, C, db);
+  } else {
+    memset(dw, 0, sizeof(float) * C);
+    memset(db, 0, sizeof(float) * C);
+  }
+  free(partial);
+  return 0;
 }
 
 /* Sampling one token per row of logits z [rows, V] from softmax(z / temperature),
@@ -436,24 +497,58 @@ double sum_of_squares(const float *restrict x, int32_t n) {
   return total;
 }
 
-/* out[o, i] = Σ_r x[o, r, i]: a sum over a block of adjacent axes. */
-void sum_middle_axes(const float *restrict x, int32_t outer, int32_t reduce, int32_t inner, float *restrict out) {
-  for (int32_t o = 0; o < outer; o++) {
-    float *dst = out + (int64_t)o * inner;
-    const float *src = x + (int64_t)o * reduce * inner;
-    if (inner == 1) {
-      float s = 0.0f;
+/* out[o, i] = Σ_r x[o, r, i]: a sum over a block of adjacent axes. Row sums (inner = 1) are split across
+ * the pool by o; otherwise each o's sum over r goes in blocks of ROW_BLOCK rows (see there). */
+typedef struct {
+  const float *x;
+  int32_t reduce, inner, blocks_per_outer;
+  float *out, *partial; /* partial: [outer · blocks, inner] */
+} SumArgs;
+
+static void row_sums(void *args, int32_t begin, int32_t end) {
+  const SumArgs *a = args;
+  for (int32_t o = begin; o < end; o++) {
+    const float *restrict src = a->x + (int64_t)o * a->reduce;
+    float s = 0.0f;
 #pragma omp simd reduction(+ : s)
-      for (int32_t r = 0; r < reduce; r++) s += src[r];
-      dst[0] = s;
-      continue;
-    }
+    for (int32_t r = 0; r < a->reduce; r++) s += src[r];
+    a->out[o] = s;
+  }
+}
+
+static void block_sums(void *args, int32_t begin, int32_t end) {
+  const SumArgs *a = args;
+  const int32_t inner = a->inner;
+  for (int32_t job = begin; job < end; job++) {
+    const int32_t o = job / a->blocks_per_outer, block = job % a->blocks_per_outer;
+    float *restrict dst = a->partial + (int64_t)job * inner;
     memset(dst, 0, sizeof(float) * inner);
-    for (int32_t r = 0; r < reduce; r++) {
-      const float *row = src + (int64_t)r * inner;
+    for (int32_t r = block * ROW_BLOCK; r < min_i32(a->reduce, (block + 1) * ROW_BLOCK); r++) {
+      const float *restrict row = a->x + ((int64_t)o * a->reduce + r) * inner;
       for (int32_t i = 0; i < inner; i++) dst[i] += row[i];
     }
   }
+}
+
+/* Returns 0, or −1 if scratch memory could not be allocated. */
+int32_t sum_middle_axes(const float *restrict x, int32_t outer, int32_t reduce, int32_t inner, float *restrict out) {
+  const int32_t threads = threads_for((int64_t)outer * reduce * inner, ELEMENT_GRAIN);
+  SumArgs a = {x, reduce, inner, (reduce + ROW_BLOCK - 1) / ROW_BLOCK, out, NULL};
+  if (inner == 1) {
+    parallel_for(row_sums, &a, outer, threads);
+    return 0;
+  }
+  if (a.blocks_per_outer == 0) {
+    memset(out, 0, sizeof(float) * (size_t)outer * inner);
+    return 0;
+  }
+  a.partial = malloc(sizeof(float) * (size_t)outer * a.blocks_per_outer * inner);
+  if (!a.partial) return -1;
+  parallel_for(block_sums, &a, outer * a.blocks_per_outer, threads);
+  for (int32_t o = 0; o < outer; o++)
+    add_block_sums(a.partial + (int64_t)o * a.blocks_per_outer * inner, a.blocks_per_outer, inner, out + (int64_t)o * inner);
+  free(a.partial);
+  return 0;
 }
 
 /* Permutes the axes of a 4-byte-element tensor of rank ≤ 6:
@@ -695,8 +790,6 @@ static void gather_rows_transposed(const float *src, int64_t stride, int32_t T, 
     for (int32_t d = 0; d < hs; d++) dst[(int64_t)d * T + t] = src[t * stride + d];
 }
 
-static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
-static inline int32_t max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 
 /* acc[r, 0..15] = Σ_{kb ≤ k < ke} A[r, k]·B[k, 0..15] for rows r = 0..3, where
  * A[r, k] is at A + r·a_row + k·a_k (so Aᵀ is read without copying it).
@@ -733,6 +826,34 @@ static void tile_4x16(const float *A, int64_t a_row, int64_t a_k, const float *B
   memcpy(acc[2], &c2, sizeof c2);
   memcpy(acc[3], &c3, sizeof c3);
 }
+
+/* C[r, 0..31] = Σ_{kb ≤ k < ke} A[r, k]·B[k, 0..31] for rows r = 0..7: 16 accumulators, so that each
+ * k loads two vectors of B and eight entries of A for sixteen multiply-adds (the 4 × 16 tile: one and four
+ * for four). Each entry is the same sum in the same order as in tile_4x16. */
+#define TILE_8X32 1
+static void tile_8x32(const float *A, int64_t a_row, int64_t a_k, const float *B, int32_t ldb, int32_t kb, int32_t ke,
+                      float *C, int32_t ldc) {
+  f32x16 c0a = {0}, c0b = {0}, c1a = {0}, c1b = {0}, c2a = {0}, c2b = {0}, c3a = {0}, c3b = {0};
+  f32x16 c4a = {0}, c4b = {0}, c5a = {0}, c5b = {0}, c6a = {0}, c6b = {0}, c7a = {0}, c7b = {0};
+  for (int32_t k = kb; k < ke; k++) {
+    const float *bk = B + (int64_t)k * ldb;
+    const f32x16 b0 = load_f32x16(bk), b1 = load_f32x16(bk + 16);
+    const float *ak = A + k * a_k;
+#define TILE_ROW(r)                  \
+  {                                  \
+    const float a = ak[r * a_row];   \
+    c##r##a += a * b0;               \
+    c##r##b += a * b1;               \
+  }
+    TILE_ROW(0) TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6) TILE_ROW(7)
+#undef TILE_ROW
+  }
+#define STORE_ROW(r)                                     \
+  memcpy(C + (int64_t)r * ldc, &c##r##a, sizeof c##r##a); \
+  memcpy(C + (int64_t)r * ldc + 16, &c##r##b, sizeof c##r##b);
+  STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5) STORE_ROW(6) STORE_ROW(7)
+#undef STORE_ROW
+}
 #else
 typedef float f32x8 __attribute__((vector_size(32)));
 
@@ -762,6 +883,25 @@ static void tile_4x16(const float *A, int64_t a_row, int64_t a_k, const float *B
 }
 #endif
 
+/* Columns j0 ≤ j < nb of rows i0 .. i0 + rows − 1 (rows ≤ 4), in tiles of 16 columns. */
+static void tile_columns(int32_t rows, int32_t i0, int32_t j_begin, int32_t nb, const float *A, int64_t a_row, int64_t a_k,
+                       const float *B, int32_t ldb, int32_t kb, int32_t ke, float *C, int32_t ldc) {
+  for (int32_t j0 = j_begin; j0 < nb; j0 += 16) {
+    const int32_t cols = min_i32(16, nb - j0);
+    float acc[4][16] = {{0}};
+    if (rows == 4 && cols == 16) {
+      tile_4x16(A + i0 * a_row, a_row, a_k, B + j0, ldb, kb, ke, acc);
+    } else {
+      for (int32_t r = 0; r < rows; r++)
+        for (int32_t k = kb; k < ke; k++) {
+          const float x = A[(i0 + r) * a_row + k * a_k];
+          for (int32_t jj = 0; jj < cols; jj++) acc[r][jj] += x * B[(int64_t)k * ldb + j0 + jj];
+        }
+    }
+    for (int32_t r = 0; r < rows; r++) memcpy(C + (int64_t)(i0 + r) * ldc + j0, acc[r], sizeof(float) * cols);
+  }
+}
+
 /* C[i, j] = Σ_k A[i, k]·B[k, j] (row-major, leading dimensions ldb, ldc; A[i, k]
  * at A + i·a_row + k·a_k, so a_row = 1, a_k = lda reads the transpose of a stored
  * matrix) in tiles of 4 rows × 16 columns held in registers. Optional per-row limits
@@ -773,29 +913,27 @@ static void tile_4x16(const float *A, int64_t a_row, int64_t a_k, const float *B
  * entries, which are then exact sums of zeros or ignored. */
 static void tile_gemm(int32_t M, int32_t N, int32_t K, const float *A, int64_t a_row, int64_t a_k, const float *B, int32_t ldb,
                       float *C, int32_t ldc, const int32_t *n_end, const int32_t *k_begin, const int32_t *k_end) {
-  for (int32_t i0 = 0; i0 < M; i0 += 4) {
-    const int32_t rows = min_i32(4, M - i0);
+#ifdef TILE_8X32
+  const int32_t group = 8;
+#else
+  const int32_t group = 4;
+#endif
+  for (int32_t g0 = 0; g0 < M; g0 += group) {
+    const int32_t group_rows = min_i32(group, M - g0);
     int32_t nb = n_end ? 0 : N, kb = k_begin ? K : 0, ke = k_end ? 0 : K;
-    for (int32_t r = 0; r < rows; r++) {
-      if (n_end) nb = max_i32(nb, n_end[i0 + r]);
-      if (k_begin) kb = min_i32(kb, k_begin[i0 + r]);
-      if (k_end) ke = max_i32(ke, k_end[i0 + r]);
+    for (int32_t r = 0; r < group_rows; r++) {
+      if (n_end) nb = max_i32(nb, n_end[g0 + r]);
+      if (k_begin) kb = min_i32(kb, k_begin[g0 + r]);
+      if (k_end) ke = max_i32(ke, k_end[g0 + r]);
     }
     if (n_end) nb = min_i32(N, (nb + 15) / 16 * 16); /* whole tiles: a partial one takes the slow loop */
-    for (int32_t j0 = 0; j0 < nb; j0 += 16) {
-      const int32_t cols = min_i32(16, nb - j0);
-      float acc[4][16] = {{0}};
-      if (rows == 4 && cols == 16) {
-        tile_4x16(A + i0 * a_row, a_row, a_k, B + j0, ldb, kb, ke, acc);
-      } else {
-        for (int32_t r = 0; r < rows; r++)
-          for (int32_t k = kb; k < ke; k++) {
-            const float x = A[(i0 + r) * a_row + k * a_k];
-            for (int32_t jj = 0; jj < cols; jj++) acc[r][jj] += x * B[(int64_t)k * ldb + j0 + jj];
-          }
-      }
-      for (int32_t r = 0; r < rows; r++) memcpy(C + (int64_t)(i0 + r) * ldc + j0, acc[r], sizeof(float) * cols);
-    }
+    int32_t done = 0; /* columns already written for all the group's rows */
+#ifdef TILE_8X32
+    if (group_rows == 8)
+      for (; done + 32 <= nb; done += 32) tile_8x32(A + g0 * a_row, a_row, a_k, B + done, ldb, kb, ke, C + (int64_t)g0 * ldc + done, ldc);
+#endif
+    for (int32_t i0 = g0; i0 < g0 + group_rows; i0 += 4)
+      tile_columns(min_i32(4, g0 + group_rows - i0), i0, done, nb, A, a_row, a_k, B, ldb, kb, ke, C, ldc);
   }
 }
 
@@ -966,8 +1104,6 @@ int32_t attention_train_backward(const float *qkv, const float *mask, const floa
  * tests/native_kernels_test.ts compares the two. Without OpenBLAS'
  * openblas_set_num_threads (Accelerate) bind_blas refuses and the backend
  * keeps calling the library itself. */
-#include <dlfcn.h>
-
 typedef void (*cblas_sgemm_fn)(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, float, const float *, int32_t,
                                const float *, int32_t, float, float *, int32_t);
 static cblas_sgemm_fn blas_sgemm;
@@ -993,7 +1129,13 @@ typedef struct {
   const float *a, *b;
   float beta;
   float *c;
+  const float *bias; /* NULL, or [N] copied into every row of C first (then beta = 1) */
 } SgemmArgs;
+
+/* Rows m0..m1, columns n0..n1 of C ← the bias. */
+static void fill_bias(const SgemmArgs *s, int32_t m0, int32_t m1, int32_t n0, int32_t n1) {
+  for (int32_t m = m0; m < m1; m++) memcpy(s->c + (int64_t)m * s->N + n0, s->bias + n0, sizeof(float) * (n1 - n0));
+}
 
 #define SGEMM_BLOCK 16
 
@@ -1004,11 +1146,13 @@ static void sgemm_blocks(void *args, int32_t begin, int32_t end) {
   if (s->by_rows) {
     const int32_t m0 = begin * SGEMM_BLOCK, m1 = min_i32(end * SGEMM_BLOCK, s->M);
     const float *a = s->trans_a ? s->a + m0 : s->a + (int64_t)m0 * lda;
+    if (s->bias) fill_bias(s, m0, m1, 0, s->N);
     blas_sgemm(CBLAS_ROW_MAJOR, ta, tb, m1 - m0, s->N, s->K, 1.0f, a, lda, s->b, ldb, s->beta, s->c + (int64_t)m0 * s->N,
                s->N);
   } else {
     const int32_t n0 = begin * SGEMM_BLOCK, n1 = min_i32(end * SGEMM_BLOCK, s->N);
     const float *b = s->trans_b ? s->b + (int64_t)n0 * ldb : s->b + n0;
+    if (s->bias) fill_bias(s, 0, s->M, n0, n1);
     blas_sgemm(CBLAS_ROW_MAJOR, ta, tb, s->M, n1 - n0, s->K, 1.0f, s->a, lda, b, ldb, s->beta, s->c + n0, s->N);
   }
 }
@@ -1018,14 +1162,27 @@ static void sgemm_blocks(void *args, int32_t begin, int32_t end) {
  * kernels, whose sums round differently), so a chunk must stay above it for
  * the split to give the whole call's bits; waking a thread for less also
  * costs more than it saves (128×128×32: 26 µs on 2 threads, 12 µs on 1). */
-#define SGEMM_CHUNK_MACS (1 << 21)
+#define SGEMM_CHUNK_MACS (1 << 20)
+
+static void split_sgemm(SgemmArgs *s, int32_t threads) {
+  const int32_t row_blocks = (s->M + SGEMM_BLOCK - 1) / SGEMM_BLOCK, col_blocks = (s->N + SGEMM_BLOCK - 1) / SGEMM_BLOCK;
+  const int32_t worth = threads_for((int64_t)s->M * s->N * s->K, SGEMM_CHUNK_MACS);
+  if (threads > worth) threads = worth;
+  /* along the longer side of C: each chunk then reads all of the shorter side's operand and a share of the other */
+  s->by_rows = row_blocks >= col_blocks;
+  parallel_for(sgemm_blocks, s, s->by_rows ? row_blocks : col_blocks, threads);
+}
 
 /* C [M, N] = op(A)·op(B) + beta·C, row-major; A stored [K, M] when trans_a, B [N, K] when trans_b. */
 void parallel_sgemm(int32_t trans_a, int32_t trans_b, int32_t M, int32_t N, int32_t K, const float *a, const float *b,
                     float beta, float *c, int32_t threads) {
-  const int32_t row_blocks = (M + SGEMM_BLOCK - 1) / SGEMM_BLOCK, col_blocks = (N + SGEMM_BLOCK - 1) / SGEMM_BLOCK;
-  const int32_t worth = threads_for((int64_t)M * N * K, SGEMM_CHUNK_MACS);
-  if (threads > worth) threads = worth;
-  SgemmArgs s = {trans_a, trans_b, M, N, K, row_blocks >= 4 * threads || row_blocks >= col_blocks, a, b, beta, c};
-  parallel_for(sgemm_blocks, &s, s.by_rows ? row_blocks : col_blocks, threads);
+  SgemmArgs s = {.trans_a = trans_a, .trans_b = trans_b, .M = M, .N = N, .K = K, .a = a, .b = b, .beta = beta, .c = c};
+  split_sgemm(&s, threads);
+}
+
+/* y [M, N] = x [M, K]·w [K, N] + bias [N]: each chunk copies the bias into its part of y, and BLAS adds the product. */
+void parallel_linear(int32_t M, int32_t N, int32_t K, const float *x, const float *w, const float *bias, float *y,
+                     int32_t threads) {
+  SgemmArgs s = {.M = M, .N = N, .K = K, .a = x, .b = w, .beta = 1.0f, .c = y, .bias = bias};
+  split_sgemm(&s, threads);
 }
