@@ -105,18 +105,16 @@ async function startBackend(name: BackendName): Promise<boolean> {
       wasm.setWasmPaths(dist.endsWith("/dist/") ? dist : new URL("../dist/", dist).href);
       if (!(await tf.setBackend("wasm"))) return false;
       const native = loadNativeKernels();
-      if (Deno.env.get("RLHF_FAST_MATMUL") !== "0") {
-        const blas = wasmBlas(native);
-        if (blas) {
-          installBlasMatMul(blas);
-          installLinearKernel(blas);
-        }
+      const blas = Deno.env.get("RLHF_FAST_MATMUL") !== "0" ? wasmBlas(native) : undefined;
+      if (blas) {
+        installBlasMatMul(blas);
+        installLinearKernel(blas);
       }
       if (Deno.env.get("RLHF_NATIVE_KERNELS") !== "0") {
         installSharedIdentity();
         installWasmCopyKernels();
       }
-      if (native) installNativeWasmKernels(native, kernelThreads());
+      if (native) installNativeWasmKernels(native, kernelThreads(), blas?.pooled === true);
       return true;
     }
     case "cpu":

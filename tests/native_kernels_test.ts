@@ -18,6 +18,7 @@ import { crossEntropyRows } from "../lib/gpt2/loss.ts";
 import { cacheLength } from "../lib/ops/kv_cache.ts";
 import { rowEntropy } from "../lib/rollout/logprobs.ts";
 import { attend, attentionMask, attentionWeights } from "../lib/gpt2/attention.ts";
+import { decoderBlock } from "../lib/gpt2/block.ts";
 import { adamWUpdate } from "../lib/train/adamw.ts";
 import { globalNorm } from "../lib/train/clip.ts";
 import { sampleSoftmaxRows } from "../lib/generate/sampling.ts";
@@ -27,7 +28,7 @@ import { createGPT2, disposeGPT2 } from "../lib/gpt2/init.ts";
 import { resolveGPT2Config } from "../lib/gpt2/config.ts";
 import { gpt2Hidden, gpt2HiddenWithCache } from "../lib/gpt2/forward.ts";
 import { disposeCache, flattenCache } from "../lib/ops/kv_cache.ts";
-import { ATTENTION, ATTENTION_INFERENCE } from "../lib/fast/kernel_names.ts";
+import { ATTENTION, ATTENTION_INFERENCE, BLOCK_INFERENCE } from "../lib/fast/kernel_names.ts";
 import { assert, assertAllClose } from "./helpers.ts";
 
 const backend = await initBackend({ quiet: true });
@@ -101,6 +102,31 @@ const attendTensors = (out: ReturnType<FastPathOps["attend"]>) => {
   const filled = (t: tf.Tensor4D) => t.shape[2] === n ? t : tf.slice(t, 0, [t.shape[0], t.shape[1], n, t.shape[3]]);
   return [out.heads, filled(out.present.key), filled(out.present.value)];
 };
+
+/** A decoder block's inputs: x [B, T, C] after P cached positions, H heads of size hs (see attendArgs). */
+function blockArgs(B: number, T: number, H: number, hs: number, P: number, keepCache: boolean, padded: boolean, room = 0): [
+  Args<"decoderBlock">[0],
+] {
+  const [{ qkv, past, mask, cacheCapacity }] = attendArgs(B, T, H, hs, P, keepCache, padded, room);
+  qkv.dispose(); // the block makes its own
+  const C = H * hs, F = 4 * C;
+  const weights = {
+    ln1Weight: rand([C], 61),
+    ln1Bias: rand([C], 62),
+    attnWeight: rand([C, 3 * C], 63, 0.3),
+    attnBias: rand([3 * C], 64),
+    projWeight: rand([C, C], 65, 0.3),
+    projBias: rand([C], 66),
+    ln2Weight: rand([C], 67),
+    ln2Bias: rand([C], 68),
+    fcWeight: rand([C, F], 69, 0.3) as tf.Tensor2D,
+    fcBias: rand([F], 70) as tf.Tensor1D,
+    fcProjWeight: rand([F, C], 71, 0.3) as tf.Tensor2D,
+    fcProjBias: rand([C], 72) as tf.Tensor1D,
+  };
+  const x = rand([B, T, C], 73 + T, 2) as tf.Tensor3D;
+  return [{ x, weights, nHead: H, eps: 1e-5, past, mask, dropoutRate: 0, keepCache, ...(room ? { cacheCapacity } : {}) }];
+}
 
 const adamWScalars = {
   beta1: 0.9,
@@ -184,6 +210,30 @@ const CASES: { readonly [K in OpName]: OpCase<K> } = {
           { atol: 2e-5 },
         );
       }
+    },
+  },
+  decoderBlock: {
+    args: () => [
+      blockArgs(2, 37, 2, 16, 0, false, true), // scoring: no cache, left padding
+      blockArgs(3, 5, 2, 16, 0, true, false), // a prompt, keeping its cache
+      blockArgs(2, 1, 2, 16, 5, true, true), // one cached step
+      blockArgs(2, 5, 2, 16, 0, true, true, 4), // a prompt whose cache keeps room for 4 more
+      blockArgs(2, 1, 2, 16, 5, true, true, 3), // one step appended in place to a cache with room
+    ],
+    check: async (fast, [inp]) => {
+      const what = `decoderBlock T=${inp.x.shape[1]} past=${inp.past?.length ?? 0} room=${inp.cacheCapacity ?? "-"}`;
+      const tensors = (out: ReturnType<FastPathOps["decoderBlock"]>) =>
+        out.present ? [out.x, ...attendTensors({ heads: out.x as unknown as tf.Tensor2D, present: out.present }).slice(1)] : [out.x];
+      const fastOut = tf.tidy(() => tensors(fast(inp)));
+      const refOut = tf.tidy(() => tensors(decoderBlock.reference(inp)));
+      assert.equal(fastOut.length, refOut.length, `${what}: the cache is kept by both or neither`);
+      for (let i = 0; i < fastOut.length; i++) {
+        assert.deepEqual(fastOut[i].shape, refOut[i].shape);
+        // The fused block runs the kernels the composite's ops run here (the block is registered only beside
+        // them), in the same order on the same numbers: the same bits.
+        assert.deepEqual(await fastOut[i].data(), await refOut[i].data(), `${what} output ${i}`);
+      }
+      tf.dispose([...fastOut, ...refOut]);
     },
   },
   maskedSoftmax: {
@@ -575,7 +625,8 @@ Deno.test({
     };
     const info = await tf.profile(() => run()); // no gradient recorded: the fused kernel
     const fast = info.result as tf.Tensor[];
-    assert.ok(info.kernelNames.includes(ATTENTION_INFERENCE), `kernels used: ${info.kernelNames}`);
+    const fused = [ATTENTION_INFERENCE, BLOCK_INFERENCE]; // the whole block where BLAS runs on the kernels' pool
+    assert.ok(fused.some((name) => info.kernelNames.includes(name)), `kernels used: ${info.kernelNames}`);
     let composite: tf.Tensor[] = [];
     // Inside a gradient scope the model takes the composite path.
     tf.dispose(

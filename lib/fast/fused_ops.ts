@@ -91,6 +91,40 @@ export function fusedAttentionInference(
   return { out: outputs[0] as tf.Tensor2D, key: outputs[1] as tf.Tensor4D, value: outputs[2] as tf.Tensor4D };
 }
 
+/** The weights of one decoder block (HF names: ln_1, attn.c_attn, attn.c_proj, ln_2, mlp.c_fc, mlp.c_proj). */
+export interface BlockWeights {
+  readonly ln1Weight: tf.Tensor;
+  readonly ln1Bias: tf.Tensor;
+  readonly attnWeight: tf.Tensor;
+  readonly attnBias: tf.Tensor;
+  readonly projWeight: tf.Tensor;
+  readonly projBias: tf.Tensor;
+  readonly ln2Weight: tf.Tensor;
+  readonly ln2Bias: tf.Tensor;
+  readonly fcWeight: tf.Tensor2D;
+  readonly fcBias: tf.Tensor1D;
+  readonly fcProjWeight: tf.Tensor2D;
+  readonly fcProjBias: tf.Tensor1D;
+}
+
+/**
+ * One decoder block for inference (no gradient): x [B, T, C] → the block's output, with the layer's cache
+ * extended as in fusedAttentionInference (the same `cache` settings).
+ */
+export function fusedBlockInference(
+  x: tf.Tensor3D,
+  w: BlockWeights,
+  pastKey: tf.Tensor4D,
+  pastValue: tf.Tensor4D,
+  mask: tf.Tensor,
+  settings: { nHead: number; eps: number; length?: number; capacity?: number; inPlace?: boolean; keepCache?: boolean },
+): { x: tf.Tensor3D; key: tf.Tensor4D; value: tf.Tensor4D } {
+  const inputs = { x, ...w, pastKey, pastValue, mask } as unknown as tf.NamedTensorMap;
+  const outputs = [run(names.BLOCK_INFERENCE, inputs, { scale: 1 / Math.sqrt(x.shape[2] / settings.nHead), ...settings })].flat();
+  if (outputs.length === 1) return { x: outputs[0] as tf.Tensor3D, key: pastKey, value: pastValue };
+  return { x: outputs[0] as tf.Tensor3D, key: outputs[1] as tf.Tensor4D, value: outputs[2] as tf.Tensor4D };
+}
+
 /** True while tfjs records operations for a gradient (inside tf.grad, variableGrads, …). */
 export function recordingGradients(): boolean {
   return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();

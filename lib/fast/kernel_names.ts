@@ -18,3 +18,4 @@ export const ATTENTION_INFERENCE = "RlhfAttentionInference";
 export const ATTENTION = "RlhfAttention";
 export const ATTENTION_GRAD = "RlhfAttentionGrad";
 export const GLOBAL_NORM = "RlhfGlobalNorm";
+export const BLOCK_INFERENCE = "RlhfBlockInference";

@@ -19,9 +19,11 @@ let installed = false;
 
 /**
  * Registers every kernel on the wasm backend; the training attention splits its (batch, head) pairs over up to
- * `threads` of the kernels' pool. Returns false if already done or wasm is absent.
+ * `threads` of the kernels' pool. The decoder block for inference needs the BLAS products on that pool
+ * (`productsOnPool`: pooled_blas.ts bound the library), as the linear kernel then computes them.
+ * Returns false if already done or wasm is absent.
  */
-export function installNativeWasmKernels(k: NativeKernels, threads = 1): boolean {
+export function installNativeWasmKernels(k: NativeKernels, threads = 1, productsOnPool = false): boolean {
   if (installed || !tf.getKernel(tf.Transpose, "wasm")) return false;
   replaceWasmKernel(tf.Transpose, (inputs, backend, attrs, stock) => {
     const x = inputs.x;
@@ -179,6 +181,68 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1): boolean
     );
     return inPlace || discard ? [out] : [out, newKey, newValue];
   });
+
+  // A whole decoder block for inference: inputs x [B, T, C], the block's weights (BlockWeights' names), the
+  // layer's cache and the mask; attrs as the inference attention's, and nHead, eps. Outputs as that kernel's,
+  // the block's output [B, T, C] first.
+  if (productsOnPool) {
+    register(names.BLOCK_INFERENCE, (inputs, backend, attrs) => {
+      const { x, pastKey, pastValue, mask } = inputs;
+      const [B, T, C] = x.shape;
+      const [, H, pastCap, hs] = pastKey.shape;
+      const F = inputs.fcWeight.shape[1];
+      const P = (attrs.length as number | undefined) ?? pastCap;
+      const S = P + T;
+      const maskBatch = maskBatchOf(names.BLOCK_INFERENCE, mask, B, T, S);
+      if (H * hs !== C || H !== attrs.nHead || pastValue.shape.join() !== pastKey.shape.join() || P > pastCap) {
+        throw new Error(`${names.BLOCK_INFERENCE}: shapes do not fit: x [${x.shape}], cache keys [${pastKey.shape}] (${P} filled)`);
+      }
+      const discard = attrs.keepCache === false && P === 0;
+      const inPlace = !discard && attrs.inPlace === true && S <= pastCap;
+      const newCap = inPlace ? pastCap : Math.max((attrs.capacity as number | undefined) ?? 0, S);
+      const y = backend.makeOutput([B, T, C], "float32");
+      const newKey = inPlace || discard ? pastKey : backend.makeOutput([B, H, newCap, hs], "float32");
+      const newValue = inPlace || discard ? pastValue : backend.makeOutput([B, H, newCap, hs], "float32");
+      const v = (t: tf.TensorInfo) => f32View(backend, t);
+      const w = (name: string) => v(inputs[name]);
+      const status = k.block_inference(
+        v(x),
+        w("ln1Weight"),
+        w("ln1Bias"),
+        w("attnWeight"),
+        w("attnBias"),
+        w("projWeight"),
+        w("projBias"),
+        w("ln2Weight"),
+        w("ln2Bias"),
+        w("fcWeight"),
+        w("fcBias"),
+        w("fcProjWeight"),
+        w("fcProjBias"),
+        v(pastKey),
+        v(pastValue),
+        pastCap,
+        v(mask),
+        B,
+        T,
+        P,
+        H,
+        hs,
+        F,
+        maskBatch,
+        attrs.scale as number,
+        attrs.eps as number,
+        v(newKey),
+        v(newValue),
+        discard ? 0 : newCap,
+        discard ? 0 : 1,
+        threads,
+        v(y),
+      );
+      if (status !== 0) throw new Error(`${names.BLOCK_INFERENCE}: out of memory for the scratch of ${B * T} rows`);
+      return inPlace || discard ? [y] : [y, newKey, newValue];
+    });
+  }
 
   // Training attention (no cache): attrs nHead, scale; out [B·T, C]. The mask tells T (qkv has B·T rows).
   register(names.ATTENTION, ({ qkv, mask }, backend, attrs) => {

@@ -4,10 +4,11 @@
  * logits through the tied embedding matrix.
  */
 import { tf } from "../tf.ts";
-import { attentionMask, causalSelfAttention } from "./attention.ts";
+import { attentionMask } from "./attention.ts";
+import { decoderBlock } from "./block.ts";
 import type { KVCache, LayerCache } from "../ops/kv_cache.ts";
 import { cacheLength, flattenCache, unflattenCache } from "../ops/kv_cache.ts";
-import { dropout, embeddingLookup, geluNew, layerNorm, linear, matMulTransposeB } from "./layers.ts";
+import { dropout, embeddingLookup, layerNorm, matMulTransposeB } from "./layers.ts";
 import type { GPT2Model } from "./model_types.ts";
 
 export interface ForwardOptions {
@@ -99,31 +100,33 @@ function forwardBlocks(
 
     for (let i = 0; i < config.n_layer; i++) {
       const p = (name: string) => params[`h.${i}.${name}`];
-      const attn = causalSelfAttention({
-        x: layerNorm(x, p("ln_1.weight"), p("ln_1.bias"), eps) as tf.Tensor3D,
-        cAttnWeight: p("attn.c_attn.weight"),
-        cAttnBias: p("attn.c_attn.bias"),
-        cProjWeight: p("attn.c_proj.weight"),
-        cProjBias: p("attn.c_proj.bias"),
+      const block = decoderBlock({
+        x,
+        weights: {
+          ln1Weight: p("ln_1.weight"),
+          ln1Bias: p("ln_1.bias"),
+          attnWeight: p("attn.c_attn.weight"),
+          attnBias: p("attn.c_attn.bias"),
+          projWeight: p("attn.c_proj.weight"),
+          projBias: p("attn.c_proj.bias"),
+          ln2Weight: p("ln_2.weight"),
+          ln2Bias: p("ln_2.bias"),
+          fcWeight: p("mlp.c_fc.weight") as tf.Tensor2D,
+          fcBias: p("mlp.c_fc.bias") as tf.Tensor1D,
+          fcProjWeight: p("mlp.c_proj.weight") as tf.Tensor2D,
+          fcProjBias: p("mlp.c_proj.bias") as tf.Tensor1D,
+        },
         nHead: config.n_head,
+        eps,
         past: options.cache?.[i],
         mask,
         dropoutRate: rate,
-        seed: seedAt(10 * i + 1),
+        seed: seedAt(10 * i + 1), // attention weights seed, its output seed + 1, the MLP output seed + 2
         keepCache,
         cacheCapacity: options.cacheCapacity,
       });
-      if (keepCache && attn.present) cache.push(attn.present); // otherwise the tidy below disposes them
-      x = tf.add(x, attn.out); // residual
-      const h2d = tf.reshape(layerNorm(x, p("ln_2.weight"), p("ln_2.bias"), eps), [B * T, C]) as tf.Tensor2D;
-      const w = (name: string) => p(name) as tf.Tensor2D;
-      const b = (name: string) => p(name) as tf.Tensor1D;
-      const mlp = linear(
-        geluNew(linear(h2d, w("mlp.c_fc.weight"), b("mlp.c_fc.bias"))) as tf.Tensor2D,
-        w("mlp.c_proj.weight"),
-        b("mlp.c_proj.bias"),
-      );
-      x = tf.add(x, dropout(tf.reshape(mlp, [B, T, C]), rate, seedAt(10 * i + 3))); // residual
+      if (keepCache && block.present) cache.push(block.present); // otherwise the tidy below disposes them
+      x = block.x;
     }
     const out = layerNorm(x, params["ln_f.weight"], params["ln_f.bias"], eps) as tf.Tensor3D;
     // Keep the cache tensors alive past this tidy by returning them with the result.

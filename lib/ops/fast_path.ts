@@ -27,9 +27,11 @@ import { nativeSampleSoftmaxRows, nativeSamplingAvailable } from "../fast/native
 import { float32HeapView } from "../fast/wasm_heap.ts";
 import {
   type AdamWScalars,
+  type BlockWeights,
   fusedAdamWUpdate,
   fusedAttention,
   fusedAttentionInference,
+  fusedBlockInference,
   fusedCrossEntropyRows,
   fusedGeluNew,
   fusedGlobalNorm,
@@ -72,6 +74,30 @@ export interface AttendOutput {
   readonly present?: LayerCache;
 }
 
+export type { BlockWeights };
+
+/** What one decoder block takes: its input [B, T, C], and the attention's settings as in AttendInputs. */
+export interface BlockInputs {
+  readonly x: tf.Tensor3D;
+  readonly weights: BlockWeights;
+  readonly nHead: number;
+  /** LayerNorm's epsilon. */
+  readonly eps: number;
+  readonly past?: LayerCache;
+  readonly mask: tf.Tensor;
+  readonly dropoutRate: number;
+  /** Dropout seed of the attention weights (its output takes seed + 1, the MLP output seed + 2). */
+  readonly seed?: number;
+  readonly keepCache: boolean;
+  readonly cacheCapacity?: number;
+}
+
+/** The block's output [B, T, C] and (when kept) the layer's keys and values including the new positions. */
+export interface BlockOutput {
+  readonly x: tf.Tensor3D;
+  readonly present?: LayerCache;
+}
+
 /** A token drawn from a row of logits, with its log-probability under the distribution it was drawn from. */
 export interface SampledToken {
   readonly token: number;
@@ -87,6 +113,7 @@ export interface FastPathOps {
   /** a·bᵀ, a [M, K], b [N, K] (the tied LM head). */
   matMulTransposeB(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D;
   attend(inp: AttendInputs): AttendOutput;
+  decoderBlock(inp: BlockInputs): BlockOutput;
   /** softmax(scale·scores + mask) over the keys, [B, H, T, S]. */
   maskedSoftmax(scores: tf.Tensor4D, mask: tf.Tensor, scale: number): tf.Tensor4D;
   /** Per-row cross-entropy lse(z) − z[target] of logits [N, V] against int32 targets [N] → [N]. */
@@ -213,6 +240,32 @@ export const FAST_PATHS: FastPathTable = {
       available: has(kernels.ATTENTION),
       accepts: (inp) => inp.dropoutRate === 0 && !inp.past && !inp.keepCache,
       run: (inp) => ({ heads: fusedAttention(inp.qkv, inp.mask, inp.nHead, 1 / Math.sqrt(headSize(inp))) }),
+    },
+  ],
+  decoderBlock: [
+    {
+      what: "native decoder block for inference: its LayerNorms, products, attention, GELU and residuals in one kernel",
+      available: has(kernels.BLOCK_INFERENCE),
+      accepts: (inp) => inp.dropoutRate === 0 && !recordingGradients(),
+      run: (inp) => {
+        const [B, T, C] = inp.x.shape;
+        const hs = C / inp.nHead;
+        const empty = () => tf.zeros([B, inp.nHead, 0, hs]) as tf.Tensor4D;
+        const past = inp.past ?? { key: empty(), value: empty() };
+        const length = cacheLength(inp.past ? [inp.past] : undefined);
+        const fused = fusedBlockInference(inp.x, inp.weights, past.key, past.value, inp.mask, {
+          nHead: inp.nHead,
+          eps: inp.eps,
+          length,
+          capacity: inp.cacheCapacity,
+          inPlace: inp.keepCache && inp.cacheCapacity !== undefined,
+          keepCache: inp.keepCache,
+        });
+        if (!inp.past) tf.dispose([past.key, past.value].filter((t) => t !== fused.key && t !== fused.value));
+        if (inp.keepCache) return { x: fused.x, present: { key: fused.key, value: fused.value, length: length + T } };
+        if (inp.past) tf.dispose([fused.key, fused.value].filter((t) => t !== inp.past!.key && t !== inp.past!.value));
+        return { x: fused.x };
+      },
     },
   ],
   maskedSoftmax: [{ what: "native masked softmax", available: has(kernels.MASKED_SOFTMAX), accepts: always, run: fusedMaskedSoftmax }],

@@ -1186,3 +1186,39 @@ void parallel_linear(int32_t M, int32_t N, int32_t K, const float *x, const floa
   SgemmArgs s = {.M = M, .N = N, .K = K, .a = x, .b = w, .beta = 1.0f, .c = y, .bias = bias};
   split_sgemm(&s, threads);
 }
+
+/* ---- One GPT-2 decoder block for inference (generation and scoring: no dropout, no gradient) ----
+ *
+ * The kernels the block's ops run one by one, called here in the same order on the same numbers, so the
+ * result is the composite's bit for bit (tests/native_kernels_test.ts compares them):
+ *   h = LN1(x);  qkv = h·W_attn + b;  a = attention (the cache as in attention_inference);
+ *   x1 = x + (a·W_proj + b);  h2 = LN2(x1);  y = x1 + (gelu(h2·W_fc + b)·W_fc2 + b).
+ * One call instead of ten tfjs kernels (and their reshapes): a generated token of a small model spends most
+ * of its time in the per-kernel cost of tfjs, not in the arithmetic. F is the MLP width (4C in GPT-2).
+ * Returns 0, or −1 if scratch memory could not be allocated. */
+int32_t block_inference(const float *x, const float *ln1_w, const float *ln1_b, const float *attn_w, const float *attn_b,
+                        const float *proj_w, const float *proj_b, const float *ln2_w, const float *ln2_b, const float *fc_w,
+                        const float *fc_b, const float *fc2_w, const float *fc2_b, const float *past_k, const float *past_v,
+                        int32_t past_cap, const float *mask, int32_t B, int32_t T, int32_t P, int32_t H, int32_t hs,
+                        int32_t F, int32_t mask_batch, float scale, float eps, float *new_k, float *new_v, int32_t new_cap,
+                        int32_t keep_cache, int32_t threads, float *y) {
+  const int32_t R = B * T, C = H * hs;
+  const size_t rc = (size_t)R * C, rf = (size_t)R * F;
+  float *scratch = malloc(sizeof(float) * (5 * rc + 3 * rc + 2 * rf + 2 * (size_t)R));
+  if (!scratch) return -1;
+  float *h = scratch, *qkv = h + rc, *att = qkv + 3 * rc, *proj = att + rc, *x1 = proj + rc, *fc = x1 + rc;
+  float *act = fc + rf, *mlp = act + rf, *mean = mlp + rc, *rstd = mean + R;
+  layer_norm_forward(x, ln1_w, ln1_b, R, C, eps, h, mean, rstd);
+  parallel_linear(R, 3 * C, C, h, attn_w, attn_b, qkv, threads);
+  attention_inference(qkv, past_k, past_v, past_cap, mask, B, T, P, H, hs, mask_batch, scale, new_k, new_v, new_cap,
+                      keep_cache, att);
+  parallel_linear(R, C, C, att, proj_w, proj_b, proj, threads);
+  add_arrays(x, proj, (int32_t)rc, x1);
+  layer_norm_forward(x1, ln2_w, ln2_b, R, C, eps, h, mean, rstd);
+  parallel_linear(R, F, C, h, fc_w, fc_b, fc, threads);
+  gelu_new_forward(fc, act, (int32_t)rf);
+  parallel_linear(R, C, F, act, fc2_w, fc2_b, mlp, threads);
+  add_arrays(x1, mlp, (int32_t)rc, y);
+  free(scratch);
+  return 0;
+}
