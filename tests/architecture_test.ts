@@ -117,6 +117,7 @@ export const DENO_ONLY: readonly string[] = [
   "backend.ts",
   "fast/native_kernels.ts",
   "fast/openblas.ts",
+  "fast/wasm_native_kernels.ts",
   "cli.ts",
   "labeling/server.ts",
   "labeling/class_server.ts",

@@ -78,25 +78,8 @@ const SYMBOLS = {
     parameters: ["i32", "i32", "i32", "buffer", "buffer", "buffer", "buffer", "i32"],
     result: "void",
   },
-  block_inference: {
-    // x, 12 weights, past_k, past_v, past_cap, mask, B, T, P, H, hs, F, mask_batch, scale, eps, new_k, new_v, new_cap,
-    // keep_cache, threads, y
-    parameters: [
-      ...Array(15).fill("buffer"),
-      "i32",
-      "buffer",
-      ...Array(7).fill("i32"),
-      "f32",
-      "f32",
-      "buffer",
-      "buffer",
-      "i32",
-      "i32",
-      "i32",
-      "buffer",
-    ] as ("buffer" | "i32" | "f32")[],
-    result: "i32",
-  },
+  // pointers (19, as u64), sizes (11 int32), scale, eps: a call of 32 arguments crashed V8's fast FFI path
+  block_inference: { parameters: ["buffer", "buffer", "f32", "f32"], result: "i32" },
   attention_train_forward: { parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"], result: "i32" },
   attention_train_backward: {
     parameters: ["buffer", "buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"],

@@ -203,42 +203,11 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
       const y = backend.makeOutput([B, T, C], "float32");
       const newKey = inPlace || discard ? pastKey : backend.makeOutput([B, H, newCap, hs], "float32");
       const newValue = inPlace || discard ? pastValue : backend.makeOutput([B, H, newCap, hs], "float32");
-      const v = (t: tf.TensorInfo) => f32View(backend, t);
-      const w = (name: string) => v(inputs[name]);
-      const status = k.block_inference(
-        v(x),
-        w("ln1Weight"),
-        w("ln1Bias"),
-        w("attnWeight"),
-        w("attnBias"),
-        w("projWeight"),
-        w("projBias"),
-        w("ln2Weight"),
-        w("ln2Bias"),
-        w("fcWeight"),
-        w("fcBias"),
-        w("fcProjWeight"),
-        w("fcProjBias"),
-        v(pastKey),
-        v(pastValue),
-        pastCap,
-        v(mask),
-        B,
-        T,
-        P,
-        H,
-        hs,
-        F,
-        maskBatch,
-        attrs.scale as number,
-        attrs.eps as number,
-        v(newKey),
-        v(newValue),
-        discard ? 0 : newCap,
-        discard ? 0 : 1,
-        threads,
-        v(y),
-      );
+      const address = (t: tf.TensorInfo) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(f32View(backend, t))));
+      const weights = BLOCK_WEIGHTS.map((name) => inputs[name]);
+      const pointers = BigUint64Array.from([x, ...weights, pastKey, pastValue, mask, newKey, newValue, y].map(address));
+      const sizes = Int32Array.from([pastCap, B, T, P, H, hs, F, maskBatch, discard ? 0 : newCap, discard ? 0 : 1, threads]);
+      const status = k.block_inference(pointers, sizes, attrs.scale as number, attrs.eps as number);
       if (status !== 0) throw new Error(`${names.BLOCK_INFERENCE}: out of memory for the scratch of ${B * T} rows`);
       return inPlace || discard ? [y] : [y, newKey, newValue];
     });
@@ -315,6 +284,22 @@ function rowsOf(shape: readonly number[]): { rows: number; C: number } {
   const C = shape[shape.length - 1];
   return { rows: sizeOf(shape) / C, C };
 }
+
+/** The decoder block's weights in the order block_inference takes them (BlockWeights' names). */
+const BLOCK_WEIGHTS = [
+  "ln1Weight",
+  "ln1Bias",
+  "attnWeight",
+  "attnBias",
+  "projWeight",
+  "projBias",
+  "ln2Weight",
+  "ln2Bias",
+  "fcWeight",
+  "fcBias",
+  "fcProjWeight",
+  "fcProjBias",
+];
 
 /** B, T, heads and head size of a training attention call: qkv [B·T, 3C], mask [T, T] or [B, 1, T, T]. */
 function attentionShape(kernelName: string, qkv: tf.TensorInfo, mask: tf.TensorInfo, attrs: Record<string, unknown>) {

@@ -1196,12 +1196,18 @@ void parallel_linear(int32_t M, int32_t N, int32_t K, const float *x, const floa
  * One call instead of ten tfjs kernels (and their reshapes): a generated token of a small model spends most
  * of its time in the per-kernel cost of tfjs, not in the arithmetic. F is the MLP width (4C in GPT-2).
  * Returns 0, or −1 if scratch memory could not be allocated. */
-int32_t block_inference(const float *x, const float *ln1_w, const float *ln1_b, const float *attn_w, const float *attn_b,
-                        const float *proj_w, const float *proj_b, const float *ln2_w, const float *ln2_b, const float *fc_w,
-                        const float *fc_b, const float *fc2_w, const float *fc2_b, const float *past_k, const float *past_v,
-                        int32_t past_cap, const float *mask, int32_t B, int32_t T, int32_t P, int32_t H, int32_t hs,
-                        int32_t F, int32_t mask_batch, float scale, float eps, float *new_k, float *new_v, int32_t new_cap,
-                        int32_t keep_cache, int32_t threads, float *y) {
+int32_t block_inference(const uint64_t *pointers, const int32_t *sizes, float scale, float eps) {
+  /* pointers: x, ln1_w, ln1_b, attn_w, attn_b, proj_w, proj_b, ln2_w, ln2_b, fc_w, fc_b, fc2_w, fc2_b,
+   *           past_k, past_v, mask, new_k, new_v, y (as numbers: Deno passes this many arguments unsafely)
+   * sizes:    past_cap, B, T, P, H, hs, F, mask_batch, new_cap, keep_cache, threads */
+#define PTR(i) ((float *)(uintptr_t)pointers[i])
+  const float *x = PTR(0), *ln1_w = PTR(1), *ln1_b = PTR(2), *attn_w = PTR(3), *attn_b = PTR(4), *proj_w = PTR(5),
+              *proj_b = PTR(6), *ln2_w = PTR(7), *ln2_b = PTR(8), *fc_w = PTR(9), *fc_b = PTR(10), *fc2_w = PTR(11),
+              *fc2_b = PTR(12), *past_k = PTR(13), *past_v = PTR(14), *mask = PTR(15);
+  float *new_k = PTR(16), *new_v = PTR(17), *y = PTR(18);
+#undef PTR
+  const int32_t past_cap = sizes[0], B = sizes[1], T = sizes[2], P = sizes[3], H = sizes[4], hs = sizes[5], F = sizes[6],
+                mask_batch = sizes[7], new_cap = sizes[8], keep_cache = sizes[9], threads = sizes[10];
   const int32_t R = B * T, C = H * hs;
   const size_t rc = (size_t)R * C, rf = (size_t)R * F;
   float *scratch = malloc(sizeof(float) * (5 * rc + 3 * rc + 2 * rf + 2 * (size_t)R));
