@@ -45,12 +45,8 @@ import {
 import * as kernels from "../fast/kernel_names.ts";
 import { cacheLength, type LayerCache } from "./kv_cache.ts";
 
-/** What causal self-attention after the qkv projection takes. */
-export interface AttendInputs {
-  /** The qkv projection of the block input, [B·T, 3C]. */
-  readonly qkv: tf.Tensor2D;
-  readonly batch: number;
-  readonly nHead: number;
+/** The attention's cache, mask and dropout: what `attend` and `decoderBlock` both take. */
+export interface AttentionSettings {
   /** Keys/values of earlier positions (generation), or undefined. */
   readonly past?: LayerCache;
   /** Additive mask [T, S] or [B, 1, T, S] (0 = attend, a large negative number = do not), S = past + T. */
@@ -68,6 +64,14 @@ export interface AttendInputs {
   readonly cacheCapacity?: number;
 }
 
+/** What causal self-attention after the qkv projection takes. */
+export interface AttendInputs extends AttentionSettings {
+  /** The qkv projection of the block input, [B·T, 3C]. */
+  readonly qkv: tf.Tensor2D;
+  readonly batch: number;
+  readonly nHead: number;
+}
+
 /** The heads' outputs merged, [B·T, C], and (when kept) the keys and values including the new positions. */
 export interface AttendOutput {
   readonly heads: tf.Tensor2D;
@@ -76,20 +80,16 @@ export interface AttendOutput {
 
 export type { BlockWeights };
 
-/** What one decoder block takes: its input [B, T, C], and the attention's settings as in AttendInputs. */
-export interface BlockInputs {
+/**
+ * What one decoder block takes: its input [B, T, C], its weights, and the attention's settings (`seed` is the
+ * attention weights' dropout seed; its output takes seed + 1, the MLP output seed + 2).
+ */
+export interface BlockInputs extends AttentionSettings {
   readonly x: tf.Tensor3D;
   readonly weights: BlockWeights;
   readonly nHead: number;
   /** LayerNorm's epsilon. */
   readonly eps: number;
-  readonly past?: LayerCache;
-  readonly mask: tf.Tensor;
-  readonly dropoutRate: number;
-  /** Dropout seed of the attention weights (its output takes seed + 1, the MLP output seed + 2). */
-  readonly seed?: number;
-  readonly keepCache: boolean;
-  readonly cacheCapacity?: number;
 }
 
 /** The block's output [B, T, C] and (when kept) the layer's keys and values including the new positions. */
