@@ -107,6 +107,22 @@ export interface BlockWeights {
   readonly fcProjBias: tf.Tensor1D;
 }
 
+/** The block's weights in the order the native kernel takes them (lib/fast/native/kernels.c: block_inference). */
+export const BLOCK_WEIGHT_ORDER: readonly (keyof BlockWeights)[] = [
+  "ln1Weight",
+  "ln1Bias",
+  "attnWeight",
+  "attnBias",
+  "projWeight",
+  "projBias",
+  "ln2Weight",
+  "ln2Bias",
+  "fcWeight",
+  "fcBias",
+  "fcProjWeight",
+  "fcProjBias",
+];
+
 /**
  * One decoder block for inference (no gradient): x [B, T, C] → the block's output, with the layer's cache
  * extended as in fusedAttentionInference (the same `cache` settings).
@@ -118,11 +134,11 @@ export function fusedBlockInference(
   pastValue: tf.Tensor4D,
   mask: tf.Tensor,
   settings: { nHead: number; eps: number; length?: number; capacity?: number; inPlace?: boolean; keepCache?: boolean },
-): { x: tf.Tensor3D; key: tf.Tensor4D; value: tf.Tensor4D } {
+): { out: tf.Tensor3D; key: tf.Tensor4D; value: tf.Tensor4D } {
   const inputs = { x, ...w, pastKey, pastValue, mask } as unknown as tf.NamedTensorMap;
   const outputs = [run(names.BLOCK_INFERENCE, inputs, { scale: 1 / Math.sqrt(x.shape[2] / settings.nHead), ...settings })].flat();
-  if (outputs.length === 1) return { x: outputs[0] as tf.Tensor3D, key: pastKey, value: pastValue };
-  return { x: outputs[0] as tf.Tensor3D, key: outputs[1] as tf.Tensor4D, value: outputs[2] as tf.Tensor4D };
+  if (outputs.length === 1) return { out: outputs[0] as tf.Tensor3D, key: pastKey, value: pastValue };
+  return { out: outputs[0] as tf.Tensor3D, key: outputs[1] as tf.Tensor4D, value: outputs[2] as tf.Tensor4D };
 }
 
 /** True while tfjs records operations for a gradient (inside tf.grad, variableGrads, …). */

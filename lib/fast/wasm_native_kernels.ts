@@ -13,7 +13,8 @@
 import { tf } from "../tf.ts";
 import * as names from "./kernel_names.ts";
 import type { NativeKernels } from "./native_kernels.ts";
-import { f32View, i32View, registerWasmKernel as register, replaceWasmKernel, sizeOf } from "./wasm_heap.ts";
+import { BLOCK_WEIGHT_ORDER } from "./fused_ops.ts";
+import { f32View, i32View, registerWasmKernel as register, replaceWasmKernel, sizeOf, type WasmBackendInternals } from "./wasm_heap.ts";
 
 let installed = false;
 
@@ -142,29 +143,20 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
   // past per token); with attrs.keepCache false and no past, out alone; otherwise out and a new cache
   // [B, H, max(capacity, S), hs].
   register(names.ATTENTION_INFERENCE, ({ qkv, pastKey, pastValue, mask }, backend, attrs) => {
-    const [B, H, pastCap, hs] = pastKey.shape;
-    const P = (attrs.length as number | undefined) ?? pastCap;
-    const T = qkv.shape[0] / B;
-    const S = P + T;
-    const maskBatch = maskBatchOf(names.ATTENTION_INFERENCE, mask, B, T, S);
-    if (qkv.shape[1] !== 3 * H * hs || pastValue.shape.join() !== pastKey.shape.join() || P > pastCap) {
-      throw new Error(
-        `${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache keys [${pastKey.shape}] (${P} filled), values [${pastValue.shape}]`,
-      );
+    const T = qkv.shape[0] / pastKey.shape[0];
+    const cache = inferenceCache(names.ATTENTION_INFERENCE, backend, pastKey, pastValue, attrs, T);
+    const { B, H, hs, P } = cache;
+    const maskBatch = maskBatchOf(names.ATTENTION_INFERENCE, mask, B, T, P + T);
+    if (qkv.shape[1] !== 3 * H * hs) {
+      throw new Error(`${names.ATTENTION_INFERENCE}: shapes do not fit: qkv [${qkv.shape}], cache keys [${pastKey.shape}]`);
     }
-    // Nothing to keep (scoring: no past, no cache asked for): keys and values are read from qkv, no cache is made.
-    const discard = attrs.keepCache === false && P === 0;
-    const inPlace = !discard && attrs.inPlace === true && S <= pastCap;
-    const newCap = inPlace ? pastCap : Math.max((attrs.capacity as number | undefined) ?? 0, S);
     const out = backend.makeOutput([B * T, H * hs], "float32");
-    const newKey = inPlace || discard ? pastKey : backend.makeOutput([B, H, newCap, hs], "float32");
-    const newValue = inPlace || discard ? pastValue : backend.makeOutput([B, H, newCap, hs], "float32");
     const v = (t: tf.TensorInfo) => f32View(backend, t);
     k.attention_inference(
       v(qkv),
       v(pastKey),
       v(pastValue),
-      pastCap,
+      cache.pastCap,
       v(mask),
       B,
       T,
@@ -173,13 +165,13 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
       hs,
       maskBatch,
       attrs.scale as number,
-      v(newKey),
-      v(newValue),
-      discard ? 0 : newCap,
-      discard ? 0 : 1,
+      v(cache.newKey),
+      v(cache.newValue),
+      cache.capacity,
+      cache.keep,
       v(out),
     );
-    return inPlace || discard ? [out] : [out, newKey, newValue];
+    return cache.outputs(out);
   });
 
   // A whole decoder block for inference: inputs x [B, T, C], the block's weights (BlockWeights' names), the
@@ -188,28 +180,27 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
   if (productsOnPool) {
     register(names.BLOCK_INFERENCE, (inputs, backend, attrs) => {
       const { x, pastKey, pastValue, mask } = inputs;
-      const [B, T, C] = x.shape;
-      const [, H, pastCap, hs] = pastKey.shape;
-      const F = inputs.fcWeight.shape[1];
-      const P = (attrs.length as number | undefined) ?? pastCap;
-      const S = P + T;
-      const maskBatch = maskBatchOf(names.BLOCK_INFERENCE, mask, B, T, S);
-      if (H * hs !== C || H !== attrs.nHead || pastValue.shape.join() !== pastKey.shape.join() || P > pastCap) {
-        throw new Error(`${names.BLOCK_INFERENCE}: shapes do not fit: x [${x.shape}], cache keys [${pastKey.shape}] (${P} filled)`);
+      const [, T, C] = x.shape;
+      const cache = inferenceCache(names.BLOCK_INFERENCE, backend, pastKey, pastValue, attrs, T);
+      const { B, H, hs, P } = cache;
+      const maskBatch = maskBatchOf(names.BLOCK_INFERENCE, mask, B, T, P + T);
+      if (H * hs !== C || H !== attrs.nHead || x.shape[0] !== B) {
+        throw new Error(`${names.BLOCK_INFERENCE}: shapes do not fit: x [${x.shape}], cache keys [${pastKey.shape}]`);
       }
-      const discard = attrs.keepCache === false && P === 0;
-      const inPlace = !discard && attrs.inPlace === true && S <= pastCap;
-      const newCap = inPlace ? pastCap : Math.max((attrs.capacity as number | undefined) ?? 0, S);
       const y = backend.makeOutput([B, T, C], "float32");
-      const newKey = inPlace || discard ? pastKey : backend.makeOutput([B, H, newCap, hs], "float32");
-      const newValue = inPlace || discard ? pastValue : backend.makeOutput([B, H, newCap, hs], "float32");
       const address = (t: tf.TensorInfo) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(f32View(backend, t))));
-      const weights = BLOCK_WEIGHTS.map((name) => inputs[name]);
-      const pointers = BigUint64Array.from([x, ...weights, pastKey, pastValue, mask, newKey, newValue, y].map(address));
-      const sizes = Int32Array.from([pastCap, B, T, P, H, hs, F, maskBatch, discard ? 0 : newCap, discard ? 0 : 1, threads]);
-      const status = k.block_inference(pointers, sizes, attrs.scale as number, attrs.eps as number);
+      const weights = BLOCK_WEIGHT_ORDER.map((name) => inputs[name]);
+      const tensors = [x, ...weights, pastKey, pastValue, mask, cache.newKey, cache.newValue, y];
+      const F = inputs.fcWeight.shape[1];
+      const sizes = [cache.pastCap, B, T, P, H, hs, F, maskBatch, cache.capacity, cache.keep, threads];
+      const status = k.block_inference(
+        BigUint64Array.from(tensors.map(address)),
+        Int32Array.from(sizes),
+        attrs.scale as number,
+        attrs.eps as number,
+      );
       if (status !== 0) throw new Error(`${names.BLOCK_INFERENCE}: out of memory for the scratch of ${B * T} rows`);
-      return inPlace || discard ? [y] : [y, newKey, newValue];
+      return cache.outputs(y);
     });
   }
 
@@ -285,21 +276,45 @@ function rowsOf(shape: readonly number[]): { rows: number; C: number } {
   return { rows: sizeOf(shape) / C, C };
 }
 
-/** The decoder block's weights in the order block_inference takes them (BlockWeights' names). */
-const BLOCK_WEIGHTS = [
-  "ln1Weight",
-  "ln1Bias",
-  "attnWeight",
-  "attnBias",
-  "projWeight",
-  "projBias",
-  "ln2Weight",
-  "ln2Bias",
-  "fcWeight",
-  "fcBias",
-  "fcProjWeight",
-  "fcProjBias",
-];
+/**
+ * Where an inference kernel puts this step's keys and values (attrs: length = positions of the past filled,
+ * default all; capacity; inPlace; keepCache). Nothing to keep (no past, keepCache false: scoring): no cache, the
+ * kernel reads keys and values from qkv. inPlace with room for the T new positions: the past's own tensors
+ * (generation: no copy of the past per token). Otherwise a new cache of max(capacity, P + T) positions.
+ * `outputs(first)` is what the kernel returns: its first output alone when no new cache was made.
+ */
+function inferenceCache(
+  kernelName: string,
+  backend: WasmBackendInternals,
+  pastKey: tf.TensorInfo,
+  pastValue: tf.TensorInfo,
+  attrs: Record<string, unknown>,
+  T: number,
+) {
+  const [B, H, pastCap, hs] = pastKey.shape;
+  const P = (attrs.length as number | undefined) ?? pastCap;
+  if (pastValue.shape.join() !== pastKey.shape.join() || P > pastCap) {
+    throw new Error(`${kernelName}: cache keys [${pastKey.shape}] (${P} filled) and values [${pastValue.shape}] do not fit`);
+  }
+  const discard = attrs.keepCache === false && P === 0;
+  const inPlace = !discard && attrs.inPlace === true && P + T <= pastCap;
+  const newCap = inPlace ? pastCap : Math.max((attrs.capacity as number | undefined) ?? 0, P + T);
+  const fresh = !inPlace && !discard;
+  const newKey = fresh ? backend.makeOutput([B, H, newCap, hs], "float32") : pastKey;
+  const newValue = fresh ? backend.makeOutput([B, H, newCap, hs], "float32") : pastValue;
+  return {
+    B,
+    H,
+    hs,
+    P,
+    pastCap,
+    newKey,
+    newValue,
+    capacity: discard ? 0 : newCap,
+    keep: discard ? 0 : 1,
+    outputs: (first: tf.TensorInfo) => (fresh ? [first, newKey, newValue] : [first]),
+  };
+}
 
 /** B, T, heads and head size of a training attention call: qkv [B·T, 3C], mask [T, T] or [B, 1, T, T]. */
 function attentionShape(kernelName: string, qkv: tf.TensorInfo, mask: tf.TensorInfo, attrs: Record<string, unknown>) {

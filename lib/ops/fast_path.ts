@@ -183,6 +183,33 @@ function matMulPlainGradient(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 /** Width of one attention head: the qkv projection is [B·T, 3 · heads · head size]. */
 const headSize = (inp: AttendInputs) => inp.qkv.shape[1] / 3 / inp.nHead;
 
+/**
+ * An inference kernel's call with the layer's cache (RlhfAttentionInference, RlhfBlockInference): an empty past
+ * of the right shape when there is none, the cache settings `inp` asks for, and of what comes back only the
+ * keys and values asked for are kept (the caller's past stays the caller's; an empty stand-in or a cache nobody
+ * asked for is disposed here).
+ */
+function withInferenceCache<T extends tf.Tensor>(
+  inp: AttentionSettings & { readonly nHead: number },
+  batch: number,
+  newPositions: number,
+  hs: number,
+  call: (
+    past: { key: tf.Tensor4D; value: tf.Tensor4D },
+    cache: { length: number; capacity?: number; inPlace: boolean; keepCache: boolean },
+  ) => { out: T; key: tf.Tensor4D; value: tf.Tensor4D },
+): { out: T; present?: LayerCache } {
+  const empty = () => tf.zeros([batch, inp.nHead, 0, hs]) as tf.Tensor4D;
+  const past = inp.past ?? { key: empty(), value: empty() };
+  const length = cacheLength(inp.past ? [inp.past] : undefined);
+  const inPlace = inp.keepCache && inp.cacheCapacity !== undefined;
+  const fused = call(past, { length, capacity: inp.cacheCapacity, inPlace, keepCache: inp.keepCache });
+  const present = inp.keepCache ? { key: fused.key, value: fused.value, length: length + newPositions } : undefined;
+  const kept = new Set<tf.Tensor>([inp.past?.key, inp.past?.value, present?.key, present?.value].filter((t) => t !== undefined));
+  tf.dispose([...new Set([past.key, past.value, fused.key, fused.value])].filter((t) => !kept.has(t)));
+  return { out: fused.out, present };
+}
+
 /** Without BLAS behind matMul (where transposed products are slow), products keep to the plain arrangement. */
 const withoutBlas = () => !blasMatMulActive();
 
@@ -220,19 +247,14 @@ export const FAST_PATHS: FastPathTable = {
       accepts: (inp) => inp.dropoutRate === 0 && !recordingGradients(),
       run: (inp) => {
         const hs = headSize(inp);
-        const empty = () => tf.zeros([inp.batch, inp.nHead, 0, hs]) as tf.Tensor4D;
-        const past = inp.past ?? { key: empty(), value: empty() };
-        const length = cacheLength(inp.past ? [inp.past] : undefined);
-        const fused = fusedAttentionInference(inp.qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs), {
-          length,
-          capacity: inp.cacheCapacity,
-          inPlace: inp.keepCache && inp.cacheCapacity !== undefined,
-          keepCache: inp.keepCache,
-        });
-        const T = inp.qkv.shape[0] / inp.batch;
-        if (inp.keepCache) return { heads: fused.out, present: { key: fused.key, value: fused.value, length: length + T } };
-        if (inp.past) tf.dispose([fused.key, fused.value]); // a past given but no cache asked for: the extended one goes at once
-        return { heads: fused.out };
+        const { out, present } = withInferenceCache(
+          inp,
+          inp.batch,
+          inp.qkv.shape[0] / inp.batch,
+          hs,
+          (past, cache) => fusedAttentionInference(inp.qkv, past.key, past.value, inp.mask, 1 / Math.sqrt(hs), cache),
+        );
+        return { heads: out, present };
       },
     },
     {
@@ -249,22 +271,15 @@ export const FAST_PATHS: FastPathTable = {
       accepts: (inp) => inp.dropoutRate === 0 && !recordingGradients(),
       run: (inp) => {
         const [B, T, C] = inp.x.shape;
-        const hs = C / inp.nHead;
-        const empty = () => tf.zeros([B, inp.nHead, 0, hs]) as tf.Tensor4D;
-        const past = inp.past ?? { key: empty(), value: empty() };
-        const length = cacheLength(inp.past ? [inp.past] : undefined);
-        const fused = fusedBlockInference(inp.x, inp.weights, past.key, past.value, inp.mask, {
-          nHead: inp.nHead,
-          eps: inp.eps,
-          length,
-          capacity: inp.cacheCapacity,
-          inPlace: inp.keepCache && inp.cacheCapacity !== undefined,
-          keepCache: inp.keepCache,
-        });
-        if (!inp.past) tf.dispose([past.key, past.value].filter((t) => t !== fused.key && t !== fused.value));
-        if (inp.keepCache) return { x: fused.x, present: { key: fused.key, value: fused.value, length: length + T } };
-        if (inp.past) tf.dispose([fused.key, fused.value].filter((t) => t !== inp.past!.key && t !== inp.past!.value));
-        return { x: fused.x };
+        const { out, present } = withInferenceCache(
+          inp,
+          B,
+          T,
+          C / inp.nHead,
+          (past, cache) =>
+            fusedBlockInference(inp.x, inp.weights, past.key, past.value, inp.mask, { nHead: inp.nHead, eps: inp.eps, ...cache }),
+        );
+        return { x: out, present };
       },
     },
   ],
