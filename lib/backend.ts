@@ -122,14 +122,14 @@ async function startBackend(name: BackendName): Promise<boolean> {
   }
 }
 
-let pooledBlas: Blas | undefined | null = null;
+let chosenWasmBlas: Blas | undefined | null = null; // null: not chosen yet
 
 /** The system BLAS for the wasm kernels: on the native kernels' thread pool when both load, else the library alone. */
 function wasmBlas(native: NativeKernels | undefined): Blas | undefined {
-  if (pooledBlas !== null) return pooledBlas;
+  if (chosenWasmBlas !== null) return chosenWasmBlas;
   const blas = loadBlas();
-  pooledBlas = blas && native ? blasOnKernelPool(blas, native, kernelThreads()) ?? blas : blas;
-  return pooledBlas;
+  chosenWasmBlas = blas && native ? blasOnKernelPool(blas, native, kernelThreads()) ?? blas : blas;
+  return chosenWasmBlas;
 }
 
 /**

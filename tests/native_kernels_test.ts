@@ -380,6 +380,17 @@ Deno.test({
   },
 });
 
+/** fn() with the kernels' pool at `threads` (its size is the machine's cores unless told), then back. */
+function onPoolThreads<T>(threads: number, fn: () => T): T {
+  const k = loadNativeKernels()!;
+  k.kernel_threads(threads);
+  try {
+    return fn();
+  } finally {
+    k.kernel_threads(kernelThreads());
+  }
+}
+
 Deno.test({
   name: "native training attention gives the same bits on 1, 2 and 3 threads (forward and backward)",
   ignore: !native,
@@ -396,16 +407,13 @@ Deno.test({
       return { out, dqkv };
     };
     const one = run(1);
-    k.kernel_threads(3); // the pool's size is the machine's cores unless told
-    try {
+    onPoolThreads(3, () => {
       for (const threads of [2, 3]) {
         const many = run(threads);
         assert.deepEqual(many.out, one.out, `forward on ${threads} threads`);
         assert.deepEqual(many.dqkv, one.dqkv, `backward on ${threads} threads`);
       }
-    } finally {
-      k.kernel_threads(kernelThreads());
-    }
+    });
     assert.ok(one.dqkv.some((x) => x !== 0));
   },
 });
@@ -428,17 +436,15 @@ Deno.test({
       k.layer_norm_forward(x, y.subarray(0, C), y.subarray(C, 2 * C), rows, C, 1e-5, out[5], out[6], out[7]);
       k.cross_entropy_backward(x, targets, out[3], y.subarray(0, rows), y.subarray(rows, 2 * rows), rows, C, out[8]);
       k.adamw_update(x, y, x, y.map(Math.abs), n, 0.9, 0.95, 1e-8, 0.999, 1e-3, 0.5, out[9], out[10], out[11]);
-      return out;
+      // sums over rows, in fixed blocks of rows: LayerNorm's gradient (dx, dw, db) and a bias gradient
+      const dx = full(), dw = new Float32Array(C), db = new Float32Array(C), bias = new Float32Array(C);
+      assert.equal(k.layer_norm_backward(x, y.subarray(0, C), out[6], out[7], y, rows, C, dx, dw, db), 0);
+      assert.equal(k.sum_middle_axes(x, 1, rows, C, bias), 0);
+      return [...out, dx, dw, db, bias];
     };
-    k.kernel_threads(1);
-    const one = run();
-    k.kernel_threads(3);
-    try {
-      const many = run();
-      one.forEach((values, i) => assert.deepEqual(many[i], values, `output ${i}`));
-    } finally {
-      k.kernel_threads(kernelThreads());
-    }
+    const one = onPoolThreads(1, run);
+    const many = onPoolThreads(3, run);
+    one.forEach((values, i) => assert.deepEqual(many[i], values, `output ${i}`));
   },
 });
 
@@ -472,8 +478,7 @@ Deno.test({
   ignore: !native || !(loadBlas() && blasOnKernelPool(loadBlas()!, loadNativeKernels()!, kernelThreads())),
   fn: () => {
     const k = loadNativeKernels()!;
-    k.kernel_threads(3);
-    try {
+    onPoolThreads(3, () => {
       for (const [M, N, K] of [[67, 45, 33], [1024, 384, 128], [8, 2048, 128], [130, 170, 300], [333, 97, 259]]) {
         for (const [transA, transB] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
           const a = randomValues(M * K, M + N), b = randomValues(K * N, K + 1), start = randomValues(M * N, 7);
@@ -504,9 +509,7 @@ Deno.test({
           }
         }
       }
-    } finally {
-      k.kernel_threads(kernelThreads());
-    }
+    });
   },
 });
 

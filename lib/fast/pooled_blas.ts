@@ -6,8 +6,11 @@
  * kernels that ran between products (the training attention ran 2× slower
  * right after a product than alone). With one pool for both, OpenBLAS runs on
  * one thread per chunk and the pool's threads spin only briefly between jobs.
- * Each entry of a product is the same sum as in one OpenBLAS call, so results
- * do not change (tests/native_kernels_test.ts compares them).
+ * Each entry of a product is the same sum as in one single-threaded OpenBLAS
+ * call over the whole product, whatever the number of threads (bit for bit
+ * with the SkylakeX kernels, tested); OpenBLAS' own threads split long inner
+ * dimensions differently, so the last bits of such products changed with the
+ * pool (docs/RESULTS.md).
  */
 import type { Blas } from "./openblas.ts";
 import type { NativeKernels } from "./native_kernels.ts";

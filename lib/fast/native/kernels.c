@@ -199,14 +199,15 @@ static inline int32_t threads_for(int64_t work, int64_t grain) {
 /* Elementwise kernels split across the pool in chunks of at least this many floats. */
 #define ELEMENT_GRAIN 32768
 
+/* Arguments of an elementwise kernel of one or two inputs (GELU and its gradient, Add). */
 typedef struct {
-  const float *x, *dy;
+  const float *x, *y;
   float *out;
-} GeluArgs;
+} ElementwiseArgs;
 
 /* HF "gelu_new": y = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 static void gelu_forward_range(void *args, int32_t begin, int32_t end) {
-  const GeluArgs *a = args;
+  const ElementwiseArgs *a = args;
   const float *restrict x = a->x;
   float *restrict y = a->out;
   for (int32_t i = begin; i < end; i++) {
@@ -217,14 +218,14 @@ static void gelu_forward_range(void *args, int32_t begin, int32_t end) {
 }
 
 void gelu_new_forward(const float *restrict x, float *restrict y, int32_t n) {
-  GeluArgs a = {x, NULL, y};
+  ElementwiseArgs a = {x, NULL, y};
   parallel_for(gelu_forward_range, &a, n, threads_for(n, ELEMENT_GRAIN));
 }
 
 /* dx = dy · [½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²)]. */
 static void gelu_backward_range(void *args, int32_t begin, int32_t end) {
-  const GeluArgs *a = args;
-  const float *restrict x = a->x, *restrict dy = a->dy;
+  const ElementwiseArgs *a = args;
+  const float *restrict x = a->x, *restrict dy = a->y;
   float *restrict dx = a->out;
   for (int32_t i = begin; i < end; i++) {
     const float v = x[i];
@@ -235,7 +236,7 @@ static void gelu_backward_range(void *args, int32_t begin, int32_t end) {
 }
 
 void gelu_new_backward(const float *restrict x, const float *restrict dy, float *restrict dx, int32_t n) {
-  GeluArgs a = {x, dy, dx};
+  ElementwiseArgs a = {x, dy, dx};
   parallel_for(gelu_backward_range, &a, n, threads_for(n, ELEMENT_GRAIN));
 }
 
@@ -467,20 +468,15 @@ void cross_entropy_backward(const float *restrict z, const int32_t *restrict tar
 }
 
 /* out = a + b elementwise (same shapes: residual connections and gradient sums). */
-typedef struct {
-  const float *a, *b;
-  float *out;
-} AddArgs;
-
 static void add_range(void *args, int32_t begin, int32_t end) {
-  const AddArgs *s = args;
-  const float *restrict a = s->a, *restrict b = s->b;
+  const ElementwiseArgs *s = args;
+  const float *restrict a = s->x, *restrict b = s->y;
   float *restrict out = s->out;
   for (int32_t i = begin; i < end; i++) out[i] = a[i] + b[i];
 }
 
 void add_arrays(const float *restrict a, const float *restrict b, int32_t n, float *restrict out) {
-  AddArgs s = {a, b, out};
+  ElementwiseArgs s = {a, b, out};
   parallel_for(add_range, &s, n, threads_for(n, 2 * ELEMENT_GRAIN));
 }
 
@@ -790,7 +786,6 @@ static void gather_rows_transposed(const float *src, int64_t stride, int32_t T, 
     for (int32_t d = 0; d < hs; d++) dst[(int64_t)d * T + t] = src[t * stride + d];
 }
 
-
 /* acc[r, 0..15] = Σ_{kb ≤ k < ke} A[r, k]·B[k, 0..15] for rows r = 0..3, where
  * A[r, k] is at A + r·a_row + k·a_k (so Aᵀ is read without copying it).
  *
@@ -904,7 +899,8 @@ static void tile_columns(int32_t rows, int32_t i0, int32_t j_begin, int32_t nb, 
 
 /* C[i, j] = Σ_k A[i, k]·B[k, j] (row-major, leading dimensions ldb, ldc; A[i, k]
  * at A + i·a_row + k·a_k, so a_row = 1, a_k = lda reads the transpose of a stored
- * matrix) in tiles of 4 rows × 16 columns held in registers. Optional per-row limits
+ * matrix) in tiles held in registers: 8 rows × 32 columns where the CPU has
+ * AVX-512 and a group of 8 rows has 32 columns left, else 4 rows × 16 columns. Optional per-row limits
  * (NULL = whole range) let a causal product skip what is known to be zero:
  * columns j < n_end[i] are written (and others up to the next multiple of 16,
  * which the caller ignores), and the sum runs over
@@ -1097,11 +1093,12 @@ int32_t attention_train_backward(const float *qkv, const float *mask, const floa
  *
  * bind_blas opens the BLAS library the backend already loaded (the same file
  * name, so the same copy) and sets OpenBLAS to one thread; parallel_sgemm
- * then splits C = op(A)·op(B) + beta·C into blocks of 16 rows (or, for a
- * product of few rows, 16 columns) across the pool. Every entry of C is the
- * same sum in the same order as one OpenBLAS call over the whole product
- * (checked bit for bit with its SkylakeX kernels at the model's shapes), and
- * tests/native_kernels_test.ts compares the two. Without OpenBLAS'
+ * then splits C = op(A)·op(B) + beta·C along its longer side, in blocks of 16
+ * rows or columns, across the pool. Every entry of C is the same sum in the
+ * same order as one single-threaded OpenBLAS call over the whole product (bit
+ * for bit with its SkylakeX kernels; tests/native_kernels_test.ts compares
+ * them). OpenBLAS' own threads split a long inner dimension their own way, so
+ * against them the last bits of such products differ (docs/RESULTS.md). Without OpenBLAS'
  * openblas_set_num_threads (Accelerate) bind_blas refuses and the backend
  * keeps calling the library itself. */
 typedef void (*cblas_sgemm_fn)(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, float, const float *, int32_t,
@@ -1210,7 +1207,7 @@ int32_t block_inference(const uint64_t *pointers, const int32_t *sizes, float sc
                 mask_batch = sizes[7], new_cap = sizes[8], keep_cache = sizes[9], threads = sizes[10];
   const int32_t R = B * T, C = H * hs;
   const size_t rc = (size_t)R * C, rf = (size_t)R * F;
-  float *scratch = malloc(sizeof(float) * (5 * rc + 3 * rc + 2 * rf + 2 * (size_t)R));
+  float *scratch = malloc(sizeof(float) * (8 * rc + 2 * rf + 2 * (size_t)R)); /* h, qkv (3), att, proj, x1, mlp; fc, act; mean, rstd */
   if (!scratch) return -1;
   float *h = scratch, *qkv = h + rc, *att = qkv + 3 * rc, *proj = att + rc, *x1 = proj + rc, *fc = x1 + rc;
   float *act = fc + rf, *mlp = act + rf, *mean = mlp + rc, *rstd = mean + R;
