@@ -419,6 +419,67 @@ Deno.test({
 });
 
 Deno.test({
+  name: "native inference attention gives the same bits on the pool's 1 and 3 threads (a cached step, and scoring)",
+  ignore: !native,
+  fn: () => {
+    const k = loadNativeKernels()!;
+    const [B, H, hs, P, cap] = [5, 3, 16, 9, 12];
+    const C = H * hs;
+    for (const T of [1, 7]) {
+      const S = P + T, room = Math.max(cap, S);
+      const qkv = randomValues(B * T * 3 * C, 51 + T), past = randomValues(B * H * cap * hs, 52);
+      // row b's first b positions are left padding
+      const mask = new Float32Array(B * T * S).map((_, i) => (i % S < Math.floor(i / (T * S)) ? -1e9 : 0));
+      const run = () => {
+        const out = new Float32Array(B * T * C), newK = new Float32Array(B * H * room * hs), newV = newK.slice();
+        k.attention_inference(qkv, past, past, cap, mask, B, T, P, H, hs, B, 0.25, newK, newV, room, 1, out);
+        const scored = new Float32Array(B * T * C); // no past, nothing kept: the scoring case
+        const square = mask.filter((_, i) => i % S >= P); // [B, T, T]
+        k.attention_inference(qkv, past, past, cap, square, B, T, 0, H, hs, B, 0.25, newK, newV, room, 0, scored);
+        return [out, newK, newV, scored];
+      };
+      const one = onPoolThreads(1, run), many = onPoolThreads(3, run);
+      one.forEach((values, i) => assert.deepEqual(many[i], values, `T ${T}, output ${i}`));
+      assert.ok(one[0].some((v) => v !== 0) && one[3].some((v) => v !== 0));
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "products of a few rows (a generated token's) are sequential multiply-adds: one OpenBLAS call's bits on SkylakeX, the same on 1 and 3 threads",
+  ignore: !native || !(loadBlas() && blasOnKernelPool(loadBlas()!, loadNativeKernels()!, kernelThreads())),
+  fn: () => {
+    const k = loadNativeKernels()!, blas = loadBlas()!;
+    const skylakeX = Deno.env.get("OPENBLAS_CORETYPE") === "SkylakeX";
+    // The LM head of the default model and of gpt2-micro, the block's products at micro, and odd sizes
+    // (rows not a multiple of 8, columns not a multiple of 32, the largest K these products take).
+    const shapes = [[8, 5676, 128], [64, 2048, 128], [13, 384, 128], [1, 128, 128], [5, 512, 128], [37, 300, 384], [3, 45, 33]];
+    for (const [M, N, K] of shapes) {
+      const a = randomValues(M * K, M + K), b = randomValues(K * N, N), start = randomValues(M * N, 3), bias = randomValues(N, 4);
+      for (const beta of [0, 1]) {
+        const product = (threads: number) => {
+          const c = start.slice();
+          k.parallel_sgemm(0, 0, M, N, K, a, b, beta, c, threads);
+          return c;
+        };
+        const pooled = onPoolThreads(3, () => product(3));
+        assert.deepEqual(product(1), pooled, `${M}×${N}×${K}, beta ${beta}: 1 thread ≠ 3`);
+        const reference = start.slice();
+        blas.sgemm(false, false, M, N, K, a, b, reference, beta);
+        if (skylakeX) assert.deepEqual(pooled, reference, `${M}×${N}×${K}, beta ${beta}: ≠ OpenBLAS`);
+        else assertAllClose(pooled, reference, { atol: 1e-4, what: `${M}×${N}×${K}, beta ${beta}` });
+      }
+      const y = new Float32Array(M * N), withBias = new Float32Array(M * N).map((_, idx) => bias[idx % N]);
+      onPoolThreads(3, () => k.parallel_linear(M, N, K, a, b, bias, y, 3));
+      blas.sgemm(false, false, M, N, K, a, b, withBias, 1);
+      if (skylakeX) assert.deepEqual(y, withBias, `linear ${M}×${N}×${K}`);
+      else assertAllClose(y, withBias, { atol: 1e-4, what: `linear ${M}×${N}×${K}` });
+    }
+  },
+});
+
+Deno.test({
   name: "the elementwise and row kernels give the same bits on the pool's 1 and 3 threads",
   ignore: !native,
   fn: () => {
@@ -436,6 +497,10 @@ Deno.test({
       k.layer_norm_forward(x, y.subarray(0, C), y.subarray(C, 2 * C), rows, C, 1e-5, out[5], out[6], out[7]);
       k.cross_entropy_backward(x, targets, out[3], y.subarray(0, rows), y.subarray(rows, 2 * rows), rows, C, out[8]);
       k.adamw_update(x, y, x, y.map(Math.abs), n, 0.9, 0.95, 1e-8, 0.999, 1e-3, 0.5, out[9], out[10], out[11]);
+      // a token per row, the rows split across the pool
+      const tokens = new Int32Array(rows), logprobs = new Float32Array(rows);
+      k.sample_softmax_rows(x, Float64Array.from(y.subarray(0, rows), (u) => Math.abs(u) % 1), rows, C, 0.7, tokens, logprobs);
+      out.push(new Float32Array(tokens.buffer), logprobs);
       // sums over rows, in fixed blocks of rows: LayerNorm's gradient (dx, dw, db) and a bias gradient
       const dx = full(), dw = new Float32Array(C), db = new Float32Array(C), bias = new Float32Array(C);
       assert.equal(k.layer_norm_backward(x, y.subarray(0, C), out[6], out[7], y, rows, C, dx, dw, db), 0);
@@ -567,6 +632,11 @@ Deno.test({
     assertAllClose(await xt.data(), expected, { atol: 0, what: "transpose" });
     const ti = tf.transpose(tf.tensor2d([[1, 2, 3], [4, 5, 6]], undefined, "int32"));
     assert.deepEqual(Array.from(await ti.data()), [1, 4, 2, 5, 3, 6]);
+    // a matrix larger than the 32 × 32 tiles it is moved in, with partial tiles on both sides
+    const [R, Cm] = [70, 45];
+    const matrix = randomValues(R * Cm, 9), mt = tf.transpose(tf.tensor2d(matrix, [R, Cm]));
+    const expectedT = new Float32Array(R * Cm).map((_, i) => matrix[(i % R) * Cm + Math.floor(i / R)]);
+    assert.deepEqual(await mt.data(), expectedT);
     // Sum over adjacent axes [1, 2] with and without keepDims, and over all axes.
     const s = tf.sum(x, [1, 2]);
     const sk = tf.sum(x, [2, 1], true);
@@ -604,7 +674,7 @@ Deno.test({
     const copy = tf.clone(source);
     source.dispose();
     assert.deepEqual(Array.from(await copy.data()), [1, 2, 3]);
-    tf.dispose([x, xt, ti, s, sk, table, rows, ...parts, copy]);
+    tf.dispose([x, xt, ti, mt, s, sk, table, rows, ...parts, copy]);
   },
 });
 

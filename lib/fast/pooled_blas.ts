@@ -5,7 +5,10 @@
  * product, and on a 2-core machine they took the second core from the fused
  * kernels that ran between products (the training attention ran 2× slower
  * right after a product than alone). With one pool for both, OpenBLAS runs on
- * one thread per chunk and the pool's threads spin only briefly between jobs.
+ * one thread per chunk and the pool's threads spin only 2 ms between jobs.
+ * Products of a few rows (a generated token's: one row per sequence) do not
+ * reach OpenBLAS at all: register tiles read B where it is, instead of
+ * OpenBLAS copying all of it on every call (`few_rows_product`, the same sums).
  * Each entry of a product is the same sum as in one single-threaded OpenBLAS
  * call over the whole product, whatever the number of threads (bit for bit
  * with the SkylakeX kernels, tested); OpenBLAS' own threads split long inner

@@ -54,8 +54,8 @@ static inline float fast_tanh(float u) { return 1.0f - 2.0f / (fast_exp(2.0f * u
  * the training attention ran 2× slower right after a product than alone
  * (measured in a C harness, B = 8, T = 128, H = 4, hs = 32). With OpenBLAS
  * set to one thread and each product split across this pool instead, every
- * kernel, the products too, runs on the same threads, which spin only
- * briefly (POOL_SPIN_NS) between jobs and then sleep.
+ * kernel, the products too, runs on the same threads, which spin for a
+ * while (POOL_SPIN_NS) between jobs and then sleep.
  *
  * A job is fn(args, begin, end) over [0, n) in `parts` contiguous chunks; the
  * calling thread takes chunk 0. Every worker takes part in every job (an
@@ -66,7 +66,11 @@ static inline float fast_tanh(float u) { return 1.0f - 2.0f / (fast_exp(2.0f * u
 #include <time.h>
 
 #define POOL_MAX 16
-#define POOL_SPIN_NS 200000 /* a step's kernels follow each other within tens of µs */
+/* How long a worker waits for the next job before it sleeps. A training step's kernels follow each other
+ * within tens of µs, a generated token's within the ~0.1–0.3 ms of JavaScript between them: waking a
+ * sleeping worker (a futex call, then the wait for it to run) for each of those took ~7 % of a
+ * generation at 0.2 ms (gpt2-micro, batch 8, 64 tokens: 50.5 → 47.2 ms at 2 ms). */
+#define POOL_SPIN_NS 2000000
 
 typedef void (*range_fn)(void *args, int32_t begin, int32_t end);
 
@@ -358,21 +362,31 @@ int32_t layer_norm_backward(const float *restrict x, const float *restrict w, co
  * lib/generate/sampling.ts, whose JS exp over a 50,257-token vocabulary was
  * most of a generation step; sums are in double. (fast_exp gives exactly 0
  * below e^-87: such a token is < 1e-37 times as likely as the best one.) */
-void sample_softmax_rows(const float *restrict z, const double *restrict u, int32_t rows, int32_t V, float temperature,
-                         int32_t *restrict tokens, float *restrict logprobs) {
+typedef struct {
+  const float *z;
+  const double *u;
+  int32_t V, failed;
+  float temperature;
+  int32_t *tokens;
+  float *logprobs;
+} SampleArgs;
+
+static void sample_rows_range(void *args, int32_t begin, int32_t end) {
+  SampleArgs *a = args;
+  const int32_t V = a->V;
   float *w = malloc(sizeof(float) * (size_t)V);
   if (!w) {
-    for (int32_t r = 0; r < rows; r++) tokens[r] = -1; /* the caller checks for this */
+    a->failed = 1;
     return;
   }
-  for (int32_t r = 0; r < rows; r++) {
-    const float *row = z + (size_t)r * V;
+  for (int32_t r = begin; r < end; r++) {
+    const float *row = a->z + (size_t)r * V;
     float max = row[0];
     for (int32_t i = 1; i < V; i++) max = row[i] > max ? row[i] : max;
-    for (int32_t i = 0; i < V; i++) w[i] = fast_exp((row[i] - max) / temperature);
+    for (int32_t i = 0; i < V; i++) w[i] = fast_exp((row[i] - max) / a->temperature);
     double sum = 0;
     for (int32_t i = 0; i < V; i++) sum += w[i];
-    const double target = u[r] * sum;
+    const double target = a->u[r] * sum;
     double cumulative = 0;
     int32_t pick = V - 1; /* if rounding never gets there */
     for (int32_t i = 0; i < V; i++) {
@@ -382,10 +396,22 @@ void sample_softmax_rows(const float *restrict z, const double *restrict u, int3
         break;
       }
     }
-    tokens[r] = pick;
-    logprobs[r] = (float)log((double)w[pick] / sum);
+    a->tokens[r] = pick;
+    a->logprobs[r] = (float)log((double)w[pick] / sum);
   }
   free(w);
+}
+
+/* Rows are drawn independently, so they are split across the pool (a row's numbers do not depend on it),
+ * in chunks of at least SAMPLE_GRAIN logits (four passes over each: a smaller grain than the elementwise
+ * kernels'). */
+#define SAMPLE_GRAIN 8192
+void sample_softmax_rows(const float *restrict z, const double *restrict u, int32_t rows, int32_t V, float temperature,
+                         int32_t *restrict tokens, float *restrict logprobs) {
+  SampleArgs a = {.z = z, .u = u, .V = V, .temperature = temperature, .tokens = tokens, .logprobs = logprobs};
+  parallel_for(sample_rows_range, &a, rows, threads_for((int64_t)rows * V, SAMPLE_GRAIN));
+  if (a.failed)
+    for (int32_t r = 0; r < rows; r++) tokens[r] = -1; /* the caller checks for this */
 }
 
 /* Per row of logits z [rows, V]: lse = log Σ e^z, loss = lse − z[target].
@@ -547,6 +573,17 @@ int32_t sum_middle_axes(const float *restrict x, int32_t outer, int32_t reduce, 
   return 0;
 }
 
+/* out [cols, rows] = in [rows, cols]ᵀ in 32 × 32 tiles. Element by element along out's rows, each element
+ * read came from another cache line of `in`: a language model's embedding matrix (5,676 × 128) took ~2 ms. */
+static void transpose_matrix(const uint32_t *restrict in, uint32_t *restrict out, int64_t rows, int64_t cols) {
+  for (int64_t r0 = 0; r0 < rows; r0 += 32)
+    for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+      const int64_t r1 = r0 + 32 < rows ? r0 + 32 : rows, c1 = c0 + 32 < cols ? c0 + 32 : cols;
+      for (int64_t c = c0; c < c1; c++)
+        for (int64_t r = r0; r < r1; r++) out[c * rows + r] = in[r * cols + c];
+    }
+}
+
 /* Permutes the axes of a 4-byte-element tensor of rank ≤ 6:
  * out has shape shape[perm[0]], …; in[..., idx, ...] moves to out[perm⁻¹ order]. */
 void transpose_4byte(const uint32_t *restrict in, uint32_t *restrict out, int32_t rank,
@@ -562,6 +599,10 @@ void transpose_4byte(const uint32_t *restrict in, uint32_t *restrict out, int32_
     count[a] = 0;
   }
   if (total == 0) return;
+  if (rank == 2 && perm[0] == 1) { /* a matrix: in tiles, so that every cache line read is used whole */
+    transpose_matrix(in, out, shape[0], shape[1]);
+    return;
+  }
   const int64_t last = out_shape[rank - 1], last_stride = stride_of_out_axis[rank - 1];
   int64_t src = 0;
   for (int64_t dst = 0; dst < total; dst += last) {
@@ -668,76 +709,101 @@ void masked_softmax_backward(const float *restrict p, const float *restrict dp, 
 /* A score below this carries the mask (−1e9): a query whose every visible key is below it sees none. */
 #define MASKED_BELOW (-1e8f)
 
+/* Multiply-adds per thread below which the inference attention stays on one (a generated token's
+ * attention is ~70 keys × 32 per pair: 8 rows × 4 heads of it are worth two threads). */
+#define ATTENTION_INFERENCE_GRAIN 16384
+
+typedef struct {
+  const float *qkv, *past_k, *past_v, *mask;
+  int32_t past_cap, B, T, P, H, hs, mask_batch, new_cap, keep_cache;
+  float scale;
+  float *new_k, *new_v, *out;
+} AttentionInferenceArgs;
+
+/* (batch row, head) pairs [begin, end): each is computed on its own, so the pool splits them. */
+static void attention_inference_pairs(void *args, int32_t begin, int32_t end) {
+  const AttentionInferenceArgs *a = args;
+  const float *qkv = a->qkv, *past_k = a->past_k, *past_v = a->past_v, *mask = a->mask;
+  const int32_t past_cap = a->past_cap, T = a->T, P = a->P, H = a->H, hs = a->hs, mask_batch = a->mask_batch;
+  const int32_t new_cap = a->new_cap, keep_cache = a->keep_cache;
+  const float scale = a->scale;
+  float *new_k = a->new_k, *new_v = a->new_v, *out = a->out;
+  const int32_t C = H * hs, S = P + T;
+  float p[S];
+  for (int32_t pair = begin; pair < end; pair++) {
+    const int32_t b = pair / H, h = pair % H;
+    /* Key j of this head at kb + j·ks. Without a cache to keep (scoring: P = 0), the keys and values
+     * are read where the qkv projection left them, and nothing is copied. */
+    const float *kb, *vb;
+    int64_t ks = hs;
+    if (keep_cache) {
+      float *nk = new_k + ((int64_t)b * H + h) * new_cap * hs;
+      float *nv = new_v + ((int64_t)b * H + h) * new_cap * hs;
+      /* Appending in place (new_k is past_k): the past stays where it is. */
+      if (P > 0 && new_k != past_k) {
+        memcpy(nk, past_k + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
+        memcpy(nv, past_v + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
+      }
+      for (int32_t t = 0; t < T; t++) {
+        const float *row = qkv + ((int64_t)b * T + t) * 3 * C;
+        memcpy(nk + (int64_t)(P + t) * hs, row + C + h * hs, sizeof(float) * hs);
+        memcpy(nv + (int64_t)(P + t) * hs, row + 2 * C + h * hs, sizeof(float) * hs);
+      }
+      kb = nk;
+      vb = nv;
+    } else {
+      kb = qkv + (int64_t)b * T * 3 * C + C + h * hs;
+      vb = kb + C;
+      ks = 3 * C;
+    }
+    const float *mb = mask + (int64_t)(mask_batch == 1 ? 0 : b) * T * S;
+    for (int32_t t = 0; t < T; t++) {
+      const float *q = qkv + ((int64_t)b * T + t) * 3 * C + h * hs;
+      const float *mr = mb + (int64_t)t * S;
+      /* Causal: query t sees keys up to P + t; later ones weigh exactly 0 (masked), so they are skipped.
+       * A query whose visible keys are all masked (left padding: its output is never read) takes every
+       * key as before, so its numbers do not change either. */
+      int32_t seen = P + t + 1;
+      float m = -INFINITY;
+      for (int32_t j = 0; j < S; j++) {
+        if (j == seen) {
+          if (m > MASKED_BELOW) break;
+          seen = S;
+        }
+        const float *kj = kb + (int64_t)j * ks;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int32_t d = 0; d < hs; d++) dot += q[d] * kj[d];
+        p[j] = dot * scale + mr[j];
+        m = p[j] > m ? p[j] : m;
+      }
+      float sum = 0.0f;
+      for (int32_t j = 0; j < seen; j++) {
+        p[j] = fast_exp(p[j] - m);
+        sum += p[j];
+      }
+      const float inv = 1.0f / sum;
+      float *o = out + ((int64_t)b * T + t) * C + h * hs;
+      for (int32_t d = 0; d < hs; d++) o[d] = 0.0f;
+      for (int32_t j = 0; j < seen; j++) {
+        const float w = p[j] * inv;
+        if (w == 0.0f) continue; /* masked key */
+        const float *vj = vb + (int64_t)j * ks;
+        for (int32_t d = 0; d < hs; d++) o[d] += w * vj[d];
+      }
+    }
+  }
+}
+
 void attention_inference(const float *restrict qkv, const float *past_k, const float *past_v, int32_t past_cap,
                          const float *restrict mask, int32_t B, int32_t T, int32_t P, int32_t H, int32_t hs,
                          int32_t mask_batch, float scale, float *new_k, float *new_v, int32_t new_cap,
                          int32_t keep_cache, float *restrict out) {
-  const int32_t C = H * hs, S = P + T;
-  float p[S];
-  for (int32_t b = 0; b < B; b++) {
-    for (int32_t h = 0; h < H; h++) {
-      /* Key j of this head at kb + j·ks. Without a cache to keep (scoring: P = 0), the keys and values
-       * are read where the qkv projection left them, and nothing is copied. */
-      const float *kb, *vb;
-      int64_t ks = hs;
-      if (keep_cache) {
-        float *nk = new_k + ((int64_t)b * H + h) * new_cap * hs;
-        float *nv = new_v + ((int64_t)b * H + h) * new_cap * hs;
-        /* Appending in place (new_k is past_k): the past stays where it is. */
-        if (P > 0 && new_k != past_k) {
-          memcpy(nk, past_k + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
-          memcpy(nv, past_v + ((int64_t)b * H + h) * past_cap * hs, sizeof(float) * P * hs);
-        }
-        for (int32_t t = 0; t < T; t++) {
-          const float *row = qkv + ((int64_t)b * T + t) * 3 * C;
-          memcpy(nk + (int64_t)(P + t) * hs, row + C + h * hs, sizeof(float) * hs);
-          memcpy(nv + (int64_t)(P + t) * hs, row + 2 * C + h * hs, sizeof(float) * hs);
-        }
-        kb = nk;
-        vb = nv;
-      } else {
-        kb = qkv + (int64_t)b * T * 3 * C + C + h * hs;
-        vb = kb + C;
-        ks = 3 * C;
-      }
-      const float *mb = mask + (int64_t)(mask_batch == 1 ? 0 : b) * T * S;
-      for (int32_t t = 0; t < T; t++) {
-        const float *q = qkv + ((int64_t)b * T + t) * 3 * C + h * hs;
-        const float *mr = mb + (int64_t)t * S;
-        /* Causal: query t sees keys up to P + t; later ones weigh exactly 0 (masked), so they are skipped.
-         * A query whose visible keys are all masked (left padding: its output is never read) takes every
-         * key as before, so its numbers do not change either. */
-        int32_t seen = P + t + 1;
-        float m = -INFINITY;
-        for (int32_t j = 0; j < S; j++) {
-          if (j == seen) {
-            if (m > MASKED_BELOW) break;
-            seen = S;
-          }
-          const float *kj = kb + (int64_t)j * ks;
-          float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-          for (int32_t d = 0; d < hs; d++) dot += q[d] * kj[d];
-          p[j] = dot * scale + mr[j];
-          m = p[j] > m ? p[j] : m;
-        }
-        float sum = 0.0f;
-        for (int32_t j = 0; j < seen; j++) {
-          p[j] = fast_exp(p[j] - m);
-          sum += p[j];
-        }
-        const float inv = 1.0f / sum;
-        float *o = out + ((int64_t)b * T + t) * C + h * hs;
-        for (int32_t d = 0; d < hs; d++) o[d] = 0.0f;
-        for (int32_t j = 0; j < seen; j++) {
-          const float w = p[j] * inv;
-          if (w == 0.0f) continue; /* masked key */
-          const float *vj = vb + (int64_t)j * ks;
-          for (int32_t d = 0; d < hs; d++) o[d] += w * vj[d];
-        }
-      }
-    }
-  }
+  AttentionInferenceArgs a = {.qkv = qkv, .past_k = past_k, .past_v = past_v, .mask = mask, .past_cap = past_cap,
+                              .B = B, .T = T, .P = P, .H = H, .hs = hs, .mask_batch = mask_batch, .new_cap = new_cap,
+                              .keep_cache = keep_cache, .scale = scale, .new_k = new_k, .new_v = new_v, .out = out};
+  const int64_t work = (int64_t)B * H * T * (P + T) * hs; /* multiply-adds of q·kᵀ (and as many of p·v) */
+  parallel_for(attention_inference_pairs, &a, B * H, threads_for(work, ATTENTION_INFERENCE_GRAIN));
 }
 
 /* ---- Causal self-attention for training: forward and backward in one call each ----
@@ -1161,7 +1227,53 @@ static void sgemm_blocks(void *args, int32_t begin, int32_t end) {
  * costs more than it saves (128×128×32: 26 µs on 2 threads, 12 µs on 1). */
 #define SGEMM_CHUNK_MACS (1 << 20)
 
+/* ---- Products with few rows (a generated token's: one row per sequence) ----
+ * OpenBLAS copies ("packs") the whole of B into its own layout on every call. For C = A·B with a few rows
+ * of A that copy costs more than the product: the LM head of one generated token (8 × 128 by 128 × 5,676)
+ * took 267 µs a call, most of it packing a 2.9 MB matrix it then reads once. These products go to the
+ * register tiles of tile_gemm instead, which read B in place, split by columns across the pool.
+ *
+ * Each entry is then Σ_k A[i, k]·B[k, j] as one multiply-add after another from k = 0, which is the sum
+ * OpenBLAS' SkylakeX kernels form whenever they do not split the inner dimension (K ≤ 384 there; tested for
+ * every row count 1–128 at the model's shapes, tests/native_kernels_test.ts): on those machines the
+ * numbers do not change. Its Haswell kernels pair up the terms for some columns, so AVX2 builds round
+ * differently from the OpenBLAS call they replace (within a float's last bits). */
+#define FEW_ROWS 64
+#define FEW_ROWS_MAX_K 384
+#define FEW_ROWS_COLUMNS 256 /* columns per tile_gemm call: K × 256 floats of B stay in L2 across the row groups */
+#define FEW_ROWS_CHUNK_MACS (1 << 17) /* the pool's threads spin between a token's kernels: waking one is cheap */
+
+/* Columns [32·begin, 32·end) of C: the pool splits C in units of 32 columns (one 8 × 32 tile wide). */
+static void few_rows_columns(void *args, int32_t begin, int32_t end) {
+  const SgemmArgs *s = args;
+  float sums[FEW_ROWS * FEW_ROWS_COLUMNS];
+  const int32_t j_end = min_i32(end * 32, s->N);
+  for (int32_t j0 = begin * 32; j0 < j_end; j0 += FEW_ROWS_COLUMNS) {
+    const int32_t cols = min_i32(FEW_ROWS_COLUMNS, j_end - j0);
+    const int32_t accumulate = s->bias != NULL || s->beta != 0.0f;
+    /* with nothing to add to, the sums go straight into C */
+    float *out = accumulate ? sums : s->c + j0;
+    const int32_t ldo = accumulate ? FEW_ROWS_COLUMNS : s->N;
+    tile_gemm(s->M, cols, s->K, s->a, s->K, 1, s->b + j0, s->N, out, ldo, NULL, NULL, NULL);
+    if (!accumulate) continue;
+    for (int32_t i = 0; i < s->M; i++) {
+      float *c = s->c + (int64_t)i * s->N + j0;
+      const float *add = s->bias ? s->bias + j0 : c; /* bias, or C itself (beta = 1) */
+      for (int32_t j = 0; j < cols; j++) c[j] = add[j] + sums[i * FEW_ROWS_COLUMNS + j];
+    }
+  }
+}
+
+/* True when the product was done here: A and B not transposed, at most FEW_ROWS rows, K ≤ FEW_ROWS_MAX_K,
+ * beta 0 or 1 (C = A·B, C + A·B, or bias + A·B). */
+static int few_rows_product(SgemmArgs *s, int32_t threads) {
+  if (s->trans_a || s->trans_b || s->M > FEW_ROWS || s->K > FEW_ROWS_MAX_K || (s->beta != 0.0f && s->beta != 1.0f)) return 0;
+  parallel_for(few_rows_columns, s, (s->N + 31) / 32, min_i32(threads, threads_for((int64_t)s->M * s->N * s->K, FEW_ROWS_CHUNK_MACS)));
+  return 1;
+}
+
 static void split_sgemm(SgemmArgs *s, int32_t threads) {
+  if (few_rows_product(s, threads)) return;
   const int32_t row_blocks = (s->M + SGEMM_BLOCK - 1) / SGEMM_BLOCK, col_blocks = (s->N + SGEMM_BLOCK - 1) / SGEMM_BLOCK;
   const int32_t worth = threads_for((int64_t)s->M * s->N * s->K, SGEMM_CHUNK_MACS);
   if (threads > worth) threads = worth;
