@@ -538,6 +538,48 @@ Deno.test({
   },
 });
 
+/** True when `taskset` (util-linux) can pin a process to one core here. */
+function canPinToOneCore(): boolean {
+  try {
+    return new Deno.Command("taskset", { args: ["-c", "0", "true"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "with more pool threads than cores, a waiting thread gives its core away (no spinning the other one out)",
+  ignore: !native || !canPinToOneCore(),
+  fn: async () => {
+    // On one core: 300 pooled GELUs on 2 threads against 1. A wait that only spins holds the core the other
+    // thread needs until the scheduler preempts it (8× and more slower before spin_turn yielded).
+    const script = `
+      const lib = Deno.dlopen(Deno.args[0], {
+        kernel_threads: { parameters: ["i32"], result: "void" },
+        gelu_new_forward: { parameters: ["buffer", "buffer", "i32"], result: "void" },
+      }).symbols;
+      const n = 1 << 18, x = Float32Array.from({ length: n }, (_, i) => Math.sin(i)), y = new Float32Array(n);
+      const time = (threads) => {
+        lib.kernel_threads(threads);
+        for (let i = 0; i < 20; i++) lib.gelu_new_forward(x, y, n);
+        const start = performance.now();
+        for (let i = 0; i < 300; i++) lib.gelu_new_forward(x, y, n);
+        return performance.now() - start;
+      };
+      const one = time(1), two = time(2);
+      console.log(JSON.stringify({ one, two }));`;
+    const out = await new Deno.Command("taskset", {
+      args: ["-c", "0", Deno.execPath(), "eval", script, nativeKernelsLibraryPath()!],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.ok(out.success, text + new TextDecoder().decode(out.stderr));
+    const { one, two } = JSON.parse(text);
+    assert.ok(two < 3 * one, `one core: 2 threads took ${two.toFixed(0)} ms, 1 thread ${one.toFixed(0)} ms`);
+  },
+});
+
 Deno.test({
   name: "products on the kernels' pool equal naive sums, and on SkylakeX kernels one whole OpenBLAS call bit for bit",
   ignore: !native || !(loadBlas() && blasOnKernelPool(loadBlas()!, loadNativeKernels()!, kernelThreads())),
