@@ -100,24 +100,35 @@ static int64_t monotonic_ns(void) {
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* One turn of a spin-wait: a pause, and every 256th turn (every few µs) the core given away if another
- * thread is waiting for it. With more threads than free cores (other programs busy, or RLHF_THREADS above the cores), a
- * thread that only spun kept the core from the very thread it waited for until the scheduler preempted it:
- * gpt2-micro generation on one core with two threads took 3.3 s instead of 0.06 s (0.4 s with 0.2 ms of
- * spinning). With a free core sched_yield returns at once (no change measured with two free cores; every
- * 64th turn read the same, but a default run's system time went from 9.5–10.7 s to 15.7 s). */
-static inline void spin_turn(uint32_t turn) {
-  if ((turn & 255) == 0) sched_yield();
-  else cpu_relax();
+/* A spin-wait that has lasted this long gives its core away (sched_yield) every 256 turns from then on.
+ * With more threads than free cores (other programs busy, or RLHF_THREADS above the cores) a thread that
+ * only spun kept the core from the very thread it waited for until the scheduler preempted it: gpt2-micro
+ * generation on one core with two threads took 3.3 s instead of 0.06 s (0.4 s with 0.2 ms of spinning).
+ * Yielding from the first turns cost ~3 % of an idle default run (3 m 16 s against 3 m 10 s back to back):
+ * with two free cores the waits between a step's kernels are short, and a worker that yields there lets
+ * another thread (V8's) take its core just before the next job. */
+#define POOL_YIELD_AFTER_NS 50000
+
+/* One turn of a spin-wait that started at `start` (ns); `now` is refreshed every 256 turns. */
+static inline void spin_turn(uint32_t turn, int64_t start, int64_t *now) {
+  if ((turn & 255) == 0) {
+    *now = monotonic_ns();
+    if (*now - start > POOL_YIELD_AFTER_NS) {
+      sched_yield();
+      return;
+    }
+  }
+  cpu_relax();
 }
 
 static unsigned wait_for_job(unsigned seen) {
-  const int64_t until = monotonic_ns() + POOL_SPIN_NS;
+  const int64_t start = monotonic_ns();
+  int64_t now = start;
   for (uint32_t i = 1;; i++) {
     const unsigned g = atomic_load_explicit(&pool.generation, memory_order_acquire);
     if (g != seen) return g;
-    if ((i & 255) == 0 && monotonic_ns() > until) break;
-    spin_turn(i);
+    if (now - start > POOL_SPIN_NS) break;
+    spin_turn(i, start, &now);
   }
   pthread_mutex_lock(&pool.lock);
   unsigned g;
@@ -196,7 +207,9 @@ static void parallel_for(range_fn fn, void *args, int32_t n, int32_t threads) {
   pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.lock);
   run_chunk(0);
-  for (uint32_t i = 1; atomic_load_explicit(&pool.remaining, memory_order_acquire) > 0; i++) spin_turn(i);
+  const int64_t start = monotonic_ns();
+  int64_t now = start;
+  for (uint32_t i = 1; atomic_load_explicit(&pool.remaining, memory_order_acquire) > 0; i++) spin_turn(i, start, &now);
   atomic_flag_clear_explicit(&pool.busy, memory_order_release);
 }
 
