@@ -451,7 +451,11 @@ Deno.test({
   ignore: !native || !(loadBlas() && blasOnKernelPool(loadBlas()!, loadNativeKernels()!, kernelThreads())),
   fn: () => {
     const k = loadNativeKernels()!, blas = loadBlas()!;
-    const skylakeX = Deno.env.get("OPENBLAS_CORETYPE") === "SkylakeX";
+    // bit for bit with OpenBLAS' SkylakeX kernels; its other kernels order some sums differently
+    const matchesOpenBlas = (got: Float32Array, want: Float32Array, what: string) =>
+      Deno.env.get("OPENBLAS_CORETYPE") === "SkylakeX"
+        ? assert.deepEqual(got, want, `${what}: ≠ OpenBLAS`)
+        : assertAllClose(got, want, { atol: 1e-4, what });
     // The LM head of the default model and of gpt2-micro, the block's products at micro, and odd sizes
     // (rows not a multiple of 8, columns not a multiple of 32, the largest K these products take).
     const shapes = [[8, 5676, 128], [64, 2048, 128], [13, 384, 128], [1, 128, 128], [5, 512, 128], [37, 300, 384], [3, 45, 33]];
@@ -467,14 +471,12 @@ Deno.test({
         assert.deepEqual(product(1), pooled, `${M}×${N}×${K}, beta ${beta}: 1 thread ≠ 3`);
         const reference = start.slice();
         blas.sgemm(false, false, M, N, K, a, b, reference, beta);
-        if (skylakeX) assert.deepEqual(pooled, reference, `${M}×${N}×${K}, beta ${beta}: ≠ OpenBLAS`);
-        else assertAllClose(pooled, reference, { atol: 1e-4, what: `${M}×${N}×${K}, beta ${beta}` });
+        matchesOpenBlas(pooled, reference, `${M}×${N}×${K}, beta ${beta}`);
       }
       const y = new Float32Array(M * N), withBias = new Float32Array(M * N).map((_, idx) => bias[idx % N]);
       onPoolThreads(3, () => k.parallel_linear(M, N, K, a, b, bias, y, 3));
       blas.sgemm(false, false, M, N, K, a, b, withBias, 1);
-      if (skylakeX) assert.deepEqual(y, withBias, `linear ${M}×${N}×${K}`);
-      else assertAllClose(y, withBias, { atol: 1e-4, what: `linear ${M}×${N}×${K}` });
+      matchesOpenBlas(y, withBias, `linear ${M}×${N}×${K}`);
     }
   },
 });
@@ -513,27 +515,36 @@ Deno.test({
   },
 });
 
+/**
+ * Runs `body` in a fresh Deno process (after `prefix`, e.g. a taskset command), where `open()` opens the loaded
+ * kernels' library with its pool size and GELU; returns what it printed, failing the test if the process failed.
+ */
+async function runGeluScript(prefix: string[], body: string): Promise<string> {
+  const script = `
+      const open = () => Deno.dlopen(Deno.args[0], {
+        kernel_threads: { parameters: ["i32"], result: "void" },
+        gelu_new_forward: { parameters: ["buffer", "buffer", "i32"], result: "void" },
+      });${body}`;
+  const command = [...prefix, Deno.execPath(), "eval", script, nativeKernelsLibraryPath()!];
+  const out = await new Deno.Command(command[0], { args: command.slice(1), stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assert.ok(out.success, text + new TextDecoder().decode(out.stderr));
+  return text;
+}
+
 Deno.test({
   name: "the kernels' pool survives its library being closed and opened again (Deno closes it when an isolate ends)",
   ignore: !native,
   fn: async () => {
     // In a fresh process: a pooled GELU, every handle closed (the workers still running), opened again, GELU again.
-    const script = `
-      const open = () => Deno.dlopen(Deno.args[0], {
-        kernel_threads: { parameters: ["i32"], result: "void" },
-        gelu_new_forward: { parameters: ["buffer", "buffer", "i32"], result: "void" },
-      });
+    const text = await runGeluScript(
+      [],
+      `
       const n = 1 << 20, x = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
       const run = () => { const lib = open(); lib.symbols.kernel_threads(3); const y = new Float32Array(n); lib.symbols.gelu_new_forward(x, y, n); lib.close(); return y; };
       const first = run(), second = run(), third = run();
-      console.log(first.every((v, i) => v === second[i] && v === third[i]) && first.some((v) => v !== 0) ? "same" : "different");`;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", script, nativeKernelsLibraryPath()!],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout).trim() + new TextDecoder().decode(out.stderr).trim();
-    assert.ok(out.success, text);
+      console.log(first.every((v, i) => v === second[i] && v === third[i]) && first.some((v) => v !== 0) ? "same" : "different");`,
+    );
     assert.equal(text, "same");
   },
 });
@@ -553,11 +564,10 @@ Deno.test({
   fn: async () => {
     // On one core: 300 pooled GELUs on 2 threads against 1. A wait that only spins holds the core the other
     // thread needs until the scheduler preempts it (8× and more slower before spin_turn yielded).
-    const script = `
-      const lib = Deno.dlopen(Deno.args[0], {
-        kernel_threads: { parameters: ["i32"], result: "void" },
-        gelu_new_forward: { parameters: ["buffer", "buffer", "i32"], result: "void" },
-      }).symbols;
+    const text = await runGeluScript(
+      ["taskset", "-c", "0"],
+      `
+      const lib = open().symbols;
       const n = 1 << 18, x = Float32Array.from({ length: n }, (_, i) => Math.sin(i)), y = new Float32Array(n);
       const time = (threads) => {
         lib.kernel_threads(threads);
@@ -567,14 +577,8 @@ Deno.test({
         return performance.now() - start;
       };
       const one = time(1), two = time(2);
-      console.log(JSON.stringify({ one, two }));`;
-    const out = await new Deno.Command("taskset", {
-      args: ["-c", "0", Deno.execPath(), "eval", script, nativeKernelsLibraryPath()!],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout).trim();
-    assert.ok(out.success, text + new TextDecoder().decode(out.stderr));
+      console.log(JSON.stringify({ one, two }));`,
+    );
     const { one, two } = JSON.parse(text);
     assert.ok(two < 3 * one, `one core: 2 threads took ${two.toFixed(0)} ms, 1 thread ${one.toFixed(0)} ms`);
   },

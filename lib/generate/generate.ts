@@ -8,7 +8,7 @@
  * backend per step, in JavaScript or a C kernel (see sampling.ts).
  */
 import { tf } from "../tf.ts";
-import { gpt2HiddenWithCache } from "../gpt2/forward.ts";
+import { gpt2HiddenWithCache, lmHead, transposedEmbedding } from "../gpt2/forward.ts";
 import type { KVCache } from "../ops/kv_cache.ts";
 import { cacheLength, disposeCache, flattenCache, replaceCache, unflattenCache } from "../ops/kv_cache.ts";
 import { withFastPath } from "../ops/fast_path.ts";
@@ -79,10 +79,7 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
   // have, so a batch of short and long answers does not keep computing the short ones' padding.
   let active = prompts.map((_, b) => b);
   let cache: KVCache | undefined;
-  // The LM head's matrix transposed once for the whole call, [C, V]: a token's product of a few rows by it
-  // then reads it in place (lib/fast/native/kernels.c, few_rows_product), where BLAS would repack all V × C
-  // of it for every token. The same sums either way.
-  const embeddingT = tf.keep(tf.transpose(model.params["wte.weight"] as tf.Tensor2D));
+  const embeddingT = tf.keep(transposedEmbedding(model)); // once for the whole call, not per token
   const stepIds: number[][] = prompts.map(() => []); // with the cache: the token each row consumes next
   try {
     for (let step = 0; step < maxNew && !finished.every(Boolean); step++) {
@@ -107,7 +104,7 @@ export async function generate(model: GPT2Model, prompts: readonly number[][], o
         filled = cacheLength(out.cache);
         const T = ids.shape[1];
         const lastHidden = tf.slice(out.hidden, [0, T - 1, 0], [n, 1, -1]) as tf.Tensor3D;
-        return [tf.matMul(tf.reshape(lastHidden, [n, -1]), embeddingT), ...flattenCache(out.cache)];
+        return [tf.reshape(lmHead(model, lastHidden, embeddingT), [n, -1]), ...flattenCache(out.cache)];
       });
       const [lastLogits, ...kv] = last;
       const next = options.noCache ? undefined : unflattenCache(kv, filled);

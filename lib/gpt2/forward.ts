@@ -137,7 +137,8 @@ function forwardBlocks(
 }
 
 /**
- * LM head tied to the token embeddings: logits = hidden · wteᵀ, [B, T, V].
+ * LM head tied to the token embeddings: logits = hidden · wteᵀ, [B, T, V]. `embeddingT`, when given, is wteᵀ
+ * made beforehand (`transposedEmbedding`).
  *
  * @example
  * ```ts
@@ -147,12 +148,23 @@ function forwardBlocks(
  * const out = lmHead(model, gpt2Hidden(model, ids)); // [1, 3, 16]: the same numbers as logits(model, ids)
  * ```
  */
-export function lmHead(model: GPT2Model, hidden: tf.Tensor3D): tf.Tensor3D {
+export function lmHead(model: GPT2Model, hidden: tf.Tensor3D, embeddingT?: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, C] = hidden.shape;
-    const flat = matMulTransposeB(tf.reshape(hidden, [B * T, C]) as tf.Tensor2D, model.params["wte.weight"] as tf.Tensor2D);
+    const rows = tf.reshape(hidden, [B * T, C]) as tf.Tensor2D;
+    const flat = embeddingT ? tf.matMul(rows, embeddingT) : matMulTransposeB(rows, model.params["wte.weight"] as tf.Tensor2D);
     return tf.reshape(flat, [B, T, model.config.vocab_size]) as tf.Tensor3D;
   });
+}
+
+/**
+ * The LM head's matrix transposed, [C, V], for `lmHead`'s third argument: a caller that takes the LM head of a
+ * few rows many times with the same weights (`generate`, once per token) makes it once; the product then
+ * reads it in place (lib/fast/native/kernels.c, few_rows_product), where BLAS repacks all V × C of the stored
+ * matrix on every call. The same sums either way. The caller disposes it.
+ */
+export function transposedEmbedding(model: GPT2Model): tf.Tensor2D {
+  return tf.transpose(model.params["wte.weight"] as tf.Tensor2D);
 }
 
 /**

@@ -1274,10 +1274,9 @@ static void few_rows_columns(void *args, int32_t begin, int32_t end) {
   const SgemmArgs *s = args;
   float sums[FEW_ROWS * FEW_ROWS_COLUMNS];
   const int32_t j_end = min_i32(end * 32, s->N);
+  const int32_t accumulate = s->bias != NULL || s->beta != 0.0f; /* with nothing to add to, the sums go straight into C */
   for (int32_t j0 = begin * 32; j0 < j_end; j0 += FEW_ROWS_COLUMNS) {
     const int32_t cols = min_i32(FEW_ROWS_COLUMNS, j_end - j0);
-    const int32_t accumulate = s->bias != NULL || s->beta != 0.0f;
-    /* with nothing to add to, the sums go straight into C */
     float *out = accumulate ? sums : s->c + j0;
     const int32_t ldo = accumulate ? FEW_ROWS_COLUMNS : s->N;
     tile_gemm(s->M, cols, s->K, s->a, s->K, 1, s->b + j0, s->N, out, ldo, NULL, NULL, NULL);
