@@ -19,7 +19,7 @@ import { cacheLength } from "../lib/ops/kv_cache.ts";
 import { rowEntropy } from "../lib/rollout/logprobs.ts";
 import { attend, attentionMask, attentionWeights } from "../lib/gpt2/attention.ts";
 import { decoderBlock } from "../lib/gpt2/block.ts";
-import { adamWUpdate } from "../lib/train/adamw.ts";
+import { adamWUpdates } from "../lib/train/adamw.ts";
 import { globalNorm } from "../lib/train/clip.ts";
 import { sampleSoftmaxRows } from "../lib/generate/sampling.ts";
 import { float32View } from "../lib/generate/generate.ts";
@@ -128,14 +128,7 @@ function blockArgs(B: number, T: number, H: number, hs: number, P: number, keepC
   return [{ x, weights, nHead: H, eps: 1e-5, past, mask, dropoutRate: 0, keepCache, ...(room ? { cacheCapacity } : {}) }];
 }
 
-const adamWScalars = {
-  beta1: 0.9,
-  beta2: 0.95,
-  eps: 1e-8,
-  decay: 1 - 0.01 * 0.1,
-  stepSize: 0.01 / (1 - 0.9 ** 2),
-  sqrtBias2: Math.sqrt(1 - 0.95 ** 2),
-};
+const adamWScalars = { beta1: 0.9, beta2: 0.95, eps: 1e-8, sqrtBias2: Math.sqrt(1 - 0.95 ** 2) };
 
 const CASES: { readonly [K in OpName]: OpCase<K> } = {
   layerNorm: {
@@ -278,14 +271,28 @@ const CASES: { readonly [K in OpName]: OpCase<K> } = {
       tf.dispose([a, b]);
     },
   },
-  adamWUpdate: {
-    args: () => [[rand([5, 6], 6), rand([5, 6], 7), rand([5, 6], 8, 0.1), tf.tidy(() => tf.abs(rand([5, 6], 9, 0.01))), adamWScalars]],
+  adamWUpdates: {
+    args: () => {
+      // Three weights, one larger than a pool chunk (so that a thread's range starts and ends inside a weight).
+      const weight = (shape: number[], seed: number, decay: number, stepSize: number) => ({
+        param: rand(shape, seed),
+        grad: rand(shape, seed + 1),
+        m: rand(shape, seed + 2, 0.1),
+        v: tf.tidy(() => tf.abs(rand(shape, seed + 3, 0.01))),
+        decay,
+        stepSize,
+      });
+      const weights = [weight([5, 6], 6, 1 - 0.01 * 0.1, 0.01 / (1 - 0.9 ** 2)), weight([70000], 10, 1, 2e-3), weight([7], 14, 0.99, 5e-4)];
+      return [[weights, adamWScalars]];
+    },
     check: async (fast, args) => {
-      const fastOut = tf.tidy(() => fast(...args)), refOut = tf.tidy(() => adamWUpdate.reference(...args));
-      for (const [i, what] of ["weight", "first moment", "second moment"].entries()) {
-        assertAllClose(await fastOut[i].data(), await refOut[i].data(), { atol: 1e-6, what: `AdamW ${what}` });
+      const fastOut = tf.tidy(() => fast(...args)), refOut = tf.tidy(() => adamWUpdates.reference(...args));
+      for (const [w, outs] of fastOut.entries()) {
+        for (const [i, what] of ["weight", "first moment", "second moment"].entries()) {
+          assertAllClose(await outs[i].data(), await refOut[w][i].data(), { atol: 1e-6, what: `AdamW weight ${w}: ${what}` });
+        }
       }
-      tf.dispose([...fastOut, ...refOut]);
+      tf.dispose([...fastOut.flat(), ...refOut.flat()]);
     },
   },
   globalNorm: {
@@ -498,7 +505,19 @@ Deno.test({
       k.cross_entropy_forward(x, targets, rows, C, out[3], out[4]);
       k.layer_norm_forward(x, y.subarray(0, C), y.subarray(C, 2 * C), rows, C, 1e-5, out[5], out[6], out[7]);
       k.cross_entropy_backward(x, targets, out[3], y.subarray(0, rows), y.subarray(rows, 2 * rows), rows, C, out[8]);
-      k.adamw_update(x, y, x, y.map(Math.abs), n, 0.9, 0.95, 1e-8, 0.999, 1e-3, 0.5, out[9], out[10], out[11]);
+      // AdamW over two weights (the first 40,000 values and the rest), each with its own decay and step size
+      const v = y.map(Math.abs), address = (a: Float32Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
+      const parts = [[0, 40000], [40000, n]].map(([from, to]) => [x, y, x, v, out[9], out[10], out[11]].map((a) => a.subarray(from, to)));
+      k.adamw_update(
+        BigUint64Array.from(parts.flat().map(address)),
+        Int32Array.from([40000, n - 40000]),
+        Float32Array.from([0.999, 1e-3, 1, 2e-3]),
+        2,
+        0.9,
+        0.95,
+        1e-8,
+        0.5,
+      );
       // a token per row, the rows split across the pool
       const tokens = new Int32Array(rows), logprobs = new Float32Array(rows);
       k.sample_softmax_rows(x, Float64Array.from(y.subarray(0, rows), (u) => Math.abs(u) % 1), rows, C, 0.7, tokens, logprobs);

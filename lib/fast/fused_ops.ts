@@ -146,21 +146,34 @@ export function recordingGradients(): boolean {
   return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
 }
 
+/** What one AdamW step shares across the weights. */
 export interface AdamWScalars {
   beta1: number;
   beta2: number;
   eps: number;
-  /** Multiplier of the weight before the update: 1 − lr·weight_decay (or 1). */
-  decay: number;
-  /** lr / (1 − β1ᵗ). */
-  stepSize: number;
   /** √(1 − β2ᵗ). */
   sqrtBias2: number;
 }
 
-/** One AdamW step for one weight → [new weight, new m, new v]. */
-export function fusedAdamWUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWScalars): tf.Tensor[] {
-  return run(names.ADAMW_UPDATE, { param, grad, m, v }, { ...s }) as tf.Tensor[];
+/** One weight of an AdamW step: its tensors and its own rates. */
+export interface AdamWWeight {
+  param: tf.Tensor;
+  grad: tf.Tensor;
+  m: tf.Tensor;
+  v: tf.Tensor;
+  /** Multiplier of the weight before the update: 1 − lr·weight_decay (or 1). */
+  decay: number;
+  /** lr / (1 − β1ᵗ). */
+  stepSize: number;
+}
+
+/** One AdamW step of every weight in one kernel → per weight [new weight, new m, new v]. */
+export function fusedAdamWUpdates(weights: readonly AdamWWeight[], s: AdamWScalars): tf.Tensor[][] {
+  const inputs: tf.NamedTensorMap = {};
+  weights.forEach((w, i) => Object.assign(inputs, { [`p${i}`]: w.param, [`g${i}`]: w.grad, [`m${i}`]: w.m, [`v${i}`]: w.v }));
+  const rates = { decay: weights.map((w) => w.decay), stepSize: weights.map((w) => w.stepSize) };
+  const out = run(names.ADAMW_UPDATE, inputs, { ...s, ...rates }) as tf.Tensor[];
+  return weights.map((_, i) => out.slice(3 * i, 3 * i + 3));
 }
 
 // --- gradients (registered once for every backend; used only where the forward kernel ran) ---

@@ -85,25 +85,9 @@ const SYMBOLS = {
     parameters: ["buffer", "buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"],
     result: "i32",
   },
-  adamw_update: {
-    parameters: [
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "i32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "f32",
-      "buffer",
-      "buffer",
-      "buffer",
-    ],
-    result: "void",
-  },
+  // pointers (7 per weight: p, g, m, v, p_out, m_out, v_out), sizes, scalars (decay, step size per weight), count,
+  // beta1, beta2, eps, sqrtBias2
+  adamw_update: { parameters: ["buffer", "buffer", "buffer", "i32", "f32", "f32", "f32", "f32"], result: "void" },
 } as const;
 
 export type NativeKernels = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];

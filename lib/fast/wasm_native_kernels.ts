@@ -245,24 +245,27 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
     return out;
   });
 
-  register(names.ADAMW_UPDATE, ({ param, grad, m, v }, backend, a) => {
-    const outs = [param, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
-    const f = (t: tf.TensorInfo) => f32View(backend, t);
+  // Every weight in one call (inputs p0, g0, m0, v0, p1, …; attrs decay and stepSize per weight): outputs per
+  // weight its new value, m and v. One pool job for all of them instead of a call (and a pool wake-up) per weight.
+  register(names.ADAMW_UPDATE, (inputs, backend, a) => {
+    const decay = a.decay as number[], stepSize = a.stepSize as number[];
+    const pointers: tf.TensorInfo[] = [], outs: tf.TensorInfo[] = [];
+    for (let i = 0; i < decay.length; i++) {
+      const [p, m, v] = [inputs[`p${i}`], inputs[`m${i}`], inputs[`v${i}`]];
+      const out = [p, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
+      pointers.push(p, inputs[`g${i}`], m, v, ...out);
+      outs.push(...out);
+    }
+    const address = (t: tf.TensorInfo) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(f32View(backend, t))));
     k.adamw_update(
-      f(param),
-      f(grad),
-      f(m),
-      f(v),
-      sizeOf(param.shape),
+      BigUint64Array.from(pointers.map(address)),
+      Int32Array.from(decay, (_, i) => sizeOf(inputs[`p${i}`].shape)),
+      Float32Array.from(decay.flatMap((d, i) => [d, stepSize[i]])),
+      decay.length,
       a.beta1 as number,
       a.beta2 as number,
       a.eps as number,
-      a.decay as number,
-      a.stepSize as number,
       a.sqrtBias2 as number,
-      f(outs[0]),
-      f(outs[1]),
-      f(outs[2]),
     );
     return outs;
   });

@@ -27,8 +27,9 @@ import { nativeSampleSoftmaxRows, nativeSamplingAvailable } from "../fast/native
 import { float32HeapView } from "../fast/wasm_heap.ts";
 import {
   type AdamWScalars,
+  type AdamWWeight,
   type BlockWeights,
-  fusedAdamWUpdate,
+  fusedAdamWUpdates,
   fusedAttention,
   fusedAttentionInference,
   fusedBlockInference,
@@ -120,8 +121,8 @@ export interface FastPathOps {
   crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D;
   /** Entropy of softmax(scale · logits) per row of logits [N, V] → [N]. */
   rowEntropy(logits: tf.Tensor2D, scale: number): tf.Tensor1D;
-  /** One AdamW step of one weight → [new weight, new first moment, new second moment]. */
-  adamWUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: AdamWScalars): tf.Tensor[];
+  /** One AdamW step of each weight → per weight [new weight, new first moment, new second moment]. */
+  adamWUpdates(weights: readonly AdamWWeight[], s: AdamWScalars): tf.Tensor[][];
   /** √(Σ_i Σ x_i²) over tensors (the global gradient norm). */
   globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar;
   /**
@@ -300,11 +301,11 @@ export const FAST_PATHS: FastPathTable = {
       run: fusedRowEntropy,
     },
   ],
-  adamWUpdate: [{
-    what: "native AdamW (one pass per weight)",
+  adamWUpdates: [{
+    what: "native AdamW (every weight in one call, one pass over each)",
     available: has(kernels.ADAMW_UPDATE),
     accepts: always,
-    run: fusedAdamWUpdate,
+    run: fusedAdamWUpdates,
   }],
   globalNorm: [
     {

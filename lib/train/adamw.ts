@@ -84,21 +84,28 @@ export class AdamW {
   step(grads: Record<string, tf.Tensor>, baseLr: number): void {
     this.#step += 1;
     const t = this.#step;
-    const sqrtBias2 = Math.sqrt(1 - this.#beta2 ** t);
-    for (const [name, p] of Object.entries(this.#params)) {
+    const names = Object.keys(this.#params);
+    const weights = names.map((name) => {
       const lr = baseLr * (this.#lrScale[name] ?? 1);
-      const stepSize = lr / (1 - this.#beta1 ** t);
-      const g = grads[name];
-      if (!g) throw new Error(`AdamW.step: no gradient for "${name}"`);
-      const decay = this.#decay[name] ? 1 - lr * this.#weightDecay : 1; // multiplier of p before the update
-      tf.tidy(() => {
-        const scalars = { beta1: this.#beta1, beta2: this.#beta2, eps: this.#eps, decay, stepSize, sqrtBias2 };
-        const [newP, m, v] = adamWUpdate(p, g, this.#m[name], this.#v[name], scalars);
-        p.assign(newP);
-        this.#m[name].assign(m);
-        this.#v[name].assign(v);
+      const grad = grads[name];
+      if (!grad) throw new Error(`AdamW.step: no gradient for "${name}"`);
+      return {
+        param: this.#params[name],
+        grad,
+        m: this.#m[name],
+        v: this.#v[name],
+        decay: this.#decay[name] ? 1 - lr * this.#weightDecay : 1, // multiplier of p before the update
+        stepSize: lr / (1 - this.#beta1 ** t),
+      };
+    });
+    tf.tidy(() => {
+      const shared = { beta1: this.#beta1, beta2: this.#beta2, eps: this.#eps, sqrtBias2: Math.sqrt(1 - this.#beta2 ** t) };
+      adamWUpdates(weights, shared).forEach(([p, m, v], i) => {
+        this.#params[names[i]].assign(p);
+        this.#m[names[i]].assign(m);
+        this.#v[names[i]].assign(v);
       });
-    }
+    });
   }
 
   /** Copies the state out (for a checkpoint). */
@@ -138,14 +145,18 @@ export class AdamW {
 }
 
 /**
- * One AdamW step of one weight (decoupled weight decay, as torch.optim.AdamW):
+ * One AdamW step of each weight (decoupled weight decay, as torch.optim.AdamW):
  *   m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²,   p ← decay·p − stepSize · m / (√v / √(1 − β2ᵗ) + ε)
- * with decay = 1 − lr·weight_decay and stepSize = lr / (1 − β1ᵗ).
+ * with the weight's own decay = 1 − lr·weight_decay and stepSize = lr / (1 − β1ᵗ).
  */
-export const adamWUpdate = withFastPath("adamWUpdate", (p, g, m0, v0, s) => {
-  const m = tf.add(tf.mul(m0, s.beta1), tf.mul(g, 1 - s.beta1));
-  const v = tf.add(tf.mul(v0, s.beta2), tf.mul(tf.square(g), 1 - s.beta2));
-  const decayed = s.decay !== 1 ? tf.mul(p, s.decay) : p;
-  const denom = tf.add(tf.div(tf.sqrt(v), s.sqrtBias2), s.eps);
-  return [tf.sub(decayed, tf.mul(tf.div(m, denom), s.stepSize)), m, v];
-});
+export const adamWUpdates = withFastPath(
+  "adamWUpdates",
+  (weights, s) =>
+    weights.map(({ param: p, grad: g, m: m0, v: v0, decay, stepSize }) => {
+      const m = tf.add(tf.mul(m0, s.beta1), tf.mul(g, 1 - s.beta1));
+      const v = tf.add(tf.mul(v0, s.beta2), tf.mul(tf.square(g), 1 - s.beta2));
+      const decayed = decay !== 1 ? tf.mul(p, decay) : p;
+      const denom = tf.add(tf.div(tf.sqrt(v), s.sqrtBias2), s.eps);
+      return [tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)), m, v];
+    }),
+);

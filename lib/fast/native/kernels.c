@@ -642,22 +642,14 @@ void transpose_4byte(const uint32_t *restrict in, uint32_t *restrict out, int32_
   }
 }
 
-/* One torch.optim.AdamW step for one weight (see lib/train/adamw.ts):
+/* One torch.optim.AdamW step (see lib/train/adamw.ts), per element of a weight:
  *   p ← p·decay;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
  *   p ← p − step_size · m / (√v / sqrt_bias2 + eps). */
-typedef struct {
-  const float *p, *g, *m, *v;
-  float beta1, beta2, eps, decay, step_size, sqrt_bias2;
-  float *p_out, *m_out, *v_out;
-} AdamWArgs;
-
-static void adamw_range(void *args, int32_t begin, int32_t end) {
-  const AdamWArgs *a = args;
-  const float *restrict p = a->p, *restrict g = a->g, *restrict m = a->m, *restrict v = a->v;
-  float *restrict p_out = a->p_out, *restrict m_out = a->m_out, *restrict v_out = a->v_out;
-  const float beta1 = a->beta1, beta2 = a->beta2, eps = a->eps, decay = a->decay, step_size = a->step_size,
-              sqrt_bias2 = a->sqrt_bias2;
-  for (int32_t i = begin; i < end; i++) {
+static void adamw_elements(const float *restrict p, const float *restrict g, const float *restrict m,
+                           const float *restrict v, int64_t n, float beta1, float beta2, float eps, float decay,
+                           float step_size, float sqrt_bias2, float *restrict p_out, float *restrict m_out,
+                           float *restrict v_out) {
+  for (int64_t i = 0; i < n; i++) {
     const float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
     const float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
     p_out[i] = p[i] * decay - step_size * mi / (sqrtf(vi) / sqrt_bias2 + eps);
@@ -666,11 +658,34 @@ static void adamw_range(void *args, int32_t begin, int32_t end) {
   }
 }
 
-void adamw_update(const float *restrict p, const float *restrict g, const float *restrict m, const float *restrict v,
-                  int32_t n, float beta1, float beta2, float eps, float decay, float step_size, float sqrt_bias2,
-                  float *restrict p_out, float *restrict m_out, float *restrict v_out) {
-  AdamWArgs a = {p, g, m, v, beta1, beta2, eps, decay, step_size, sqrt_bias2, p_out, m_out, v_out};
-  parallel_for(adamw_range, &a, n, threads_for(n, ELEMENT_GRAIN));
+/* Every weight of a model in one pool job: its elements laid end to end, each thread takes a range of them. */
+typedef struct {
+  const uint64_t *pointers; /* per weight: p, g, m, v, p_out, m_out, v_out */
+  const int32_t *sizes;
+  const float *scalars; /* per weight: decay, step_size */
+  int32_t count;
+  float beta1, beta2, eps, sqrt_bias2;
+} AdamWArgs;
+
+static void adamw_range(void *args, int32_t begin, int32_t end) {
+  const AdamWArgs *a = args;
+  int64_t start = 0; /* where weight w's elements begin in the concatenation */
+  for (int32_t w = 0; w < a->count && start < end; start += a->sizes[w], w++) {
+    const int64_t from = begin > start ? begin - start : 0, to = end - start < a->sizes[w] ? end - start : a->sizes[w];
+    if (from >= to) continue;
+    float *const *ptr = (float *const *)(a->pointers + 7 * (int64_t)w);
+    adamw_elements(ptr[0] + from, ptr[1] + from, ptr[2] + from, ptr[3] + from, to - from, a->beta1, a->beta2, a->eps,
+                   a->scalars[2 * w], a->scalars[2 * w + 1], a->sqrt_bias2, ptr[4] + from, ptr[5] + from, ptr[6] + from);
+  }
+}
+
+/* AdamW for `count` weights (pointers, sizes and scalars as in AdamWArgs) in one call. */
+void adamw_update(const uint64_t *pointers, const int32_t *sizes, const float *scalars, int32_t count, float beta1,
+                  float beta2, float eps, float sqrt_bias2) {
+  int64_t n = 0;
+  for (int32_t w = 0; w < count; w++) n += sizes[w];
+  AdamWArgs a = {pointers, sizes, scalars, count, beta1, beta2, eps, sqrt_bias2};
+  parallel_for(adamw_range, &a, (int32_t)n, threads_for(n, ELEMENT_GRAIN));
 }
 
 /* row[0..n) ← softmax(row[0..n)) in place (the row already scaled and masked). */
