@@ -167,13 +167,17 @@ export interface AdamWWeight {
   stepSize: number;
 }
 
-/** One AdamW step of every weight in one kernel → per weight [new weight, new m, new v]. */
+/**
+ * One AdamW step of every weight in one kernel → per weight [new weight, m, v], where m and v are the tensors
+ * passed in, their values overwritten with the new moments: the caller must own them alone (an optimiser's
+ * moment variables; not a tensor that shares its data with a clone).
+ */
 export function fusedAdamWUpdates(weights: readonly AdamWWeight[], s: AdamWScalars): tf.Tensor[][] {
   const inputs: tf.NamedTensorMap = {};
   weights.forEach((w, i) => Object.assign(inputs, { [`p${i}`]: w.param, [`g${i}`]: w.grad, [`m${i}`]: w.m, [`v${i}`]: w.v }));
   const rates = { decay: weights.map((w) => w.decay), stepSize: weights.map((w) => w.stepSize) };
-  const out = run(names.ADAMW_UPDATE, inputs, { ...s, ...rates }) as tf.Tensor[];
-  return weights.map((_, i) => out.slice(3 * i, 3 * i + 3));
+  const params = run(names.ADAMW_UPDATE, inputs, { ...s, ...rates }) as tf.Tensor[];
+  return weights.map((w, i) => [params[i], w.m, w.v]);
 }
 
 // --- gradients (registered once for every backend; used only where the forward kernel ran) ---

@@ -245,16 +245,18 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
     return out;
   });
 
-  // Every weight in one call (inputs p0, g0, m0, v0, p1, …; attrs decay and stepSize per weight): outputs per
-  // weight its new value, m and v. One pool job for all of them instead of a call (and a pool wake-up) per weight.
+  // Every weight in one call (inputs p0, g0, m0, v0, p1, …; attrs decay and stepSize per weight): outputs each
+  // weight's new value, and writes the new moments over m and v IN PLACE (the optimiser's own variables, which
+  // nothing else references: see fusedAdamWUpdates). One pool job for all of them instead of a call (and a pool
+  // wake-up) per weight, and no new moment tensors to allocate, write and swap in each step.
   register(names.ADAMW_UPDATE, (inputs, backend, a) => {
     const decay = a.decay as number[], stepSize = a.stepSize as number[];
     const pointers: tf.TensorInfo[] = [], outs: tf.TensorInfo[] = [];
     for (let i = 0; i < decay.length; i++) {
       const [p, m, v] = [inputs[`p${i}`], inputs[`m${i}`], inputs[`v${i}`]];
-      const out = [p, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
-      pointers.push(p, inputs[`g${i}`], m, v, ...out);
-      outs.push(...out);
+      const newP = backend.makeOutput(p.shape, "float32");
+      pointers.push(p, inputs[`g${i}`], m, v, newP, m, v);
+      outs.push(newP);
     }
     const address = (t: tf.TensorInfo) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(f32View(backend, t))));
     k.adamw_update(

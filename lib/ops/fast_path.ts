@@ -121,7 +121,10 @@ export interface FastPathOps {
   crossEntropyRows(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D;
   /** Entropy of softmax(scale · logits) per row of logits [N, V] → [N]. */
   rowEntropy(logits: tf.Tensor2D, scale: number): tf.Tensor1D;
-  /** One AdamW step of each weight → per weight [new weight, new first moment, new second moment]. */
+  /**
+   * One AdamW step of each weight → per weight [new weight, new first moment, new second moment]. A fast
+   * implementation may return the moment tensors it was given, updated in place (so pass moments nothing else holds).
+   */
   adamWUpdates(weights: readonly AdamWWeight[], s: AdamWScalars): tf.Tensor[][];
   /** √(Σ_i Σ x_i²) over tensors (the global gradient norm). */
   globalNorm(tensors: readonly tf.Tensor[]): tf.Scalar;
@@ -302,7 +305,7 @@ export const FAST_PATHS: FastPathTable = {
     },
   ],
   adamWUpdates: [{
-    what: "native AdamW (every weight in one call, one pass over each)",
+    what: "native AdamW (every weight in one call, one pass over each; the moments updated in place)",
     available: has(kernels.ADAMW_UPDATE),
     accepts: always,
     run: fusedAdamWUpdates,

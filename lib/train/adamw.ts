@@ -102,8 +102,9 @@ export class AdamW {
       const shared = { beta1: this.#beta1, beta2: this.#beta2, eps: this.#eps, sqrtBias2: Math.sqrt(1 - this.#beta2 ** t) };
       adamWUpdates(weights, shared).forEach(([p, m, v], i) => {
         this.#params[names[i]].assign(p);
-        this.#m[names[i]].assign(m);
-        this.#v[names[i]].assign(v);
+        // The native kernel writes the moments into these variables themselves (they are this optimiser's alone).
+        if (m !== this.#m[names[i]]) this.#m[names[i]].assign(m);
+        if (v !== this.#v[names[i]]) this.#v[names[i]].assign(v);
       });
     });
   }

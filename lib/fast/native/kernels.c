@@ -645,10 +645,9 @@ void transpose_4byte(const uint32_t *restrict in, uint32_t *restrict out, int32_
 /* One torch.optim.AdamW step (see lib/train/adamw.ts), per element of a weight:
  *   p ← p·decay;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
  *   p ← p − step_size · m / (√v / sqrt_bias2 + eps). */
-static void adamw_elements(const float *restrict p, const float *restrict g, const float *restrict m,
-                           const float *restrict v, int64_t n, float beta1, float beta2, float eps, float decay,
-                           float step_size, float sqrt_bias2, float *restrict p_out, float *restrict m_out,
-                           float *restrict v_out) {
+static void adamw_elements(const float *restrict p, const float *restrict g, const float *m, const float *v, int64_t n,
+                           float beta1, float beta2, float eps, float decay, float step_size, float sqrt_bias2,
+                           float *restrict p_out, float *m_out, float *v_out) {
   for (int64_t i = 0; i < n; i++) {
     const float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
     const float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
@@ -658,7 +657,9 @@ static void adamw_elements(const float *restrict p, const float *restrict g, con
   }
 }
 
-/* Every weight of a model in one pool job: its elements laid end to end, each thread takes a range of them. */
+/* Every weight of a model in one pool job: its elements laid end to end, each thread takes a range of them.
+ * m_out and v_out may be m and v themselves (the moments updated in place: each element is read before it
+ * is written), hence no `restrict` on them above. */
 typedef struct {
   const uint64_t *pointers; /* per weight: p, g, m, v, p_out, m_out, v_out */
   const int32_t *sizes;
