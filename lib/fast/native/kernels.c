@@ -878,7 +878,6 @@ typedef struct {
   int32_t B, T, H, hs, mask_batch;
   float scale;
   float *out, *dqkv;
-  float *probs; /* [B·H, T, T] attention weights the forward keeps for the backward, or NULL */
   int failed; /* set when a thread's scratch could not be allocated */
 } AttentionArgs;
 
