@@ -188,13 +188,12 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
         throw new Error(`${names.BLOCK_INFERENCE}: shapes do not fit: x [${x.shape}], cache keys [${pastKey.shape}]`);
       }
       const y = backend.makeOutput([B, T, C], "float32");
-      const address = (t: tf.TensorInfo) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(f32View(backend, t))));
       const weights = BLOCK_WEIGHT_ORDER.map((name) => inputs[name]);
       const tensors = [x, ...weights, pastKey, pastValue, mask, cache.newKey, cache.newValue, y];
       const F = inputs.fcWeight.shape[1];
       const sizes = [cache.pastCap, B, T, P, H, hs, F, maskBatch, cache.capacity, cache.keep, threads];
       const status = k.block_inference(
-        BigUint64Array.from(tensors.map(address)),
+        addresses(backend, tensors),
         Int32Array.from(sizes),
         attrs.scale as number,
         attrs.eps as number,
@@ -250,20 +249,22 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
   // nothing else references: see fusedAdamWUpdates). One pool job for all of them instead of a call (and a pool
   // wake-up) per weight, and no new moment tensors to allocate, write and swap in each step.
   register(names.ADAMW_UPDATE, (inputs, backend, a) => {
-    const decay = a.decay as number[], stepSize = a.stepSize as number[];
+    const decay = a.decay as number[], stepSize = a.stepSize as number[], count = decay.length;
     const pointers: tf.TensorInfo[] = [], outs: tf.TensorInfo[] = [];
-    for (let i = 0; i < decay.length; i++) {
+    const sizes = new Int32Array(count), rates = new Float32Array(2 * count); // rates: decay, step size per weight
+    for (let i = 0; i < count; i++) {
       const [p, m, v] = [inputs[`p${i}`], inputs[`m${i}`], inputs[`v${i}`]];
       const newP = backend.makeOutput(p.shape, "float32");
       pointers.push(p, inputs[`g${i}`], m, v, newP, m, v);
       outs.push(newP);
+      sizes[i] = sizeOf(p.shape);
+      rates.set([decay[i], stepSize[i]], 2 * i);
     }
-    const address = (t: tf.TensorInfo) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(f32View(backend, t))));
     k.adamw_update(
-      BigUint64Array.from(pointers.map(address)),
-      Int32Array.from(decay, (_, i) => sizeOf(inputs[`p${i}`].shape)),
-      Float32Array.from(decay.flatMap((d, i) => [d, stepSize[i]])),
-      decay.length,
+      addresses(backend, pointers),
+      sizes,
+      rates,
+      count,
       a.beta1 as number,
       a.beta2 as number,
       a.eps as number,
@@ -273,6 +274,11 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
   });
   installed = true;
   return true;
+}
+
+/** Where each tensor's data starts in memory, for a C kernel that takes a list of pointers. */
+function addresses(backend: WasmBackendInternals, tensors: readonly tf.TensorInfo[]): BigUint64Array {
+  return BigUint64Array.from(tensors, (t) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(f32View(backend, t)))));
 }
 
 /** A shape seen as rows of its last axis. */
