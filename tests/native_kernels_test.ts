@@ -144,7 +144,11 @@ const CASES: { readonly [K in OpName]: OpCase<K> } = {
     check: (fast, [x], withGradient) => assertSameFunction("geluNew", fast, geluNew.reference, [x], { withGradient }),
   },
   linear: {
-    args: () => [[rand([7, 40], 4) as tf.Tensor2D, rand([40, 24], 5) as tf.Tensor2D, rand([24], 6) as tf.Tensor1D]],
+    // the second is large enough for the gradients' products to go to the BLAS (and then to one kernel)
+    args: () => [
+      [rand([7, 40], 4) as tf.Tensor2D, rand([40, 24], 5) as tf.Tensor2D, rand([24], 6) as tf.Tensor1D],
+      [rand([70, 40], 4) as tf.Tensor2D, rand([40, 24], 5) as tf.Tensor2D, rand([24], 6) as tf.Tensor1D],
+    ],
     check: (fast, [x, w, b], withGradient) =>
       assertSameFunction(
         "linear",
@@ -155,7 +159,10 @@ const CASES: { readonly [K in OpName]: OpCase<K> } = {
       ),
   },
   matMulTransposeB: {
-    args: () => [[rand([7, 40], 7) as tf.Tensor2D, rand([30, 40], 8) as tf.Tensor2D]],
+    args: () => [[rand([7, 40], 7) as tf.Tensor2D, rand([30, 40], 8) as tf.Tensor2D], [
+      rand([70, 40], 7) as tf.Tensor2D,
+      rand([30, 40], 8) as tf.Tensor2D,
+    ]],
     check: (fast, [a, b], withGradient) =>
       assertSameFunction(
         "matMulTransposeB",
@@ -649,6 +656,42 @@ Deno.test({
         }
       }
     });
+  },
+});
+
+Deno.test({
+  name: "a linear layer's gradients in one call are the products and row sum made one by one (bits on SkylakeX), on 1, 2 and 3 threads",
+  ignore: !native || !(loadBlas() && blasOnKernelPool(loadBlas()!, loadNativeKernels()!, kernelThreads())),
+  fn: () => {
+    const k = loadNativeKernels()!;
+    const same = (got: Float32Array, want: Float32Array, what: string) =>
+      Deno.env.get("OPENBLAS_CORETYPE") === "SkylakeX"
+        ? assert.deepEqual(got, want, `${what}: ≠ the products one by one`)
+        : assertAllClose(got, want, { atol: 1e-4, what });
+    // gpt2-micro's qkv projection, the LM head (weight stored transposed), odd sizes, rows not a multiple of 64
+    for (const [rows, K, M, wTransposed] of [[1024, 128, 384, 0], [1024, 128, 2048, 1], [333, 97, 259, 0], [67, 45, 33, 1]]) {
+      const x = randomValues(rows * K, rows), w = randomValues(K * M, K + 1), dy = randomValues(rows * M, M + 2);
+      // what tfjs' gradients compute: dx = dy·Wᵀ, dW = xᵀ·dy (dyᵀ·x for a transposed W), db = Σ_rows dy
+      const dx = new Float32Array(rows * K), dw = new Float32Array(K * M), db = new Float32Array(M);
+      k.parallel_sgemm(0, wTransposed ? 0 : 1, rows, K, M, dy, w, 0, dx, 2);
+      if (wTransposed) k.parallel_sgemm(1, 0, M, K, rows, dy, x, 0, dw, 2);
+      else k.parallel_sgemm(1, 0, K, M, rows, x, dy, 0, dw, 2);
+      assert.equal(k.sum_middle_axes(dy, 1, rows, M, db), 0);
+      for (const threads of [1, 2, 3]) {
+        for (const withBias of wTransposed ? [false] : [true, false]) {
+          const got = { dx: new Float32Array(rows * K), dw: new Float32Array(K * M), db: new Float32Array(M) };
+          const status = onPoolThreads(
+            threads,
+            () => k.linear_backward(rows, K, M, wTransposed, x, w, dy, got.dx, got.dw, withBias ? got.db : null, threads),
+          );
+          assert.equal(status, 0);
+          const what = `${rows}×${K}×${M}${wTransposed ? " (W transposed)" : ""} on ${threads} threads`;
+          same(got.dx, dx, `dx ${what}`);
+          same(got.dw, dw, `dW ${what}`);
+          if (withBias) assert.deepEqual(got.db, db, `db ${what}`);
+        }
+      }
+    }
   },
 });
 

@@ -10,7 +10,7 @@ import type { Blas } from "./openblas.ts";
 import { heapOffset, replaceWasmKernel } from "./wasm_heap.ts";
 
 /** Multiply-adds per matrix below which the stock wasm kernel is used. */
-const MIN_MACS = 16 * 1024;
+export const MIN_MACS = 16 * 1024;
 
 let installed = false;
 

@@ -8,6 +8,7 @@
  */
 import { tf } from "../tf.ts";
 import * as names from "./kernel_names.ts";
+import { MIN_MACS } from "./blas_matmul_kernel.ts";
 
 /** True when the active backend has the fused kernel `kernelName`. */
 export function fusedKernelAvailable(kernelName: string): boolean {
@@ -52,6 +53,19 @@ export function fusedGlobalNorm(tensors: readonly tf.Tensor[]): tf.Scalar {
 /** y = x·W + b for x [N, K], W [K, M], b [M], in one kernel. */
 export function fusedLinear(x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
   return run(names.LINEAR, { x, weight, bias }) as tf.Tensor2D;
+}
+
+/** y = x·Wᵀ for x [N, K], W [M, K] (the LM head on the tied embeddings), with its two gradients in one kernel. */
+export function fusedMatMulTransposeB(x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2D {
+  return run(names.MATMUL_TRANSPOSE_B, { x, weight }) as tf.Tensor2D;
+}
+
+/**
+ * True when the gradients of a linear layer with x [rows, K] go through one kernel: where it is registered, and
+ * for products large enough that tfjs' own gradients would have run them on the BLAS too (blas_matmul_kernel.ts).
+ */
+function linearGradFused(x: tf.Tensor, weight: tf.Tensor): boolean {
+  return fusedKernelAvailable(names.LINEAR_GRAD) && x.shape[0] * weight.size >= MIN_MACS;
 }
 
 /** Attention weights softmax(scale·scores + mask) for scores [B, H, T, S], mask [T, S] or [B, 1, T, S]. */
@@ -256,10 +270,29 @@ tf.registerGradient({
   gradFunc: (dy, saved) => {
     const [x, weight] = saved;
     const g = upstream(dy, 0);
+    if (linearGradFused(x, weight)) {
+      const [dx, dWeight, dBias] = run(names.LINEAR_GRAD, { x, weight, dy: g }, { bias: true }) as tf.Tensor[];
+      return { x: () => dx, weight: () => dWeight, bias: () => dBias };
+    }
     return {
       x: () => tf.matMul(g, weight, false, true),
       weight: () => tf.matMul(x, g, true, false),
       bias: () => tf.sum(g, 0),
     };
+  },
+});
+
+tf.registerGradient({
+  kernelName: names.MATMUL_TRANSPOSE_B,
+  inputsToSave: ["x", "weight"],
+  gradFunc: (dy, saved) => {
+    const [x, weight] = saved;
+    const g = upstream(dy, 0);
+    if (linearGradFused(x, weight)) {
+      const [dx, dWeight] = run(names.LINEAR_GRAD, { x, weight, dy: g }, { wTransposed: true }) as tf.Tensor[];
+      return { x: () => dx, weight: () => dWeight };
+    }
+    // tfjs' gradient of matMul(x, weight, false, true)
+    return { x: () => tf.matMul(g, weight), weight: () => tf.matMul(g, x, true, false) };
   },
 });

@@ -78,6 +78,11 @@ const SYMBOLS = {
     parameters: ["i32", "i32", "i32", "buffer", "buffer", "buffer", "buffer", "i32"],
     result: "void",
   },
+  linear_backward: {
+    // rows, K, M, wTransposed, x, w, dy, dx, dw, db (null: no bias), threads
+    parameters: ["i32", "i32", "i32", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
   // pointers (19, as u64), sizes (11 int32), scale, eps: a call of 32 arguments crashed V8's fast FFI path
   block_inference: { parameters: ["buffer", "buffer", "f32", "f32"], result: "i32" },
   attention_train_forward: { parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "i32", "buffer"], result: "i32" },

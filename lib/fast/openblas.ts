@@ -49,6 +49,23 @@ export interface Blas {
   ): void;
   /** y [M, N] = x [M, K]·w [K, N] + bias [N] in one call, where the library offers it (pooled_blas.ts). */
   linear?(M: number, N: number, K: number, x: Float32Array, w: Float32Array, bias: Float32Array, y: Float32Array): void;
+  /**
+   * The gradients of y = x·W + b (x [rows, K], W [K, M], or [M, K] when `wTransposed`: y = x·Wᵀ) in one call,
+   * where the library offers it (pooled_blas.ts): dx = dy·Wᵀ, dw = xᵀ·dy (dyᵀ·x when transposed), db = Σ_rows dy
+   * (db null: no bias). The same sums as those products and that row sum one by one.
+   */
+  linearGrad?(
+    rows: number,
+    K: number,
+    M: number,
+    wTransposed: boolean,
+    x: Float32Array,
+    w: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dw: Float32Array,
+    db: Float32Array | null,
+  ): void;
 }
 
 /**

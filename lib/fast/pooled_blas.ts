@@ -31,5 +31,10 @@ export function blasOnKernelPool(blas: Blas, kernels: NativeKernels, threads: nu
     linear(M, N, K, x, w, bias, y) {
       kernels.parallel_linear(M, N, K, x, w, bias, y, threads);
     },
+    linearGrad(rows, K, M, wTransposed, x, w, dy, dx, dw, db) {
+      if (kernels.linear_backward(rows, K, M, wTransposed ? 1 : 0, x, w, dy, dx, dw, db, threads) !== 0) {
+        throw new Error(`linear gradient: out of memory for the bias gradient's partial sums ([${rows}, ${M}])`);
+      }
+    },
   };
 }

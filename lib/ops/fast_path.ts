@@ -22,7 +22,7 @@
  * tests/architecture_test.ts keeps it so.
  */
 import { tf } from "../tf.ts";
-import { blasMatMulActive } from "../fast/blas_matmul_kernel.ts";
+import { blasMatMulActive, MIN_MACS as BLAS_MIN_MACS } from "../fast/blas_matmul_kernel.ts";
 import { nativeSampleSoftmaxRows, nativeSamplingAvailable } from "../fast/native_sampling.ts";
 import { float32HeapView } from "../fast/wasm_heap.ts";
 import {
@@ -40,6 +40,7 @@ import {
   fusedLayerNorm,
   fusedLinear,
   fusedMaskedSoftmax,
+  fusedMatMulTransposeB,
   fusedRowEntropy,
   recordingGradients,
 } from "../fast/fused_ops.ts";
@@ -237,6 +238,13 @@ export const FAST_PATHS: FastPathTable = {
     },
   ],
   matMulTransposeB: [
+    {
+      what: "native product on the BLAS, its two gradients side by side in one kernel",
+      available: has(kernels.MATMUL_TRANSPOSE_B),
+      // below this tfjs' BatchMatMul leaves the product to wasm's own kernel (other sums): so does this path
+      accepts: (a, b) => a.shape[0] * b.size >= BLAS_MIN_MACS,
+      run: fusedMatMulTransposeB,
+    },
     {
       what: "an explicit transpose, then a plain product",
       available: withoutBlas,
