@@ -594,11 +594,14 @@ function canPinToOneCore(): boolean {
 }
 
 Deno.test({
-  name: "with more pool threads than cores, a waiting thread gives its core away (no spinning the other one out)",
+  name:
+    "with more pool threads than cores, a waiting thread gives its core away, and the caller does the chunks of a worker that cannot run",
   ignore: !native || !canPinToOneCore(),
   fn: async () => {
     // On one core: 300 pooled GELUs on 2 threads against 1. A wait that only spins holds the core the other
-    // thread needs until the scheduler preempts it (8× and more slower before spin_turn yielded).
+    // thread needs until the scheduler preempts it (8× and more slower before spin_turn yielded); a caller
+    // that waited for the worker to run its half took 1.6× the time of one thread (the chunks are claimed
+    // now: 1.02–1.05×).
     const text = await runGeluScript(
       ["taskset", "-c", "0"],
       `
@@ -615,7 +618,7 @@ Deno.test({
       console.log(JSON.stringify({ one, two }));`,
     );
     const { one, two } = JSON.parse(text);
-    assert.ok(two < 3 * one, `one core: 2 threads took ${two.toFixed(0)} ms, 1 thread ${one.toFixed(0)} ms`);
+    assert.ok(two < 1.35 * one, `one core: 2 threads took ${two.toFixed(0)} ms, 1 thread ${one.toFixed(0)} ms`);
   },
 });
 

@@ -57,11 +57,15 @@ static inline float fast_tanh(float u) { return 1.0f - 2.0f / (fast_exp(2.0f * u
  * kernel, the products too, runs on the same threads, which spin for a
  * while (POOL_SPIN_NS) between jobs and then sleep.
  *
- * A job is fn(args, begin, end) over [0, n) in `parts` contiguous chunks; the
- * calling thread takes chunk 0. Every worker takes part in every job (an
- * empty chunk when the job has fewer parts), so a job ends when all have
- * reported, and no worker can mistake one job for the next. A second caller
- * arriving while a job runs (another Deno worker) runs its job alone. */
+ * A job is fn(args, begin, end) over [0, n) in `parts` contiguous chunks,
+ * each run by whichever thread claims it first: the caller claims chunks as
+ * soon as it has posted the job, a worker when it sees the job. A chunk's
+ * bounds depend only on n and parts, never on the thread that runs it, so
+ * every result is the same whoever ran what. A worker that is late (asleep,
+ * or its core taken by another program) finds its chunk done by the caller
+ * instead of holding the job up: the caller waits only for chunks claimed.
+ * A second caller arriving while a job runs (another Deno worker) runs its
+ * job alone. */
 #include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -75,16 +79,22 @@ static inline float fast_tanh(float u) { return 1.0f - 2.0f / (fast_exp(2.0f * u
 
 typedef void (*range_fn)(void *args, int32_t begin, int32_t end);
 
+/* The current job's number, its number of chunks and the next chunk to claim, in one word, so that a
+ * claim (one compare-and-swap) can only take a chunk of the job it saw: job << 32 | parts << 16 | next. */
+#define JOB_OF(state) ((uint32_t)((state) >> 32))
+#define PARTS_OF(state) ((int32_t)(((state) >> 16) & 0xffff))
+#define NEXT_OF(state) ((int32_t)((state) & 0xffff))
+
 static struct {
   pthread_mutex_t lock;
   pthread_cond_t wake;
-  atomic_uint generation; /* bumped (under lock) once per job */
-  atomic_int remaining;   /* workers yet to finish the current job */
+  _Atomic uint64_t state; /* a job is posted (under lock) by storing its number here */
+  atomic_int done;        /* chunks of the current job finished */
   atomic_flag busy;
   range_fn fn;
   void *args;
-  int32_t n, parts, workers, threads;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ATOMIC_FLAG_INIT, NULL, NULL, 0, 0, 0, 1};
+  int32_t n, workers, threads;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ATOMIC_FLAG_INIT, NULL, NULL, 0, 0, 1};
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -121,35 +131,45 @@ static inline void spin_turn(uint32_t turn, int64_t start, int64_t *now) {
   cpu_relax();
 }
 
-static unsigned wait_for_job(unsigned seen) {
+/* Waits for a job numbered other than `seen`; returns its number. */
+static uint32_t wait_for_job(uint32_t seen) {
   const int64_t start = monotonic_ns();
   int64_t now = start;
   for (uint32_t i = 1;; i++) {
-    const unsigned g = atomic_load_explicit(&pool.generation, memory_order_acquire);
-    if (g != seen) return g;
+    const uint32_t job = JOB_OF(atomic_load_explicit(&pool.state, memory_order_acquire));
+    if (job != seen) return job;
     if (now - start > POOL_SPIN_NS) break;
     spin_turn(i, start, &now);
   }
   pthread_mutex_lock(&pool.lock);
-  unsigned g;
-  while ((g = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen) pthread_cond_wait(&pool.wake, &pool.lock);
+  uint32_t job;
+  while ((job = JOB_OF(atomic_load_explicit(&pool.state, memory_order_acquire))) == seen) pthread_cond_wait(&pool.wake, &pool.lock);
   pthread_mutex_unlock(&pool.lock);
-  return g;
+  return job;
 }
 
-static void run_chunk(int32_t part) {
-  const int32_t begin = (int32_t)((int64_t)pool.n * part / pool.parts);
-  const int32_t end = (int32_t)((int64_t)pool.n * (part + 1) / pool.parts);
-  if (begin < end) pool.fn(pool.args, begin, end);
+/* Claims and runs chunks of job `job` until none is left. A claimed chunk keeps its job open (the caller
+ * waits for it), so pool.fn, args and n are that job's while it runs. */
+static void run_chunks(uint32_t job) {
+  uint64_t state = atomic_load_explicit(&pool.state, memory_order_acquire);
+  while (JOB_OF(state) == job && NEXT_OF(state) < PARTS_OF(state)) {
+    if (!atomic_compare_exchange_weak_explicit(&pool.state, &state, state + 1, memory_order_acq_rel, memory_order_acquire))
+      continue; /* state now holds the word as it is: look again */
+    const int32_t part = NEXT_OF(state), parts = PARTS_OF(state);
+    const int32_t begin = (int32_t)((int64_t)pool.n * part / parts);
+    const int32_t end = (int32_t)((int64_t)pool.n * (part + 1) / parts);
+    if (begin < end) pool.fn(pool.args, begin, end);
+    atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+    state = atomic_load_explicit(&pool.state, memory_order_acquire);
+  }
 }
 
-static void *pool_worker(void *index_ptr) {
-  const int32_t part = (int32_t)(intptr_t)index_ptr;
-  unsigned seen = 0;
+static void *pool_worker(void *unused) {
+  (void)unused;
+  uint32_t seen = 0;
   for (;;) {
     seen = wait_for_job(seen);
-    if (part < pool.parts) run_chunk(part);
-    atomic_fetch_sub_explicit(&pool.remaining, 1, memory_order_acq_rel);
+    run_chunks(seen);
   }
   return NULL;
 }
@@ -180,7 +200,7 @@ static int32_t start_workers(int32_t threads) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    const int ok = pthread_create(&id, &attr, pool_worker, (void *)(intptr_t)(pool.workers + 1)) == 0;
+    const int ok = pthread_create(&id, &attr, pool_worker, NULL) == 0;
     pthread_attr_destroy(&attr);
     if (!ok) break;
     pool.workers++;
@@ -188,8 +208,9 @@ static int32_t start_workers(int32_t threads) {
   return pool.workers;
 }
 
-/* fn over [0, n) on up to `threads` threads (≤ the pool's), in contiguous chunks. */
-static void parallel_for(range_fn fn, void *args, int32_t n, int32_t threads) {
+/* fn over [0, n) on up to `threads` threads (≤ the pool's), in `parts` contiguous chunks (at most n, and
+ * 0xffff; 0: one per thread). */
+static void parallel_for_parts(range_fn fn, void *args, int32_t n, int32_t threads, int32_t parts) {
   if (threads > pool.threads) threads = pool.threads;
   if (threads > n) threads = n;
   if (threads <= 1 || atomic_flag_test_and_set_explicit(&pool.busy, memory_order_acquire)) {
@@ -197,20 +218,28 @@ static void parallel_for(range_fn fn, void *args, int32_t n, int32_t threads) {
     return;
   }
   const int32_t workers = start_workers(threads);
+  if (parts <= 0) parts = workers + 1 < threads ? workers + 1 : threads;
+  if (parts > n) parts = n;
+  if (parts > 0xffff) parts = 0xffff;
   pool.fn = fn;
   pool.args = args;
   pool.n = n;
-  pool.parts = workers + 1 < threads ? workers + 1 : threads;
-  atomic_store_explicit(&pool.remaining, workers, memory_order_relaxed);
+  atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+  const uint32_t job = JOB_OF(atomic_load_explicit(&pool.state, memory_order_relaxed)) + 1;
   pthread_mutex_lock(&pool.lock);
-  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+  atomic_store_explicit(&pool.state, (uint64_t)job << 32 | (uint64_t)parts << 16, memory_order_release);
   pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.lock);
-  run_chunk(0);
+  run_chunks(job);
   const int64_t start = monotonic_ns();
   int64_t now = start;
-  for (uint32_t i = 1; atomic_load_explicit(&pool.remaining, memory_order_acquire) > 0; i++) spin_turn(i, start, &now);
+  for (uint32_t i = 1; atomic_load_explicit(&pool.done, memory_order_acquire) < parts; i++) spin_turn(i, start, &now);
   atomic_flag_clear_explicit(&pool.busy, memory_order_release);
+}
+
+/* fn over [0, n) on up to `threads` threads (≤ the pool's), one contiguous chunk per thread. */
+static void parallel_for(range_fn fn, void *args, int32_t n, int32_t threads) {
+  parallel_for_parts(fn, args, n, threads, 0);
 }
 
 static inline int32_t min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
@@ -1377,9 +1406,11 @@ static void linear_grad_tasks(void *args, int32_t begin, int32_t end) {
   }
 }
 
-/* dx, dW and (when db is not NULL) db as above; `threads` as for parallel_sgemm. On other than two threads
- * the products are split as parallel_sgemm splits them, one after the other (the same entries). Returns 0,
- * or −1 if scratch memory could not be allocated. */
+/* dx, dW and (when db is not NULL) db as above; `threads` as for parallel_sgemm. On two threads the three
+ * are one job of three chunks, each taken by the first thread free (dW, then dx, then db: the thread that
+ * finishes its product first adds the rows). On other than two threads the products are split as
+ * parallel_sgemm splits them, one after the other (the same entries). Returns 0, or −1 if scratch memory
+ * could not be allocated. */
 int32_t linear_backward(int32_t rows, int32_t K, int32_t M, int32_t w_transposed, const float *x, const float *w,
                         const float *dy, float *dx, float *dw, float *db, int32_t threads) {
   const int32_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
@@ -1388,7 +1419,7 @@ int32_t linear_backward(int32_t rows, int32_t K, int32_t M, int32_t w_transposed
   if (db && blocks == 0) memset(db, 0, sizeof(float) * M);
   LinearGradArgs a = {rows, K, M, w_transposed, x, w, dy, dx, dw, blocks > 0 ? db : NULL, partial};
   if (min_i32(threads, pool.threads) == 2) {
-    parallel_for(linear_grad_tasks, &a, 3, 2); /* two chunks: dW | dx then db */
+    parallel_for_parts(linear_grad_tasks, &a, 3, 2, 3);
   } else {
     if (w_transposed) parallel_sgemm(1, 0, M, K, rows, dy, x, 0.0f, dw, threads);
     else parallel_sgemm(1, 0, K, M, rows, x, dy, 0.0f, dw, threads);
