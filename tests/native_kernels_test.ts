@@ -734,7 +734,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "wasm Transpose, Sum, Add, Gather, Unpack and Identity replacements agree with naive loops",
+  name: "wasm Transpose, Sum, Add, Gather, ScatterNd, Unpack and Identity replacements agree with naive loops",
   ignore: !wasm,
   fn: async () => {
     const shape = [2, 3, 4, 5];
@@ -783,6 +783,14 @@ Deno.test({
     const rows = tf.gather(table, tf.tensor1d([3, 0, 3], "int32"));
     assertAllClose(await rows.data(), [...data.slice(15, 20), ...data.slice(0, 5), ...data.slice(15, 20)], { atol: 0, what: "gather" });
     assert.throws(() => tf.gather(table, tf.tensor1d([4], "int32")), Error, "index 4");
+    // ScatterNd of rows (an embedding's gradient): repeated rows summed in order, each sum rounded to float32.
+    const ids = [3, 0, 3, 5, 3], updates = randomValues(ids.length * 7, 10);
+    const scattered = tf.scatterND(tf.tensor2d(ids, [ids.length, 1], "int32"), tf.tensor2d(updates, [ids.length, 7]), [6, 7]);
+    const naiveScatter = new Float32Array(6 * 7);
+    ids.forEach((row, i) => {
+      for (let j = 0; j < 7; j++) naiveScatter[row * 7 + j] = Math.fround(naiveScatter[row * 7 + j] + updates[i * 7 + j]);
+    });
+    assert.deepEqual(await scattered.data(), naiveScatter);
     // Unpack along a middle axis.
     const parts = tf.unstack(x, 2);
     assert.equal(parts.length, 4);
@@ -794,7 +802,7 @@ Deno.test({
     const copy = tf.clone(source);
     source.dispose();
     assert.deepEqual(Array.from(await copy.data()), [1, 2, 3]);
-    tf.dispose([x, xt, ti, mt, s, sk, table, rows, ...parts, copy]);
+    tf.dispose([x, xt, ti, mt, s, sk, table, rows, scattered, ...parts, copy]);
   },
 });
 

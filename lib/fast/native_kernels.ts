@@ -38,6 +38,8 @@ const SYMBOLS = {
   add_arrays: { parameters: ["buffer", "buffer", "i32", "buffer"], result: "void" },
   sum_middle_axes: { parameters: ["buffer", "i32", "i32", "i32", "buffer"], result: "i32" },
   transpose_4byte: { parameters: ["buffer", "buffer", "i32", "buffer", "buffer"], result: "void" },
+  // indices, updates, N, W, V, out
+  scatter_add_rows: { parameters: ["buffer", "buffer", "i32", "i32", "i32", "buffer"], result: "void" },
   masked_softmax_forward: {
     parameters: ["buffer", "buffer", "i32", "i32", "i32", "i32", "i32", "f32", "buffer"],
     result: "void",

@@ -2,10 +2,11 @@
  * tfjs kernels for the wasm backend that run the project's C kernels
  * (lib/fast/native/kernels.c) on tensors in the wasm heap:
  *
- * - drop-in replacements of three stock kernels the profile found slow:
+ * - drop-in replacements of four stock kernels the profile found slow:
  *   `Transpose` (float32 and int32, rank ≤ 6), `Sum` over a block of
- *   adjacent axes (the bias gradients, LayerNorm-style row sums) and
- *   same-shape float32 `Add`; other cases go to the stock kernel;
+ *   adjacent axes (the bias gradients, LayerNorm-style row sums),
+ *   same-shape float32 `Add` and `ScatterNd` of whole rows (an embedding's
+ *   gradient); other cases go to the stock kernel;
  * - the fused kernels named in kernel_names.ts (GELU, LayerNorm,
  *   softmax cross-entropy, attention softmax, causal attention for training
  *   and its gradient, AdamW), with their gradients in fused_ops.ts.
@@ -41,6 +42,19 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
     if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.join() !== b.shape.join()) return stock();
     const out = backend.makeOutput(a.shape, "float32");
     k.add_arrays(f32View(backend, a), f32View(backend, b), sizeOf(a.shape), f32View(backend, out));
+    return out;
+  });
+  // ScatterNd of whole rows (indices [N, 1]: an embedding's gradient) in C, the sums in tfjs-wasm's order.
+  replaceWasmKernel(tf.ScatterNd, (inputs, backend, attrs, stock) => {
+    const { indices, updates } = inputs;
+    const shape = attrs.shape as number[];
+    const [N, W] = [indices.shape[0], sizeOf(shape.slice(1))];
+    const rows = indices.dtype === "int32" && indices.shape.length === 2 && indices.shape[1] === 1 && updates.dtype === "float32" &&
+      updates.shape.join() === [N, ...shape.slice(1)].join();
+    const ids = rows ? i32View(backend, indices) : undefined;
+    if (!ids || ids.some((i) => !(i >= 0 && i < shape[0]))) return stock();
+    const out = backend.makeOutput(shape, "float32");
+    k.scatter_add_rows(i32View(backend, indices), f32View(backend, updates), N, W, shape[0], f32View(backend, out));
     return out;
   });
   replaceWasmKernel(tf.Sum, (inputs, backend, attrs, stock) => {
