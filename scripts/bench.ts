@@ -119,7 +119,9 @@ console.log(`[bench] matmul peak on this backend (best 2048³ tf.matMul): ${(pea
 const rows: Record<string, string | number>[] = [];
 const record: BenchRow[] = [];
 let headline: { train?: number; gen?: number } = {};
-const rounds = quick ? 2 : 3;
+// Five rounds: with three, the median per-round ratio of the same code moved by up to ±0.1 from run to run on a
+// quiet 2-vCPU VM (gpt2-micro, AVX2 path: 1.47–1.67 over ten runs), as the two sides' rates drift apart between rounds.
+const rounds = quick ? 2 : 5;
 for (const c of selected) {
   const tensorsBefore = tf.memory().numTensors;
   const ours: { train: Throughput; generation: Throughput }[] = [];
