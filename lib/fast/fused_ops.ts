@@ -264,35 +264,27 @@ tf.registerGradient({
   },
 });
 
-tf.registerGradient({
-  kernelName: names.LINEAR,
-  inputsToSave: ["x", "weight"],
-  gradFunc: (dy, saved) => {
-    const [x, weight] = saved;
-    const g = upstream(dy, 0);
-    if (linearGradFused(x, weight)) {
-      const [dx, dWeight, dBias] = run(names.LINEAR_GRAD, { x, weight, dy: g }, { bias: true }) as tf.Tensor[];
-      return { x: () => dx, weight: () => dWeight, bias: () => dBias };
-    }
-    return {
-      x: () => tf.matMul(g, weight, false, true),
-      weight: () => tf.matMul(x, g, true, false),
-      bias: () => tf.sum(g, 0),
-    };
-  },
-});
-
-tf.registerGradient({
-  kernelName: names.MATMUL_TRANSPOSE_B,
-  inputsToSave: ["x", "weight"],
-  gradFunc: (dy, saved) => {
-    const [x, weight] = saved;
-    const g = upstream(dy, 0);
-    if (linearGradFused(x, weight)) {
-      const [dx, dWeight] = run(names.LINEAR_GRAD, { x, weight, dy: g }, { wTransposed: true }) as tf.Tensor[];
-      return { x: () => dx, weight: () => dWeight };
-    }
-    // tfjs' gradient of matMul(x, weight, false, true)
-    return { x: () => tf.matMul(g, weight), weight: () => tf.matMul(g, x, true, false) };
-  },
-});
+/**
+ * The gradients of x·W + b (`LINEAR`) and of x·Wᵀ (`MATMUL_TRANSPOSE_B`: W stored transposed, no bias): one kernel where it runs (see
+ * linearGradFused), else tfjs' own gradients of the product (and the bias' row sum).
+ */
+function registerLinearGradient(kernelName: string, wTransposed: boolean): void {
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: ["x", "weight"],
+    gradFunc: (dy, saved) => {
+      const [x, weight] = saved;
+      const g = upstream(dy, 0);
+      const bias = !wTransposed;
+      if (linearGradFused(x, weight)) {
+        const [dx, dWeight, dBias] = run(names.LINEAR_GRAD, { x, weight, dy: g }, { bias, wTransposed }) as tf.Tensor[];
+        return { x: () => dx, weight: () => dWeight, ...(bias ? { bias: () => dBias } : {}) };
+      }
+      return wTransposed
+        ? { x: () => tf.matMul(g, weight), weight: () => tf.matMul(g, x, true, false) }
+        : { x: () => tf.matMul(g, weight, false, true), weight: () => tf.matMul(x, g, true, false), bias: () => tf.sum(g, 0) };
+    },
+  });
+}
+registerLinearGradient(names.LINEAR, false);
+registerLinearGradient(names.MATMUL_TRANSPOSE_B, true);
