@@ -17,7 +17,7 @@
  */
 import { initBackend } from "../lib/backend.ts";
 import { machineLine } from "../lib/machine.ts";
-import { nativeKernelsBuild } from "../lib/fast/native_kernels.ts";
+import { kernelsBuild, nativeKernelsBuild } from "../lib/fast/native_kernels.ts";
 import { parseCommand } from "../lib/cli.ts";
 import { tf } from "../lib/tf.ts";
 import { type GPT2Config, resolveGPT2Config } from "../lib/gpt2/config.ts";
@@ -31,6 +31,7 @@ import {
   benchRowFor,
   mergeBenchRecords,
   readBenchRecord,
+  sameMachineAndBuild,
   writeBenchRecord,
 } from "../lib/bench/bench_record.ts";
 import { bookSizeEstimate, type StageWork } from "../lib/bench/book_estimate.ts";
@@ -190,7 +191,9 @@ console.table(rows);
 const fmt = (x?: number) => (x === undefined ? "n/a" : x.toFixed(3));
 // For the report of deno task rlhf on this machine: its stages' throughput beside these rates.
 const previous = await readBenchRecord();
-await writeBenchRecord(mergeBenchRecords(previous, { date: new Date().toISOString(), machine: machineLine(), backend, rows: record }));
+await writeBenchRecord(
+  mergeBenchRecords(previous, { date: new Date().toISOString(), machine: machineLine(), backend, build: kernelsBuild(), rows: record }),
+);
 if (values.book) printBookEstimate(previous, record[0], await readRunMetrics(LATEST_METRICS));
 console.log(`bench: train_ratio=${fmt(headline.train)} gen_ratio=${fmt(headline.gen)}`);
 
@@ -238,10 +241,11 @@ async function readRunMetrics(path: string): Promise<{ machine: string; model: B
 
 /** The default run at the book's size: its own stage seconds, scaled by the bench's slowdown between the two models. */
 function printBookEstimate(record: BenchRecord | undefined, book: BenchRow, run: Awaited<ReturnType<typeof readRunMetrics>>): void {
-  const small = run && record?.machine === run.machine ? benchRowFor(record, run.model) : undefined;
+  // the run's metrics name its machine, not its kernels: run it with the same build as the benches
+  const small = run && sameMachineAndBuild(record, run.machine, kernelsBuild()) ? benchRowFor(record, run.model) : undefined;
   if (!run || !small) {
     console.log(
-      `[bench] no estimate of the default run at this size: it needs ${LATEST_METRICS} from deno task rlhf and deno task bench --quick, both on this machine`,
+      `[bench] no estimate of the default run at this size: it needs ${LATEST_METRICS} from deno task rlhf and deno task bench --quick, both on this machine with these kernels`,
     );
     return;
   }

@@ -79,14 +79,23 @@ Deno.test("the report's throughput table sets each stage beside the bench's rate
     date: "2026-12-07",
     machine: "some CPU, 2 cores",
     backend: "wasm",
+    build: "cc -O3 -march=native; OPENBLAS_CORETYPE=SkylakeX",
     rows: [
       { config: "v2048", shape: { ...shape, vocab_size: 2048 }, train_tokens_per_second: 12000, generate_tokens_per_second: 7000 },
       { config: "v5676", shape, train_tokens_per_second: 8000, generate_tokens_per_second: 5000 },
     ],
   };
   assert.equal(benchRowFor(record, shape)?.config, "v5676");
-  assert.equal(benchReference(record, { ...shape } as never, "another CPU"), null, "another machine's record is not used");
-  const bench = benchReference(record, { ...shape } as never, "some CPU, 2 cores");
+  const build = record.build!;
+  assert.equal(benchReference(record, { ...shape } as never, "another CPU", build), null, "another machine's record is not used");
+  const avx2 = "cc -O3 -march=haswell; OPENBLAS_CORETYPE=Haswell";
+  assert.equal(benchReference(record, { ...shape } as never, "some CPU, 2 cores", avx2), null, "another build's record is not used");
+  assert.equal(
+    benchReference({ ...record, build: undefined }, { ...shape } as never, "some CPU, 2 cores", build),
+    null,
+    "nor one without a build",
+  );
+  const bench = benchReference(record, { ...shape } as never, "some CPU, 2 cores", build);
   assert.equal(bench?.train_tokens_per_second, 8000);
   const timings = [{ stage: "sft", seconds: 3, work: { generate: { tokens: 0, seconds: 0 }, train: { tokens: 12000, seconds: 2 } } }];
   const html = throughputTable(timings, bench).html();
@@ -104,6 +113,7 @@ Deno.test("a --quick bench keeps the other configs' rows of the same machine; th
   const fresh: BenchRecord = { date: "d2", machine: "m", backend: "wasm", rows: [row("a", 10)] };
   assert.deepEqual(mergeBenchRecords(old, fresh).rows.map((r) => [r.config, r.train_tokens_per_second]), [["a", 10], ["b", 2]]);
   assert.deepEqual(mergeBenchRecords({ ...old, machine: "other" }, fresh).rows.length, 1);
+  assert.deepEqual(mergeBenchRecords({ ...old, build: "another build" }, fresh).rows.length, 1, "another build's rows are not kept");
   const dir = await Deno.makeTempDir();
   try {
     await writeBenchRecord(fresh, `${dir}/bench/latest.json`);

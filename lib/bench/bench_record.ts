@@ -1,7 +1,7 @@
 /**
  * What `deno task bench` measured, kept in a file so that a run's report can
  * set each stage's throughput beside the bench's rate for the same model shape
- * on the same machine (a record of another machine is not used).
+ * on the same machine and kernels (a record of another machine or build is not used).
  */
 import type { GPT2Config } from "../gpt2/config.ts";
 import { writeJsonAtomic } from "../checkpoint/atomic.ts";
@@ -26,11 +26,18 @@ export interface BenchRecord {
   /** machineLine() of the machine that ran the bench. */
   readonly machine: string;
   readonly backend: string;
+  /** kernelsBuild() of the bench (the C kernels' flags, OpenBLAS' core type); absent in older records, which then match no run. */
+  readonly build?: string;
   readonly rows: readonly BenchRow[];
 }
 
 /** Where `deno task bench` writes its record and `deno task rlhf` reads it. */
 export const BENCH_RECORD_PATH = "reports/bench/latest.json";
+
+/** True when `record` was measured on `machine` with the kernels `build` (kernelsBuild()). */
+export function sameMachineAndBuild(record: BenchRecord | undefined, machine: string, build: string): record is BenchRecord {
+  return record !== undefined && record.machine === machine && record.build === build;
+}
 
 /** The bench's row for a model of `config`'s shape (layers, heads, width, vocabulary), if it measured one. */
 export function benchRowFor(record: BenchRecord, config: BenchShape): BenchRow | undefined {
@@ -51,10 +58,10 @@ export async function readBenchRecord(path = repoPath(BENCH_RECORD_PATH)): Promi
 
 /**
  * `fresh` with the rows of `old` it did not measure again (a `--quick` bench keeps the other configs' rows), when
- * both are of the same machine and backend; else `fresh` alone.
+ * both are of the same machine, backend and kernels' build; else `fresh` alone.
  */
 export function mergeBenchRecords(old: BenchRecord | undefined, fresh: BenchRecord): BenchRecord {
-  if (!old || old.machine !== fresh.machine || old.backend !== fresh.backend) return fresh;
+  if (!old || old.machine !== fresh.machine || old.backend !== fresh.backend || old.build !== fresh.build) return fresh;
   const measured = new Set(fresh.rows.map((r) => r.config));
   return { ...fresh, rows: [...fresh.rows, ...old.rows.filter((r) => !measured.has(r.config))] };
 }

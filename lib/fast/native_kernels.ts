@@ -113,6 +113,15 @@ export function nativeKernelsBuild(): string | undefined {
   return cached?.build;
 }
 
+/**
+ * Which kernels do the work: the C kernels' build and OpenBLAS' core type. One machine runs at different rates
+ * with the AVX2 path (`RLHF_NATIVE_MARCH=haswell OPENBLAS_CORETYPE=Haswell`) and the AVX-512 build, so the
+ * bench's record names it, and a rate is compared only with rates of the same kernels.
+ */
+export function kernelsBuild(): string {
+  return `${nativeKernelsBuild() ?? "no C kernels"}; OPENBLAS_CORETYPE=${Deno.env.get("OPENBLAS_CORETYPE") ?? "unset"}`;
+}
+
 /** The file of the loaded kernels' library, or undefined when they are not in use. */
 export function nativeKernelsLibraryPath(): string | undefined {
   return cached?.path;
