@@ -31,7 +31,7 @@ import {
   benchRowFor,
   mergeBenchRecords,
   readBenchRecord,
-  sameMachineAndBuild,
+  recordOfBuild,
   writeBenchRecord,
 } from "../lib/bench/bench_record.ts";
 import { bookSizeEstimate, type StageWork } from "../lib/bench/book_estimate.ts";
@@ -242,7 +242,8 @@ async function readRunMetrics(path: string): Promise<{ machine: string; model: B
 /** The default run at the book's size: its own stage seconds, scaled by the bench's slowdown between the two models. */
 function printBookEstimate(record: BenchRecord | undefined, book: BenchRow, run: Awaited<ReturnType<typeof readRunMetrics>>): void {
   // the run's metrics name its machine, not its kernels: run it with the same build as the benches
-  const small = run && sameMachineAndBuild(record, run.machine, kernelsBuild()) ? benchRowFor(record, run.model) : undefined;
+  const own = recordOfBuild(record, kernelsBuild());
+  const small = run && own?.machine === run.machine ? benchRowFor(own, run.model) : undefined;
   if (!run || !small) {
     console.log(
       `[bench] no estimate of the default run at this size: it needs ${LATEST_METRICS} from deno task rlhf and deno task bench --quick, both on this machine with these kernels`,

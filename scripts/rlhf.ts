@@ -44,7 +44,8 @@ import { printRunSummary } from "../lib/report/console_summary.ts";
 import { writeReport } from "../lib/report/report.ts";
 import { FRONTIER_DEFAULTS, FRONTIER_QUICK } from "../lib/frontier/run_frontier.ts";
 import { readPoints } from "../lib/frontier/points.ts";
-import { readBenchRecord } from "../lib/bench/bench_record.ts";
+import { readBenchRecord, recordOfBuild } from "../lib/bench/bench_record.ts";
+import { kernelsBuild } from "../lib/fast/native_kernels.ts";
 import { DEFAULT_TASK, TASKS } from "../lib/tasks/registry.ts";
 import { perGroupLines, type RewardModelsPer } from "../lib/report/labeler_agreement.ts";
 
@@ -233,7 +234,7 @@ await runMain(async () => {
     totalSeconds: total,
     options: values,
     frontier: { path: frontierPath, points: await readPoints(frontierPath) },
-    bench: await readBenchRecord(),
+    bench: recordOfBuild(await readBenchRecord(), kernelsBuild()), // rates of these kernels only
     ...(rewardModelsPer ? { rewardModelsPer } : {}),
   });
   const dirs = r.checkpointDirs;

@@ -14,7 +14,14 @@ import { Rng } from "../lib/rng.ts";
 import { StageTimer } from "../lib/pipeline/stage_timer.ts";
 import { benchReference, stageThroughput, throughputLine, throughputTable } from "../lib/report/throughput.ts";
 import { bookSizeEstimate } from "../lib/bench/book_estimate.ts";
-import { type BenchRecord, benchRowFor, mergeBenchRecords, readBenchRecord, writeBenchRecord } from "../lib/bench/bench_record.ts";
+import {
+  type BenchRecord,
+  benchRowFor,
+  mergeBenchRecords,
+  readBenchRecord,
+  recordOfBuild,
+  writeBenchRecord,
+} from "../lib/bench/bench_record.ts";
 
 const tiny = () => createGPT2(resolveGPT2Config({ vocab_size: 16, n_positions: 32, n_embd: 8, n_layer: 1, n_head: 2 }));
 
@@ -86,16 +93,11 @@ Deno.test("the report's throughput table sets each stage beside the bench's rate
     ],
   };
   assert.equal(benchRowFor(record, shape)?.config, "v5676");
-  const build = record.build!;
-  assert.equal(benchReference(record, { ...shape } as never, "another CPU", build), null, "another machine's record is not used");
+  assert.equal(benchReference(record, { ...shape } as never, "another CPU"), null, "another machine's record is not used");
   const avx2 = "cc -O3 -march=haswell; OPENBLAS_CORETYPE=Haswell";
-  assert.equal(benchReference(record, { ...shape } as never, "some CPU, 2 cores", avx2), null, "another build's record is not used");
-  assert.equal(
-    benchReference({ ...record, build: undefined }, { ...shape } as never, "some CPU, 2 cores", build),
-    null,
-    "nor one without a build",
-  );
-  const bench = benchReference(record, { ...shape } as never, "some CPU, 2 cores", build);
+  assert.equal(recordOfBuild(record, avx2), undefined, "another build's record is not used");
+  assert.equal(recordOfBuild({ ...record, build: undefined }, record.build!), undefined, "nor one without a build");
+  const bench = benchReference(recordOfBuild(record, record.build!), { ...shape } as never, "some CPU, 2 cores");
   assert.equal(bench?.train_tokens_per_second, 8000);
   const timings = [{ stage: "sft", seconds: 3, work: { generate: { tokens: 0, seconds: 0 }, train: { tokens: 12000, seconds: 2 } } }];
   const html = throughputTable(timings, bench).html();

@@ -34,9 +34,9 @@ export interface BenchRecord {
 /** Where `deno task bench` writes its record and `deno task rlhf` reads it. */
 export const BENCH_RECORD_PATH = "reports/bench/latest.json";
 
-/** True when `record` was measured on `machine` with the kernels `build` (kernelsBuild()). */
-export function sameMachineAndBuild(record: BenchRecord | undefined, machine: string, build: string): record is BenchRecord {
-  return record !== undefined && record.machine === machine && record.build === build;
+/** `record` if it was measured with the kernels `build` (kernelsBuild() of lib/fast/native_kernels.ts), else undefined. */
+export function recordOfBuild(record: BenchRecord | undefined, build: string): BenchRecord | undefined {
+  return record?.build === build ? record : undefined;
 }
 
 /** The bench's row for a model of `config`'s shape (layers, heads, width, vocabulary), if it measured one. */

@@ -6,7 +6,6 @@
  */
 import { escapeHtml } from "../charts/table.ts";
 import { machineLine } from "../machine.ts";
-import { kernelsBuild } from "../fast/native_kernels.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../checkpoint/atomic.ts";
 import { withFileLock } from "../file_lock.ts";
 import { formatDifference } from "../eval/paired_difference.ts";
@@ -65,7 +64,7 @@ function pipelineMetrics(r: PipelineResult, ctx: ReportContext) {
     },
     total_seconds: ctx.totalSeconds,
     // deno task bench's tokens/s for this model's shape on this machine (reports/bench/latest.json), if it ran here
-    bench: benchReference(ctx.bench, c, machineLine(), kernelsBuild()),
+    bench: benchReference(ctx.bench, c, machineLine()),
     stages: {
       pretrain: {
         seconds: seconds("pretrain"),

@@ -7,7 +7,7 @@
 import type { StageTiming } from "../pipeline/stage_timer.ts";
 import type { GPT2Config } from "../gpt2/config.ts";
 import { tokensPerSecond, type Work, type WorkKind } from "../work.ts";
-import { type BenchRecord, benchRowFor, sameMachineAndBuild } from "../bench/bench_record.ts";
+import { type BenchRecord, benchRowFor } from "../bench/bench_record.ts";
 import { Table } from "../charts/table.ts";
 
 const KINDS: readonly WorkKind[] = ["generate", "train"];
@@ -20,9 +20,12 @@ export function stageThroughput(work: Record<WorkKind, Work> | undefined) {
   })) as Record<WorkKind, { tokens: number; seconds: number; tokens_per_second: number | null }>;
 }
 
-/** The bench's rates for this model on this machine with these kernels, if `deno task bench` wrote them (null otherwise). */
-export function benchReference(bench: BenchRecord | undefined, config: GPT2Config, machine: string, build: string) {
-  const row = sameMachineAndBuild(bench, machine, build) ? benchRowFor(bench, config) : undefined;
+/**
+ * The bench's rates for this model on this machine, if `deno task bench` wrote them (null otherwise); the caller passes
+ * only a record of the run's own kernels (recordOfBuild).
+ */
+export function benchReference(bench: BenchRecord | undefined, config: GPT2Config, machine: string) {
+  const row = bench && bench.machine === machine ? benchRowFor(bench, config) : undefined;
   return row
     ? {
       date: bench!.date,
