@@ -49,9 +49,9 @@ export function installNativeWasmKernels(k: NativeKernels, threads = 1, products
     const { indices, updates } = inputs;
     const shape = attrs.shape as number[];
     const [N, W] = [indices.shape[0], sizeOf(shape.slice(1))];
-    const rows = indices.dtype === "int32" && indices.shape.length === 2 && indices.shape[1] === 1 && updates.dtype === "float32" &&
-      updates.shape.join() === [N, ...shape.slice(1)].join();
-    const ids = rows ? i32View(backend, indices) : undefined;
+    const wholeRows = indices.dtype === "int32" && indices.shape.length === 2 && indices.shape[1] === 1 &&
+      updates.dtype === "float32" && updates.shape.join() === [N, ...shape.slice(1)].join();
+    const ids = wholeRows ? i32View(backend, indices) : undefined;
     if (!ids || ids.some((i) => !(i >= 0 && i < shape[0]))) return stock();
     const out = backend.makeOutput(shape, "float32");
     k.scatter_add_rows(i32View(backend, indices), f32View(backend, updates), N, W, shape[0], f32View(backend, out));

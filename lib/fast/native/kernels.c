@@ -1395,29 +1395,22 @@ void parallel_linear(int32_t M, int32_t N, int32_t K, const float *x, const floa
 typedef struct {
   int32_t rows, K, M, w_transposed;
   const float *x, *w, *dy;
-  float *dx, *dw, *db, *partial; /* db, partial: NULL when there is no bias */
+  float *dx, *dw, *db; /* db: NULL when there is no bias */
+  int failed;          /* set when db's partial sums could not be allocated */
 } LinearGradArgs;
 
-/* Task 0: dW; task 1: dx; task 2: db. */
+/* Task 0: dW; task 1: dx; task 2: db. Each is the call tfjs' gradient makes (parallel_sgemm, sum_middle_axes:
+ * the same sums), on `threads` threads. */
+static void linear_grad_task(LinearGradArgs *a, int32_t task, int32_t threads) {
+  if (task == 0 && a->w_transposed) parallel_sgemm(1, 0, a->M, a->K, a->rows, a->dy, a->x, 0.0f, a->dw, threads); /* dyᵀ·x */
+  else if (task == 0) parallel_sgemm(1, 0, a->K, a->M, a->rows, a->x, a->dy, 0.0f, a->dw, threads);              /* xᵀ·dy */
+  else if (task == 1) parallel_sgemm(0, !a->w_transposed, a->rows, a->K, a->M, a->dy, a->w, 0.0f, a->dx, threads); /* dy·W(ᵀ) */
+  else if (task == 2 && a->db && sum_middle_axes(a->dy, 1, a->rows, a->M, a->db) != 0) a->failed = 1;
+}
+
+/* Tasks begin..end of a pool job, each on the thread that claimed it (one OpenBLAS call per product). */
 static void linear_grad_tasks(void *args, int32_t begin, int32_t end) {
-  const LinearGradArgs *a = args;
-  for (int32_t task = begin; task < end; task++) {
-    if (task == 0 && a->w_transposed) /* dW [M, K] = dyᵀ·x */
-      blas_sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, a->M, a->K, a->rows, 1.0f, a->dy, a->M, a->x, a->K, 0.0f,
-                 a->dw, a->K);
-    else if (task == 0) /* dW [K, M] = xᵀ·dy */
-      blas_sgemm(CBLAS_ROW_MAJOR, CBLAS_TRANS, CBLAS_NO_TRANS, a->K, a->M, a->rows, 1.0f, a->x, a->K, a->dy, a->M, 0.0f,
-                 a->dw, a->M);
-    else if (task == 1) /* dx [rows, K] = dy·W (stored [M, K]) or dy·Wᵀ (stored [K, M]) */
-      blas_sgemm(CBLAS_ROW_MAJOR, CBLAS_NO_TRANS, a->w_transposed ? CBLAS_NO_TRANS : CBLAS_TRANS, a->rows, a->K, a->M, 1.0f,
-                 a->dy, a->M, a->w, a->w_transposed ? a->K : a->M, 0.0f, a->dx, a->K);
-    else if (task == 2 && a->db) {
-      const int32_t blocks = (a->rows + ROW_BLOCK - 1) / ROW_BLOCK;
-      SumArgs sum = {a->dy, a->rows, a->M, blocks, a->db, a->partial};
-      block_sums(&sum, 0, blocks);
-      add_block_sums(a->partial, blocks, a->M, a->db);
-    }
-  }
+  for (int32_t task = begin; task < end; task++) linear_grad_task(args, task, 1);
 }
 
 /* dx, dW and (when db is not NULL) db as above; `threads` as for parallel_sgemm. On two threads the three
@@ -1427,21 +1420,13 @@ static void linear_grad_tasks(void *args, int32_t begin, int32_t end) {
  * could not be allocated. */
 int32_t linear_backward(int32_t rows, int32_t K, int32_t M, int32_t w_transposed, const float *x, const float *w,
                         const float *dy, float *dx, float *dw, float *db, int32_t threads) {
-  const int32_t blocks = (rows + ROW_BLOCK - 1) / ROW_BLOCK;
-  float *partial = NULL;
-  if (db && blocks > 0 && !(partial = malloc(sizeof(float) * (size_t)blocks * M))) return -1;
-  if (db && blocks == 0) memset(db, 0, sizeof(float) * M);
-  LinearGradArgs a = {rows, K, M, w_transposed, x, w, dy, dx, dw, blocks > 0 ? db : NULL, partial};
+  LinearGradArgs a = {rows, K, M, w_transposed, x, w, dy, dx, dw, db, 0};
   if (min_i32(threads, pool.threads) == 2) {
     parallel_for_parts(linear_grad_tasks, &a, 3, 2, 3);
   } else {
-    if (w_transposed) parallel_sgemm(1, 0, M, K, rows, dy, x, 0.0f, dw, threads);
-    else parallel_sgemm(1, 0, K, M, rows, x, dy, 0.0f, dw, threads);
-    parallel_sgemm(0, !w_transposed, rows, K, M, dy, w, 0.0f, dx, threads);
-    linear_grad_tasks(&a, 2, 3);
+    for (int32_t task = 0; task < 3; task++) linear_grad_task(&a, task, threads);
   }
-  free(partial);
-  return 0;
+  return a.failed ? -1 : 0;
 }
 
 /* ---- One GPT-2 decoder block for inference (generation and scoring: no dropout, no gradient) ----
